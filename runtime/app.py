@@ -1,0 +1,213 @@
+"""The Starlette application: MCP endpoints resolved per token from the store."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from runtime.policy import ToolFilter
+from runtime.registry import Registry
+from runtime.secrets import KeyBox, MissingEncryptionKey, same_hash, token_hash
+from runtime.server import Account, StripeMcpServer
+from runtime import service
+from runtime.store import DEFAULT_STORE_URL, ServerRecord, Store, open_store, sqlite_path
+from runtime.transport import McpServer, mcp_routes
+from runtime.upstream import DEFAULT_BASE_URL, Upstream
+
+log = logging.getLogger("stripe_mcp")
+RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
+DEFAULT_ACCOUNT = "default"
+
+
+@dataclass
+class Settings:
+    store_url: str = DEFAULT_STORE_URL
+    stripe_base_url: str = DEFAULT_BASE_URL
+    stripe_version: str | None = None  # default: the API version of the generated tools
+    public_url: str = "http://127.0.0.1:8000"
+    default_api_key: str | None = None
+    upstream_timeout: float = 30.0
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    generated_package: str = "generated"
+
+
+@dataclass
+class _Cached:
+    server: StripeMcpServer
+    record: ServerRecord
+    until: float
+
+
+@dataclass
+class Runtime:
+    """Everything a request needs, opened once per process."""
+
+    settings: Settings
+    registry: Registry
+    store: Store
+    keys: KeyBox | None
+    upstream: Upstream
+    default_url: str | None = None
+    _servers: dict[str, _Cached] = field(default_factory=dict)
+
+    @property
+    def stripe_version(self) -> str:
+        return self.settings.stripe_version or self.registry.api_version
+
+    async def resolve(self, request: Request, token: str) -> McpServer | Response:
+        hashed = token_hash(token)
+        now = time.time()
+        cached = self._servers.get(hashed)
+        if cached is None or cached.until < time.monotonic():
+            cached = await self._load(hashed)
+            if cached is None:
+                return not_found()
+        if cached.record.expires_at is not None and cached.record.expires_at <= now:
+            return not_found()
+        if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(request):
+            return JSONResponse(
+                {"error": {"code": "unauthorized", "message": "this MCP server needs Authorization: Bearer <api token>"}},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        return cached.server
+
+    async def _load(self, hashed: str) -> _Cached | None:
+        self._servers.pop(hashed, None)
+        record = await self.store.server_by_token_hash(hashed)
+        if record is None or not same_hash(record.token_hash, hashed):
+            return None
+        account = await self.store.get_account(record.account_id)
+        if account is None or self.keys is None:
+            return None
+        server = StripeMcpServer(
+            self.registry,
+            self.upstream,
+            Account(self.keys.decrypt(account.encrypted_key), self.stripe_version),
+            ToolFilter(tuple(record.config.get("methods", ())), tuple(record.config.get("tags", ()))),
+            name=f"stripe-mcp: {record.name}",
+            server_id=record.id,
+        )
+        cached = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
+        self._servers[hashed] = cached
+        return cached
+
+    async def _api_token_ok(self, request: Request) -> bool:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials:
+            return False
+        return await self.store.api_token_by_hash(token_hash(credentials.strip())) is not None
+
+    async def ensure_default_server(self, api_key: str) -> str:
+        """The integrated account of STRIPE_API_KEY and a read-only server on it; returns its MCP URL."""
+        assert self.keys is not None
+        account = await self.store.find_account_by_name(DEFAULT_ACCOUNT)
+        if account is None or self.keys.decrypt(account.encrypted_key) != api_key:
+            account = await service.create_account(self.store, self.keys, DEFAULT_ACCOUNT, api_key)
+        # Derived, not stored: the same URL is printed on every start, and only its hash is kept.
+        token = self.keys.derive_token(service.SERVER_TOKEN_PREFIX, f"default-read-only-server:{account.id}")
+        if await self.store.server_by_token_hash(token_hash(token)) is None:
+            await service.create_server(
+                self.store, self.registry, account.id, "default (read-only)", {"methods": ["read"]}, token=token
+            )
+        return mcp_url(self.settings.public_url, token)
+
+
+def mcp_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/mcp/{token}"
+
+
+def not_found() -> Response:
+    # The same answer for unknown, revoked and expired tokens: no hint of which.
+    return JSONResponse({"error": {"code": "not_found", "message": "no MCP server at this URL"}}, status_code=404)
+
+
+async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
+    registry = Registry(settings.generated_package)
+    store = open_store(settings.store_url)
+    accounts = await store.list_accounts()
+    try:
+        if accounts and keys is None:
+            raise MissingEncryptionKey(
+                "the store holds encrypted Stripe keys but STRIPE_MCP_ENCRYPTION_KEY is not set; refusing to start"
+            )
+        if accounts:
+            keys.decrypt(accounts[0].encrypted_key)
+        if settings.default_api_key and keys is None:
+            raise MissingEncryptionKey("set STRIPE_MCP_ENCRYPTION_KEY to store the Stripe key of STRIPE_API_KEY")
+    except MissingEncryptionKey:
+        await store.close()
+        raise
+    upstream = Upstream(settings.stripe_base_url, timeout=httpx.Timeout(settings.upstream_timeout, connect=5.0))
+    runtime = Runtime(settings, registry, store, keys, upstream)
+    if settings.default_api_key:
+        runtime.default_url = await runtime.ensure_default_server(settings.default_api_key)
+    return runtime
+
+
+async def preflight(settings: Settings) -> None:
+    """Open and close everything once, so that a bad store or key fails before the server starts listening."""
+    runtime = await open_runtime(settings, encryption_keys(settings.store_url))
+    await runtime.upstream.aclose()
+    await runtime.store.close()
+
+
+def encryption_keys(store_url: str) -> KeyBox | None:
+    """From STRIPE_MCP_ENCRYPTION_KEY, else (embedded store only) from a key file beside it, made on first use."""
+    key_file = _key_file(store_url)
+    keys = KeyBox.from_environment(key_file)
+    if keys is None and key_file is not None:
+        keys = KeyBox.create_key_file(key_file)
+    return keys
+
+
+def _key_file(store_url: str) -> Path | None:
+    """The embedded store keeps its encryption key in a file beside it unless the environment gives one."""
+    path = sqlite_path(store_url)
+    return path.with_name(path.name + ".key") if path is not None else None
+
+
+def create_app(settings: Settings, on_ready=None) -> Starlette:
+    state: dict[str, Runtime] = {}
+    keys = encryption_keys(settings.store_url)
+
+    async def resolve(request: Request, token: str) -> McpServer | Response:
+        return await state["runtime"].resolve(request, token)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "tools": len(state["runtime"].registry.tools)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = await open_runtime(settings, keys)
+        state["runtime"] = runtime
+        app.state.runtime = runtime
+        if on_ready is not None:
+            on_ready(runtime)
+        try:
+            yield
+        finally:
+            await runtime.upstream.aclose()
+            await runtime.store.close()
+
+    # Replicas share the encryption key, so they agree on session ids without sticky sessions.
+    session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
+    routes = [Route("/healthz", health), *mcp_routes(
+        resolve,
+        session_secret=session_secret,
+        allowed_hosts=settings.allowed_hosts,
+        allowed_origins=settings.allowed_origins,
+    )]
+    return Starlette(routes=routes, lifespan=lifespan)

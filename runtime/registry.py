@@ -1,0 +1,91 @@
+"""The generated tools: the manifest at start, a schema or a module on first use."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable
+
+DEFAULT_PACKAGE = "generated"
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    name: str
+    title: str
+    description: str
+    kind: str
+    method: str
+    path: str
+    resource: str
+    tags: tuple[str, ...]
+    annotations: dict[str, Any]
+    arguments: tuple[str, ...]
+
+
+class Registry:
+    def __init__(self, package: str = DEFAULT_PACKAGE) -> None:
+        self.package = package
+        module_file = importlib.import_module(package).__file__
+        assert module_file is not None
+        self.root = Path(module_file).parent
+        manifest = json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+        self.api_version: str = manifest["api_version"]
+        self.spec_sha256: str = manifest["spec_sha256"]
+        self.tools: dict[str, ToolEntry] = {
+            raw["name"]: ToolEntry(
+                name=raw["name"],
+                title=raw["title"],
+                description=raw["description"],
+                kind=raw["kind"],
+                method=raw["method"],
+                path=raw["path"],
+                resource=raw["resource"],
+                tags=tuple(raw["tags"]),
+                annotations=raw["annotations"],
+                arguments=tuple(raw["arguments"]),
+            )
+            for raw in manifest["tools"]
+        }
+        self._tools_json = lru_cache(maxsize=64)(self._serialize_tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tools
+
+    def schema_text(self, name: str) -> str:
+        """The input schema exactly as generated, compacted."""
+        return _compact_schema(self.root / "schemas" / f"{name}.json")
+
+    def input_schema(self, name: str) -> dict[str, Any]:
+        return json.loads(self.schema_text(name))
+
+    def module(self, name: str) -> ModuleType:
+        if name not in self.tools:
+            raise KeyError(name)
+        return importlib.import_module(f"{self.package}.tools.{name}")
+
+    def tools_json(self, names: Iterable[str]) -> bytes:
+        """The MCP tool objects of `names`, serialized once per distinct set and then cached."""
+        return self._tools_json(tuple(names))
+
+    def _serialize_tools(self, names: tuple[str, ...]) -> bytes:
+        parts = []
+        for name in names:
+            entry = self.tools[name]
+            head = json.dumps(
+                {"name": entry.name, "title": entry.title, "description": entry.description},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )[:-1]
+            annotations = json.dumps(entry.annotations, separators=(",", ":"))
+            parts.append(f'{head},"inputSchema":{self.schema_text(name)},"annotations":{annotations}}}')
+        return ("[" + ",".join(parts) + "]").encode("utf-8")
+
+
+@lru_cache(maxsize=1024)
+def _compact_schema(path: Path) -> str:
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))
