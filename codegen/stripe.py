@@ -376,17 +376,17 @@ class StripeConventions:
             return dict(LIMIT)
         schema = self._client_schema(parameter.schema, top_level=True)
         if schema.get("format") == "binary":
+            # MCP arguments are JSON, so file content travels as base64 text.
             schema = {"type": "string", "contentEncoding": "base64"}
-            parameter_description = "The file's content, base64-encoded."
+            description = "The file's content, base64-encoded."
         else:
-            parameter_description = parameter.description or schema.pop("description", "")
+            description = clean_text(parameter.description or schema.pop("description", ""), ARGUMENT_DESCRIPTION_LIMIT)
             schema.pop("description", None)
-        description = clean_text(parameter_description, ARGUMENT_DESCRIPTION_LIMIT)
+            hint = self._yields_hint(parameter.name, schema, name)
+            if hint:
+                description = f"{description} {hint}".strip()
         if parameter.name == "query" and shape.kind == "search":
             description = (description + SEARCH_QUERY_HELP).strip()
-        hint = self._yields_hint(parameter.name, schema, name)
-        if hint:
-            description = f"{description} {hint}".strip()
         if description:
             schema = {"description": description, **schema}
         return schema

@@ -20,7 +20,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     expand: Annotated[list[Literal['links']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    file: Annotated[str, Field(description="The file's content, base64-encoded. Takes a file id: find one with list_all_stripe_files.", json_schema_extra={'contentEncoding': 'base64'})]
+    file: Annotated[str, Field(description="The file's content, base64-encoded.", json_schema_extra={'contentEncoding': 'base64'})]
     file_link_data: Annotated[FileLinkData | None, Field(description='Optional parameters to automatically create a file link for the newly created file.')] = None
     purpose: Annotated[Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'identity_document', 'pci_document', 'tax_document_user_upload', 'terminal_reader_splashscreen'], Field(description='The purpose of the uploaded file.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
