@@ -1,14 +1,16 @@
-"""The Starlette application: MCP endpoints resolved per token from the store."""
+"""The Starlette application: MCP endpoints resolved per token from the store, and the admin API."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 from starlette.applications import Starlette
@@ -16,18 +18,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.policy import ToolFilter
+from runtime import service
+from runtime.admin import AdminApi
+from runtime.policy import BudgetRule, ToolFilter, allowed_tools, budget_headers
 from runtime.registry import Registry
 from runtime.secrets import KeyBox, MissingEncryptionKey, same_hash, token_hash
 from runtime.server import Account, StripeMcpServer
-from runtime import service
 from runtime.store import DEFAULT_STORE_URL, ServerRecord, Store, open_store, sqlite_path
-from runtime.transport import McpServer, mcp_routes
+from runtime.transport import JsonRpcError, McpServer, mcp_routes
 from runtime.upstream import DEFAULT_BASE_URL, Upstream
 
 log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
+CLEANUP_EVERY_SECONDS = 60.0
 DEFAULT_ACCOUNT = "default"
+BUDGET_EXCEEDED = -32029
 
 
 @dataclass
@@ -37,10 +42,14 @@ class Settings:
     stripe_version: str | None = None  # default: the API version of the generated tools
     public_url: str = "http://127.0.0.1:8000"
     default_api_key: str | None = None
+    admin_token: str | None = None
     upstream_timeout: float = 30.0
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    server_budget: BudgetRule = BudgetRule(50, 10)
+    account_budget: BudgetRule = BudgetRule(50, 10)
     generated_package: str = "generated"
+    clock: Callable[[], float] = time.time  # injectable, for expiry tests
 
 
 @dataclass
@@ -66,15 +75,27 @@ class Runtime:
     def stripe_version(self) -> str:
         return self.settings.stripe_version or self.registry.api_version
 
+    def clock(self) -> float:
+        return self.settings.clock()
+
+    def mcp_url(self, token: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/mcp/{token}"
+
+    def tool_names_for(self, config: dict[str, Any]) -> tuple[str, ...]:
+        return allowed_tools(self.registry, ToolFilter(tuple(config.get("methods", ())), tuple(config.get("tags", ()))))
+
+    def forget_servers(self) -> None:
+        """Drop this replica's cache at once (others follow within RESOLVE_CACHE_SECONDS)."""
+        self._servers.clear()
+
     async def resolve(self, request: Request, token: str) -> McpServer | Response:
         hashed = token_hash(token)
-        now = time.time()
         cached = self._servers.get(hashed)
         if cached is None or cached.until < time.monotonic():
             cached = await self._load(hashed)
             if cached is None:
                 return not_found()
-        if cached.record.expires_at is not None and cached.record.expires_at <= now:
+        if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
         if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(request):
             return JSONResponse(
@@ -92,6 +113,10 @@ class Runtime:
         account = await self.store.get_account(record.account_id)
         if account is None or self.keys is None:
             return None
+
+        async def take_budgets() -> JsonRpcError | None:
+            return await self.take_budgets(record)
+
         server = StripeMcpServer(
             self.registry,
             self.upstream,
@@ -99,10 +124,30 @@ class Runtime:
             ToolFilter(tuple(record.config.get("methods", ())), tuple(record.config.get("tags", ()))),
             name=f"stripe-mcp: {record.name}",
             server_id=record.id,
+            before_call=take_budgets,
         )
         cached = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
         self._servers[hashed] = cached
         return cached
+
+    async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
+        """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe."""
+        now = self.clock()
+        for scope, key, rule in (
+            ("server", f"server:{record.id}", self.settings.server_budget),
+            ("account", f"account:{record.account_id}", self.settings.account_budget),
+        ):
+            budget = await self.store.take_budget(key, rule.limit, rule.window_seconds, now)
+            if not budget.allowed:
+                return JsonRpcError(
+                    BUDGET_EXCEEDED,
+                    f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
+                    f"retry after {budget.reset_seconds} s",
+                    data={"scope": scope, "retry_after": budget.reset_seconds},
+                    http_status=429,
+                    headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
+                )
+        return None
 
     async def _api_token_ok(self, request: Request) -> bool:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -122,11 +167,12 @@ class Runtime:
             await service.create_server(
                 self.store, self.registry, account.id, "default (read-only)", {"methods": ["read"]}, token=token
             )
-        return mcp_url(self.settings.public_url, token)
+        return self.mcp_url(token)
 
-
-def mcp_url(public_url: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}/mcp/{token}"
+    async def delete_expired(self) -> None:
+        removed = await self.store.delete_expired_servers(self.clock())
+        if removed:
+            log.info("deleted %d expired MCP server(s)", removed)
 
 
 def not_found() -> Response:
@@ -137,8 +183,8 @@ def not_found() -> Response:
 async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     registry = Registry(settings.generated_package)
     store = open_store(settings.store_url)
-    accounts = await store.list_accounts()
     try:
+        accounts = await store.list_accounts()
         if accounts and keys is None:
             raise MissingEncryptionKey(
                 "the store holds encrypted Stripe keys but STRIPE_MCP_ENCRYPTION_KEY is not set; refusing to start"
@@ -147,7 +193,7 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
             keys.decrypt(accounts[0].encrypted_key)
         if settings.default_api_key and keys is None:
             raise MissingEncryptionKey("set STRIPE_MCP_ENCRYPTION_KEY to store the Stripe key of STRIPE_API_KEY")
-    except MissingEncryptionKey:
+    except BaseException:
         await store.close()
         raise
     upstream = Upstream(settings.stripe_base_url, timeout=httpx.Timeout(settings.upstream_timeout, connect=5.0))
@@ -174,12 +220,31 @@ def encryption_keys(store_url: str) -> KeyBox | None:
 
 
 def _key_file(store_url: str) -> Path | None:
-    """The embedded store keeps its encryption key in a file beside it unless the environment gives one."""
     path = sqlite_path(store_url)
     return path.with_name(path.name + ".key") if path is not None else None
 
 
-def create_app(settings: Settings, on_ready=None) -> Starlette:
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line: the message plus the structured fields given as `extra`."""
+
+    STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": round(record.created, 3), "level": record.levelname.lower(), "logger": record.name, "event": record.getMessage()}
+        line.update({k: v for k, v in vars(record).items() if k not in self.STANDARD})
+        return json.dumps(line, default=str)
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLineFormatter())
+    root = logging.getLogger("stripe_mcp")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = None) -> Starlette:
     state: dict[str, Runtime] = {}
     keys = encryption_keys(settings.store_url)
 
@@ -189,25 +254,36 @@ def create_app(settings: Settings, on_ready=None) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "tools": len(state["runtime"].registry.tools)})
 
+    async def clean_up_forever(runtime: Runtime) -> None:
+        while True:
+            try:
+                await runtime.delete_expired()
+            except Exception:
+                log.exception("expired-server clean-up failed; trying again later")
+            await asyncio.sleep(CLEANUP_EVERY_SECONDS)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await open_runtime(settings, keys)
         state["runtime"] = runtime
         app.state.runtime = runtime
+        cleaner = asyncio.create_task(clean_up_forever(runtime))
         if on_ready is not None:
             on_ready(runtime)
         try:
             yield
         finally:
+            cleaner.cancel()
+            await asyncio.gather(cleaner, return_exceptions=True)
             await runtime.upstream.aclose()
             await runtime.store.close()
 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
-    routes = [Route("/healthz", health), *mcp_routes(
-        resolve,
-        session_secret=session_secret,
-        allowed_hosts=settings.allowed_hosts,
-        allowed_origins=settings.allowed_origins,
-    )]
+    admin = AdminApi(lambda: state["runtime"], settings.admin_token)
+    routes = [
+        Route("/healthz", health),
+        *admin.routes(),
+        *mcp_routes(resolve, session_secret=session_secret, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from pydantic import ValidationError
 
@@ -48,12 +48,14 @@ class StripeMcpServer:
         *,
         name: str = SERVER_NAME,
         server_id: str = "",
+        before_call: Callable[[], Awaitable[JsonRpcError | None]] | None = None,
     ) -> None:
         self.registry = registry
         self.upstream = upstream
         self.account = account
         self.name = name
         self.server_id = server_id
+        self.before_call = before_call
         self.tool_names = allowed_tools(registry, tool_filter)
         self._allowed = frozenset(self.tool_names)
 
@@ -71,6 +73,11 @@ class StripeMcpServer:
         except ValidationError as error:
             return CallOutcome(result=validation_error_result(name, error))
         values = validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if self.before_call is not None:
+            refusal = await self.before_call()
+            if refusal is not None:
+                access_log.info("tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message})
+                raise refusal
         try:
             upstream = await self.upstream.call(
                 module,

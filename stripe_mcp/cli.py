@@ -76,20 +76,30 @@ def generate(spec: Path, out: Path, check: bool) -> None:
 @click.option("--allowed-host", "allowed_hosts", multiple=True, help="Host header to accept besides loopback (repeatable).")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, help="Origin to accept besides loopback (repeatable).")
 @click.option("--upstream-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per Stripe request.")
+@click.option("--server-budget", default="50/10", show_default=True, help="Tool calls per seconds for one MCP server.")
+@click.option("--account-budget", default="50/10", show_default=True, help="Tool calls per seconds for one account, all its servers together.")
 def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_version: str | None, public_url: str | None,
-          allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...], upstream_timeout: float) -> None:
-    """Serve MCP over HTTP for every server in the store."""
+          allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...], upstream_timeout: float,
+          server_budget: str, account_budget: str) -> None:
+    """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
     import os
 
     import uvicorn
 
     import asyncio
 
-    from runtime.app import Settings, create_app, preflight
+    from runtime.app import Settings, configure_logging, create_app, preflight
+    from runtime.policy import BudgetRule, PolicyError
     from runtime.secrets import MissingEncryptionKey
     from runtime.store import StoreUrlError
 
+    try:
+        budgets = {"server_budget": BudgetRule.parse(server_budget), "account_budget": BudgetRule.parse(account_budget)}
+    except PolicyError as exc:
+        fail(str(exc))
     settings = Settings(
+        admin_token=os.environ.get("STRIPE_MCP_ADMIN_TOKEN") or None,
+        **budgets,
         store_url=store_url,
         stripe_base_url=stripe_base_url,
         stripe_version=stripe_version,
@@ -105,10 +115,13 @@ def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_ver
         if runtime.default_url:
             click.echo(f"read-only MCP server for STRIPE_API_KEY: {runtime.default_url}")
 
+    configure_logging()
     try:
         asyncio.run(preflight(settings))
     except (MissingEncryptionKey, StoreUrlError) as exc:
         fail(str(exc))
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot open the store {store_url}: {exc}")
     uvicorn.run(create_app(settings, on_ready=ready), host=host, port=port, log_level="warning", lifespan="on")
 
 
@@ -146,6 +159,135 @@ def stdio(methods: str, tags: str, stripe_base_url: str, stripe_version: str | N
             await upstream.aclose()
 
     asyncio.run(run())
+
+
+# Provisioning from the command line: the same service functions as the admin API, on the store directly.
+
+store_option = click.option("--store", "store_url", default="sqlite:///.stripe-mcp/store.sqlite3", show_default=True)
+public_url_option = click.option("--public-url", default="http://127.0.0.1:8000", show_default=True, help="Base of the MCP URL printed.")
+
+
+def _with_store(store_url: str, action):
+    """Open the store and keys, run `action(store, keys, registry)`, close; clean errors for bad input."""
+    import asyncio
+
+    from runtime.app import encryption_keys
+    from runtime.policy import PolicyError
+    from runtime.registry import Registry
+    from runtime.secrets import MissingEncryptionKey
+    from runtime.store import StoreUrlError, open_store
+
+    async def run():
+        keys = encryption_keys(store_url)
+        store = open_store(store_url)
+        try:
+            return await action(store, keys, Registry())
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (PolicyError, MissingEncryptionKey, StoreUrlError) as exc:
+        fail(str(exc))
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot open the store {store_url}: {exc}")
+
+
+@main.group()
+def accounts() -> None:
+    """Integrated Stripe accounts."""
+
+
+@accounts.command("add")
+@click.option("--name", required=True)
+@click.option("--stripe-api-key", envvar="STRIPE_API_KEY", prompt=True, hide_input=True, help="Default: $STRIPE_API_KEY, else asked.")
+@store_option
+def accounts_add(name: str, stripe_api_key: str, store_url: str) -> None:
+    """Add an account; its key is stored encrypted and never shown again."""
+    import re
+
+    from runtime import service
+
+    if not re.fullmatch(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+", stripe_api_key):
+        fail("that is not a Stripe secret or restricted key (sk_test_..., sk_live_..., rk_...)")
+    record = _with_store(store_url, lambda store, keys, registry: service.create_account(store, keys, name, stripe_api_key))
+    click.echo(f"added account {record.id}")
+
+
+@accounts.command("list")
+@store_option
+def accounts_list(store_url: str) -> None:
+    for account in _with_store(store_url, lambda store, keys, registry: store.list_accounts()):
+        click.echo(f"{account.id}  {account.name}  {account.key_hint}")
+
+
+@main.group()
+def servers() -> None:
+    """MCP servers of an account."""
+
+
+@servers.command("create")
+@click.option("--account", "account_id", required=True)
+@click.option("--name", required=True)
+@click.option("--methods", default="", help="Comma-separated: read, write, or kinds.")
+@click.option("--tags", default="")
+@click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
+@click.option("--expires-at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]), default=None,
+              help="e.g. 2026-12-01T00:00:00Z")
+@store_option
+@public_url_option
+def servers_create(account_id, name, methods, tags, require_api_token, expires_at, store_url, public_url) -> None:
+    """Create a server and print its MCP URL (shown this once)."""
+    from datetime import timezone
+
+    from runtime import service
+
+    expires = None
+    if expires_at is not None:
+        expires = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=timezone.utc)).timestamp()
+    config = {"methods": _split(methods), "tags": _split(tags), "require_api_token_auth": require_api_token}
+
+    async def create(store, keys, registry):
+        if await store.get_account(account_id) is None:
+            fail(f"no integrated account {account_id}")
+        return await service.create_server(store, registry, account_id, name, config, expires)
+
+    created = _with_store(store_url, create)
+    click.echo(f"created server {created.record.id}; its MCP URL (shown once):")
+    click.echo(f"{public_url.rstrip('/')}/mcp/{created.token}")
+
+
+@servers.command("list")
+@click.option("--account", "account_id", required=True)
+@store_option
+def servers_list(account_id: str, store_url: str) -> None:
+    for server in _with_store(store_url, lambda store, keys, registry: store.list_servers(account_id)):
+        click.echo(f"{server.id}  {server.name}  {server.config}  expires_at={server.expires_at}")
+
+
+@servers.command("revoke")
+@click.option("--account", "account_id", required=True)
+@click.option("--id", "server_id", required=True)
+@store_option
+def servers_revoke(account_id: str, server_id: str, store_url: str) -> None:
+    if not _with_store(store_url, lambda store, keys, registry: store.delete_server(account_id, server_id)):
+        fail(f"no server {server_id} on account {account_id}")
+    click.echo(f"revoked {server_id}")
+
+
+@main.group("api-tokens")
+def api_tokens() -> None:
+    """API tokens: the second factor of servers with require_api_token_auth."""
+
+
+@api_tokens.command("create")
+@store_option
+def api_tokens_create(store_url: str) -> None:
+    from runtime import service
+
+    record, token = _with_store(store_url, lambda store, keys, registry: service.create_api_token(store))
+    click.echo(f"created API token {record.id} (shown once):")
+    click.echo(token)
 
 
 def _split(value: str) -> list[str]:

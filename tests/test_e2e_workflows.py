@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from runtime.registry import Registry
 from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
-from runtime.store import SqliteStore
+from runtime.store_sqlite import SqliteStore
 from tests.localstripe_server import localstripe
 from tests.runtime_process import serve
 

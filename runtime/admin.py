@@ -1,0 +1,302 @@
+"""The admin API: integrated accounts, their MCP servers, API tokens. JSON in, JSON out, 4xx on bad input."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from runtime import service
+from runtime.policy import KINDS, METHOD_GROUPS, PolicyError
+from runtime.store import AccountRecord, ServerRecord
+
+MAX_BODY_BYTES = 64 * 1024
+CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
+
+Method = Literal["read", "write", "get", "list", "search", "create", "update", "delete", "custom"]
+assert set(Method.__args__) == set(METHOD_GROUPS) | set(KINDS)  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AccountIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    stripe_api_key: str = Field(min_length=8, max_length=500, pattern=r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    stripe_api_key_hint: str
+    created_at: datetime
+
+
+class ServerConfigIn(Strict):
+    methods: list[Method] = Field(default_factory=list, max_length=9)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    require_api_token_auth: bool = False
+    tool_exposure: Literal["all"] = "all"
+
+
+class ServerIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    config: ServerConfigIn = Field(default_factory=ServerConfigIn)
+    expires_at: datetime | None = None
+
+
+class ServerOut(BaseModel):
+    id: str
+    name: str
+    config: ServerConfigIn
+    expires_at: datetime | None
+    created_at: datetime
+    tool_count: int
+    url: str | None = Field(default=None, description="Only in the creation response: the token is shown once.")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ApiTokenOut(BaseModel):
+    id: str
+    token: str
+
+
+class ErrorOut(BaseModel):
+    error: dict[str, str]
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _when(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def account_out(record: AccountRecord) -> dict[str, Any]:
+    return AccountOut(id=record.id, name=record.name, stripe_api_key_hint=record.key_hint, created_at=_when(record.created_at)).model_dump(mode="json")
+
+
+def server_out(runtime: Any, record: ServerRecord, url: str | None = None) -> dict[str, Any]:
+    tool_count = len(runtime.tool_names_for(record.config))
+    warnings = []
+    if record.config.get("tool_exposure", "all") == "all" and tool_count > 128:
+        warnings.append(
+            f"This server lists {tool_count} tools: {CLIENT_TOOL_LIMITS}. Narrow it with methods or tags "
+            "filters, or set tool_exposure to discovery."
+        )
+    return ServerOut(
+        id=record.id,
+        name=record.name,
+        config=ServerConfigIn(**record.config),
+        expires_at=_when(record.expires_at),
+        created_at=_when(record.created_at),
+        tool_count=tool_count,
+        url=url,
+        warnings=warnings,
+    ).model_dump(mode="json", exclude_none=False)
+
+
+class AdminApi:
+    def __init__(self, runtime_of: Callable[[], Any], admin_token: str | None) -> None:
+        self.runtime_of = runtime_of
+        self.admin_token = admin_token
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/integrated-account", self._guard(self.create_account), methods=["POST"]),
+            Route("/integrated-account", self._guard(self.list_accounts), methods=["GET"]),
+            Route("/integrated-account/{account_id}", self._guard(self.delete_account), methods=["DELETE"]),
+            Route("/integrated-account/{account_id}/mcp", self._guard(self.create_server), methods=["POST"]),
+            Route("/integrated-account/{account_id}/mcp", self._guard(self.list_servers), methods=["GET"]),
+            Route("/integrated-account/{account_id}/mcp/{server_id}", self._guard(self.revoke_server), methods=["DELETE"]),
+            Route("/api-token", self._guard(self.create_api_token), methods=["POST"]),
+        ]
+
+    def _guard(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            if not self.admin_token:
+                return error_response(403, "admin_disabled", "the admin API is closed: set STRIPE_MCP_ADMIN_TOKEN to open it")
+            scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.strip().encode(), self.admin_token.encode()):
+                return JSONResponse(
+                    {"error": {"code": "unauthorized", "message": "send Authorization: Bearer <admin token>"}},
+                    status_code=401,
+                    headers={"www-authenticate": "Bearer"},
+                )
+            try:
+                return await handler(request)
+            except AdminError as error:
+                return error_response(error.status, error.code, error.message)
+
+        return guarded
+
+    async def _body(self, request: Request, model: type[BaseModel]) -> Any:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise AdminError(413, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise AdminError(413, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+        if "json" not in request.headers.get("content-type", "application/json"):
+            raise AdminError(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            return model.model_validate_json(body or b"{}")
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+                for item in error.errors(include_url=False, include_input=False)
+            )
+            raise AdminError(400, "invalid_request", problems) from None
+
+    async def _account(self, account_id: str) -> AccountRecord:
+        account = await self.runtime_of().store.get_account(account_id)
+        if account is None:
+            raise AdminError(404, "not_found", f"no integrated account {account_id[:64]}")
+        return account
+
+    async def create_account(self, request: Request) -> Response:
+        body: AccountIn = await self._body(request, AccountIn)
+        runtime = self.runtime_of()
+        record = await service.create_account(runtime.store, runtime.keys, body.name, body.stripe_api_key)
+        return JSONResponse({"id": record.id, "name": record.name}, status_code=201)
+
+    async def list_accounts(self, request: Request) -> Response:
+        accounts = await self.runtime_of().store.list_accounts()
+        return JSONResponse({"data": [account_out(a) for a in accounts]})
+
+    async def delete_account(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        await self.runtime_of().store.delete_account(account.id)
+        return Response(status_code=204)
+
+    async def create_server(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        body: ServerIn = await self._body(request, ServerIn)
+        if body.expires_at is not None and body.expires_at.tzinfo is None:
+            raise AdminError(400, "invalid_request", "expires_at: give a time zone, e.g. 2026-12-01T00:00:00Z")
+        runtime = self.runtime_of()
+        try:
+            created = await service.create_server(
+                runtime.store,
+                runtime.registry,
+                account.id,
+                body.name,
+                body.config.model_dump(),
+                body.expires_at.timestamp() if body.expires_at else None,
+                now=runtime.clock(),
+            )
+        except PolicyError as error:
+            raise AdminError(400, "invalid_config", str(error)) from None
+        return JSONResponse(server_out(runtime, created.record, runtime.mcp_url(created.token)), status_code=201)
+
+    async def list_servers(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        now = runtime.clock()
+        servers = [s for s in await runtime.store.list_servers(account.id) if s.expires_at is None or s.expires_at > now]
+        return JSONResponse({"data": [server_out(runtime, s) for s in servers]})
+
+    async def revoke_server(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        if not await runtime.store.delete_server(account.id, request.path_params["server_id"]):
+            raise AdminError(404, "not_found", "no such MCP server on this account")
+        runtime.forget_servers()
+        return Response(status_code=204)
+
+    async def create_api_token(self, request: Request) -> Response:
+        record, token = await service.create_api_token(self.runtime_of().store)
+        return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+
+def openapi_document() -> dict[str, Any]:
+    """The admin API described from the same pydantic models that validate it."""
+    schemas: dict[str, Any] = {}
+    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenOut, ErrorOut):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+
+    def ref(name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def answer(status: str, name: str | None, description: str) -> dict[str, Any]:
+        body = {"content": {"application/json": {"schema": ref(name)}}} if name else {}
+        return {status: {"description": description, **body}}
+
+    errors = {
+        **answer("400", "ErrorOut", "Invalid input"),
+        **answer("401", "ErrorOut", "Missing or wrong admin token"),
+        **answer("403", "ErrorOut", "Admin API closed"),
+        **answer("404", "ErrorOut", "Not found"),
+        **answer("413", "ErrorOut", "Body too large"),
+        **answer("415", "ErrorOut", "Not JSON"),
+    }
+    account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    listing = lambda name: {"type": "object", "properties": {"data": {"type": "array", "items": ref(name)}}}  # noqa: E731
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "stripe-mcp admin API", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"admin": []}],
+        "paths": {
+            "/integrated-account": {
+                "post": {
+                    "operationId": "createIntegratedAccount",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref("AccountIn")}}},
+                    "responses": {**answer("201", None, "Created: {id, name}"), **errors},
+                },
+                "get": {
+                    "operationId": "listIntegratedAccounts",
+                    "responses": {"200": {"description": "Accounts", "content": {"application/json": {"schema": listing("AccountOut")}}}, **errors},
+                },
+            },
+            "/integrated-account/{account_id}": {
+                "delete": {"operationId": "deleteIntegratedAccount", "parameters": [account_id],
+                           "responses": {"204": {"description": "Deleted with its servers"}, **errors}},
+            },
+            "/integrated-account/{account_id}/mcp": {
+                "post": {
+                    "operationId": "createMcpServer",
+                    "parameters": [account_id],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ServerIn")}}},
+                    "responses": {**answer("201", "ServerOut", "Created; url holds the token, shown once"), **errors},
+                },
+                "get": {
+                    "operationId": "listMcpServers",
+                    "parameters": [account_id],
+                    "responses": {"200": {"description": "Servers (never tokens)", "content": {"application/json": {"schema": listing("ServerOut")}}}, **errors},
+                },
+            },
+            "/integrated-account/{account_id}/mcp/{server_id}": {
+                "delete": {"operationId": "revokeMcpServer", "parameters": [account_id, server_id],
+                           "responses": {"204": {"description": "Revoked at once"}, **errors}},
+            },
+            "/api-token": {
+                "post": {"operationId": "createApiToken", "responses": {**answer("201", "ApiTokenOut", "Created; shown once"), **errors}},
+            },
+        },
+    }
