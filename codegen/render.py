@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 
 import jinja2
 
+from codegen.search_index import build_index, index_text
 from codegen.stripe import Tool
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -111,6 +112,7 @@ def render(tools: list[Tool], api_version: str, spec_sha256: str, on_done: Calla
         "tools/__init__.py": init_template.render(api_version=api_version, docstring="One module per tool: its request mapping and the pydantic model of its arguments."),
         "manifest.json": json_text(manifest(tools, api_version, spec_sha256), api_version),
     }
+    files["search_index.json"] = index_text(build_index(tools), GENERATED_MARK.format(version=api_version))
     codes = model_codes([t.input_schema for t in tools], on_done)
     for tool, code in zip(tools, codes):
         files[f"tools/{tool.name}.py"] = module_template.render(tool=tool, model_code=code.rstrip())

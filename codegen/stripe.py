@@ -465,7 +465,7 @@ class StripeConventions:
         identified = "by its id" if shape.own_id else ""
         lead = {
             "list": f"List Stripe {words}, one page at a time.",
-            "search": f"Search Stripe {words} with a query.",
+            "search": f"Search Stripe {words} with Stripe's query language, by fields or metadata (metadata['order_id']:'6735').",
             "get": f"Retrieve {'a' if shape.own_id else 'the'} Stripe {words} {identified}".rstrip() + ".",
             "create": f"Create {article} Stripe {words}.",
             "update": f"Update {'a' if shape.own_id else 'the'} Stripe {words} {identified}".rstrip() + ".",

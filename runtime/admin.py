@@ -42,7 +42,8 @@ class ServerConfigIn(Strict):
     methods: list[Method] = Field(default_factory=list, max_length=9)
     tags: list[str] = Field(default_factory=list, max_length=50)
     require_api_token_auth: bool = False
-    tool_exposure: Literal["all"] = "all"
+    tool_exposure: Literal["all", "discovery", "chatgpt"] = "all"
+    full_results: bool = Field(default=False, description="Keep null fields and empty collections in results.")
 
 
 class ServerIn(Strict):

@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -20,6 +21,8 @@ from starlette.routing import Route
 
 from runtime import service
 from runtime.admin import AdminApi
+from runtime.chatgpt import ChatGptServer
+from runtime.discovery import DiscoveryServer, SearchIndex
 from runtime.policy import BudgetRule, ToolFilter, allowed_tools, budget_headers
 from runtime.registry import Registry
 from runtime.secrets import KeyBox, MissingEncryptionKey, same_hash, token_hash
@@ -54,7 +57,7 @@ class Settings:
 
 @dataclass
 class _Cached:
-    server: StripeMcpServer
+    server: McpServer
     record: ServerRecord
     until: float
 
@@ -125,10 +128,23 @@ class Runtime:
             name=f"stripe-mcp: {record.name}",
             server_id=record.id,
             before_call=take_budgets,
+            full_results=bool(record.config.get("full_results", False)),
         )
-        cached = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
+        cached = _Cached(self.expose(server, record.config.get("tool_exposure", "all")), record, time.monotonic() + RESOLVE_CACHE_SECONDS)
         self._servers[hashed] = cached
         return cached
+
+    def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
+        """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""
+        if exposure == "discovery":
+            return DiscoveryServer(server, self.search_index)
+        if exposure == "chatgpt":
+            return ChatGptServer(server)
+        return server
+
+    @cached_property
+    def search_index(self) -> SearchIndex:
+        return SearchIndex(self.registry)
 
     async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
         """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe."""

@@ -9,7 +9,7 @@ from runtime.registry import Registry, ToolEntry
 
 KINDS = ("get", "list", "search", "create", "update", "delete", "custom")
 METHOD_GROUPS = {"read": ("get", "list", "search"), "write": ("create", "update", "delete", "custom")}
-EXPOSURES = ("all",)
+EXPOSURES = ("all", "discovery", "chatgpt")
 
 
 class PolicyError(ValueError):

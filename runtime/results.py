@@ -63,7 +63,10 @@ class ToolOutcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def to_tool_result(tool: ToolModule, upstream: UpstreamResult, arguments: Mapping[str, Any]) -> ToolOutcome:
+def to_tool_result(
+    tool: ToolModule, upstream: UpstreamResult, arguments: Mapping[str, Any], *, lean: bool = False
+) -> ToolOutcome:
+    """`lean` drops null fields and empty collections from successes (Stripe objects are mostly nulls)."""
     if upstream.failure is not None:
         return ToolOutcome(_transport_error(upstream))
     if upstream.status == 429:
@@ -77,7 +80,8 @@ def to_tool_result(tool: ToolModule, upstream: UpstreamResult, arguments: Mappin
     except ValueError:
         return ToolOutcome(_unreadable(upstream, "a body that is not valid JSON"))
     try:
-        return ToolOutcome(success_result(_shape(tool, body, arguments)))
+        shaped = _shape(tool, body, arguments)
+        return ToolOutcome(success_result(lean_result(shaped) if lean else shaped))
     except InvalidArgument as error:
         return invalid_argument_result(error)
 
@@ -85,6 +89,24 @@ def to_tool_result(tool: ToolModule, upstream: UpstreamResult, arguments: Mappin
 def invalid_argument_result(error: InvalidArgument) -> ToolOutcome:
     details = {"type": "invalid_request_error", "param": error.field, "message": error.message}
     return ToolOutcome(error_result(f"Invalid argument {error.field}: {error.message}", details))
+
+
+def lean_result(structured: dict[str, Any]) -> dict[str, Any]:
+    """Without nulls and empty collections, except a page's own `result` and `next_cursor`."""
+    lean = without_empty(structured)
+    for key in ("result", "next_cursor"):
+        if key in structured:
+            lean[key] = without_empty(structured[key]) if key == "result" else structured[key]
+    return lean
+
+
+def without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: without_empty(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [without_empty(item) for item in value]
+    return value
 
 
 def success_result(structured: dict[str, Any]) -> dict[str, Any]:

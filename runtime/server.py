@@ -49,6 +49,7 @@ class StripeMcpServer:
         name: str = SERVER_NAME,
         server_id: str = "",
         before_call: Callable[[], Awaitable[JsonRpcError | None]] | None = None,
+        full_results: bool = False,
     ) -> None:
         self.registry = registry
         self.upstream = upstream
@@ -56,6 +57,7 @@ class StripeMcpServer:
         self.name = name
         self.server_id = server_id
         self.before_call = before_call
+        self.lean = not full_results
         self.tool_names = allowed_tools(registry, tool_filter)
         self._allowed = frozenset(self.tool_names)
 
@@ -88,7 +90,7 @@ class StripeMcpServer:
             )
         except InvalidArgument as error:
             return CallOutcome(result=invalid_argument_result(error).result)
-        outcome = to_tool_result(module, upstream, values)
+        outcome = to_tool_result(module, upstream, values, lean=self.lean)
         access_log.info(
             "tools/call",
             extra={

@@ -48,6 +48,7 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
         "tags": tags,
         "require_api_token_auth": bool(config.get("require_api_token_auth", False)),
         "tool_exposure": exposure,
+        "full_results": bool(config.get("full_results", False)),
     }
 
 

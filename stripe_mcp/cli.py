@@ -128,13 +128,16 @@ def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_ver
 @main.command()
 @click.option("--methods", default="", help="Comma-separated: read, write, or kinds (get,list,search,create,update,delete,custom).")
 @click.option("--tags", default="", help="Comma-separated functional areas or resources, e.g. disputes,customers.")
+@click.option("--discovery", is_flag=True, help="List three tools (search_tools, get_tool_schema, call_tool) instead of every tool.")
+@click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--stripe-base-url", default="https://api.stripe.com", show_default=True)
 @click.option("--stripe-version", default=None)
-def stdio(methods: str, tags: str, stripe_base_url: str, stripe_version: str | None) -> None:
+def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_base_url: str, stripe_version: str | None) -> None:
     """One MCP server on standard input/output (desktop clients), for STRIPE_API_KEY."""
     import asyncio
     import os
 
+    from runtime.discovery import DiscoveryServer, SearchIndex
     from runtime.policy import PolicyError, validate_filter
     from runtime.registry import Registry
     from runtime.server import Account, StripeMcpServer
@@ -152,9 +155,11 @@ def stdio(methods: str, tags: str, stripe_base_url: str, stripe_version: str | N
 
     async def run() -> None:
         upstream = Upstream(stripe_base_url)
-        server = StripeMcpServer(registry, upstream, Account(api_key, stripe_version or registry.api_version), tool_filter)
+        server = StripeMcpServer(
+            registry, upstream, Account(api_key, stripe_version or registry.api_version), tool_filter, full_results=full_results
+        )
         try:
-            await serve_stdio(server)
+            await serve_stdio(DiscoveryServer(server, SearchIndex(registry)) if discovery else server)
         finally:
             await upstream.aclose()
 

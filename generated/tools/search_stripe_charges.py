@@ -19,7 +19,8 @@ class Arguments(BaseModel):
 NAME = "search_stripe_charges"
 TITLE = "Search charges"
 DESCRIPTION = (
-    "Search Stripe charges with a query. Search for charges you’ve previously created using Stripe’s "
+    "Search Stripe charges with Stripe's query language, by fields or metadata "
+    "(metadata['order_id']:'6735'). Search for charges you’ve previously created using Stripe’s "
     "Search Query Language. Don’t use search in read-after-write flows where strict consistency is "
     "necessary. Under normal operating conditions, data is searchable in less than a minute. "
     "Occasionally, propagation of new or updated data can be up to an hour behind during outages. "

@@ -19,8 +19,9 @@ class Arguments(BaseModel):
 NAME = "search_stripe_prices"
 TITLE = "Search prices"
 DESCRIPTION = (
-    "Search Stripe prices with a query. Search for prices you’ve previously created using Stripe’s "
-    "Search Query Language. Don’t use search in read-after-write flows where strict consistency is "
+    "Search Stripe prices with Stripe's query language, by fields or metadata "
+    "(metadata['order_id']:'6735'). Search for prices you’ve previously created using Stripe’s Search "
+    "Query Language. Don’t use search in read-after-write flows where strict consistency is "
     "necessary. Under normal operating conditions, data is searchable in less than a minute. "
     "Occasionally, propagation of new or updated data can be up to an hour behind during outages. "
     "Search functionality is not available to merchants in India. Returns {result: [...], "

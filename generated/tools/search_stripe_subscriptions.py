@@ -19,11 +19,12 @@ class Arguments(BaseModel):
 NAME = "search_stripe_subscriptions"
 TITLE = "Search subscriptions"
 DESCRIPTION = (
-    "Search Stripe subscriptions with a query. Search for subscriptions you’ve previously created "
-    "using Stripe’s Search Query Language. Don’t use search in read-after-write flows where strict "
-    "consistency is necessary. Under normal operating conditions, data is searchable in less than a "
-    "minute. Occasionally, propagation of new or updated data can be up to an hour behind during "
-    "outages. Search functionality is not available to merchants in India. Returns {result: [...], "
+    "Search Stripe subscriptions with Stripe's query language, by fields or metadata "
+    "(metadata['order_id']:'6735'). Search for subscriptions you’ve previously created using Stripe’s "
+    "Search Query Language. Don’t use search in read-after-write flows where strict consistency is "
+    "necessary. Under normal operating conditions, data is searchable in less than a minute. "
+    "Occasionally, propagation of new or updated data can be up to an hour behind during outages. "
+    "Search functionality is not available to merchants in India. Returns {result: [...], "
     "next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "search"
