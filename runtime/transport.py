@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -267,7 +267,8 @@ async def dispatch(server: McpServer, message: Any, version: str) -> Reply:
 async def dispatch_batch(server: McpServer, messages: list[Any], version: str) -> Reply:
     """Answer a JSON-RPC batch (2025-03-26 only; the caller checks the version)."""
     if not messages:
-        return error_reply(None, JsonRpcError(INVALID_REQUEST, "Invalid Request: empty batch", http_status=400), version)
+        empty = JsonRpcError(INVALID_REQUEST, "Invalid Request: empty batch", http_status=400)
+        return error_reply(None, empty, version)
     bodies: list[bytes] = []
     headers: dict[str, str] = {}
     # One member at a time: a batch must not multiply the concurrency a single request gets.
@@ -549,7 +550,7 @@ def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
         name = parts.hostname
     except ValueError:
         return False
-    if parts.scheme in ("http", "https") and name is not None and (name in LOOPBACK_HOSTS or f"[{name}]" in LOOPBACK_HOSTS):
+    if parts.scheme in ("http", "https") and name is not None and name in LOOPBACK_HOSTS:
         return True
     for entry in allowed:
         entry = entry.strip().lower().rstrip("/")
@@ -665,6 +666,13 @@ def _unsupported(requested: str) -> JsonRpcError:
 
 @dataclass
 class SseSession:
+    """One 2024-11-05 HTTP+SSE session, kept in this process's memory.
+
+    That is inherent to the legacy transport: replies to the POSTs go out on the GET stream,
+    which only the process holding it can write to. A client whose stream breaks (or lands on
+    another replica) opens a new one; Streamable HTTP has no such state.
+    """
+
     token: str
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(SSE_QUEUE_SIZE))
     version: str = SSE_VERSION
@@ -702,7 +710,8 @@ class SseStream:
             (b"x-accel-buffering", b"no"),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": _sse_event("endpoint", self.endpoint.encode()), "more_body": True})
+        first = _sse_event("endpoint", self.endpoint.encode())
+        await send({"type": "http.response.body", "body": first, "more_body": True})
         while True:
             try:
                 message = await asyncio.wait_for(self.session.queue.get(), SSE_KEEPALIVE_SECONDS)
@@ -827,7 +836,7 @@ class _Transport:
         session = SseSession(token)
         self.sse_sessions[session_id] = session
         root = request.scope.get("root_path", "")
-        endpoint = f"{root}/mcp/{token}/messages?session_id={session_id}"
+        endpoint = f"{root}/mcp/{quote(token, safe='')}/messages?session_id={session_id}"
         return SseStream(endpoint, session, lambda: self.sse_sessions.pop(session_id, None))
 
     async def sse_message(self, request: Request) -> Response:
@@ -859,7 +868,8 @@ class _Transport:
             return Response("Accepted", status_code=202)
         if session.in_flight.full() or session.queue.full():
             return _http_error(429, INVALID_REQUEST, "Too many pending requests on this session")
-        session.in_flight.start(message.get("id") if isinstance(message, dict) else None, _answer_on_stream(server, session, message))
+        request_id = message.get("id") if isinstance(message, dict) else None
+        session.in_flight.start(request_id, _answer_on_stream(server, session, message))
         return Response("Accepted", status_code=202)
 
 
@@ -881,6 +891,9 @@ async def _until_disconnect(request: Request, work: Awaitable[Reply]) -> Reply |
     watch = asyncio.ensure_future(_wait_disconnect(request.receive))
     try:
         await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # this handler itself is being cancelled (shutdown): take the work with it
+        task.cancel()
+        raise
     finally:
         watch.cancel()
     if not task.done():
