@@ -6,7 +6,7 @@ import hmac
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,8 +26,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+NAME = r"^[^\x00-\x1f\x7f]+$"  # printable: names end up in pages, logs and serverInfo
+
+
 class AccountIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
     stripe_api_key: str = Field(min_length=8, max_length=500, pattern=r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
 
 
@@ -41,13 +44,13 @@ class AccountOut(BaseModel):
 class ServerConfigIn(Strict):
     methods: list[Method] = Field(default_factory=list, max_length=9)
     tags: list[str] = Field(default_factory=list, max_length=50)
-    require_api_token_auth: bool = False
+    require_api_token_auth: StrictBool = False
     tool_exposure: Literal["all", "discovery", "chatgpt"] = "all"
-    full_results: bool = Field(default=False, description="Keep null fields and empty collections in results.")
+    full_results: StrictBool = Field(default=False, description="Keep null fields and empty collections in results.")
 
 
 class ServerIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
     config: ServerConfigIn = Field(default_factory=ServerConfigIn)
     expires_at: datetime | None = None
 
@@ -183,7 +186,9 @@ class AdminApi:
 
     async def delete_account(self, request: Request) -> Response:
         account = await self._account(request.path_params["account_id"])
-        await self.runtime_of().store.delete_account(account.id)
+        runtime = self.runtime_of()
+        await runtime.store.delete_account(account.id)
+        runtime.forget_servers()
         return Response(status_code=204)
 
     async def create_server(self, request: Request) -> Response:

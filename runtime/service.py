@@ -37,8 +37,8 @@ async def create_account(store: Store, keys: KeyBox, name: str, stripe_api_key: 
 
 def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
     """A normalized server configuration, or PolicyError saying what is wrong with it."""
-    methods = list(config.get("methods") or [])
-    tags = list(config.get("tags") or [])
+    methods = list(dict.fromkeys(config.get("methods") or []))
+    tags = list(dict.fromkeys(config.get("tags") or []))
     exposure = config.get("tool_exposure", "all")
     if exposure not in EXPOSURES:
         raise PolicyError(f"tool_exposure must be one of {', '.join(EXPOSURES)}")

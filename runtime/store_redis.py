@@ -1,7 +1,7 @@
 """The store for several replicas: Redis through redis-py's asyncio client.
 
 Keys (prefix `stripe-mcp:`):
-- `account:<id>` hash, `accounts` sorted set by creation time, `account-name:<name>` -> newest id;
+- `account:<id>` hash, `accounts` and `account-name:<name>` sorted sets of ids by creation time;
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
 - `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL.
@@ -42,7 +42,7 @@ class RedisStore:
                 },
             )
             pipe.zadd(self._key("accounts"), {record.id: record.created_at})
-            pipe.set(self._key("account-name", record.name), record.id)
+            pipe.zadd(self._key("account-name", record.name), {record.id: record.created_at})
             await pipe.execute()
 
     async def get_account(self, account_id: str) -> AccountRecord | None:
@@ -58,8 +58,8 @@ class RedisStore:
         )
 
     async def find_account_by_name(self, name: str) -> AccountRecord | None:
-        account_id = await self._redis.get(self._key("account-name", name))
-        return await self.get_account(account_id) if account_id else None
+        newest = await self._redis.zrange(self._key("account-name", name), -1, -1)
+        return await self.get_account(newest[0]) if newest else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         ids = await self._redis.zrange(self._key("accounts"), 0, -1)
@@ -79,9 +79,8 @@ class RedisStore:
                 pipe.delete(self._key("server", token_hash))
             pipe.delete(self._key("servers", account_id), self._key("account", account_id))
             pipe.zrem(self._key("accounts"), account_id)
+            pipe.zrem(self._key("account-name", account.name), account_id)
             await pipe.execute()
-        if await self._redis.get(self._key("account-name", account.name)) == account_id:
-            await self._redis.delete(self._key("account-name", account.name))
         return True
 
     # Servers ------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_ver
         public_url=public_url or f"http://{host}:{port}",
         default_api_key=os.environ.get("STRIPE_API_KEY") or None,
         upstream_timeout=upstream_timeout,
-        allowed_hosts=allowed_hosts,
+        allowed_hosts=allowed_hosts + _public_host(public_url),
         allowed_origins=allowed_origins,
     )
 
@@ -122,7 +122,9 @@ def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_ver
         fail(str(exc))
     except (OSError, ConnectionError) as exc:
         fail(f"cannot open the store {store_url}: {exc}")
-    uvicorn.run(create_app(settings, on_ready=ready), host=host, port=port, log_level="warning", lifespan="on")
+    # Open legacy SSE streams would otherwise hold a shutdown forever.
+    uvicorn.run(create_app(settings, on_ready=ready), host=host, port=port, log_level="warning", lifespan="on",
+                timeout_graceful_shutdown=5)
 
 
 @main.command()
@@ -164,6 +166,52 @@ def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_b
             await upstream.aclose()
 
     asyncio.run(run())
+
+
+# Spec updates: what a new spec changes for agents, and fetching it (the code generator's side).
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--max-chars", type=click.IntRange(min=1000), default=None,
+              help="Markdown: shed detail to fit (a pull-request body holds 65536 characters).")
+def diff(old: Path, new: Path, output_format: str, max_chars: int | None) -> None:
+    """Tools added, removed and changed from OLD to NEW (each a spec file or a generated/ folder).
+
+    Every change is marked breaking or additive. Exit 0 whatever the changes (it is a report).
+    """
+    from codegen.diff import diff_paths, render_json, render_markdown
+    from codegen.loader import SpecError
+
+    try:
+        report = diff_paths(old, new)
+    except SpecError as exc:
+        fail(str(exc))
+    click.echo(render_json(report) if output_format == "json" else render_markdown(report, max_chars), nl=False)
+
+
+@main.command("fetch-spec")
+@click.option("--ref", default=None, help="Tag (e.g. v526) or commit of stripe/openapi. Default: the newest vN tag.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the spec, outside the repository. Default: ../specs-cache/spec3.yaml beside it.")
+@click.option("--pin", "pin", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The pin to update. Default: specs/stripe.yaml.")
+@click.option("--source-url", default=None, help="Download base: URL = <base>/<commit or tag>/<source.path>. Default: from the pin's source.url.")
+@click.option("--remote", default=None, help="git remote whose tags are listed. Default: the GitHub repository of the pin (none with --source-url).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 600), help="Seconds per network step.")
+def fetch_spec(ref: str | None, out: Path | None, pin: Path | None, source_url: str | None, remote: str | None, timeout: float) -> None:
+    """Download Stripe's OpenAPI spec at a ref, check it, and move the pin (specs/stripe.yaml) to it."""
+    from codegen.fetch import fetch_spec as fetch
+    from codegen.loader import SpecError
+
+    try:
+        fetched = fetch(ref=ref, out=out, pin_path=pin, source_url=source_url, remote=remote, timeout=timeout)
+    except SpecError as exc:
+        fail(str(exc))
+    where = fetched.tag or fetched.commit
+    click.echo(f"fetched Stripe API {fetched.api_version} ({where}, {fetched.bytes} bytes) into {fetched.out}; updated {fetched.pin}")
 
 
 # Provisioning from the command line: the same service functions as the admin API, on the store directly.
@@ -293,6 +341,13 @@ def api_tokens_create(store_url: str) -> None:
     record, token = _with_store(store_url, lambda store, keys, registry: service.create_api_token(store))
     click.echo(f"created API token {record.id} (shown once):")
     click.echo(token)
+
+
+def _public_host(public_url: str | None) -> tuple[str, ...]:
+    """The host clients reach us by must pass the DNS-rebinding check."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(public_url).netloc,) if public_url else ()
 
 
 def _split(value: str) -> list[str]:

@@ -1,0 +1,48 @@
+"""Shared fixtures: one redis-server per test session, and a store parametrized over both backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from runtime.store import Store, open_store
+from tests.redis_server import RunningRedis, redis_server
+
+STORE_TEST_DB = 1  # tests/test_store.py; the replica tests use their own database number
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRedis]:
+    """A throw-away redis-server (skipped when the binary is missing, unless CI is set)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_service: RunningRedis) -> str:
+    return redis_service.url(0)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(store_backend: str, tmp_path, request: pytest.FixtureRequest) -> str:
+    """A store URL for the backend, empty at the start of each test; reopen it to simulate a restart."""
+    if store_backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    running: RunningRedis = request.getfixturevalue("redis_service")
+    running.flush(STORE_TEST_DB)
+    return running.url(STORE_TEST_DB)
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
