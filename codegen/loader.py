@@ -91,6 +91,13 @@ class _SpecReader:
                 if method in item:
                     place = f"paths.{route}.{method}"
                     operations.append(self._operation(route, method, item[method], shared, place))
+        seen: dict[str, str] = {}
+        for op in operations:
+            where = f"{op.method} {op.path}"
+            if op.operation_id in seen:
+                raise SpecError(self.path, f"paths.{op.path}.{op.method.lower()}.operationId",
+                                f"{op.operation_id!r} is also the operationId of {seen[op.operation_id]}")
+            seen[op.operation_id] = where
         return Api(
             title=str(info.get("title", "")),
             version=str(info["version"]),
@@ -101,7 +108,11 @@ class _SpecReader:
     def _operation(self, route: str, method: str, raw: Any, shared: list, place: str) -> Operation:
         if not isinstance(raw, dict):
             raise SpecError(self.path, place, "not an object")
-        parameters = [self._parameter(p, f"{place}.parameters[{i}]") for i, p in enumerate(shared + raw.get("parameters", []))]
+        own = raw.get("parameters", [])
+        for where, value in ((f"paths.{route}.parameters", shared), (f"{place}.parameters", own)):
+            if not isinstance(value, list):
+                raise SpecError(self.path, where, "not a list")
+        parameters = [self._parameter(p, f"{place}.parameters[{i}]") for i, p in enumerate(shared + own)]
         body_encoding, body_parameters = self._body(raw.get("requestBody"), f"{place}.requestBody")
         # A GET or DELETE sends its fields in the query string, whatever the spec calls them.
         body_location = "body" if method in ("post", "put", "patch") else "query"
@@ -140,7 +151,10 @@ class _SpecReader:
     def _body(self, raw: Any, place: str) -> tuple[str | None, list[Parameter]]:
         if raw is None:
             return None, []
-        content = self.resolve(raw, place).get("content", {})
+        body = self.resolve(raw, place)
+        if not isinstance(body, dict) or not isinstance(body.get("content", {}), dict):
+            raise SpecError(self.path, place, "not a request body object (needs a 'content' map)")
+        content = body.get("content", {})
         for media_type, encoding in ((FORM, "form"), (MULTIPART, "multipart")):
             if media_type in content:
                 schema_place = f"{place}.content.{media_type}.schema"
@@ -172,8 +186,27 @@ class _SpecReader:
             members = self._members(schema, place)
             shape = "object"
         resource_ids = tuple(dict.fromkeys(m["x-resourceId"] for m in members if "x-resourceId" in m))
-        expandable = tuple(dict.fromkeys(f for m in members for f in m.get("x-expandableFields", [])))
+        expandable = tuple(dict.fromkeys(f for m in members for f in self._expandable(m, place)))
         return Response(shape=shape, resource_ids=resource_ids, expandable_fields=expandable)
+
+    def _expandable(self, schema: dict, place: str, depth: int = 0) -> list[str]:
+        """Paths the API expands: an id-or-object field (`x-expansionResources`), a field left out
+        unless expanded, or such fields one level inside an object.
+
+        `x-expandableFields` also names plain objects that merely hold expandable fields
+        (a customer's `invoice_settings`); the API rejects those, so they become their inner paths.
+        """
+        paths = []
+        for field in schema.get("x-expandableFields", []):
+            prop = self.resolve(schema.get("properties", {}).get(field, {}), place)
+            variants = [self.resolve(v, place) for v in prop.get("anyOf", prop.get("oneOf", []))]
+            # An id that can become its object, or a field the API leaves out unless asked for.
+            if "x-expansionResources" in prop or "not included by default" in prop.get("description", "").lower():
+                paths.append(field)
+            elif depth == 0:
+                inner = next((v for v in variants or [prop] if "x-expandableFields" in v), prop)
+                paths += [f"{field}.{sub}" for sub in self._expandable(inner, place, depth + 1)]
+        return paths
 
     def _members(self, schema: Any, place: str) -> list[dict]:
         schema = self.resolve(schema, place)
@@ -221,10 +254,16 @@ class _SpecReader:
             if key.startswith("x-") or key in OPENAPI_ONLY_KEYWORDS:
                 continue
             if key == "properties":
+                if not isinstance(value, dict):
+                    raise SpecError(self.path, f"{place}.properties", "not an object")
                 schema[key] = {n: self.json_schema(s, f"{place}.properties.{n}", stack) for n, s in value.items()}
-            elif key in ("items", "additionalProperties", "not") and isinstance(value, (dict, bool)):
-                schema[key] = self.json_schema(value, f"{place}.{key}", stack) if isinstance(value, dict) else value
+            elif key == "additionalProperties" and isinstance(value, bool):
+                schema[key] = value
+            elif key in ("items", "additionalProperties", "not"):
+                schema[key] = self.json_schema(value, f"{place}.{key}", stack)
             elif key in ("anyOf", "oneOf", "allOf"):
+                if not isinstance(value, list):
+                    raise SpecError(self.path, f"{place}.{key}", "not a list")
                 schema[key] = [self.json_schema(s, f"{place}.{key}[{i}]", stack) for i, s in enumerate(value)]
             else:
                 schema[key] = value

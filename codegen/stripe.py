@@ -283,20 +283,29 @@ class StripeConventions:
             )
 
     def _list_tools_by_noun(self) -> dict[str, str]:
-        """"charge" -> list_all_stripe_charges: which tool yields an id of each kind of object."""
-        claims: dict[str, list[tuple[int, str]]] = {}
-        for op in self.api.operations:
-            shape = self.shapes[op.operation_id]
-            if shape.kind != "list" or "{" in op.path:
-                continue
-            noun = singular(_segments(op.path)[-1])
-            claims.setdefault(noun, []).append((len(_segments(op.path)), self.names[op.operation_id]))
-        result = {}
-        for noun, tools in claims.items():
-            tools.sort()
-            if len(tools) == 1 or tools[0][0] < tools[1][0]:
-                result[noun] = tools[0][1]
-        return result
+        """"charge" -> list_all_stripe_charges: the top-level list that yields ids of each kind of object.
+
+        Only /v1/<collection> lists count: a namespaced or nested list (issuing cards, a customer's
+        cards) is no answer for a bare `card` argument.
+        """
+        return {
+            singular(_segments(op.path)[0]): self.names[op.operation_id]
+            for op in self.api.operations
+            if self.shapes[op.operation_id].kind == "list" and len(_segments(op.path)) == 1
+        }
+
+    def _yielding_tool(self, op: Operation, argument: Argument, name: str) -> str | None:
+        """The tool whose results hold this argument's id, or None when the argument takes no id."""
+        if argument.location == "path":
+            # The list at the collection that the id indexes: /v1/customers/{customer}/cards/{id} -> customer cards.
+            collection = op.path[: op.path.index("{" + argument.wire_name + "}")].rstrip("/")
+            listing = self.index.get(collection)
+            tool = self.names[listing.operation_id] if listing and listing.response.shape == "list" else None
+        elif _accepts_string(argument.schema):
+            tool = self.list_tool_for_noun.get(argument.wire_name)
+        else:
+            tool = None
+        return tool if tool != name else None
 
     # Tools --------------------------------------------------------------------------------------
 
@@ -341,8 +350,9 @@ class StripeConventions:
         for parameter in op.parameters_in("path"):
             arg_name = "id" if parameter.name == shape.own_id else self._parent_argument(op.path, parameter.name)
             schema = self._client_schema(parameter.schema, top_level=True)
-            schema["description"] = self._id_description(parameter, arg_name, op, shape, name)
-            arguments.append(Argument(arg_name, "path", parameter.name, True, schema))
+            argument = Argument(arg_name, "path", parameter.name, True, schema)
+            schema["description"] = self._id_description(op, argument, name)
+            arguments.append(argument)
         for parameter in op.parameters_in("query") + op.parameters_in("body"):
             if parameter.name in hidden:
                 continue
@@ -382,7 +392,7 @@ class StripeConventions:
         else:
             description = clean_text(parameter.description or schema.pop("description", ""), ARGUMENT_DESCRIPTION_LIMIT)
             schema.pop("description", None)
-            hint = self._yields_hint(parameter.name, schema, name)
+            hint = self._yields_hint(op, Argument(parameter.name, parameter.location, parameter.name, parameter.required, schema), name)
             if hint:
                 description = f"{description} {hint}".strip()
         if parameter.name == "query" and shape.kind == "search":
@@ -402,22 +412,19 @@ class StripeConventions:
             "items": {"type": "string", "enum": [prefix + f for f in fields]},
         }
 
-    def _id_description(self, parameter: Parameter, arg_name: str, op: Operation, shape: _Shape, name: str) -> str:
-        if arg_name == "id":
-            noun = singular(_segments(op.path)[_segments(op.path).index("{" + parameter.name + "}") - 1])
-        else:
-            noun = arg_name.removesuffix("_id")
+    def _id_description(self, op: Operation, argument: Argument, name: str) -> str:
+        segments = _segments(op.path)
+        noun = singular(segments[segments.index("{" + argument.wire_name + "}") - 1])
         text = f"The id of the {noun.replace('_', ' ')}."
-        list_tool = self.list_tool_for_noun.get(noun)
-        if list_tool and list_tool != name:
-            text += f" Find one with {list_tool}."
-        return text
+        tool = self._yielding_tool(op, argument, name)
+        return f"{text} Find one with {tool}." if tool else text
 
-    def _yields_hint(self, argument: str, schema: dict, name: str) -> str:
-        list_tool = self.list_tool_for_noun.get(argument)
-        if not list_tool or list_tool == name or not _accepts_string(schema):
+    def _yields_hint(self, op: Operation, argument: Argument, name: str) -> str:
+        tool = self._yielding_tool(op, argument, name)
+        if not tool:
             return ""
-        return f"Takes a {argument.replace('_', ' ')} id: find one with {list_tool}."
+        words = argument.wire_name.replace("_", " ")
+        return f"Takes {'an' if words[:1] in 'aeiou' else 'a'} {words} id: find one with {tool}."
 
     def _client_schema(self, schema: dict[str, Any], top_level: bool = False) -> dict[str, Any]:
         """What every MCP client accepts: no titles, no nested additionalProperties flags, plain text."""
@@ -461,7 +468,7 @@ class StripeConventions:
         }[shape.kind]
 
     def _description(self, op: Operation, shape: _Shape, words: str, arguments: tuple[Argument, ...], name: str) -> str:
-        article = "an" if words[:1] in "aeiou" else "a"
+        article = "a"  # "a Stripe ..." whatever the resource
         identified = "by its id" if shape.own_id else ""
         lead = {
             "list": f"List Stripe {words}, one page at a time.",
@@ -473,12 +480,9 @@ class StripeConventions:
             "custom": _action_phrase(shape.action or "", f"{article} Stripe {words}") + ".",
         }[shape.kind]
         needs = [
-            f"{a.name} from {self.list_tool_for_noun[n]}"
+            f"{a.name} from {tool}"
             for a in arguments
-            if (a.required or a.location == "path")
-            and (n := (a.wire_name if a.location != "path" else a.name.removesuffix("_id"))) in self.list_tool_for_noun
-            and self.list_tool_for_noun[n] != name
-            and a.name != "id"
+            if (a.required or a.location == "path") and a.name != "id" and (tool := self._yielding_tool(op, a, name))
         ]
         tail = f" Needs {', '.join(needs)}." if needs else ""
         if shape.kind in ("list", "search"):

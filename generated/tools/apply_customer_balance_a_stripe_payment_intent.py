@@ -13,7 +13,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
     amount: Annotated[int | None, Field(description='Amount intended to be applied to this PaymentIntent from the customer’s cash balance. A positive integer representing how much to charge in the smallest currency unit (e.g., 100 cents to charge $1.00 or 100 to charge ¥100, a zero-decimal currency). The maximum amount is the amount of the PaymentIntent. When omitted, the amount defaults to the remaining amount requested on the PaymentIntent.')] = None
     currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['amount_details', 'application', 'automatic_payment_methods', 'customer', 'invoice', 'last_payment_error', 'latest_charge', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'processing', 'review', 'shipping', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

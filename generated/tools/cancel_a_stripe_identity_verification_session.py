@@ -11,16 +11,16 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the verification session. Find one with list_all_stripe_identity_verification_sessions.', max_length=5000)]
-    expand: Annotated[list[Literal['last_error', 'last_verification_report', 'options', 'redaction', 'verified_outputs']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
 NAME = "cancel_a_stripe_identity_verification_session"
 TITLE = "Cancel identity verification session"
 DESCRIPTION = (
-    "Cancel an Stripe identity verification session. A VerificationSession object can be canceled "
-    "when it is in requires_input status. Once canceled, future submission attempts are disabled. "
-    "This cannot be undone. Learn more."
+    "Cancel a Stripe identity verification session. A VerificationSession object can be canceled when "
+    "it is in requires_input status. Once canceled, future submission attempts are disabled. This "
+    "cannot be undone. Learn more."
 )
 KIND = "custom"
 HTTP_METHOD = "POST"

@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
     cancellation_reason: Annotated[Literal['abandoned', 'duplicate', 'fraudulent', 'requested_by_customer'] | None, Field(description='Reason for canceling this PaymentIntent. Possible values are `duplicate`, `fraudulent`, `requested_by_customer`, or `abandoned`', max_length=5000)] = None
-    expand: Annotated[list[Literal['amount_details', 'application', 'automatic_payment_methods', 'customer', 'invoice', 'last_payment_error', 'latest_charge', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'processing', 'review', 'shipping', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the quote. Find one with list_all_stripe_quotes.', max_length=5000)]
-    expand: Annotated[list[Literal['application', 'automatic_tax', 'computed', 'customer', 'default_tax_rates', 'discounts', 'from_quote', 'invoice', 'invoice_settings', 'line_items', 'on_behalf_of', 'status_transitions', 'subscription', 'subscription_data', 'subscription_schedule', 'test_clock', 'total_details', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

@@ -335,7 +335,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
     client_secret: Annotated[str | None, Field(description='The client secret of the SetupIntent.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'automatic_payment_methods', 'customer', 'last_setup_error', 'latest_attempt', 'mandate', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     mandate_data: Annotated[MandateData | Literal[''] | MandateData1 | None, Field(description='This hash contains details about the Mandate to create')] = None
     payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or saved Source object) to attach to this SetupIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
     payment_method_data: Annotated[PaymentMethodData | None, Field(description='When included, this hash creates a PaymentMethod that is set as the `payment_method` value in the SetupIntent.')] = None

@@ -726,7 +726,6 @@ class Arguments(BaseModel):
     default_currency: Annotated[str | None, Field(description="Three-letter ISO currency code representing the default currency for the account. This must be a currency that Stripe supports in the account's country.")] = None
     documents: Annotated[Documents1 | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
     email: Annotated[str | None, Field(description='The email address of the account holder. This is only to make the account easier to identify to you. Stripe only emails Custom accounts with your consent.')] = None
-    expand: Annotated[list[Literal['business_profile', 'capabilities', 'company', 'controller', 'external_accounts', 'future_requirements', 'individual', 'requirements', 'settings', 'tos_acceptance']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     external_account: Annotated[str | None, Field(description='A card or bank account to attach to the account for receiving payouts (you won’t be able to use it for top-ups). You can provide either a token, like the ones returned by Stripe.js, or a dictionary, as documented in the `external_account` parameter for bank account creation.', max_length=5000)] = None
     individual: Annotated[Individual | None, Field(description='Information about the person represented by the account. This field is null unless `business_type` is set to `individual`.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
@@ -739,7 +738,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_account"
 TITLE = "Create account"
 DESCRIPTION = (
-    "Create an Stripe account. With Connect, you can create Stripe accounts for your users. To do "
+    "Create a Stripe account. With Connect, you can create Stripe accounts for your users. To do "
     "this, you’ll first need to register your platform. If you’ve already collected information for "
     "your connected accounts, you can prefill that information when creating the account. Connect "
     "Onboarding won’t ask for the prefilled information during account onboarding. You can prefill "
@@ -762,7 +761,6 @@ BODY_ARGUMENTS = (
     "default_currency",
     "documents",
     "email",
-    "expand",
     "external_account",
     "individual",
     "metadata",

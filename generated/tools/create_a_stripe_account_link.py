@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account: Annotated[str, Field(description='The identifier of the account to create an account link for. Takes a account id: find one with list_all_stripe_accounts.', max_length=5000)]
+    account: Annotated[str, Field(description='The identifier of the account to create an account link for. Takes an account id: find one with list_all_stripe_accounts.', max_length=5000)]
     collect: Annotated[Literal['currently_due', 'eventually_due'] | None, Field(description='Which information the platform needs to collect from the user. One of `currently_due` or `eventually_due`. Default is `currently_due`.')] = None
     refresh_url: Annotated[str | None, Field(description="The URL the user will be redirected to if the account link is expired, has been previously-visited, or is otherwise invalid. The URL you specify should attempt to generate a new account link with the same parameters used to create the original account link, then redirect the user to the new account link's URL so they can continue with Connect Onboarding.")] = None
     return_url: Annotated[str | None, Field(description='The URL that the user will be redirected to upon leaving or completing the linked flow.')] = None
@@ -21,7 +21,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_account_link"
 TITLE = "Create account link"
 DESCRIPTION = (
-    "Create an Stripe account link. Creates an AccountLink object that includes a single-use Stripe "
+    "Create a Stripe account link. Creates an AccountLink object that includes a single-use Stripe "
     "URL that the platform can redirect their user to in order to take them through the Connect "
     "Onboarding flow. Needs account from list_all_stripe_accounts."
 )

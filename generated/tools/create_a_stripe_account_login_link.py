@@ -17,7 +17,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_account_login_link"
 TITLE = "Create account login link"
 DESCRIPTION = (
-    "Create an Stripe account login link. Creates a single-use login link for an Express account to "
+    "Create a Stripe account login link. Creates a single-use login link for an Express account to "
     "access their Stripe dashboard. You may only create login links for Express accounts connected to "
     "your platform. Needs account_id from list_all_stripe_accounts."
 )

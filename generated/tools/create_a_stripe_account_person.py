@@ -150,7 +150,6 @@ class Arguments(BaseModel):
     dob: Annotated[Dob | Literal[''] | None, Field(description="The person's date of birth.")] = None
     documents: Annotated[Documents | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
     email: Annotated[str | None, Field(description="The person's email address.")] = None
-    expand: Annotated[list[Literal['address', 'address_kana', 'address_kanji', 'dob', 'future_requirements', 'registered_address', 'relationship', 'requirements', 'verification']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     first_name: Annotated[str | None, Field(description="The person's first name.", max_length=5000)] = None
     first_name_kana: Annotated[str | None, Field(description="The Kana variation of the person's first name (Japan only).", max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(description="The Kanji variation of the person's first name (Japan only).", max_length=5000)] = None
@@ -177,7 +176,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_account_person"
 TITLE = "Create account person"
 DESCRIPTION = (
-    "Create an Stripe account person. Creates a new person. Needs account_id from "
+    "Create a Stripe account person. Creates a new person. Needs account_id from "
     "list_all_stripe_accounts."
 )
 KIND = "create"
@@ -195,7 +194,6 @@ BODY_ARGUMENTS = (
     "dob",
     "documents",
     "email",
-    "expand",
     "first_name",
     "first_name_kana",
     "first_name_kanji",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class AccountOnboarding(BaseModel):
@@ -24,16 +24,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account: Annotated[str, Field(description='The identifier of the account to create an Account Session for. Takes a account id: find one with list_all_stripe_accounts.')]
+    account: Annotated[str, Field(description='The identifier of the account to create an Account Session for. Takes an account id: find one with list_all_stripe_accounts.')]
     components: Annotated[Components, Field(description='Each key of the dictionary represents an embedded component, and each embedded component maps to its configuration (e.g. whether it has been enabled or not).')]
-    expand: Annotated[list[Literal['components']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_account_session"
 TITLE = "Create account session"
 DESCRIPTION = (
-    "Create an Stripe account session. Creates a AccountSession object that includes a single-use "
+    "Create a Stripe account session. Creates a AccountSession object that includes a single-use "
     "token that the platform can use on their front-end to grant client-side API access. Needs "
     "account from list_all_stripe_accounts."
 )
@@ -46,7 +45,6 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "account",
     "components",
-    "expand",
 )
 BODY_ENCODING = "form"
 PAGINATION = None

@@ -16,7 +16,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_apple_pay_domain"
 TITLE = "Create apple pay domain"
-DESCRIPTION = "Create an Stripe apple pay domain."
+DESCRIPTION = "Create a Stripe apple pay domain."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/apple_pay/domains"

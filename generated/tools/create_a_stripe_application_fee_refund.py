@@ -20,7 +20,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_application_fee_refund"
 TITLE = "Create application fee refund"
 DESCRIPTION = (
-    "Create an Stripe application fee refund. Refunds an application fee that has previously been "
+    "Create a Stripe application fee refund. Refunds an application fee that has previously been "
     "collected but not yet refunded. Funds will be refunded to the Stripe account from which the fee "
     "was originally collected. You can optionally refund only part of an application fee. You can do "
     "so multiple times, until the entire fee has been refunded. Once entirely refunded, an "

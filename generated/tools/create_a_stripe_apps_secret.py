@@ -18,7 +18,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['scope']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     expires_at: Annotated[int | None, Field(description='The Unix timestamp for the expiry time of the secret, after which the secret deletes.')] = None
     name: Annotated[str, Field(description="A name for the secret that's unique within the scope.", max_length=5000)]
     payload: Annotated[str, Field(description='The plaintext secret value to be stored.', max_length=5000)]
@@ -28,7 +27,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_apps_secret"
 TITLE = "Create apps secret"
-DESCRIPTION = "Create an Stripe apps secret. Create or replace a secret in the secret store."
+DESCRIPTION = "Create a Stripe apps secret. Create or replace a secret in the secret store."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/apps/secrets"
@@ -36,7 +35,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "expires_at",
     "name",
     "payload",

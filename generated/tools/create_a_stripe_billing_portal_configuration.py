@@ -113,7 +113,7 @@ class Arguments(BaseModel):
     )
     business_profile: Annotated[BusinessProfile, Field(description='The business information shown to customers in the portal.')]
     default_return_url: Annotated[str | Literal[''] | None, Field(description="The default URL to redirect customers to when they click on the portal's link to return to your website. This can be overriden when creating the session.")] = None
-    expand: Annotated[list[Literal['application', 'business_profile', 'features', 'login_page']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     features: Annotated[Features, Field(description='Information about the features available in the portal.')]
     login_page: Annotated[LoginPage | None, Field(description='The hosted login page for this configuration. Learn more about the portal login page in our integration docs.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None

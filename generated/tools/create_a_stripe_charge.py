@@ -26,7 +26,7 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js. Takes a card id: find one with list_all_stripe_issuing_cards.', max_length=5000)]
+    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js.', max_length=5000)]
 
 
 class Destination(BaseModel):
@@ -83,12 +83,12 @@ class Arguments(BaseModel):
     application_fee: int | None = None
     application_fee_amount: Annotated[int | None, Field(description="A fee in cents (or local equivalent) that will be applied to the charge and transferred to the application owner's Stripe account. The request must be made with an OAuth key or the `Stripe-Account` header in order to take an application fee. For more information, see the application fees documentation.")] = None
     capture: Annotated[bool | None, Field(description='Whether to immediately capture the charge. Defaults to `true`. When `false`, the charge issues an authorization (or pre-authorization), and will need to be captured later. Uncaptured charges expire after a set number of days (7 by default). For more information, see the authorizing charges and settling later documentation.')] = None
-    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js. Takes a card id: find one with list_all_stripe_issuing_cards.')] = None
+    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js.')] = None
     currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
     customer: Annotated[str | None, Field(description='The ID of an existing customer that will be charged in this request. Takes a customer id: find one with list_all_stripe_customers.', max_length=500)] = None
     description: Annotated[str | None, Field(description='An arbitrary string which you can attach to a `Charge` object. It is displayed when in the web interface alongside the charge. Note that if you use Stripe to send automatic email receipts to your customers, your receipt emails will include the `description` of the charge(s) that they are describing.', max_length=40000)] = None
     destination: Destination | str | None = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'billing_details', 'customer', 'failure_balance_transaction', 'fraud_details', 'invoice', 'on_behalf_of', 'outcome', 'payment_intent', 'payment_method_details', 'radar_options', 'refunds', 'review', 'shipping', 'source_transfer', 'transfer', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     on_behalf_of: Annotated[str | None, Field(description='The Stripe account ID for which these funds are intended. Automatically set if you use the `destination` parameter. For details, see Creating Separate Charges and Transfers.', max_length=5000)] = None
     radar_options: Annotated[RadarOptions | None, Field(description='Options to configure Radar. See Radar Session for more information.')] = None

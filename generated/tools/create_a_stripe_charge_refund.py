@@ -14,7 +14,7 @@ class Arguments(BaseModel):
     amount: Annotated[int | None, Field(description='A positive integer representing how much to refund.')] = None
     currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
     customer: Annotated[str | None, Field(description='Customer whose customer balance to refund from. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'next_action', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     instructions_email: Annotated[str | None, Field(description='For payment methods without native refund support (e.g., Konbini, PromptPay), use this email from the customer to receive refund instructions.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     origin: Annotated[Literal['customer_balance'] | None, Field(description='Origin of the refund')] = None

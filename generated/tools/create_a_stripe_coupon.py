@@ -34,7 +34,6 @@ class Arguments(BaseModel):
     currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Coupons defined in each available currency option (only supported if `amount_off` is passed). Each key must be a three-letter ISO currency code and a supported currency.')] = None
     duration: Annotated[Literal['forever', 'once', 'repeating'] | None, Field(description='Specifies how long the discount will be in effect if used on a subscription. Defaults to `once`.')] = None
     duration_in_months: Annotated[int | None, Field(description='Required only if `duration` is `repeating`, in which case it must be a positive integer that specifies the number of months the discount will be in effect.')] = None
-    expand: Annotated[list[Literal['applies_to', 'currency_options']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     id: Annotated[str | None, Field(description="Unique string of your choice that will be used to identify this coupon when applying it to a customer. If you don't want to specify a particular code, you can leave the ID blank and we'll generate a random code for you.", max_length=5000)] = None
     max_redemptions: Annotated[int | None, Field(description="A positive integer specifying the number of times the coupon can be redeemed before it's no longer valid. For example, you might have a 50% off coupon that the first 20 readers of your blog can use.")] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
@@ -68,7 +67,6 @@ BODY_ARGUMENTS = (
     "currency_options",
     "duration",
     "duration_in_months",
-    "expand",
     "id",
     "max_redemptions",
     "metadata",

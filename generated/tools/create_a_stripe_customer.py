@@ -95,7 +95,7 @@ class Arguments(BaseModel):
     coupon: Annotated[str | None, Field(description='Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
     description: Annotated[str | None, Field(description='An arbitrary string that you can attach to a customer object. It is displayed alongside the customer in the dashboard.', max_length=5000)] = None
     email: Annotated[str | None, Field(description="Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and tracking. This may be up to *512 characters*.", max_length=512)] = None
-    expand: Annotated[list[Literal['address', 'cash_balance', 'default_source', 'discount', 'invoice_settings', 'shipping', 'sources', 'subscriptions', 'tax', 'tax_ids', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     invoice_prefix: Annotated[str | None, Field(description='The prefix for the customer used to generate unique invoice numbers. Must be 3–12 uppercase letters or numbers.', max_length=5000)] = None
     invoice_settings: Annotated[InvoiceSettings | None, Field(description='Default invoice settings for this customer.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
@@ -110,7 +110,7 @@ class Arguments(BaseModel):
     tax: Annotated[Tax | None, Field(description='Tax details about the customer.')] = None
     tax_exempt: Annotated[Literal['', 'exempt', 'none', 'reverse'] | None, Field(description="The customer's tax exemption. One of `none`, `exempt`, or `reverse`.")] = None
     tax_id_data: Annotated[list[TaxIdDatum] | None, Field(description="The customer's tax IDs.")] = None
-    test_clock: Annotated[str | None, Field(description='ID of the test clock to attach to the customer. Takes a test clock id: find one with list_all_stripe_test_helpers_test_clocks.', max_length=5000)] = None
+    test_clock: Annotated[str | None, Field(description='ID of the test clock to attach to the customer.', max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

@@ -29,7 +29,6 @@ class Arguments(BaseModel):
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
     bank_transfer: Annotated[BankTransfer, Field(description='Additional parameters for `bank_transfer` funding types')]
     currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    expand: Annotated[list[Literal['bank_transfer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     funding_type: Annotated[Literal['bank_transfer'], Field(description='The `funding_type` to get the instructions for.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
@@ -54,7 +53,6 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "bank_transfer",
     "currency",
-    "expand",
     "funding_type",
 )
 BODY_ENCODING = "form"

@@ -13,13 +13,13 @@ class Arguments(BaseModel):
     customer: Annotated[str | None, Field(description="The ID of the Customer you'd like to modify using the resulting ephemeral key. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
     issuing_card: Annotated[str | None, Field(description="The ID of the Issuing Card you'd like to access using the resulting ephemeral key.", max_length=5000)] = None
     nonce: Annotated[str | None, Field(description='A single-use token, created by Stripe.js, used for creating ephemeral keys for Issuing Cards without exchanging sensitive information.', max_length=5000)] = None
-    verification_session: Annotated[str | None, Field(description="The ID of the Identity VerificationSession you'd like to access using the resulting ephemeral key Takes a verification session id: find one with list_all_stripe_identity_verification_sessions.", max_length=5000)] = None
+    verification_session: Annotated[str | None, Field(description="The ID of the Identity VerificationSession you'd like to access using the resulting ephemeral key", max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_ephemeral_key"
 TITLE = "Create ephemeral key"
-DESCRIPTION = "Create an Stripe ephemeral key. Creates a short-lived API key for a given resource."
+DESCRIPTION = "Create a Stripe ephemeral key. Creates a short-lived API key for a given resource."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/ephemeral_keys"

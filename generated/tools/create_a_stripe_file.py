@@ -19,7 +19,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['links']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     file: Annotated[str, Field(description="The file's content, base64-encoded.", json_schema_extra={'contentEncoding': 'base64'})]
     file_link_data: Annotated[FileLinkData | None, Field(description='Optional parameters to automatically create a file link for the newly created file.')] = None
     purpose: Annotated[Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'identity_document', 'pci_document', 'tax_document_user_upload', 'terminal_reader_splashscreen'], Field(description='The purpose of the uploaded file.')]
@@ -41,7 +40,6 @@ SERVER_URL = "https://files.stripe.com"
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "file",
     "file_link_data",
     "purpose",

@@ -31,7 +31,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     account_holder: Annotated[AccountHolder, Field(description='The account holder to link accounts for.')]
-    expand: Annotated[list[Literal['account_holder', 'accounts', 'filters']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     filters: Annotated[Filters | None, Field(description='Filters to restrict the kinds of accounts to collect.')] = None
     permissions: Annotated[list[Literal['balances', 'ownership', 'payment_method', 'transactions']], Field(description='List of data features that you would like to request access to. Possible values are `balances`, `transactions`, `ownership`, and `payment_method`.')]
     prefetch: Annotated[list[Literal['balances', 'ownership']] | None, Field(description='List of data features that you would like to retrieve upon account creation.')] = None

@@ -27,7 +27,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['last_error', 'last_verification_report', 'options', 'redaction', 'verified_outputs']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     options: Annotated[Options | None, Field(description='A set of options for the session’s verification checks.')] = None
     return_url: Annotated[str | None, Field(description='The URL that the user will be redirected to upon completing the verification flow.')] = None
@@ -38,7 +38,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_identity_verification_session"
 TITLE = "Create identity verification session"
 DESCRIPTION = (
-    "Create an Stripe identity verification session. Creates a VerificationSession object. After the "
+    "Create a Stripe identity verification session. Creates a VerificationSession object. After the "
     "VerificationSession is created, display a verification modal using the session client_secret or "
     "send your users to the session’s url. If your API key is in test mode, verification checks won’t "
     "actually process, though everything else will occur as if in live mode. Related guide: Verify "

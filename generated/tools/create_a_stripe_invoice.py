@@ -278,7 +278,7 @@ class Arguments(BaseModel):
     discounts: Annotated[list[Discount] | Literal[''] | None, Field(description="The coupons to redeem into discounts for the invoice. If not specified, inherits the discount from the invoice's customer. Pass an empty string to avoid inheriting any discounts.")] = None
     due_date: Annotated[int | None, Field(description='The date on which payment for this invoice is due. Valid only for invoices where `collection_method=send_invoice`.')] = None
     effective_at: Annotated[int | None, Field(description="The date when this invoice is in effect. Same as `finalized_at` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the invoice PDF and receipt.")] = None
-    expand: Annotated[list[Literal['account_tax_ids', 'application', 'automatic_tax', 'charge', 'custom_fields', 'customer', 'customer_address', 'customer_shipping', 'customer_tax_ids', 'default_payment_method', 'default_source', 'default_tax_rates', 'discount', 'discounts', 'from_invoice', 'last_finalization_error', 'latest_revision', 'lines', 'on_behalf_of', 'payment_intent', 'payment_settings', 'quote', 'rendering_options', 'shipping_cost', 'shipping_details', 'status_transitions', 'subscription', 'subscription_details', 'test_clock', 'threshold_reason', 'total_discount_amounts', 'total_tax_amounts', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     footer: Annotated[str | None, Field(description='Footer to be displayed on the invoice.', max_length=5000)] = None
     from_invoice: Annotated[FromInvoice | None, Field(description='Revise an existing invoice. The new invoice will be created in `status=draft`. See the revision documentation for more details.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
@@ -297,9 +297,9 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_invoice"
 TITLE = "Create invoice"
 DESCRIPTION = (
-    "Create an Stripe invoice. This endpoint creates a draft invoice for a given customer. The "
-    "invoice remains a draft until you finalize the invoice, which allows you to pay or send the "
-    "invoice to your customers."
+    "Create a Stripe invoice. This endpoint creates a draft invoice for a given customer. The invoice "
+    "remains a draft until you finalize the invoice, which allows you to pay or send the invoice to "
+    "your customers."
 )
 KIND = "create"
 HTTP_METHOD = "POST"

@@ -48,8 +48,8 @@ class Arguments(BaseModel):
     description: Annotated[str | None, Field(description='An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.', max_length=5000)] = None
     discountable: Annotated[bool | None, Field(description='Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items, and true for all other invoice items.')] = None
     discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The coupons to redeem into discounts for the invoice item or invoice line item.')] = None
-    expand: Annotated[list[Literal['customer', 'discounts', 'invoice', 'period', 'price', 'subscription', 'tax_rates', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str | None, Field(description='The ID of an existing invoice to add this invoice item to. When left blank, the invoice item will be added to the next upcoming scheduled invoice. This is useful when adding invoice items in response to an invoice.created webhook. You can only add invoice items to draft invoices and there is a maximum of 250 items per invoice. Takes a invoice id: find one with list_all_stripe_invoices.', max_length=5000)] = None
+    expand: Annotated[list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    invoice: Annotated[str | None, Field(description='The ID of an existing invoice to add this invoice item to. When left blank, the invoice item will be added to the next upcoming scheduled invoice. This is useful when adding invoice items in response to an invoice.created webhook. You can only add invoice items to draft invoices and there is a maximum of 250 items per invoice. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     period: Annotated[Period | None, Field(description='The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have Stripe Revenue Recognition enabled, the period will be used to recognize and defer revenue. See the Revenue Recognition documentation for details.')] = None
     price: Annotated[str | None, Field(description='The ID of the price object. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None
@@ -67,8 +67,8 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_invoiceitem"
 TITLE = "Create invoiceitem"
 DESCRIPTION = (
-    "Create an Stripe invoiceitem. Creates an item to be added to a draft invoice (up to 250 items "
-    "per invoice). If no invoice is specified, the item will be on the next invoice created for the "
+    "Create a Stripe invoiceitem. Creates an item to be added to a draft invoice (up to 250 items per "
+    "invoice). If no invoice is specified, the item will be on the next invoice created for the "
     "customer specified. Needs customer from list_all_stripe_customers."
 )
 KIND = "create"

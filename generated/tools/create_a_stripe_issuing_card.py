@@ -60,10 +60,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    cardholder: Annotated[str | None, Field(description='The Cardholder object with which the card will be associated. Takes a cardholder id: find one with list_all_stripe_issuing_cardholders.', max_length=5000)] = None
+    cardholder: Annotated[str | None, Field(description='The Cardholder object with which the card will be associated.', max_length=5000)] = None
     currency: Annotated[str, Field(description='The currency for the card.')]
-    expand: Annotated[list[Literal['cardholder', 'replaced_by', 'replacement_for', 'shipping', 'spending_controls', 'wallets']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str | None, Field(description='Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')] = None
+    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: str | None = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     replacement_for: Annotated[str | None, Field(description='The card this is meant to be a replacement for (if any).', max_length=5000)] = None
     replacement_reason: Annotated[Literal['damaged', 'expired', 'lost', 'stolen'] | None, Field(description='If `replacement_for` is specified, this should indicate why that card is being replaced.')] = None
@@ -76,7 +76,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_issuing_card"
 TITLE = "Create issuing card"
-DESCRIPTION = "Create an Stripe issuing card. Creates an Issuing Card object."
+DESCRIPTION = "Create a Stripe issuing card. Creates an Issuing Card object."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/cards"

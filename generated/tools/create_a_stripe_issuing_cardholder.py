@@ -113,7 +113,6 @@ class Arguments(BaseModel):
     billing: Annotated[Billing, Field(description="The cardholder's billing address.")]
     company: Annotated[Company | None, Field(description='Additional information about a `company` cardholder.')] = None
     email: Annotated[str | None, Field(description="The cardholder's email address.")] = None
-    expand: Annotated[list[Literal['billing', 'company', 'individual', 'requirements', 'spending_controls']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     individual: Annotated[Individual | None, Field(description='Additional information about an `individual` cardholder.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     name: Annotated[str, Field(description="The cardholder's name. This will be printed on cards issued to them. The maximum length of this field is 24 characters. This field cannot contain any special characters or numbers.")]
@@ -128,7 +127,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_issuing_cardholder"
 TITLE = "Create issuing cardholder"
 DESCRIPTION = (
-    "Create an Stripe issuing cardholder. Creates a new Issuing Cardholder object that can be issued "
+    "Create a Stripe issuing cardholder. Creates a new Issuing Cardholder object that can be issued "
     "cards."
 )
 KIND = "create"
@@ -141,7 +140,6 @@ BODY_ARGUMENTS = (
     "billing",
     "company",
     "email",
-    "expand",
     "individual",
     "metadata",
     "name",

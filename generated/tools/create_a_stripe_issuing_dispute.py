@@ -129,7 +129,7 @@ class Arguments(BaseModel):
     )
     amount: Annotated[int | None, Field(description="The dispute amount in the card's currency and in the smallest currency unit. If not set, defaults to the full transaction amount.")] = None
     evidence: Annotated[Evidence | None, Field(description='Evidence provided for the dispute.')] = None
-    expand: Annotated[list[Literal['balance_transactions', 'evidence', 'transaction', 'treasury']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     transaction: Annotated[str | None, Field(description='The ID of the issuing transaction to create a dispute for. For transaction on Treasury FinancialAccounts, use `treasury.received_debit`.', max_length=5000)] = None
     treasury: Annotated[Treasury | None, Field(description='Params for disputes related to Treasury FinancialAccounts')] = None
@@ -139,7 +139,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_issuing_dispute"
 TITLE = "Create issuing dispute"
 DESCRIPTION = (
-    "Create an Stripe issuing dispute. Creates an Issuing Dispute object. Individual pieces of "
+    "Create a Stripe issuing dispute. Creates an Issuing Dispute object. Individual pieces of "
     "evidence within the evidence object are optional at this point. Stripe only validates that "
     "required evidence is present during submission. Refer to Dispute reasons and evidence for more "
     "details about evidence requirements."

@@ -2,7 +2,7 @@
 """Create payment method domain: POST /v1/payment_method_domains"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,7 +12,6 @@ class Arguments(BaseModel):
     )
     domain_name: Annotated[str, Field(description='The domain name that this payment method domain object represents.', max_length=5000)]
     enabled: Annotated[bool | None, Field(description='Whether this payment method domain is enabled. If the domain is not enabled, payment methods that require a payment method domain will not appear in Elements.')] = None
-    expand: Annotated[list[Literal['apple_pay', 'google_pay', 'link', 'paypal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
@@ -28,7 +27,6 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "domain_name",
     "enabled",
-    "expand",
 )
 BODY_ENCODING = "form"
 PAGINATION = None

@@ -79,7 +79,7 @@ class Arguments(BaseModel):
     currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
     currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Prices defined in each available currency option. Each key must be a three-letter ISO currency code and a supported currency.')] = None
     custom_unit_amount: Annotated[CustomUnitAmount | None, Field(description='When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.')] = None
-    expand: Annotated[list[Literal['currency_options', 'custom_unit_amount', 'product', 'recurring', 'tiers', 'transform_quantity']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     lookup_key: Annotated[str | None, Field(description='A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.', max_length=200)] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     nickname: Annotated[str | None, Field(description='A brief description of the price, hidden from customers.', max_length=5000)] = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     value: Annotated[str, Field(description='The value of the item (whose type must match the type of the parent value list).', max_length=800)]
-    value_list: Annotated[str, Field(description='The identifier of the value list which the created item will be added to. Takes a value list id: find one with list_all_stripe_radar_value_lists.', max_length=5000)]
+    value_list: Annotated[str, Field(description='The identifier of the value list which the created item will be added to.', max_length=5000)]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
@@ -19,7 +19,7 @@ NAME = "create_a_stripe_radar_value_list_item"
 TITLE = "Create radar value list item"
 DESCRIPTION = (
     "Create a Stripe radar value list item. Creates a new ValueListItem object, which is added to the "
-    "specified parent value list. Needs value_list from list_all_stripe_radar_value_lists."
+    "specified parent value list."
 )
 KIND = "create"
 HTTP_METHOD = "POST"

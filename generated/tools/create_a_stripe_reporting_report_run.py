@@ -28,9 +28,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['parameters', 'result']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     parameters: Annotated[Parameters | None, Field(description='Parameters specifying how the report should be run. Different Report Types have different required and optional parameters, listed in the API Access to Reports documentation.')] = None
-    report_type: Annotated[str, Field(description='The ID of the report type to run, such as `"balance.summary.1"`. Takes a report type id: find one with list_all_stripe_reporting_report_types.')]
+    report_type: Annotated[str, Field(description='The ID of the report type to run, such as `"balance.summary.1"`.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
@@ -38,8 +37,7 @@ NAME = "create_a_stripe_reporting_report_run"
 TITLE = "Create reporting report run"
 DESCRIPTION = (
     "Create a Stripe reporting report run. Creates a new object and begin running the report. "
-    "(Certain report types require a live-mode API key.) Needs report_type from "
-    "list_all_stripe_reporting_report_types."
+    "(Certain report types require a live-mode API key.)"
 )
 KIND = "create"
 HTTP_METHOD = "POST"
@@ -48,7 +46,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "parameters",
     "report_type",
 )

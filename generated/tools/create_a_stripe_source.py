@@ -132,7 +132,6 @@ class Arguments(BaseModel):
     amount: Annotated[int | None, Field(description='Amount associated with the source. This is the amount for which the source will be chargeable once ready. Required for `single_use` sources. Not supported for `receiver` type sources, where charge amount may not be specified until funds land.')] = None
     currency: Annotated[str | None, Field(description='Three-letter ISO code for the currency associated with the source. This is the currency for which the source will be chargeable once ready.')] = None
     customer: Annotated[str | None, Field(description='The `Customer` to whom the original source is attached to. Must be set when the original source is not a `Source` (e.g., `Card`). Takes a customer id: find one with list_all_stripe_customers.', max_length=500)] = None
-    expand: Annotated[list[Literal['code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     flow: Annotated[Literal['code_verification', 'none', 'receiver', 'redirect'] | None, Field(description='The authentication `flow` of the source to create. `flow` is one of `redirect`, `receiver`, `code_verification`, `none`. It is generally inferred unless a type supports multiple flows.', max_length=5000)] = None
     mandate: Annotated[Mandate | None, Field(description='Information about a mandate possibility attached to a source object (generally for bank debits) as well as its acceptance status.')] = None
     metadata: dict[str, str] | None = None
@@ -161,7 +160,6 @@ BODY_ARGUMENTS = (
     "amount",
     "currency",
     "customer",
-    "expand",
     "flow",
     "mandate",
     "metadata",

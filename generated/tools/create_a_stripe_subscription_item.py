@@ -43,7 +43,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     billing_thresholds: Annotated[BillingThresholds | Literal[''] | None, Field(description='Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When updating, pass an empty string to remove previously-defined thresholds.')] = None
-    expand: Annotated[list[Literal['billing_thresholds', 'price', 'tax_rates']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['price.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     payment_behavior: Annotated[Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] | None, Field(description="Use `allow_incomplete` to transition the subscription to `status=past_due` if a payment is required but cannot be paid. This allows you to manage scenarios where additional user actions are needed to pay a subscription's invoice. For example, SCA regulation may require 3DS authentication to complete payment. See the SCA Migration Guide for Billing to learn more. This is the default behavior.")] = None
     price: Annotated[str | None, Field(description='The ID of the price object. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None

@@ -86,7 +86,6 @@ class Arguments(BaseModel):
     currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
     customer: Annotated[str | None, Field(description="The ID of an existing customer to use for this calculation. If provided, the customer's address and tax IDs are copied to `customer_details`. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
     customer_details: Annotated[CustomerDetails | None, Field(description='Details about the customer, including address and tax IDs.')] = None
-    expand: Annotated[list[Literal['customer_details', 'line_items', 'shipping_cost', 'tax_breakdown']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     line_items: Annotated[list[LineItem], Field(description='A list of items the customer is purchasing.')]
     shipping_cost: Annotated[ShippingCost | None, Field(description='Shipping cost details to be used for the calculation.')] = None
     tax_date: Annotated[int | None, Field(description='Timestamp of date at which the tax rules and rates in effect applies for the calculation. Measured in seconds since the Unix epoch. Can be up to 48 hours in the past, and up to 48 hours in the future.')] = None
@@ -109,7 +108,6 @@ BODY_ARGUMENTS = (
     "currency",
     "customer",
     "customer_details",
-    "expand",
     "line_items",
     "shipping_cost",
     "tax_date",

@@ -52,9 +52,9 @@ class Arguments(BaseModel):
     amount: Annotated[int, Field(description='The total amount to attempt to authorize. This amount is in the provided currency, or defaults to the cards currency, and in the smallest currency unit.')]
     amount_details: Annotated[AmountDetails | None, Field(description='Detailed breakdown of amount components. These amounts are denominated in `currency` and in the smallest currency unit.')] = None
     authorization_method: Annotated[Literal['chip', 'contactless', 'keyed_in', 'online', 'swipe'] | None, Field(description='How the card details were provided. Defaults to online.')] = None
-    card: Annotated[str, Field(description='Card associated with this authorization. Takes a card id: find one with list_all_stripe_issuing_cards.', max_length=5000)]
+    card: Annotated[str, Field(description='Card associated with this authorization.', max_length=5000)]
     currency: Annotated[str | None, Field(description='The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['amount_details', 'balance_transactions', 'card', 'cardholder', 'merchant_data', 'network_data', 'pending_request', 'request_history', 'transactions', 'treasury', 'verification_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     is_amount_controllable: Annotated[bool | None, Field(description='If set `true`, you may provide amount to control how much to hold for the authorization.')] = None
     merchant_data: Annotated[MerchantData | None, Field(description='Details about the seller (grocery store, e-commerce website, etc.) where the card authorization happened.')] = None
     network_data: Annotated[NetworkData | None, Field(description='Details about the authorization, such as identifiers, set by the card network.')] = None
@@ -65,10 +65,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_test_helpers_issuing_authorization"
 TITLE = "Create test helpers issuing authorization"
-DESCRIPTION = (
-    "Create a Stripe test helpers issuing authorization. Create a test-mode authorization. Needs card "
-    "from list_all_stripe_issuing_cards."
-)
+DESCRIPTION = "Create a Stripe test helpers issuing authorization. Create a test-mode authorization."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations"

@@ -30,8 +30,8 @@ class Arguments(BaseModel):
     amount: Annotated[int, Field(description='Amount (in cents) to be transferred.')]
     currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
     description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    expand: Annotated[list[Literal['initiating_payment_method_details', 'linked_flows', 'reversal_details', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from.')]
     initiating_payment_method_details: Annotated[InitiatingPaymentMethodDetails | None, Field(description='Initiating payment method details for the object.')] = None
     network: Annotated[Literal['ach'], Field(description='The rails used for the object.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -42,8 +42,7 @@ TITLE = "Create test helpers treasury received debit"
 DESCRIPTION = (
     "Create a Stripe test helpers treasury received debit. Use this endpoint to simulate a test mode "
     "ReceivedDebit initiated by a third party. In live mode, you can’t directly create ReceivedDebits "
-    "initiated by third parties. Needs financial_account from "
-    "list_all_stripe_treasury_financial_accounts."
+    "initiated by third parties."
 )
 KIND = "create"
 HTTP_METHOD = "POST"

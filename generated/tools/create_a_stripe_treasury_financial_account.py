@@ -107,7 +107,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['balance', 'features', 'financial_addresses', 'platform_restrictions', 'status_details']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     features: Annotated[Features | None, Field(description='Encodes whether a FinancialAccount has access to a particular feature. Stripe or the platform can control features via the requested field.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     platform_restrictions: Annotated[PlatformRestrictions | None, Field(description='The set of functionalities that the platform can restrict on the FinancialAccount.')] = None
@@ -128,7 +127,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "features",
     "metadata",
     "platform_restrictions",

@@ -13,8 +13,8 @@ class Arguments(BaseModel):
     amount: Annotated[int, Field(description='Amount (in cents) to be transferred.')]
     currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
     description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    expand: Annotated[list[Literal['failure_details', 'linked_flows', 'origin_payment_method_details', 'status_transitions', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to send funds to. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount to send funds to.')]
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     origin_payment_method: Annotated[str, Field(description='The origin payment method to be debited for the InboundTransfer.', max_length=5000)]
     statement_descriptor: Annotated[str | None, Field(description="The complete description that appears on your customers' statements. Maximum 10 characters.", max_length=10)] = None
@@ -23,10 +23,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_treasury_inbound_transfer"
 TITLE = "Create treasury inbound transfer"
-DESCRIPTION = (
-    "Create a Stripe treasury inbound transfer. Creates an InboundTransfer. Needs financial_account "
-    "from list_all_stripe_treasury_financial_accounts."
-)
+DESCRIPTION = "Create a Stripe treasury inbound transfer. Creates an InboundTransfer."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/inbound_transfers"

@@ -92,8 +92,8 @@ class Arguments(BaseModel):
     destination_payment_method_data: Annotated[DestinationPaymentMethodData | None, Field(description='Hash used to generate the PaymentMethod to be used for this OutboundPayment. Exclusive with `destination_payment_method`.')] = None
     destination_payment_method_options: Annotated[DestinationPaymentMethodOptions | None, Field(description='Payment method-specific configuration for this OutboundPayment.')] = None
     end_user_details: Annotated[EndUserDetails | None, Field(description='End user details.')] = None
-    expand: Annotated[list[Literal['destination_payment_method_details', 'end_user_details', 'returned_details', 'status_transitions', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['returned_details.transaction', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from.')]
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     statement_descriptor: Annotated[str | None, Field(description='The description that appears on the receiving end for this OutboundPayment (for example, bank statement for external bank transfer). Maximum 10 characters for `ach` payments, 140 characters for `wire` payments, or 500 characters for `stripe` network transfers. The default value is `payment`.', max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -101,10 +101,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_treasury_outbound_payment"
 TITLE = "Create treasury outbound payment"
-DESCRIPTION = (
-    "Create a Stripe treasury outbound payment. Creates an OutboundPayment. Needs financial_account "
-    "from list_all_stripe_treasury_financial_accounts."
-)
+DESCRIPTION = "Create a Stripe treasury outbound payment. Creates an OutboundPayment."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_payments"

@@ -29,8 +29,8 @@ class Arguments(BaseModel):
     description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
     destination_payment_method: Annotated[str | None, Field(description='The PaymentMethod to use as the payment instrument for the OutboundTransfer.', max_length=5000)] = None
     destination_payment_method_options: Annotated[DestinationPaymentMethodOptions | None, Field(description='Hash describing payment method configuration details.')] = None
-    expand: Annotated[list[Literal['destination_payment_method_details', 'returned_details', 'status_transitions', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['returned_details.transaction', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from.')]
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     statement_descriptor: Annotated[str | None, Field(description='Statement descriptor to be shown on the receiving end of an OutboundTransfer. Maximum 10 characters for `ach` transfers or 140 characters for `wire` transfers. The default value is `transfer`.', max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -38,10 +38,7 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_treasury_outbound_transfer"
 TITLE = "Create treasury outbound transfer"
-DESCRIPTION = (
-    "Create a Stripe treasury outbound transfer. Creates an OutboundTransfer. Needs financial_account "
-    "from list_all_stripe_treasury_financial_accounts."
-)
+DESCRIPTION = "Create a Stripe treasury outbound transfer. Creates an OutboundTransfer."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_transfers"

@@ -2,7 +2,7 @@
 """Create from calculation tax transaction: POST /v1/tax/transactions/create_from_calculation"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     calculation: Annotated[str, Field(description='Tax Calculation ID to be used as input when creating the transaction.', max_length=5000)]
-    expand: Annotated[list[Literal['customer_details', 'line_items', 'reversal', 'shipping_cost']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     reference: Annotated[str, Field(description="A custom order or sale identifier, such as 'myOrder_123'. Must be unique across all transactions, including reversals.", max_length=500)]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -28,7 +27,6 @@ PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "calculation",
-    "expand",
     "metadata",
     "reference",
 )

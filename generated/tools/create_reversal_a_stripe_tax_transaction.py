@@ -30,7 +30,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['customer_details', 'line_items', 'reversal', 'shipping_cost']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     flat_amount: Annotated[int | None, Field(description='A flat amount to reverse across the entire transaction, in negative integer cents. This value represents the total amount to refund from the transaction, including taxes.')] = None
     line_items: Annotated[list[LineItem] | None, Field(description='The line item amounts to reverse.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
@@ -54,7 +53,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "flat_amount",
     "line_items",
     "metadata",

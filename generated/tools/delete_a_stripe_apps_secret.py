@@ -18,7 +18,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['scope']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     name: Annotated[str, Field(description="A name for the secret that's unique within the scope.", max_length=5000)]
     scope: Annotated[Scope, Field(description='Specifies the scoping of the secret. Requests originating from UI extensions can only access account-scoped secrets or secrets scoped to their own user.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -26,7 +25,7 @@ class Arguments(BaseModel):
 
 NAME = "delete_a_stripe_apps_secret"
 TITLE = "Delete apps secret"
-DESCRIPTION = "Delete an Stripe apps secret. Deletes a secret from the secret store by name and scope."
+DESCRIPTION = "Delete a Stripe apps secret. Deletes a secret from the secret store by name and scope."
 KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/apps/secrets/delete"
@@ -34,7 +33,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "name",
     "scope",
 )

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    subscription_id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_subscriptions.', max_length=5000)]
+    subscription_id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_customer_subscriptions.', max_length=5000)]
 
 
 NAME = "delete_a_stripe_customer_subscription_discount_by_id"
@@ -19,7 +19,7 @@ TITLE = "Delete customer subscription discount"
 DESCRIPTION = (
     "Delete the Stripe customer subscription discount. Removes the currently applied discount on a "
     "customer. Needs customer_id from list_all_stripe_customers, subscription_id from "
-    "list_all_stripe_subscriptions."
+    "list_all_stripe_customer_subscriptions."
 )
 KIND = "delete"
 HTTP_METHOD = "DELETE"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the tax id.')]
+    id: Annotated[str, Field(description='The id of the tax id. Find one with list_all_stripe_customer_tax_ids.')]
 
 
 NAME = "delete_a_stripe_customer_tax_id_by_id"

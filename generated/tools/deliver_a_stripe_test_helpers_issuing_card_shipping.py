@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    card_id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_issuing_cards.', max_length=5000)]
-    expand: Annotated[list[Literal['cardholder', 'replaced_by', 'replacement_for', 'shipping', 'spending_controls', 'wallets']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    card_id: Annotated[str, Field(description='The id of the card.', max_length=5000)]
+    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
@@ -19,7 +19,7 @@ NAME = "deliver_a_stripe_test_helpers_issuing_card_shipping"
 TITLE = "Deliver test helpers issuing card shipping"
 DESCRIPTION = (
     "Deliver a Stripe test helpers issuing card shipping. Updates the shipping status of the "
-    "specified Issuing Card object to delivered. Needs card_id from list_all_stripe_issuing_cards."
+    "specified Issuing Card object to delivered."
 )
 KIND = "custom"
 HTTP_METHOD = "POST"

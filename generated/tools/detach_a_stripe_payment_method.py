@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the payment method. Find one with list_all_stripe_payment_methods.', max_length=5000)]
-    expand: Annotated[list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billing_details', 'blik', 'boleto', 'card', 'card_present', 'cashapp', 'customer', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'interac_present', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'radar_options', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the session. Find one with list_all_stripe_checkout_sessions.', max_length=5000)]
-    expand: Annotated[list[Literal['after_expiration', 'automatic_tax', 'consent', 'consent_collection', 'currency_conversion', 'custom_fields', 'custom_text', 'customer', 'customer_details', 'invoice', 'invoice_creation', 'line_items', 'payment_intent', 'payment_link', 'payment_method_options', 'phone_number_collection', 'setup_intent', 'shipping_address_collection', 'shipping_cost', 'shipping_details', 'shipping_options', 'subscription', 'tax_id_collection', 'total_details']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

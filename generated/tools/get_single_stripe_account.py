@@ -2,15 +2,13 @@
 """Retrieve account: GET /v1/account"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['business_profile', 'capabilities', 'company', 'controller', 'external_accounts', 'future_requirements', 'individual', 'requirements', 'settings', 'tos_acceptance']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_account"
@@ -21,9 +19,7 @@ HTTP_METHOD = "GET"
 PATH = "/v1/account"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

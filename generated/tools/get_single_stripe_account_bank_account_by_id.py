@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
     id: Annotated[str, Field(description='The id of the bank account.')]
-    expand: Annotated[list[Literal['account', 'customer', 'future_requirements', 'requirements']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_account_bank_account_by_id"

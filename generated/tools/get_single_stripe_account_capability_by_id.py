@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the capability.')]
-    expand: Annotated[list[Literal['account', 'future_requirements', 'requirements']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the capability. Find one with list_all_stripe_account_capabilities.')]
+    expand: Annotated[list[Literal['account']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_account_capability_by_id"

@@ -2,7 +2,7 @@
 """Retrieve account people: GET /v1/accounts/{account}/people/{person}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,8 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the people.', max_length=5000)]
-    expand: Annotated[list[Literal['address', 'address_kana', 'address_kanji', 'dob', 'future_requirements', 'registered_address', 'relationship', 'requirements', 'verification']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the people. Find one with list_all_stripe_account_people.', max_length=5000)]
 
 
 NAME = "get_single_stripe_account_people_by_id"
@@ -29,9 +28,7 @@ PATH_ARGUMENTS = {
     "account_id": "account",
     "id": "person",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
-    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction', 'refunds']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_application_fee_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     application_fee_id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_refunds.', max_length=5000)]
+    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_application_fee_refunds.', max_length=5000)]
     expand: Annotated[list[Literal['balance_transaction', 'fee']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 

@@ -18,7 +18,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['scope']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     name: Annotated[str, Field(description="A name for the secret that's unique within the scope.", max_length=5000)]
     scope: Annotated[Scope, Field(description='Specifies the scoping of the secret. Requests originating from UI extensions can only access account-scoped secrets or secrets scoped to their own user.')]
 
@@ -32,7 +31,6 @@ PATH = "/v1/apps/secrets/find"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
-    "expand",
     "name",
     "scope",
 )

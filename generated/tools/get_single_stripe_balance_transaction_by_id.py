@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the balance transaction. Find one with list_all_stripe_balance_transactions.', max_length=5000)]
-    expand: Annotated[list[Literal['fee_details', 'source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_balance_transaction_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'billing_details', 'customer', 'failure_balance_transaction', 'fraud_details', 'invoice', 'on_behalf_of', 'outcome', 'payment_intent', 'payment_method_details', 'radar_options', 'refunds', 'review', 'shipping', 'source_transfer', 'transfer', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_charge_by_id"

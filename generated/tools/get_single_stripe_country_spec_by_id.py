@@ -2,7 +2,7 @@
 """Retrieve country spec: GET /v1/country_specs/{country}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the country spec. Find one with list_all_stripe_country_specs.', max_length=5000)]
-    expand: Annotated[list[Literal['verification_fields']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_country_spec_by_id"
@@ -24,9 +23,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "country",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the credit note. Find one with list_all_stripe_credit_notes.', max_length=5000)]
-    expand: Annotated[list[Literal['customer', 'customer_balance_transaction', 'discount_amounts', 'invoice', 'lines', 'refund', 'shipping_cost', 'tax_amounts']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_credit_note_by_id"

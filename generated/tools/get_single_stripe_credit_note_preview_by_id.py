@@ -39,8 +39,8 @@ class Arguments(BaseModel):
     amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) representing the total amount of the credit note.')] = None
     credit_amount: Annotated[int | None, Field(description="The integer amount in cents (or local equivalent) representing the amount to credit the customer's balance, which will be automatically applied to their next invoice.")] = None
     effective_at: Annotated[int | None, Field(description="The date when this credit note is in effect. Same as `created` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the credit note PDF.")] = None
-    expand: Annotated[list[Literal['customer', 'customer_balance_transaction', 'discount_amounts', 'invoice', 'lines', 'refund', 'shipping_cost', 'tax_amounts']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str, Field(description='ID of the invoice. Takes a invoice id: find one with list_all_stripe_invoices.', max_length=5000)]
+    expand: Annotated[list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    invoice: Annotated[str, Field(description='ID of the invoice. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)]
     lines: Annotated[list[Line] | None, Field(description='Line items that make up the credit note.')] = None
     memo: Annotated[str | None, Field(description="The credit note's memo appears on the credit note PDF.", max_length=5000)] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None

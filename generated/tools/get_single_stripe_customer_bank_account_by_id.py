@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account.', max_length=5000)]
-    expand: Annotated[list[Literal['account', 'customer', 'future_requirements', 'requirements']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the bank account. Find one with list_all_stripe_customer_bank_accounts.', max_length=5000)]
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_bank_account_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['address', 'cash_balance', 'default_source', 'discount', 'invoice_settings', 'shipping', 'sources', 'subscriptions', 'tax', 'tax_ids', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_issuing_cards.', max_length=5000)]
+    id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_customer_cards.', max_length=5000)]
     expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 

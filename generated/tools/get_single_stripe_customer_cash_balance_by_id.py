@@ -2,7 +2,7 @@
 """Retrieve customer cash balance: GET /v1/customers/{customer}/cash_balance"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['settings']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_cash_balance_by_id"
@@ -27,9 +26,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "customer_id": "customer",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

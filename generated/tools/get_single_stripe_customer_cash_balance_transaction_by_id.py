@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the cash balance transaction.')]
-    expand: Annotated[list[Literal['adjusted_for_overdraft', 'applied_to_payment', 'customer', 'funded', 'refunded_from_payment', 'unapplied_from_payment']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the cash balance transaction. Find one with list_all_stripe_customer_cash_balance_transactions.')]
+    expand: Annotated[list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_cash_balance_transaction_by_id"

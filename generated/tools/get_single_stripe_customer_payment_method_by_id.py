@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the payment method. Find one with list_all_stripe_payment_methods.', max_length=5000)]
-    expand: Annotated[list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billing_details', 'blik', 'boleto', 'card', 'card_present', 'cashapp', 'customer', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'interac_present', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'radar_options', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the payment method. Find one with list_all_stripe_customer_payment_methods.', max_length=5000)]
+    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_payment_method_by_id"

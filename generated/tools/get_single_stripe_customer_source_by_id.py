@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the source.', max_length=500)]
-    expand: Annotated[list[Literal['business_profile', 'capabilities', 'company', 'controller', 'external_accounts', 'future_requirements', 'individual', 'requirements', 'settings', 'tos_acceptance', 'account', 'customer', 'code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the source. Find one with list_all_stripe_customer_sources.', max_length=500)]
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_source_by_id"

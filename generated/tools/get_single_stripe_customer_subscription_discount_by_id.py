@@ -11,15 +11,15 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    subscription_id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_subscriptions.', max_length=5000)]
-    expand: Annotated[list[Literal['coupon', 'customer', 'promotion_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    subscription_id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_customer_subscriptions.', max_length=5000)]
+    expand: Annotated[list[Literal['customer', 'promotion_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_customer_subscription_discount_by_id"
 TITLE = "Retrieve customer subscription discount"
 DESCRIPTION = (
     "Retrieve the Stripe customer subscription discount. Needs customer_id from "
-    "list_all_stripe_customers, subscription_id from list_all_stripe_subscriptions."
+    "list_all_stripe_customers, subscription_id from list_all_stripe_customer_subscriptions."
 )
 KIND = "get"
 HTTP_METHOD = "GET"

@@ -2,7 +2,7 @@
 """Retrieve event: GET /v1/events/{id}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the event. Find one with list_all_stripe_events.', max_length=5000)]
-    expand: Annotated[list[Literal['data', 'request']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_event_by_id"
@@ -27,9 +26,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "id",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

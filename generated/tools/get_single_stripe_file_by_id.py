@@ -2,7 +2,7 @@
 """Retrieve file: GET /v1/files/{file}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the file. Find one with list_all_stripe_files.', max_length=5000)]
-    expand: Annotated[list[Literal['links']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_file_by_id"
@@ -28,9 +27,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "file",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

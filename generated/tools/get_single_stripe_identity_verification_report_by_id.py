@@ -2,7 +2,7 @@
 """Retrieve identity verification report: GET /v1/identity/verification_reports/{report}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the verification report. Find one with list_all_stripe_identity_verification_reports.', max_length=5000)]
-    expand: Annotated[list[Literal['document', 'id_number', 'options', 'selfie']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_identity_verification_report_by_id"
@@ -27,9 +26,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "report",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the verification session. Find one with list_all_stripe_identity_verification_sessions.', max_length=5000)]
-    expand: Annotated[list[Literal['last_error', 'last_verification_report', 'options', 'redaction', 'verified_outputs']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_identity_verification_session_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the invoiceitem. Find one with list_all_stripe_invoiceitems.', max_length=5000)]
-    expand: Annotated[list[Literal['customer', 'discounts', 'invoice', 'period', 'price', 'subscription', 'tax_rates', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_invoiceitem_by_id"

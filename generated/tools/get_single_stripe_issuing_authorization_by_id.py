@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the authorization. Find one with list_all_stripe_issuing_authorizations.', max_length=5000)]
-    expand: Annotated[list[Literal['amount_details', 'balance_transactions', 'card', 'cardholder', 'merchant_data', 'network_data', 'pending_request', 'request_history', 'transactions', 'treasury', 'verification_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_issuing_authorization_by_id"

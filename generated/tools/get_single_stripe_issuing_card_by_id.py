@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_issuing_cards.', max_length=5000)]
-    expand: Annotated[list[Literal['cardholder', 'replaced_by', 'replacement_for', 'shipping', 'spending_controls', 'wallets']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_issuing_card_by_id"

@@ -2,7 +2,7 @@
 """Retrieve issuing cardholder: GET /v1/issuing/cardholders/{cardholder}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the cardholder. Find one with list_all_stripe_issuing_cardholders.', max_length=5000)]
-    expand: Annotated[list[Literal['billing', 'company', 'individual', 'requirements', 'spending_controls']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_issuing_cardholder_by_id"
@@ -24,9 +23,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "cardholder",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the link account session.', max_length=5000)]
-    expand: Annotated[list[Literal['account_holder', 'accounts', 'filters']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_link_account_session_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the linked account. Find one with list_all_stripe_linked_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['account_holder', 'balance', 'balance_refresh', 'ownership', 'ownership_refresh']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_linked_account_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the mandate.')]
-    expand: Annotated[list[Literal['customer_acceptance', 'multi_use', 'payment_method', 'payment_method_details', 'single_use']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['payment_method']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_mandate_by_id"

@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
     client_secret: Annotated[str | None, Field(description="The client secret of the PaymentIntent. It's required if you use a publishable key to retrieve the source.", max_length=5000)] = None
-    expand: Annotated[list[Literal['amount_details', 'application', 'automatic_payment_methods', 'customer', 'invoice', 'last_payment_error', 'latest_charge', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'processing', 'review', 'shipping', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_payment_intent_by_id"

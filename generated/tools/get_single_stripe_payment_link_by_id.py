@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the payment link. Find one with list_all_stripe_payment_links.', max_length=5000)]
-    expand: Annotated[list[Literal['after_completion', 'application', 'automatic_tax', 'consent_collection', 'custom_fields', 'custom_text', 'invoice_creation', 'line_items', 'on_behalf_of', 'payment_intent_data', 'phone_number_collection', 'shipping_address_collection', 'shipping_options', 'subscription_data', 'tax_id_collection', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_payment_link_by_id"

@@ -2,7 +2,7 @@
 """Retrieve payment method domain: GET /v1/payment_method_domains/{payment_method_domain}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the payment method domain. Find one with list_all_stripe_payment_method_domains.', max_length=5000)]
-    expand: Annotated[list[Literal['apple_pay', 'google_pay', 'link', 'paypal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_payment_method_domain_by_id"
@@ -27,9 +26,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "payment_method_domain",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

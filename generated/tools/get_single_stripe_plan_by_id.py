@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the plan. Find one with list_all_stripe_plans.', max_length=5000)]
-    expand: Annotated[list[Literal['product', 'tiers', 'transform_usage']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_plan_by_id"

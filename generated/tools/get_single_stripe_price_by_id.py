@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the price. Find one with list_all_stripe_prices.', max_length=5000)]
-    expand: Annotated[list[Literal['currency_options', 'custom_unit_amount', 'product', 'recurring', 'tiers', 'transform_quantity']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_price_by_id"

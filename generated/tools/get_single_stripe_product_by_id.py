@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the product. Find one with list_all_stripe_products.', max_length=5000)]
-    expand: Annotated[list[Literal['default_price', 'features', 'package_dimensions', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['default_price', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_product_by_id"

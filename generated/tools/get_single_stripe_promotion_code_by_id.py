@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the promotion code. Find one with list_all_stripe_promotion_codes.', max_length=5000)]
-    expand: Annotated[list[Literal['coupon', 'customer', 'restrictions']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_promotion_code_by_id"

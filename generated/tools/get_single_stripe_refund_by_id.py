@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_refunds.')]
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'next_action', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_refund_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the review. Find one with list_all_stripe_reviews.', max_length=5000)]
-    expand: Annotated[list[Literal['charge', 'ip_address_location', 'payment_intent', 'session']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['charge', 'payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_review_by_id"

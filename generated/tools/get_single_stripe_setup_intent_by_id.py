@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
     client_secret: Annotated[str | None, Field(description='The client secret of the SetupIntent. Required if a publishable key is used to retrieve the SetupIntent.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'automatic_payment_methods', 'customer', 'last_setup_error', 'latest_attempt', 'mandate', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_setup_intent_by_id"

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the shipping rate. Find one with list_all_stripe_shipping_rates.', max_length=5000)]
-    expand: Annotated[list[Literal['delivery_estimate', 'fixed_amount', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_shipping_rate_by_id"

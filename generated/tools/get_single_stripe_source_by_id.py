@@ -2,7 +2,7 @@
 """Retrieve source: GET /v1/sources/{source}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,7 +12,6 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
     client_secret: Annotated[str | None, Field(description='The client secret of the source. Required if a publishable key is used to retrieve the source.', max_length=5000)] = None
-    expand: Annotated[list[Literal['code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_source_by_id"
@@ -31,7 +30,6 @@ PATH_ARGUMENTS = {
 }
 QUERY_ARGUMENTS = (
     "client_secret",
-    "expand",
 )
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None

@@ -2,7 +2,7 @@
 """Retrieve source mandate notification: GET /v1/sources/{source}/mandate_notifications/{mandate_notification}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,7 +12,6 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the mandate notification.', max_length=5000)]
     source_id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    expand: Annotated[list[Literal['acss_debit', 'bacs_debit', 'sepa_debit', 'source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_source_mandate_notification_by_id"
@@ -29,9 +28,7 @@ PATH_ARGUMENTS = {
     "id": "mandate_notification",
     "source_id": "source",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

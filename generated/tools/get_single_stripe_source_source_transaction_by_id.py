@@ -2,7 +2,7 @@
 """Retrieve source source transaction: GET /v1/sources/{source}/source_transactions/{source_transaction}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,8 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     source_id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the source transaction.', max_length=5000)]
-    expand: Annotated[list[Literal['ach_credit_transfer', 'chf_credit_transfer', 'gbp_credit_transfer', 'paper_check', 'sepa_credit_transfer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the source transaction. Find one with list_all_stripe_source_source_transactions.', max_length=5000)]
 
 
 NAME = "get_single_stripe_source_source_transaction_by_id"
@@ -30,9 +29,7 @@ PATH_ARGUMENTS = {
     "source_id": "source",
     "id": "source_transaction",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

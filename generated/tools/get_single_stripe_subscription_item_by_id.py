@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the subscription item. Find one with list_all_stripe_subscription_items.', max_length=5000)]
-    expand: Annotated[list[Literal['billing_thresholds', 'price', 'tax_rates']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['price.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_subscription_item_by_id"

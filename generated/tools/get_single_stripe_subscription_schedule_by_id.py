@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the subscription schedule. Find one with list_all_stripe_subscription_schedules.', max_length=5000)]
-    expand: Annotated[list[Literal['application', 'current_phase', 'customer', 'default_settings', 'phases', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_subscription_schedule_by_id"

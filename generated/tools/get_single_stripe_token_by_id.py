@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the token.', max_length=5000)]
-    expand: Annotated[list[Literal['bank_account', 'card']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_token_by_id"

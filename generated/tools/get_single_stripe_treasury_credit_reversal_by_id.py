@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the credit reversal. Find one with list_all_stripe_treasury_credit_reversals.', max_length=5000)]
-    expand: Annotated[list[Literal['status_transitions', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_treasury_credit_reversal_by_id"

@@ -2,7 +2,7 @@
 """Retrieve treasury financial account features: GET /v1/treasury/financial_accounts/{financial_account}/features"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     financial_account_id: Annotated[str, Field(description='The id of the financial account. Find one with list_all_stripe_treasury_financial_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['card_issuing', 'deposit_insurance', 'financial_addresses', 'inbound_transfers', 'intra_stripe_flows', 'outbound_payments', 'outbound_transfers']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_treasury_financial_account_features_by_id"
@@ -28,9 +27,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "financial_account_id": "financial_account",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

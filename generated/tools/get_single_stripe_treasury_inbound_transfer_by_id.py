@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the inbound transfer. Find one with list_all_stripe_treasury_inbound_transfers.', max_length=5000)]
-    expand: Annotated[list[Literal['failure_details', 'linked_flows', 'origin_payment_method_details', 'status_transitions', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_treasury_inbound_transfer_by_id"

@@ -2,7 +2,7 @@
 """Retrieve treasury transaction: GET /v1/treasury/transactions/{id}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -10,8 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the transaction.', max_length=5000)]
-    expand: Annotated[list[Literal['balance_impact', 'entries', 'flow_details', 'status_transitions']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the transaction. Find one with list_all_stripe_treasury_transactions.', max_length=5000)]
 
 
 NAME = "get_single_stripe_treasury_transaction_by_id"
@@ -27,9 +26,7 @@ SERVER_URL = None
 PATH_ARGUMENTS = {
     "id": "id",
 }
-QUERY_ARGUMENTS = (
-    "expand",
-)
+QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the transaction entry. Find one with list_all_stripe_treasury_transaction_entries.', max_length=5000)]
-    expand: Annotated[list[Literal['balance_impact', 'flow_details', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
 
 
 NAME = "get_single_stripe_treasury_transaction_entry_by_id"

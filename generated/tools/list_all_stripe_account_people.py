@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class Relationship(BaseModel):
@@ -21,7 +21,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['data.address', 'data.address_kana', 'data.address_kanji', 'data.dob', 'data.future_requirements', 'data.registered_address', 'data.relationship', 'data.requirements', 'data.verification']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     relationship: Annotated[Relationship | None, Field(description="Filters on the list of people returned based on the person's relationship to the account's company.")] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -43,7 +42,6 @@ PATH_ARGUMENTS = {
     "account_id": "account",
 }
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
     "relationship",
 )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class Created(BaseModel):
@@ -21,7 +21,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.business_profile', 'data.capabilities', 'data.company', 'data.controller', 'data.external_accounts', 'data.future_requirements', 'data.individual', 'data.requirements', 'data.settings', 'data.tos_acceptance']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -40,7 +39,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
     "created",
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

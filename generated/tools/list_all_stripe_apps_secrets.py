@@ -18,7 +18,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.scope']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     scope: Annotated[Scope, Field(description='Specifies the scoping of the secret. Requests originating from UI extensions can only access account-scoped secrets or secrets scoped to their own user.')]
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -36,7 +35,6 @@ PATH = "/v1/apps/secrets"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
     "scope",
 )

@@ -22,7 +22,7 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     currency: Annotated[str | None, Field(description='Only return transactions in a certain currency. Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['data.fee_details', 'data.source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     payout: Annotated[str | None, Field(description='For automatic Stripe payouts only, only returns transactions that were paid out on the specified payout ID. Takes a payout id: find one with list_all_stripe_payouts.', max_length=5000)] = None
     source: Annotated[str | None, Field(description='Only returns the original transaction.', max_length=5000)] = None

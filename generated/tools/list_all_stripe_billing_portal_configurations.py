@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     active: Annotated[bool | None, Field(description='Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).')] = None
-    expand: Annotated[list[Literal['data.application', 'data.business_profile', 'data.features', 'data.login_page']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     is_default: Annotated[bool | None, Field(description='Only return the default or non-default configurations (e.g., pass `true` to only list the default configuration).')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None

@@ -22,7 +22,7 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     customer: Annotated[str | None, Field(description='Only return charges for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.billing_details', 'data.customer', 'data.failure_balance_transaction', 'data.fraud_details', 'data.invoice', 'data.on_behalf_of', 'data.outcome', 'data.payment_intent', 'data.payment_method_details', 'data.radar_options', 'data.refunds', 'data.review', 'data.shipping', 'data.source_transfer', 'data.transfer', 'data.transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.customer', 'data.failure_balance_transaction', 'data.invoice', 'data.on_behalf_of', 'data.outcome.rule', 'data.payment_intent', 'data.review', 'data.source_transfer', 'data.transfer', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(description='Only return charges that were created by the PaymentIntent specified by this PaymentIntent ID. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
     transfer_group: Annotated[str | None, Field(description='Only return charges for this transfer group.', max_length=5000)] = None

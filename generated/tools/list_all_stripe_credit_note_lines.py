@@ -2,7 +2,7 @@
 """List credit note lines: GET /v1/credit_notes/{credit_note}/lines"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     credit_note_id: Annotated[str, Field(description='The id of the credit note. Find one with list_all_stripe_credit_notes.', max_length=5000)]
-    expand: Annotated[list[Literal['data.discount_amounts', 'data.tax_amounts', 'data.tax_rates']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -33,7 +32,6 @@ PATH_ARGUMENTS = {
     "credit_note_id": "credit_note",
 }
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

@@ -39,8 +39,7 @@ class Arguments(BaseModel):
     amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) representing the total amount of the credit note.')] = None
     credit_amount: Annotated[int | None, Field(description="The integer amount in cents (or local equivalent) representing the amount to credit the customer's balance, which will be automatically applied to their next invoice.")] = None
     effective_at: Annotated[int | None, Field(description="The date when this credit note is in effect. Same as `created` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the credit note PDF.")] = None
-    expand: Annotated[list[Literal['data.discount_amounts', 'data.tax_amounts', 'data.tax_rates']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str, Field(description='ID of the invoice. Takes a invoice id: find one with list_all_stripe_invoices.', max_length=5000)]
+    invoice: Annotated[str, Field(description='ID of the invoice. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     lines: Annotated[list[Line] | None, Field(description='Line items that make up the credit note.')] = None
     memo: Annotated[str | None, Field(description="The credit note's memo appears on the credit note PDF.", max_length=5000)] = None
@@ -71,7 +70,6 @@ QUERY_ARGUMENTS = (
     "amount",
     "credit_amount",
     "effective_at",
-    "expand",
     "invoice",
     "limit",
     "lines",

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['data.application', 'data.automatic_tax', 'data.billing_thresholds', 'data.cancellation_details', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.default_tax_rates', 'data.discount', 'data.items', 'data.latest_invoice', 'data.on_behalf_of', 'data.pause_collection', 'data.payment_settings', 'data.pending_invoice_item_interval', 'data.pending_setup_intent', 'data.pending_update', 'data.schedule', 'data.test_clock', 'data.transfer_data', 'data.trial_settings']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

@@ -22,9 +22,9 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     email: Annotated[str | None, Field(description="A case-sensitive filter on the list based on the customer's `email` field. The value must be a string.", max_length=512)] = None
-    expand: Annotated[list[Literal['data.address', 'data.cash_balance', 'data.default_source', 'data.discount', 'data.invoice_settings', 'data.shipping', 'data.sources', 'data.subscriptions', 'data.tax', 'data.tax_ids', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.invoice_settings.default_payment_method', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    test_clock: Annotated[str | None, Field(description='Provides a list of customers that are associated with the specified test clock. The response will not include customers with test clocks if this parameter is not set. Takes a test clock id: find one with list_all_stripe_test_helpers_test_clocks.', max_length=5000)] = None
+    test_clock: Annotated[str | None, Field(description='Provides a list of customers that are associated with the specified test clock. The response will not include customers with test clocks if this parameter is not set.', max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
 

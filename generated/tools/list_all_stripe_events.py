@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class Created(BaseModel):
@@ -26,7 +26,6 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     delivery_success: Annotated[bool | None, Field(description='Filter events by whether all webhooks were successfully delivered. If false, events which are still pending or have failed all delivery attempts to a webhook endpoint will be returned.')] = None
-    expand: Annotated[list[Literal['data.data', 'data.request']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     type: Annotated[str | None, Field(description='A string containing a specific event name, or group of events using * as a wildcard. The list will be filtered to include only events with a matching event property.', max_length=5000)] = None
     types: Annotated[list[Type] | None, Field(description='An array of up to 20 strings containing specific event names. The list will be filtered to include only events with a matching event property. You may pass either `type` or `types`, but not both.')] = None
@@ -49,7 +48,6 @@ PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
     "created",
     "delivery_success",
-    "expand",
     "limit",
     "type",
     "types",

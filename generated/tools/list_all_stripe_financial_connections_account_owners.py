@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
+    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_financial_connections_accounts.', max_length=5000)]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     ownership: Annotated[str, Field(description='The ID of the ownership object to fetch owners from.', max_length=5000)]
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -20,8 +20,8 @@ NAME = "list_all_stripe_financial_connections_account_owners"
 TITLE = "List financial connections account owners"
 DESCRIPTION = (
     "List Stripe financial connections account owners, one page at a time. Lists all owners for a "
-    "given Account Needs account_id from list_all_stripe_accounts. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
+    "given Account Needs account_id from list_all_stripe_financial_connections_accounts. Returns "
+    "{result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

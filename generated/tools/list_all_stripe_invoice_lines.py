@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     invoice_id: Annotated[str, Field(description='The id of the invoice. Find one with list_all_stripe_invoices.', max_length=5000)]
-    expand: Annotated[list[Literal['data.discount_amounts', 'data.discounts', 'data.invoice_item', 'data.period', 'data.price', 'data.proration_details', 'data.subscription', 'data.subscription_item', 'data.tax_amounts', 'data.tax_rates']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.invoice_item', 'data.price.product', 'data.subscription', 'data.subscription_item']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

@@ -20,10 +20,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    card: Annotated[str | None, Field(description='Only return authorizations that belong to the given card. Takes a card id: find one with list_all_stripe_issuing_cards.', max_length=5000)] = None
-    cardholder: Annotated[str | None, Field(description='Only return authorizations that belong to the given cardholder. Takes a cardholder id: find one with list_all_stripe_issuing_cardholders.', max_length=5000)] = None
+    card: Annotated[str | None, Field(description='Only return authorizations that belong to the given card.', max_length=5000)] = None
+    cardholder: Annotated[str | None, Field(description='Only return authorizations that belong to the given cardholder.', max_length=5000)] = None
     created: Annotated[Created | int | None, Field(description='Only return authorizations that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.amount_details', 'data.balance_transactions', 'data.card', 'data.cardholder', 'data.merchant_data', 'data.network_data', 'data.pending_request', 'data.request_history', 'data.transactions', 'data.treasury', 'data.verification_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.card.replaced_by', 'data.card.replacement_for', 'data.cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['closed', 'pending', 'reversed'] | None, Field(description='Only return authorizations with the given status. One of `pending`, `closed`, or `reversed`.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None

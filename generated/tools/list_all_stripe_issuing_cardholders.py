@@ -22,7 +22,6 @@ class Arguments(BaseModel):
     )
     created: Annotated[Created | int | None, Field(description='Only return cardholders that were created during the given date interval.')] = None
     email: Annotated[str | None, Field(description='Only return cardholders that have the given email address.')] = None
-    expand: Annotated[list[Literal['data.billing', 'data.company', 'data.individual', 'data.requirements', 'data.spending_controls']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     phone_number: Annotated[str | None, Field(description='Only return cardholders that have the given phone number.')] = None
     status: Annotated[Literal['active', 'blocked', 'inactive'] | None, Field(description='Only return cardholders that have the given status. One of `active`, `inactive`, or `blocked`.')] = None
@@ -46,7 +45,6 @@ PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
     "created",
     "email",
-    "expand",
     "limit",
     "phone_number",
     "status",

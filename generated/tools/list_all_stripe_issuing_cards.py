@@ -20,11 +20,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    cardholder: Annotated[str | None, Field(description='Only return cards belonging to the Cardholder with the provided ID. Takes a cardholder id: find one with list_all_stripe_issuing_cardholders.', max_length=5000)] = None
+    cardholder: Annotated[str | None, Field(description='Only return cards belonging to the Cardholder with the provided ID.', max_length=5000)] = None
     created: Annotated[Created | int | None, Field(description='Only return cards that were issued during the given date interval.')] = None
     exp_month: Annotated[int | None, Field(description='Only return cards that have the given expiration month.')] = None
     exp_year: Annotated[int | None, Field(description='Only return cards that have the given expiration year.')] = None
-    expand: Annotated[list[Literal['data.cardholder', 'data.replaced_by', 'data.replacement_for', 'data.shipping', 'data.spending_controls', 'data.wallets']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.replaced_by', 'data.replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     last4: Annotated[str | None, Field(description='Only return cards that have the given last four digits.', max_length=5000)] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['active', 'canceled', 'inactive'] | None, Field(description='Only return cards that have the given status. One of `active`, `inactive`, or `canceled`.')] = None

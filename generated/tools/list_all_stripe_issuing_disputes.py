@@ -21,7 +21,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Annotated[Created | int | None, Field(description='Select Issuing disputes that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.balance_transactions', 'data.evidence', 'data.transaction', 'data.treasury']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['expired', 'lost', 'submitted', 'unsubmitted', 'won'] | None, Field(description='Select Issuing disputes with the given status.')] = None
     transaction: Annotated[str | None, Field(description='Select the Issuing dispute for the given transaction.', max_length=5000)] = None

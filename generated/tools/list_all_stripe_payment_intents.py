@@ -22,7 +22,7 @@ class Arguments(BaseModel):
     )
     created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
     customer: Annotated[str | None, Field(description='Only return PaymentIntents for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.amount_details', 'data.application', 'data.automatic_payment_methods', 'data.customer', 'data.invoice', 'data.last_payment_error', 'data.latest_charge', 'data.next_action', 'data.on_behalf_of', 'data.payment_method', 'data.payment_method_options', 'data.processing', 'data.review', 'data.shipping', 'data.transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.invoice', 'data.latest_charge', 'data.on_behalf_of', 'data.payment_method', 'data.review', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     active: Annotated[bool | None, Field(description='Only return payment links that are active or inactive (e.g., pass `false` to list all inactive payment links).')] = None
-    expand: Annotated[list[Literal['data.after_completion', 'data.application', 'data.automatic_tax', 'data.consent_collection', 'data.custom_fields', 'data.custom_text', 'data.invoice_creation', 'data.line_items', 'data.on_behalf_of', 'data.payment_intent_data', 'data.phone_number_collection', 'data.shipping_address_collection', 'data.shipping_options', 'data.subscription_data', 'data.tax_id_collection', 'data.transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application', 'data.on_behalf_of', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

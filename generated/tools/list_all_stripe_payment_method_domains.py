@@ -2,7 +2,7 @@
 """List payment method domains: GET /v1/payment_method_domains"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,7 +12,6 @@ class Arguments(BaseModel):
     )
     domain_name: Annotated[str | None, Field(description='The domain name that this payment method domain object represents.', max_length=5000)] = None
     enabled: Annotated[bool | None, Field(description='Whether this payment method domain is enabled. If the domain is not enabled, payment methods will not appear in Elements')] = None
-    expand: Annotated[list[Literal['data.apple_pay', 'data.google_pay', 'data.link', 'data.paypal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -31,7 +30,6 @@ PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
     "domain_name",
     "enabled",
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

@@ -35,7 +35,7 @@ class Arguments(BaseModel):
     active: Annotated[bool | None, Field(description='Only return prices that are active or inactive (e.g., pass `false` to list all inactive prices).')] = None
     created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
     currency: Annotated[str | None, Field(description='Only return prices for the given currency.')] = None
-    expand: Annotated[list[Literal['data.currency_options', 'data.custom_unit_amount', 'data.product', 'data.recurring', 'data.tiers', 'data.transform_quantity']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     lookup_keys: Annotated[list[LookupKey] | None, Field(description='Only return the price with these lookup_keys, if any exist.')] = None
     product: Annotated[str | None, Field(description='Only return prices for the given product. Takes a product id: find one with list_all_stripe_products.', max_length=5000)] = None

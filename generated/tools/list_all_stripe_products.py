@@ -26,7 +26,7 @@ class Arguments(BaseModel):
     )
     active: Annotated[bool | None, Field(description='Only return products that are active or inactive (e.g., pass `false` to list all inactive products).')] = None
     created: Annotated[Created | int | None, Field(description='Only return products that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.default_price', 'data.features', 'data.package_dimensions', 'data.tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.default_price', 'data.tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     ids: Annotated[list[Id] | None, Field(description='Only return products with the given IDs. Cannot be used with starting_after or ending_before.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     shippable: Annotated[bool | None, Field(description='Only return products that can be shipped (i.e., physical, not digital products).')] = None

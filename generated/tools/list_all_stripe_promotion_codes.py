@@ -25,7 +25,7 @@ class Arguments(BaseModel):
     coupon: Annotated[str | None, Field(description='Only return promotion codes for this coupon. Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
     created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
     customer: Annotated[str | None, Field(description='Only return promotion codes that are restricted to this customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.coupon', 'data.customer', 'data.restrictions']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

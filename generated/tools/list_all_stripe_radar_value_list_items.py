@@ -23,7 +23,7 @@ class Arguments(BaseModel):
     created: Created | int | None = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     value: Annotated[str | None, Field(description='Return items belonging to the parent list whose value matches the specified value (using an "is like" match).', max_length=800)] = None
-    value_list: Annotated[str, Field(description='Identifier for the parent value list this item belongs to. Takes a value list id: find one with list_all_stripe_radar_value_lists.', max_length=5000)]
+    value_list: Annotated[str, Field(description='Identifier for the parent value list this item belongs to.', max_length=5000)]
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
 
@@ -32,8 +32,8 @@ TITLE = "List radar value list items"
 DESCRIPTION = (
     "List Stripe radar value list items, one page at a time. Returns a list of ValueListItem objects. "
     "The objects are sorted in descending order by creation date, with the most recently created "
-    "object appearing first. Needs value_list from list_all_stripe_radar_value_lists. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
+    "object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
+    "page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

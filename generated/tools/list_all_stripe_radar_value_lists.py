@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class Created(BaseModel):
@@ -23,7 +23,6 @@ class Arguments(BaseModel):
     alias: Annotated[str | None, Field(description='The alias used to reference the value list when writing rules.', max_length=100)] = None
     contains: Annotated[str | None, Field(description='A value contained within a value list - returns all value lists containing this value.', max_length=800)] = None
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.list_items']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -44,7 +43,6 @@ QUERY_ARGUMENTS = (
     "alias",
     "contains",
     "created",
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

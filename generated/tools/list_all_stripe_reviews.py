@@ -21,7 +21,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.charge', 'data.ip_address_location', 'data.payment_intent', 'data.session']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.charge', 'data.payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 

@@ -2,7 +2,7 @@
 """List source source transactions: GET /v1/sources/{source}/source_transactions"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     source_id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    expand: Annotated[list[Literal['data.ach_credit_transfer', 'data.chf_credit_transfer', 'data.gbp_credit_transfer', 'data.paper_check', 'data.sepa_credit_transfer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -30,7 +29,6 @@ PATH_ARGUMENTS = {
     "source_id": "source",
 }
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

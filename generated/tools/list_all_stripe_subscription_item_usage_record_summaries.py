@@ -2,7 +2,7 @@
 """List subscription item usage record summaries: GET /v1/subscription_items/{subscription_item}/usage_record_summaries"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     subscription_item_id: Annotated[str, Field(description='The id of the subscription item. Find one with list_all_stripe_subscription_items.')]
-    expand: Annotated[list[Literal['data.period']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -38,7 +37,6 @@ PATH_ARGUMENTS = {
     "subscription_item_id": "subscription_item",
 }
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

@@ -54,7 +54,7 @@ class Arguments(BaseModel):
     completed_at: Annotated[CompletedAt | int | None, Field(description='Only return subscription schedules that completed during the given date interval.')] = None
     created: Annotated[Created | int | None, Field(description='Only return subscription schedules that were created during the given date interval.')] = None
     customer: Annotated[str | None, Field(description='Only return subscription schedules for the given customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.current_phase', 'data.customer', 'data.default_settings', 'data.phases', 'data.subscription', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.default_settings.default_payment_method', 'data.default_settings.on_behalf_of', 'data.subscription', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     released_at: Annotated[ReleasedAt | int | None, Field(description='Only return subscription schedules that were released during the given date interval.')] = None
     scheduled: Annotated[bool | None, Field(description='Only return subscription schedules that have not started yet.')] = None

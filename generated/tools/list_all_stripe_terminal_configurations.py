@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.bbpos_wisepos_e', 'data.tipping', 'data.verifone_p400']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['data.bbpos_wisepos_e.splashscreen', 'data.verifone_p400.splashscreen']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     is_account_default: Annotated[bool | None, Field(description='if present, only return the account default or non-default configurations.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None

@@ -2,7 +2,7 @@
 """List terminal locations: GET /v1/terminal/locations"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -10,7 +10,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.address']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -27,7 +26,6 @@ PATH = "/v1/terminal/locations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
-    "expand",
     "limit",
 )
 BODY_ARGUMENTS = ()

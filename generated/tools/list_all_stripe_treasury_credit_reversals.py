@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.status_transitions', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    received_credit: Annotated[str | None, Field(description='Only return CreditReversals for the ReceivedCredit ID. Takes a received credit id: find one with list_all_stripe_treasury_received_credits.', max_length=5000)] = None
+    received_credit: Annotated[str | None, Field(description='Only return CreditReversals for the ReceivedCredit ID.', max_length=5000)] = None
     status: Annotated[Literal['canceled', 'posted', 'processing'] | None, Field(description='Only return CreditReversals for a given status.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
 
@@ -22,8 +22,7 @@ NAME = "list_all_stripe_treasury_credit_reversals"
 TITLE = "List treasury credit reversals"
 DESCRIPTION = (
     "List Stripe treasury credit reversals, one page at a time. Returns a list of CreditReversals. "
-    "Needs financial_account from list_all_stripe_treasury_financial_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
+    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

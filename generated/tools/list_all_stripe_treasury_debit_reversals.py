@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.linked_flows', 'data.status_transitions', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    received_debit: Annotated[str | None, Field(description='Only return DebitReversals for the ReceivedDebit ID. Takes a received debit id: find one with list_all_stripe_treasury_received_debits.', max_length=5000)] = None
+    received_debit: Annotated[str | None, Field(description='Only return DebitReversals for the ReceivedDebit ID.', max_length=5000)] = None
     resolution: Annotated[Literal['lost', 'won'] | None, Field(description='Only return DebitReversals for a given resolution.')] = None
     status: Annotated[Literal['canceled', 'completed', 'processing'] | None, Field(description='Only return DebitReversals for a given status.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -23,8 +23,7 @@ NAME = "list_all_stripe_treasury_debit_reversals"
 TITLE = "List treasury debit reversals"
 DESCRIPTION = (
     "List Stripe treasury debit reversals, one page at a time. Returns a list of DebitReversals. "
-    "Needs financial_account from list_all_stripe_treasury_financial_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
+    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.failure_details', 'data.linked_flows', 'data.origin_payment_method_details', 'data.status_transitions', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['canceled', 'failed', 'processing', 'succeeded'] | None, Field(description='Only return InboundTransfers that have the given status: `processing`, `succeeded`, `failed` or `canceled`.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -21,9 +21,8 @@ NAME = "list_all_stripe_treasury_inbound_transfers"
 TITLE = "List treasury inbound transfers"
 DESCRIPTION = (
     "List Stripe treasury inbound transfers, one page at a time. Returns a list of InboundTransfers "
-    "sent from the specified FinancialAccount. Needs financial_account from "
-    "list_all_stripe_treasury_financial_accounts. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
+    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
+    "back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

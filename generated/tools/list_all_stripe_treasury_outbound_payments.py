@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer: Annotated[str | None, Field(description='Only return OutboundPayments sent to this customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.destination_payment_method_details', 'data.end_user_details', 'data.returned_details', 'data.status_transitions', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.returned_details.transaction', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | None, Field(description='Only return OutboundPayments that have the given status: `processing`, `failed`, `posted`, `returned`, or `canceled`.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -22,9 +22,8 @@ NAME = "list_all_stripe_treasury_outbound_payments"
 TITLE = "List treasury outbound payments"
 DESCRIPTION = (
     "List Stripe treasury outbound payments, one page at a time. Returns a list of OutboundPayments "
-    "sent from the specified FinancialAccount. Needs financial_account from "
-    "list_all_stripe_treasury_financial_accounts. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
+    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
+    "back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.destination_payment_method_details', 'data.returned_details', 'data.status_transitions', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.returned_details.transaction', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | None, Field(description='Only return OutboundTransfers that have the given status: `processing`, `canceled`, `failed`, `posted`, or `returned`.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -21,9 +21,8 @@ NAME = "list_all_stripe_treasury_outbound_transfers"
 TITLE = "List treasury outbound transfers"
 DESCRIPTION = (
     "List Stripe treasury outbound transfers, one page at a time. Returns a list of OutboundTransfers "
-    "sent from the specified FinancialAccount. Needs financial_account from "
-    "list_all_stripe_treasury_financial_accounts. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
+    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
+    "back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

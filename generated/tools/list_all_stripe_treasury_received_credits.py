@@ -17,8 +17,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.initiating_payment_method_details', 'data.linked_flows', 'data.reversal_details', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount that received the funds. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount that received the funds.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     linked_flows: Annotated[LinkedFlows | None, Field(description='Only return ReceivedCredits described by the flow.')] = None
     status: Annotated[Literal['failed', 'succeeded'] | None, Field(description='Only return ReceivedCredits that have the given status: `succeeded` or `failed`.')] = None
@@ -29,8 +29,7 @@ NAME = "list_all_stripe_treasury_received_credits"
 TITLE = "List treasury received credits"
 DESCRIPTION = (
     "List Stripe treasury received credits, one page at a time. Returns a list of ReceivedCredits. "
-    "Needs financial_account from list_all_stripe_treasury_financial_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
+    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

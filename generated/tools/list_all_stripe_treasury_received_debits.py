@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.initiating_payment_method_details', 'data.linked_flows', 'data.reversal_details', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount that funds were pulled from. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='The FinancialAccount that funds were pulled from.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     status: Annotated[Literal['failed', 'succeeded'] | None, Field(description='Only return ReceivedDebits that have the given status: `succeeded` or `failed`.')] = None
     next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
@@ -21,8 +21,7 @@ NAME = "list_all_stripe_treasury_received_debits"
 TITLE = "List treasury received debits"
 DESCRIPTION = (
     "List Stripe treasury received debits, one page at a time. Returns a list of ReceivedDebits. "
-    "Needs financial_account from list_all_stripe_treasury_financial_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
+    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

@@ -32,8 +32,8 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     effective_at: EffectiveAt | int | None = None
-    expand: Annotated[list[Literal['data.balance_impact', 'data.flow_details', 'data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     order_by: Annotated[Literal['created', 'effective_at'] | None, Field(description='The results are in reverse chronological order by `created` or `effective_at`. The default is `created`.')] = None
     transaction: Annotated[str | None, Field(description='Only return TransactionEntries associated with this Transaction.', max_length=5000)] = None
@@ -44,9 +44,8 @@ NAME = "list_all_stripe_treasury_transaction_entries"
 TITLE = "List treasury transaction entries"
 DESCRIPTION = (
     "List Stripe treasury transaction entries, one page at a time. Retrieves a list of "
-    "TransactionEntry objects. Needs financial_account from "
-    "list_all_stripe_treasury_financial_accounts. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
+    "TransactionEntry objects. Returns {result: [...], next_cursor}; pass next_cursor back for the "
+    "next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"

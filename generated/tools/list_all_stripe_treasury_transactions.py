@@ -38,8 +38,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.balance_impact', 'data.entries', 'data.flow_details', 'data.status_transitions']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount. Takes a financial account id: find one with list_all_stripe_treasury_financial_accounts.')]
+    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
     limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
     order_by: Annotated[Literal['created', 'posted_at'] | None, Field(description='The results are in reverse chronological order by `created` or `posted_at`. The default is `created`.')] = None
     status: Annotated[Literal['open', 'posted', 'void'] | None, Field(description='Only return Transactions that have the given status: `open`, `posted`, or `void`.')] = None
@@ -51,8 +50,7 @@ NAME = "list_all_stripe_treasury_transactions"
 TITLE = "List treasury transactions"
 DESCRIPTION = (
     "List Stripe treasury transactions, one page at a time. Retrieves a list of Transaction objects. "
-    "Needs financial_account from list_all_stripe_treasury_financial_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
+    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
 )
 KIND = "list"
 HTTP_METHOD = "GET"
@@ -61,7 +59,6 @@ SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = (
     "created",
-    "expand",
     "financial_account",
     "limit",
     "order_by",

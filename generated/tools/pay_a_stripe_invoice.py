@@ -15,7 +15,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the invoice. Find one with list_all_stripe_invoices.', max_length=5000)]
-    expand: Annotated[list[Literal['account_tax_ids', 'application', 'automatic_tax', 'charge', 'custom_fields', 'customer', 'customer_address', 'customer_shipping', 'customer_tax_ids', 'default_payment_method', 'default_source', 'default_tax_rates', 'discount', 'discounts', 'from_invoice', 'last_finalization_error', 'latest_revision', 'lines', 'on_behalf_of', 'payment_intent', 'payment_settings', 'quote', 'rendering_options', 'shipping_cost', 'shipping_details', 'status_transitions', 'subscription', 'subscription_details', 'test_clock', 'threshold_reason', 'total_discount_amounts', 'total_tax_amounts', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     forgive: Annotated[bool | None, Field(description='In cases where the source used to pay the invoice has insufficient funds, passing `forgive=true` controls whether a charge should be attempted for the full amount available on the source, up to the amount to fully pay the invoice. This effectively forgives the difference between the amount available on the source and the amount due.')] = None
     mandate: Annotated[Mandate | Literal[''] | None, Field(description="ID of the mandate to be used for this invoice. It must correspond to the payment method used to pay the invoice, including the payment_method param or the invoice's default_payment_method or default_source, if set.")] = None
     off_session: Annotated[bool | None, Field(description='Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `true` (off-session).')] = None
@@ -28,7 +28,7 @@ class Arguments(BaseModel):
 NAME = "pay_a_stripe_invoice"
 TITLE = "Pay invoice"
 DESCRIPTION = (
-    "Pay an Stripe invoice. Stripe automatically creates and then attempts to collect payment on "
+    "Pay a Stripe invoice. Stripe automatically creates and then attempts to collect payment on "
     "invoices for customers on subscriptions according to your subscriptions settings. However, if "
     "you’d like to attempt payment on an invoice out of the normal collection schedule or for some "
     "other reason, you can do so."

@@ -13,13 +13,13 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
     amount: int | None = None
     directive: Annotated[str | None, Field(max_length=5000)] = None
-    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction', 'refunds']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
 NAME = "refund_a_stripe_application_fee"
 TITLE = "Refund application fee"
-DESCRIPTION = "Refund an Stripe application fee."
+DESCRIPTION = "Refund a Stripe application fee."
 KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{id}/refund"

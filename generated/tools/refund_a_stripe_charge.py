@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
     amount: int | None = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'billing_details', 'customer', 'failure_balance_transaction', 'fraud_details', 'invoice', 'on_behalf_of', 'outcome', 'payment_intent', 'payment_method_details', 'radar_options', 'refunds', 'review', 'shipping', 'source_transfer', 'transfer', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     instructions_email: Annotated[str | None, Field(description='For payment methods without native refund support (e.g., Konbini, PromptPay), use this email from the customer to receive refund instructions.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     payment_intent: Annotated[str | None, Field(description='Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None

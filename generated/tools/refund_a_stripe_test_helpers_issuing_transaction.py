@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the transaction.', max_length=5000)]
-    expand: Annotated[list[Literal['amount_details', 'authorization', 'balance_transaction', 'card', 'cardholder', 'dispute', 'merchant_data', 'purchase_details', 'treasury']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     refund_amount: Annotated[int | None, Field(description='The total amount to attempt to refund. This amount is in the provided currency, or defaults to the cards currency, and in the smallest currency unit.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 

@@ -13,7 +13,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
     amount: Annotated[int | None, Field(description='A positive integer in __cents__ representing how much of this charge to refund.')] = None
     charge: Annotated[str | None, Field(description='ID of the Charge to refund. Takes a charge id: find one with list_all_stripe_charges.', max_length=5000)] = None
-    expand: Annotated[list[Literal['action', 'location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     payment_intent: Annotated[str | None, Field(description='ID of the PaymentIntent to refund. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
     refund_application_fee: Annotated[bool | None, Field(description='Boolean indicating whether the application fee should be refunded when refunding this charge. If a full charge refund is given, the full application fee will be refunded. Otherwise, the application fee will be refunded in an amount proportional to the amount of the charge refunded. An application fee can be refunded only by the application that created the charge.')] = None

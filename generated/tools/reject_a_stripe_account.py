@@ -2,7 +2,7 @@
 """Reject account: POST /v1/accounts/{account}/reject"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['business_profile', 'capabilities', 'company', 'controller', 'external_accounts', 'future_requirements', 'individual', 'requirements', 'settings', 'tos_acceptance']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     reason: Annotated[str, Field(description='The reason for rejecting the account. Can be `fraud`, `terms_of_service`, or `other`.', max_length=5000)]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
@@ -19,9 +18,9 @@ class Arguments(BaseModel):
 NAME = "reject_a_stripe_account"
 TITLE = "Reject account"
 DESCRIPTION = (
-    "Reject an Stripe account. With Connect, you may flag accounts as suspicious. Test-mode Custom "
-    "and Express accounts can be rejected at any time. Accounts created using live-mode keys may only "
-    "be rejected once all balances are zero."
+    "Reject a Stripe account. With Connect, you may flag accounts as suspicious. Test-mode Custom and "
+    "Express accounts can be rejected at any time. Accounts created using live-mode keys may only be "
+    "rejected once all balances are zero."
 )
 KIND = "custom"
 HTTP_METHOD = "POST"
@@ -32,7 +31,6 @@ PATH_ARGUMENTS = {
 }
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "reason",
 )
 BODY_ENCODING = "form"

@@ -11,14 +11,14 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the invoice. Find one with list_all_stripe_invoices.', max_length=5000)]
-    expand: Annotated[list[Literal['account_tax_ids', 'application', 'automatic_tax', 'charge', 'custom_fields', 'customer', 'customer_address', 'customer_shipping', 'customer_tax_ids', 'default_payment_method', 'default_source', 'default_tax_rates', 'discount', 'discounts', 'from_invoice', 'last_finalization_error', 'latest_revision', 'lines', 'on_behalf_of', 'payment_intent', 'payment_settings', 'quote', 'rendering_options', 'shipping_cost', 'shipping_details', 'status_transitions', 'subscription', 'subscription_details', 'test_clock', 'threshold_reason', 'total_discount_amounts', 'total_tax_amounts', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
 NAME = "send_a_stripe_invoice"
 TITLE = "Send invoice"
 DESCRIPTION = (
-    "Send an Stripe invoice. Stripe will automatically send invoices to customers according to your "
+    "Send a Stripe invoice. Stripe will automatically send invoices to customers according to your "
     "subscriptions settings. However, if you’d like to manually send an invoice to your customer out "
     "of the normal schedule, you can do so. When sending invoices that have already been paid, there "
     "will be no reference to the payment in the email. Requests made in test-mode result in no emails "

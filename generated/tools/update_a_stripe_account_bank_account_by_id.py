@@ -43,7 +43,7 @@ class Arguments(BaseModel):
     documents: Annotated[Documents | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
     exp_month: Annotated[str | None, Field(description='Two digit number representing the card’s expiration month.', max_length=5000)] = None
     exp_year: Annotated[str | None, Field(description='Four digit number representing the card’s expiration year.', max_length=5000)] = None
-    expand: Annotated[list[Literal['account', 'customer', 'future_requirements', 'requirements']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     name: Annotated[str | None, Field(description='Cardholder name.', max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None

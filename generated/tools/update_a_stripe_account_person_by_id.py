@@ -144,14 +144,13 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the person.', max_length=5000)]
+    id: Annotated[str, Field(description='The id of the person. Find one with list_all_stripe_account_persons.', max_length=5000)]
     address: Annotated[Address | None, Field(description="The person's address.")] = None
     address_kana: Annotated[AddressKana | None, Field(description="The Kana variation of the person's address (Japan only).")] = None
     address_kanji: Annotated[AddressKanji | None, Field(description="The Kanji variation of the person's address (Japan only).")] = None
     dob: Annotated[Dob | Literal[''] | None, Field(description="The person's date of birth.")] = None
     documents: Annotated[Documents | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
     email: Annotated[str | None, Field(description="The person's email address.")] = None
-    expand: Annotated[list[Literal['address', 'address_kana', 'address_kanji', 'dob', 'future_requirements', 'registered_address', 'relationship', 'requirements', 'verification']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     first_name: Annotated[str | None, Field(description="The person's first name.", max_length=5000)] = None
     first_name_kana: Annotated[str | None, Field(description="The Kana variation of the person's first name (Japan only).", max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(description="The Kanji variation of the person's first name (Japan only).", max_length=5000)] = None
@@ -194,7 +193,6 @@ BODY_ARGUMENTS = (
     "dob",
     "documents",
     "email",
-    "expand",
     "first_name",
     "first_name_kana",
     "first_name_kanji",

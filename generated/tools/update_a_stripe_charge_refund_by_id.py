@@ -11,8 +11,8 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     charge_id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.')]
-    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_refunds.')]
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'next_action', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_charge_refunds.')]
+    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: dict[str, str] | Literal[''] | None = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 

@@ -19,7 +19,6 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the coupon. Find one with list_all_stripe_coupons.', max_length=5000)]
     currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Coupons defined in each available currency option (only supported if the coupon is amount-based). Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    expand: Annotated[list[Literal['applies_to', 'currency_options']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     name: Annotated[str | None, Field(description='Name of the coupon displayed to customers on, for instance invoices, or receipts. By default the `id` is shown if `name` is not set.', max_length=40)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -41,7 +40,6 @@ PATH_ARGUMENTS = {
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "currency_options",
-    "expand",
     "metadata",
     "name",
 )

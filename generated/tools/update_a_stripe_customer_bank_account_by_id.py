@@ -33,7 +33,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account.', max_length=5000)]
+    id: Annotated[str, Field(description='The id of the bank account. Find one with list_all_stripe_customer_bank_accounts.', max_length=5000)]
     account_holder_name: Annotated[str | None, Field(description='The name of the person or business that owns the bank account.', max_length=5000)] = None
     account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(description='The type of entity that holds the account. This can be either `individual` or `company`.', max_length=5000)] = None
     address_city: Annotated[str | None, Field(description='City/District/Suburb/Town/Village.', max_length=5000)] = None
@@ -44,7 +44,7 @@ class Arguments(BaseModel):
     address_zip: Annotated[str | None, Field(description='ZIP or postal code.', max_length=5000)] = None
     exp_month: Annotated[str | None, Field(description='Two digit number representing the card’s expiration month.', max_length=5000)] = None
     exp_year: Annotated[str | None, Field(description='Four digit number representing the card’s expiration year.', max_length=5000)] = None
-    expand: Annotated[list[Literal['account', 'customer', 'future_requirements', 'requirements', 'code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     name: Annotated[str | None, Field(description='Cardholder name.', max_length=5000)] = None
     owner: Owner | None = None

@@ -55,7 +55,7 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js. Takes a card id: find one with list_all_stripe_issuing_cards.', max_length=5000)]
+    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js.', max_length=5000)]
 
 
 class Settings(BaseModel):
@@ -125,7 +125,7 @@ class Arguments(BaseModel):
     address: Annotated[Address | Literal[''] | None, Field(description="The customer's address.")] = None
     balance: Annotated[int | None, Field(description="An integer amount in cents (or local equivalent) that represents the customer's current balance, which affect the customer's future invoices. A negative amount represents a credit that decreases the amount due on an invoice; a positive amount increases the amount due on an invoice.")] = None
     bank_account: Annotated[BankAccount | BankAccount1 | None, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.")] = None
-    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js. Takes a card id: find one with list_all_stripe_issuing_cards.')] = None
+    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js.')] = None
     cash_balance: Annotated[CashBalance | None, Field(description='Balance information and default balance settings for this customer.')] = None
     coupon: Annotated[str | None, Field(description='Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
     default_alipay_account: Annotated[str | None, Field(description="ID of Alipay account to make the customer's new default for invoice payments.", max_length=500)] = None
@@ -134,7 +134,7 @@ class Arguments(BaseModel):
     default_source: Annotated[str | None, Field(description="If you are using payment methods created via the PaymentMethods API, see the invoice_settings.default_payment_method parameter. Provide the ID of a payment source already attached to this customer to make it this customer's default payment source. If you want to add a new payment source and make it the default, see the source property.", max_length=500)] = None
     description: Annotated[str | None, Field(description='An arbitrary string that you can attach to a customer object. It is displayed alongside the customer in the dashboard.', max_length=5000)] = None
     email: Annotated[str | None, Field(description="Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and tracking. This may be up to *512 characters*.", max_length=512)] = None
-    expand: Annotated[list[Literal['address', 'cash_balance', 'default_source', 'discount', 'invoice_settings', 'shipping', 'sources', 'subscriptions', 'tax', 'tax_ids', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     invoice_prefix: Annotated[str | None, Field(description='The prefix for the customer used to generate unique invoice numbers. Must be 3–12 uppercase letters or numbers.', max_length=5000)] = None
     invoice_settings: Annotated[InvoiceSettings | None, Field(description='Default invoice settings for this customer.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None

@@ -18,7 +18,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['settings']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     settings: Annotated[Settings | None, Field(description='A hash of settings for this cash balance.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
@@ -38,7 +37,6 @@ PATH_ARGUMENTS = {
 }
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "settings",
 )
 BODY_ENCODING = "form"

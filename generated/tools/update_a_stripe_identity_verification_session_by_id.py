@@ -28,7 +28,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the verification session. Find one with list_all_stripe_identity_verification_sessions.', max_length=5000)]
-    expand: Annotated[list[Literal['last_error', 'last_verification_report', 'options', 'redaction', 'verified_outputs']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     options: Annotated[Options | None, Field(description='A set of options for the session’s verification checks.')] = None
     type: Annotated[Literal['document', 'id_number'] | None, Field(description='The type of verification check to be performed.')] = None

@@ -37,7 +37,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_issuing_cards.', max_length=5000)]
     cancellation_reason: Annotated[Literal['lost', 'stolen'] | None, Field(description='Reason why the `status` of this card is `canceled`.')] = None
-    expand: Annotated[list[Literal['cardholder', 'replaced_by', 'replacement_for', 'shipping', 'spending_controls', 'wallets']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     pin: Annotated[Pin | None, Field(description='The desired new PIN for this card.')] = None
     spending_controls: Annotated[SpendingControls | None, Field(description='Rules that control spending for this card. Refer to our documentation for more details.')] = None

@@ -114,7 +114,6 @@ class Arguments(BaseModel):
     billing: Annotated[Billing | None, Field(description="The cardholder's billing address.")] = None
     company: Annotated[Company | None, Field(description='Additional information about a `company` cardholder.')] = None
     email: Annotated[str | None, Field(description="The cardholder's email address.")] = None
-    expand: Annotated[list[Literal['billing', 'company', 'individual', 'requirements', 'spending_controls']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     individual: Annotated[Individual | None, Field(description='Additional information about an `individual` cardholder.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     phone_number: Annotated[str | None, Field(description="The cardholder's phone number. This is required for all cardholders who will be creating EU cards. See the 3D Secure documentation for more details.")] = None
@@ -142,7 +141,6 @@ BODY_ARGUMENTS = (
     "billing",
     "company",
     "email",
-    "expand",
     "individual",
     "metadata",
     "phone_number",

@@ -12,7 +12,7 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the plan. Find one with list_all_stripe_plans.', max_length=5000)]
     active: Annotated[bool | None, Field(description='Whether the plan is currently available for new subscriptions.')] = None
-    expand: Annotated[list[Literal['product', 'tiers', 'transform_usage']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     nickname: Annotated[str | None, Field(description='A brief description of the plan, hidden from customers.', max_length=5000)] = None
     product: Annotated[str | None, Field(description='The product the plan belongs to. This cannot be changed once it has been used in a subscription or subscription schedule. Takes a product id: find one with list_all_stripe_products.', max_length=5000)] = None

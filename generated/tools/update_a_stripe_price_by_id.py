@@ -46,7 +46,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(description='The id of the price. Find one with list_all_stripe_prices.', max_length=5000)]
     active: Annotated[bool | None, Field(description='Whether the price can be used for new purchases. Defaults to `true`.')] = None
     currency_options: Annotated[dict[str, CurrencyOptions] | Literal[''] | None, Field(description='Prices defined in each available currency option. Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    expand: Annotated[list[Literal['currency_options', 'custom_unit_amount', 'product', 'recurring', 'tiers', 'transform_quantity']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     lookup_key: Annotated[str | None, Field(description='A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.', max_length=200)] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     nickname: Annotated[str | None, Field(description='A brief description of the price, hidden from customers.', max_length=5000)] = None

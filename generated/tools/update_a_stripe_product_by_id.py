@@ -39,7 +39,7 @@ class Arguments(BaseModel):
     active: Annotated[bool | None, Field(description='Whether the product is available for purchase.')] = None
     default_price: Annotated[str | None, Field(description='The ID of the Price object that is the default price for this product.', max_length=5000)] = None
     description: Annotated[Description | Literal[''] | None, Field(description="The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.")] = None
-    expand: Annotated[list[Literal['default_price', 'features', 'package_dimensions', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['default_price', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     features: Annotated[list[Feature] | Literal[''] | None, Field(description='A list of up to 15 features for this product. These are displayed in pricing tables.')] = None
     images: Annotated[list[str] | Literal[''] | None, Field(description='A list of up to 8 URLs of images for this product, meant to be displayable to the customer.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None

@@ -115,7 +115,7 @@ class Arguments(BaseModel):
     default_tax_rates: Annotated[list[DefaultTaxRate] | Literal[''] | None, Field(description='The tax rates that will apply to any line item that does not have `tax_rates` set.')] = None
     description: Annotated[Description | Literal[''] | None, Field(description='A description that will be displayed on the quote PDF.')] = None
     discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The discounts applied to the quote. You can only set up to one discount.')] = None
-    expand: Annotated[list[Literal['application', 'automatic_tax', 'computed', 'customer', 'default_tax_rates', 'discounts', 'from_quote', 'invoice', 'invoice_settings', 'line_items', 'on_behalf_of', 'status_transitions', 'subscription', 'subscription_data', 'subscription_schedule', 'test_clock', 'total_details', 'transfer_data']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     expires_at: Annotated[int | None, Field(description='A future timestamp on which the quote will be canceled if in `open` or `draft` status. Measured in seconds since the Unix epoch.')] = None
     footer: Annotated[Footer | Literal[''] | None, Field(description='A footer that will be displayed on the quote PDF.')] = None
     header: Annotated[Header | Literal[''] | None, Field(description='A header that will be displayed on the quote PDF.')] = None

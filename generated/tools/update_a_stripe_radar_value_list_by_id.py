@@ -2,7 +2,7 @@
 """Update radar value list: POST /v1/radar/value_lists/{value_list}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,7 +12,6 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the value list. Find one with list_all_stripe_radar_value_lists.', max_length=5000)]
     alias: Annotated[str | None, Field(description='The name of the value list for use in rules.', max_length=100)] = None
-    expand: Annotated[list[Literal['list_items']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     name: Annotated[str | None, Field(description='The human-readable name of the value list.', max_length=100)] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
@@ -35,7 +34,6 @@ PATH_ARGUMENTS = {
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "alias",
-    "expand",
     "metadata",
     "name",
 )

@@ -117,7 +117,6 @@ class Arguments(BaseModel):
     )
     id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
     amount: Annotated[int | None, Field(description='Amount associated with the source.')] = None
-    expand: Annotated[list[Literal['code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     mandate: Annotated[Mandate | None, Field(description='Information about a mandate possibility attached to a source object (generally for bank debits) as well as its acceptance status.')] = None
     metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     owner: Annotated[Owner | None, Field(description='Information about the owner of the payment instrument that may be used or required by particular source types.')] = None
@@ -143,7 +142,6 @@ PATH_ARGUMENTS = {
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
-    "expand",
     "mandate",
     "metadata",
     "owner",

@@ -38,7 +38,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     defaults: Annotated[Defaults | None, Field(description='Default configuration to be used on Stripe Tax calculations.')] = None
-    expand: Annotated[list[Literal['defaults', 'head_office', 'status_details']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     head_office: Annotated[HeadOffice | None, Field(description='The place where your business is located.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
@@ -57,7 +56,6 @@ PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "defaults",
-    "expand",
     "head_office",
 )
 BODY_ENCODING = "form"

@@ -104,7 +104,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the financial account. Find one with list_all_stripe_treasury_financial_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['balance', 'features', 'financial_addresses', 'platform_restrictions', 'status_details']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     features: Annotated[Features | None, Field(description='Encodes whether a FinancialAccount has access to a particular feature, with a status enum and associated `status_details`. Stripe or the platform may control features via the requested field.')] = None
     metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
     platform_restrictions: Annotated[PlatformRestrictions | None, Field(description='The set of functionalities that the platform can restrict on the FinancialAccount.')] = None
@@ -123,7 +122,6 @@ PATH_ARGUMENTS = {
 }
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "features",
     "metadata",
     "platform_restrictions",

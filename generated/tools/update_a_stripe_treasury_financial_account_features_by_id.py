@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
-from typing import Annotated, Literal
+from typing import Annotated
 
 
 class CardIssuing(BaseModel):
@@ -85,7 +85,6 @@ class Arguments(BaseModel):
     financial_account_id: Annotated[str, Field(description='The id of the financial account. Find one with list_all_stripe_treasury_financial_accounts.', max_length=5000)]
     card_issuing: Annotated[CardIssuing | None, Field(description="Encodes the FinancialAccount's ability to be used with the Issuing product, including attaching cards to and drawing funds from the FinancialAccount.")] = None
     deposit_insurance: Annotated[DepositInsurance | None, Field(description='Represents whether this FinancialAccount is eligible for deposit insurance. Various factors determine the insurance amount.')] = None
-    expand: Annotated[list[Literal['card_issuing', 'deposit_insurance', 'financial_addresses', 'inbound_transfers', 'intra_stripe_flows', 'outbound_payments', 'outbound_transfers']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     financial_addresses: Annotated[FinancialAddresses | None, Field(description='Contains Features that add FinancialAddresses to the FinancialAccount.')] = None
     inbound_transfers: Annotated[InboundTransfers | None, Field(description='Contains settings related to adding funds to a FinancialAccount from another Account with the same owner.')] = None
     intra_stripe_flows: Annotated[IntraStripeFlows | None, Field(description='Represents the ability for the FinancialAccount to send money to, or receive money from other FinancialAccounts (for example, via OutboundPayment).')] = None
@@ -111,7 +110,6 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "card_issuing",
     "deposit_insurance",
-    "expand",
     "financial_addresses",
     "inbound_transfers",
     "intra_stripe_flows",

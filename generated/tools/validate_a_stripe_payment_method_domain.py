@@ -2,7 +2,7 @@
 """Validate payment method domain: POST /v1/payment_method_domains/{payment_method_domain}/validate"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,7 +11,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the payment method domain. Find one with list_all_stripe_payment_method_domains.', max_length=5000)]
-    expand: Annotated[list[Literal['apple_pay', 'google_pay', 'link', 'paypal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
@@ -33,9 +32,7 @@ PATH_ARGUMENTS = {
     "id": "payment_method_domain",
 }
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ()
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method_domain"

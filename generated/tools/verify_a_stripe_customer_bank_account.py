@@ -11,9 +11,9 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account.', max_length=5000)]
+    id: Annotated[str, Field(description='The id of the bank account. Find one with list_all_stripe_customer_bank_accounts.', max_length=5000)]
     amounts: Annotated[list[int] | None, Field(description='Two positive integers, in *cents*, equal to the values of the microdeposits sent to the bank account.')] = None
-    expand: Annotated[list[Literal['account', 'customer', 'future_requirements', 'requirements']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 

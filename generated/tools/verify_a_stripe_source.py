@@ -2,7 +2,7 @@
 """Verify source: POST /v1/sources/{source}/verify"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -15,7 +15,6 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    expand: Annotated[list[Literal['code_verification', 'owner', 'receiver', 'redirect', 'source_order']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     values: Annotated[list[Value], Field(description='The values needed to verify the source.')]
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
@@ -32,7 +31,6 @@ PATH_ARGUMENTS = {
 }
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
-    "expand",
     "values",
 )
 BODY_ENCODING = "form"

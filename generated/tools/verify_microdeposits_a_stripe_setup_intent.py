@@ -14,7 +14,7 @@ class Arguments(BaseModel):
     amounts: Annotated[list[int] | None, Field(description='Two positive integers, in *cents*, equal to the values of the microdeposits sent to the bank account.')] = None
     client_secret: Annotated[str | None, Field(description='The client secret of the SetupIntent.', max_length=5000)] = None
     descriptor_code: Annotated[str | None, Field(description='A six-character code starting with SM present in the microdeposit sent to the bank account.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'automatic_payment_methods', 'customer', 'last_setup_error', 'latest_attempt', 'mandate', 'next_action', 'on_behalf_of', 'payment_method', 'payment_method_options', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
     idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
 
 
