@@ -129,18 +129,18 @@ def download_base(pin: dict[str, Any], pin_path: Path) -> str:
 # Tags -----------------------------------------------------------------------------------------
 
 
-def remote_tags(remote: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
+def remote_tags(remote: str, timeout: float = DEFAULT_TIMEOUT, hint: str = "") -> dict[str, str]:
     """Tag -> commit, from `git ls-remote --tags` (annotated tags peeled to their commit)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     try:
         result = subprocess.run(["git", "ls-remote", "--tags", remote], capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
-        raise SpecError(remote, "", "git is not installed: it lists the tags; pass --ref") from None
+        raise SpecError(remote, "", f"git is not installed: it lists the tags{hint}") from None
     except subprocess.TimeoutExpired:
-        raise SpecError(remote, "", f"git ls-remote timed out after {timeout:g} s; pass --ref") from None
+        raise SpecError(remote, "", f"git ls-remote timed out after {timeout:g} s{hint}") from None
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise SpecError(remote, "", f"cannot list tags ({reason}); pass --ref")
+        raise SpecError(remote, "", f"cannot list tags ({reason}){hint}")
     tags: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in result.stdout.splitlines():
@@ -157,7 +157,7 @@ def remote_tags(remote: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]
 
 def newest_tag(remote: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, str]:
     """The highest vN (or vN.M...) tag of the remote and its commit."""
-    tags = remote_tags(remote, timeout)
+    tags = remote_tags(remote, timeout, hint="; pass --ref")
     versions = {name: tuple(int(p) for p in m.group(1).split(".")) for name in tags if (m := VERSION_TAG.match(name))}
     if not versions:
         raise SpecError(remote, "", "has no vN tags; pass --ref")
@@ -166,7 +166,7 @@ def newest_tag(remote: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, str]
 
 
 def _commit_of(remote: str, tag: str, timeout: float) -> str:
-    tags = remote_tags(remote, timeout)
+    tags = remote_tags(remote, timeout, hint="; pass a commit as --ref, or --source-url to download by tag")
     if tag not in tags:
         raise SpecError(remote, "", f"has no tag {tag}")
     return tags[tag]

@@ -56,7 +56,9 @@ def model_code(schema: dict[str, Any]) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = generate(
-            json.dumps({**schema, "title": MODEL_CLASS}),
+            # Descriptions stay in the served JSON schema; the models only validate, and lighter models
+            # keep a server that has called every tool small.
+            json.dumps({**without_descriptions(schema), "title": MODEL_CLASS}),
             input_file_type=InputFileType.JsonSchema,
             output_model_type=DataModelType.PydanticV2BaseModel,
             target_python_version=PythonVersion.PY_311,
@@ -76,6 +78,14 @@ def model_code(schema: dict[str, Any]) -> str:
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def without_descriptions(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: without_descriptions(v) for k, v in schema.items() if k != "description" or not isinstance(v, str)}
+    if isinstance(schema, list):
+        return [without_descriptions(v) for v in schema]
+    return schema
 
 
 def model_codes(schemas: list[dict[str, Any]], on_done: Callable[[], None]) -> list[str]:

@@ -252,18 +252,19 @@ class StripeConventions:
         candidates: dict[str, list[Operation]] = {}
         for op in self.api.operations:
             shape = self.shapes[op.operation_id]
-            name = tool_name(shape.kind, "_".join(shape.nouns), shape.action)
-            candidates.setdefault(name, []).append(op)
+            candidates.setdefault(tool_name(shape.kind, "_".join(shape.nouns), shape.action), []).append(op)
         names: dict[str, str] = {}
         for name, ops in candidates.items():
-            if len(ops) > 1 and name.endswith("_by_id"):
-                # /v1/account and /v1/accounts/{account}: the one without an id in its path drops "_by_id".
-                without_id = [op for op in ops if self.shapes[op.operation_id].own_id is None]
-                if len(without_id) == 1 and len(ops) == 2:
-                    names[without_id[0].operation_id] = name.removesuffix("_by_id")
-                    ops = [op for op in ops if op is not without_id[0]]
             for op in ops:
                 names[op.operation_id] = name
+            if len(ops) > 1:
+                # /v1/account/... and /v1/accounts/{account}/...: the route with fewer ids in its path acts
+                # on the caller's own object, so its resource reads "own_<resource>".
+                fewest = min(op.path.count("{") for op in ops)
+                for op in ops:
+                    if op.path.count("{") == fewest and fewest < max(o.path.count("{") for o in ops):
+                        shape = self.shapes[op.operation_id]
+                        names[op.operation_id] = tool_name(shape.kind, "own_" + "_".join(shape.nouns), shape.action)
         for op in self.api.operations:
             override = self.overrides.tool_names.get(f"{op.method} {op.path}")
             if override:

@@ -62,7 +62,9 @@ BY_PREFIX = {
     "tu": ("get_single_stripe_topup_by_id", "topups"),
     "acct": ("get_single_stripe_account_by_id", "connect/accounts"),
 }
-STRIPE_ID = re.compile(r"\b(sub_sched|[a-z]{2,5})_[A-Za-z0-9]{6,}\b")
+# A known prefix (live and test Checkout Sessions add cs_test_ / cs_live_), then an id with a digit or capital.
+STRIPE_ID = re.compile(r"\b(sub_sched|[a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{6,}\b")
+ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$")
 DASHBOARD = "https://dashboard.stripe.com/"
 
@@ -118,8 +120,10 @@ def title_of(obj: dict[str, Any]) -> str:
     parts = [kind.capitalize()]
     if label:
         parts.append(str(label))
-    if isinstance(amount, int) and obj.get("currency"):
-        parts.append(f"{amount / 100:.2f} {str(obj['currency']).upper()}")
+    currency = str(obj.get("currency") or "")
+    if isinstance(amount, int) and currency:
+        shown = f"{amount}" if currency.lower() in ZERO_DECIMAL_CURRENCIES else f"{amount / 100:.2f}"
+        parts.append(f"{shown} {currency.upper()}")
     if obj.get("status"):
         parts.append(str(obj["status"]))
     return " · ".join(parts) + f" ({obj.get('id', '?')})"
@@ -205,5 +209,6 @@ class ChatGptServer:
         if outcome.result.get("isError"):
             return outcome.result
         obj = outcome.result["structuredContent"]
-        metadata = {"object": str(obj.get("object", "")), **{k: str(v) for k, v in (obj.get("metadata") or {}).items()}}
+        # The object type is written last, so that no metadata key can pass for it.
+        metadata = {**{k: str(v) for k, v in (obj.get("metadata") or {}).items()}, "object": str(obj.get("object", ""))}
         return _result({"id": object_id, "title": title_of(obj), "text": readable(obj), "url": self.url_for(object_id), "metadata": metadata})

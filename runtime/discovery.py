@@ -28,7 +28,7 @@ INTENT_WORDS = (
 )
 # Plain words an agent uses for what a tool does, by tool kind.
 KIND_WORDS = {
-    "list": {"list", "all", "show", "every", "recent", "latest", "open", "history", "find"},
+    "list": {"list", "all", "every", "recent", "latest", "open", "history", "find"},
     "search": {"search", "find", "lookup", "look", "metadata", "query", "where"},
     "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"},
     "create": {"create", "issue", "make", "new", "add", "start"},
@@ -45,7 +45,9 @@ ID_PREFIXES = {
     "src": "source", "tok": "token", "tr": "transfer", "txn": "balance transaction", "txr": "tax rate",
 }
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-STRIPE_ID = re.compile(r"\b([a-z]{2,5})_[A-Za-z0-9]{3,}")
+# A Stripe id: a known prefix, then characters with at least one digit or capital ("cus_NAg8g4", "ch_999888"),
+# so that snake_case words such as tax_rates or cash_balance stay words.
+STRIPE_ID = re.compile(r"\b([a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{3,}\b")
 INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
 MAX_QUERY_CHARS = 500
 

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import importlib
+import ctypes
+import gc
 import json
+import sys
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 DEFAULT_PACKAGE = "generated"
+DEFAULT_MAX_LOADED_MODULES = 64
+RELEASE_EVERY_EVICTIONS = 32
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Collect the cycles evicted pydantic models leave, and hand freed heap back to the OS (glibc)."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 @dataclass(frozen=True)
@@ -28,8 +51,11 @@ class ToolEntry:
 
 
 class Registry:
-    def __init__(self, package: str = DEFAULT_PACKAGE) -> None:
+    def __init__(self, package: str = DEFAULT_PACKAGE, max_loaded_modules: int = DEFAULT_MAX_LOADED_MODULES) -> None:
         self.package = package
+        self.max_loaded_modules = max_loaded_modules
+        self._loaded: OrderedDict[str, ModuleType] = OrderedDict()
+        self._evictions = 0
         module_file = importlib.import_module(package).__file__
         assert module_file is not None
         self.root = Path(module_file).parent
@@ -64,9 +90,27 @@ class Registry:
         return json.loads(self.schema_text(name))
 
     def module(self, name: str) -> ModuleType:
+        """The tool's module, imported on first use and kept among the most recently used.
+
+        Each module's pydantic models cost ~0.13 MB; keeping at most `max_loaded_modules` bounds
+        the memory of a server whose agents roam over the whole API.
+        """
         if name not in self.tools:
             raise KeyError(name)
-        return importlib.import_module(f"{self.package}.tools.{name}")
+        module = self._loaded.pop(name, None)
+        if module is None:
+            module = importlib.import_module(f"{self.package}.tools.{name}")
+        self._loaded[name] = module
+        while len(self._loaded) > self.max_loaded_modules:
+            evicted, _ = self._loaded.popitem(last=False)
+            sys.modules.pop(f"{self.package}.tools.{evicted}", None)
+            tools_package = sys.modules.get(f"{self.package}.tools")
+            if tools_package is not None and hasattr(tools_package, evicted):
+                delattr(tools_package, evicted)
+            self._evictions += 1
+            if self._evictions % RELEASE_EVERY_EVICTIONS == 0:
+                release_memory()
+        return module
 
     def tools_json(self, names: Iterable[str]) -> bytes:
         """The MCP tool objects of `names`, serialized once per distinct set and then cached."""

@@ -120,8 +120,8 @@ def test_singleton_balance_keeps_by_id_and_takes_no_id(tools):
 
 
 def test_account_singleton_and_account_by_id_do_not_collide(tools):
-    """GET /v1/account and GET /v1/accounts/{account} make the same name: the one without an id drops _by_id."""
-    singleton = tools["get_single_stripe_account"]
+    """GET /v1/account and GET /v1/accounts/{account} make the same name: the route with fewer ids is the own account."""
+    singleton = tools["get_single_stripe_own_account_by_id"]
     by_id = tools["get_single_stripe_account_by_id"]
     assert singleton.path == "/v1/account" and singleton.path_arguments == {}
     assert by_id.path == "/v1/accounts/{account}" and by_id.path_arguments == {"id": "account"}
@@ -432,7 +432,7 @@ def test_every_tool_has_all_annotations(tools):
         ("list_all_stripe_customer_subscriptions", ("billing", "subscription")),  # area of the resource, not of the path
         ("list_all_stripe_charges", ("payments", "charge")),
         ("create_a_stripe_refund", ("payments", "refund")),
-        ("get_single_stripe_account", ("connect", "account")),
+        ("get_single_stripe_own_account_by_id", ("connect", "account")),
         ("get_single_stripe_balance_by_id", ("balance", "balance")),
         ("list_all_stripe_reporting_report_types", ("reporting", "reporting.report_type")),
         ("get_single_stripe_widget_by_id", ("widgets", "widget")),  # unknown area: the path segment

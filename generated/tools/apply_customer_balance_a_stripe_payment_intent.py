@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='Amount intended to be applied to this PaymentIntent from the customer’s cash balance. A positive integer representing how much to charge in the smallest currency unit (e.g., 100 cents to charge $1.00 or 100 to charge ¥100, a zero-decimal currency). The maximum amount is the amount of the PaymentIntent. When omitted, the amount defaults to the remaining amount requested on the PaymentIntent.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    currency: str | None = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "apply_customer_balance_a_stripe_payment_intent"

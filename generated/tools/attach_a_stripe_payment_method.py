@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment method. Find one with list_all_stripe_payment_methods.', max_length=5000)]
-    customer: Annotated[str, Field(description='The ID of the customer to which to attach the PaymentMethod. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    customer: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['customer']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "attach_a_stripe_payment_method"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
-    cancellation_reason: Annotated[Literal['abandoned', 'duplicate', 'requested_by_customer'] | None, Field(description='Reason for canceling this SetupIntent. Possible values are `abandoned`, `requested_by_customer`, or `duplicate`', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    cancellation_reason: Annotated[Literal['abandoned', 'duplicate', 'requested_by_customer'] | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "cancel_a_stripe_setup_intent"

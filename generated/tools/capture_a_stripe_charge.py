@@ -17,17 +17,17 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='The amount to capture, which must be less than or equal to the original amount. Any additional amount will be automatically refunded.')] = None
-    application_fee: Annotated[int | None, Field(description='An application fee to add on to this charge.')] = None
-    application_fee_amount: Annotated[int | None, Field(description='An application fee amount to add on to this charge, which must be less than or equal to the original amount.')] = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    receipt_email: Annotated[str | None, Field(description="The email address to send this charge's receipt to. This will override the previously-specified email address for this charge, if one was set. Receipts will not be sent in test mode.")] = None
-    statement_descriptor: Annotated[str | None, Field(description='For card charges, use `statement_descriptor_suffix` instead. Otherwise, you can use this value as the complete description of a charge on your customers’ statements. Must contain at least one letter, maximum 22 characters.', max_length=22)] = None
-    statement_descriptor_suffix: Annotated[str | None, Field(description='Provides information about the charge that customers see on their statements. Concatenated with the prefix (shortened descriptor) or statement descriptor that’s set on the account to form the complete statement descriptor. Maximum 22 characters for the concatenated descriptor.', max_length=22)] = None
-    transfer_data: Annotated[TransferData | None, Field(description='An optional dictionary including the account to automatically transfer to as part of a destination charge. See the Connect documentation for details.')] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies this transaction as part of a group. `transfer_group` may only be provided if it has not been set. See the Connect documentation for details.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    application_fee: int | None = None
+    application_fee_amount: int | None = None
+    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    receipt_email: str | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
+    transfer_data: TransferData | None = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "capture_a_stripe_charge"

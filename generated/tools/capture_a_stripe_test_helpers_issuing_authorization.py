@@ -73,12 +73,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the authorization.', max_length=5000)]
-    capture_amount: Annotated[int | None, Field(description='The amount to capture from the authorization. If not provided, the full amount of the authorization will be captured. This amount is in the authorization currency and in the smallest currency unit.')] = None
-    close_authorization: Annotated[bool | None, Field(description='Whether to close the authorization after capture. Defaults to true. Set to false to enable multi-capture flows.')] = None
-    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    purchase_details: Annotated[PurchaseDetails | None, Field(description='Additional purchase information that is optionally provided by the merchant.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    capture_amount: int | None = None
+    close_authorization: bool | None = None
+    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    purchase_details: PurchaseDetails | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "capture_a_stripe_test_helpers_issuing_authorization"

@@ -648,25 +648,25 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
-    capture_method: Annotated[Literal['automatic', 'automatic_async', 'manual'] | None, Field(description="Controls when the funds will be captured from the customer's account.")] = None
-    client_secret: Annotated[str | None, Field(description='The client secret of the PaymentIntent.', max_length=5000)] = None
-    error_on_requires_action: Annotated[bool | None, Field(description='Set to `true` to fail the payment attempt if the PaymentIntent transitions into `requires_action`. This parameter is intended for simpler integrations that do not handle customer actions, like saving cards without authentication.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    mandate: Annotated[str | None, Field(description='ID of the mandate to be used for this payment.', max_length=5000)] = None
-    mandate_data: Annotated[MandateData | Literal[''] | MandateData1 | None, Field(description='This hash contains details about the Mandate to create')] = None
-    off_session: Annotated[bool | Literal['one_off', 'recurring'] | None, Field(description='Set to `true` to indicate that the customer is not in your checkout flow during this payment attempt, and therefore is unable to authenticate. This parameter is intended for scenarios where you collect card details and charge them later.')] = None
-    payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or compatible Source object) to attach to this PaymentIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='If provided, this hash will be used to create a PaymentMethod. The new PaymentMethod will appear in the payment_method property on the PaymentIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this PaymentIntent.')] = None
-    payment_method_types: Annotated[list[PaymentMethodType] | None, Field(description='The list of payment method types (e.g. card) that this PaymentIntent is allowed to use. Use automatic_payment_methods to manage payment methods from the Stripe Dashboard.')] = None
-    radar_options: Annotated[RadarOptions | None, Field(description='Options to configure Radar. See Radar Session for more information.')] = None
-    receipt_email: Annotated[str | Literal[''] | None, Field(description='Email address that the receipt for the resulting payment will be sent to. If `receipt_email` is specified for a payment in live mode, a receipt will be sent regardless of your email settings.')] = None
-    return_url: Annotated[str | None, Field(description="The URL to redirect your customer back to after they authenticate or cancel their payment on the payment method's app or site. If you'd prefer to redirect to a mobile application, you can alternatively supply an application URI scheme. This parameter is only used for cards and other redirect-based payment methods.")] = None
-    setup_future_usage: Annotated[Literal['', 'off_session', 'on_session'] | None, Field(description="Indicates that you intend to make future payments with this PaymentIntent's payment method. Providing this parameter will attach the payment method to the PaymentIntent's Customer, if present, after the PaymentIntent is confirmed and any required actions from the user are complete. If no Customer was provided, the payment method can still be attached to a Customer after the transaction completes.")] = None
-    shipping: Annotated[Shipping | Literal[''] | None, Field(description='Shipping information for this PaymentIntent.')] = None
-    use_stripe_sdk: Annotated[bool | None, Field(description='Set to `true` when confirming server-side and using Stripe.js, iOS, or Android client-side SDKs to handle the next actions.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    capture_method: Literal['automatic', 'automatic_async', 'manual'] | None = None
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
+    error_on_requires_action: bool | None = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    mandate: Annotated[str | None, Field(max_length=5000)] = None
+    mandate_data: MandateData | Literal[''] | MandateData1 | None = None
+    off_session: bool | Literal['one_off', 'recurring'] | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[PaymentMethodType] | None = None
+    radar_options: RadarOptions | None = None
+    receipt_email: str | Literal[''] | None = None
+    return_url: str | None = None
+    setup_future_usage: Literal['', 'off_session', 'on_session'] | None = None
+    shipping: Shipping | Literal[''] | None = None
+    use_stripe_sdk: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "confirm_a_stripe_payment_intent"

@@ -333,16 +333,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
-    client_secret: Annotated[str | None, Field(description='The client secret of the SetupIntent.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    mandate_data: Annotated[MandateData | Literal[''] | MandateData1 | None, Field(description='This hash contains details about the Mandate to create')] = None
-    payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or saved Source object) to attach to this SetupIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='When included, this hash creates a PaymentMethod that is set as the `payment_method` value in the SetupIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this SetupIntent.')] = None
-    return_url: Annotated[str | None, Field(description="The URL to redirect your customer back to after they authenticate on the payment method's app or site. If you'd prefer to redirect to a mobile application, you can alternatively supply an application URI scheme. This parameter is only used for cards and other redirect-based payment methods.")] = None
-    use_stripe_sdk: Annotated[bool | None, Field(description='Set to `true` when confirming server-side and using Stripe.js, iOS, or Android client-side SDKs to handle the next actions.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    mandate_data: MandateData | Literal[''] | MandateData1 | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    return_url: str | None = None
+    use_stripe_sdk: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "confirm_a_stripe_setup_intent"

@@ -40,7 +40,7 @@ class BankAccount(BaseModel):
 
 
 class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class MonthlyEstimatedRevenue(BaseModel):
@@ -716,23 +716,23 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_token: Annotated[str | None, Field(description='An account token, used to securely provide details to the account.', max_length=5000)] = None
-    bank_account: Annotated[BankAccount | BankAccount1 | None, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.")] = None
-    business_profile: Annotated[BusinessProfile | None, Field(description='Business information about the account.')] = None
-    business_type: Annotated[Literal['company', 'government_entity', 'individual', 'non_profit'] | None, Field(description='The business type.')] = None
-    capabilities: Annotated[Capabilities | None, Field(description='Each key of the dictionary represents a capability, and each capability maps to its settings (e.g. whether it has been requested or not). Each capability will be inactive until you have provided its specific requirements and Stripe has verified them. An account may have some of its requested capabilities be active and some be inactive.')] = None
-    company: Annotated[Company | None, Field(description='Information about the company or business. This field is available for any `business_type`.')] = None
-    country: Annotated[str | None, Field(description="The country in which the account holder resides, or in which the business is legally established. This should be an ISO 3166-1 alpha-2 country code. For example, if you are in the United States and the business for which you're creating an account is legally represented in Canada, you would use `CA` as the country for the account being created.", max_length=5000)] = None
-    default_currency: Annotated[str | None, Field(description="Three-letter ISO currency code representing the default currency for the account. This must be a currency that Stripe supports in the account's country.")] = None
-    documents: Annotated[Documents1 | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
-    email: Annotated[str | None, Field(description='The email address of the account holder. This is only to make the account easier to identify to you. Stripe only emails Custom accounts with your consent.')] = None
-    external_account: Annotated[str | None, Field(description='A card or bank account to attach to the account for receiving payouts (you won’t be able to use it for top-ups). You can provide either a token, like the ones returned by Stripe.js, or a dictionary, as documented in the `external_account` parameter for bank account creation.', max_length=5000)] = None
-    individual: Annotated[Individual | None, Field(description='Information about the person represented by the account. This field is null unless `business_type` is set to `individual`.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    settings: Annotated[Settings | None, Field(description='Options for customizing how the account functions within Stripe.')] = None
-    tos_acceptance: Annotated[TosAcceptance2 | None, Field(description="Details on the account's acceptance of the Stripe Services Agreement.")] = None
-    type: Annotated[Literal['custom', 'express', 'standard'] | None, Field(description='The type of Stripe account to create. May be one of `custom`, `express` or `standard`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_token: Annotated[str | None, Field(max_length=5000)] = None
+    bank_account: BankAccount | BankAccount1 | None = None
+    business_profile: BusinessProfile | None = None
+    business_type: Literal['company', 'government_entity', 'individual', 'non_profit'] | None = None
+    capabilities: Capabilities | None = None
+    company: Company | None = None
+    country: Annotated[str | None, Field(max_length=5000)] = None
+    default_currency: str | None = None
+    documents: Documents1 | None = None
+    email: str | None = None
+    external_account: Annotated[str | None, Field(max_length=5000)] = None
+    individual: Individual | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    settings: Settings | None = None
+    tos_acceptance: TosAcceptance2 | None = None
+    type: Literal['custom', 'express', 'standard'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_account"

@@ -40,20 +40,20 @@ class BankAccount(BaseModel):
 
 
 class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    bank_account: Annotated[BankAccount | BankAccount1 | None, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.")] = None
-    default_for_currency: Annotated[bool | None, Field(description='When set to true, or if this is the first external account added in this currency, this account becomes the default external account for its currency.')] = None
-    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    external_account: Annotated[str | None, Field(description='Please refer to full documentation instead.', max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    bank_account: BankAccount | BankAccount1 | None = None
+    default_for_currency: bool | None = None
+    expand: list[Literal['account', 'customer']] | None = None
+    external_account: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_account_external_account"

@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account: Annotated[str, Field(description='The identifier of the account to create an account link for. Takes an account id: find one with list_all_stripe_accounts.', max_length=5000)]
-    collect: Annotated[Literal['currently_due', 'eventually_due'] | None, Field(description='Which information the platform needs to collect from the user. One of `currently_due` or `eventually_due`. Default is `currently_due`.')] = None
-    refresh_url: Annotated[str | None, Field(description="The URL the user will be redirected to if the account link is expired, has been previously-visited, or is otherwise invalid. The URL you specify should attempt to generate a new account link with the same parameters used to create the original account link, then redirect the user to the new account link's URL so they can continue with Connect Onboarding.")] = None
-    return_url: Annotated[str | None, Field(description='The URL that the user will be redirected to upon leaving or completing the linked flow.')] = None
-    type: Annotated[Literal['account_onboarding', 'account_update'], Field(description='The type of account link the user is requesting. Possible values are `account_onboarding` or `account_update`.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account: Annotated[str, Field(max_length=5000)]
+    collect: Literal['currently_due', 'eventually_due'] | None = None
+    refresh_url: str | None = None
+    return_url: str | None = None
+    type: Literal['account_onboarding', 'account_update']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_account_link"

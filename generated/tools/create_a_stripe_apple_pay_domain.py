@@ -11,7 +11,7 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     domain_name: str
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_apple_pay_domain"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    application_fee_id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='A positive integer, in _cents (or local equivalent)_, representing how much of this fee to refund. Can refund only up to the remaining unrefunded amount of the fee.')] = None
-    expand: Annotated[list[Literal['balance_transaction', 'fee']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    application_fee_id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    expand: list[Literal['balance_transaction', 'fee']] | None = None
+    metadata: dict[str, str] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_application_fee_refund"

@@ -111,13 +111,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    business_profile: Annotated[BusinessProfile, Field(description='The business information shown to customers in the portal.')]
-    default_return_url: Annotated[str | Literal[''] | None, Field(description="The default URL to redirect customers to when they click on the portal's link to return to your website. This can be overriden when creating the session.")] = None
-    expand: Annotated[list[Literal['application']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    features: Annotated[Features, Field(description='Information about the features available in the portal.')]
-    login_page: Annotated[LoginPage | None, Field(description='The hosted login page for this configuration. Learn more about the portal login page in our integration docs.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    business_profile: BusinessProfile
+    default_return_url: str | Literal[''] | None = None
+    expand: list[Literal['application']] | None = None
+    features: Features
+    login_page: LoginPage | None = None
+    metadata: dict[str, str] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_billing_portal_configuration"

@@ -100,14 +100,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    configuration: Annotated[str | None, Field(description='The ID of an existing configuration to use for this session, describing its functionality and features. If not specified, the session uses the default configuration.', max_length=5000)] = None
-    customer: Annotated[str, Field(description='The ID of an existing customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['configuration']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    flow_data: Annotated[FlowData | None, Field(description='Information about a specific flow for the customer to go through. See the docs to learn more about using customer portal deep links and flows.')] = None
-    locale: Annotated[Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-AU', 'en-CA', 'en-GB', 'en-IE', 'en-IN', 'en-NZ', 'en-SG', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None, Field(description='The IETF language tag of the locale customer portal is displayed in. If blank or auto, the customer’s `preferred_locales` or browser’s locale is used.')] = None
-    on_behalf_of: Annotated[str | None, Field(description="The `on_behalf_of` account to use for this session. When specified, only subscriptions and invoices with this `on_behalf_of` account appear in the portal. For more information, see the docs. Use the Accounts API to modify the `on_behalf_of` account's branding settings, which the portal displays.")] = None
-    return_url: Annotated[str | None, Field(description="The default URL to redirect customers to when they click on the portal's link to return to your website.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    configuration: Annotated[str | None, Field(max_length=5000)] = None
+    customer: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['configuration']] | None = None
+    flow_data: FlowData | None = None
+    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-AU', 'en-CA', 'en-GB', 'en-IE', 'en-IN', 'en-NZ', 'en-SG', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None = None
+    on_behalf_of: str | None = None
+    return_url: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_billing_portal_session"

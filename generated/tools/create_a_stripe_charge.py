@@ -26,7 +26,7 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js.', max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Destination(BaseModel):
@@ -79,27 +79,27 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description='Amount intended to be collected by this payment. A positive integer representing how much to charge in the smallest currency unit (e.g., 100 cents to charge $1.00 or 100 to charge ¥100, a zero-decimal currency). The minimum amount is $0.50 US or equivalent in charge currency. The amount value supports up to eight digits (e.g., a value of 99999999 for a USD charge of $999,999.99).')] = None
+    amount: int | None = None
     application_fee: int | None = None
-    application_fee_amount: Annotated[int | None, Field(description="A fee in cents (or local equivalent) that will be applied to the charge and transferred to the application owner's Stripe account. The request must be made with an OAuth key or the `Stripe-Account` header in order to take an application fee. For more information, see the application fees documentation.")] = None
-    capture: Annotated[bool | None, Field(description='Whether to immediately capture the charge. Defaults to `true`. When `false`, the charge issues an authorization (or pre-authorization), and will need to be captured later. Uncaptured charges expire after a set number of days (7 by default). For more information, see the authorizing charges and settling later documentation.')] = None
-    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    customer: Annotated[str | None, Field(description='The ID of an existing customer that will be charged in this request. Takes a customer id: find one with list_all_stripe_customers.', max_length=500)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string which you can attach to a `Charge` object. It is displayed when in the web interface alongside the charge. Note that if you use Stripe to send automatic email receipts to your customers, your receipt emails will include the `description` of the charge(s) that they are describing.', max_length=40000)] = None
+    application_fee_amount: int | None = None
+    capture: bool | None = None
+    card: Card | Card1 | None = None
+    currency: str | None = None
+    customer: Annotated[str | None, Field(max_length=500)] = None
+    description: Annotated[str | None, Field(max_length=40000)] = None
     destination: Destination | str | None = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | None, Field(description='The Stripe account ID for which these funds are intended. Automatically set if you use the `destination` parameter. For details, see Creating Separate Charges and Transfers.', max_length=5000)] = None
-    radar_options: Annotated[RadarOptions | None, Field(description='Options to configure Radar. See Radar Session for more information.')] = None
-    receipt_email: Annotated[str | None, Field(description="The email address to which this charge's receipt will be sent. The receipt will not be sent until the charge is paid, and no receipts will be sent for test mode charges. If this charge is for a Customer, the email address specified here will override the customer's email address. If `receipt_email` is specified for a charge in live mode, a receipt will be sent regardless of your email settings.")] = None
-    shipping: Annotated[Shipping | None, Field(description='Shipping information for the charge. Helps prevent fraud on charges for physical goods.')] = None
-    source: Annotated[str | None, Field(description='A payment source to be charged. This can be the ID of a card (i.e., credit or debit card), a bank account, a source, a token, or a connected account. For certain sources---namely, cards, bank accounts, and attached sources---you must also pass the ID of the associated customer.', max_length=5000)] = None
-    statement_descriptor: Annotated[str | None, Field(description='For card charges, use `statement_descriptor_suffix` instead. Otherwise, you can use this value as the complete description of a charge on your customers’ statements. Must contain at least one letter, maximum 22 characters.', max_length=22)] = None
-    statement_descriptor_suffix: Annotated[str | None, Field(description='Provides information about the charge that customers see on their statements. Concatenated with the prefix (shortened descriptor) or statement descriptor that’s set on the account to form the complete statement descriptor. Maximum 22 characters for the concatenated descriptor.', max_length=22)] = None
-    transfer_data: Annotated[TransferData | None, Field(description='An optional dictionary including the account to automatically transfer to as part of a destination charge. See the Connect documentation for details.')] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies this transaction as part of a group. For details, see Grouping transactions.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    on_behalf_of: Annotated[str | None, Field(max_length=5000)] = None
+    radar_options: RadarOptions | None = None
+    receipt_email: str | None = None
+    shipping: Shipping | None = None
+    source: Annotated[str | None, Field(max_length=5000)] = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
+    transfer_data: TransferData | None = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_charge"

@@ -10,19 +10,19 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge_id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='A positive integer representing how much to refund.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    customer: Annotated[str | None, Field(description='Customer whose customer balance to refund from. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    instructions_email: Annotated[str | None, Field(description='For payment methods without native refund support (e.g., Konbini, PromptPay), use this email from the customer to receive refund instructions.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    origin: Annotated[Literal['customer_balance'] | None, Field(description='Origin of the refund')] = None
-    payment_intent: Annotated[str | None, Field(description='Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
+    charge_id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    currency: str | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    instructions_email: str | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    origin: Literal['customer_balance'] | None = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     reason: Annotated[Literal['duplicate', 'fraudulent', 'requested_by_customer'] | None, Field(max_length=5000)] = None
     refund_application_fee: bool | None = None
     reverse_transfer: bool | None = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_charge_refund"

@@ -708,41 +708,41 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    after_expiration: Annotated[AfterExpiration | None, Field(description='Configure actions after a Checkout Session has expired.')] = None
-    allow_promotion_codes: Annotated[bool | None, Field(description='Enables user redeemable promotion codes.')] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Settings for automatic tax lookup for this session and resulting payments, invoices, and subscriptions.')] = None
-    billing_address_collection: Annotated[Literal['auto', 'required'] | None, Field(description="Specify whether Checkout should collect the customer's billing address.")] = None
-    cancel_url: Annotated[str | None, Field(description='If set, Checkout displays a back button and customers will be directed to this URL if they decide to cancel payment and return to your website.', max_length=5000)] = None
-    client_reference_id: Annotated[str | None, Field(description='A unique string to reference the Checkout Session. This can be a customer ID, a cart ID, or similar, and can be used to reconcile the session with your internal systems.', max_length=200)] = None
-    consent_collection: Annotated[ConsentCollection | None, Field(description='Configure fields for the Checkout Session to gather active consent from customers.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    custom_fields: Annotated[list[CustomField] | None, Field(description='Collect additional information from your customer using custom fields. Up to 2 fields are supported.')] = None
-    custom_text: Annotated[CustomText | None, Field(description='Display additional text for your customers using custom text.')] = None
-    customer: Annotated[str | None, Field(description='ID of an existing Customer, if one exists. In `payment` mode, the customer’s most recent card payment method will be used to prefill the email, name, card details, and billing address on the Checkout page. In `subscription` mode, the customer’s default payment method will be used if it’s a card, and otherwise the most recent card will be used. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    customer_creation: Annotated[Literal['always', 'if_required'] | None, Field(description="Configure whether a Checkout Session creates a Customer during Session confirmation. When a Customer is not created, you can still retrieve email, address, and other customer data entered in Checkout with customer_details. Sessions that don't create Customers instead are grouped by guest customers in the Dashboard.")] = None
-    customer_email: Annotated[str | None, Field(description='If provided, this value will be used when the Customer object is created. If not provided, customers will be asked to enter their email address. Use this parameter to prefill customer data if you already have an email on file. To access information about the customer once a session is complete, use the `customer` field.')] = None
-    customer_update: Annotated[CustomerUpdate | None, Field(description='Controls what fields on Customer can be updated by the Checkout Session. Can only be provided when `customer` is provided.')] = None
-    discounts: Annotated[list[Discount] | None, Field(description='The coupon or promotion code to apply to this Session. Currently, only up to one may be specified.')] = None
-    expand: Annotated[list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expires_at: Annotated[int | None, Field(description='The Epoch time in seconds at which the Checkout Session will expire. It can be anywhere from 30 minutes to 24 hours after Checkout Session creation. By default, this value is 24 hours from creation.')] = None
-    invoice_creation: Annotated[InvoiceCreation | None, Field(description='Generate a post-purchase Invoice for one-time payments.')] = None
-    line_items: Annotated[list[LineItem] | None, Field(description='A list of items the customer is purchasing. Use this parameter to pass one-time or recurring Prices. For `payment` mode, there is a maximum of 100 line items, however it is recommended to consolidate line items if there are more than a few dozen. For `subscription` mode, there is a maximum of 20 line items with recurring Prices and 20 line items with one-time Prices.')] = None
-    locale: Annotated[Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None, Field(description="The IETF language tag of the locale Checkout is displayed in. If blank or `auto`, the browser's locale is used.")] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    mode: Annotated[Literal['payment', 'setup', 'subscription'] | None, Field(description='The mode of the Checkout Session. Pass `subscription` if the Checkout Session includes at least one recurring item.')] = None
-    payment_intent_data: Annotated[PaymentIntentData | None, Field(description='A subset of parameters to be passed to PaymentIntent creation for Checkout Sessions in `payment` mode.')] = None
-    payment_method_collection: Annotated[Literal['always', 'if_required'] | None, Field(description='Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a payment method when the total due for the session is 0. This may occur if the Checkout Session includes a free trial or a discount. Can only be set in `subscription` mode.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration.')] = None
-    payment_method_types: Annotated[list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']] | None, Field(description='A list of the types of payment methods (e.g., `card`) this Checkout Session can accept. In `payment` and `subscription` mode, you can omit this attribute to manage your payment methods from the Stripe Dashboard. It is required in `setup` mode. Read more about the supported payment methods and their requirements in our payment method details guide.')] = None
-    phone_number_collection: Annotated[PhoneNumberCollection | None, Field(description='Controls phone number collection settings for the session. We recommend that you review your privacy policy and check with your legal contacts before using this feature. Learn more about collecting phone numbers with Checkout.')] = None
-    setup_intent_data: Annotated[SetupIntentData | None, Field(description='A subset of parameters to be passed to SetupIntent creation for Checkout Sessions in `setup` mode.')] = None
-    shipping_address_collection: Annotated[ShippingAddressCollection | None, Field(description='When set, provides configuration for Checkout to collect a shipping address from a customer.')] = None
-    shipping_options: Annotated[list[ShippingOption] | None, Field(description='The shipping rate options to apply to this Session. Up to a maximum of 5.')] = None
-    submit_type: Annotated[Literal['auto', 'book', 'donate', 'pay'] | None, Field(description='Describes the type of transaction being performed by Checkout in order to customize relevant text on the page, such as the submit button. `submit_type` can only be specified on Checkout Sessions in `payment` mode, but not Checkout Sessions in `subscription` or `setup` mode.')] = None
-    subscription_data: Annotated[SubscriptionData | None, Field(description='A subset of parameters to be passed to subscription creation for Checkout Sessions in `subscription` mode.')] = None
-    success_url: Annotated[str, Field(description='The URL to which Stripe should send customers when payment or setup is complete. If you’d like to use information from the successful Checkout Session on your page, read the guide on customizing your success page.', max_length=5000)]
-    tax_id_collection: Annotated[TaxIdCollection | None, Field(description='Controls tax ID collection settings for the session.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    after_expiration: AfterExpiration | None = None
+    allow_promotion_codes: bool | None = None
+    automatic_tax: AutomaticTax | None = None
+    billing_address_collection: Literal['auto', 'required'] | None = None
+    cancel_url: Annotated[str | None, Field(max_length=5000)] = None
+    client_reference_id: Annotated[str | None, Field(max_length=200)] = None
+    consent_collection: ConsentCollection | None = None
+    currency: str | None = None
+    custom_fields: list[CustomField] | None = None
+    custom_text: CustomText | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    customer_creation: Literal['always', 'if_required'] | None = None
+    customer_email: str | None = None
+    customer_update: CustomerUpdate | None = None
+    discounts: list[Discount] | None = None
+    expand: list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None = None
+    expires_at: int | None = None
+    invoice_creation: InvoiceCreation | None = None
+    line_items: list[LineItem] | None = None
+    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None = None
+    metadata: dict[str, str] | None = None
+    mode: Literal['payment', 'setup', 'subscription'] | None = None
+    payment_intent_data: PaymentIntentData | None = None
+    payment_method_collection: Literal['always', 'if_required'] | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']] | None = None
+    phone_number_collection: PhoneNumberCollection | None = None
+    setup_intent_data: SetupIntentData | None = None
+    shipping_address_collection: ShippingAddressCollection | None = None
+    shipping_options: list[ShippingOption] | None = None
+    submit_type: Literal['auto', 'book', 'donate', 'pay'] | None = None
+    subscription_data: SubscriptionData | None = None
+    success_url: Annotated[str, Field(max_length=5000)]
+    tax_id_collection: TaxIdCollection | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_checkout_session"

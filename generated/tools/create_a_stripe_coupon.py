@@ -28,19 +28,19 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount_off: Annotated[int | None, Field(description='A positive integer representing the amount to subtract from an invoice total (required if `percent_off` is not passed).')] = None
-    applies_to: Annotated[AppliesTo | None, Field(description='A hash containing directions for what this Coupon will apply discounts to.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO code for the currency of the `amount_off` parameter (required if `amount_off` is passed).')] = None
-    currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Coupons defined in each available currency option (only supported if `amount_off` is passed). Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    duration: Annotated[Literal['forever', 'once', 'repeating'] | None, Field(description='Specifies how long the discount will be in effect if used on a subscription. Defaults to `once`.')] = None
-    duration_in_months: Annotated[int | None, Field(description='Required only if `duration` is `repeating`, in which case it must be a positive integer that specifies the number of months the discount will be in effect.')] = None
-    id: Annotated[str | None, Field(description="Unique string of your choice that will be used to identify this coupon when applying it to a customer. If you don't want to specify a particular code, you can leave the ID blank and we'll generate a random code for you.", max_length=5000)] = None
-    max_redemptions: Annotated[int | None, Field(description="A positive integer specifying the number of times the coupon can be redeemed before it's no longer valid. For example, you might have a 50% off coupon that the first 20 readers of your blog can use.")] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description='Name of the coupon displayed to customers on, for instance invoices, or receipts. By default the `id` is shown if `name` is not set.', max_length=40)] = None
-    percent_off: Annotated[float | None, Field(description='A positive float larger than 0, and smaller or equal to 100, that represents the discount the coupon will apply (required if `amount_off` is not passed).')] = None
-    redeem_by: Annotated[int | None, Field(description='Unix timestamp specifying the last time at which the coupon can be redeemed. After the redeem_by date, the coupon can no longer be applied to new customers.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount_off: int | None = None
+    applies_to: AppliesTo | None = None
+    currency: str | None = None
+    currency_options: dict[str, CurrencyOptions] | None = None
+    duration: Literal['forever', 'once', 'repeating'] | None = None
+    duration_in_months: int | None = None
+    id: Annotated[str | None, Field(max_length=5000)] = None
+    max_redemptions: int | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=40)] = None
+    percent_off: float | None = None
+    redeem_by: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_coupon"

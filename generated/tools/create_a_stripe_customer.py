@@ -89,29 +89,29 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    address: Annotated[Address | Literal[''] | None, Field(description="The customer's address.")] = None
-    balance: Annotated[int | None, Field(description="An integer amount in cents (or local equivalent) that represents the customer's current balance, which affect the customer's future invoices. A negative amount represents a credit that decreases the amount due on an invoice; a positive amount increases the amount due on an invoice.")] = None
-    cash_balance: Annotated[CashBalance | None, Field(description='Balance information and default balance settings for this customer.')] = None
-    coupon: Annotated[str | None, Field(description='Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string that you can attach to a customer object. It is displayed alongside the customer in the dashboard.', max_length=5000)] = None
-    email: Annotated[str | None, Field(description="Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and tracking. This may be up to *512 characters*.", max_length=512)] = None
-    expand: Annotated[list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_prefix: Annotated[str | None, Field(description='The prefix for the customer used to generate unique invoice numbers. Must be 3–12 uppercase letters or numbers.', max_length=5000)] = None
-    invoice_settings: Annotated[InvoiceSettings | None, Field(description='Default invoice settings for this customer.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description="The customer's full name or business name.", max_length=256)] = None
-    next_invoice_sequence: Annotated[int | None, Field(description="The sequence to be used on the customer's next invoice. Defaults to 1.")] = None
-    payment_method: Annotated[str | None, Field(description='Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    phone: Annotated[str | None, Field(description="The customer's phone number.", max_length=20)] = None
-    preferred_locales: Annotated[list[PreferredLocale] | None, Field(description="Customer's preferred languages, ordered by preference.")] = None
-    promotion_code: Annotated[str | None, Field(description='The API ID of a promotion code to apply to the customer. The customer will have a discount applied on all recurring payments. Charges you create through the API will not have the discount. Takes a promotion code id: find one with list_all_stripe_promotion_codes.', max_length=5000)] = None
-    shipping: Annotated[Shipping | Literal[''] | None, Field(description="The customer's shipping information. Appears on invoices emailed to this customer.")] = None
+    address: Address | Literal[''] | None = None
+    balance: int | None = None
+    cash_balance: CashBalance | None = None
+    coupon: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    email: Annotated[str | None, Field(max_length=512)] = None
+    expand: list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None = None
+    invoice_prefix: Annotated[str | None, Field(max_length=5000)] = None
+    invoice_settings: InvoiceSettings | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=256)] = None
+    next_invoice_sequence: int | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    phone: Annotated[str | None, Field(max_length=20)] = None
+    preferred_locales: list[PreferredLocale] | None = None
+    promotion_code: Annotated[str | None, Field(max_length=5000)] = None
+    shipping: Shipping | Literal[''] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
-    tax: Annotated[Tax | None, Field(description='Tax details about the customer.')] = None
-    tax_exempt: Annotated[Literal['', 'exempt', 'none', 'reverse'] | None, Field(description="The customer's tax exemption. One of `none`, `exempt`, or `reverse`.")] = None
-    tax_id_data: Annotated[list[TaxIdDatum] | None, Field(description="The customer's tax IDs.")] = None
-    test_clock: Annotated[str | None, Field(description='ID of the test clock to attach to the customer.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    tax: Tax | None = None
+    tax_exempt: Literal['', 'exempt', 'none', 'reverse'] | None = None
+    tax_id_data: list[TaxIdDatum] | None = None
+    test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_customer"

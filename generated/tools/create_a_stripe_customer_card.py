@@ -20,7 +20,7 @@ class BankAccount(BaseModel):
 
 
 class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Card(BaseModel):
@@ -43,21 +43,21 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js.', max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    alipay_account: Annotated[str | None, Field(description='A token returned by Stripe.js representing the user’s Alipay account details.', max_length=5000)] = None
-    bank_account: Annotated[BankAccount | BankAccount1 | None, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.")] = None
-    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js.')] = None
-    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    source: Annotated[str | None, Field(description='Please refer to full documentation instead.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    alipay_account: Annotated[str | None, Field(max_length=5000)] = None
+    bank_account: BankAccount | BankAccount1 | None = None
+    card: Card | Card1 | None = None
+    expand: list[Literal['account', 'customer']] | None = None
+    metadata: dict[str, str] | None = None
+    source: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_customer_card"

@@ -26,11 +26,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    bank_transfer: Annotated[BankTransfer, Field(description='Additional parameters for `bank_transfer` funding types')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    funding_type: Annotated[Literal['bank_transfer'], Field(description='The `funding_type` to get the instructions for.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    bank_transfer: BankTransfer
+    currency: str
+    funding_type: Literal['bank_transfer']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_customer_funding_instruction"

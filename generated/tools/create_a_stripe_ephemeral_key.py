@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: Annotated[str | None, Field(description="The ID of the Customer you'd like to modify using the resulting ephemeral key. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    issuing_card: Annotated[str | None, Field(description="The ID of the Issuing Card you'd like to access using the resulting ephemeral key.", max_length=5000)] = None
-    nonce: Annotated[str | None, Field(description='A single-use token, created by Stripe.js, used for creating ephemeral keys for Issuing Cards without exchanging sensitive information.', max_length=5000)] = None
-    verification_session: Annotated[str | None, Field(description="The ID of the Identity VerificationSession you'd like to access using the resulting ephemeral key", max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    issuing_card: Annotated[str | None, Field(max_length=5000)] = None
+    nonce: Annotated[str | None, Field(max_length=5000)] = None
+    verification_session: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_ephemeral_key"

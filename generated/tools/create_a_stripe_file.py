@@ -19,10 +19,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    file: Annotated[str, Field(description="The file's content, base64-encoded.", json_schema_extra={'contentEncoding': 'base64'})]
-    file_link_data: Annotated[FileLinkData | None, Field(description='Optional parameters to automatically create a file link for the newly created file.')] = None
-    purpose: Annotated[Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'identity_document', 'pci_document', 'tax_document_user_upload', 'terminal_reader_splashscreen'], Field(description='The purpose of the uploaded file.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    file: Annotated[str, Field(json_schema_extra={'contentEncoding': 'base64'})]
+    file_link_data: FileLinkData | None = None
+    purpose: Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'identity_document', 'pci_document', 'tax_document_user_upload', 'terminal_reader_splashscreen']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_file"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['file']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expires_at: Annotated[int | None, Field(description='A future timestamp after which the link will no longer be usable.')] = None
-    file: Annotated[str, Field(description="The ID of the file. The file's `purpose` must be one of the following: `business_icon`, `business_logo`, `customer_signature`, `dispute_evidence`, `finance_report_run`, `identity_document_downloadable`, `pci_document`, `selfie`, `sigma_scheduled_query`, `tax_document_user_upload`, or `terminal_reader_splashscreen`. Takes a file id: find one with list_all_stripe_files.", max_length=5000)]
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    expand: list[Literal['file']] | None = None
+    expires_at: int | None = None
+    file: Annotated[str, Field(max_length=5000)]
+    metadata: dict[str, str] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_file_link"

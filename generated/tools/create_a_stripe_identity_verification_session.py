@@ -27,12 +27,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    options: Annotated[Options | None, Field(description='A set of options for the session’s verification checks.')] = None
-    return_url: Annotated[str | None, Field(description='The URL that the user will be redirected to upon completing the verification flow.')] = None
-    type: Annotated[Literal['document', 'id_number'], Field(description='The type of verification check to be performed.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    expand: list[Literal['last_verification_report']] | None = None
+    metadata: dict[str, str] | None = None
+    options: Options | None = None
+    return_url: str | None = None
+    type: Literal['document', 'id_number']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_identity_verification_session"

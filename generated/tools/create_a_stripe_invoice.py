@@ -262,36 +262,36 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_tax_ids: Annotated[list[AccountTaxId] | Literal[''] | None, Field(description='The account tax IDs associated with the invoice. Only editable when the invoice is a draft.')] = None
-    application_fee_amount: Annotated[int | None, Field(description="A fee in cents (or local equivalent) that will be applied to the invoice and transferred to the application owner's Stripe account. The request must be made with an OAuth key or the Stripe-Account header in order to take an application fee. For more information, see the application fees documentation.")] = None
-    auto_advance: Annotated[bool | None, Field(description="Controls whether Stripe performs automatic collection of the invoice. If `false`, the invoice's state doesn't automatically advance without an explicit action.")] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Settings for automatic tax lookup for this invoice.')] = None
-    collection_method: Annotated[Literal['charge_automatically', 'send_invoice'] | None, Field(description='Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay this invoice using the default source attached to the customer. When sending an invoice, Stripe will email this invoice to the customer with payment instructions. Defaults to `charge_automatically`.')] = None
-    currency: Annotated[str | None, Field(description='The currency to create this invoice in. Defaults to that of `customer` if not specified.')] = None
-    custom_fields: Annotated[list[CustomField] | Literal[''] | None, Field(description='A list of up to 4 custom fields to be displayed on the invoice.')] = None
-    customer: Annotated[str | None, Field(description='The ID of the customer who will be billed. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    days_until_due: Annotated[int | None, Field(description='The number of days from when the invoice is created until it is due. Valid only for invoices where `collection_method=send_invoice`.')] = None
-    default_payment_method: Annotated[str | None, Field(description="ID of the default payment method for the invoice. It must belong to the customer associated with the invoice. If not set, defaults to the subscription's default payment method, if any, or to the default payment method in the customer's invoice settings.", max_length=5000)] = None
-    default_source: Annotated[str | None, Field(description="ID of the default payment source for the invoice. It must belong to the customer associated with the invoice and be in a chargeable state. If not set, defaults to the subscription's default source, if any, or to the customer's default source.", max_length=5000)] = None
-    default_tax_rates: Annotated[list[DefaultTaxRate] | None, Field(description='The tax rates that will apply to any line item that does not have `tax_rates` set.')] = None
-    description: Annotated[str | None, Field(description="An arbitrary string attached to the object. Often useful for displaying to users. Referenced as 'memo' in the Dashboard.", max_length=1500)] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description="The coupons to redeem into discounts for the invoice. If not specified, inherits the discount from the invoice's customer. Pass an empty string to avoid inheriting any discounts.")] = None
-    due_date: Annotated[int | None, Field(description='The date on which payment for this invoice is due. Valid only for invoices where `collection_method=send_invoice`.')] = None
-    effective_at: Annotated[int | None, Field(description="The date when this invoice is in effect. Same as `finalized_at` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the invoice PDF and receipt.")] = None
-    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    footer: Annotated[str | None, Field(description='Footer to be displayed on the invoice.', max_length=5000)] = None
-    from_invoice: Annotated[FromInvoice | None, Field(description='Revise an existing invoice. The new invoice will be created in `status=draft`. See the revision documentation for more details.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | None, Field(description='The account (if any) for which the funds of the invoice payment are intended. If set, the invoice will be presented with the branding and support information of the specified account. See the Invoices with Connect documentation for details.')] = None
-    payment_settings: Annotated[PaymentSettings | None, Field(description='Configuration settings for the PaymentIntent that is generated when the invoice is finalized.')] = None
-    pending_invoice_items_behavior: Annotated[Literal['exclude', 'include', 'include_and_require'] | None, Field(description='How to handle pending invoice items on invoice creation. One of `include` or `exclude`. `include` will include any pending invoice items, and will create an empty draft invoice if no pending invoice items exist. `exclude` will always create an empty invoice draft regardless if there are pending invoice items or not. Defaults to `exclude` if the parameter is omitted.')] = None
-    rendering_options: Annotated[RenderingOptions | Literal[''] | None, Field(description='Options for invoice PDF rendering.')] = None
-    shipping_cost: Annotated[ShippingCost | None, Field(description='Settings for the cost of shipping for this invoice.')] = None
-    shipping_details: Annotated[ShippingDetails | None, Field(description='Shipping details for the invoice. The Invoice PDF will use the `shipping_details` value if it is set, otherwise the PDF will render the shipping address from the customer.')] = None
-    statement_descriptor: Annotated[str | None, Field(description="Extra information about a charge for the customer's credit card statement. It must contain at least one letter. If not specified and this invoice is part of a subscription, the default `statement_descriptor` will be set to the first subscription item's product's `statement_descriptor`.", max_length=22)] = None
-    subscription: Annotated[str | None, Field(description="The ID of the subscription to invoice, if any. If set, the created invoice will only include pending invoice items for that subscription. The subscription's billing cycle and regular subscription events won't be affected. Takes a subscription id: find one with list_all_stripe_subscriptions.", max_length=5000)] = None
-    transfer_data: Annotated[TransferData | None, Field(description="If specified, the funds from the invoice will be transferred to the destination and the ID of the resulting transfer will be found on the invoice's charge.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_tax_ids: list[AccountTaxId] | Literal[''] | None = None
+    application_fee_amount: int | None = None
+    auto_advance: bool | None = None
+    automatic_tax: AutomaticTax | None = None
+    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    currency: str | None = None
+    custom_fields: list[CustomField] | Literal[''] | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    days_until_due: int | None = None
+    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    default_source: Annotated[str | None, Field(max_length=5000)] = None
+    default_tax_rates: list[DefaultTaxRate] | None = None
+    description: Annotated[str | None, Field(max_length=1500)] = None
+    discounts: list[Discount] | Literal[''] | None = None
+    due_date: int | None = None
+    effective_at: int | None = None
+    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    footer: Annotated[str | None, Field(max_length=5000)] = None
+    from_invoice: FromInvoice | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    on_behalf_of: str | None = None
+    payment_settings: PaymentSettings | None = None
+    pending_invoice_items_behavior: Literal['exclude', 'include', 'include_and_require'] | None = None
+    rendering_options: RenderingOptions | Literal[''] | None = None
+    shipping_cost: ShippingCost | None = None
+    shipping_details: ShippingDetails | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    subscription: Annotated[str | None, Field(max_length=5000)] = None
+    transfer_data: TransferData | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_invoice"

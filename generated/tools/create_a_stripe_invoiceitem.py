@@ -42,26 +42,26 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. Passing in a negative `amount` will reduce the `amount_due` on the invoice.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    customer: Annotated[str, Field(description='The ID of the customer who will be billed when this invoice item is billed. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)]
-    description: Annotated[str | None, Field(description='An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.', max_length=5000)] = None
-    discountable: Annotated[bool | None, Field(description='Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items, and true for all other invoice items.')] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The coupons to redeem into discounts for the invoice item or invoice line item.')] = None
-    expand: Annotated[list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str | None, Field(description='The ID of an existing invoice to add this invoice item to. When left blank, the invoice item will be added to the next upcoming scheduled invoice. This is useful when adding invoice items in response to an invoice.created webhook. You can only add invoice items to draft invoices and there is a maximum of 250 items per invoice. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    period: Annotated[Period | None, Field(description='The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have Stripe Revenue Recognition enabled, the period will be used to recognize and defer revenue. See the Revenue Recognition documentation for details.')] = None
-    price: Annotated[str | None, Field(description='The ID of the price object. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None
-    price_data: Annotated[PriceData | None, Field(description='Data used to generate a new Price object inline.')] = None
-    quantity: Annotated[int | None, Field(description='Non-negative integer. The quantity of units for the invoice item.')] = None
-    subscription: Annotated[str | None, Field(description='The ID of a subscription to add this invoice item to. When left blank, the invoice item will be be added to the next upcoming scheduled invoice. When set, scheduled invoices for subscriptions other than the specified subscription will ignore the invoice item. Use this when you want to express that an invoice item has been accrued within the context of a particular subscription. Takes a subscription id: find one with list_all_stripe_subscriptions.', max_length=5000)] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Only required if a default tax behavior) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.')] = None
-    tax_code: Annotated[str | Literal[''] | None, Field(description='A tax code ID. Takes a tax code id: find one with list_all_stripe_tax_codes.')] = None
-    tax_rates: Annotated[list[TaxRate] | None, Field(description='The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item.')] = None
-    unit_amount: Annotated[int | None, Field(description='The integer unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This `unit_amount` will be multiplied by the quantity to get the full amount. Passing in a negative `unit_amount` will reduce the `amount_due` on the invoice.')] = None
-    unit_amount_decimal: Annotated[Decimal | None, Field(description='Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int | None = None
+    currency: str | None = None
+    customer: Annotated[str, Field(max_length=5000)]
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    discountable: bool | None = None
+    discounts: list[Discount] | Literal[''] | None = None
+    expand: list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None = None
+    invoice: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    period: Period | None = None
+    price: Annotated[str | None, Field(max_length=5000)] = None
+    price_data: PriceData | None = None
+    quantity: int | None = None
+    subscription: Annotated[str | None, Field(max_length=5000)] = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_code: str | Literal[''] | None = None
+    tax_rates: list[TaxRate] | None = None
+    unit_amount: int | None = None
+    unit_amount_decimal: Decimal | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_invoiceitem"

@@ -60,18 +60,18 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    cardholder: Annotated[str | None, Field(description='The Cardholder object with which the card will be associated.', max_length=5000)] = None
-    currency: Annotated[str, Field(description='The currency for the card.')]
-    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    cardholder: Annotated[str | None, Field(max_length=5000)] = None
+    currency: str
+    expand: list[Literal['replaced_by', 'replacement_for']] | None = None
     financial_account: str | None = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    replacement_for: Annotated[str | None, Field(description='The card this is meant to be a replacement for (if any).', max_length=5000)] = None
-    replacement_reason: Annotated[Literal['damaged', 'expired', 'lost', 'stolen'] | None, Field(description='If `replacement_for` is specified, this should indicate why that card is being replaced.')] = None
-    shipping: Annotated[Shipping | None, Field(description='The address where the card will be shipped.')] = None
-    spending_controls: Annotated[SpendingControls | None, Field(description='Rules that control spending for this card. Refer to our documentation for more details.')] = None
-    status: Annotated[Literal['active', 'inactive'] | None, Field(description='Whether authorizations can be approved on this card. May be blocked from activating cards depending on past-due Cardholder requirements. Defaults to `inactive`.')] = None
-    type: Annotated[Literal['physical', 'virtual'], Field(description='The type of card to issue. Possible values are `physical` or `virtual`.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    metadata: dict[str, str] | None = None
+    replacement_for: Annotated[str | None, Field(max_length=5000)] = None
+    replacement_reason: Literal['damaged', 'expired', 'lost', 'stolen'] | None = None
+    shipping: Shipping | None = None
+    spending_controls: SpendingControls | None = None
+    status: Literal['active', 'inactive'] | None = None
+    type: Literal['physical', 'virtual']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_issuing_card"

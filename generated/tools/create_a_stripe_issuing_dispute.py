@@ -127,13 +127,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description="The dispute amount in the card's currency and in the smallest currency unit. If not set, defaults to the full transaction amount.")] = None
-    evidence: Annotated[Evidence | None, Field(description='Evidence provided for the dispute.')] = None
-    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    transaction: Annotated[str | None, Field(description='The ID of the issuing transaction to create a dispute for. For transaction on Treasury FinancialAccounts, use `treasury.received_debit`.', max_length=5000)] = None
-    treasury: Annotated[Treasury | None, Field(description='Params for disputes related to Treasury FinancialAccounts')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int | None = None
+    evidence: Evidence | None = None
+    expand: list[Literal['transaction']] | None = None
+    metadata: dict[str, str] | None = None
+    transaction: Annotated[str | None, Field(max_length=5000)] = None
+    treasury: Treasury | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_issuing_dispute"

@@ -30,13 +30,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_holder: Annotated[AccountHolder, Field(description='The account holder to link accounts for.')]
-    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    filters: Annotated[Filters | None, Field(description='Filters to restrict the kinds of accounts to collect.')] = None
-    permissions: Annotated[list[Literal['balances', 'ownership', 'payment_method', 'transactions']], Field(description='List of data features that you would like to request access to. Possible values are `balances`, `transactions`, `ownership`, and `payment_method`.')]
-    prefetch: Annotated[list[Literal['balances', 'ownership']] | None, Field(description='List of data features that you would like to retrieve upon account creation.')] = None
-    return_url: Annotated[str | None, Field(description='For webview integrations only. Upon completing OAuth login in the native browser, the user will be redirected to this URL to return to your app.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_holder: AccountHolder
+    expand: list[Literal['account_holder.account', 'account_holder.customer']] | None = None
+    filters: Filters | None = None
+    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']]
+    prefetch: list[Literal['balances', 'ownership']] | None = None
+    return_url: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_link_account_session"

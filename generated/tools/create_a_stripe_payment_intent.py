@@ -641,37 +641,37 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='Amount intended to be collected by this PaymentIntent. A positive integer representing how much to charge in the smallest currency unit (e.g., 100 cents to charge $1.00 or 100 to charge ¥100, a zero-decimal currency). The minimum amount is $0.50 US or equivalent in charge currency. The amount value supports up to eight digits (e.g., a value of 99999999 for a USD charge of $999,999.99).')]
-    application_fee_amount: Annotated[int | None, Field(description="The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. The amount of the application fee collected will be capped at the total payment amount. For more information, see the PaymentIntents use case for connected accounts.")] = None
-    automatic_payment_methods: Annotated[AutomaticPaymentMethods | None, Field(description="When enabled, this PaymentIntent will accept payment methods that you have enabled in the Dashboard and are compatible with this PaymentIntent's other parameters.")] = None
-    capture_method: Annotated[Literal['automatic', 'automatic_async', 'manual'] | None, Field(description="Controls when the funds will be captured from the customer's account.")] = None
-    confirm: Annotated[bool | None, Field(description='Set to `true` to attempt to confirm this PaymentIntent immediately. This parameter defaults to `false`. When creating and confirming a PaymentIntent at the same time, parameters available in the confirm API may also be provided.')] = None
+    amount: int
+    application_fee_amount: int | None = None
+    automatic_payment_methods: AutomaticPaymentMethods | None = None
+    capture_method: Literal['automatic', 'automatic_async', 'manual'] | None = None
+    confirm: bool | None = None
     confirmation_method: Literal['automatic', 'manual'] | None = None
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    customer: Annotated[str | None, Field(description="ID of the Customer this PaymentIntent belongs to, if one exists. Payment methods attached to other Customers cannot be used with this PaymentIntent. If present in combination with setup_future_usage, this PaymentIntent's payment method will be attached to the Customer after the PaymentIntent has been confirmed and any required actions from the user are complete. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=1000)] = None
-    error_on_requires_action: Annotated[bool | None, Field(description='Set to `true` to fail the payment attempt if the PaymentIntent transitions into `requires_action`. This parameter is intended for simpler integrations that do not handle customer actions, like saving cards without authentication. This parameter can only be used with `confirm=true`.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    mandate: Annotated[str | None, Field(description='ID of the mandate to be used for this payment. This parameter can only be used with `confirm=true`.', max_length=5000)] = None
-    mandate_data: Annotated[MandateData | Literal[''] | None, Field(description='This hash contains details about the Mandate to create. This parameter can only be used with `confirm=true`.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    off_session: Annotated[bool | Literal['one_off', 'recurring'] | None, Field(description='Set to `true` to indicate that the customer is not in your checkout flow during this payment attempt, and therefore is unable to authenticate. This parameter is intended for scenarios where you collect card details and charge them later. This parameter can only be used with `confirm=true`.')] = None
-    on_behalf_of: Annotated[str | None, Field(description='The Stripe account ID for which these funds are intended. For details, see the PaymentIntents use case for connected accounts.')] = None
-    payment_method: Annotated[str | None, Field(description="ID of the payment method (a PaymentMethod, Card, or compatible Source object) to attach to this PaymentIntent. If this parameter is omitted with `confirm=true`, `customer.default_source` will be attached as this PaymentIntent's payment instrument to improve the migration experience for users of the Charges API. We recommend that you explicitly provide the `payment_method` going forward. Takes a payment method id: find one with list_all_stripe_payment_methods.", max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='If provided, this hash will be used to create a PaymentMethod. The new PaymentMethod will appear in the payment_method property on the PaymentIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this PaymentIntent.')] = None
-    payment_method_types: Annotated[list[PaymentMethodType] | None, Field(description='The list of payment method types (e.g. card) that this PaymentIntent is allowed to use. If this is not provided, defaults to ["card"]. Use automatic_payment_methods to manage payment methods from the Stripe Dashboard.')] = None
-    radar_options: Annotated[RadarOptions | None, Field(description='Options to configure Radar. See Radar Session for more information.')] = None
-    receipt_email: Annotated[str | None, Field(description='Email address that the receipt for the resulting payment will be sent to. If `receipt_email` is specified for a payment in live mode, a receipt will be sent regardless of your email settings.')] = None
-    return_url: Annotated[str | None, Field(description="The URL to redirect your customer back to after they authenticate or cancel their payment on the payment method's app or site. If you'd prefer to redirect to a mobile application, you can alternatively supply an application URI scheme. This parameter can only be used with `confirm=true`.")] = None
-    setup_future_usage: Annotated[Literal['off_session', 'on_session'] | None, Field(description="Indicates that you intend to make future payments with this PaymentIntent's payment method. Providing this parameter will attach the payment method to the PaymentIntent's Customer, if present, after the PaymentIntent is confirmed and any required actions from the user are complete. If no Customer was provided, the payment method can still be attached to a Customer after the transaction completes.")] = None
-    shipping: Annotated[Shipping | None, Field(description='Shipping information for this PaymentIntent.')] = None
-    statement_descriptor: Annotated[str | None, Field(description='For non-card charges, you can use this value as the complete description that appears on your customers’ statements. Must contain at least one letter, maximum 22 characters.', max_length=22)] = None
-    statement_descriptor_suffix: Annotated[str | None, Field(description='Provides information about a card payment that customers see on their statements. Concatenated with the prefix (shortened descriptor) or statement descriptor that’s set on the account to form the complete statement descriptor. Maximum 22 characters for the concatenated descriptor.', max_length=22)] = None
-    transfer_data: Annotated[TransferData | None, Field(description='The parameters used to automatically create a Transfer when the payment succeeds. For more information, see the PaymentIntents use case for connected accounts.')] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies the resulting payment as part of a group. See the PaymentIntents use case for connected accounts for details.')] = None
-    use_stripe_sdk: Annotated[bool | None, Field(description='Set to `true` when confirming server-side and using Stripe.js, iOS, or Android client-side SDKs to handle the next actions.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    currency: str
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    error_on_requires_action: bool | None = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    mandate: Annotated[str | None, Field(max_length=5000)] = None
+    mandate_data: MandateData | Literal[''] | None = None
+    metadata: dict[str, str] | None = None
+    off_session: bool | Literal['one_off', 'recurring'] | None = None
+    on_behalf_of: str | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[PaymentMethodType] | None = None
+    radar_options: RadarOptions | None = None
+    receipt_email: str | None = None
+    return_url: str | None = None
+    setup_future_usage: Literal['off_session', 'on_session'] | None = None
+    shipping: Shipping | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
+    transfer_data: TransferData | None = None
+    transfer_group: str | None = None
+    use_stripe_sdk: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_payment_intent"

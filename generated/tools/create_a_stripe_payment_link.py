@@ -231,33 +231,33 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    after_completion: Annotated[AfterCompletion | None, Field(description='Behavior after the purchase is complete.')] = None
-    allow_promotion_codes: Annotated[bool | None, Field(description='Enables user redeemable promotion codes.')] = None
-    application_fee_amount: Annotated[int | None, Field(description="The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. Can only be applied when there are no line items with recurring prices.")] = None
-    application_fee_percent: Annotated[float | None, Field(description="A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. There must be at least 1 line item with a recurring price to use this field.")] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Configuration for automatic tax collection.')] = None
-    billing_address_collection: Annotated[Literal['auto', 'required'] | None, Field(description="Configuration for collecting the customer's billing address.")] = None
-    consent_collection: Annotated[ConsentCollection | None, Field(description='Configure fields to gather active consent from customers.')] = None
-    currency: Annotated[str | None, Field(description="Three-letter ISO currency code, in lowercase. Must be a supported currency and supported by each line item's price.")] = None
-    custom_fields: Annotated[list[CustomField] | None, Field(description='Collect additional information from your customer using custom fields. Up to 2 fields are supported.')] = None
-    custom_text: Annotated[CustomText | None, Field(description='Display additional text for your customers using custom text.')] = None
-    customer_creation: Annotated[Literal['always', 'if_required'] | None, Field(description='Configures whether checkout sessions created by this payment link create a Customer.')] = None
-    expand: Annotated[list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_creation: Annotated[InvoiceCreation | None, Field(description='Generate a post-purchase Invoice for one-time payments.')] = None
-    line_items: Annotated[list[LineItem], Field(description='The line items representing what is being sold. Each line item represents an item being sold. Up to 20 line items are supported.')]
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | None, Field(description='The account on behalf of which to charge.')] = None
-    payment_intent_data: Annotated[PaymentIntentData | None, Field(description='A subset of parameters to be passed to PaymentIntent creation for Checkout Sessions in `payment` mode.')] = None
-    payment_method_collection: Annotated[Literal['always', 'if_required'] | None, Field(description='Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a payment method when the total due for the session is 0.This may occur if the Checkout Session includes a free trial or a discount. Can only be set in `subscription` mode.')] = None
-    payment_method_types: Annotated[list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | None, Field(description='The list of payment method types that customers can use. If no value is passed, Stripe will dynamically show relevant payment methods from your payment method settings (20+ payment methods supported).')] = None
-    phone_number_collection: Annotated[PhoneNumberCollection | None, Field(description='Controls phone number collection settings during checkout. We recommend that you review your privacy policy and check with your legal contacts.')] = None
-    shipping_address_collection: Annotated[ShippingAddressCollection | None, Field(description="Configuration for collecting the customer's shipping address.")] = None
-    shipping_options: Annotated[list[ShippingOption] | None, Field(description='The shipping rate options to apply to checkout sessions created by this payment link.')] = None
-    submit_type: Annotated[Literal['auto', 'book', 'donate', 'pay'] | None, Field(description='Describes the type of transaction being performed in order to customize relevant text on the page, such as the submit button. Changing this value will also affect the hostname in the url property (example: `donate.stripe.com`).')] = None
-    subscription_data: Annotated[SubscriptionData | None, Field(description='When creating a subscription, the specified configuration data will be used. There must be at least one line item with a recurring price to use `subscription_data`.')] = None
-    tax_id_collection: Annotated[TaxIdCollection | None, Field(description='Controls tax ID collection during checkout.')] = None
-    transfer_data: Annotated[TransferData | None, Field(description='The account (if any) the payments will be attributed to for tax reporting, and where funds from each payment will be transferred to.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    after_completion: AfterCompletion | None = None
+    allow_promotion_codes: bool | None = None
+    application_fee_amount: int | None = None
+    application_fee_percent: float | None = None
+    automatic_tax: AutomaticTax | None = None
+    billing_address_collection: Literal['auto', 'required'] | None = None
+    consent_collection: ConsentCollection | None = None
+    currency: str | None = None
+    custom_fields: list[CustomField] | None = None
+    custom_text: CustomText | None = None
+    customer_creation: Literal['always', 'if_required'] | None = None
+    expand: list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None = None
+    invoice_creation: InvoiceCreation | None = None
+    line_items: list[LineItem]
+    metadata: dict[str, str] | None = None
+    on_behalf_of: str | None = None
+    payment_intent_data: PaymentIntentData | None = None
+    payment_method_collection: Literal['always', 'if_required'] | None = None
+    payment_method_types: list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | None = None
+    phone_number_collection: PhoneNumberCollection | None = None
+    shipping_address_collection: ShippingAddressCollection | None = None
+    shipping_options: list[ShippingOption] | None = None
+    submit_type: Literal['auto', 'book', 'donate', 'pay'] | None = None
+    subscription_data: SubscriptionData | None = None
+    tax_id_collection: TaxIdCollection | None = None
+    transfer_data: TransferData | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_payment_link"

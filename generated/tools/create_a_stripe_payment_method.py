@@ -165,46 +165,46 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    acss_debit: Annotated[AcssDebit | None, Field(description='If this is an `acss_debit` PaymentMethod, this hash contains details about the ACSS Debit payment method.')] = None
-    affirm: Annotated[dict[str, Any] | None, Field(description='If this is an `affirm` PaymentMethod, this hash contains details about the Affirm payment method.')] = None
-    afterpay_clearpay: Annotated[dict[str, Any] | None, Field(description='If this is an `AfterpayClearpay` PaymentMethod, this hash contains details about the AfterpayClearpay payment method.')] = None
-    alipay: Annotated[dict[str, Any] | None, Field(description='If this is an `Alipay` PaymentMethod, this hash contains details about the Alipay payment method.')] = None
-    au_becs_debit: Annotated[AuBecsDebit | None, Field(description='If this is an `au_becs_debit` PaymentMethod, this hash contains details about the bank account.')] = None
-    bacs_debit: Annotated[BacsDebit | None, Field(description='If this is a `bacs_debit` PaymentMethod, this hash contains details about the Bacs Direct Debit bank account.')] = None
-    bancontact: Annotated[dict[str, Any] | None, Field(description='If this is a `bancontact` PaymentMethod, this hash contains details about the Bancontact payment method.')] = None
-    billing_details: Annotated[BillingDetails | None, Field(description='Billing information associated with the PaymentMethod that may be used or required by particular types of payment methods.')] = None
-    blik: Annotated[dict[str, Any] | None, Field(description='If this is a `blik` PaymentMethod, this hash contains details about the BLIK payment method.')] = None
-    boleto: Annotated[Boleto | None, Field(description='If this is a `boleto` PaymentMethod, this hash contains details about the Boleto payment method.')] = None
-    card: Annotated[Card | Card1 | None, Field(description='If this is a `card` PaymentMethod, this hash contains the user\'s card details. For backwards compatibility, you can alternatively provide a Stripe token (e.g., for Apple Pay, Amex Express Checkout, or legacy Checkout) into the card hash with format `card: {token: "tok_visa"}`. When providing a card number, you must meet the requirements for PCI compliance.')] = None
-    cashapp: Annotated[dict[str, Any] | None, Field(description='If this is a `cashapp` PaymentMethod, this hash contains details about the Cash App Pay payment method.')] = None
-    customer: Annotated[str | None, Field(description='The `Customer` to whom the original PaymentMethod is attached. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    customer_balance: Annotated[dict[str, Any] | None, Field(description='If this is a `customer_balance` PaymentMethod, this hash contains details about the CustomerBalance payment method.')] = None
-    eps: Annotated[Eps | None, Field(description='If this is an `eps` PaymentMethod, this hash contains details about the EPS payment method.')] = None
-    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    fpx: Annotated[Fpx | None, Field(description='If this is an `fpx` PaymentMethod, this hash contains details about the FPX payment method.')] = None
-    giropay: Annotated[dict[str, Any] | None, Field(description='If this is a `giropay` PaymentMethod, this hash contains details about the Giropay payment method.')] = None
-    grabpay: Annotated[dict[str, Any] | None, Field(description='If this is a `grabpay` PaymentMethod, this hash contains details about the GrabPay payment method.')] = None
-    ideal: Annotated[Ideal | None, Field(description='If this is an `ideal` PaymentMethod, this hash contains details about the iDEAL payment method.')] = None
-    interac_present: Annotated[dict[str, Any] | None, Field(description='If this is an `interac_present` PaymentMethod, this hash contains details about the Interac Present payment method.')] = None
-    klarna: Annotated[Klarna | None, Field(description='If this is a `klarna` PaymentMethod, this hash contains details about the Klarna payment method.')] = None
-    konbini: Annotated[dict[str, Any] | None, Field(description='If this is a `konbini` PaymentMethod, this hash contains details about the Konbini payment method.')] = None
-    link: Annotated[dict[str, Any] | None, Field(description='If this is an `Link` PaymentMethod, this hash contains details about the Link payment method.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    oxxo: Annotated[dict[str, Any] | None, Field(description='If this is an `oxxo` PaymentMethod, this hash contains details about the OXXO payment method.')] = None
-    p24: Annotated[P24 | None, Field(description='If this is a `p24` PaymentMethod, this hash contains details about the P24 payment method.')] = None
-    payment_method: Annotated[str | None, Field(description='The PaymentMethod to share. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    paynow: Annotated[dict[str, Any] | None, Field(description='If this is a `paynow` PaymentMethod, this hash contains details about the PayNow payment method.')] = None
-    paypal: Annotated[dict[str, Any] | None, Field(description='If this is a `paypal` PaymentMethod, this hash contains details about the PayPal payment method.')] = None
-    pix: Annotated[dict[str, Any] | None, Field(description='If this is a `pix` PaymentMethod, this hash contains details about the Pix payment method.')] = None
-    promptpay: Annotated[dict[str, Any] | None, Field(description='If this is a `promptpay` PaymentMethod, this hash contains details about the PromptPay payment method.')] = None
-    radar_options: Annotated[RadarOptions | None, Field(description='Options to configure Radar. See Radar Session for more information.')] = None
-    sepa_debit: Annotated[SepaDebit | None, Field(description='If this is a `sepa_debit` PaymentMethod, this hash contains details about the SEPA debit bank account.')] = None
-    sofort: Annotated[Sofort | None, Field(description='If this is a `sofort` PaymentMethod, this hash contains details about the SOFORT payment method.')] = None
-    type: Annotated[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip'] | None, Field(description='The type of the PaymentMethod. An additional hash is included on the PaymentMethod with a name matching this value. It contains additional information specific to the PaymentMethod type.')] = None
-    us_bank_account: Annotated[UsBankAccount | None, Field(description='If this is an `us_bank_account` PaymentMethod, this hash contains details about the US bank account payment method.')] = None
-    wechat_pay: Annotated[dict[str, Any] | None, Field(description='If this is an `wechat_pay` PaymentMethod, this hash contains details about the wechat_pay payment method.')] = None
-    zip: Annotated[dict[str, Any] | None, Field(description='If this is a `zip` PaymentMethod, this hash contains details about the Zip payment method.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    acss_debit: AcssDebit | None = None
+    affirm: dict[str, Any] | None = None
+    afterpay_clearpay: dict[str, Any] | None = None
+    alipay: dict[str, Any] | None = None
+    au_becs_debit: AuBecsDebit | None = None
+    bacs_debit: BacsDebit | None = None
+    bancontact: dict[str, Any] | None = None
+    billing_details: BillingDetails | None = None
+    blik: dict[str, Any] | None = None
+    boleto: Boleto | None = None
+    card: Card | Card1 | None = None
+    cashapp: dict[str, Any] | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    customer_balance: dict[str, Any] | None = None
+    eps: Eps | None = None
+    expand: list[Literal['customer']] | None = None
+    fpx: Fpx | None = None
+    giropay: dict[str, Any] | None = None
+    grabpay: dict[str, Any] | None = None
+    ideal: Ideal | None = None
+    interac_present: dict[str, Any] | None = None
+    klarna: Klarna | None = None
+    konbini: dict[str, Any] | None = None
+    link: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
+    oxxo: dict[str, Any] | None = None
+    p24: P24 | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    paynow: dict[str, Any] | None = None
+    paypal: dict[str, Any] | None = None
+    pix: dict[str, Any] | None = None
+    promptpay: dict[str, Any] | None = None
+    radar_options: RadarOptions | None = None
+    sepa_debit: SepaDebit | None = None
+    sofort: Sofort | None = None
+    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip'] | None = None
+    us_bank_account: UsBankAccount | None = None
+    wechat_pay: dict[str, Any] | None = None
+    zip: dict[str, Any] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_payment_method"

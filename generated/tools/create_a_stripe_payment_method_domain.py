@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    domain_name: Annotated[str, Field(description='The domain name that this payment method domain object represents.', max_length=5000)]
-    enabled: Annotated[bool | None, Field(description='Whether this payment method domain is enabled. If the domain is not enabled, payment methods that require a payment method domain will not appear in Elements.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    domain_name: Annotated[str, Field(max_length=5000)]
+    enabled: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_payment_method_domain"

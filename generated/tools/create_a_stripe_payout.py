@@ -10,16 +10,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='A positive integer in cents representing how much to payout.')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    destination: Annotated[str | None, Field(description='The ID of a bank account or a card to send the payout to. If no destination is supplied, the default external account for the specified currency will be used.')] = None
-    expand: Annotated[list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    method: Annotated[Literal['instant', 'standard'] | None, Field(description='The method used to send this payout, which can be `standard` or `instant`. `instant` is supported for payouts to debit cards and bank accounts in certain countries. (See Bank support for Instant Payouts for more information.)', max_length=5000)] = None
-    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(description='The balance type of your Stripe balance to draw this payout from. Balances for different payment sources are kept separately. You can find the amounts with the balances API. One of `bank_account`, `card`, or `fpx`.', max_length=5000)] = None
-    statement_descriptor: Annotated[str | None, Field(description="A string to be displayed on the recipient's bank or card statement. This may be at most 22 characters. Attempting to use a `statement_descriptor` longer than 22 characters will return an error. Note: Most banks will truncate this information and/or display it inconsistently. Some may not display it at all.", max_length=22)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    currency: str
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    destination: str | None = None
+    expand: list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None = None
+    metadata: dict[str, str] | None = None
+    method: Annotated[Literal['instant', 'standard'] | None, Field(max_length=5000)] = None
+    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(max_length=5000)] = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_payout"

@@ -74,26 +74,26 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Whether the price can be used for new purchases. Defaults to `true`.')] = None
-    billing_scheme: Annotated[Literal['per_unit', 'tiered'] | None, Field(description='Describes how to compute the price per period. Either `per_unit` or `tiered`. `per_unit` indicates that the fixed amount (specified in `unit_amount` or `unit_amount_decimal`) will be charged per unit in `quantity` (for prices with `usage_type=licensed`), or per unit of total usage (for prices with `usage_type=metered`).')] = None
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Prices defined in each available currency option. Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    custom_unit_amount: Annotated[CustomUnitAmount | None, Field(description='When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.')] = None
-    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    lookup_key: Annotated[str | None, Field(description='A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.', max_length=200)] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    nickname: Annotated[str | None, Field(description='A brief description of the price, hidden from customers.', max_length=5000)] = None
-    product: Annotated[str | None, Field(description='The ID of the product that this price will belong to. Takes a product id: find one with list_all_stripe_products.', max_length=5000)] = None
-    product_data: Annotated[ProductData | None, Field(description='These fields can be used to create a new product that this price will belong to.')] = None
-    recurring: Annotated[Recurring | None, Field(description='The recurring components of a price such as `interval` and `usage_type`.')] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Only required if a default tax behavior) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.')] = None
-    tiers: Annotated[list[Tier] | None, Field(description='Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the documentation for `billing_scheme`.')] = None
-    tiers_mode: Annotated[Literal['graduated', 'volume'] | None, Field(description='Defines if the tiering price should be `graduated` or `volume` based. In `volume`-based tiering, the maximum quantity within a period determines the per unit price, in `graduated` tiering pricing can successively change as the quantity grows.')] = None
-    transfer_lookup_key: Annotated[bool | None, Field(description='If set to true, will atomically remove the lookup key from the existing price, and assign it to this price.')] = None
-    transform_quantity: Annotated[TransformQuantity | None, Field(description='Apply a transformation to the reported usage or set quantity before computing the billed price. Cannot be combined with `tiers`.')] = None
-    unit_amount: Annotated[int | None, Field(description='A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge. One of `unit_amount` or `custom_unit_amount` is required, unless `billing_scheme=tiered`.')] = None
-    unit_amount_decimal: Annotated[Decimal | None, Field(description='Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    active: bool | None = None
+    billing_scheme: Literal['per_unit', 'tiered'] | None = None
+    currency: str
+    currency_options: dict[str, CurrencyOptions] | None = None
+    custom_unit_amount: CustomUnitAmount | None = None
+    expand: list[Literal['product']] | None = None
+    lookup_key: Annotated[str | None, Field(max_length=200)] = None
+    metadata: dict[str, str] | None = None
+    nickname: Annotated[str | None, Field(max_length=5000)] = None
+    product: Annotated[str | None, Field(max_length=5000)] = None
+    product_data: ProductData | None = None
+    recurring: Recurring | None = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tiers: list[Tier] | None = None
+    tiers_mode: Literal['graduated', 'volume'] | None = None
+    transfer_lookup_key: bool | None = None
+    transform_quantity: TransformQuantity | None = None
+    unit_amount: int | None = None
+    unit_amount_decimal: Decimal | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_price"

@@ -27,16 +27,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Whether the promotion code is currently active.')] = None
-    code: Annotated[str | None, Field(description='The customer-facing code. Regardless of case, this code must be unique across all active promotion codes for a specific customer. If left blank, we will generate one automatically.', max_length=500)] = None
-    coupon: Annotated[str, Field(description='The coupon for this promotion code. Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)]
-    customer: Annotated[str | None, Field(description='The customer that this promotion code can be used by. If not set, the promotion code can be used by all customers. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expires_at: Annotated[int | None, Field(description="The timestamp at which this promotion code will expire. If the coupon has specified a `redeems_by`, then this value cannot be after the coupon's `redeems_by`.")] = None
-    max_redemptions: Annotated[int | None, Field(description="A positive integer specifying the number of times the promotion code can be redeemed. If the coupon has specified a `max_redemptions`, then this value cannot be greater than the coupon's `max_redemptions`.")] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    restrictions: Annotated[Restrictions | None, Field(description='Settings that restrict the redemption of the promotion code.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    active: bool | None = None
+    code: Annotated[str | None, Field(max_length=500)] = None
+    coupon: Annotated[str, Field(max_length=5000)]
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['customer']] | None = None
+    expires_at: int | None = None
+    max_redemptions: int | None = None
+    metadata: dict[str, str] | None = None
+    restrictions: Restrictions | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_promotion_code"

@@ -19,7 +19,7 @@ class DefaultTaxRate(RootModel[str]):
 
 
 class Description(RootModel[str]):
-    root: Annotated[str, Field(description='A description that will be displayed on the quote PDF. If no value is passed, the default description configured in your quote template settings will be used.', max_length=500)]
+    root: Annotated[str, Field(max_length=500)]
 
 
 class Discount(BaseModel):
@@ -31,7 +31,7 @@ class Discount(BaseModel):
 
 
 class Footer(RootModel[str]):
-    root: Annotated[str, Field(description='A footer that will be displayed on the quote PDF. If no value is passed, the default footer configured in your quote template settings will be used.', max_length=500)]
+    root: Annotated[str, Field(max_length=500)]
 
 
 class FromQuote(BaseModel):
@@ -43,7 +43,7 @@ class FromQuote(BaseModel):
 
 
 class Header(RootModel[str]):
-    root: Annotated[str, Field(description='A header that will be displayed on the quote PDF. If no value is passed, the default header configured in your quote template settings will be used.', max_length=50)]
+    root: Annotated[str, Field(max_length=50)]
 
 
 class InvoiceSettings(BaseModel):
@@ -109,27 +109,27 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    application_fee_amount: Annotated[int | Literal[''] | None, Field(description="The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. There cannot be any line items with recurring prices when using this field.")] = None
-    application_fee_percent: Annotated[float | Literal[''] | None, Field(description="A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. There must be at least 1 line item with a recurring price to use this field.")] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Settings for automatic tax lookup for this quote and resulting invoices and subscriptions.')] = None
-    collection_method: Annotated[Literal['charge_automatically', 'send_invoice'] | None, Field(description='Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay invoices at the end of the subscription cycle or at invoice finalization using the default payment method attached to the subscription or customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`.')] = None
-    customer: Annotated[str | None, Field(description='The customer for which this quote belongs to. A customer is required before finalizing the quote. Once specified, it cannot be changed. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    default_tax_rates: Annotated[list[DefaultTaxRate] | Literal[''] | None, Field(description='The tax rates that will apply to any line item that does not have `tax_rates` set.')] = None
-    description: Annotated[Description | Literal[''] | None, Field(description='A description that will be displayed on the quote PDF. If no value is passed, the default description configured in your quote template settings will be used.')] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The discounts applied to the quote. You can only set up to one discount.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expires_at: Annotated[int | None, Field(description='A future timestamp on which the quote will be canceled if in `open` or `draft` status. Measured in seconds since the Unix epoch. If no value is passed, the default expiration date configured in your quote template settings will be used.')] = None
-    footer: Annotated[Footer | Literal[''] | None, Field(description='A footer that will be displayed on the quote PDF. If no value is passed, the default footer configured in your quote template settings will be used.')] = None
-    from_quote: Annotated[FromQuote | None, Field(description='Clone an existing quote. The new quote will be created in `status=draft`. When using this parameter, you cannot specify any other parameters except for `expires_at`.')] = None
-    header: Annotated[Header | Literal[''] | None, Field(description='A header that will be displayed on the quote PDF. If no value is passed, the default header configured in your quote template settings will be used.')] = None
-    invoice_settings: Annotated[InvoiceSettings | None, Field(description='All invoices will be billed using the specified settings.')] = None
-    line_items: Annotated[list[LineItem] | None, Field(description='A list of line items the customer is being quoted for. Each line item includes information about the product, the quantity, and the resulting cost.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | Literal[''] | None, Field(description='The account on behalf of which to charge.')] = None
-    subscription_data: Annotated[SubscriptionData | None, Field(description='When creating a subscription or subscription schedule, the specified configuration data will be used. There must be at least one line item with a recurring price for a subscription or subscription schedule to be created. A subscription schedule is created if `subscription_data[effective_date]` is present and in the future, otherwise a subscription is created.')] = None
-    test_clock: Annotated[str | None, Field(description='ID of the test clock to attach to the quote.', max_length=5000)] = None
-    transfer_data: Annotated[TransferData | Literal[''] | None, Field(description='The data with which to automatically create a Transfer for each of the invoices.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    application_fee_amount: int | Literal[''] | None = None
+    application_fee_percent: float | Literal[''] | None = None
+    automatic_tax: AutomaticTax | None = None
+    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
+    description: Description | Literal[''] | None = None
+    discounts: list[Discount] | Literal[''] | None = None
+    expand: list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expires_at: int | None = None
+    footer: Footer | Literal[''] | None = None
+    from_quote: FromQuote | None = None
+    header: Header | Literal[''] | None = None
+    invoice_settings: InvoiceSettings | None = None
+    line_items: list[LineItem] | None = None
+    metadata: dict[str, str] | None = None
+    on_behalf_of: str | Literal[''] | None = None
+    subscription_data: SubscriptionData | None = None
+    test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    transfer_data: TransferData | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_quote"

@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    value: Annotated[str, Field(description='The value of the item (whose type must match the type of the parent value list).', max_length=800)]
-    value_list: Annotated[str, Field(description='The identifier of the value list which the created item will be added to.', max_length=5000)]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    value: Annotated[str, Field(max_length=800)]
+    value_list: Annotated[str, Field(max_length=5000)]
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_radar_value_list_item"

@@ -28,9 +28,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    parameters: Annotated[Parameters | None, Field(description='Parameters specifying how the report should be run. Different Report Types have different required and optional parameters, listed in the API Access to Reports documentation.')] = None
-    report_type: Annotated[str, Field(description='The ID of the report type to run, such as `"balance.summary.1"`.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    parameters: Parameters | None = None
+    report_type: str
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_reporting_report_run"

@@ -330,25 +330,25 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    attach_to_self: Annotated[bool | None, Field(description="If present, the SetupIntent's payment method will be attached to the in-context Stripe Account. It can only be used for this Stripe Account’s own money movement flows like InboundTransfer and OutboundTransfers. It cannot be set to true when setting up a PaymentMethod for a Customer, and defaults to false when attaching a PaymentMethod to a Customer.")] = None
-    automatic_payment_methods: Annotated[AutomaticPaymentMethods | None, Field(description="When enabled, this SetupIntent will accept payment methods that you have enabled in the Dashboard and are compatible with this SetupIntent's other parameters.")] = None
-    confirm: Annotated[bool | None, Field(description='Set to `true` to attempt to confirm this SetupIntent immediately. This parameter defaults to `false`. If the payment method attached is a card, a return_url may be provided in case additional authentication is required.')] = None
-    customer: Annotated[str | None, Field(description="ID of the Customer this SetupIntent belongs to, if one exists. If present, the SetupIntent's payment method will be attached to the Customer on successful setup. Payment methods attached to other Customers cannot be used with this SetupIntent. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=1000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    flow_directions: Annotated[list[Literal['inbound', 'outbound']] | None, Field(description='Indicates the directions of money movement for which this payment method is intended to be used. Include `inbound` if you intend to use the payment method as the origin to pull funds from. Include `outbound` if you intend to use the payment method as the destination to send funds to. You can include both if you intend to use the payment method for both purposes.')] = None
-    mandate_data: Annotated[MandateData | Literal[''] | None, Field(description='This hash contains details about the Mandate to create. This parameter can only be used with `confirm=true`.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | None, Field(description='The Stripe account ID for which this SetupIntent is created.')] = None
-    payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or saved Source object) to attach to this SetupIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='When included, this hash creates a PaymentMethod that is set as the `payment_method` value in the SetupIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this SetupIntent.')] = None
-    payment_method_types: Annotated[list[PaymentMethodType] | None, Field(description='The list of payment method types (e.g. card) that this SetupIntent is allowed to use. If this is not provided, defaults to ["card"].')] = None
-    return_url: Annotated[str | None, Field(description="The URL to redirect your customer back to after they authenticate or cancel their payment on the payment method's app or site. If you'd prefer to redirect to a mobile application, you can alternatively supply an application URI scheme. This parameter can only be used with `confirm=true`.")] = None
-    single_use: Annotated[SingleUse | None, Field(description='If this hash is populated, this SetupIntent will generate a single_use Mandate on success.')] = None
-    usage: Annotated[Literal['off_session', 'on_session'] | None, Field(description='Indicates how the payment method is intended to be used in the future. If not provided, this value defaults to `off_session`.')] = None
-    use_stripe_sdk: Annotated[bool | None, Field(description='Set to `true` when confirming server-side and using Stripe.js, iOS, or Android client-side SDKs to handle the next actions.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    attach_to_self: bool | None = None
+    automatic_payment_methods: AutomaticPaymentMethods | None = None
+    confirm: bool | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    flow_directions: list[Literal['inbound', 'outbound']] | None = None
+    mandate_data: MandateData | Literal[''] | None = None
+    metadata: dict[str, str] | None = None
+    on_behalf_of: str | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[PaymentMethodType] | None = None
+    return_url: str | None = None
+    single_use: SingleUse | None = None
+    usage: Literal['off_session', 'on_session'] | None = None
+    use_stripe_sdk: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_setup_intent"

@@ -51,15 +51,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    delivery_estimate: Annotated[DeliveryEstimate | None, Field(description='The estimated range for how long shipping will take, meant to be displayable to the customer. This will appear on CheckoutSessions.')] = None
-    display_name: Annotated[str, Field(description='The name of the shipping rate, meant to be displayable to the customer. This will appear on CheckoutSessions.', max_length=100)]
-    expand: Annotated[list[Literal['tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    fixed_amount: Annotated[FixedAmount | None, Field(description='Describes a fixed amount to charge for shipping. Must be present if type is `fixed_amount`.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.')] = None
-    tax_code: Annotated[str | None, Field(description='A tax code ID. The Shipping tax code is `txcd_92010001`. Takes a tax code id: find one with list_all_stripe_tax_codes.')] = None
-    type: Annotated[Literal['fixed_amount'] | None, Field(description='The type of calculation to use on the shipping rate. Can only be `fixed_amount` for now.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    delivery_estimate: DeliveryEstimate | None = None
+    display_name: Annotated[str, Field(max_length=100)]
+    expand: list[Literal['tax_code']] | None = None
+    fixed_amount: FixedAmount | None = None
+    metadata: dict[str, str] | None = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_code: str | None = None
+    type: Literal['fixed_amount'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_shipping_rate"

@@ -129,22 +129,22 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description='Amount associated with the source. This is the amount for which the source will be chargeable once ready. Required for `single_use` sources. Not supported for `receiver` type sources, where charge amount may not be specified until funds land.')] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO code for the currency associated with the source. This is the currency for which the source will be chargeable once ready.')] = None
-    customer: Annotated[str | None, Field(description='The `Customer` to whom the original source is attached to. Must be set when the original source is not a `Source` (e.g., `Card`). Takes a customer id: find one with list_all_stripe_customers.', max_length=500)] = None
-    flow: Annotated[Literal['code_verification', 'none', 'receiver', 'redirect'] | None, Field(description='The authentication `flow` of the source to create. `flow` is one of `redirect`, `receiver`, `code_verification`, `none`. It is generally inferred unless a type supports multiple flows.', max_length=5000)] = None
-    mandate: Annotated[Mandate | None, Field(description='Information about a mandate possibility attached to a source object (generally for bank debits) as well as its acceptance status.')] = None
+    amount: int | None = None
+    currency: str | None = None
+    customer: Annotated[str | None, Field(max_length=500)] = None
+    flow: Annotated[Literal['code_verification', 'none', 'receiver', 'redirect'] | None, Field(max_length=5000)] = None
+    mandate: Mandate | None = None
     metadata: dict[str, str] | None = None
-    original_source: Annotated[str | None, Field(description='The source to share.', max_length=5000)] = None
-    owner: Annotated[Owner | None, Field(description='Information about the owner of the payment instrument that may be used or required by particular source types.')] = None
-    receiver: Annotated[Receiver | None, Field(description='Optional parameters for the receiver flow. Can be set only if the source is a receiver (`flow` is `receiver`).')] = None
-    redirect: Annotated[Redirect | None, Field(description='Parameters required for the redirect flow. Required if the source is authenticated by a redirect (`flow` is `redirect`).')] = None
-    source_order: Annotated[SourceOrder | None, Field(description='Information about the items and shipping associated with the source. Required for transactional credit (for example Klarna) sources before you can charge it.')] = None
-    statement_descriptor: Annotated[str | None, Field(description="An arbitrary string to be displayed on your customer's statement. As an example, if your website is `RunClub` and the item you're charging for is a race ticket, you may want to specify a `statement_descriptor` of `RunClub 5K race ticket.` While many payment types will display this information, some may not display it at all.", max_length=5000)] = None
-    token: Annotated[str | None, Field(description='An optional token used to create the source. When passed, token properties will override source parameters.', max_length=5000)] = None
-    type: Annotated[str | None, Field(description='The `type` of the source to create. Required unless `customer` and `original_source` are specified (see the Cloning card Sources guide)', max_length=5000)] = None
+    original_source: Annotated[str | None, Field(max_length=5000)] = None
+    owner: Owner | None = None
+    receiver: Receiver | None = None
+    redirect: Redirect | None = None
+    source_order: SourceOrder | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
+    token: Annotated[str | None, Field(max_length=5000)] = None
+    type: Annotated[str | None, Field(max_length=5000)] = None
     usage: Annotated[Literal['reusable', 'single_use'] | None, Field(max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_source"

@@ -42,18 +42,18 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    billing_thresholds: Annotated[BillingThresholds | Literal[''] | None, Field(description='Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When updating, pass an empty string to remove previously-defined thresholds.')] = None
-    expand: Annotated[list[Literal['price.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_behavior: Annotated[Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] | None, Field(description="Use `allow_incomplete` to transition the subscription to `status=past_due` if a payment is required but cannot be paid. This allows you to manage scenarios where additional user actions are needed to pay a subscription's invoice. For example, SCA regulation may require 3DS authentication to complete payment. See the SCA Migration Guide for Billing to learn more. This is the default behavior.")] = None
-    price: Annotated[str | None, Field(description='The ID of the price object. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None
-    price_data: Annotated[PriceData | None, Field(description='Data used to generate a new Price object inline.')] = None
-    proration_behavior: Annotated[Literal['always_invoice', 'create_prorations', 'none'] | None, Field(description="Determines how to handle prorations when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.")] = None
-    proration_date: Annotated[int | None, Field(description='If set, the proration will be calculated as though the subscription was updated at the given time. This can be used to apply the same proration that was previewed with the upcoming invoice endpoint.')] = None
-    quantity: Annotated[int | None, Field(description="The quantity you'd like to apply to the subscription item you're creating.")] = None
-    subscription: Annotated[str, Field(description='The identifier of the subscription to modify. Takes a subscription id: find one with list_all_stripe_subscriptions.', max_length=5000)]
-    tax_rates: Annotated[list[TaxRate] | Literal[''] | None, Field(description='A list of Tax Rate ids. These Tax Rates will override the `default_tax_rates` on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    billing_thresholds: BillingThresholds | Literal[''] | None = None
+    expand: list[Literal['price.product']] | None = None
+    metadata: dict[str, str] | None = None
+    payment_behavior: Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] | None = None
+    price: Annotated[str | None, Field(max_length=5000)] = None
+    price_data: PriceData | None = None
+    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_date: int | None = None
+    quantity: int | None = None
+    subscription: Annotated[str, Field(max_length=5000)]
+    tax_rates: list[TaxRate] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_subscription_item"

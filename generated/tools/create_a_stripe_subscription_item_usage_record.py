@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    subscription_item_id: Annotated[str, Field(description='The id of the subscription item. Find one with list_all_stripe_subscription_items.')]
-    action: Annotated[Literal['increment', 'set'] | None, Field(description='Valid values are `increment` (default) or `set`. When using `increment` the specified `quantity` will be added to the usage at the specified timestamp. The `set` action will overwrite the usage quantity at that timestamp. If the subscription has billing thresholds, `increment` is the only allowed value.')] = None
-    quantity: Annotated[int, Field(description='The usage quantity for the specified timestamp.')]
-    timestamp: Annotated[Literal['now'] | int | None, Field(description='The timestamp for the usage event. This timestamp must be within the current billing period of the subscription of the provided `subscription_item`, and must not be in the future. When passing `"now"`, Stripe records usage for the current time. Default is `"now"` if a value is not provided.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    subscription_item_id: str
+    action: Literal['increment', 'set'] | None = None
+    quantity: int
+    timestamp: Literal['now'] | int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_subscription_item_usage_record"

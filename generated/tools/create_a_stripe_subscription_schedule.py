@@ -156,15 +156,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: Annotated[str | None, Field(description='The identifier of the customer to create the subscription schedule for. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    default_settings: Annotated[DefaultSettings | None, Field(description="Object representing the subscription schedule's default settings.")] = None
-    end_behavior: Annotated[Literal['cancel', 'none', 'release', 'renew'] | None, Field(description='Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying subscription running.`cancel` will end the subscription schedule and cancel the underlying subscription.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    from_subscription: Annotated[str | None, Field(description="Migrate an existing subscription to be managed by a subscription schedule. If this parameter is set, a subscription schedule will be created using the subscription's item(s), set to auto-renew using the subscription's interval. When using this parameter, other parameters (such as phase values) cannot be set.", max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    phases: Annotated[list[Phase] | None, Field(description='List representing phases of the subscription schedule. Each phase can be customized to have different durations, plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of the next phase.')] = None
-    start_date: Annotated[int | Literal['now'] | None, Field(description='When the subscription schedule starts. We recommend using `now` so that it starts the subscription immediately. You can also use a Unix timestamp to backdate the subscription so that it starts on a past date, or set a future date for the subscription to start on.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    default_settings: DefaultSettings | None = None
+    end_behavior: Literal['cancel', 'none', 'release', 'renew'] | None = None
+    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
+    from_subscription: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    phases: list[Phase] | None = None
+    start_date: int | Literal['now'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_subscription_schedule"

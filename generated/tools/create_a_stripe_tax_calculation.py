@@ -83,13 +83,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    customer: Annotated[str | None, Field(description="The ID of an existing customer to use for this calculation. If provided, the customer's address and tax IDs are copied to `customer_details`. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    customer_details: Annotated[CustomerDetails | None, Field(description='Details about the customer, including address and tax IDs.')] = None
-    line_items: Annotated[list[LineItem], Field(description='A list of items the customer is purchasing.')]
-    shipping_cost: Annotated[ShippingCost | None, Field(description='Shipping cost details to be used for the calculation.')] = None
-    tax_date: Annotated[int | None, Field(description='Timestamp of date at which the tax rules and rates in effect applies for the calculation. Measured in seconds since the Unix epoch. Can be up to 48 hours in the past, and up to 48 hours in the future.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    currency: str
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    customer_details: CustomerDetails | None = None
+    line_items: list[LineItem]
+    shipping_cost: ShippingCost | None = None
+    tax_date: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_tax_calculation"

@@ -10,17 +10,17 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Flag determining whether the tax rate is active or inactive (archived). Inactive tax rates cannot be used with new applications or Checkout Sessions, but will still work for subscriptions and invoices that already have it set.')] = None
-    country: Annotated[str | None, Field(description='Two-letter country code (ISO 3166-1 alpha-2).', max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the tax rate for your internal use only. It will not be visible to your customers.', max_length=5000)] = None
-    display_name: Annotated[str, Field(description='The display name of the tax rate, which will be shown to users.', max_length=50)]
-    inclusive: Annotated[bool, Field(description='This specifies if the tax rate is inclusive or exclusive.')]
-    jurisdiction: Annotated[str | None, Field(description='The jurisdiction for the tax rate. You can use this label field for tax reporting purposes. It also appears on your customer’s invoice.', max_length=50)] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    percentage: Annotated[float, Field(description='This represents the tax rate percent out of 100.')]
-    state: Annotated[str | None, Field(description='ISO 3166-2 subdivision code, without country prefix. For example, "NY" for New York, United States.', max_length=2)] = None
-    tax_type: Annotated[Literal['amusement_tax', 'communications_tax', 'gst', 'hst', 'igst', 'jct', 'lease_tax', 'pst', 'qst', 'rst', 'sales_tax', 'service_tax', 'vat'] | None, Field(description='The high-level tax type, such as `vat` or `sales_tax`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    active: bool | None = None
+    country: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    display_name: Annotated[str, Field(max_length=50)]
+    inclusive: bool
+    jurisdiction: Annotated[str | None, Field(max_length=50)] = None
+    metadata: dict[str, str] | None = None
+    percentage: float
+    state: Annotated[str | None, Field(max_length=2)] = None
+    tax_type: Literal['amusement_tax', 'communications_tax', 'gst', 'hst', 'igst', 'jct', 'lease_tax', 'pst', 'qst', 'rst', 'sales_tax', 'service_tax', 'vat'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_tax_rate"

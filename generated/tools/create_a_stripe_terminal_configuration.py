@@ -170,11 +170,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    bbpos_wisepos_e: Annotated[BbposWiseposE | None, Field(description='An object containing device type specific settings for BBPOS WisePOS E readers')] = None
-    expand: Annotated[list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    tipping: Annotated[Tipping | Literal[''] | None, Field(description='Tipping configurations for readers supporting on-reader tips')] = None
-    verifone_p400: Annotated[VerifoneP400 | None, Field(description='An object containing device type specific settings for Verifone P400 readers')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    bbpos_wisepos_e: BbposWiseposE | None = None
+    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
+    tipping: Tipping | Literal[''] | None = None
+    verifone_p400: VerifoneP400 | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_terminal_configuration"

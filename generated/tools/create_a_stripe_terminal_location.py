@@ -22,11 +22,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    address: Annotated[Address, Field(description='The full address of the location.')]
-    configuration_overrides: Annotated[str | None, Field(description='The ID of a configuration that will be used to customize all readers in this location.', max_length=1000)] = None
-    display_name: Annotated[str, Field(description='A name for the location.', max_length=1000)]
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    address: Address
+    configuration_overrides: Annotated[str | None, Field(max_length=1000)] = None
+    display_name: Annotated[str, Field(max_length=1000)]
+    metadata: dict[str, str] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_terminal_location"

@@ -49,18 +49,18 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='The total amount to attempt to authorize. This amount is in the provided currency, or defaults to the cards currency, and in the smallest currency unit.')]
-    amount_details: Annotated[AmountDetails | None, Field(description='Detailed breakdown of amount components. These amounts are denominated in `currency` and in the smallest currency unit.')] = None
-    authorization_method: Annotated[Literal['chip', 'contactless', 'keyed_in', 'online', 'swipe'] | None, Field(description='How the card details were provided. Defaults to online.')] = None
-    card: Annotated[str, Field(description='Card associated with this authorization.', max_length=5000)]
-    currency: Annotated[str | None, Field(description='The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    is_amount_controllable: Annotated[bool | None, Field(description='If set `true`, you may provide amount to control how much to hold for the authorization.')] = None
-    merchant_data: Annotated[MerchantData | None, Field(description='Details about the seller (grocery store, e-commerce website, etc.) where the card authorization happened.')] = None
-    network_data: Annotated[NetworkData | None, Field(description='Details about the authorization, such as identifiers, set by the card network.')] = None
-    verification_data: Annotated[VerificationData | None, Field(description='Verifications that Stripe performed on information that the cardholder provided to the merchant.')] = None
-    wallet: Annotated[Literal['apple_pay', 'google_pay', 'samsung_pay'] | None, Field(description='The digital wallet used for this transaction. One of `apple_pay`, `google_pay`, or `samsung_pay`. Will populate as `null` when no digital wallet was utilized.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    amount_details: AmountDetails | None = None
+    authorization_method: Literal['chip', 'contactless', 'keyed_in', 'online', 'swipe'] | None = None
+    card: Annotated[str, Field(max_length=5000)]
+    currency: str | None = None
+    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    is_amount_controllable: bool | None = None
+    merchant_data: MerchantData | None = None
+    network_data: NetworkData | None = None
+    verification_data: VerificationData | None = None
+    wallet: Literal['apple_pay', 'google_pay', 'samsung_pay'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_test_helpers_issuing_authorization"

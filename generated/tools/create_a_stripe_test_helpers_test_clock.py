@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    frozen_time: Annotated[int, Field(description='The initial frozen time for this test clock.')]
-    name: Annotated[str | None, Field(description='The name for this test clock.', max_length=300)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    frozen_time: int
+    name: Annotated[str | None, Field(max_length=300)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_test_helpers_test_clock"

@@ -27,14 +27,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='Amount (in cents) to be transferred.')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from.')]
-    initiating_payment_method_details: Annotated[InitiatingPaymentMethodDetails | None, Field(description='Initiating payment method details for the object.')] = None
-    network: Annotated[Literal['ach'], Field(description='The rails used for the object.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    currency: str
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['transaction']] | None = None
+    financial_account: str
+    initiating_payment_method_details: InitiatingPaymentMethodDetails | None = None
+    network: Literal['ach']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_test_helpers_treasury_received_debit"

@@ -205,7 +205,7 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description="The card this token will represent. If you also pass in a customer, the card must be the ID of a card belonging to the customer. Otherwise, if you do not pass in a customer, this is a dictionary containing a user's credit card details, with the options described below.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class CvcUpdate(BaseModel):
@@ -315,15 +315,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account: Annotated[Account | None, Field(description='Information for the account this token will represent.')] = None
-    bank_account: Annotated[BankAccount | None, Field(description='The bank account this token will represent.')] = None
-    card: Annotated[Card | Card1 | None, Field(description="The card this token will represent. If you also pass in a customer, the card must be the ID of a card belonging to the customer. Otherwise, if you do not pass in a customer, this is a dictionary containing a user's credit card details, with the options described below.")] = None
-    customer: Annotated[str | None, Field(description="The customer (owned by the application's account) for which to create a token. This can be used only with an OAuth access token or Stripe-Account header. For more details, see Cloning Saved Payment Methods. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    cvc_update: Annotated[CvcUpdate | None, Field(description='The updated CVC value this token will represent.')] = None
-    expand: Annotated[list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    person: Annotated[Person | None, Field(description='Information for the person this token will represent.')] = None
-    pii: Annotated[Pii | None, Field(description='The PII this token will represent.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account: Account | None = None
+    bank_account: BankAccount | None = None
+    card: Card | Card1 | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    cvc_update: CvcUpdate | None = None
+    expand: list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None = None
+    person: Person | None = None
+    pii: Pii | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_token"

@@ -10,15 +10,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='A positive integer representing how much to transfer.')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    expand: Annotated[list[Literal['balance_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    source: Annotated[str | None, Field(description='The ID of a source to transfer funds from. For most users, this should be left unspecified which will use the bank account that was set up in the dashboard for the specified currency. In test mode, this can be a test bank token (see Testing Top-ups).', max_length=5000)] = None
-    statement_descriptor: Annotated[str | None, Field(description="Extra information about a top-up for the source's bank statement. Limited to 15 ASCII characters.", max_length=15)] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies this top-up as part of a group.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    currency: str
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['balance_transaction']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    source: Annotated[str | None, Field(max_length=5000)] = None
+    statement_descriptor: Annotated[str | None, Field(max_length=15)] = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_topup"

@@ -10,16 +10,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description='A positive integer in cents (or local equivalent) representing how much to transfer.')] = None
-    currency: Annotated[str, Field(description='3-letter ISO code for currency.')]
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    destination: Annotated[str, Field(description='The ID of a connected Stripe account. See the Connect documentation for details.')]
-    expand: Annotated[list[Literal['balance_transaction', 'destination', 'destination_payment', 'source_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    source_transaction: Annotated[str | None, Field(description='You can use this parameter to transfer funds from a charge before they are added to your available balance. A pending balance will transfer immediately but the funds will not become available until the original charge becomes available. See the Connect documentation for details.')] = None
-    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(description='The source balance to use for this transfer. One of `bank_account`, `card`, or `fpx`. For most users, this will default to `card`.', max_length=5000)] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies this transaction as part of a group. See the Connect documentation for details.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int | None = None
+    currency: str
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    destination: str
+    expand: list[Literal['balance_transaction', 'destination', 'destination_payment', 'source_transaction']] | None = None
+    metadata: dict[str, str] | None = None
+    source_transaction: str | None = None
+    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(max_length=5000)] = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_transfer"

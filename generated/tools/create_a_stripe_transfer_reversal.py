@@ -10,13 +10,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    transfer_id: Annotated[str, Field(description='The id of the transfer. Find one with list_all_stripe_transfers.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='A positive integer in cents (or local equivalent) representing how much of this transfer to reverse. Can only reverse up to the unreversed amount remaining of the transfer. Partial transfer reversals are only allowed for transfers to Stripe Accounts. Defaults to the entire transfer amount.')] = None
-    description: Annotated[str | None, Field(description='An arbitrary string which you can attach to a reversal object. It is displayed alongside the reversal in the Dashboard. This will be unset if you POST an empty value.', max_length=5000)] = None
-    expand: Annotated[list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    refund_application_fee: Annotated[bool | None, Field(description='Boolean indicating whether the application fee should be refunded when reversing this transfer. If a full transfer reversal is given, the full application fee will be refunded. Otherwise, the application fee will be refunded with an amount proportional to the amount of the transfer reversed.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    transfer_id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    refund_application_fee: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_transfer_reversal"

@@ -107,11 +107,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    features: Annotated[Features | None, Field(description='Encodes whether a FinancialAccount has access to a particular feature. Stripe or the platform can control features via the requested field.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    platform_restrictions: Annotated[PlatformRestrictions | None, Field(description='The set of functionalities that the platform can restrict on the FinancialAccount.')] = None
-    supported_currencies: Annotated[list[SupportedCurrency], Field(description='The currencies the FinancialAccount can hold a balance in.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    features: Features | None = None
+    metadata: dict[str, str] | None = None
+    platform_restrictions: PlatformRestrictions | None = None
+    supported_currencies: list[SupportedCurrency]
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_treasury_financial_account"

@@ -84,19 +84,19 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='Amount (in cents) to be transferred.')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    customer: Annotated[str | None, Field(description='ID of the customer to whom the OutboundPayment is sent. Must match the Customer attached to the `destination_payment_method` passed in. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=5000)] = None
-    destination_payment_method: Annotated[str | None, Field(description='The PaymentMethod to use as the payment instrument for the OutboundPayment. Exclusive with `destination_payment_method_data`.', max_length=5000)] = None
-    destination_payment_method_data: Annotated[DestinationPaymentMethodData | None, Field(description='Hash used to generate the PaymentMethod to be used for this OutboundPayment. Exclusive with `destination_payment_method`.')] = None
-    destination_payment_method_options: Annotated[DestinationPaymentMethodOptions | None, Field(description='Payment method-specific configuration for this OutboundPayment.')] = None
-    end_user_details: Annotated[EndUserDetails | None, Field(description='End user details.')] = None
-    expand: Annotated[list[Literal['returned_details.transaction', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount to pull funds from.')]
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    statement_descriptor: Annotated[str | None, Field(description='The description that appears on the receiving end for this OutboundPayment (for example, bank statement for external bank transfer). Maximum 10 characters for `ach` payments, 140 characters for `wire` payments, or 500 characters for `stripe` network transfers. The default value is `payment`.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    currency: str
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    destination_payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    destination_payment_method_data: DestinationPaymentMethodData | None = None
+    destination_payment_method_options: DestinationPaymentMethodOptions | None = None
+    end_user_details: EndUserDetails | None = None
+    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    financial_account: str
+    metadata: dict[str, str] | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_treasury_outbound_payment"

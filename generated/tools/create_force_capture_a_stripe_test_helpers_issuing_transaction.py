@@ -87,13 +87,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int, Field(description='The total amount to attempt to capture. This amount is in the provided currency, or defaults to the cards currency, and in the smallest currency unit.')]
-    card: Annotated[str, Field(description='Card associated with this transaction.', max_length=5000)]
-    currency: Annotated[str | None, Field(description='The currency of the capture. If not provided, defaults to the currency of the card. Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    merchant_data: Annotated[MerchantData | None, Field(description='Details about the seller (grocery store, e-commerce website, etc.) where the card authorization happened.')] = None
-    purchase_details: Annotated[PurchaseDetails | None, Field(description='Additional purchase information that is optionally provided by the merchant.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    amount: int
+    card: Annotated[str, Field(max_length=5000)]
+    currency: str | None = None
+    expand: list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None = None
+    merchant_data: MerchantData | None = None
+    purchase_details: PurchaseDetails | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_force_capture_a_stripe_test_helpers_issuing_transaction"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    calculation: Annotated[str, Field(description='Tax Calculation ID to be used as input when creating the transaction.', max_length=5000)]
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    reference: Annotated[str, Field(description="A custom order or sale identifier, such as 'myOrder_123'. Must be unique across all transactions, including reversals.", max_length=500)]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    calculation: Annotated[str, Field(max_length=5000)]
+    metadata: dict[str, str] | None = None
+    reference: Annotated[str, Field(max_length=500)]
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_from_calculation_a_stripe_tax_transaction"

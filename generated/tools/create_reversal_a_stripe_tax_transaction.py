@@ -30,14 +30,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    flat_amount: Annotated[int | None, Field(description='A flat amount to reverse across the entire transaction, in negative integer cents. This value represents the total amount to refund from the transaction, including taxes.')] = None
-    line_items: Annotated[list[LineItem] | None, Field(description='The line item amounts to reverse.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    mode: Annotated[Literal['full', 'partial'], Field(description='If `partial`, the provided line item or shipping cost amounts are reversed. If `full`, the original transaction is fully reversed.')]
-    original_transaction: Annotated[str, Field(description='The ID of the Transaction to partially or fully reverse.', max_length=5000)]
-    reference: Annotated[str, Field(description='A custom identifier for this reversal, such as `myOrder_123-refund_1`, which must be unique across all transactions. The reference helps identify this reversal transaction in exported tax reports.', max_length=500)]
-    shipping_cost: Annotated[ShippingCost | None, Field(description='The shipping cost to reverse.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    flat_amount: int | None = None
+    line_items: list[LineItem] | None = None
+    metadata: dict[str, str] | None = None
+    mode: Literal['full', 'partial']
+    original_transaction: Annotated[str, Field(max_length=5000)]
+    reference: Annotated[str, Field(max_length=500)]
+    shipping_cost: ShippingCost | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_reversal_a_stripe_tax_transaction"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account.')]
+    account_id: Annotated[str, Field(max_length=5000)]
+    id: str
 
 
 NAME = "delete_a_stripe_account_bank_account_by_id"

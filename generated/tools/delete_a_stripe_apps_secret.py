@@ -18,9 +18,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    name: Annotated[str, Field(description="A name for the secret that's unique within the scope.", max_length=5000)]
-    scope: Annotated[Scope, Field(description='Specifies the scoping of the secret. Requests originating from UI extensions can only access account-scoped secrets or secrets scoped to their own user.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    name: Annotated[str, Field(max_length=5000)]
+    scope: Scope
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "delete_a_stripe_apps_secret"

@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account. Find one with list_all_stripe_customer_bank_accounts.')]
-    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    id: str
+    expand: list[Literal['account', 'customer']] | None = None
 
 
 NAME = "delete_a_stripe_customer_bank_account_by_id"

@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
+    customer_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "delete_a_stripe_customer_discount_by_id"

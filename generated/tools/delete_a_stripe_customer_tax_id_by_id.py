@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the tax id. Find one with list_all_stripe_customer_tax_ids.')]
+    customer_id: Annotated[str, Field(max_length=5000)]
+    id: str
 
 
 NAME = "delete_a_stripe_customer_tax_id_by_id"

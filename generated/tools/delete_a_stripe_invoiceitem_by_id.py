@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the invoiceitem. Find one with list_all_stripe_invoiceitems.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "delete_a_stripe_invoiceitem_by_id"

@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the plan. Find one with list_all_stripe_plans.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "delete_a_stripe_plan_by_id"

@@ -22,11 +22,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_subscriptions.', max_length=5000)]
-    cancellation_details: Annotated[CancellationDetails | None, Field(description='Details about why this subscription was cancelled')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_now: Annotated[bool | None, Field(description='Will generate a final invoice that invoices for any un-invoiced metered usage and new/pending proration invoice items.')] = None
-    prorate: Annotated[bool | None, Field(description='Will generate a proration invoice item that credits remaining unused time until the subscription period end.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    cancellation_details: CancellationDetails | None = None
+    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    invoice_now: bool | None = None
+    prorate: bool | None = None
 
 
 NAME = "delete_a_stripe_subscription_by_id"

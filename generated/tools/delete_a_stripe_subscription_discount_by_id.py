@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    subscription_id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_subscriptions.', max_length=5000)]
+    subscription_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "delete_a_stripe_subscription_discount_by_id"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the subscription item. Find one with list_all_stripe_subscription_items.', max_length=5000)]
-    clear_usage: Annotated[bool | None, Field(description="Delete all usage for the given subscription item. Allowed only when the current plan's `usage_type` is `metered`.")] = None
-    proration_behavior: Annotated[Literal['always_invoice', 'create_prorations', 'none'] | None, Field(description="Determines how to handle prorations when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.")] = None
-    proration_date: Annotated[int | None, Field(description='If set, the proration will be calculated as though the subscription was updated at the given time. This can be used to apply the same proration that was previewed with the upcoming invoice endpoint.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    clear_usage: bool | None = None
+    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_date: int | None = None
 
 
 NAME = "delete_a_stripe_subscription_item_by_id"

@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the customer.', max_length=5000)]
-    amount: Annotated[int, Field(description='Amount to be used for this test cash balance transaction. A positive integer representing how much to fund in the smallest currency unit (e.g., 100 cents to fund $1.00 or 100 to fund ¥100, a zero-decimal currency).')]
-    currency: Annotated[str, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')]
-    expand: Annotated[list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    reference: Annotated[str | None, Field(description="A description of the test funding. This simulates free-text references supplied by customers when making bank transfers to their cash balance. You can use this to test how Stripe's reconciliation algorithm applies to different user inputs.", max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int
+    currency: str
+    expand: list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None = None
+    reference: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "fund_cash_balance_a_stripe_test_helpers_customer"

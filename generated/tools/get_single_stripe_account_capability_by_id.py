@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the capability. Find one with list_all_stripe_account_capabilities.')]
-    expand: Annotated[list[Literal['account']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    id: str
+    expand: list[Literal['account']] | None = None
 
 
 NAME = "get_single_stripe_account_capability_by_id"

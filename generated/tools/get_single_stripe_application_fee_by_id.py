@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
-    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None = None
 
 
 NAME = "get_single_stripe_application_fee_by_id"

@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    application_fee_id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_application_fee_refunds.', max_length=5000)]
-    expand: Annotated[list[Literal['balance_transaction', 'fee']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    application_fee_id: Annotated[str, Field(max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['balance_transaction', 'fee']] | None = None
 
 
 NAME = "get_single_stripe_application_fee_refund_by_id"

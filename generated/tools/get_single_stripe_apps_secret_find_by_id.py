@@ -18,8 +18,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    name: Annotated[str, Field(description="A name for the secret that's unique within the scope.", max_length=5000)]
-    scope: Annotated[Scope, Field(description='Specifies the scoping of the secret. Requests originating from UI extensions can only access account-scoped secrets or secrets scoped to their own user.')]
+    name: Annotated[str, Field(max_length=5000)]
+    scope: Scope
 
 
 NAME = "get_single_stripe_apps_secret_find_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the history. Find one with list_all_stripe_balance_history.', max_length=5000)]
-    expand: Annotated[list[Literal['source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['source']] | None = None
 
 
 NAME = "get_single_stripe_balance_history_by_id"

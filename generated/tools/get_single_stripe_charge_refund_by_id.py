@@ -2,17 +2,17 @@
 """Retrieve charge refund: GET /v1/charges/{charge}/refunds/{refund}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge_id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.')]
-    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_charge_refunds.')]
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    charge_id: str
+    id: str
+    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
 
 
 NAME = "get_single_stripe_charge_refund_by_id"

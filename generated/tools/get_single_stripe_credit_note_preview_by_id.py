@@ -36,19 +36,19 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) representing the total amount of the credit note.')] = None
-    credit_amount: Annotated[int | None, Field(description="The integer amount in cents (or local equivalent) representing the amount to credit the customer's balance, which will be automatically applied to their next invoice.")] = None
-    effective_at: Annotated[int | None, Field(description="The date when this credit note is in effect. Same as `created` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the credit note PDF.")] = None
-    expand: Annotated[list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str, Field(description='ID of the invoice. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)]
-    lines: Annotated[list[Line] | None, Field(description='Line items that make up the credit note.')] = None
-    memo: Annotated[str | None, Field(description="The credit note's memo appears on the credit note PDF.", max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    out_of_band_amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) representing the amount that is credited outside of Stripe.')] = None
-    reason: Annotated[Literal['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'] | None, Field(description='Reason for issuing this credit note, one of `duplicate`, `fraudulent`, `order_change`, or `product_unsatisfactory`')] = None
-    refund: Annotated[str | None, Field(description='ID of an existing refund to link this credit note to. Takes a refund id: find one with list_all_stripe_refunds.')] = None
-    refund_amount: Annotated[int | None, Field(description='The integer amount in cents (or local equivalent) representing the amount to refund. If set, a refund will be created for the charge associated with the invoice.')] = None
-    shipping_cost: Annotated[ShippingCost | None, Field(description='When shipping_cost contains the shipping_rate from the invoice, the shipping_cost is included in the credit note.')] = None
+    amount: int | None = None
+    credit_amount: int | None = None
+    effective_at: int | None = None
+    expand: list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None = None
+    invoice: Annotated[str, Field(max_length=5000)]
+    lines: list[Line] | None = None
+    memo: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | None = None
+    out_of_band_amount: int | None = None
+    reason: Literal['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'] | None = None
+    refund: str | None = None
+    refund_amount: int | None = None
+    shipping_cost: ShippingCost | None = None
 
 
 NAME = "get_single_stripe_credit_note_preview_by_id"

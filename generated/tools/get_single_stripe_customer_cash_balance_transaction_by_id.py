@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the cash balance transaction. Find one with list_all_stripe_customer_cash_balance_transactions.')]
-    expand: Annotated[list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    id: str
+    expand: list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None = None
 
 
 NAME = "get_single_stripe_customer_cash_balance_transaction_by_id"

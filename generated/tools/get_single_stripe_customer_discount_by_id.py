@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    expand: Annotated[list[Literal['customer', 'promotion_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['customer', 'promotion_code']] | None = None
 
 
 NAME = "get_single_stripe_customer_discount_by_id"

@@ -2,16 +2,16 @@
 """Retrieve file link: GET /v1/file_links/{link}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the file link. Find one with list_all_stripe_file_links.')]
-    expand: Annotated[list[Literal['file']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: str
+    expand: list[Literal['file']] | None = None
 
 
 NAME = "get_single_stripe_file_link_by_id"

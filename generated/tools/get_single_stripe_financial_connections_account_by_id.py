@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_financial_connections_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
 
 
 NAME = "get_single_stripe_financial_connections_account_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the verification session. Find one with list_all_stripe_identity_verification_sessions.', max_length=5000)]
-    expand: Annotated[list[Literal['last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['last_verification_report']] | None = None
 
 
 NAME = "get_single_stripe_identity_verification_session_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the authorization. Find one with list_all_stripe_issuing_authorizations.', max_length=5000)]
-    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
 
 
 NAME = "get_single_stripe_issuing_authorization_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the link account session.', max_length=5000)]
-    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['account_holder.account', 'account_holder.customer']] | None = None
 
 
 NAME = "get_single_stripe_link_account_session_by_id"

@@ -2,16 +2,16 @@
 """Retrieve mandate: GET /v1/mandates/{mandate}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the mandate.')]
-    expand: Annotated[list[Literal['payment_method']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: str
+    expand: list[Literal['payment_method']] | None = None
 
 
 NAME = "get_single_stripe_mandate_by_id"

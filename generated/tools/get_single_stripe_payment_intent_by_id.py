@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
-    client_secret: Annotated[str | None, Field(description="The client secret of the PaymentIntent. It's required if you use a publishable key to retrieve the source.", max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
 
 
 NAME = "get_single_stripe_payment_intent_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment link. Find one with list_all_stripe_payment_links.', max_length=5000)]
-    expand: Annotated[list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None = None
 
 
 NAME = "get_single_stripe_payment_link_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the promotion code. Find one with list_all_stripe_promotion_codes.', max_length=5000)]
-    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['customer']] | None = None
 
 
 NAME = "get_single_stripe_promotion_code_by_id"

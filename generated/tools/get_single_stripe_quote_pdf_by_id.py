@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    quote_id: Annotated[str, Field(description='The id of the quote. Find one with list_all_stripe_quotes.', max_length=5000)]
+    quote_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_quote_pdf_by_id"

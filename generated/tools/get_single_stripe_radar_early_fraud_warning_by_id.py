@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the early fraud warning. Find one with list_all_stripe_radar_early_fraud_warnings.', max_length=5000)]
-    expand: Annotated[list[Literal['charge', 'payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['charge', 'payment_intent']] | None = None
 
 
 NAME = "get_single_stripe_radar_early_fraud_warning_by_id"

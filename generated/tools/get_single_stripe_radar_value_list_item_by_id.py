@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the value list item. Find one with list_all_stripe_radar_value_list_items.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_radar_value_list_item_by_id"

@@ -2,15 +2,14 @@
 """Retrieve reporting report type: GET /v1/reporting/report_types/{report_type}"""
 
 from __future__ import annotations
-from typing import Annotated
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the report type. Find one with list_all_stripe_reporting_report_types.')]
+    id: str
 
 
 NAME = "get_single_stripe_reporting_report_type_by_id"

@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
-    client_secret: Annotated[str | None, Field(description='The client secret of the SetupIntent. Required if a publishable key is used to retrieve the SetupIntent.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
 
 
 NAME = "get_single_stripe_setup_intent_by_id"

@@ -10,7 +10,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the scheduled query run. Find one with list_all_stripe_sigma_scheduled_query_runs.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_sigma_scheduled_query_run_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    client_secret: Annotated[str | None, Field(description='The client secret of the source. Required if a publishable key is used to retrieve the source.', max_length=5000)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "get_single_stripe_source_by_id"

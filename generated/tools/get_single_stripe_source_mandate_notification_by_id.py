@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the mandate notification.', max_length=5000)]
-    source_id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
+    source_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_source_mandate_notification_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    source_id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the source transaction. Find one with list_all_stripe_source_source_transactions.', max_length=5000)]
+    source_id: Annotated[str, Field(max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_source_source_transaction_by_id"

@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the configuration. Find one with list_all_stripe_terminal_configurations.', max_length=5000)]
-    expand: Annotated[list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
 
 
 NAME = "get_single_stripe_terminal_configuration_by_id"

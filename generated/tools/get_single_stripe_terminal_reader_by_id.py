@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['location']] | None = None
 
 
 NAME = "get_single_stripe_terminal_reader_by_id"

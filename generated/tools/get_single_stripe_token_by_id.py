@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the token.', max_length=5000)]
-    expand: Annotated[list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None = None
 
 
 NAME = "get_single_stripe_token_by_id"

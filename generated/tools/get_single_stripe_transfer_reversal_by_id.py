@@ -10,9 +10,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reversal. Find one with list_all_stripe_transfer_reversals.', max_length=5000)]
-    transfer_id: Annotated[str, Field(description='The id of the transfer. Find one with list_all_stripe_transfers.', max_length=5000)]
-    expand: Annotated[list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    transfer_id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None = None
 
 
 NAME = "get_single_stripe_transfer_reversal_by_id"

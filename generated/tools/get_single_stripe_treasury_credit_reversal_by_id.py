@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the credit reversal. Find one with list_all_stripe_treasury_credit_reversals.', max_length=5000)]
-    expand: Annotated[list[Literal['transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['transaction']] | None = None
 
 
 NAME = "get_single_stripe_treasury_credit_reversal_by_id"

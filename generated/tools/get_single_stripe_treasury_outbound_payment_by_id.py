@@ -10,8 +10,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the outbound payment. Find one with list_all_stripe_treasury_outbound_payments.', max_length=5000)]
-    expand: Annotated[list[Literal['returned_details.transaction', 'transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
 
 
 NAME = "get_single_stripe_treasury_outbound_payment_by_id"

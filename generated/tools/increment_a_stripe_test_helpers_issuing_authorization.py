@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the authorization.', max_length=5000)]
-    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    increment_amount: Annotated[int, Field(description='The amount to increment the authorization by. This amount is in the authorization currency and in the smallest currency unit.')]
-    is_amount_controllable: Annotated[bool | None, Field(description='If set `true`, you may provide amount to control how much to hold for the authorization.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    increment_amount: int
+    is_amount_controllable: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "increment_a_stripe_test_helpers_issuing_authorization"

@@ -20,10 +20,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    relationship: Annotated[Relationship | None, Field(description="Filters on the list of people returned based on the person's relationship to the account's company.")] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    relationship: Relationship | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_account_persons"

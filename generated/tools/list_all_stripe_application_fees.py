@@ -20,11 +20,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge: Annotated[str | None, Field(description='Only return application fees for the charge specified by this charge ID. Takes a charge id: find one with list_all_stripe_charges.', max_length=5000)] = None
+    charge: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.account', 'data.application', 'data.balance_transaction', 'data.charge', 'data.originating_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.account', 'data.application', 'data.balance_transaction', 'data.charge', 'data.originating_transaction']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_application_fees"

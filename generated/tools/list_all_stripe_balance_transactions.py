@@ -21,13 +21,13 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    currency: Annotated[str | None, Field(description='Only return transactions in a certain currency. Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    expand: Annotated[list[Literal['data.source']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payout: Annotated[str | None, Field(description='For automatic Stripe payouts only, only returns transactions that were paid out on the specified payout ID. Takes a payout id: find one with list_all_stripe_payouts.', max_length=5000)] = None
-    source: Annotated[str | None, Field(description='Only returns the original transaction.', max_length=5000)] = None
-    type: Annotated[str | None, Field(description='Only returns transactions of the given type.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    currency: str | None = None
+    expand: list[Literal['data.source']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payout: Annotated[str | None, Field(max_length=5000)] = None
+    source: Annotated[str | None, Field(max_length=5000)] = None
+    type: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_balance_transactions"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Only return configurations that are active or inactive (e.g., pass `true` to only list active configurations).')] = None
-    expand: Annotated[list[Literal['data.application']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    is_default: Annotated[bool | None, Field(description='Only return the default or non-default configurations (e.g., pass `true` to only list the default configuration).')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    expand: list[Literal['data.application']] | None = None
+    is_default: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_billing_portal_configurations"

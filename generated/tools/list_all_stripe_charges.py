@@ -21,12 +21,12 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    customer: Annotated[str | None, Field(description='Only return charges for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.customer', 'data.failure_balance_transaction', 'data.invoice', 'data.on_behalf_of', 'data.outcome.rule', 'data.payment_intent', 'data.review', 'data.source_transfer', 'data.transfer', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payment_intent: Annotated[str | None, Field(description='Only return charges that were created by the PaymentIntent specified by this PaymentIntent ID. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
-    transfer_group: Annotated[str | None, Field(description='Only return charges for this transfer group.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.customer', 'data.failure_balance_transaction', 'data.invoice', 'data.on_behalf_of', 'data.outcome.rule', 'data.payment_intent', 'data.review', 'data.source_transfer', 'data.transfer', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
+    transfer_group: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_charges"

@@ -17,14 +17,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: Annotated[str | None, Field(description='Only return the Checkout Sessions for the Customer specified. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    customer_details: Annotated[CustomerDetails | None, Field(description='Only return the Checkout Sessions for the Customer details specified.')] = None
-    expand: Annotated[list[Literal['data.customer', 'data.invoice', 'data.payment_intent', 'data.payment_link', 'data.setup_intent', 'data.shipping_cost.shipping_rate', 'data.subscription']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payment_intent: Annotated[str | None, Field(description='Only return the Checkout Session for the PaymentIntent specified. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
-    payment_link: Annotated[str | None, Field(description='Only return the Checkout Sessions for the Payment Link specified. Takes a payment link id: find one with list_all_stripe_payment_links.', max_length=5000)] = None
-    subscription: Annotated[str | None, Field(description='Only return the Checkout Session for the subscription specified. Takes a subscription id: find one with list_all_stripe_subscriptions.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    customer_details: CustomerDetails | None = None
+    expand: list[Literal['data.customer', 'data.invoice', 'data.payment_intent', 'data.payment_link', 'data.setup_intent', 'data.shipping_cost.shipping_rate', 'data.subscription']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
+    payment_link: Annotated[str | None, Field(max_length=5000)] = None
+    subscription: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_checkout_sessions"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: Annotated[str | None, Field(description='Only return credit notes for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.customer', 'data.customer_balance_transaction', 'data.invoice', 'data.refund', 'data.shipping_cost.shipping_rate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str | None, Field(description='Only return credit notes for the invoice specified by this invoice ID. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.customer', 'data.customer_balance_transaction', 'data.invoice', 'data.refund', 'data.shipping_cost.shipping_rate']] | None = None
+    invoice: Annotated[str | None, Field(max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_credit_notes"

@@ -21,11 +21,11 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    email: Annotated[str | None, Field(description="A case-sensitive filter on the list based on the customer's `email` field. The value must be a string.", max_length=512)] = None
-    expand: Annotated[list[Literal['data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.invoice_settings.default_payment_method', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    test_clock: Annotated[str | None, Field(description='Provides a list of customers that are associated with the specified test clock. The response will not include customers with test clocks if this parameter is not set.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    email: Annotated[str | None, Field(max_length=512)] = None
+    expand: list[Literal['data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.invoice_settings.default_payment_method', 'data.test_clock']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_customers"

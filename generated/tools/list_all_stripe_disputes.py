@@ -20,12 +20,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge: Annotated[str | None, Field(description='Only return disputes associated to the charge specified by this charge ID. Takes a charge id: find one with list_all_stripe_charges.', max_length=5000)] = None
+    charge: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.charge', 'data.evidence.cancellation_policy', 'data.evidence.customer_communication', 'data.evidence.customer_signature', 'data.evidence.duplicate_charge_documentation', 'data.evidence.receipt', 'data.evidence.refund_policy', 'data.evidence.service_documentation', 'data.evidence.shipping_documentation', 'data.evidence.uncategorized_file', 'data.payment_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payment_intent: Annotated[str | None, Field(description='Only return disputes associated to the PaymentIntent specified by this PaymentIntent ID. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.charge', 'data.evidence.cancellation_policy', 'data.evidence.customer_communication', 'data.evidence.customer_signature', 'data.evidence.duplicate_charge_documentation', 'data.evidence.receipt', 'data.evidence.refund_policy', 'data.evidence.service_documentation', 'data.evidence.shipping_documentation', 'data.evidence.uncategorized_file', 'data.payment_intent']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_disputes"

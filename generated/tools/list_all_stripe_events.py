@@ -25,11 +25,11 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    delivery_success: Annotated[bool | None, Field(description='Filter events by whether all webhooks were successfully delivered. If false, events which are still pending or have failed all delivery attempts to a webhook endpoint will be returned.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    type: Annotated[str | None, Field(description='A string containing a specific event name, or group of events using * as a wildcard. The list will be filtered to include only events with a matching event property.', max_length=5000)] = None
-    types: Annotated[list[Type] | None, Field(description='An array of up to 20 strings containing specific event names. The list will be filtered to include only events with a matching event property. You may pass either `type` or `types`, but not both.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    delivery_success: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    type: Annotated[str | None, Field(max_length=5000)] = None
+    types: list[Type] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_events"

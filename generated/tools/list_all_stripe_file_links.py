@@ -21,11 +21,11 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.file']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expired: Annotated[bool | None, Field(description='Filter links by their expiration status. By default, all links are returned.')] = None
-    file: Annotated[str | None, Field(description='Only return links for the given file. Takes a file id: find one with list_all_stripe_files.', max_length=5000)] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.file']] | None = None
+    expired: bool | None = None
+    file: Annotated[str | None, Field(max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_file_links"

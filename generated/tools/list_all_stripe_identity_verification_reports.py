@@ -21,10 +21,10 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    type: Annotated[Literal['document', 'id_number'] | None, Field(description='Only return VerificationReports of this type')] = None
-    verification_session: Annotated[str | None, Field(description='Only return VerificationReports created by this VerificationSession ID. It is allowed to provide a VerificationIntent ID.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    type: Literal['document', 'id_number'] | None = None
+    verification_session: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_identity_verification_reports"

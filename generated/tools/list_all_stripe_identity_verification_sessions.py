@@ -21,10 +21,10 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.last_verification_report']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['canceled', 'processing', 'requires_input', 'verified'] | None, Field(description='Only return VerificationSessions with this status. Learn more about the lifecycle of sessions.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.last_verification_report']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_identity_verification_sessions"

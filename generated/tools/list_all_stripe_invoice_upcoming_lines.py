@@ -164,30 +164,30 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Settings for automatic tax lookup for this invoice preview.')] = None
-    coupon: Annotated[str | None, Field(description="The code of the coupon to apply. If `subscription` or `subscription_items` is provided, the invoice returned will preview updating or creating a subscription with that coupon. Otherwise, it will preview applying that coupon to the customer for the next upcoming invoice from among the customer's subscriptions. The invoice can be previewed without a coupon by passing this value as an empty string. Takes a coupon id: find one with list_all_stripe_coupons.", max_length=5000)] = None
-    currency: Annotated[str | None, Field(description='The currency to preview this invoice in. Defaults to that of `customer` if not specified.')] = None
-    customer: Annotated[str | None, Field(description="The identifier of the customer whose upcoming invoice you'd like to retrieve. If `automatic_tax` is enabled then one of `customer`, `customer_details`, `subscription`, or `schedule` must be set. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    customer_details: Annotated[CustomerDetails | None, Field(description='Details about the customer you want to invoice or overrides for an existing customer. If `automatic_tax` is enabled then one of `customer`, `customer_details`, `subscription`, or `schedule` must be set.')] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The coupons to redeem into discounts for the invoice preview. If not specified, inherits the discount from the customer or subscription. This only works for coupons directly applied to the invoice. To apply a coupon to a subscription, you must use the `coupon` parameter instead. Pass an empty string to avoid inheriting any discounts.')] = None
-    expand: Annotated[list[Literal['data.invoice_item', 'data.price.product', 'data.subscription', 'data.subscription_item']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_items: Annotated[list[InvoiceItem] | None, Field(description='List of invoice items to add or update in the upcoming invoice preview.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    schedule: Annotated[str | None, Field(description="The identifier of the schedule whose upcoming invoice you'd like to retrieve. Cannot be used with subscription or subscription fields.", max_length=5000)] = None
-    subscription: Annotated[str | None, Field(description="The identifier of the subscription for which you'd like to retrieve the upcoming invoice. If not provided, but a `subscription_items` is provided, you will preview creating a subscription with those items. If neither `subscription` nor `subscription_items` is provided, you will retrieve the next upcoming invoice from among the customer's subscriptions. Takes a subscription id: find one with list_all_stripe_subscriptions.", max_length=5000)] = None
-    subscription_billing_cycle_anchor: Annotated[Literal['now', 'unchanged'] | int | None, Field(description="For new subscriptions, a future timestamp to anchor the subscription's billing cycle. This is used to determine the date of the first full invoice, and, for plans with `month` or `year` intervals, the day of the month for subsequent invoices. For existing subscriptions, the value can only be set to `now` or `unchanged`.")] = None
-    subscription_cancel_at: Annotated[int | Literal[''] | None, Field(description='Timestamp indicating when the subscription should be scheduled to cancel. Will prorate if within the current period and prorations have been enabled using `proration_behavior`.')] = None
-    subscription_cancel_at_period_end: Annotated[bool | None, Field(description='Boolean indicating whether this subscription should cancel at the end of the current period.')] = None
-    subscription_cancel_now: Annotated[bool | None, Field(description='This simulates the subscription being canceled or expired immediately.')] = None
-    subscription_default_tax_rates: Annotated[list[SubscriptionDefaultTaxRate] | Literal[''] | None, Field(description='If provided, the invoice returned will preview updating or creating a subscription with these default tax rates. The default tax rates will apply to any line item that does not have `tax_rates` set.')] = None
-    subscription_items: Annotated[list[SubscriptionItem] | None, Field(description='A list of up to 20 subscription items, each with an attached price.')] = None
-    subscription_proration_behavior: Annotated[Literal['always_invoice', 'create_prorations', 'none'] | None, Field(description="Determines how to handle prorations when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.")] = None
-    subscription_proration_date: Annotated[int | None, Field(description='If previewing an update to a subscription, and doing proration, `subscription_proration_date` forces the proration to be calculated as though the update was done at the specified time. The time given must be within the current subscription period and within the current phase of the schedule backing this subscription, if the schedule exists.')] = None
-    subscription_resume_at: Annotated[Literal['now'] | None, Field(description='For paused subscriptions, setting `subscription_resume_at` to `now` will preview the invoice that will be generated if the subscription is resumed.', max_length=5000)] = None
-    subscription_start_date: Annotated[int | None, Field(description='Date a subscription is intended to start (can be future or past)')] = None
-    subscription_trial_end: Annotated[Literal['now'] | int | None, Field(description='If provided, the invoice returned will preview updating or creating a subscription with that trial end. If set, one of `subscription_items` or `subscription` is required.')] = None
-    subscription_trial_from_plan: Annotated[bool | None, Field(description="Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `subscription_trial_end` per subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `subscription_trial_end` is not allowed. See Using trial periods on subscriptions to learn more.")] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    automatic_tax: AutomaticTax | None = None
+    coupon: Annotated[str | None, Field(max_length=5000)] = None
+    currency: str | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    customer_details: CustomerDetails | None = None
+    discounts: list[Discount] | Literal[''] | None = None
+    expand: list[Literal['data.invoice_item', 'data.price.product', 'data.subscription', 'data.subscription_item']] | None = None
+    invoice_items: list[InvoiceItem] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    schedule: Annotated[str | None, Field(max_length=5000)] = None
+    subscription: Annotated[str | None, Field(max_length=5000)] = None
+    subscription_billing_cycle_anchor: Literal['now', 'unchanged'] | int | None = None
+    subscription_cancel_at: int | Literal[''] | None = None
+    subscription_cancel_at_period_end: bool | None = None
+    subscription_cancel_now: bool | None = None
+    subscription_default_tax_rates: list[SubscriptionDefaultTaxRate] | Literal[''] | None = None
+    subscription_items: list[SubscriptionItem] | None = None
+    subscription_proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    subscription_proration_date: int | None = None
+    subscription_resume_at: Annotated[Literal['now'] | None, Field(max_length=5000)] = None
+    subscription_start_date: int | None = None
+    subscription_trial_end: Literal['now'] | int | None = None
+    subscription_trial_from_plan: bool | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_invoice_upcoming_lines"

@@ -21,12 +21,12 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    customer: Annotated[str | None, Field(description='The identifier of the customer whose invoice items to return. If none is provided, all invoice items will be returned. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.customer', 'data.invoice', 'data.price.product', 'data.subscription', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice: Annotated[str | None, Field(description='Only return invoice items belonging to this invoice. If none is provided, all invoice items will be returned. If specifying an invoice, no customer identifier is needed. Takes an invoice id: find one with list_all_stripe_invoices.', max_length=5000)] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    pending: Annotated[bool | None, Field(description='Set to `true` to only show pending invoice items, which are not yet attached to any invoices. Set to `false` to only show invoice items already attached to invoices. If unspecified, no filter is applied.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.customer', 'data.invoice', 'data.price.product', 'data.subscription', 'data.test_clock']] | None = None
+    invoice: Annotated[str | None, Field(max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    pending: bool | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_invoiceitems"

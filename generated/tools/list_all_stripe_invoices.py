@@ -30,15 +30,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    collection_method: Annotated[Literal['charge_automatically', 'send_invoice'] | None, Field(description='The collection method of the invoice to retrieve. Either `charge_automatically` or `send_invoice`.')] = None
+    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
     created: Created | int | None = None
-    customer: Annotated[str | None, Field(description='Only return invoices for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
     due_date: DueDate | int | None = None
-    expand: Annotated[list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['draft', 'open', 'paid', 'uncollectible', 'void'] | None, Field(description='The status of the invoice, one of `draft`, `open`, `paid`, `uncollectible`, or `void`. Learn more')] = None
-    subscription: Annotated[str | None, Field(description='Only return invoices for the subscription specified by this subscription ID. Takes a subscription id: find one with list_all_stripe_subscriptions.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['draft', 'open', 'paid', 'uncollectible', 'void'] | None = None
+    subscription: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_invoices"

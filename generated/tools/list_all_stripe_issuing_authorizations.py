@@ -20,13 +20,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    card: Annotated[str | None, Field(description='Only return authorizations that belong to the given card.', max_length=5000)] = None
-    cardholder: Annotated[str | None, Field(description='Only return authorizations that belong to the given cardholder.', max_length=5000)] = None
-    created: Annotated[Created | int | None, Field(description='Only return authorizations that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.card.replaced_by', 'data.card.replacement_for', 'data.cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['closed', 'pending', 'reversed'] | None, Field(description='Only return authorizations with the given status. One of `pending`, `closed`, or `reversed`.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    card: Annotated[str | None, Field(max_length=5000)] = None
+    cardholder: Annotated[str | None, Field(max_length=5000)] = None
+    created: Created | int | None = None
+    expand: list[Literal['data.card.replaced_by', 'data.card.replacement_for', 'data.cardholder']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['closed', 'pending', 'reversed'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_issuing_authorizations"

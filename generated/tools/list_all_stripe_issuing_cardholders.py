@@ -20,13 +20,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    created: Annotated[Created | int | None, Field(description='Only return cardholders that were created during the given date interval.')] = None
-    email: Annotated[str | None, Field(description='Only return cardholders that have the given email address.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    phone_number: Annotated[str | None, Field(description='Only return cardholders that have the given phone number.')] = None
-    status: Annotated[Literal['active', 'blocked', 'inactive'] | None, Field(description='Only return cardholders that have the given status. One of `active`, `inactive`, or `blocked`.')] = None
-    type: Annotated[Literal['company', 'individual'] | None, Field(description='Only return cardholders that have the given type. One of `individual` or `company`.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    created: Created | int | None = None
+    email: str | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    phone_number: str | None = None
+    status: Literal['active', 'blocked', 'inactive'] | None = None
+    type: Literal['company', 'individual'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_issuing_cardholders"

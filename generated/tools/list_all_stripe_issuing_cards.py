@@ -20,16 +20,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    cardholder: Annotated[str | None, Field(description='Only return cards belonging to the Cardholder with the provided ID.', max_length=5000)] = None
-    created: Annotated[Created | int | None, Field(description='Only return cards that were issued during the given date interval.')] = None
-    exp_month: Annotated[int | None, Field(description='Only return cards that have the given expiration month.')] = None
-    exp_year: Annotated[int | None, Field(description='Only return cards that have the given expiration year.')] = None
-    expand: Annotated[list[Literal['data.replaced_by', 'data.replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    last4: Annotated[str | None, Field(description='Only return cards that have the given last four digits.', max_length=5000)] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['active', 'canceled', 'inactive'] | None, Field(description='Only return cards that have the given status. One of `active`, `inactive`, or `canceled`.')] = None
-    type: Annotated[Literal['physical', 'virtual'] | None, Field(description='Only return cards that have the given type. One of `virtual` or `physical`.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    cardholder: Annotated[str | None, Field(max_length=5000)] = None
+    created: Created | int | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    expand: list[Literal['data.replaced_by', 'data.replacement_for']] | None = None
+    last4: Annotated[str | None, Field(max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['active', 'canceled', 'inactive'] | None = None
+    type: Literal['physical', 'virtual'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_issuing_cards"

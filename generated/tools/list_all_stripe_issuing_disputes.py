@@ -20,12 +20,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    created: Annotated[Created | int | None, Field(description='Select Issuing disputes that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['expired', 'lost', 'submitted', 'unsubmitted', 'won'] | None, Field(description='Select Issuing disputes with the given status.')] = None
-    transaction: Annotated[str | None, Field(description='Select the Issuing dispute for the given transaction.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    created: Created | int | None = None
+    expand: list[Literal['data.transaction']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['expired', 'lost', 'submitted', 'unsubmitted', 'won'] | None = None
+    transaction: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_issuing_disputes"

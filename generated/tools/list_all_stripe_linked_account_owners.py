@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    linked_account_id: Annotated[str, Field(description='The id of the linked account. Find one with list_all_stripe_linked_accounts.', max_length=5000)]
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    ownership: Annotated[str, Field(description='The ID of the ownership object to fetch owners from.', max_length=5000)]
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    linked_account_id: Annotated[str, Field(max_length=5000)]
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    ownership: Annotated[str, Field(max_length=5000)]
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_linked_account_owners"

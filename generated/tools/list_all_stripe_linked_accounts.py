@@ -18,11 +18,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_holder: Annotated[AccountHolder | None, Field(description='If present, only return accounts that belong to the specified account holder. `account_holder[customer]` and `account_holder[account]` are mutually exclusive.')] = None
-    expand: Annotated[list[Literal['data.account_holder.account', 'data.account_holder.customer', 'data.ownership']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    session: Annotated[str | None, Field(description='If present, only return accounts that were collected as part of the given session.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    account_holder: AccountHolder | None = None
+    expand: list[Literal['data.account_holder.account', 'data.account_holder.customer', 'data.ownership']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    session: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_linked_accounts"

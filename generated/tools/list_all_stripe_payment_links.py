@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Only return payment links that are active or inactive (e.g., pass `false` to list all inactive payment links).')] = None
-    expand: Annotated[list[Literal['data.application', 'data.on_behalf_of', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    expand: list[Literal['data.application', 'data.on_behalf_of', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_payment_links"

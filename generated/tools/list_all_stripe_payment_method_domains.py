@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    domain_name: Annotated[str | None, Field(description='The domain name that this payment method domain object represents.', max_length=5000)] = None
-    enabled: Annotated[bool | None, Field(description='Whether this payment method domain is enabled. If the domain is not enabled, payment methods will not appear in Elements')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    domain_name: Annotated[str | None, Field(max_length=5000)] = None
+    enabled: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_payment_method_domains"

@@ -32,11 +32,11 @@ class Arguments(BaseModel):
     )
     arrival_date: ArrivalDate | int | None = None
     created: Created | int | None = None
-    destination: Annotated[str | None, Field(description='The ID of an external account - only return payouts sent to this external account.')] = None
-    expand: Annotated[list[Literal['data.balance_transaction', 'data.destination', 'data.failure_balance_transaction', 'data.original_payout', 'data.reversed_by']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[str | None, Field(description='Only return payouts that have the given status: `pending`, `paid`, `failed`, or `canceled`.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    destination: str | None = None
+    expand: list[Literal['data.balance_transaction', 'data.destination', 'data.failure_balance_transaction', 'data.original_payout', 'data.reversed_by']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_payouts"

@@ -32,16 +32,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Only return prices that are active or inactive (e.g., pass `false` to list all inactive prices).')] = None
-    created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
-    currency: Annotated[str | None, Field(description='Only return prices for the given currency.')] = None
-    expand: Annotated[list[Literal['data.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    lookup_keys: Annotated[list[LookupKey] | None, Field(description='Only return the price with these lookup_keys, if any exist.')] = None
-    product: Annotated[str | None, Field(description='Only return prices for the given product. Takes a product id: find one with list_all_stripe_products.', max_length=5000)] = None
-    recurring: Annotated[Recurring | None, Field(description='Only return prices with these recurring fields.')] = None
-    type: Annotated[Literal['one_time', 'recurring'] | None, Field(description='Only return prices of type `recurring` or `one_time`.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    created: Created | int | None = None
+    currency: str | None = None
+    expand: list[Literal['data.product']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    lookup_keys: list[LookupKey] | None = None
+    product: Annotated[str | None, Field(max_length=5000)] = None
+    recurring: Recurring | None = None
+    type: Literal['one_time', 'recurring'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_prices"

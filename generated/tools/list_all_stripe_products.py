@@ -24,14 +24,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Only return products that are active or inactive (e.g., pass `false` to list all inactive products).')] = None
-    created: Annotated[Created | int | None, Field(description='Only return products that were created during the given date interval.')] = None
-    expand: Annotated[list[Literal['data.default_price', 'data.tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    ids: Annotated[list[Id] | None, Field(description='Only return products with the given IDs. Cannot be used with starting_after or ending_before.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    shippable: Annotated[bool | None, Field(description='Only return products that can be shipped (i.e., physical, not digital products).')] = None
-    url: Annotated[str | None, Field(description='Only return products with the given url.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    created: Created | int | None = None
+    expand: list[Literal['data.default_price', 'data.tax_code']] | None = None
+    ids: list[Id] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    shippable: bool | None = None
+    url: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_products"

@@ -20,14 +20,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Filter promotion codes by whether they are active.')] = None
-    code: Annotated[str | None, Field(description='Only return promotion codes that have this case-insensitive code.', max_length=5000)] = None
-    coupon: Annotated[str | None, Field(description='Only return promotion codes for this coupon. Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
-    created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
-    customer: Annotated[str | None, Field(description='Only return promotion codes that are restricted to this customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    code: Annotated[str | None, Field(max_length=5000)] = None
+    coupon: Annotated[str | None, Field(max_length=5000)] = None
+    created: Created | int | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.customer']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_promotion_codes"

@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: Annotated[str | None, Field(description='The ID of the customer whose quotes will be retrieved. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.from_quote.quote', 'data.invoice', 'data.on_behalf_of', 'data.subscription', 'data.subscription_schedule', 'data.test_clock', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['accepted', 'canceled', 'draft', 'open'] | None, Field(description='The status of the quote.')] = None
-    test_clock: Annotated[str | None, Field(description='Provides a list of quotes that are associated with the specified test clock. The response will not include quotes with test clocks if this and the customer parameter is not set.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.customer', 'data.from_quote.quote', 'data.invoice', 'data.on_behalf_of', 'data.subscription', 'data.subscription_schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Literal['accepted', 'canceled', 'draft', 'open'] | None = None
+    test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_quotes"

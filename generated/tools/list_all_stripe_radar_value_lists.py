@@ -20,11 +20,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    alias: Annotated[str | None, Field(description='The alias used to reference the value list when writing rules.', max_length=100)] = None
-    contains: Annotated[str | None, Field(description='A value contained within a value list - returns all value lists containing this value.', max_length=800)] = None
+    alias: Annotated[str | None, Field(max_length=100)] = None
+    contains: Annotated[str | None, Field(max_length=800)] = None
     created: Created | int | None = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_radar_value_lists"

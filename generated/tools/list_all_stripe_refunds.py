@@ -20,12 +20,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge: Annotated[str | None, Field(description='Only return refunds for the charge specified by this charge ID. Takes a charge id: find one with list_all_stripe_charges.')] = None
+    charge: str | None = None
     created: Created | int | None = None
-    expand: Annotated[list[Literal['data.balance_transaction', 'data.charge', 'data.failure_balance_transaction', 'data.payment_intent', 'data.source_transfer_reversal', 'data.transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payment_intent: Annotated[str | None, Field(description='Only return refunds for the PaymentIntent specified by this ID. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.balance_transaction', 'data.charge', 'data.failure_balance_transaction', 'data.payment_intent', 'data.source_transfer_reversal', 'data.transfer_reversal']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_refunds"

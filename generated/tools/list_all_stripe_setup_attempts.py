@@ -20,11 +20,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
-    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.on_behalf_of', 'data.payment_method', 'data.setup_intent']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    setup_intent: Annotated[str, Field(description='Only return SetupAttempts created by the SetupIntent specified by this ID. Takes a setup intent id: find one with list_all_stripe_setup_intents.', max_length=5000)]
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    created: Created | int | None = None
+    expand: list[Literal['data.application', 'data.customer', 'data.on_behalf_of', 'data.payment_method', 'data.setup_intent']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    setup_intent: Annotated[str, Field(max_length=5000)]
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_setup_attempts"

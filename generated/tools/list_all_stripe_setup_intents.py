@@ -20,13 +20,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    attach_to_self: Annotated[bool | None, Field(description="If present, the SetupIntent's payment method will be attached to the in-context Stripe Account. It can only be used for this Stripe Account’s own money movement flows like InboundTransfer and OutboundTransfers. It cannot be set to true when setting up a PaymentMethod for a Customer, and defaults to false when attaching a PaymentMethod to a Customer.")] = None
-    created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
-    customer: Annotated[str | None, Field(description='Only return SetupIntents for the customer specified by this customer ID. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.latest_attempt', 'data.mandate', 'data.on_behalf_of', 'data.payment_method', 'data.single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    payment_method: Annotated[str | None, Field(description='Only return SetupIntents associated with the specified payment method. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    attach_to_self: bool | None = None
+    created: Created | int | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.customer', 'data.latest_attempt', 'data.mandate', 'data.on_behalf_of', 'data.payment_method', 'data.single_use_mandate']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_setup_intents"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.price.product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    subscription: Annotated[str, Field(description='The ID of the subscription whose items will be retrieved. Takes a subscription id: find one with list_all_stripe_subscriptions.', max_length=5000)]
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.price.product']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    subscription: Annotated[str, Field(max_length=5000)]
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_subscription_items"

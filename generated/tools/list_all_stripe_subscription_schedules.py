@@ -50,15 +50,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    canceled_at: Annotated[CanceledAt | int | None, Field(description='Only return subscription schedules that were created canceled the given date interval.')] = None
-    completed_at: Annotated[CompletedAt | int | None, Field(description='Only return subscription schedules that completed during the given date interval.')] = None
-    created: Annotated[Created | int | None, Field(description='Only return subscription schedules that were created during the given date interval.')] = None
-    customer: Annotated[str | None, Field(description='Only return subscription schedules for the given customer. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.default_settings.default_payment_method', 'data.default_settings.on_behalf_of', 'data.subscription', 'data.test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    released_at: Annotated[ReleasedAt | int | None, Field(description='Only return subscription schedules that were released during the given date interval.')] = None
-    scheduled: Annotated[bool | None, Field(description='Only return subscription schedules that have not started yet.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    canceled_at: CanceledAt | int | None = None
+    completed_at: CompletedAt | int | None = None
+    created: Created | int | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.customer', 'data.default_settings.default_payment_method', 'data.default_settings.on_behalf_of', 'data.subscription', 'data.test_clock']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    released_at: ReleasedAt | int | None = None
+    scheduled: bool | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_subscription_schedules"

@@ -47,18 +47,18 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Filter subscriptions by their automatic tax settings.')] = None
-    collection_method: Annotated[Literal['charge_automatically', 'send_invoice'] | None, Field(description='The collection method of the subscriptions to retrieve. Either `charge_automatically` or `send_invoice`.')] = None
+    automatic_tax: AutomaticTax | None = None
+    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
     created: Created | int | None = None
     current_period_end: CurrentPeriodEnd | int | None = None
     current_period_start: CurrentPeriodStart | int | None = None
-    customer: Annotated[str | None, Field(description='The ID of the customer whose subscriptions will be retrieved. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    price: Annotated[str | None, Field(description='Filter for subscriptions that contain this recurring price ID. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None
-    status: Annotated[Literal['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] | None, Field(description='The status of the subscriptions to retrieve. Passing in a value of `canceled` will return all canceled subscriptions, including those belonging to deleted customers. Pass `ended` to find subscriptions that are canceled and subscriptions that are expired due to incomplete payment. Passing in a value of `all` will return subscriptions of all statuses.')] = None
-    test_clock: Annotated[str | None, Field(description='Filter for subscriptions that are associated with the specified test clock. The response will not include subscriptions with test clocks if this and the customer parameter is not set.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    price: Annotated[str | None, Field(max_length=5000)] = None
+    status: Literal['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] | None = None
+    test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_subscriptions"

@@ -20,11 +20,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    active: Annotated[bool | None, Field(description='Optional flag to filter by tax rates that are either active or inactive (archived).')] = None
-    created: Annotated[Created | int | None, Field(description='Optional range for filtering created date.')] = None
-    inclusive: Annotated[bool | None, Field(description='Optional flag to filter by tax rates that are inclusive (or those that are not inclusive).')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    active: bool | None = None
+    created: Created | int | None = None
+    inclusive: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_tax_rates"

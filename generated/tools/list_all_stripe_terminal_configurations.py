@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.bbpos_wisepos_e.splashscreen', 'data.verifone_p400.splashscreen']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    is_account_default: Annotated[bool | None, Field(description='if present, only return the account default or non-default configurations.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.bbpos_wisepos_e.splashscreen', 'data.verifone_p400.splashscreen']] | None = None
+    is_account_default: bool | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_terminal_configurations"

@@ -10,13 +10,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    device_type: Annotated[Literal['bbpos_chipper2x', 'bbpos_wisepad3', 'bbpos_wisepos_e', 'simulated_wisepos_e', 'stripe_m2', 'verifone_P400'] | None, Field(description='Filters readers by device type')] = None
-    expand: Annotated[list[Literal['data.location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    location: Annotated[str | None, Field(description='A location ID to filter the response list to only readers at the specific location', max_length=5000)] = None
-    serial_number: Annotated[str | None, Field(description='Filters readers by serial number', max_length=5000)] = None
-    status: Annotated[Literal['offline', 'online'] | None, Field(description='A status filter to filter readers to only offline or online readers')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    device_type: Literal['bbpos_chipper2x', 'bbpos_wisepad3', 'bbpos_wisepos_e', 'simulated_wisepos_e', 'stripe_m2', 'verifone_P400'] | None = None
+    expand: list[Literal['data.location']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    location: Annotated[str | None, Field(max_length=5000)] = None
+    serial_number: Annotated[str | None, Field(max_length=5000)] = None
+    status: Literal['offline', 'online'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_terminal_readers"

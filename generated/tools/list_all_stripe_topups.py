@@ -30,12 +30,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    amount: Annotated[Amount | int | None, Field(description='A positive integer representing how much to transfer.')] = None
-    created: Annotated[Created | int | None, Field(description='A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.')] = None
-    expand: Annotated[list[Literal['data.balance_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    status: Annotated[Literal['canceled', 'failed', 'pending', 'succeeded'] | None, Field(description='Only return top-ups that have the given status. One of `canceled`, `failed`, `pending` or `succeeded`.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    amount: Amount | int | None = None
+    created: Created | int | None = None
+    expand: list[Literal['data.balance_transaction']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    status: Annotated[Literal['canceled', 'failed', 'pending', 'succeeded'] | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_topups"

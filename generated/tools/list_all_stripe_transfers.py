@@ -21,11 +21,11 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    destination: Annotated[str | None, Field(description='Only return transfers for the destination specified by this account ID.', max_length=5000)] = None
-    expand: Annotated[list[Literal['data.balance_transaction', 'data.destination', 'data.destination_payment', 'data.source_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    transfer_group: Annotated[str | None, Field(description='Only return transfers with the specified transfer group.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    destination: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['data.balance_transaction', 'data.destination', 'data.destination_payment', 'data.source_transaction']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    transfer_group: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_transfers"

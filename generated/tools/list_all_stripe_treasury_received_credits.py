@@ -17,12 +17,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='The FinancialAccount that received the funds.')]
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    linked_flows: Annotated[LinkedFlows | None, Field(description='Only return ReceivedCredits described by the flow.')] = None
-    status: Annotated[Literal['failed', 'succeeded'] | None, Field(description='Only return ReceivedCredits that have the given status: `succeeded` or `failed`.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.transaction']] | None = None
+    financial_account: str
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    linked_flows: LinkedFlows | None = None
+    status: Literal['failed', 'succeeded'] | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_treasury_received_credits"

@@ -32,12 +32,12 @@ class Arguments(BaseModel):
     )
     created: Created | int | None = None
     effective_at: EffectiveAt | int | None = None
-    expand: Annotated[list[Literal['data.transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    order_by: Annotated[Literal['created', 'effective_at'] | None, Field(description='The results are in reverse chronological order by `created` or `effective_at`. The default is `created`.')] = None
-    transaction: Annotated[str | None, Field(description='Only return TransactionEntries associated with this Transaction.', max_length=5000)] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.transaction']] | None = None
+    financial_account: str
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    order_by: Literal['created', 'effective_at'] | None = None
+    transaction: Annotated[str | None, Field(max_length=5000)] = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_treasury_transaction_entries"

@@ -38,12 +38,12 @@ class Arguments(BaseModel):
         extra='forbid',
     )
     created: Created | int | None = None
-    financial_account: Annotated[str, Field(description='Returns objects associated with this FinancialAccount.')]
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    order_by: Annotated[Literal['created', 'posted_at'] | None, Field(description='The results are in reverse chronological order by `created` or `posted_at`. The default is `created`.')] = None
-    status: Annotated[Literal['open', 'posted', 'void'] | None, Field(description='Only return Transactions that have the given status: `open`, `posted`, or `void`.')] = None
-    status_transitions: Annotated[StatusTransitions | None, Field(description='A filter for the `status_transitions.posted_at` timestamp. When using this filter, `status=posted` and `order_by=posted_at` must also be specified.')] = None
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    financial_account: str
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    order_by: Literal['created', 'posted_at'] | None = None
+    status: Literal['open', 'posted', 'void'] | None = None
+    status_transitions: StatusTransitions | None = None
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "list_all_stripe_treasury_transactions"

@@ -7,22 +7,22 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Mandate(RootModel[str]):
-    root: Annotated[str, Field(description="ID of the mandate to be used for this invoice. It must correspond to the payment method used to pay the invoice, including the payment_method param or the invoice's default_payment_method or default_source, if set.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the invoice. Find one with list_all_stripe_invoices.', max_length=5000)]
-    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    forgive: Annotated[bool | None, Field(description='In cases where the source used to pay the invoice has insufficient funds, passing `forgive=true` controls whether a charge should be attempted for the full amount available on the source, up to the amount to fully pay the invoice. This effectively forgives the difference between the amount available on the source and the amount due.')] = None
-    mandate: Annotated[Mandate | Literal[''] | None, Field(description="ID of the mandate to be used for this invoice. It must correspond to the payment method used to pay the invoice, including the payment_method param or the invoice's default_payment_method or default_source, if set.")] = None
-    off_session: Annotated[bool | None, Field(description='Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `true` (off-session).')] = None
-    paid_out_of_band: Annotated[bool | None, Field(description='Boolean representing whether an invoice is paid outside of Stripe. This will result in no charge being made. Defaults to `false`.')] = None
-    payment_method: Annotated[str | None, Field(description='A PaymentMethod to be charged. The PaymentMethod must be the ID of a PaymentMethod belonging to the customer associated with the invoice being paid. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    source: Annotated[str | None, Field(description='A payment source to be charged. The source must be the ID of a source belonging to the customer associated with the invoice being paid.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    forgive: bool | None = None
+    mandate: Mandate | Literal[''] | None = None
+    off_session: bool | None = None
+    paid_out_of_band: bool | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    source: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "pay_a_stripe_invoice"

@@ -24,13 +24,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader.', max_length=5000)]
-    amount_tip: Annotated[int | None, Field(description='Simulated on-reader tip amount.')] = None
-    card_present: Annotated[CardPresent | None, Field(description='Simulated data for the card_present payment method.')] = None
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    interac_present: Annotated[InteracPresent | None, Field(description='Simulated data for the interac_present payment method.')] = None
-    type: Annotated[Literal['card_present', 'interac_present'] | None, Field(description='Simulated payment type.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount_tip: int | None = None
+    card_present: CardPresent | None = None
+    expand: list[Literal['location']] | None = None
+    interac_present: InteracPresent | None = None
+    type: Literal['card_present', 'interac_present'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "present_payment_method_a_stripe_test_helpers_terminal_reader"

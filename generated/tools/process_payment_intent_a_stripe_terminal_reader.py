@@ -25,11 +25,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    payment_intent: Annotated[str, Field(description='PaymentIntent ID Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)]
-    process_config: Annotated[ProcessConfig | None, Field(description='Configuration overrides')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['location']] | None = None
+    payment_intent: Annotated[str, Field(max_length=5000)]
+    process_config: ProcessConfig | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "process_payment_intent_a_stripe_terminal_reader"

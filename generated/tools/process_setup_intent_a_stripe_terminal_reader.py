@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
-    customer_consent_collected: Annotated[bool, Field(description='Customer Consent Collected')]
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    process_config: Annotated[dict[str, Any] | None, Field(description='Configuration overrides')] = None
-    setup_intent: Annotated[str, Field(description='SetupIntent ID Takes a setup intent id: find one with list_all_stripe_setup_intents.', max_length=5000)]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    customer_consent_collected: bool
+    expand: list[Literal['location']] | None = None
+    process_config: dict[str, Any] | None = None
+    setup_intent: Annotated[str, Field(max_length=5000)]
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "process_setup_intent_a_stripe_terminal_reader"

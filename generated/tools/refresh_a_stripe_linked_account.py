@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the linked account. Find one with list_all_stripe_linked_accounts.', max_length=5000)]
-    expand: Annotated[list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    features: Annotated[list[Literal['balance', 'ownership']], Field(description='The list of account features that you would like to refresh.')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
+    features: list[Literal['balance', 'ownership']]
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refresh_a_stripe_linked_account"

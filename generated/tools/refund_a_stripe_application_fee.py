@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the application fee. Find one with list_all_stripe_application_fees.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     directive: Annotated[str | None, Field(max_length=5000)] = None
-    expand: Annotated[list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    expand: list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refund_a_stripe_application_fee"

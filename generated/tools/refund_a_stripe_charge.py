@@ -10,16 +10,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    instructions_email: Annotated[str | None, Field(description='For payment methods without native refund support (e.g., Konbini, PromptPay), use this email from the customer to receive refund instructions.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_intent: Annotated[str | None, Field(description='Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
+    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    instructions_email: str | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     reason: Annotated[Literal['duplicate', 'fraudulent', 'requested_by_customer'] | None, Field(max_length=5000)] = None
     refund_application_fee: bool | None = None
     reverse_transfer: bool | None = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refund_a_stripe_charge"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the transaction.', max_length=5000)]
-    expand: Annotated[list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    refund_amount: Annotated[int | None, Field(description='The total amount to attempt to refund. This amount is in the provided currency, or defaults to the cards currency, and in the smallest currency unit.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None = None
+    refund_amount: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refund_a_stripe_test_helpers_issuing_transaction"

@@ -10,15 +10,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='A positive integer in __cents__ representing how much of this charge to refund.')] = None
-    charge: Annotated[str | None, Field(description='ID of the Charge to refund. Takes a charge id: find one with list_all_stripe_charges.', max_length=5000)] = None
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_intent: Annotated[str | None, Field(description='ID of the PaymentIntent to refund. Takes a payment intent id: find one with list_all_stripe_payment_intents.', max_length=5000)] = None
-    refund_application_fee: Annotated[bool | None, Field(description='Boolean indicating whether the application fee should be refunded when refunding this charge. If a full charge refund is given, the full application fee will be refunded. Otherwise, the application fee will be refunded in an amount proportional to the amount of the charge refunded. An application fee can be refunded only by the application that created the charge.')] = None
-    reverse_transfer: Annotated[bool | None, Field(description='Boolean indicating whether the transfer should be reversed when refunding this charge. The transfer will be reversed proportionally to the amount being refunded (either the entire or partial amount). A transfer can be reversed only by the application that created the charge.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    charge: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['location']] | None = None
+    metadata: dict[str, str] | None = None
+    payment_intent: Annotated[str | None, Field(max_length=5000)] = None
+    refund_application_fee: bool | None = None
+    reverse_transfer: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refund_payment_a_stripe_terminal_reader"

@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the subscription. Find one with list_all_stripe_subscriptions.', max_length=5000)]
-    billing_cycle_anchor: Annotated[Literal['now', 'unchanged'] | None, Field(description="Either `now` or `unchanged`. Setting the value to `now` resets the subscription's billing cycle anchor to the current time (in UTC). Setting the value to `unchanged` advances the subscription's billing cycle anchor to the period that surrounds the current time. For more information, see the billing cycle documentation.", max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    proration_behavior: Annotated[Literal['always_invoice', 'create_prorations', 'none'] | None, Field(description="Determines how to handle prorations when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.")] = None
-    proration_date: Annotated[int | None, Field(description='If set, the proration will be calculated as though the subscription was resumed at the given time. This can be used to apply exactly the same proration that was previewed with upcoming invoice endpoint.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    billing_cycle_anchor: Annotated[Literal['now', 'unchanged'] | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_date: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "resume_a_stripe_subscription"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the authorization.', max_length=5000)]
-    expand: Annotated[list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    reverse_amount: Annotated[int | None, Field(description='The amount to reverse from the authorization. If not provided, the full amount of the authorization will be reversed. This amount is in the authorization currency and in the smallest currency unit.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    reverse_amount: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "reverse_a_stripe_test_helpers_issuing_authorization"

@@ -10,10 +10,10 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    expand: Annotated[list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    limit: Annotated[int | None, Field(description='How many objects one page holds, 1 to 100 (default 10).', ge=1, le=100)] = None
-    query: Annotated[str, Field(description="The search query string. See search query language and the list of supported query fields for invoices. The query uses Stripe's search query language: field:value clauses joined by AND or OR, e.g. email:'jane@example.com' AND metadata['order_id']:'6735'; ~ matches substrings, > and < compare numbers and dates.", max_length=5000)]
-    next_cursor: Annotated[str | None, Field(description='Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.', max_length=5000)] = None
+    expand: list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    query: Annotated[str, Field(max_length=5000)]
+    next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
 NAME = "search_stripe_invoices"

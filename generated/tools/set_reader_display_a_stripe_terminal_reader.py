@@ -29,11 +29,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the reader. Find one with list_all_stripe_terminal_readers.', max_length=5000)]
-    cart: Annotated[Cart | None, Field(description='Cart')] = None
-    expand: Annotated[list[Literal['location']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    type: Annotated[Literal['cart'], Field(description='Type')]
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    cart: Cart | None = None
+    expand: list[Literal['location']] | None = None
+    type: Literal['cart']
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "set_reader_display_a_stripe_terminal_reader"

@@ -28,25 +28,25 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the bank account.')]
-    account_holder_name: Annotated[str | None, Field(description='The name of the person or business that owns the bank account.', max_length=5000)] = None
-    account_holder_type: Annotated[Literal['', 'company', 'individual'] | None, Field(description='The type of entity that holds the account. This can be either `individual` or `company`.', max_length=5000)] = None
-    account_type: Annotated[Literal['checking', 'futsu', 'savings', 'toza'] | None, Field(description='The bank account type. This can only be `checking` or `savings` in most countries. In Japan, this can only be `futsu` or `toza`.', max_length=5000)] = None
-    address_city: Annotated[str | None, Field(description='City/District/Suburb/Town/Village.', max_length=5000)] = None
-    address_country: Annotated[str | None, Field(description='Billing address country, if provided when creating card.', max_length=5000)] = None
-    address_line1: Annotated[str | None, Field(description='Address line 1 (Street address/PO Box/Company name).', max_length=5000)] = None
-    address_line2: Annotated[str | None, Field(description='Address line 2 (Apartment/Suite/Unit/Building).', max_length=5000)] = None
-    address_state: Annotated[str | None, Field(description='State/County/Province/Region.', max_length=5000)] = None
-    address_zip: Annotated[str | None, Field(description='ZIP or postal code.', max_length=5000)] = None
-    default_for_currency: Annotated[bool | None, Field(description='When set to true, this becomes the default external account for its currency.')] = None
-    documents: Annotated[Documents | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
-    exp_month: Annotated[str | None, Field(description='Two digit number representing the card’s expiration month.', max_length=5000)] = None
-    exp_year: Annotated[str | None, Field(description='Four digit number representing the card’s expiration year.', max_length=5000)] = None
-    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description='Cardholder name.', max_length=5000)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    id: str
+    account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal['', 'company', 'individual'] | None, Field(max_length=5000)] = None
+    account_type: Annotated[Literal['checking', 'futsu', 'savings', 'toza'] | None, Field(max_length=5000)] = None
+    address_city: Annotated[str | None, Field(max_length=5000)] = None
+    address_country: Annotated[str | None, Field(max_length=5000)] = None
+    address_line1: Annotated[str | None, Field(max_length=5000)] = None
+    address_line2: Annotated[str | None, Field(max_length=5000)] = None
+    address_state: Annotated[str | None, Field(max_length=5000)] = None
+    address_zip: Annotated[str | None, Field(max_length=5000)] = None
+    default_for_currency: bool | None = None
+    documents: Documents | None = None
+    exp_month: Annotated[str | None, Field(max_length=5000)] = None
+    exp_year: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['account', 'customer']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=5000)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_account_bank_account_by_id"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the capability. Find one with list_all_stripe_account_capabilities.')]
-    expand: Annotated[list[Literal['account']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    requested: Annotated[bool | None, Field(description="To request a new capability for an account, pass true. There can be a delay before the requested capability becomes active. If the capability has any activation requirements, the response includes them in the `requirements` arrays. If a capability isn't permanent, you can remove it from the account by passing false. Most capabilities are permanent after they've been requested.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    id: str
+    expand: list[Literal['account']] | None = None
+    requested: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_account_capability_by_id"

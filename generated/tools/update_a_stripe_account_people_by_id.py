@@ -143,35 +143,35 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    account_id: Annotated[str, Field(description='The id of the account. Find one with list_all_stripe_accounts.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the people. Find one with list_all_stripe_account_people.', max_length=5000)]
-    address: Annotated[Address | None, Field(description="The person's address.")] = None
-    address_kana: Annotated[AddressKana | None, Field(description="The Kana variation of the person's address (Japan only).")] = None
-    address_kanji: Annotated[AddressKanji | None, Field(description="The Kanji variation of the person's address (Japan only).")] = None
-    dob: Annotated[Dob | Literal[''] | None, Field(description="The person's date of birth.")] = None
-    documents: Annotated[Documents | None, Field(description='Documents that may be submitted to satisfy various informational requests.')] = None
-    email: Annotated[str | None, Field(description="The person's email address.")] = None
-    first_name: Annotated[str | None, Field(description="The person's first name.", max_length=5000)] = None
-    first_name_kana: Annotated[str | None, Field(description="The Kana variation of the person's first name (Japan only).", max_length=5000)] = None
-    first_name_kanji: Annotated[str | None, Field(description="The Kanji variation of the person's first name (Japan only).", max_length=5000)] = None
-    full_name_aliases: Annotated[list[FullNameAliase] | Literal[''] | None, Field(description='A list of alternate names or aliases that the person is known by.')] = None
-    gender: Annotated[str | None, Field(description='The person\'s gender (International regulations require either "male" or "female").')] = None
-    id_number: Annotated[str | None, Field(description="The person's ID number, as appropriate for their country. For example, a social security number in the U.S., social insurance number in Canada, etc. Instead of the number itself, you can also provide a PII token provided by Stripe.js.", max_length=5000)] = None
-    id_number_secondary: Annotated[str | None, Field(description="The person's secondary ID number, as appropriate for their country, will be used for enhanced verification checks. In Thailand, this would be the laser code found on the back of an ID card. Instead of the number itself, you can also provide a PII token provided by Stripe.js.", max_length=5000)] = None
-    last_name: Annotated[str | None, Field(description="The person's last name.", max_length=5000)] = None
-    last_name_kana: Annotated[str | None, Field(description="The Kana variation of the person's last name (Japan only).", max_length=5000)] = None
-    last_name_kanji: Annotated[str | None, Field(description="The Kanji variation of the person's last name (Japan only).", max_length=5000)] = None
-    maiden_name: Annotated[str | None, Field(description="The person's maiden name.", max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    nationality: Annotated[str | None, Field(description='The country where the person is a national. Two-letter country code (ISO 3166-1 alpha-2), or "XX" if unavailable.', max_length=5000)] = None
-    person_token: Annotated[str | None, Field(description='A person token, used to securely provide details to the person.', max_length=5000)] = None
-    phone: Annotated[str | None, Field(description="The person's phone number.")] = None
-    political_exposure: Annotated[str | None, Field(description='Indicates if the person or any of their representatives, family members, or other closely related persons, declares that they hold or have held an important public job or function, in any jurisdiction.', max_length=5000)] = None
-    registered_address: Annotated[RegisteredAddress | None, Field(description="The person's registered address.")] = None
-    relationship: Annotated[Relationship | None, Field(description="The relationship that this person has with the account's legal entity.")] = None
-    ssn_last_4: Annotated[str | None, Field(description="The last four digits of the person's Social Security number (U.S. only).")] = None
-    verification: Annotated[Verification | None, Field(description="The person's verification status.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    account_id: Annotated[str, Field(max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
+    address: Address | None = None
+    address_kana: AddressKana | None = None
+    address_kanji: AddressKanji | None = None
+    dob: Dob | Literal[''] | None = None
+    documents: Documents | None = None
+    email: str | None = None
+    first_name: Annotated[str | None, Field(max_length=5000)] = None
+    first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
+    first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
+    full_name_aliases: list[FullNameAliase] | Literal[''] | None = None
+    gender: str | None = None
+    id_number: Annotated[str | None, Field(max_length=5000)] = None
+    id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
+    last_name: Annotated[str | None, Field(max_length=5000)] = None
+    last_name_kana: Annotated[str | None, Field(max_length=5000)] = None
+    last_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
+    maiden_name: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    nationality: Annotated[str | None, Field(max_length=5000)] = None
+    person_token: Annotated[str | None, Field(max_length=5000)] = None
+    phone: str | None = None
+    political_exposure: Annotated[str | None, Field(max_length=5000)] = None
+    registered_address: RegisteredAddress | None = None
+    relationship: Relationship | None = None
+    ssn_last_4: str | None = None
+    verification: Verification | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_account_people_by_id"

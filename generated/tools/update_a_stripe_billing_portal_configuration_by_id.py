@@ -111,15 +111,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the configuration. Find one with list_all_stripe_billing_portal_configurations.', max_length=5000)]
-    active: Annotated[bool | None, Field(description='Whether the configuration is active and can be used to create portal sessions.')] = None
-    business_profile: Annotated[BusinessProfile | None, Field(description='The business information shown to customers in the portal.')] = None
-    default_return_url: Annotated[str | Literal[''] | None, Field(description="The default URL to redirect customers to when they click on the portal's link to return to your website. This can be overriden when creating the session.")] = None
-    expand: Annotated[list[Literal['application']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    features: Annotated[Features | None, Field(description='Information about the features available in the portal.')] = None
-    login_page: Annotated[LoginPage | None, Field(description='The hosted login page for this configuration. Learn more about the portal login page in our integration docs.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    business_profile: BusinessProfile | None = None
+    default_return_url: str | Literal[''] | None = None
+    expand: list[Literal['application']] | None = None
+    features: Features | None = None
+    login_page: LoginPage | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_billing_portal_configuration_by_id"

@@ -40,16 +40,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.', max_length=5000)]
-    customer: Annotated[str | None, Field(description='The ID of an existing customer that will be associated with this request. This field may only be updated if there is no existing associated customer with this charge. Takes a customer id: find one with list_all_stripe_customers.', max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string which you can attach to a charge object. It is displayed when in the web interface alongside the charge. Note that if you use Stripe to send automatic email receipts to your customers, your receipt emails will include the `description` of the charge(s) that they are describing.', max_length=40000)] = None
-    expand: Annotated[list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    fraud_details: Annotated[FraudDetails | None, Field(description='A set of key-value pairs you can attach to a charge giving information about its riskiness. If you believe a charge is fraudulent, include a `user_report` key with a value of `fraudulent`. If you believe a charge is safe, include a `user_report` key with a value of `safe`. Stripe will use the information you send to improve our fraud detection algorithms.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    receipt_email: Annotated[str | None, Field(description='This is the email address that the receipt for this charge will be sent to. If this field is updated, then a new email receipt will be sent to the updated address.', max_length=5000)] = None
-    shipping: Annotated[Shipping | None, Field(description='Shipping information for the charge. Helps prevent fraud on charges for physical goods.')] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies this transaction as part of a group. `transfer_group` may only be provided if it has not been set. See the Connect documentation for details.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=40000)] = None
+    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    fraud_details: FraudDetails | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    receipt_email: Annotated[str | None, Field(max_length=5000)] = None
+    shipping: Shipping | None = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_charge_by_id"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    charge_id: Annotated[str, Field(description='The id of the charge. Find one with list_all_stripe_charges.')]
-    id: Annotated[str, Field(description='The id of the refund. Find one with list_all_stripe_charge_refunds.')]
-    expand: Annotated[list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
+    charge_id: str
+    id: str
+    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
     metadata: dict[str, str] | Literal[''] | None = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_charge_refund_by_id"

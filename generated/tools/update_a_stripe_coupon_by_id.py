@@ -17,11 +17,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the coupon. Find one with list_all_stripe_coupons.', max_length=5000)]
-    currency_options: Annotated[dict[str, CurrencyOptions] | None, Field(description='Coupons defined in each available currency option (only supported if the coupon is amount-based). Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description='Name of the coupon displayed to customers on, for instance invoices, or receipts. By default the `id` is shown if `name` is not set.', max_length=40)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    currency_options: dict[str, CurrencyOptions] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=40)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_coupon_by_id"

@@ -32,7 +32,7 @@ class BankAccount(BaseModel):
 
 
 class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Card(BaseModel):
@@ -55,7 +55,7 @@ class Card(BaseModel):
 
 
 class Card1(RootModel[str]):
-    root: Annotated[str, Field(description='A token, like the ones returned by Stripe.js.', max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class Settings(BaseModel):
@@ -121,33 +121,33 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    address: Annotated[Address | Literal[''] | None, Field(description="The customer's address.")] = None
-    balance: Annotated[int | None, Field(description="An integer amount in cents (or local equivalent) that represents the customer's current balance, which affect the customer's future invoices. A negative amount represents a credit that decreases the amount due on an invoice; a positive amount increases the amount due on an invoice.")] = None
-    bank_account: Annotated[BankAccount | BankAccount1 | None, Field(description="Either a token, like the ones returned by Stripe.js, or a dictionary containing a user's bank account details.")] = None
-    card: Annotated[Card | Card1 | None, Field(description='A token, like the ones returned by Stripe.js.')] = None
-    cash_balance: Annotated[CashBalance | None, Field(description='Balance information and default balance settings for this customer.')] = None
-    coupon: Annotated[str | None, Field(description='Takes a coupon id: find one with list_all_stripe_coupons.', max_length=5000)] = None
-    default_alipay_account: Annotated[str | None, Field(description="ID of Alipay account to make the customer's new default for invoice payments.", max_length=500)] = None
-    default_bank_account: Annotated[str | None, Field(description="ID of bank account to make the customer's new default for invoice payments.", max_length=500)] = None
-    default_card: Annotated[str | None, Field(description="ID of card to make the customer's new default for invoice payments.", max_length=500)] = None
-    default_source: Annotated[str | None, Field(description="If you are using payment methods created via the PaymentMethods API, see the invoice_settings.default_payment_method parameter. Provide the ID of a payment source already attached to this customer to make it this customer's default payment source. If you want to add a new payment source and make it the default, see the source property.", max_length=500)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string that you can attach to a customer object. It is displayed alongside the customer in the dashboard.', max_length=5000)] = None
-    email: Annotated[str | None, Field(description="Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and tracking. This may be up to *512 characters*.", max_length=512)] = None
-    expand: Annotated[list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_prefix: Annotated[str | None, Field(description='The prefix for the customer used to generate unique invoice numbers. Must be 3–12 uppercase letters or numbers.', max_length=5000)] = None
-    invoice_settings: Annotated[InvoiceSettings | None, Field(description='Default invoice settings for this customer.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description="The customer's full name or business name.", max_length=256)] = None
-    next_invoice_sequence: Annotated[int | None, Field(description="The sequence to be used on the customer's next invoice. Defaults to 1.")] = None
-    phone: Annotated[str | None, Field(description="The customer's phone number.", max_length=20)] = None
-    preferred_locales: Annotated[list[PreferredLocale] | None, Field(description="Customer's preferred languages, ordered by preference.")] = None
-    promotion_code: Annotated[str | None, Field(description='The API ID of a promotion code to apply to the customer. The customer will have a discount applied on all recurring payments. Charges you create through the API will not have the discount. Takes a promotion code id: find one with list_all_stripe_promotion_codes.', max_length=5000)] = None
-    shipping: Annotated[Shipping | Literal[''] | None, Field(description="The customer's shipping information. Appears on invoices emailed to this customer.")] = None
+    id: Annotated[str, Field(max_length=5000)]
+    address: Address | Literal[''] | None = None
+    balance: int | None = None
+    bank_account: BankAccount | BankAccount1 | None = None
+    card: Card | Card1 | None = None
+    cash_balance: CashBalance | None = None
+    coupon: Annotated[str | None, Field(max_length=5000)] = None
+    default_alipay_account: Annotated[str | None, Field(max_length=500)] = None
+    default_bank_account: Annotated[str | None, Field(max_length=500)] = None
+    default_card: Annotated[str | None, Field(max_length=500)] = None
+    default_source: Annotated[str | None, Field(max_length=500)] = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    email: Annotated[str | None, Field(max_length=512)] = None
+    expand: list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None = None
+    invoice_prefix: Annotated[str | None, Field(max_length=5000)] = None
+    invoice_settings: InvoiceSettings | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=256)] = None
+    next_invoice_sequence: int | None = None
+    phone: Annotated[str | None, Field(max_length=20)] = None
+    preferred_locales: list[PreferredLocale] | None = None
+    promotion_code: Annotated[str | None, Field(max_length=5000)] = None
+    shipping: Shipping | Literal[''] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
-    tax: Annotated[Tax | None, Field(description='Tax details about the customer.')] = None
-    tax_exempt: Annotated[Literal['', 'exempt', 'none', 'reverse'] | None, Field(description="The customer's tax exemption. One of `none`, `exempt`, or `reverse`.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    tax: Tax | None = None
+    tax_exempt: Literal['', 'exempt', 'none', 'reverse'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_customer_by_id"

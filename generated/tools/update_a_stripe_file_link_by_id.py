@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the file link. Find one with list_all_stripe_file_links.')]
-    expand: Annotated[list[Literal['file']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    expires_at: Annotated[Literal['now'] | int | Literal[''] | None, Field(description='A future timestamp after which the link will no longer be usable, or `now` to expire the link immediately.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: str
+    expand: list[Literal['file']] | None = None
+    expires_at: Literal['now'] | int | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_file_link_by_id"

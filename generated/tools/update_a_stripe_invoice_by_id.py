@@ -26,7 +26,7 @@ class CustomField(BaseModel):
 
 
 class DefaultSource(RootModel[str]):
-    root: Annotated[str, Field(description="ID of the default payment source for the invoice. It must belong to the customer associated with the invoice and be in a chargeable state. If not set, defaults to the subscription's default source, if any, or to the customer's default source.", max_length=5000)]
+    root: Annotated[str, Field(max_length=5000)]
 
 
 class DefaultTaxRate(RootModel[str]):
@@ -258,32 +258,32 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the invoice. Find one with list_all_stripe_invoices.', max_length=5000)]
-    account_tax_ids: Annotated[list[AccountTaxId] | Literal[''] | None, Field(description='The account tax IDs associated with the invoice. Only editable when the invoice is a draft.')] = None
-    application_fee_amount: Annotated[int | None, Field(description="A fee in cents (or local equivalent) that will be applied to the invoice and transferred to the application owner's Stripe account. The request must be made with an OAuth key or the Stripe-Account header in order to take an application fee. For more information, see the application fees documentation.")] = None
-    auto_advance: Annotated[bool | None, Field(description='Controls whether Stripe performs automatic collection of the invoice.')] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Settings for automatic tax lookup for this invoice.')] = None
-    collection_method: Annotated[Literal['charge_automatically', 'send_invoice'] | None, Field(description='Either `charge_automatically` or `send_invoice`. This field can be updated only on `draft` invoices.')] = None
-    custom_fields: Annotated[list[CustomField] | Literal[''] | None, Field(description='A list of up to 4 custom fields to be displayed on the invoice. If a value for `custom_fields` is specified, the list specified will replace the existing custom field list on this invoice. Pass an empty string to remove previously-defined fields.')] = None
-    days_until_due: Annotated[int | None, Field(description='The number of days from which the invoice is created until it is due. Only valid for invoices where `collection_method=send_invoice`. This field can only be updated on `draft` invoices.')] = None
-    default_payment_method: Annotated[str | None, Field(description="ID of the default payment method for the invoice. It must belong to the customer associated with the invoice. If not set, defaults to the subscription's default payment method, if any, or to the default payment method in the customer's invoice settings.", max_length=5000)] = None
-    default_source: Annotated[DefaultSource | Literal[''] | None, Field(description="ID of the default payment source for the invoice. It must belong to the customer associated with the invoice and be in a chargeable state. If not set, defaults to the subscription's default source, if any, or to the customer's default source.")] = None
-    default_tax_rates: Annotated[list[DefaultTaxRate] | Literal[''] | None, Field(description='The tax rates that will apply to any line item that does not have `tax_rates` set. Pass an empty string to remove previously-defined tax rates.')] = None
-    description: Annotated[str | None, Field(description="An arbitrary string attached to the object. Often useful for displaying to users. Referenced as 'memo' in the Dashboard.", max_length=1500)] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The discounts that will apply to the invoice. Pass an empty string to remove previously-defined discounts.')] = None
-    due_date: Annotated[int | None, Field(description='The date on which payment for this invoice is due. Only valid for invoices where `collection_method=send_invoice`. This field can only be updated on `draft` invoices.')] = None
-    effective_at: Annotated[int | Literal[''] | None, Field(description="The date when this invoice is in effect. Same as `finalized_at` unless overwritten. When defined, this value replaces the system-generated 'Date of issue' printed on the invoice PDF and receipt.")] = None
-    expand: Annotated[list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    footer: Annotated[str | None, Field(description='Footer to be displayed on the invoice.', max_length=5000)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    on_behalf_of: Annotated[str | Literal[''] | None, Field(description='The account (if any) for which the funds of the invoice payment are intended. If set, the invoice will be presented with the branding and support information of the specified account. See the Invoices with Connect documentation for details.')] = None
-    payment_settings: Annotated[PaymentSettings | None, Field(description='Configuration settings for the PaymentIntent that is generated when the invoice is finalized.')] = None
-    rendering_options: Annotated[RenderingOptions | Literal[''] | None, Field(description='Options for invoice PDF rendering.')] = None
-    shipping_cost: Annotated[ShippingCost | Literal[''] | None, Field(description='Settings for the cost of shipping for this invoice.')] = None
-    shipping_details: Annotated[ShippingDetails | Literal[''] | None, Field(description='Shipping details for the invoice. The Invoice PDF will use the `shipping_details` value if it is set, otherwise the PDF will render the shipping address from the customer.')] = None
-    statement_descriptor: Annotated[str | None, Field(description="Extra information about a charge for the customer's credit card statement. It must contain at least one letter. If not specified and this invoice is part of a subscription, the default `statement_descriptor` will be set to the first subscription item's product's `statement_descriptor`.", max_length=22)] = None
-    transfer_data: Annotated[TransferData | Literal[''] | None, Field(description="If specified, the funds from the invoice will be transferred to the destination and the ID of the resulting transfer will be found on the invoice's charge. This will be unset if you POST an empty value.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    account_tax_ids: list[AccountTaxId] | Literal[''] | None = None
+    application_fee_amount: int | None = None
+    auto_advance: bool | None = None
+    automatic_tax: AutomaticTax | None = None
+    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    custom_fields: list[CustomField] | Literal[''] | None = None
+    days_until_due: int | None = None
+    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    default_source: DefaultSource | Literal[''] | None = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
+    description: Annotated[str | None, Field(max_length=1500)] = None
+    discounts: list[Discount] | Literal[''] | None = None
+    due_date: int | None = None
+    effective_at: int | Literal[''] | None = None
+    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    footer: Annotated[str | None, Field(max_length=5000)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    on_behalf_of: str | Literal[''] | None = None
+    payment_settings: PaymentSettings | None = None
+    rendering_options: RenderingOptions | Literal[''] | None = None
+    shipping_cost: ShippingCost | Literal[''] | None = None
+    shipping_details: ShippingDetails | Literal[''] | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    transfer_data: TransferData | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_invoice_by_id"

@@ -42,23 +42,23 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the invoiceitem. Find one with list_all_stripe_invoiceitems.', max_length=5000)]
-    amount: Annotated[int | None, Field(description="The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. If you want to apply a credit to the customer's account, pass a negative amount.")] = None
-    description: Annotated[str | None, Field(description='An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.', max_length=5000)] = None
-    discountable: Annotated[bool | None, Field(description='Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items, and true for all other invoice items. Cannot be set to true for prorations.')] = None
-    discounts: Annotated[list[Discount] | Literal[''] | None, Field(description='The coupons & existing discounts which apply to the invoice item or invoice line item. Item discounts are applied before invoice discounts. Pass an empty string to remove previously-defined discounts.')] = None
-    expand: Annotated[list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    period: Annotated[Period | None, Field(description='The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have Stripe Revenue Recognition enabled, the period will be used to recognize and defer revenue. See the Revenue Recognition documentation for details.')] = None
-    price: Annotated[str | None, Field(description='The ID of the price object. Takes a price id: find one with list_all_stripe_prices.', max_length=5000)] = None
-    price_data: Annotated[PriceData | None, Field(description='Data used to generate a new Price object inline.')] = None
-    quantity: Annotated[int | None, Field(description='Non-negative integer. The quantity of units for the invoice item.')] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Only required if a default tax behavior) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.')] = None
-    tax_code: Annotated[str | Literal[''] | None, Field(description='A tax code ID. Takes a tax code id: find one with list_all_stripe_tax_codes.')] = None
-    tax_rates: Annotated[list[TaxRate] | Literal[''] | None, Field(description='The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item. Pass an empty string to remove previously-defined tax rates.')] = None
-    unit_amount: Annotated[int | None, Field(description="The integer unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This unit_amount will be multiplied by the quantity to get the full amount. If you want to apply a credit to the customer's account, pass a negative unit_amount.")] = None
-    unit_amount_decimal: Annotated[Decimal | None, Field(description='Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    discountable: bool | None = None
+    discounts: list[Discount] | Literal[''] | None = None
+    expand: list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    period: Period | None = None
+    price: Annotated[str | None, Field(max_length=5000)] = None
+    price_data: PriceData | None = None
+    quantity: int | None = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_code: str | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[''] | None = None
+    unit_amount: int | None = None
+    unit_amount_decimal: Decimal | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_invoiceitem_by_id"

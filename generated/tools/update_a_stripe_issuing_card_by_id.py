@@ -35,14 +35,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the card. Find one with list_all_stripe_issuing_cards.', max_length=5000)]
-    cancellation_reason: Annotated[Literal['lost', 'stolen'] | None, Field(description='Reason why the `status` of this card is `canceled`.')] = None
-    expand: Annotated[list[Literal['replaced_by', 'replacement_for']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    pin: Annotated[Pin | None, Field(description='The desired new PIN for this card.')] = None
-    spending_controls: Annotated[SpendingControls | None, Field(description='Rules that control spending for this card. Refer to our documentation for more details.')] = None
-    status: Annotated[Literal['active', 'canceled', 'inactive'] | None, Field(description='Dictates whether authorizations can be approved on this card. May be blocked from activating cards depending on past-due Cardholder requirements. Defaults to `inactive`. If this card is being canceled because it was lost or stolen, this information should be provided as `cancellation_reason`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    cancellation_reason: Literal['lost', 'stolen'] | None = None
+    expand: list[Literal['replaced_by', 'replacement_for']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    pin: Pin | None = None
+    spending_controls: SpendingControls | None = None
+    status: Literal['active', 'canceled', 'inactive'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_issuing_card_by_id"

@@ -110,17 +110,17 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the cardholder. Find one with list_all_stripe_issuing_cardholders.', max_length=5000)]
-    billing: Annotated[Billing | None, Field(description="The cardholder's billing address.")] = None
-    company: Annotated[Company | None, Field(description='Additional information about a `company` cardholder.')] = None
-    email: Annotated[str | None, Field(description="The cardholder's email address.")] = None
-    individual: Annotated[Individual | None, Field(description='Additional information about an `individual` cardholder.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    phone_number: Annotated[str | None, Field(description="The cardholder's phone number. This is required for all cardholders who will be creating EU cards. See the 3D Secure documentation for more details.")] = None
-    preferred_locales: Annotated[list[Literal['de', 'en', 'es', 'fr', 'it']] | None, Field(description='The cardholder’s preferred locales (languages), ordered by preference. Locales can be `de`, `en`, `es`, `fr`, or `it`. This changes the language of the 3D Secure flow and one-time password messages sent to the cardholder.')] = None
-    spending_controls: Annotated[SpendingControls | None, Field(description="Rules that control spending across this cardholder's cards. Refer to our documentation for more details.")] = None
-    status: Annotated[Literal['active', 'inactive'] | None, Field(description="Specifies whether to permit authorizations on this cardholder's cards.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    billing: Billing | None = None
+    company: Company | None = None
+    email: str | None = None
+    individual: Individual | None = None
+    metadata: dict[str, str] | None = None
+    phone_number: str | None = None
+    preferred_locales: list[Literal['de', 'en', 'es', 'fr', 'it']] | None = None
+    spending_controls: SpendingControls | None = None
+    status: Literal['active', 'inactive'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_issuing_cardholder_by_id"

@@ -607,27 +607,27 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='Amount intended to be collected by this PaymentIntent. A positive integer representing how much to charge in the smallest currency unit (e.g., 100 cents to charge $1.00 or 100 to charge ¥100, a zero-decimal currency). The minimum amount is $0.50 US or equivalent in charge currency. The amount value supports up to eight digits (e.g., a value of 99999999 for a USD charge of $999,999.99).')] = None
-    application_fee_amount: Annotated[int | Literal[''] | None, Field(description="The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. The amount of the application fee collected will be capped at the total payment amount. For more information, see the PaymentIntents use case for connected accounts.")] = None
-    capture_method: Annotated[Literal['automatic', 'automatic_async', 'manual'] | None, Field(description="Controls when the funds will be captured from the customer's account.")] = None
-    currency: Annotated[str | None, Field(description='Three-letter ISO currency code, in lowercase. Must be a supported currency.')] = None
-    customer: Annotated[str | None, Field(description="ID of the Customer this PaymentIntent belongs to, if one exists. Payment methods attached to other Customers cannot be used with this PaymentIntent. If present in combination with setup_future_usage, this PaymentIntent's payment method will be attached to the Customer after the PaymentIntent has been confirmed and any required actions from the user are complete. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=1000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or compatible Source object) to attach to this PaymentIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='If provided, this hash will be used to create a PaymentMethod. The new PaymentMethod will appear in the payment_method property on the PaymentIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this PaymentIntent.')] = None
-    payment_method_types: Annotated[list[PaymentMethodType] | None, Field(description='The list of payment method types (e.g. card) that this PaymentIntent is allowed to use. Use automatic_payment_methods to manage payment methods from the Stripe Dashboard.')] = None
-    receipt_email: Annotated[str | Literal[''] | None, Field(description='Email address that the receipt for the resulting payment will be sent to. If `receipt_email` is specified for a payment in live mode, a receipt will be sent regardless of your email settings.')] = None
-    setup_future_usage: Annotated[Literal['', 'off_session', 'on_session'] | None, Field(description="Indicates that you intend to make future payments with this PaymentIntent's payment method. Providing this parameter will attach the payment method to the PaymentIntent's Customer, if present, after the PaymentIntent is confirmed and any required actions from the user are complete. If no Customer was provided, the payment method can still be attached to a Customer after the transaction completes.")] = None
-    shipping: Annotated[Shipping | Literal[''] | None, Field(description='Shipping information for this PaymentIntent.')] = None
-    statement_descriptor: Annotated[str | None, Field(description='For non-card charges, you can use this value as the complete description that appears on your customers’ statements. Must contain at least one letter, maximum 22 characters.', max_length=22)] = None
-    statement_descriptor_suffix: Annotated[str | None, Field(description='Provides information about a card payment that customers see on their statements. Concatenated with the prefix (shortened descriptor) or statement descriptor that’s set on the account to form the complete statement descriptor. Maximum 22 characters for the concatenated descriptor.', max_length=22)] = None
-    transfer_data: Annotated[TransferData | None, Field(description='The parameters used to automatically create a Transfer when the payment succeeds. For more information, see the PaymentIntents use case for connected accounts.')] = None
-    transfer_group: Annotated[str | None, Field(description='A string that identifies the resulting payment as part of a group. `transfer_group` may only be provided if it has not been set. See the PaymentIntents use case for connected accounts for details.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    application_fee_amount: int | Literal[''] | None = None
+    capture_method: Literal['automatic', 'automatic_async', 'manual'] | None = None
+    currency: str | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[PaymentMethodType] | None = None
+    receipt_email: str | Literal[''] | None = None
+    setup_future_usage: Literal['', 'off_session', 'on_session'] | None = None
+    shipping: Shipping | Literal[''] | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
+    transfer_data: TransferData | None = None
+    transfer_group: str | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_payment_intent_by_id"

@@ -178,23 +178,23 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment link. Find one with list_all_stripe_payment_links.', max_length=5000)]
-    active: Annotated[bool | None, Field(description="Whether the payment link's `url` is active. If `false`, customers visiting the URL will be shown a page saying that the link has been deactivated.")] = None
-    after_completion: Annotated[AfterCompletion | None, Field(description='Behavior after the purchase is complete.')] = None
-    allow_promotion_codes: Annotated[bool | None, Field(description='Enables user redeemable promotion codes.')] = None
-    automatic_tax: Annotated[AutomaticTax | None, Field(description='Configuration for automatic tax collection.')] = None
-    billing_address_collection: Annotated[Literal['auto', 'required'] | None, Field(description="Configuration for collecting the customer's billing address.")] = None
-    custom_fields: Annotated[list[CustomField] | Literal[''] | None, Field(description='Collect additional information from your customer using custom fields. Up to 2 fields are supported.')] = None
-    custom_text: Annotated[CustomText | None, Field(description='Display additional text for your customers using custom text.')] = None
-    customer_creation: Annotated[Literal['always', 'if_required'] | None, Field(description='Configures whether checkout sessions created by this payment link create a Customer.')] = None
-    expand: Annotated[list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    invoice_creation: Annotated[InvoiceCreation | None, Field(description='Generate a post-purchase Invoice for one-time payments.')] = None
-    line_items: Annotated[list[LineItem] | None, Field(description='The line items representing what is being sold. Each line item represents an item being sold. Up to 20 line items are supported.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_method_collection: Annotated[Literal['always', 'if_required'] | None, Field(description='Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a payment method when the total due for the session is 0.This may occur if the Checkout Session includes a free trial or a discount. Can only be set in `subscription` mode.')] = None
-    payment_method_types: Annotated[list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | Literal[''] | None, Field(description='The list of payment method types that customers can use. Pass an empty string to enable dynamic payment methods that use your payment method settings.')] = None
-    shipping_address_collection: Annotated[ShippingAddressCollection | Literal[''] | None, Field(description="Configuration for collecting the customer's shipping address.")] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    after_completion: AfterCompletion | None = None
+    allow_promotion_codes: bool | None = None
+    automatic_tax: AutomaticTax | None = None
+    billing_address_collection: Literal['auto', 'required'] | None = None
+    custom_fields: list[CustomField] | Literal[''] | None = None
+    custom_text: CustomText | None = None
+    customer_creation: Literal['always', 'if_required'] | None = None
+    expand: list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None = None
+    invoice_creation: InvoiceCreation | None = None
+    line_items: list[LineItem] | None = None
+    metadata: dict[str, str] | None = None
+    payment_method_collection: Literal['always', 'if_required'] | None = None
+    payment_method_types: list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | Literal[''] | None = None
+    shipping_address_collection: ShippingAddressCollection | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_payment_link_by_id"

@@ -55,14 +55,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment method. Find one with list_all_stripe_payment_methods.', max_length=5000)]
-    billing_details: Annotated[BillingDetails | None, Field(description='Billing information associated with the PaymentMethod that may be used or required by particular types of payment methods.')] = None
-    card: Annotated[Card | None, Field(description="If this is a `card` PaymentMethod, this hash contains the user's card details.")] = None
-    expand: Annotated[list[Literal['customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    link: Annotated[dict[str, Any] | None, Field(description='If this is an `Link` PaymentMethod, this hash contains details about the Link payment method.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    us_bank_account: Annotated[UsBankAccount | None, Field(description='If this is an `us_bank_account` PaymentMethod, this hash contains details about the US bank account payment method.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    billing_details: BillingDetails | None = None
+    card: Card | None = None
+    expand: list[Literal['customer']] | None = None
+    link: dict[str, Any] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    us_bank_account: UsBankAccount | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_payment_method_by_id"

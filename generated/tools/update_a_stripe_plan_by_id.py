@@ -10,14 +10,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the plan. Find one with list_all_stripe_plans.', max_length=5000)]
-    active: Annotated[bool | None, Field(description='Whether the plan is currently available for new subscriptions.')] = None
-    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    nickname: Annotated[str | None, Field(description='A brief description of the plan, hidden from customers.', max_length=5000)] = None
-    product: Annotated[str | None, Field(description='The product the plan belongs to. This cannot be changed once it has been used in a subscription or subscription schedule. Takes a product id: find one with list_all_stripe_products.', max_length=5000)] = None
-    trial_period_days: Annotated[int | None, Field(description='Default number of trial days when subscribing a customer to this plan using `trial_from_plan=true`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    expand: list[Literal['product']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    nickname: Annotated[str | None, Field(max_length=5000)] = None
+    product: Annotated[str | None, Field(max_length=5000)] = None
+    trial_period_days: int | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_plan_by_id"

@@ -43,16 +43,16 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the price. Find one with list_all_stripe_prices.', max_length=5000)]
-    active: Annotated[bool | None, Field(description='Whether the price can be used for new purchases. Defaults to `true`.')] = None
-    currency_options: Annotated[dict[str, CurrencyOptions] | Literal[''] | None, Field(description='Prices defined in each available currency option. Each key must be a three-letter ISO currency code and a supported currency.')] = None
-    expand: Annotated[list[Literal['product']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    lookup_key: Annotated[str | None, Field(description='A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.', max_length=200)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    nickname: Annotated[str | None, Field(description='A brief description of the price, hidden from customers.', max_length=5000)] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Only required if a default tax behavior) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.')] = None
-    transfer_lookup_key: Annotated[bool | None, Field(description='If set to true, will atomically remove the lookup key from the existing price, and assign it to this price.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    currency_options: dict[str, CurrencyOptions] | Literal[''] | None = None
+    expand: list[Literal['product']] | None = None
+    lookup_key: Annotated[str | None, Field(max_length=200)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    nickname: Annotated[str | None, Field(max_length=5000)] = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    transfer_lookup_key: bool | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_price_by_id"

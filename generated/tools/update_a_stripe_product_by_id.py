@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Description(RootModel[str]):
-    root: Annotated[str, Field(description="The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.", max_length=40000)]
+    root: Annotated[str, Field(max_length=40000)]
 
 
 class Feature(BaseModel):
@@ -28,29 +28,29 @@ class PackageDimensions(BaseModel):
 
 
 class UnitLabel(RootModel[str]):
-    root: Annotated[str, Field(description="A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal. May only be set if `type=service`.", max_length=12)]
+    root: Annotated[str, Field(max_length=12)]
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the product. Find one with list_all_stripe_products.', max_length=5000)]
-    active: Annotated[bool | None, Field(description='Whether the product is available for purchase.')] = None
-    default_price: Annotated[str | None, Field(description='The ID of the Price object that is the default price for this product.', max_length=5000)] = None
-    description: Annotated[Description | Literal[''] | None, Field(description="The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.")] = None
-    expand: Annotated[list[Literal['default_price', 'tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    features: Annotated[list[Feature] | Literal[''] | None, Field(description='A list of up to 15 features for this product. These are displayed in pricing tables.')] = None
-    images: Annotated[list[str] | Literal[''] | None, Field(description='A list of up to 8 URLs of images for this product, meant to be displayable to the customer.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description="The product's name, meant to be displayable to the customer.", max_length=5000)] = None
-    package_dimensions: Annotated[PackageDimensions | Literal[''] | None, Field(description='The dimensions of this product for shipping purposes.')] = None
-    shippable: Annotated[bool | None, Field(description='Whether this product is shipped (i.e., physical goods).')] = None
-    statement_descriptor: Annotated[str | None, Field(description='An arbitrary string to be displayed on your customer\'s credit card or bank statement. While most banks display this information consistently, some may display it incorrectly or not at all. This may be up to 22 characters. The statement description may not include ` `, `\\`, `"`, `\'` characters, and will appear on your customer\'s statement in capital letters.', max_length=22)] = None
-    tax_code: Annotated[str | Literal[''] | None, Field(description='A tax code ID. Takes a tax code id: find one with list_all_stripe_tax_codes.')] = None
-    unit_label: Annotated[UnitLabel | Literal[''] | None, Field(description="A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal. May only be set if `type=service`.")] = None
-    url: Annotated[str | Literal[''] | None, Field(description='A URL of a publicly-accessible webpage for this product.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    default_price: Annotated[str | None, Field(max_length=5000)] = None
+    description: Description | Literal[''] | None = None
+    expand: list[Literal['default_price', 'tax_code']] | None = None
+    features: list[Feature] | Literal[''] | None = None
+    images: list[str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    name: Annotated[str | None, Field(max_length=5000)] = None
+    package_dimensions: PackageDimensions | Literal[''] | None = None
+    shippable: bool | None = None
+    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
+    tax_code: str | Literal[''] | None = None
+    unit_label: UnitLabel | Literal[''] | None = None
+    url: str | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_product_by_id"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the value list. Find one with list_all_stripe_radar_value_lists.', max_length=5000)]
-    alias: Annotated[str | None, Field(description='The name of the value list for use in rules.', max_length=100)] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    name: Annotated[str | None, Field(description='The human-readable name of the value list.', max_length=100)] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    alias: Annotated[str | None, Field(max_length=100)] = None
+    metadata: dict[str, str] | None = None
+    name: Annotated[str | None, Field(max_length=100)] = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_radar_value_list_by_id"

@@ -289,18 +289,18 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the setup intent. Find one with list_all_stripe_setup_intents.', max_length=5000)]
-    attach_to_self: Annotated[bool | None, Field(description="If present, the SetupIntent's payment method will be attached to the in-context Stripe Account. It can only be used for this Stripe Account’s own money movement flows like InboundTransfer and OutboundTransfers. It cannot be set to true when setting up a PaymentMethod for a Customer, and defaults to false when attaching a PaymentMethod to a Customer.")] = None
-    customer: Annotated[str | None, Field(description="ID of the Customer this SetupIntent belongs to, if one exists. If present, the SetupIntent's payment method will be attached to the Customer on successful setup. Payment methods attached to other Customers cannot be used with this SetupIntent. Takes a customer id: find one with list_all_stripe_customers.", max_length=5000)] = None
-    description: Annotated[str | None, Field(description='An arbitrary string attached to the object. Often useful for displaying to users.', max_length=1000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    flow_directions: Annotated[list[Literal['inbound', 'outbound']] | None, Field(description='Indicates the directions of money movement for which this payment method is intended to be used. Include `inbound` if you intend to use the payment method as the origin to pull funds from. Include `outbound` if you intend to use the payment method as the destination to send funds to. You can include both if you intend to use the payment method for both purposes.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    payment_method: Annotated[str | None, Field(description='ID of the payment method (a PaymentMethod, Card, or saved Source object) to attach to this SetupIntent. Takes a payment method id: find one with list_all_stripe_payment_methods.', max_length=5000)] = None
-    payment_method_data: Annotated[PaymentMethodData | None, Field(description='When included, this hash creates a PaymentMethod that is set as the `payment_method` value in the SetupIntent.')] = None
-    payment_method_options: Annotated[PaymentMethodOptions | None, Field(description='Payment-method-specific configuration for this SetupIntent.')] = None
-    payment_method_types: Annotated[list[PaymentMethodType] | None, Field(description='The list of payment method types (e.g. card) that this SetupIntent is allowed to set up. If this is not provided, defaults to ["card"].')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    attach_to_self: bool | None = None
+    customer: Annotated[str | None, Field(max_length=5000)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    flow_directions: list[Literal['inbound', 'outbound']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    payment_method: Annotated[str | None, Field(max_length=5000)] = None
+    payment_method_data: PaymentMethodData | None = None
+    payment_method_options: PaymentMethodOptions | None = None
+    payment_method_types: list[PaymentMethodType] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_setup_intent_by_id"

@@ -25,13 +25,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the shipping rate. Find one with list_all_stripe_shipping_rates.', max_length=5000)]
-    active: Annotated[bool | None, Field(description='Whether the shipping rate can be used for new purchases. Defaults to `true`.')] = None
-    expand: Annotated[list[Literal['tax_code']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    fixed_amount: Annotated[FixedAmount | None, Field(description='Describes a fixed amount to charge for shipping. Must be present if type is `fixed_amount`.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    tax_behavior: Annotated[Literal['exclusive', 'inclusive', 'unspecified'] | None, Field(description='Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    active: bool | None = None
+    expand: list[Literal['tax_code']] | None = None
+    fixed_amount: FixedAmount | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_shipping_rate_by_id"

@@ -115,13 +115,13 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the source.', max_length=5000)]
-    amount: Annotated[int | None, Field(description='Amount associated with the source.')] = None
-    mandate: Annotated[Mandate | None, Field(description='Information about a mandate possibility attached to a source object (generally for bank debits) as well as its acceptance status.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    owner: Annotated[Owner | None, Field(description='Information about the owner of the payment instrument that may be used or required by particular source types.')] = None
-    source_order: Annotated[SourceOrder | None, Field(description='Information about the items and shipping associated with the source. Required for transactional credit (for example Klarna) sources before you can charge it.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amount: int | None = None
+    mandate: Mandate | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    owner: Owner | None = None
+    source_order: SourceOrder | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_source_by_id"

@@ -156,14 +156,14 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the subscription schedule. Find one with list_all_stripe_subscription_schedules.', max_length=5000)]
-    default_settings: Annotated[DefaultSettings | None, Field(description="Object representing the subscription schedule's default settings.")] = None
-    end_behavior: Annotated[Literal['cancel', 'none', 'release', 'renew'] | None, Field(description='Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying subscription running.`cancel` will end the subscription schedule and cancel the underlying subscription.')] = None
-    expand: Annotated[list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    phases: Annotated[list[Phase] | None, Field(description='List representing phases of the subscription schedule. Each phase can be customized to have different durations, plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of the next phase. Note that past phases can be omitted.')] = None
-    proration_behavior: Annotated[Literal['always_invoice', 'create_prorations', 'none'] | None, Field(description='If the update changes the current phase, indicates whether the changes should be prorated. The default value is `create_prorations`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    default_settings: DefaultSettings | None = None
+    end_behavior: Literal['cancel', 'none', 'release', 'renew'] | None = None
+    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    phases: list[Phase] | None = None
+    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_subscription_schedule_by_id"

@@ -37,9 +37,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    defaults: Annotated[Defaults | None, Field(description='Default configuration to be used on Stripe Tax calculations.')] = None
-    head_office: Annotated[HeadOffice | None, Field(description='The place where your business is located.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    defaults: Defaults | None = None
+    head_office: HeadOffice | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_tax_settings_by_id"

@@ -170,12 +170,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the configuration. Find one with list_all_stripe_terminal_configurations.', max_length=5000)]
-    bbpos_wisepos_e: Annotated[BbposWiseposE | Literal[''] | None, Field(description='An object containing device type specific settings for BBPOS WisePOS E readers')] = None
-    expand: Annotated[list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    tipping: Annotated[Tipping | Literal[''] | None, Field(description='Tipping configurations for readers supporting on-reader tips')] = None
-    verifone_p400: Annotated[VerifoneP400 | Literal[''] | None, Field(description='An object containing device type specific settings for Verifone P400 readers')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    bbpos_wisepos_e: BbposWiseposE | Literal[''] | None = None
+    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
+    tipping: Tipping | Literal[''] | None = None
+    verifone_p400: VerifoneP400 | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_terminal_configuration_by_id"

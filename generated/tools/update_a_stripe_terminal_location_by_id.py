@@ -19,19 +19,19 @@ class Address(BaseModel):
 
 
 class ConfigurationOverrides(RootModel[str]):
-    root: Annotated[str, Field(description='The ID of a configuration that will be used to customize all readers in this location.', max_length=1000)]
+    root: Annotated[str, Field(max_length=1000)]
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the location. Find one with list_all_stripe_terminal_locations.', max_length=5000)]
-    address: Annotated[Address | None, Field(description='The full address of the location.')] = None
-    configuration_overrides: Annotated[ConfigurationOverrides | Literal[''] | None, Field(description='The ID of a configuration that will be used to customize all readers in this location.')] = None
-    display_name: Annotated[str | None, Field(description='A name for the location.', max_length=1000)] = None
-    metadata: Annotated[dict[str, str] | Literal[''] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    address: Address | None = None
+    configuration_overrides: ConfigurationOverrides | Literal[''] | None = None
+    display_name: Annotated[str | None, Field(max_length=1000)] = None
+    metadata: dict[str, str] | Literal[''] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_terminal_location_by_id"

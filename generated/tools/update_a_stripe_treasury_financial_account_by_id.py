@@ -103,11 +103,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the financial account. Find one with list_all_stripe_treasury_financial_accounts.', max_length=5000)]
-    features: Annotated[Features | None, Field(description='Encodes whether a FinancialAccount has access to a particular feature, with a status enum and associated `status_details`. Stripe or the platform may control features via the requested field.')] = None
-    metadata: Annotated[dict[str, str] | None, Field(description='Set of key-value pairs that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.')] = None
-    platform_restrictions: Annotated[PlatformRestrictions | None, Field(description='The set of functionalities that the platform can restrict on the FinancialAccount.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    features: Features | None = None
+    metadata: dict[str, str] | None = None
+    platform_restrictions: PlatformRestrictions | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_treasury_financial_account_by_id"

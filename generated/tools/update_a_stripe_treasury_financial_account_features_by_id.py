@@ -82,15 +82,15 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    financial_account_id: Annotated[str, Field(description='The id of the financial account. Find one with list_all_stripe_treasury_financial_accounts.', max_length=5000)]
-    card_issuing: Annotated[CardIssuing | None, Field(description="Encodes the FinancialAccount's ability to be used with the Issuing product, including attaching cards to and drawing funds from the FinancialAccount.")] = None
-    deposit_insurance: Annotated[DepositInsurance | None, Field(description='Represents whether this FinancialAccount is eligible for deposit insurance. Various factors determine the insurance amount.')] = None
-    financial_addresses: Annotated[FinancialAddresses | None, Field(description='Contains Features that add FinancialAddresses to the FinancialAccount.')] = None
-    inbound_transfers: Annotated[InboundTransfers | None, Field(description='Contains settings related to adding funds to a FinancialAccount from another Account with the same owner.')] = None
-    intra_stripe_flows: Annotated[IntraStripeFlows | None, Field(description='Represents the ability for the FinancialAccount to send money to, or receive money from other FinancialAccounts (for example, via OutboundPayment).')] = None
-    outbound_payments: Annotated[OutboundPayments | None, Field(description="Includes Features related to initiating money movement out of the FinancialAccount to someone else's bucket of money.")] = None
-    outbound_transfers: Annotated[OutboundTransfers | None, Field(description='Contains a Feature and settings related to moving money out of the FinancialAccount into another Account with the same owner.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    financial_account_id: Annotated[str, Field(max_length=5000)]
+    card_issuing: CardIssuing | None = None
+    deposit_insurance: DepositInsurance | None = None
+    financial_addresses: FinancialAddresses | None = None
+    inbound_transfers: InboundTransfers | None = None
+    intra_stripe_flows: IntraStripeFlows | None = None
+    outbound_payments: OutboundPayments | None = None
+    outbound_transfers: OutboundTransfers | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_treasury_financial_account_features_by_id"

@@ -10,11 +10,11 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer_id: Annotated[str, Field(description='The id of the customer. Find one with list_all_stripe_customers.', max_length=5000)]
-    id: Annotated[str, Field(description='The id of the source. Find one with list_all_stripe_customer_sources.', max_length=5000)]
-    amounts: Annotated[list[int] | None, Field(description='Two positive integers, in *cents*, equal to the values of the microdeposits sent to the bank account.')] = None
-    expand: Annotated[list[Literal['account', 'customer']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    customer_id: Annotated[str, Field(max_length=5000)]
+    id: Annotated[str, Field(max_length=5000)]
+    amounts: list[int] | None = None
+    expand: list[Literal['account', 'customer']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "verify_a_stripe_customer_source"

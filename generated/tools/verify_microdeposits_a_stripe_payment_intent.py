@@ -10,12 +10,12 @@ class Arguments(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    id: Annotated[str, Field(description='The id of the payment intent. Find one with list_all_stripe_payment_intents.', max_length=5000)]
-    amounts: Annotated[list[int] | None, Field(description='Two positive integers, in *cents*, equal to the values of the microdeposits sent to the bank account.')] = None
-    client_secret: Annotated[str | None, Field(description='The client secret of the PaymentIntent.', max_length=5000)] = None
-    descriptor_code: Annotated[str | None, Field(description='A six-character code starting with SM present in the microdeposit sent to the bank account.', max_length=5000)] = None
-    expand: Annotated[list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None, Field(description='Related objects to include in full instead of as ids.')] = None
-    idempotency_key: Annotated[str | None, Field(description='Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.', max_length=255, min_length=1)] = None
+    id: Annotated[str, Field(max_length=5000)]
+    amounts: list[int] | None = None
+    client_secret: Annotated[str | None, Field(max_length=5000)] = None
+    descriptor_code: Annotated[str | None, Field(max_length=5000)] = None
+    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "verify_microdeposits_a_stripe_payment_intent"

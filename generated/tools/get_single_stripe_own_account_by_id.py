@@ -11,7 +11,7 @@ class Arguments(BaseModel):
     )
 
 
-NAME = "get_single_stripe_account"
+NAME = "get_single_stripe_own_account_by_id"
 TITLE = "Retrieve account"
 DESCRIPTION = "Retrieve the Stripe account. Retrieves the details of an account."
 KIND = "get"
