@@ -1,4 +1,4 @@
-"""Shared fixtures: one redis-server per test session, and a store parametrized over both backends."""
+"""Shared fixtures: localstripe per test module, one redis-server per session, a store on both backends."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from runtime.store import Store, open_store
+from tests.fakes import fake_stripe, resetting_server  # noqa: F401  (fixtures for every test module)
+from tests.localstripe_server import localstripe
 from tests.redis_server import RunningRedis, redis_server
 
 STORE_TEST_DB = 1  # tests/test_store.py; the replica tests use their own database number
+
+
+@pytest.fixture(scope="module")
+def stripe_url() -> Iterator[str]:
+    """localstripe on 127.0.0.1; its state is process-wide, so one module at a time owns it."""
+    with localstripe() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

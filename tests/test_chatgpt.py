@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from typing import Any, Iterator
 
 import pytest
-import stripe
 from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -27,9 +26,9 @@ from runtime.server import Account, StripeMcpServer
 from runtime.service import create_account, create_server
 from runtime.store_sqlite import SqliteStore
 from runtime.upstream import Upstream
-from tests.fakes import FakeStripe, fake_stripe, respond  # noqa: F401  (fixture)
-from tests.localstripe_server import localstripe
+from tests.fakes import FakeStripe, respond
 from tests.runtime_process import serve
+from tests.seeding import stripe_client
 
 REGISTRY = Registry()
 API_KEY = "sk_test_chatgpt_4242"
@@ -49,14 +48,8 @@ def one_text_item(result: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0)
+    client = stripe_client(stripe_url, API_KEY)
     card = client.v1.payment_methods.create(
         params={"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
     )
@@ -240,7 +233,7 @@ SEARCH_PATHS = {
 
 
 @pytest.fixture
-async def chatgpt(fake_stripe: FakeStripe) -> AsyncIterator[ChatGptServer]:  # noqa: F811
+async def chatgpt(fake_stripe: FakeStripe) -> AsyncIterator[ChatGptServer]:
     upstream = Upstream(fake_stripe.base_url)
     inner = StripeMcpServer(REGISTRY, upstream, Account("sk_test_fake_4242", REGISTRY.api_version), ToolFilter(("read",)))
     try:
@@ -272,7 +265,7 @@ async def search(server: ChatGptServer, query: str) -> list[dict[str, str]]:
     return entries
 
 
-async def test_free_text_searches_customers_and_products_by_substring(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_free_text_searches_customers_and_products_by_substring(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     fake_stripe.on("GET", SEARCH_PATHS["customers"], respond(200, search_page(JANE, JANE_TWIN, url=SEARCH_PATHS["customers"])))
     fake_stripe.on("GET", SEARCH_PATHS["products"], respond(200, search_page(GOLD, url=SEARCH_PATHS["products"])))
     entries = await search(chatgpt, "Jane")
@@ -284,14 +277,14 @@ async def test_free_text_searches_customers_and_products_by_substring(fake_strip
     }
 
 
-async def test_free_text_quotes_are_escaped(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_free_text_quotes_are_escaped(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     for path in SEARCH_PATHS.values():
         fake_stripe.on("GET", path, respond(200, search_page(url=path)))
     assert await search(chatgpt, "O'Brien") == []
     assert searches(fake_stripe)[SEARCH_PATHS["customers"]] == [{"query": "name~'O\\'Brien' OR email~'O\\'Brien'", "limit": "5"}]
 
 
-async def test_an_email_searches_customers_by_exact_email(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_an_email_searches_customers_by_exact_email(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     fake_stripe.on("GET", SEARCH_PATHS["customers"], respond(200, search_page(JANE, url=SEARCH_PATHS["customers"])))
     entries = await search(chatgpt, "jane@example.com")
     assert [e["id"] for e in entries] == [JANE["id"]]
@@ -300,7 +293,7 @@ async def test_an_email_searches_customers_by_exact_email(fake_stripe: FakeStrip
     assert searches(fake_stripe) == {SEARCH_PATHS["customers"]: [{"query": "email:'jane@example.com'", "limit": "5"}]}
 
 
-async def test_stripe_syntax_goes_to_every_search_endpoint_unchanged(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_stripe_syntax_goes_to_every_search_endpoint_unchanged(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     query = "metadata['order_id']:'6735'"
     fake_stripe.on("GET", SEARCH_PATHS["customers"], respond(200, search_page(JANE, url=SEARCH_PATHS["customers"])))
     fake_stripe.on("GET", SEARCH_PATHS["charges"], respond(200, search_page(CHARGE, url=SEARCH_PATHS["charges"])))
@@ -314,7 +307,7 @@ async def test_stripe_syntax_goes_to_every_search_endpoint_unchanged(fake_stripe
     assert searches(fake_stripe) == {path: [{"query": query, "limit": "5"}] for path in SEARCH_PATHS.values()}
 
 
-async def test_results_merge_without_duplicates(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_results_merge_without_duplicates(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     """An id named in the query and found again by search, and one object on two endpoints, appear once."""
     fake_stripe.on("GET", f"/v1/customers/{JANE['id']}", respond(200, JANE))
     fake_stripe.on("GET", SEARCH_PATHS["customers"], respond(200, search_page(JANE, JANE_TWIN, JANE, url=SEARCH_PATHS["customers"])))
@@ -330,21 +323,21 @@ async def test_results_merge_without_duplicates(fake_stripe: FakeStripe, chatgpt
     ]
 
 
-async def test_a_bare_id_never_reaches_a_search_endpoint(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_a_bare_id_never_reaches_a_search_endpoint(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     fake_stripe.on("GET", f"/v1/charges/{CHARGE['id']}", respond(200, CHARGE))
     entries = await search(chatgpt, CHARGE["id"])
     assert [e["id"] for e in entries] == [CHARGE["id"]]
     assert [r.path for r in fake_stripe.requests] == [f"/v1/charges/{CHARGE['id']}"]
 
 
-async def test_search_errors_upstream_give_empty_results_not_errors(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_search_errors_upstream_give_empty_results_not_errors(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     for path in SEARCH_PATHS.values():
         fake_stripe.on("GET", path, respond(400, {"error": {"type": "invalid_request_error", "message": "bad query"}}))
     assert await search(chatgpt, "status:'active'") == []
     assert len(searches(fake_stripe)) == len(SEARCH_PATHS)
 
 
-async def test_live_key_urls_have_no_test_segment(fake_stripe: FakeStripe) -> None:  # noqa: F811
+async def test_live_key_urls_have_no_test_segment(fake_stripe: FakeStripe) -> None:
     upstream = Upstream(fake_stripe.base_url)
     try:
         inner = StripeMcpServer(REGISTRY, upstream, Account("rk_live_fake_4242", REGISTRY.api_version), ToolFilter(("read",)))
@@ -358,7 +351,7 @@ async def test_live_key_urls_have_no_test_segment(fake_stripe: FakeStripe) -> No
 
 
 @pytest.mark.parametrize("arguments", [{}, {"query": ""}, {"query": "  "}, {"query": 42}, {"query": "x" * 501}])
-async def test_bad_search_arguments_are_tool_errors(fake_stripe: FakeStripe, chatgpt: ChatGptServer, arguments: dict[str, Any]) -> None:  # noqa: F811
+async def test_bad_search_arguments_are_tool_errors(fake_stripe: FakeStripe, chatgpt: ChatGptServer, arguments: dict[str, Any]) -> None:
     outcome = await chatgpt.call_tool("search", arguments)
     assert outcome.result["isError"] is True
     assert fake_stripe.requests == []
@@ -367,7 +360,7 @@ async def test_bad_search_arguments_are_tool_errors(fake_stripe: FakeStripe, cha
 SESSION = {"id": "cs_test_a1B2c3D4e5F6g7H8i9J0", "object": "checkout.session", "amount_total": 4200, "currency": "usd", "status": "complete", "metadata": {"order_id": "6735"}}
 
 
-async def test_fetch_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_fetch_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     fake_stripe.on("GET", f"/v1/checkout/sessions/{SESSION['id']}", respond(200, SESSION))
     outcome = await chatgpt.call_tool("fetch", {"id": SESSION["id"]})
     assert outcome.result["isError"] is False, outcome.result["content"][0]["text"]
@@ -376,7 +369,7 @@ async def test_fetch_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe, 
     assert document["metadata"]["order_id"] == "6735"
 
 
-async def test_search_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:  # noqa: F811
+async def test_search_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
     fake_stripe.on("GET", f"/v1/checkout/sessions/{SESSION['id']}", respond(200, SESSION))
     entries = await search(chatgpt, SESSION["id"])
     assert [e["id"] for e in entries] == [SESSION["id"]]

@@ -25,7 +25,6 @@ from codegen.diff import (
     CHANGE_KINDS,
     FORMAT,
     compare_schemas,
-    compare_tools,
     diff_snapshots,
     render_json,
     render_markdown,

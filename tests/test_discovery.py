@@ -12,7 +12,6 @@ import json
 from typing import Any, Iterator
 
 import pytest
-import stripe
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,8 +24,8 @@ from runtime.registry import Registry
 from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
 from runtime.store_sqlite import SqliteStore
-from tests.localstripe_server import localstripe
 from tests.runtime_process import serve
+from tests.seeding import stripe_client
 
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
@@ -261,14 +260,8 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": 
 
 
 @pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0)
+    client = stripe_client(stripe_url, API_KEY)
     payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
     dana = client.v1.customers.create(
         params={

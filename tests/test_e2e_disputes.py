@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from mcp import Client
 
-from tests.fakes import FakeStripe, fake_stripe, respond  # noqa: F401  (fixture)
+from tests.fakes import FakeStripe, respond
 from tests.runtime_process import serve
 
 API_KEY = "sk_test_disputes_e2e_1234"
@@ -32,7 +32,7 @@ def page(*items: dict) -> dict:
     return {"object": "list", "data": list(items), "has_more": False, "url": "/v1/disputes"}
 
 
-async def test_dispute_triage(fake_stripe: FakeStripe, tmp_path: Path) -> None:  # noqa: F811
+async def test_dispute_triage(fake_stripe: FakeStripe, tmp_path: Path) -> None:
     fake_stripe.on("GET", "/v1/disputes", respond(200, page(DISPUTE)))
     fake_stripe.on("GET", "/v1/charges/ch_3NkLs2Ab", respond(200, CHARGE))
     fake_stripe.on("GET", "/v1/customers/cus_Dispute1", respond(200, CUSTOMER))

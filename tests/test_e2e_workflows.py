@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import stripe
 from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -21,8 +20,8 @@ from runtime.registry import Registry
 from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
 from runtime.store_sqlite import SqliteStore
-from tests.localstripe_server import localstripe
 from tests.runtime_process import serve
+from tests.seeding import stripe_client
 
 API_KEY = "sk_test_e2e_workflows_4242"
 EMAIL = "sarah.jones@example.com"
@@ -30,14 +29,8 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": 
 
 
 @pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0)
+    client = stripe_client(stripe_url, API_KEY)
     payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
     sarah = client.v1.customers.create(
         params={

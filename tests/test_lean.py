@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stripe
 from cryptography.fernet import Fernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +26,7 @@ from runtime.results import lean_result, to_tool_result, without_empty
 from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
 from runtime.upstream import UpstreamResult
-from tests.localstripe_server import localstripe
+from tests.seeding import stripe_client
 
 FIXTURES = Path("/work/shared/specs/stripe/fixtures3.json")
 PAGE_KEYS = ("result", "next_cursor")
@@ -273,14 +272,8 @@ API_KEY = "sk_test_lean_4242"
 
 
 @pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def customer_id(stripe_url: str) -> str:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0)
+    client = stripe_client(stripe_url, API_KEY)
     return client.v1.customers.create(params={"email": "lena.lean@example.com", "name": "Lena Lean"}).id
 
 

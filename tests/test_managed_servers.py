@@ -15,7 +15,6 @@ from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
-import stripe
 import uvicorn
 from cryptography.fernet import Fernet
 from mcp import Client
@@ -28,8 +27,8 @@ from runtime.registry import Registry
 from runtime.secrets import token_hash
 from runtime.store_sqlite import SqliteStore
 from tests.fakes import FakeStripe, respond
-from tests.localstripe_server import localstripe
 from tests.runtime_process import RunningServer, free_port, serve
+from tests.seeding import stripe_client
 
 ADMIN_TOKEN = "admin-token-managed-servers-51c2"
 API_KEY = "sk_test_managed_servers_4242"
@@ -50,14 +49,8 @@ def registry() -> Registry:
 
 
 @pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0)
+    client = stripe_client(stripe_url, API_KEY)
     payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
     customer = client.v1.customers.create(params={
         "email": "pat@example.com",

@@ -12,7 +12,6 @@ import pytest
 from cryptography.fernet import Fernet
 from mcp import Client
 
-from tests.localstripe_server import localstripe
 from tests.redis_server import RunningRedis
 from tests.runtime_process import RunningServer, serve
 
@@ -27,12 +26,6 @@ INITIALIZE = {
 }
 REVOKE_LIMIT = 1.0 + 0.3  # the resolve cache holds 0.5 s; the CONTRACT-level promise is one second
 AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with localstripe() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

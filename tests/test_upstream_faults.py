@@ -26,10 +26,8 @@ from runtime.upstream import (
 from tests.fakes import (
     FakeStripe,
     ResettingServer,
-    fake_stripe,  # noqa: F401  (fixture)
     respond,
     respond_raw,
-    resetting_server,  # noqa: F401  (fixture)
     sleep_then,
     stripe_error,
     trickle,
