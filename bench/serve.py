@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -568,7 +568,7 @@ def main() -> int:
             print(f"tools/list: {size} bytes, p50 {p50:.2f} ms, p99 {p99:.2f} ms; RSS {rss_list:.1f} MB", flush=True)
             rows.append(("tools/list body (468 tools)", f"{size:,} B ({size / 1048576:.2f} MiB)", "<= 2 MB", size <= 2_000_000))
             rows.append((f"tools/list p50 ({list_count} sequential, keep-alive)", f"{p50:.2f} ms", "<= 3 ms", p50 <= 3.0))
-            rows.append((f"tools/list p99 / server CPU per tools/list", f"{p99:.2f} ms / {list_cpu:.2f} ms", "-", None))
+            rows.append(("tools/list p99 / server CPU per tools/list", f"{p99:.2f} ms / {list_cpu:.2f} ms", "-", None))
 
             # 3. memory after calling every tool once
             called, failures, first_calls = call_every_tool(client, server.url)
