@@ -13,10 +13,11 @@ from starlette.routing import Route
 
 from runtime import service
 from runtime.policy import KINDS, METHOD_GROUPS, PolicyError
+from runtime.secrets import MissingEncryptionKey
+from runtime.service import CLIENT_TOOL_LIMITS  # noqa: F401  (re-exported)
 from runtime.store import AccountRecord, ServerRecord
 
 MAX_BODY_BYTES = 64 * 1024
-CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
 
 Method = Literal["read", "write", "get", "list", "search", "create", "update", "delete", "custom"]
 assert set(Method.__args__) == set(METHOD_GROUPS) | set(KINDS)  # type: ignore[attr-defined]
@@ -64,6 +65,12 @@ class ServerOut(BaseModel):
     tool_count: int
     url: str | None = Field(default=None, description="Only in the creation response: the token is shown once.")
     warnings: list[str] = Field(default_factory=list)
+    last_used_at: datetime | None = Field(default=None, description="When a tool was last called through this server.")
+    calls_24h: int = Field(default=0, description="Tool calls in the last 24 hours (hourly buckets).")
+
+
+class ApiTokenIn(Strict):
+    admin: StrictBool = Field(default=False, description="The token may also sign in to the admin console at /admin.")
 
 
 class ApiTokenOut(BaseModel):
@@ -93,23 +100,22 @@ def account_out(record: AccountRecord) -> dict[str, Any]:
     return AccountOut(id=record.id, name=record.name, stripe_api_key_hint=record.key_hint, created_at=_when(record.created_at)).model_dump(mode="json")
 
 
-def server_out(runtime: Any, record: ServerRecord, url: str | None = None) -> dict[str, Any]:
-    tool_count = len(runtime.tool_names_for(record.config))
-    warnings = []
-    if record.config.get("tool_exposure", "all") == "all" and tool_count > 128:
-        warnings.append(
-            f"This server lists {tool_count} tools: {CLIENT_TOOL_LIMITS}. Narrow it with methods or tags "
-            "filters, or set tool_exposure to discovery."
-        )
+def server_out(
+    runtime: Any, record: ServerRecord, url: str | None = None, usage: service.ServerUsage | None = None
+) -> dict[str, Any]:
+    tools = service.server_tools(runtime.registry, record.config)
+    usage = usage or service.ServerUsage(None, 0)
     return ServerOut(
         id=record.id,
         name=record.name,
         config=ServerConfigIn(**record.config),
         expires_at=_when(record.expires_at),
         created_at=_when(record.created_at),
-        tool_count=tool_count,
+        tool_count=len(tools.tool_names),
         url=url,
-        warnings=warnings,
+        warnings=list(tools.warnings),
+        last_used_at=_when(usage.last_used_at),
+        calls_24h=usage.calls_24h,
     ).model_dump(mode="json", exclude_none=False)
 
 
@@ -177,7 +183,10 @@ class AdminApi:
     async def create_account(self, request: Request) -> Response:
         body: AccountIn = await self._body(request, AccountIn)
         runtime = self.runtime_of()
-        record = await service.create_account(runtime.store, runtime.keys, body.name, body.stripe_api_key)
+        try:
+            record = await service.create_account(runtime.store, runtime.keys, body.name, body.stripe_api_key)
+        except MissingEncryptionKey as error:
+            raise AdminError(503, "encryption_key_missing", str(error)) from None
         return JSONResponse({"id": record.id, "name": record.name}, status_code=201)
 
     async def list_accounts(self, request: Request) -> Response:
@@ -187,8 +196,7 @@ class AdminApi:
     async def delete_account(self, request: Request) -> Response:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
-        await runtime.store.delete_account(account.id)
-        runtime.forget_servers()
+        await service.delete_account(runtime.store, account.id, runtime.forget_servers)
         return Response(status_code=204)
 
     async def create_server(self, request: Request) -> Response:
@@ -215,19 +223,20 @@ class AdminApi:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
         now = runtime.clock()
-        servers = [s for s in await runtime.store.list_servers(account.id) if s.expires_at is None or s.expires_at > now]
-        return JSONResponse({"data": [server_out(runtime, s) for s in servers]})
+        servers = await service.list_servers(runtime.store, account.id, now)
+        data = [server_out(runtime, s, usage=await service.server_usage(runtime.store, s.id, now)) for s in servers]
+        return JSONResponse({"data": data})
 
     async def revoke_server(self, request: Request) -> Response:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
-        if not await runtime.store.delete_server(account.id, request.path_params["server_id"]):
+        if not await service.revoke_server(runtime.store, account.id, request.path_params["server_id"], runtime.forget_servers):
             raise AdminError(404, "not_found", "no such MCP server on this account")
-        runtime.forget_servers()
         return Response(status_code=204)
 
     async def create_api_token(self, request: Request) -> Response:
-        record, token = await service.create_api_token(self.runtime_of().store)
+        body: ApiTokenIn = await self._body(request, ApiTokenIn)
+        record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
 
     async def openapi(self, request: Request) -> Response:
@@ -237,7 +246,7 @@ class AdminApi:
 def openapi_document() -> dict[str, Any]:
     """The admin API described from the same pydantic models that validate it."""
     schemas: dict[str, Any] = {}
-    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenOut, ErrorOut):
+    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ErrorOut):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -302,7 +311,11 @@ def openapi_document() -> dict[str, Any]:
                            "responses": {"204": {"description": "Revoked at once"}, **errors}},
             },
             "/api-token": {
-                "post": {"operationId": "createApiToken", "responses": {**answer("201", "ApiTokenOut", "Created; shown once"), **errors}},
+                "post": {
+                    "operationId": "createApiToken",
+                    "requestBody": {"required": False, "content": {"application/json": {"schema": ref("ApiTokenIn")}}},
+                    "responses": {**answer("201", "ApiTokenOut", "Created; shown once"), **errors},
+                },
             },
         },
     }

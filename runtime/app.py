@@ -22,6 +22,7 @@ from starlette.routing import Route
 from runtime import service
 from runtime.admin import AdminApi
 from runtime.chatgpt import ChatGptServer
+from runtime.console import Console
 from runtime.discovery import DiscoveryServer, SearchIndex
 from runtime.policy import BudgetRule, ToolFilter, allowed_tools, budget_headers
 from runtime.registry import Registry
@@ -118,7 +119,10 @@ class Runtime:
             return None
 
         async def take_budgets() -> JsonRpcError | None:
-            return await self.take_budgets(record)
+            refusal = await self.take_budgets(record)
+            if refusal is None:
+                await self.record_call(record)
+            return refusal
 
         server = StripeMcpServer(
             self.registry,
@@ -164,6 +168,13 @@ class Runtime:
                     headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
                 )
         return None
+
+    async def record_call(self, record: ServerRecord) -> None:
+        """Usage for the console (last used, calls in 24 h): a call the budgets let through, about to reach Stripe."""
+        try:
+            await service.record_call(self.store, record.id, self.clock())
+        except Exception:  # statistics never fail a call
+            log.exception("recording the usage of %s failed", record.id)
 
     async def _api_token_ok(self, request: Request) -> bool:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -297,9 +308,11 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
     admin = AdminApi(lambda: state["runtime"], settings.admin_token)
+    console = Console(lambda: state["runtime"], settings, keys)
     routes = [
         Route("/healthz", health),
         *admin.routes(),
+        *console.routes(),
         *mcp_routes(resolve, session_secret=session_secret, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

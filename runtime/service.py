@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from runtime.policy import EXPOSURES, PolicyError, validate_filter
+from runtime.policy import EXPOSURES, PolicyError, ToolFilter, allowed_tools, validate_filter
 from runtime.registry import Registry
-from runtime.secrets import KeyBox, mask_key, new_token, token_hash
+from runtime.secrets import KeyBox, MissingEncryptionKey, mask_key, new_token, token_hash
 from runtime.store import AccountRecord, ApiTokenRecord, ServerRecord, Store
 
 SERVER_TOKEN_PREFIX = "smcp"
 API_TOKEN_PREFIX = "smcp_api"
 MIN_LIFETIME_SECONDS = 60
+CLIENT_TOOL_LIMIT = 128
+CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
+LISTED_TOOLS = {"discovery": 3, "chatgpt": 2}  # what tools/list shows for these exposures
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,9 @@ class CreatedServer:
     token: str  # shown once, never stored
 
 
-async def create_account(store: Store, keys: KeyBox, name: str, stripe_api_key: str) -> AccountRecord:
+async def create_account(store: Store, keys: KeyBox | None, name: str, stripe_api_key: str) -> AccountRecord:
+    if keys is None:
+        raise MissingEncryptionKey("set STRIPE_MCP_ENCRYPTION_KEY to store Stripe keys")
     record = AccountRecord(
         id=f"acct_{uuid.uuid4().hex[:16]}",
         name=name,
@@ -80,8 +85,88 @@ async def create_server(
     return CreatedServer(record, token)
 
 
-async def create_api_token(store: Store) -> tuple[ApiTokenRecord, str]:
+async def create_api_token(store: Store, *, admin: bool = False) -> tuple[ApiTokenRecord, str]:
+    """A token for require_api_token_auth servers; with `admin`, it also signs in to the admin console."""
     token = new_token(API_TOKEN_PREFIX)
-    record = ApiTokenRecord(id=f"tok_{uuid.uuid4().hex[:16]}", token_hash=token_hash(token), created_at=time.time())
+    record = ApiTokenRecord(id=f"tok_{uuid.uuid4().hex[:16]}", token_hash=token_hash(token), created_at=time.time(), admin=admin)
     await store.add_api_token(record)
     return record, token
+
+
+async def admin_api_token(store: Store, token: str) -> ApiTokenRecord | None:
+    """The API token record when `token` is an API token with admin rights, else None."""
+    if not token.startswith(API_TOKEN_PREFIX + "_"):
+        return None
+    record = await store.api_token_by_hash(token_hash(token))
+    return record if record is not None and record.admin else None
+
+
+# Listing, previewing, revoking: what the admin API and the admin console both do -------------
+
+
+@dataclass(frozen=True)
+class ToolPreview:
+    tool_names: tuple[str, ...]  # the tools the filters leave (what call_tool can reach)
+    listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
+    warnings: tuple[str, ...]
+
+
+def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
+    if config.get("tool_exposure", "all") == "all" and tool_count > CLIENT_TOOL_LIMIT:
+        return (
+            f"This server lists {tool_count} tools: {CLIENT_TOOL_LIMITS}. Narrow it with methods or tags "
+            "filters, or set tool_exposure to discovery.",
+        )
+    return ()
+
+
+def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
+    """The tools of a stored (already valid) configuration."""
+    names = allowed_tools(registry, ToolFilter(tuple(config.get("methods", ())), tuple(config.get("tags", ()))))
+    exposure = config.get("tool_exposure", "all")
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
+
+
+def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
+    """The tools a new server with `config` would have, or PolicyError (e.g. a filter that leaves none)."""
+    return server_tools(registry, server_config(registry, config))
+
+
+@dataclass(frozen=True)
+class ServerUsage:
+    last_used_at: float | None
+    calls_24h: int
+
+
+async def list_servers(store: Store, account_id: str, now: float) -> list[ServerRecord]:
+    """The account's servers that have not expired (the clean-up may not have run yet)."""
+    return [s for s in await store.list_servers(account_id) if s.expires_at is None or s.expires_at > now]
+
+
+async def find_server(store: Store, account_id: str, server_id: str, now: float) -> ServerRecord | None:
+    return next((s for s in await list_servers(store, account_id, now) if s.id == server_id), None)
+
+
+async def server_usage(store: Store, server_id: str, now: float) -> ServerUsage:
+    last_used_at, calls = await store.server_usage(server_id, now)
+    return ServerUsage(last_used_at, calls)
+
+
+async def record_call(store: Store, server_id: str, now: float) -> None:
+    await store.record_call(server_id, now)
+
+
+async def revoke_server(store: Store, account_id: str, server_id: str, forget: Callable[[], None]) -> bool:
+    """Delete the server; `forget` drops this replica's resolve cache so the URL answers 404 at once."""
+    removed = await store.delete_server(account_id, server_id)
+    if removed:
+        forget()
+    return removed
+
+
+async def delete_account(store: Store, account_id: str, forget: Callable[[], None]) -> bool:
+    """Delete the account, its encrypted key and all its servers."""
+    removed = await store.delete_account(account_id)
+    if removed:
+        forget()
+    return removed

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 DEFAULT_STORE_URL = "sqlite:///.stripe-mcp/store.sqlite3"
+USAGE_HOURS = 24  # calls are counted per hour; server_usage sums the current hour and the 23 before it
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ApiTokenRecord:
     id: str
     token_hash: str
     created_at: float
+    admin: bool = False  # may also sign in to the admin console
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class Store(Protocol):
     async def setting(self, key: str, default: str) -> str: ...
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget: ...
     async def delete_expired_servers(self, now: float) -> int: ...
+    # Usage: record_call counts a tool call in an hourly bucket and keeps the latest time; server_usage
+    # answers (that time or None, the calls of the current hour and the USAGE_HOURS - 1 before it).
+    async def record_call(self, server_id: str, now: float) -> None: ...
+    async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]: ...
     async def close(self) -> None: ...
 
 

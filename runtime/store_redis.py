@@ -4,7 +4,9 @@ Keys (prefix `stripe-mcp:`):
 - `account:<id>` hash, `accounts` and `account-name:<name>` sorted sets of ids by creation time;
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
-- `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL.
+- `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
+- `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
+  `usage-last` sorted set server id -> time of its latest call.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 
 import redis.asyncio as redis
 
-from runtime.store import AccountRecord, ApiTokenRecord, Budget, ServerRecord
+from runtime.store import USAGE_HOURS, AccountRecord, ApiTokenRecord, Budget, ServerRecord
 
 PREFIX = "stripe-mcp:"
 
@@ -73,10 +75,13 @@ class RedisStore:
         account = await self.get_account(account_id)
         if account is None:
             return False
-        hashes = await self._redis.hvals(self._key("servers", account_id))
+        entries = await self._redis.hgetall(self._key("servers", account_id))
         async with self._redis.pipeline(transaction=True) as pipe:
-            for token_hash in hashes:
+            for token_hash in entries.values():
                 pipe.delete(self._key("server", token_hash))
+            if entries:
+                pipe.zrem(self._key("usage-last"), *entries)
+                pipe.delete(*(self._key("usage", server_id) for server_id in entries))
             pipe.delete(self._key("servers", account_id), self._key("account", account_id))
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
@@ -131,6 +136,8 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key("server", token_hash))
             pipe.hdel(self._key("servers", account_id), server_id)
+            pipe.zrem(self._key("usage-last"), server_id)
+            pipe.delete(self._key("usage", server_id))
             await pipe.execute()
         return True
 
@@ -142,13 +149,37 @@ class RedisStore:
             for server_id, token_hash in entries.items():
                 if not await self._redis.exists(self._key("server", token_hash)):
                     removed += await self._redis.hdel(self._key("servers", account_id), server_id)
+                    await self._redis.zrem(self._key("usage-last"), server_id)
+                    await self._redis.delete(self._key("usage", server_id))
         return removed
+
+    # Usage --------------------------------------------------------------------------------------
+
+    async def record_call(self, server_id: str, now: float) -> None:
+        hour, counters = int(now // 3600), self._key("usage", server_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(counters, str(hour), 1)
+            # Buckets that left the window go (a longer pause lets the whole hash expire).
+            pipe.hdel(counters, *(str(h) for h in range(hour - 2 * USAGE_HOURS, hour - USAGE_HOURS + 1)))
+            pipe.expire(counters, (USAGE_HOURS + 1) * 3600)
+            pipe.zadd(self._key("usage-last"), {server_id: now}, gt=True)  # replicas' calls land in any order
+            await pipe.execute()
+
+    async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
+        hour = int(now // 3600)
+        hours = [str(h) for h in range(hour - USAGE_HOURS + 1, hour + 1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(self._key("usage-last"), server_id)
+            pipe.hmget(self._key("usage", server_id), hours)
+            last_at, counts = await pipe.execute()
+        return (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
 
     # API tokens, settings, budgets --------------------------------------------------------------
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
         await self._redis.set(
-            self._key("api-token", record.token_hash), json.dumps({"id": record.id, "created_at": record.created_at})
+            self._key("api-token", record.token_hash),
+            json.dumps({"id": record.id, "created_at": record.created_at, "admin": record.admin}),
         )
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
@@ -156,7 +187,7 @@ class RedisStore:
         if raw is None:
             return None
         data = json.loads(raw)
-        return ApiTokenRecord(data["id"], token_hash, data["created_at"])
+        return ApiTokenRecord(data["id"], token_hash, data["created_at"], bool(data.get("admin", False)))
 
     async def setting(self, key: str, default: str) -> str:
         await self._redis.set(self._key("setting", key), default, nx=True)

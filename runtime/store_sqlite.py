@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from runtime.store import AccountRecord, ApiTokenRecord, Budget, ServerRecord
+from runtime.store import USAGE_HOURS, AccountRecord, ApiTokenRecord, Budget, ServerRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -22,9 +22,14 @@ CREATE TABLE IF NOT EXISTS servers (
     expires_at REAL, created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS servers_by_account ON servers(account_id);
-CREATE TABLE IF NOT EXISTS api_tokens (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, admin INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS budgets (key TEXT NOT NULL, window INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS usage (
+    server_id TEXT NOT NULL, hour INTEGER NOT NULL, calls INTEGER NOT NULL, last_at REAL NOT NULL, PRIMARY KEY (server_id, hour)
+);
 """
 
 
@@ -39,6 +44,17 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added after a store was first made (callers hold the lock)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(api_tokens)")}
+        if "admin" not in columns:
+            try:
+                self._db.execute("ALTER TABLE api_tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0")
+            except sqlite3.OperationalError as error:  # another process added it first
+                if "duplicate column" not in str(error):
+                    raise
 
     def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -84,14 +100,23 @@ class SqliteStore:
         return [_server(row) for row in rows]
 
     async def delete_server(self, account_id: str, server_id: str) -> bool:
-        return self._write("DELETE FROM servers WHERE account_id = ? AND id = ?", (account_id, server_id)) > 0
+        return self._transaction(
+            ("DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ? AND id = ?)", (account_id, server_id)),
+            ("DELETE FROM servers WHERE account_id = ? AND id = ?", (account_id, server_id)),
+        ) > 0
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
-        self._write("INSERT INTO api_tokens VALUES (?, ?, ?)", (record.id, record.token_hash, record.created_at))
+        self._write(
+            "INSERT INTO api_tokens (id, token_hash, created_at, admin) VALUES (?, ?, ?, ?)",
+            (record.id, record.token_hash, record.created_at, int(record.admin)),
+        )
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
-        rows = self._run("SELECT * FROM api_tokens WHERE token_hash = ?", (token_hash,))
-        return ApiTokenRecord(*rows[0]) if rows else None
+        rows = self._run("SELECT id, token_hash, created_at, admin FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        if not rows:
+            return None
+        id_, hashed, created_at, admin = rows[0]
+        return ApiTokenRecord(id_, hashed, created_at, bool(admin))
 
     async def setting(self, key: str, default: str) -> str:
         """The stored value, or `default` stored first: replicas sharing a store agree on it."""
@@ -99,7 +124,10 @@ class SqliteStore:
         return self._run("SELECT value FROM settings WHERE key = ?", (key,))[0][0]
 
     async def delete_account(self, account_id: str) -> bool:
-        return self._write("DELETE FROM accounts WHERE id = ?", (account_id,)) > 0
+        return self._transaction(
+            ("DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ?)", (account_id,)),
+            ("DELETE FROM accounts WHERE id = ?", (account_id,)),
+        ) > 0
 
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
         window = int(now // window_seconds)
@@ -120,7 +148,41 @@ class SqliteStore:
         return Budget(used <= limit, limit, max(0, limit - used), reset)
 
     async def delete_expired_servers(self, now: float) -> int:
-        return self._write("DELETE FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+        return self._transaction(
+            ("DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?)", (now,)),
+            ("DELETE FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)),
+        )
+
+    async def record_call(self, server_id: str, now: float) -> None:
+        hour = int(now // 3600)
+        self._transaction(
+            ("INSERT INTO usage VALUES (?, ?, 1, ?) ON CONFLICT(server_id, hour) "
+             "DO UPDATE SET calls = calls + 1, last_at = MAX(last_at, excluded.last_at)", (server_id, hour, now)),
+            # Older buckets go; the current one stays, and with it the latest call's time.
+            ("DELETE FROM usage WHERE server_id = ? AND hour <= ?", (server_id, hour - USAGE_HOURS)),
+        )
+
+    async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
+        first_hour = int(now // 3600) - USAGE_HOURS + 1
+        last_at, calls = self._run(
+            "SELECT MAX(last_at), COALESCE(SUM(CASE WHEN hour >= ? THEN calls ELSE 0 END), 0) FROM usage WHERE server_id = ?",
+            (first_hour, server_id),
+        )[0]
+        return last_at, int(calls)
+
+    def _transaction(self, *statements: tuple[str, tuple]) -> int:
+        """Run the statements as one transaction; the row count of the last one."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                count = 0
+                for sql, params in statements:
+                    count = self._db.execute(sql, params).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return count
 
     async def close(self) -> None:
         with self._lock:

@@ -265,3 +265,71 @@ async def test_no_plain_secret_at_rest(store: Store, store_url: str, store_backe
     assert api_record.token_hash.encode() in dump
     ciphertext = stored.encrypted_key
     assert ciphertext in dump or base64.b64encode(ciphertext) in dump
+
+
+async def test_admin_flag_of_api_tokens(store: Store, store_url: str) -> None:
+    plain, admin = ApiTokenRecord("tok_1", token_hash("plain"), 1.0), ApiTokenRecord("tok_2", token_hash("admin"), 2.0, admin=True)
+    await store.add_api_token(plain)
+    await store.add_api_token(admin)
+    assert await store.api_token_by_hash(token_hash("plain")) == plain
+    assert (await store.api_token_by_hash(token_hash("plain"))).admin is False
+    assert (await store.api_token_by_hash(token_hash("admin"))).admin is True
+    reopened = open_store(store_url)
+    try:
+        assert await reopened.api_token_by_hash(token_hash("admin")) == admin
+    finally:
+        await reopened.close()
+
+
+async def test_usage_counts_the_calls_of_the_last_24_hours(store: Store) -> None:
+    hour = 3600.0
+    now = 500_000 * hour + 1800.0  # half past some hour
+    await store.add_account(account("acct_1"))
+    await store.add_server(server("srv_1", "acct_1", "tok-one"))
+    await store.add_server(server("srv_2", "acct_1", "tok-two"))
+    assert await store.server_usage("srv_1", now) == (None, 0)
+    await store.record_call("srv_1", now - 30 * hour)  # outside the window
+    await store.record_call("srv_1", now - 23 * hour)  # the oldest bucket still counted
+    await store.record_call("srv_1", now - 2 * hour)
+    await store.record_call("srv_1", now - 60)
+    await store.record_call("srv_1", now - 120)  # out of order: last used stays the latest
+    assert await store.server_usage("srv_1", now) == (now - 60, 4)
+    assert await store.server_usage("srv_2", now) == (None, 0)
+    # A day later the counts are gone but the time of the last call stays.
+    assert await store.server_usage("srv_1", now + 25 * hour) == (now - 60, 0)
+    await store.record_call("srv_2", now)
+    assert await store.server_usage("srv_2", now) == (now, 1)
+    assert await store.server_usage("srv_1", now) == (now - 60, 4)
+
+
+async def test_usage_is_shared_by_two_connections(store: Store, store_url: str) -> None:
+    other = open_store(store_url)
+    try:
+        now = 1_800_000_000.0
+        await store.record_call("srv_1", now)
+        await other.record_call("srv_1", now + 1)
+        await store.record_call("srv_1", now + 2)
+        assert await other.server_usage("srv_1", now + 3) == (now + 2, 3)
+        assert await store.server_usage("srv_1", now + 3) == (now + 2, 3)
+    finally:
+        await other.close()
+
+
+async def test_usage_goes_with_its_server(store: Store) -> None:
+    now = time.time()
+    await store.add_account(account("acct_1"))
+    await store.add_account(account("acct_2", "other", 1001.0))
+    await store.add_server(server("srv_revoked", "acct_1", "tok-revoked"))
+    await store.add_server(server("srv_expired", "acct_1", "tok-expired", expires_at=now - 10))
+    await store.add_server(server("srv_kept", "acct_1", "tok-kept"))
+    await store.add_server(server("srv_other", "acct_2", "tok-other"))
+    for server_id in ("srv_revoked", "srv_expired", "srv_kept", "srv_other"):
+        await store.record_call(server_id, now - 20)
+    assert await store.delete_server("acct_1", "srv_revoked") is True
+    assert await store.delete_expired_servers(now) == 1
+    assert await store.server_usage("srv_revoked", now) == (None, 0)
+    assert await store.server_usage("srv_expired", now) == (None, 0)
+    assert await store.server_usage("srv_kept", now) == (now - 20, 1)
+    assert await store.delete_account("acct_1") is True
+    assert await store.server_usage("srv_kept", now) == (None, 0)
+    assert await store.server_usage("srv_other", now) == (now - 20, 1)
