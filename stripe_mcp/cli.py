@@ -334,11 +334,12 @@ def api_tokens() -> None:
 
 
 @api_tokens.command("create")
+@click.option("--admin", is_flag=True, help="The token also signs in to the admin console at /admin.")
 @store_option
-def api_tokens_create(store_url: str) -> None:
+def api_tokens_create(admin: bool, store_url: str) -> None:
     from runtime import service
 
-    record, token = _with_store(store_url, lambda store, keys, registry: service.create_api_token(store))
+    record, token = _with_store(store_url, lambda store, keys, registry: service.create_api_token(store, admin=admin))
     click.echo(f"created API token {record.id} (shown once):")
     click.echo(token)
 
