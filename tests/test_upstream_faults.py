@@ -513,7 +513,7 @@ async def test_large_pdf_is_an_error_telling_the_size(upstream: Upstream, fake_s
     assert "data" not in outcome.result["structuredContent"]
 
 
-async def test_one_client_per_base_url(fake_stripe: FakeStripe) -> None:
+async def test_one_pool_of_clients_per_base_url(fake_stripe: FakeStripe) -> None:
     upstream = Upstream(fake_stripe.base_url)
     fake_stripe.on("GET", "/v1/charges/ch_1", respond(200, {"id": "ch_1"}))
     try:
