@@ -127,14 +127,21 @@ class AdminApi:
     def routes(self) -> list[Route]:
         return [
             Route("/openapi.json", self.openapi, methods=["GET"]),
-            Route("/integrated-account", self._guard(self.create_account), methods=["POST"]),
-            Route("/integrated-account", self._guard(self.list_accounts), methods=["GET"]),
-            Route("/integrated-account/{account_id}", self._guard(self.delete_account), methods=["DELETE"]),
-            Route("/integrated-account/{account_id}/mcp", self._guard(self.create_server), methods=["POST"]),
-            Route("/integrated-account/{account_id}/mcp", self._guard(self.list_servers), methods=["GET"]),
-            Route("/integrated-account/{account_id}/mcp/{server_id}", self._guard(self.revoke_server), methods=["DELETE"]),
-            Route("/api-token", self._guard(self.create_api_token), methods=["POST"]),
+            self._route("/integrated-account", POST=self.create_account, GET=self.list_accounts),
+            self._route("/integrated-account/{account_id}", DELETE=self.delete_account),
+            self._route("/integrated-account/{account_id}/mcp", POST=self.create_server, GET=self.list_servers),
+            self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
+            self._route("/api-token", POST=self.create_api_token),
         ]
+
+    def _route(self, path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+        """One route per path, so that a 405 lists every method the path has in its Allow header."""
+        guarded = {method: self._guard(handler) for method, handler in handlers.items()}
+
+        async def endpoint(request: Request) -> Response:
+            return await guarded[request.method](request)
+
+        return Route(path, endpoint, methods=list(handlers))
 
     def _guard(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:

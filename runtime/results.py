@@ -55,6 +55,7 @@ RATE_LIMIT_ERROR = {
 # A reset value this large is a Unix time, not a number of seconds.
 _EPOCH_THRESHOLD = 1_000_000_000
 _SECRET_KEY = re.compile(r"\b(sk|rk)_(live|test)_[0-9A-Za-z]+")
+_TOO_DEEP = "JSON nested too deeply to pass on"
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,15 @@ def to_tool_result(
         body = json.loads(upstream.body)
     except ValueError:
         return ToolOutcome(_unreadable(upstream, "a body that is not valid JSON"))
+    except RecursionError:
+        return ToolOutcome(_unreadable(upstream, _TOO_DEEP))
     try:
         shaped = _shape(tool, body, arguments)
         return ToolOutcome(success_result(lean_result(shaped) if lean else shaped))
     except InvalidArgument as error:
         return invalid_argument_result(error)
+    except RecursionError:  # JSON nested deeper than the interpreter can walk: say so rather than fail the call
+        return ToolOutcome(_unreadable(upstream, _TOO_DEEP))
 
 
 def invalid_argument_result(error: InvalidArgument) -> ToolOutcome:
@@ -193,7 +198,7 @@ def _stripe_error(upstream: UpstreamResult) -> dict[str, Any]:
 def _error_object(upstream: UpstreamResult) -> dict[str, Any] | None:
     try:
         body = json.loads(upstream.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     error = body.get("error") if isinstance(body, dict) else None
     return error if isinstance(error, dict) else None
@@ -247,6 +252,8 @@ def _describe_body(upstream: UpstreamResult) -> str:
             json.loads(upstream.body)
         except ValueError:
             return "a body that is not valid JSON"
+        except RecursionError:
+            return _TOO_DEEP
         return "JSON that is not a Stripe error object"
     return f"{_media_type(upstream.headers)} ({len(upstream.body)} bytes), not a Stripe error object"
 

@@ -78,6 +78,7 @@ HEADER_SESSION = "mcp-session-id"
 NAME_BEARING_PARAMS: Mapping[str, str] = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 64  # nested arrays/objects per message, the message itself being level 1
 LIST_TTL_MS = 60_000  # how long a 2026 client may cache list/discover results
 SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -230,8 +231,16 @@ def parse_envelope(message: Any) -> Envelope | JsonRpcError | None:
     return Envelope(request_id, method, params, is_notification)
 
 
-async def dispatch(server: McpServer, message: Any, version: str) -> Reply:
-    """Answer one JSON-RPC message for `server` at protocol `version` (the shared method table)."""
+async def dispatch(server: McpServer, message: Any, version: str, *, depth_checked: bool = False) -> Reply:
+    """Answer one JSON-RPC message for `server` at protocol `version` (the shared method table).
+
+    `depth_checked` says the framing already held the message to MAX_JSON_DEPTH (the HTTP framings do).
+    """
+    if not depth_checked and too_deep(message):
+        if isinstance(message, dict) and "id" not in message:
+            return Reply(status=202)  # a malformed notification is owed nothing
+        request_id = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
+        return error_reply(request_id, depth_error(), version)
     envelope = parse_envelope(message)
     if envelope is None:
         return Reply(status=202)
@@ -264,7 +273,7 @@ async def dispatch(server: McpServer, message: Any, version: str) -> Reply:
     return Reply(body=body, headers=answer.headers, negotiated=answer.negotiated, request_id=request_id)
 
 
-async def dispatch_batch(server: McpServer, messages: list[Any], version: str) -> Reply:
+async def dispatch_batch(server: McpServer, messages: list[Any], version: str, *, depth_checked: bool = False) -> Reply:
     """Answer a JSON-RPC batch (2025-03-26 only; the caller checks the version)."""
     if not messages:
         empty = JsonRpcError(INVALID_REQUEST, "Invalid Request: empty batch", http_status=400)
@@ -277,7 +286,7 @@ async def dispatch_batch(server: McpServer, messages: list[Any], version: str) -
             error = JsonRpcError(INVALID_REQUEST, "Invalid Request: initialize cannot be batched")
             reply = error_reply(message.get("id") if _valid_id(message.get("id")) else None, error, version)
         else:
-            reply = await dispatch(server, message, version)
+            reply = await dispatch(server, message, version, depth_checked=depth_checked)
         if reply.body is not None:
             bodies.append(reply.body)
         headers.update(reply.headers)
@@ -514,12 +523,59 @@ def _too_large() -> Response:
     return _http_error(413, INVALID_REQUEST, f"Request body exceeds {MAX_BODY_BYTES} bytes")
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH: -32600 when it parsed, -32700 when too deep to even parse."""
+
+    def __init__(self, code: int = INVALID_REQUEST) -> None:
+        super().__init__("too deeply nested")
+        self.code = code
+
+
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse_json(body: bytes) -> Any:
-    """The decoded body; raises ValueError for anything that is not JSON."""
+    """The decoded body; raises TooDeep past MAX_JSON_DEPTH and ValueError for anything else that is not JSON."""
     try:
-        return json.loads(body)
-    except RecursionError as exc:  # absurd nesting
-        raise ValueError("too deeply nested") from exc
+        message = json.loads(body, parse_constant=_not_json_constant)  # NaN and Infinity are not JSON
+    except RecursionError as exc:  # absurd nesting: deeper than the interpreter's own limit
+        raise TooDeep(PARSE_ERROR) from exc
+    # Cheap first: a body with few brackets cannot be deep; otherwise walk the containers.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and too_deep(message):
+        raise TooDeep
+    return message
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `value` nests arrays/objects more than `limit` levels (iterative: no recursion limit to hit)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
+def depth_error(code: int = INVALID_REQUEST) -> JsonRpcError:
+    prefix = "Parse error" if code == PARSE_ERROR else "Invalid Request"
+    return JsonRpcError(
+        code,
+        f"{prefix}: JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels",
+        data={"limit": MAX_JSON_DEPTH},
+        http_status=400,
+    )
+
+
+def _parse_failure(error: ValueError) -> Response:
+    if isinstance(error, TooDeep):
+        return _json_response(error_bytes(None, depth_error(error.code)), 400)
+    return _http_error(400, PARSE_ERROR, "Parse error")
 
 
 def _hostname(host: str) -> str:
@@ -773,8 +829,8 @@ class _Transport:
             return _too_large()
         try:
             message = _parse_json(body)
-        except ValueError:
-            return _http_error(400, PARSE_ERROR, "Parse error")
+        except ValueError as error:
+            return _parse_failure(error)
         header_version = request.headers.get(HEADER_VERSION)
         if header_version is None or header_version.strip() in LEGACY_VERSIONS:
             return await self._legacy_post(request, server, token, message, header_version)
@@ -796,8 +852,8 @@ class _Transport:
         if isinstance(message, list):
             if version != BATCH_VERSION:
                 return _http_error(400, INVALID_REQUEST, f"Batches are not supported at protocol version {version}")
-            return _reply_response(await dispatch_batch(server, message, version))
-        reply = await dispatch(server, message, version)
+            return _reply_response(await dispatch_batch(server, message, version, depth_checked=True))
+        reply = await dispatch(server, message, version, depth_checked=True)
         extra = {}
         if reply.negotiated is not None:
             extra["Mcp-Session-Id"] = self.signer.issue(token, reply.negotiated)
@@ -818,7 +874,7 @@ class _Transport:
         refusal = modern_envelope_error(message, request)
         if refusal is not None:
             return _reply_response(error_reply(envelope.request_id, refusal, header_version))
-        reply = await _until_disconnect(request, dispatch(server, message, header_version))
+        reply = await _until_disconnect(request, dispatch(server, message, header_version, depth_checked=True))
         if reply is None:
             return Response(status_code=204)  # the client went away: its request was cancelled
         return _reply_response(reply)
@@ -859,8 +915,8 @@ class _Transport:
             return _too_large()
         try:
             message = _parse_json(body)
-        except ValueError:
-            return _http_error(400, PARSE_ERROR, "Parse error")
+        except ValueError as error:
+            return _parse_failure(error)
         if isinstance(message, list):
             return _http_error(400, INVALID_REQUEST, "Batches are not supported at protocol version 2024-11-05")
         if is_cancellation(message):
@@ -874,7 +930,7 @@ class _Transport:
 
 
 async def _answer_on_stream(server: McpServer, session: SseSession, message: Any) -> None:
-    reply = await dispatch(server, message, session.version)
+    reply = await dispatch(server, message, session.version, depth_checked=True)
     if reply.negotiated is not None:
         session.version = reply.negotiated
     if reply.body is None:
