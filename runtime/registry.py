@@ -15,8 +15,8 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 DEFAULT_PACKAGE = "generated"
-DEFAULT_MAX_LOADED_MODULES = 64
-RELEASE_EVERY_EVICTIONS = 32
+DEFAULT_MAX_LOADED_MODULES = 16
+RELEASE_EVERY_EVICTIONS = 8
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -117,6 +117,12 @@ class Registry:
         return self._tools_json(tuple(names))
 
     def _serialize_tools(self, names: tuple[str, ...]) -> bytes:
+        try:
+            return self._join_tools(names)
+        finally:
+            release_memory()  # the parse-and-compact garbage of up to 468 schemas, once per tool set
+
+    def _join_tools(self, names: tuple[str, ...]) -> bytes:
         parts = []
         for name in names:
             entry = self.tools[name]
@@ -130,6 +136,6 @@ class Registry:
         return ("[" + ",".join(parts) + "]").encode("utf-8")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _compact_schema(path: Path) -> str:
     return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))

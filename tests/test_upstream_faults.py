@@ -519,10 +519,10 @@ async def test_one_pool_of_clients_per_base_url(fake_stripe: FakeStripe) -> None
     try:
         for _ in range(3):
             await run(upstream, GET_CHARGE, {"id": "ch_1"})
-        assert len(upstream._clients) == 1
+        assert len(upstream._pools) == 1
     finally:
         await upstream.aclose()
-    assert upstream._clients == {}
+    assert upstream._pools == {}
 
 
 def test_total_timeout_defaults_to_the_read_timeout() -> None:
