@@ -17,7 +17,7 @@ Three processes, all on 127.0.0.1, every loop and wait bounded:
   stateless 2026-07-28; half use each server.
 
 Each client loops: 80 % a tool from a hot set of 24 everyday tools, 10 % any tool of its server (the registry
-keeps 64 tool modules, so this churns imports and evictions), 5 % tools/list, 5 % ping. Arguments are the
+keeps 24 tool modules by default (`--loaded-tools`), so this churns imports and evictions), 5 % tools/list, 5 % ping. Arguments are the
 minimal valid ones synthesized from generated/schemas. A protocol error is anything but HTTP 200 with a
 JSON-RPC result; a tool error is a result with isError (the fake never fails, so both must stay at zero).
 

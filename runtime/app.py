@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import secrets
@@ -25,7 +26,7 @@ from runtime.chatgpt import ChatGptServer
 from runtime.console import Console
 from runtime.discovery import DiscoveryServer, SearchIndex
 from runtime.policy import BudgetRule, ToolFilter, allowed_tools, budget_headers
-from runtime.registry import Registry
+from runtime.registry import DEFAULT_MAX_LOADED_MODULES, Registry, release_memory
 from runtime.secrets import KeyBox, MissingEncryptionKey, same_hash, token_hash
 from runtime.server import Account, StripeMcpServer
 from runtime.store import DEFAULT_STORE_URL, ServerRecord, Store, open_store, sqlite_path
@@ -53,6 +54,7 @@ class Settings:
     server_budget: BudgetRule = BudgetRule(50, 10)
     account_budget: BudgetRule = BudgetRule(50, 10)
     generated_package: str = "generated"
+    loaded_tools: int = DEFAULT_MAX_LOADED_MODULES  # tool modules kept imported: memory against re-imports
     clock: Callable[[], float] = time.time  # injectable, for expiry tests
 
 
@@ -208,7 +210,7 @@ def not_found() -> Response:
 
 
 async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
-    registry = Registry(settings.generated_package)
+    registry = Registry(settings.generated_package, max_loaded_modules=settings.loaded_tools)
     store = open_store(settings.store_url)
     try:
         accounts = await store.list_accounts()
@@ -292,6 +294,10 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await open_runtime(settings, keys)
+        # What start-up built lives as long as the process: return its garbage to the OS, then keep the
+        # collector from walking the rest again, so the collections that free evicted tool modules stay short.
+        release_memory()
+        gc.freeze()
         state["runtime"] = runtime
         app.state.runtime = runtime
         cleaner = asyncio.create_task(clean_up_forever(runtime))

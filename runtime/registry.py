@@ -15,8 +15,8 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 DEFAULT_PACKAGE = "generated"
-DEFAULT_MAX_LOADED_MODULES = 16
-RELEASE_EVERY_EVICTIONS = 8
+DEFAULT_MAX_LOADED_MODULES = 24
+RELEASE_EVERY_EVICTIONS = 12
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
