@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from harness import FakeStripe, cpu_seconds, free_port, machine_busy, pct, run_fake_stripe, serve_head, stop, synthesize  # noqa: E402  (bench/, beside this file)
+
 RESULTS = Path(__file__).resolve().parent / "results-runtime.md"
 API_KEY = "sk_test_bench_runtime_4242"
 LEGACY = "2025-06-18"
@@ -44,67 +44,7 @@ EXPECTED_TOOLS = 468
 START_TIMEOUT = 30.0
 POLL_INTERVAL = 0.005
 
-LIST_BODY = b'{"object":"list","data":[],"has_more":false}'
-OBJECT_BODY = b'{"id":"x","object":"thing"}'
-
-
-# --------------------------------------------------------------------------- the fake upstream (child process)
-
-
-class _UpstreamProtocol(asyncio.Protocol):
-    """Minimal keep-alive HTTP/1.1: Content-Length bodies only (all that httpx sends here)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end]
-            length = 0
-            lower = head.lower()
-            at = lower.find(b"\r\ncontent-length:")
-            if at >= 0:
-                stop = lower.find(b"\r\n", at + 2)
-                length = int(lower[at + 17 : stop if stop >= 0 else len(lower)].strip())
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
-            self.buffer = self.buffer[total:]
-            line = head.split(b"\r\n", 1)[0]
-            method, target = line.split(b" ", 2)[:2]
-            path = target.split(b"?", 1)[0].rstrip(b"/")
-            last = path.rsplit(b"/", 1)[-1]
-            # A GET of a collection (no id-like last segment, ids here carry a digit) gets a list.
-            is_list = method == b"GET" and not any(48 <= c <= 57 for c in last) and last != b"v1"
-            body = LIST_BODY if is_list else OBJECT_BODY
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-            )
-
-
-async def _upstream_main(lifetime: float) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(_UpstreamProtocol, "127.0.0.1", 0, backlog=1024)
-    port = server.sockets[0].getsockname()[1]
-    print(port, flush=True)
-    # Bounded: exits on its own even if the parent never kills it.
-    await asyncio.sleep(lifetime)
-    server.close()
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -114,52 +54,17 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(values[:8]) - idle) / hz, sum(values[:8]) / hz
-
-
 def wait_for_quiet(max_wait: float, threshold: float = 0.5) -> float:
     """Wait (bounded) until other processes use less than `threshold` cores; returns their last measured use."""
     deadline = time.monotonic() + max_wait
     while True:
-        mine0, (busy0, _) = cpu_seconds(os.getpid()), machine_busy()
+        mine0, busy0 = cpu_seconds(os.getpid()), machine_busy()
         time.sleep(1.0)
-        foreign = max(0.0, machine_busy()[0] - busy0 - (cpu_seconds(os.getpid()) - mine0))
+        foreign = max(0.0, machine_busy() - busy0 - (cpu_seconds(os.getpid()) - mine0))
         if foreign < threshold or time.monotonic() > deadline:
             return foreign
         print(f"machine busy with other processes ({foreign:.2f} cores); waiting...", flush=True)
         time.sleep(2.0)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def serve_head() -> list[str]:
-    script = Path(sys.executable).parent / "stripe-mcp"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stripe_mcp.cli"]
 
 
 def budget_options() -> list[str]:
@@ -211,36 +116,6 @@ def call_body(request_id: int, name: str, arguments: dict[str, Any]) -> bytes:
 
 
 # --------------------------------------------------------------------------- minimal arguments from a JSON schema
-
-
-def synthesize(schema: dict[str, Any], name: str = "") -> Any:
-    """The smallest value the schema accepts: required members only, first enum, first anyOf branch."""
-    if "anyOf" in schema:
-        branches = [b for b in schema["anyOf"] if b.get("enum") != [""]] or schema["anyOf"]
-        return synthesize(branches[0], name)
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {key: synthesize(props.get(key, {"type": "string"}), key) for key in schema.get("required", [])}
-    if kind == "array":
-        count = schema.get("minItems", 0)
-        return [synthesize(schema.get("items", {"type": "string"}), name) for _ in range(count)]
-    if kind == "integer":
-        return max(1, int(schema.get("minimum", 1)))
-    if kind == "number":
-        return max(1, schema.get("minimum", 1))
-    if kind == "boolean":
-        return True
-    if schema.get("contentEncoding") == "base64":
-        return "aGVsbG8="
-    if schema.get("format") == "decimal":
-        return "1"
-    # Ids and free text alike: short, carries a digit (the fake answers an object for it), within maxLength.
-    return f"{name or 'x'}_1"[: schema.get("maxLength", 5000)] or "1"
 
 
 def minimal_arguments(tool_names: list[str]) -> dict[str, dict[str, Any]]:
@@ -493,11 +368,11 @@ def merge_loads(loads: list[Load]) -> Load:
 def measure_throughput(url: str, upstream_url: str, mode: str, clients: int, seconds: float,
                        pids: dict[str, int]) -> Load:
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    busy0, _ = machine_busy()
+    busy0 = machine_busy()
     t0 = time.perf_counter()
     done, elapsed, errors = asyncio.run(_throughput(url, upstream_url, mode, clients, seconds, cap=1_000_000))
     wall = time.perf_counter() - t0
-    busy1, _ = machine_busy()
+    busy1 = machine_busy()
     used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     foreign = max(0.0, (busy1 - busy0) - sum(used.values())) / wall
     return Load(done / elapsed, errors, {name: value / max(done, 1) * 1e6 for name, value in used.items()}, foreign)
@@ -515,7 +390,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the temporary directory (logs, store) behind")
     args = parser.parse_args()
     if args.upstream is not None:
-        asyncio.run(_upstream_main(args.upstream))
+        asyncio.run(run_fake_stripe(FakeStripe, args.upstream))
         return 0
 
     import httpx
@@ -587,10 +462,10 @@ def main() -> int:
 
             # 4. per-call overhead, legacy sessions (primary) and stateless 2026-07-28 (for information)
             ours = {"client": os.getpid(), "server": server.process.pid, "upstream": upstream.pid}
-            cpu0, (busy0, _), wall0 = {n: cpu_seconds(p) for n, p in ours.items()}, machine_busy(), time.perf_counter()
+            cpu0, busy0, wall0 = {n: cpu_seconds(p) for n, p in ours.items()}, machine_busy(), time.perf_counter()
             mcp, direct = measure_overhead(client, server.url, upstream_url, call_count, LEGACY)
             call_cpu = (cpu_seconds(server.process.pid) - cpu0["server"]) / (call_count + 50) * 1e6
-            foreign = max(0.0, machine_busy()[0] - busy0 - sum(cpu_seconds(p) - cpu0[n] for n, p in ours.items()))
+            foreign = max(0.0, machine_busy() - busy0 - sum(cpu_seconds(p) - cpu0[n] for n, p in ours.items()))
             notes.append(f"CPU used by processes outside the benchmark during the sequential tools/call run: "
                          f"{foreign / (time.perf_counter() - wall0):.2f} cores of {os.cpu_count()}")
             added = (pct(mcp, 50) - pct(direct, 50)) * 1000

@@ -30,11 +30,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from harness import FakeStripe, cpu_seconds, free_port, machine_busy, pct, run_fake_stripe, serve_head, stop, synthesize  # noqa: E402  (bench/, beside this file)
 
 RESULTS = Path(__file__).resolve().parent / "results-soak.md"
 ADMIN_TOKEN = "soak-admin-token-7a1f3c"
@@ -68,61 +68,14 @@ HOT_TOOLS = (
     "list_all_stripe_customer_subscriptions", "get_single_stripe_balance_by_id", "list_all_stripe_balance_transactions",
     "get_single_stripe_product_by_id", "list_all_stripe_prices", "get_single_stripe_payout_by_id",
 )
-LIST_BODY = b'{"object":"list","data":[{"id":"obj_1","object":"thing"}],"has_more":false}'
-OBJECT_BODY = b'{"id":"obj_1","object":"thing","metadata":{},"livemode":false,"created":1700000000}'
+class SoakStripe(FakeStripe):
+    """Bodies with a little content, so that lean results have something to drop."""
 
-
-# --------------------------------------------------------------------------- the fake upstream (child process)
-
-
-class _UpstreamProtocol(asyncio.Protocol):
-    """Minimal keep-alive HTTP/1.1: Content-Length bodies only (all that httpx sends here)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end]
-            length = 0
-            lower = head.lower()
-            at = lower.find(b"\r\ncontent-length:")
-            if at >= 0:
-                stop = lower.find(b"\r\n", at + 2)
-                length = int(lower[at + 17 : stop if stop >= 0 else len(lower)].strip())
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
-            self.buffer = self.buffer[total:]
-            method, target = head.split(b"\r\n", 1)[0].split(b" ", 2)[:2]
-            last = target.split(b"?", 1)[0].rstrip(b"/").rsplit(b"/", 1)[-1]
-            is_list = method == b"GET" and not any(48 <= c <= 57 for c in last) and last != b"v1"
-            body = LIST_BODY if is_list else OBJECT_BODY
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_soak\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-            )
-
-
-async def _upstream_main(lifetime: float) -> None:
-    server = await asyncio.get_running_loop().create_server(_UpstreamProtocol, "127.0.0.1", 0, backlog=1024)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.sleep(lifetime)  # bounded: exits on its own even if the parent never stops it
-    server.close()
+    list_body = b'{"object":"list","data":[{"id":"obj_1","object":"thing"}],"has_more":false}'
+    object_body = b'{"id":"obj_1","object":"thing","metadata":{},"livemode":false,"created":1700000000}'
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def proc_status(pid: int, field_name: str) -> float:
@@ -158,62 +111,6 @@ def fd_kinds(pid: int) -> Counter[str]:
         else:
             kinds[target.split(":", 1)[0]] += 1
     return kinds
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def serve_head() -> list[str]:
-    script = Path(sys.executable).parent / "stripe-mcp"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stripe_mcp.cli"]
-
-
-def synthesize(schema: dict[str, Any], name: str = "") -> Any:
-    """The smallest value the schema accepts: required members only, first enum, first anyOf branch but ``""``."""
-    if "anyOf" in schema:
-        branches = [b for b in schema["anyOf"] if b.get("enum") != [""]] or schema["anyOf"]
-        return synthesize(branches[0], name)
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {key: synthesize(props.get(key, {"type": "string"}), key) for key in schema.get("required", [])}
-    if kind == "array":
-        return [synthesize(schema.get("items", {"type": "string"}), name) for _ in range(schema.get("minItems", 0))]
-    if kind in ("integer", "number"):
-        return max(1, int(schema.get("minimum", 1)))
-    if kind == "boolean":
-        return True
-    if schema.get("contentEncoding") == "base64":
-        return "aGVsbG8="
-    if schema.get("format") == "decimal":
-        return "1"
-    return f"{name or 'x'}_1"[: schema.get("maxLength", 5000)] or "1"
 
 
 def arguments_for(name: str) -> dict[str, Any]:
@@ -361,7 +258,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the temporary directory (store, serve log) behind")
     options = parser.parse_args()
     if options.upstream is not None:
-        asyncio.run(_upstream_main(options.upstream))
+        asyncio.run(run_fake_stripe(SoakStripe, options.upstream))
         return 0
     total = 20.0 if options.short else options.duration / 0.9
     warmup = max(5.0, total * 0.1) if not options.short else 5.0
