@@ -14,7 +14,6 @@ from starlette.routing import Route
 from runtime import service
 from runtime.policy import KINDS, METHOD_GROUPS, PolicyError
 from runtime.secrets import MissingEncryptionKey
-from runtime.service import CLIENT_TOOL_LIMITS  # noqa: F401  (re-exported)
 from runtime.store import AccountRecord, ServerRecord
 
 MAX_BODY_BYTES = 64 * 1024
@@ -48,6 +47,10 @@ class ServerConfigIn(Strict):
     require_api_token_auth: StrictBool = False
     tool_exposure: Literal["all", "discovery", "chatgpt"] = "all"
     full_results: StrictBool = Field(default=False, description="Keep null fields and empty collections in results.")
+    stripe_account: str | None = Field(
+        default=None, pattern=r"^acct_[A-Za-z0-9]{1,64}$",
+        description="A Connect platform's connected account: every call carries Stripe-Account with it.",
+    )
 
 
 class ServerIn(Strict):

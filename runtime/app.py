@@ -129,7 +129,7 @@ class Runtime:
         server = StripeMcpServer(
             self.registry,
             self.upstream,
-            Account(self.keys.decrypt(account.encrypted_key), self.stripe_version),
+            Account(self.keys.decrypt(account.encrypted_key), self.stripe_version, record.config.get("stripe_account")),
             ToolFilter(tuple(record.config.get("methods", ())), tuple(record.config.get("tags", ()))),
             name=f"stripe-mcp: {record.name}",
             server_id=record.id,

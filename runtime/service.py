@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from runtime.store import AccountRecord, ApiTokenRecord, ServerRecord, Store
 SERVER_TOKEN_PREFIX = "smcp"
 API_TOKEN_PREFIX = "smcp_api"
 MIN_LIFETIME_SECONDS = 60
+STRIPE_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,64}")
 CLIENT_TOOL_LIMIT = 128
 CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
 LISTED_TOOLS = {"discovery": 3, "chatgpt": 2}  # what tools/list shows for these exposures
@@ -48,13 +50,17 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
     if exposure not in EXPOSURES:
         raise PolicyError(f"tool_exposure must be one of {', '.join(EXPOSURES)}")
     validate_filter(registry, methods, tags)
-    return {
+    stripe_account = config.get("stripe_account") or None
+    if stripe_account is not None and not (isinstance(stripe_account, str) and STRIPE_ACCOUNT.fullmatch(stripe_account)):
+        raise PolicyError("stripe_account must be a connected account id, acct_...")
+    normalized = {
         "methods": methods,
         "tags": tags,
         "require_api_token_auth": bool(config.get("require_api_token_auth", False)),
         "tool_exposure": exposure,
         "full_results": bool(config.get("full_results", False)),
     }
+    return {**normalized, "stripe_account": stripe_account} if stripe_account else normalized
 
 
 async def create_server(

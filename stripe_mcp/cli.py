@@ -135,9 +135,11 @@ def serve(host: str, port: int, store_url: str, stripe_base_url: str, stripe_ver
 @click.option("--tags", default="", help="Comma-separated functional areas or resources, e.g. disputes,customers.")
 @click.option("--discovery", is_flag=True, help="List three tools (search_tools, get_tool_schema, call_tool) instead of every tool.")
 @click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
+@click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option("--stripe-base-url", default="https://api.stripe.com", show_default=True)
 @click.option("--stripe-version", default=None)
-def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_base_url: str, stripe_version: str | None) -> None:
+def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_account: str | None,
+          stripe_base_url: str, stripe_version: str | None) -> None:
     """One MCP server on standard input/output (desktop clients), for STRIPE_API_KEY."""
     import asyncio
     import os
@@ -146,6 +148,7 @@ def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_b
     from runtime.policy import PolicyError, validate_filter
     from runtime.registry import Registry
     from runtime.server import Account, StripeMcpServer
+    from runtime.service import STRIPE_ACCOUNT
     from runtime.stdio import serve_stdio
     from runtime.upstream import Upstream
 
@@ -157,11 +160,14 @@ def stdio(methods: str, tags: str, discovery: bool, full_results: bool, stripe_b
         tool_filter = validate_filter(registry, _split(methods), _split(tags))
     except PolicyError as exc:
         fail(str(exc))
+    if stripe_account and not STRIPE_ACCOUNT.fullmatch(stripe_account):
+        fail("--stripe-account must be a connected account id, acct_...")
 
     async def run() -> None:
         upstream = Upstream(stripe_base_url)
         server = StripeMcpServer(
-            registry, upstream, Account(api_key, stripe_version or registry.api_version), tool_filter, full_results=full_results
+            registry, upstream, Account(api_key, stripe_version or registry.api_version, stripe_account), tool_filter,
+            full_results=full_results,
         )
         try:
             await serve_stdio(DiscoveryServer(server, SearchIndex(registry)) if discovery else server)
@@ -288,11 +294,12 @@ def servers() -> None:
 @click.option("--methods", default="", help="Comma-separated: read, write, or kinds.")
 @click.option("--tags", default="")
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
+@click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option("--expires-at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]), default=None,
               help="e.g. 2026-12-01T00:00:00Z")
 @store_option
 @public_url_option
-def servers_create(account_id, name, methods, tags, require_api_token, expires_at, store_url, public_url) -> None:
+def servers_create(account_id, name, methods, tags, require_api_token, stripe_account, expires_at, store_url, public_url) -> None:
     """Create a server and print its MCP URL (shown this once)."""
     from datetime import timezone
 
@@ -301,7 +308,8 @@ def servers_create(account_id, name, methods, tags, require_api_token, expires_a
     expires = None
     if expires_at is not None:
         expires = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=timezone.utc)).timestamp()
-    config = {"methods": _split(methods), "tags": _split(tags), "require_api_token_auth": require_api_token}
+    config = {"methods": _split(methods), "tags": _split(tags), "require_api_token_auth": require_api_token,
+              "stripe_account": stripe_account}
 
     async def create(store, keys, registry):
         if await store.get_account(account_id) is None:

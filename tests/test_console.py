@@ -420,7 +420,7 @@ def test_created_server_has_every_option(running: RunningServer, browser: Browse
     listed = {s["id"]: s for s in admin_api(running.base_url, "GET", f"/integrated-account/{account_id}/mcp").json()["data"]}
     config = listed[server_id]["config"]
     assert config == {"methods": ["read"], "tags": ["disputes", "charge", "refund"], "require_api_token_auth": True,
-                      "tool_exposure": "discovery", "full_results": True}
+                      "tool_exposure": "discovery", "full_results": True, "stripe_account": None}
     assert listed[server_id]["expires_at"] is not None
     assert httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=10.0).status_code == 401
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 from cryptography.fernet import Fernet
 from mcp import Client
 
@@ -61,3 +62,23 @@ async def test_dispute_triage(fake_stripe: FakeStripe, tmp_path: Path) -> None:
         assert request.headers["authorization"] == f"Bearer {API_KEY}"
         assert request.headers["stripe-version"] == "2023-08-16"
         assert "idempotency-key" not in request.headers  # GETs carry none
+
+
+async def test_a_server_for_a_connected_account_sends_stripe_account(fake_stripe: FakeStripe, tmp_path: Path) -> None:
+    """A Connect platform's server scoped to one connected account: every call carries Stripe-Account."""
+    fake_stripe.on("GET", "/v1/disputes", respond(200, page(DISPUTE)))
+    admin_token = "admin-token-for-connect-test-0123456789"
+    env = {"STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(), "STRIPE_MCP_ADMIN_TOKEN": admin_token}
+    with serve(tmp_path, "--stripe-base-url", fake_stripe.base_url, env=env) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, headers={"authorization": f"Bearer {admin_token}"}) as admin:
+            account = (await admin.post("/integrated-account", json={"name": "platform", "stripe_api_key": API_KEY})).json()
+            refused = await admin.post(f"/integrated-account/{account['id']}/mcp",
+                                       json={"name": "bad", "config": {"stripe_account": "cus_notanaccount"}})
+            made = await admin.post(f"/integrated-account/{account['id']}/mcp",
+                                    json={"name": "seller 42", "config": {"methods": ["read"], "stripe_account": "acct_1Seller42"}})
+        assert refused.status_code == 400
+        assert made.status_code == 201 and made.json()["config"]["stripe_account"] == "acct_1Seller42"
+        async with Client(made.json()["url"], mode="legacy") as client:
+            disputes = await client.call_tool("list_all_stripe_disputes", {})
+        assert disputes.is_error is False
+    assert [r.headers.get("stripe-account") for r in fake_stripe.requests] == ["acct_1Seller42"]
