@@ -523,6 +523,17 @@ def _too_large() -> Response:
     return _http_error(413, INVALID_REQUEST, f"Request body exceeds {MAX_BODY_BYTES} bytes")
 
 
+async def _read_message(request: Request) -> Any:
+    """The parsed JSON-RPC message (or batch), or the error response for a body too large or not JSON."""
+    body = await _read_body(request)
+    if body is None:
+        return _too_large()
+    try:
+        return _parse_json(body)
+    except ValueError as error:
+        return _parse_failure(error)
+
+
 class TooDeep(ValueError):
     """JSON nested deeper than MAX_JSON_DEPTH: -32600 when it parsed, -32700 when too deep to even parse."""
 
@@ -824,13 +835,9 @@ class _Transport:
             return _http_error(415, INVALID_REQUEST, "Content-Type must be application/json")
         if not _accepts_json(request):
             return _http_error(406, INVALID_REQUEST, "Accept must allow application/json")
-        body = await _read_body(request)
-        if body is None:
-            return _too_large()
-        try:
-            message = _parse_json(body)
-        except ValueError as error:
-            return _parse_failure(error)
+        message = await _read_message(request)
+        if isinstance(message, Response):
+            return message
         header_version = request.headers.get(HEADER_VERSION)
         if header_version is None or header_version.strip() in LEGACY_VERSIONS:
             return await self._legacy_post(request, server, token, message, header_version)
@@ -910,13 +917,9 @@ class _Transport:
             return server
         if not _is_json_content(request):
             return _http_error(415, INVALID_REQUEST, "Content-Type must be application/json")
-        body = await _read_body(request)
-        if body is None:
-            return _too_large()
-        try:
-            message = _parse_json(body)
-        except ValueError as error:
-            return _parse_failure(error)
+        message = await _read_message(request)
+        if isinstance(message, Response):
+            return message
         if isinstance(message, list):
             return _http_error(400, INVALID_REQUEST, "Batches are not supported at protocol version 2024-11-05")
         if is_cancellation(message):
