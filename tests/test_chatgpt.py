@@ -28,7 +28,7 @@ from runtime.store_sqlite import SqliteStore
 from runtime.upstream import Upstream
 from tests.fakes import FakeStripe, respond
 from tests.runtime_process import serve
-from tests.seeding import stripe_client
+from tests.seeding import customer_with_card, stripe_client
 
 REGISTRY = Registry()
 API_KEY = "sk_test_chatgpt_4242"
@@ -50,22 +50,11 @@ def one_text_item(result: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
     client = stripe_client(stripe_url, API_KEY)
-    card = client.v1.payment_methods.create(
-        params={"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
-    )
-    cara = client.v1.customers.create(
-        params={
-            "email": EMAIL,
-            "name": "Cara ChatGPT",
-            "metadata": {"order_id": "6735", "tier": "gold"},
-            "payment_method": card.id,
-            "invoice_settings": {"default_payment_method": card.id},
-        }
-    )
+    cara = customer_with_card(client, email=EMAIL, name="Cara ChatGPT", metadata={"order_id": "6735", "tier": "gold"})
     charge = client.v1.charges.create(
-        params={"amount": 4200, "currency": "usd", "customer": cara.id, "description": "Order 6735"}
+        params={"amount": 4200, "currency": "usd", "customer": cara, "description": "Order 6735"}
     )
-    return {"client": client, "customer": cara.id, "charge": charge.id}
+    return {"client": client, "customer": cara, "charge": charge.id}
 
 
 @pytest.fixture(scope="module")

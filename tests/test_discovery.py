@@ -25,7 +25,7 @@ from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
 from runtime.store_sqlite import SqliteStore
 from tests.runtime_process import serve
-from tests.seeding import stripe_client
+from tests.seeding import customer_with_card, stripe_client
 
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
@@ -256,27 +256,18 @@ def test_any_text_ranks_within_the_allowed_set(query: str, limit: int, read_only
 
 API_KEY = "sk_test_discovery_4242"
 EMAIL = "dana.discovery@example.com"
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
 @pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
     client = stripe_client(stripe_url, API_KEY)
-    payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
-    dana = client.v1.customers.create(
-        params={
-            "email": EMAIL,
-            "name": "Dana Discovery",
-            "payment_method": payment_method.id,
-            "invoice_settings": {"default_payment_method": payment_method.id},
-        }
-    )
+    dana = customer_with_card(client, email=EMAIL, name="Dana Discovery")
     client.v1.customers.create(params={"email": "someone.else@example.com"})
     product = client.v1.products.create(params={"name": "Silver plan"})
     plan = client.v1.plans.create(params={"product": product.id, "amount": 1000, "currency": "usd", "interval": "month"})
-    subscription = client.v1.subscriptions.create(params={"customer": dana.id, "items": [{"plan": plan.id}]})
-    charge = client.v1.charges.create(params={"amount": 5000, "currency": "usd", "customer": dana.id})
-    return {"client": client, "customer": dana.id, "subscription": subscription.id, "charge": charge.id}
+    subscription = client.v1.subscriptions.create(params={"customer": dana, "items": [{"plan": plan.id}]})
+    charge = client.v1.charges.create(params={"amount": 5000, "currency": "usd", "customer": dana})
+    return {"client": client, "customer": dana, "subscription": subscription.id, "charge": charge.id}
 
 
 @pytest.fixture(scope="module")

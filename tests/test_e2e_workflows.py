@@ -21,33 +21,23 @@ from runtime.secrets import KeyBox
 from runtime.service import create_account, create_server
 from runtime.store_sqlite import SqliteStore
 from tests.runtime_process import serve
-from tests.seeding import stripe_client
+from tests.seeding import customer_with_card, stripe_client
 
 API_KEY = "sk_test_e2e_workflows_4242"
 EMAIL = "sarah.jones@example.com"
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
 @pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
     client = stripe_client(stripe_url, API_KEY)
-    payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
-    sarah = client.v1.customers.create(
-        params={
-            "email": EMAIL,
-            "name": "Sarah Jones",
-            "metadata": {"order_id": "6735"},
-            "payment_method": payment_method.id,
-            "invoice_settings": {"default_payment_method": payment_method.id},
-        }
-    )
+    sarah = customer_with_card(client, email=EMAIL, name="Sarah Jones", metadata={"order_id": "6735"})
     for index in range(2):
         client.v1.customers.create(params={"email": f"other{index}@example.com"})
     product = client.v1.products.create(params={"name": "Gold plan"})
     plan = client.v1.plans.create(params={"product": product.id, "amount": 2000, "currency": "usd", "interval": "month"})
-    subscription = client.v1.subscriptions.create(params={"customer": sarah.id, "items": [{"plan": plan.id}]})
-    charge = client.v1.charges.create(params={"amount": 5000, "currency": "usd", "customer": sarah.id})
-    return {"client": client, "customer": sarah.id, "subscription": subscription.id, "charge": charge.id}
+    subscription = client.v1.subscriptions.create(params={"customer": sarah, "items": [{"plan": plan.id}]})
+    charge = client.v1.charges.create(params={"amount": 5000, "currency": "usd", "customer": sarah})
+    return {"client": client, "customer": sarah, "subscription": subscription.id, "charge": charge.id}
 
 
 @pytest.fixture(scope="module")

@@ -28,11 +28,10 @@ from runtime.secrets import token_hash
 from runtime.store_sqlite import SqliteStore
 from tests.fakes import FakeStripe, respond
 from tests.runtime_process import RunningServer, free_port, serve
-from tests.seeding import stripe_client
+from tests.seeding import customer_with_card, stripe_client
 
 ADMIN_TOKEN = "admin-token-managed-servers-51c2"
 API_KEY = "sk_test_managed_servers_4242"
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 VERSION = "2025-06-18"
 INITIALIZE = {
@@ -51,14 +50,9 @@ def registry() -> Registry:
 @pytest.fixture(scope="module")
 def seeded(stripe_url: str) -> dict[str, Any]:
     client = stripe_client(stripe_url, API_KEY)
-    payment_method = client.v1.payment_methods.create(params={"type": "card", "card": CARD})
-    customer = client.v1.customers.create(params={
-        "email": "pat@example.com",
-        "payment_method": payment_method.id,
-        "invoice_settings": {"default_payment_method": payment_method.id},
-    })
-    charge = client.v1.charges.create(params={"amount": 4000, "currency": "usd", "customer": customer.id})
-    return {"client": client, "customer": customer.id, "charge": charge.id}
+    customer = customer_with_card(client, email="pat@example.com")
+    charge = client.v1.charges.create(params={"amount": 4000, "currency": "usd", "customer": customer})
+    return {"client": client, "customer": customer, "charge": charge.id}
 
 
 @pytest.fixture(scope="module")
