@@ -37,11 +37,13 @@ print(json.dumps({"seconds": seconds, "maxrss_kib": peak, "returncode": result.r
 
 def cli() -> list[str]:
     script = shutil.which("stripe-mcp")
-    return [script] if script else [sys.executable, "-m", "stripe_mcp.cli"]
+    return [script] if script else [sys.executable, "-m", "stripe_mcp"]
 
 
 def measure(args: list[str], expected_returncode: int = 0) -> dict:
-    completed = subprocess.run([sys.executable, "-c", WRAPPER, *cli(), *args], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *cli(), *args], capture_output=True, text=True, check=True
+    )
     result = json.loads(completed.stdout)
     if result["returncode"] != expected_returncode:
         raise SystemExit(f"{' '.join(args)} exited {result['returncode']}:\n{result['stderr']}")
@@ -52,7 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--generated", type=Path, default=REPO / "generated", help="the folder --check compares with")
+    parser.add_argument(
+        "--generated",
+        type=Path,
+        default=REPO / "src" / "stripe_mcp" / "generated",
+        help="the folder --check compares with",
+    )
     options = parser.parse_args()
     spec = options.spec.resolve()
     if not spec.is_file():

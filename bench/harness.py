@@ -93,7 +93,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def serve_head() -> list[str]:
     script = Path(sys.executable).parent / "stripe-mcp"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stripe_mcp.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "stripe_mcp"]
 
 
 def synthesize(schema: dict[str, Any], name: str = "") -> Any:

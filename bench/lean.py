@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from runtime.results import lean_result
+from stripe_mcp.tools.results import lean_result
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "stripe" / "fixtures3.json"
 

@@ -33,7 +33,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness import FakeStripe, cpu_seconds, free_port, machine_busy, pct, run_fake_stripe, serve_head, stop, synthesize  # noqa: E402  (bench/, beside this file)
+from harness import (  # noqa: E402  (bench/, beside this file)
+    FakeStripe,
+    cpu_seconds,
+    free_port,
+    machine_busy,
+    pct,
+    run_fake_stripe,
+    serve_head,
+    stop,
+    synthesize,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results-runtime.md"
 API_KEY = "sk_test_bench_runtime_4242"
@@ -71,13 +81,25 @@ def budget_options() -> list[str]:
     """Per-server/account call budgets, when this version has them, raised far above what the bench sends
     (their bookkeeping still runs on every call, so its cost is measured)."""
     text = subprocess.run([*serve_head(), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
-    return [option for flag in ("--server-budget", "--account-budget") if flag in text
-            for option in (flag, "100000000/1")]
+    return [
+        option for flag in ("--server-budget", "--account-budget") if flag in text for option in (flag, "100000000/1")
+    ]
 
 
 def serve_command(port: int, store_url: str, upstream_url: str, extra: list[str]) -> list[str]:
-    return [*serve_head(), "serve", "--host", "127.0.0.1", "--port", str(port), "--store", store_url,
-            "--stripe-base-url", upstream_url, *extra]
+    return [
+        *serve_head(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--store",
+        store_url,
+        "--stripe-base-url",
+        upstream_url,
+        *extra,
+    ]
 
 
 def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
@@ -94,15 +116,24 @@ def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
 
 def modern_body(request_id: int, method: str, params: dict[str, Any]) -> bytes:
     meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
-    return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**params, "_meta": meta}}).encode()
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**params, "_meta": meta}}
+    ).encode()
 
 
 def legacy_session(client, url: str) -> dict[str, str]:
     """initialize + notifications/initialized; returns the headers later requests need."""
-    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
-               "mcp-protocol-version": LEGACY}
-    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}}
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": LEGACY,
+    }
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}},
+    }
     response = client.post(url, content=json.dumps(init), headers=headers)
     response.raise_for_status()
     headers["mcp-session-id"] = response.headers["mcp-session-id"]
@@ -111,8 +142,9 @@ def legacy_session(client, url: str) -> dict[str, str]:
 
 
 def call_body(request_id: int, name: str, arguments: dict[str, Any]) -> bytes:
-    return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
-                       "params": {"name": name, "arguments": arguments}}).encode()
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    ).encode()
 
 
 # --------------------------------------------------------------------------- minimal arguments from a JSON schema
@@ -121,7 +153,7 @@ def call_body(request_id: int, name: str, arguments: dict[str, Any]) -> bytes:
 def minimal_arguments(tool_names: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
     for name in tool_names:
-        schema = json.loads((ROOT / "generated" / "schemas" / f"{name}.json").read_text())
+        schema = json.loads((ROOT / "src" / "stripe_mcp" / "generated" / "schemas" / f"{name}.json").read_text())
         out[name] = synthesize(schema)
     return out
 
@@ -130,10 +162,10 @@ def minimal_arguments(tool_names: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def provision(workdir: Path, encryption_key: str) -> str:
-    from runtime.registry import Registry
-    from runtime.secrets import KeyBox
-    from runtime.service import create_account, create_server
-    from runtime.store import open_store
+    from stripe_mcp.managed.secrets import KeyBox
+    from stripe_mcp.managed.service import create_account, create_server
+    from stripe_mcp.managed.store import open_store
+    from stripe_mcp.tools.registry import Registry
 
     async def run() -> str:
         store = open_store(f"sqlite:///{workdir / 'store.sqlite3'}")
@@ -148,7 +180,9 @@ def provision(workdir: Path, encryption_key: str) -> str:
 
 
 def start_upstream(lifetime: float) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, __file__, "--upstream", str(lifetime)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--upstream", str(lifetime)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.isdigit():
@@ -167,8 +201,13 @@ class Serve:
         self.log = workdir / f"serve-{self.port}.log"
         with self.log.open("w") as sink:
             self.started = time.perf_counter()
-            self.process = subprocess.Popen(serve_command(self.port, store_url, upstream_url, self.extra), cwd=workdir,
-                                            env=env, stdout=sink, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                serve_command(self.port, store_url, upstream_url, self.extra),
+                cwd=workdir,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -267,8 +306,8 @@ def measure_ping(client, url: str, count: int) -> list[float]:
 
 def measure_overhead(client, url: str, upstream_url: str, count: int, protocol: str) -> tuple[list[float], list[float]]:
     """Sequential MCP tools/call vs direct GET, interleaved in blocks of 50 so drift hits both equally."""
-    from runtime.upstream import USER_AGENT
-    from runtime.registry import Registry
+    from stripe_mcp.stripe_api.client import USER_AGENT
+    from stripe_mcp.tools.registry import Registry
 
     if protocol == LEGACY:
         mcp_headers = legacy_session(client, url)
@@ -277,8 +316,12 @@ def measure_overhead(client, url: str, upstream_url: str, count: int, protocol: 
         mcp_headers = modern_headers("tools/call", CUSTOMER_TOOL)
         make_body = lambda i: modern_body(i, "tools/call", {"name": CUSTOMER_TOOL, "arguments": {"id": "cus_1"}})  # noqa: E731
     direct_url = f"{upstream_url}/v1/customers/cus_1"
-    direct_headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": Registry().api_version,
-                      "User-Agent": USER_AGENT, "Accept": "application/json"}
+    direct_headers = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Stripe-Version": Registry().api_version,
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
     bodies = [make_body(i) for i in range(count + 50)]
     for i in range(50):  # warm-up both paths
         client.post(url, content=bodies[i], headers=mcp_headers).raise_for_status()
@@ -302,15 +345,21 @@ def measure_overhead(client, url: str, upstream_url: str, count: int, protocol: 
     return mcp, direct
 
 
-async def _throughput(url: str, upstream_url: str, mode: str, clients: int, seconds: float, cap: int) -> tuple[int, float, int]:
+async def _throughput(
+    url: str, upstream_url: str, mode: str, clients: int, seconds: float, cap: int
+) -> tuple[int, float, int]:
     import httpx
 
-    from runtime.registry import Registry
-    from runtime.upstream import USER_AGENT
+    from stripe_mcp.stripe_api.client import USER_AGENT
+    from stripe_mcp.tools.registry import Registry
 
     direct_url = f"{upstream_url}/v1/customers/cus_1"
-    direct_headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": Registry().api_version,
-                      "User-Agent": USER_AGENT, "Accept": "application/json"}
+    direct_headers = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Stripe-Version": Registry().api_version,
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     done = 0
     errors = 0
@@ -320,10 +369,21 @@ async def _throughput(url: str, upstream_url: str, mode: str, clients: int, seco
         nonlocal done, errors
         async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
             if mode == "mcp":
-                init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "b", "version": "0"}}}
-                headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
-                           "mcp-protocol-version": LEGACY}
+                init = {
+                    "jsonrpc": "2.0",
+                    "id": 0,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": LEGACY,
+                        "capabilities": {},
+                        "clientInfo": {"name": "b", "version": "0"},
+                    },
+                }
+                headers = {
+                    "content-type": "application/json",
+                    "accept": "application/json, text/event-stream",
+                    "mcp-protocol-version": LEGACY,
+                }
                 response = await client.post(url, content=json.dumps(init), headers=headers)
                 headers["mcp-session-id"] = response.headers["mcp-session-id"]
                 body = call_body(1, CUSTOMER_TOOL, {"id": "cus_1"})
@@ -365,8 +425,9 @@ def merge_loads(loads: list[Load]) -> Load:
     )
 
 
-def measure_throughput(url: str, upstream_url: str, mode: str, clients: int, seconds: float,
-                       pids: dict[str, int]) -> Load:
+def measure_throughput(
+    url: str, upstream_url: str, mode: str, clients: int, seconds: float, pids: dict[str, int]
+) -> Load:
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     busy0 = machine_busy()
     t0 = time.perf_counter()
@@ -385,8 +446,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--upstream", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="fewer requests, 3 s throughput runs (smoke test)")
-    parser.add_argument("--max-wait", type=float, default=180.0,
-                        help="seconds to wait for other processes to quiet down before measuring (default 180)")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=180.0,
+        help="seconds to wait for other processes to quiet down before measuring (default 180)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the temporary directory (logs, store) behind")
     args = parser.parse_args()
     if args.upstream is not None:
@@ -407,8 +472,10 @@ def main() -> int:
     Serve.extra = budget_options()
     upstream, upstream_url = start_upstream(lifetime=900)
     rows: list[tuple[str, str, str, bool | None]] = []
-    notes: list[str] = [f"CPU used by other processes just before the run: {foreign_at_start:.2f} cores; "
-                        f"load average {Path('/proc/loadavg').read_text().split()[0]}"]
+    notes: list[str] = [
+        f"CPU used by other processes just before the run: {foreign_at_start:.2f} cores; "
+        f"load average {Path('/proc/loadavg').read_text().split()[0]}"
+    ]
     server: Serve | None = None
     try:
         # 1. cold start, median of 3 (plus one discarded run that warms the page cache and .pyc files)
@@ -422,10 +489,18 @@ def main() -> int:
                     cold.stop()
             if run:
                 starts.append(elapsed)
-            print(f"cold start run {run}: {elapsed * 1000:.0f} ms{' (warm-up, discarded)' if not run else ''}", flush=True)
+            print(
+                f"cold start run {run}: {elapsed * 1000:.0f} ms{' (warm-up, discarded)' if not run else ''}", flush=True
+            )
         cold_median = statistics.median(starts)
-        rows.append(("Cold start: spawn -> first full tools/list (median of 3)", f"{cold_median:.3f} s "
-                     f"({', '.join(f'{s:.3f}' for s in starts)})", "<= 0.5 s", cold_median <= 0.5))
+        rows.append(
+            (
+                "Cold start: spawn -> first full tools/list (median of 3)",
+                f"{cold_median:.3f} s ({', '.join(f'{s:.3f}' for s in starts)})",
+                "<= 0.5 s",
+                cold_median <= 0.5,
+            )
+        )
 
         server = Serve(workdir, store_url, upstream_url, env, token)
         with httpx.Client(timeout=10.0) as client:
@@ -441,8 +516,12 @@ def main() -> int:
             p50, p99 = pct(times, 50) * 1000, pct(times, 99) * 1000
             rss_list = rss_mb(server.process.pid)
             print(f"tools/list: {size} bytes, p50 {p50:.2f} ms, p99 {p99:.2f} ms; RSS {rss_list:.1f} MB", flush=True)
-            rows.append(("tools/list body (468 tools)", f"{size:,} B ({size / 1048576:.2f} MiB)", "<= 2 MB", size <= 2_000_000))
-            rows.append((f"tools/list p50 ({list_count} sequential, keep-alive)", f"{p50:.2f} ms", "<= 3 ms", p50 <= 3.0))
+            rows.append(
+                ("tools/list body (468 tools)", f"{size:,} B ({size / 1048576:.2f} MiB)", "<= 2 MB", size <= 2_000_000)
+            )
+            rows.append(
+                (f"tools/list p50 ({list_count} sequential, keep-alive)", f"{p50:.2f} ms", "<= 3 ms", p50 <= 3.0)
+            )
             rows.append(("tools/list p99 / server CPU per tools/list", f"{p99:.2f} ms / {list_cpu:.2f} ms", "-", None))
 
             # 3. memory after calling every tool once
@@ -454,11 +533,23 @@ def main() -> int:
             for failure in failures[:10]:
                 print(f"  tool error: {failure}")
             rows.append(("RSS after start (ready, idle)", f"{rss_start:.1f} MB", "-", None))
-            rows.append((f"RSS after one call of every tool ({called} calls, {called - len(failures)} ok)",
-                         f"{rss_all:.1f} MB", "<= 80 MB", rss_all <= 80))
-            rows.append(("First call of every tool: total / median / slowest",
-                         f"{sum(first_calls.values()):.2f} s / {statistics.median(first_calls.values()) * 1000:.1f} ms / "
-                         f"{first_calls[slowest] * 1000:.0f} ms ({slowest})", "-", None))
+            rows.append(
+                (
+                    f"RSS after one call of every tool ({called} calls, {called - len(failures)} ok)",
+                    f"{rss_all:.1f} MB",
+                    "<= 80 MB",
+                    rss_all <= 80,
+                )
+            )
+            rows.append(
+                (
+                    "First call of every tool: total / median / slowest",
+                    f"{sum(first_calls.values()):.2f} s / {statistics.median(first_calls.values()) * 1000:.1f} ms / "
+                    f"{first_calls[slowest] * 1000:.0f} ms ({slowest})",
+                    "-",
+                    None,
+                )
+            )
 
             # 4. per-call overhead, legacy sessions (primary) and stateless 2026-07-28 (for information)
             ours = {"client": os.getpid(), "server": server.process.pid, "upstream": upstream.pid}
@@ -466,23 +557,50 @@ def main() -> int:
             mcp, direct = measure_overhead(client, server.url, upstream_url, call_count, LEGACY)
             call_cpu = (cpu_seconds(server.process.pid) - cpu0["server"]) / (call_count + 50) * 1e6
             foreign = max(0.0, machine_busy() - busy0 - sum(cpu_seconds(p) - cpu0[n] for n, p in ours.items()))
-            notes.append(f"CPU used by processes outside the benchmark during the sequential tools/call run: "
-                         f"{foreign / (time.perf_counter() - wall0):.2f} cores of {os.cpu_count()}")
+            notes.append(
+                f"CPU used by processes outside the benchmark during the sequential tools/call run: "
+                f"{foreign / (time.perf_counter() - wall0):.2f} cores of {os.cpu_count()}"
+            )
             added = (pct(mcp, 50) - pct(direct, 50)) * 1000
-            print(f"tools/call p50 {pct(mcp, 50) * 1000:.3f} ms vs direct {pct(direct, 50) * 1000:.3f} ms "
-                  f"(p99 {pct(mcp, 99) * 1000:.2f} / {pct(direct, 99) * 1000:.2f})", flush=True)
-            rows.append((f"tools/call p50 added vs direct GET ({call_count} each, {LEGACY})",
-                         f"{added:.3f} ms ({pct(mcp, 50) * 1000:.3f} vs {pct(direct, 50) * 1000:.3f})", "<= 1 ms", added <= 1.0))
+            print(
+                f"tools/call p50 {pct(mcp, 50) * 1000:.3f} ms vs direct {pct(direct, 50) * 1000:.3f} ms "
+                f"(p99 {pct(mcp, 99) * 1000:.2f} / {pct(direct, 99) * 1000:.2f})",
+                flush=True,
+            )
+            rows.append(
+                (
+                    f"tools/call p50 added vs direct GET ({call_count} each, {LEGACY})",
+                    f"{added:.3f} ms ({pct(mcp, 50) * 1000:.3f} vs {pct(direct, 50) * 1000:.3f})",
+                    "<= 1 ms",
+                    added <= 1.0,
+                )
+            )
             rows.append(("Server CPU per sequential tools/call", f"{call_cpu:.0f} us", "-", None))
             ping_cpu0 = cpu_seconds(server.process.pid)
             pings = measure_ping(client, server.url, call_count)
             ping_cpu = (cpu_seconds(server.process.pid) - ping_cpu0) / (call_count + 20) * 1e6
-            rows.append(("MCP ping (HTTP + transport only): p50 / server CPU", f"{pct(pings, 50) * 1000:.3f} ms / {ping_cpu:.0f} us", "-", None))
+            rows.append(
+                (
+                    "MCP ping (HTTP + transport only): p50 / server CPU",
+                    f"{pct(pings, 50) * 1000:.3f} ms / {ping_cpu:.0f} us",
+                    "-",
+                    None,
+                )
+            )
             mcp2, direct2 = measure_overhead(client, server.url, upstream_url, call_count, MODERN)
             added2 = (pct(mcp2, 50) - pct(direct2, 50)) * 1000
-            print(f"stateless tools/call p50 {pct(mcp2, 50) * 1000:.3f} ms vs direct {pct(direct2, 50) * 1000:.3f} ms", flush=True)
-            rows.append((f"tools/call p50 added, stateless {MODERN}",
-                         f"{added2:.3f} ms ({pct(mcp2, 50) * 1000:.3f} vs {pct(direct2, 50) * 1000:.3f})", "(<= 1 ms)", added2 <= 1.0))
+            print(
+                f"stateless tools/call p50 {pct(mcp2, 50) * 1000:.3f} ms vs direct {pct(direct2, 50) * 1000:.3f} ms",
+                flush=True,
+            )
+            rows.append(
+                (
+                    f"tools/call p50 added, stateless {MODERN}",
+                    f"{added2:.3f} ms ({pct(mcp2, 50) * 1000:.3f} vs {pct(direct2, 50) * 1000:.3f})",
+                    "(<= 1 ms)",
+                    added2 <= 1.0,
+                )
+            )
 
         # 5. throughput, 16 concurrent clients
         pids = {"client": os.getpid(), "server": server.process.pid, "upstream": upstream.pid}
@@ -494,19 +612,41 @@ def main() -> int:
         load_direct, load_mcp = (merge_loads(halves[mode]) for mode in ("direct", "mcp"))
         for label, load in (("direct", load_direct), ("mcp", load_mcp)):
             cpu = ", ".join(f"{name} {value:.0f}" for name, value in load.cpu_per_call_us.items())
-            print(f"{label}: {load.rate:.0f} calls/s ({load.errors} errors); CPU us/call: {cpu}; "
-                  f"other processes used {load.foreign_cores:.2f} cores meanwhile", flush=True)
-        direct_rate, direct_errors, mcp_rate, mcp_errors = load_direct.rate, load_direct.errors, load_mcp.rate, load_mcp.errors
+            print(
+                f"{label}: {load.rate:.0f} calls/s ({load.errors} errors); CPU us/call: {cpu}; "
+                f"other processes used {load.foreign_cores:.2f} cores meanwhile",
+                flush=True,
+            )
+        direct_rate, direct_errors, mcp_rate, mcp_errors = (
+            load_direct.rate,
+            load_direct.errors,
+            load_mcp.rate,
+            load_mcp.errors,
+        )
         ratio = mcp_rate / direct_rate
         rows.append((f"Throughput, 16 clients x {seconds:g} s: MCP tools/call", f"{mcp_rate:.0f} calls/s", "-", None))
         rows.append(("Throughput, 16 clients: direct GET", f"{direct_rate:.0f} calls/s", "-", None))
         rows.append(("Throughput ratio MCP / direct", f"{ratio * 100:.0f} %", ">= 70 %", ratio >= 0.70))
-        rows.append(("CPU per call under load, us (client / server / upstream): MCP",
-                     " / ".join(f"{v:.0f}" for v in load_mcp.cpu_per_call_us.values()), "-", None))
-        rows.append(("CPU per call under load, us (client / server / upstream): direct",
-                     " / ".join(f"{v:.0f}" for v in load_direct.cpu_per_call_us.values()), "-", None))
-        notes.append(f"CPU used by processes outside the benchmark (other engineers' tests) during the throughput runs: "
-                     f"{load_direct.foreign_cores:.2f} cores (direct), {load_mcp.foreign_cores:.2f} cores (MCP) of {os.cpu_count()}")
+        rows.append(
+            (
+                "CPU per call under load, us (client / server / upstream): MCP",
+                " / ".join(f"{v:.0f}" for v in load_mcp.cpu_per_call_us.values()),
+                "-",
+                None,
+            )
+        )
+        rows.append(
+            (
+                "CPU per call under load, us (client / server / upstream): direct",
+                " / ".join(f"{v:.0f}" for v in load_direct.cpu_per_call_us.values()),
+                "-",
+                None,
+            )
+        )
+        notes.append(
+            f"CPU used by processes outside the benchmark (other engineers' tests) during the throughput runs: "
+            f"{load_direct.foreign_cores:.2f} cores (direct), {load_mcp.foreign_cores:.2f} cores (MCP) of {os.cpu_count()}"
+        )
         rss_end = rss_mb(server.process.pid)
         rows.append(("RSS at the end (after load)", f"{rss_end:.1f} MB", "-", None))
         if direct_errors or mcp_errors:

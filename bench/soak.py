@@ -47,7 +47,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness import FakeStripe, cpu_seconds, free_port, machine_busy, pct, run_fake_stripe, serve_head, stop, synthesize  # noqa: E402  (bench/, beside this file)
+from harness import (  # noqa: E402  (bench/, beside this file)
+    FakeStripe,
+    cpu_seconds,
+    free_port,
+    machine_busy,
+    pct,
+    run_fake_stripe,
+    serve_head,
+    stop,
+    synthesize,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results-soak.md"
 ADMIN_TOKEN = "soak-admin-token-7a1f3c"
@@ -59,15 +69,33 @@ REQUEST_TIMEOUT = 30.0
 SAMPLE_EVERY = 5.0
 RSS_GROWTH_LIMIT = 0.10
 HOT_TOOLS = (
-    "get_single_stripe_customer_by_id", "list_all_stripe_customers", "search_stripe_customers",
-    "get_single_stripe_charge_by_id", "list_all_stripe_charges", "search_stripe_charges",
-    "get_single_stripe_refund_by_id", "list_all_stripe_refunds", "create_a_stripe_refund",
-    "get_single_stripe_dispute_by_id", "list_all_stripe_disputes", "update_a_stripe_dispute_by_id",
-    "get_single_stripe_payment_intent_by_id", "list_all_stripe_payment_intents", "get_single_stripe_invoice_by_id",
-    "list_all_stripe_invoices", "get_single_stripe_subscription_by_id", "list_all_stripe_subscriptions",
-    "list_all_stripe_customer_subscriptions", "get_single_stripe_balance_by_id", "list_all_stripe_balance_transactions",
-    "get_single_stripe_product_by_id", "list_all_stripe_prices", "get_single_stripe_payout_by_id",
+    "get_single_stripe_customer_by_id",
+    "list_all_stripe_customers",
+    "search_stripe_customers",
+    "get_single_stripe_charge_by_id",
+    "list_all_stripe_charges",
+    "search_stripe_charges",
+    "get_single_stripe_refund_by_id",
+    "list_all_stripe_refunds",
+    "create_a_stripe_refund",
+    "get_single_stripe_dispute_by_id",
+    "list_all_stripe_disputes",
+    "update_a_stripe_dispute_by_id",
+    "get_single_stripe_payment_intent_by_id",
+    "list_all_stripe_payment_intents",
+    "get_single_stripe_invoice_by_id",
+    "list_all_stripe_invoices",
+    "get_single_stripe_subscription_by_id",
+    "list_all_stripe_subscriptions",
+    "list_all_stripe_customer_subscriptions",
+    "get_single_stripe_balance_by_id",
+    "list_all_stripe_balance_transactions",
+    "get_single_stripe_product_by_id",
+    "list_all_stripe_prices",
+    "get_single_stripe_payout_by_id",
 )
+
+
 class SoakStripe(FakeStripe):
     """Bodies with a little content, so that lean results have something to drop."""
 
@@ -114,7 +142,7 @@ def fd_kinds(pid: int) -> Counter[str]:
 
 
 def arguments_for(name: str) -> dict[str, Any]:
-    return synthesize(json.loads((ROOT / "generated" / "schemas" / f"{name}.json").read_text()))
+    return synthesize(json.loads((ROOT / "src" / "stripe_mcp" / "generated" / "schemas" / f"{name}.json").read_text()))
 
 
 # --------------------------------------------------------------------------- the run
@@ -137,8 +165,16 @@ def _headers(modern: bool, method: str, name: str | None = None) -> dict[str, st
     return headers
 
 
-async def client_loop(index: int, url: str, tools: list[str], hot: list[str], args: dict[str, dict[str, Any]],
-                      stop_at: float, stats: Stats, seed: int) -> None:
+async def client_loop(
+    index: int,
+    url: str,
+    tools: list[str],
+    hot: list[str],
+    args: dict[str, dict[str, Any]],
+    stop_at: float,
+    stats: Stats,
+    seed: int,
+) -> None:
     import httpx
 
     modern = index % 2 == 1
@@ -148,12 +184,24 @@ async def client_loop(index: int, url: str, tools: list[str], hot: list[str], ar
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
         session: dict[str, str] = {}
         if not modern:
-            init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                    "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "soak", "version": "0"}}}
+            init = {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": LEGACY,
+                    "capabilities": {},
+                    "clientInfo": {"name": "soak", "version": "0"},
+                },
+            }
             response = await client.post(url, json=init, headers=_headers(False, "initialize"))
             response.raise_for_status()
             session = {"mcp-session-id": response.headers["mcp-session-id"], "mcp-protocol-version": LEGACY}
-            await client.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers={**_headers(False, ""), **session})
+            await client.post(
+                url,
+                json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                headers={**_headers(False, ""), **session},
+            )
         request_id = 0
         while time.monotonic() < stop_at:
             request_id += 1
@@ -174,7 +222,9 @@ async def client_loop(index: int, url: str, tools: list[str], hot: list[str], ar
             message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
             started = time.perf_counter()
             try:
-                response = await client.post(url, content=json.dumps(message), headers={**_headers(modern, method, name), **session})
+                response = await client.post(
+                    url, content=json.dumps(message), headers={**_headers(modern, method, name), **session}
+                )
                 content = response.content
             except httpx.HTTPError as error:
                 stats.protocol_errors[f"{type(error).__name__}"] += 1
@@ -192,8 +242,9 @@ async def client_loop(index: int, url: str, tools: list[str], hot: list[str], ar
                 stats.tool_errors[name] += 1
 
 
-async def run_clients(servers: list[tuple[str, list[str]]], clients: int, duration: float, warmup: float,
-                      pid: int, seed: int) -> tuple[Stats, Stats, list[tuple[float, float, int]]]:
+async def run_clients(
+    servers: list[tuple[str, list[str]]], clients: int, duration: float, warmup: float, pid: int, seed: int
+) -> tuple[Stats, Stats, list[tuple[float, float, int]]]:
     """(warm-up stats, steady-state stats, samples of (seconds since start, RSS MB, open fds))."""
     args = {name: arguments_for(name) for _, tools in servers for name in tools}
     warm, steady = Stats(), Stats()
@@ -232,17 +283,36 @@ def provision(base: str) -> list[tuple[str, list[str]]]:
             made = admin.post(f"/integrated-account/{account.json()['id']}/mcp", json={"name": name, "config": config})
             made.raise_for_status()
             url = made.json()["url"]
-            listed = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {
-                "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}},
-                headers=_headers(True, "tools/list"), timeout=30.0)
+            listed = httpx.post(
+                url,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/list",
+                    "params": {
+                        "_meta": {
+                            "io.modelcontextprotocol/protocolVersion": MODERN,
+                            "io.modelcontextprotocol/clientCapabilities": {},
+                        }
+                    },
+                },
+                headers=_headers(True, "tools/list"),
+                timeout=30.0,
+            )
             listed.raise_for_status()
             servers.append((url, [tool["name"] for tool in listed.json()["result"]["tools"]]))
     return servers
 
 
 def render(rows: list[tuple[str, str]], notes: list[str]) -> str:
-    lines = [f"# stripe-mcp soak ({datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]})", "",
-             "`python bench/soak.py` (see its docstring for the set-up).", "", "| figure | measured |", "|---|---|"]
+    lines = [
+        f"# stripe-mcp soak ({datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]})",
+        "",
+        "`python bench/soak.py` (see its docstring for the set-up).",
+        "",
+        "| figure | measured |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
 
@@ -254,7 +324,9 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="a 20 s run (5 s warm-up + 15 s) that writes nothing")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help=f"where to write the table (default {RESULTS.name}; --short: nowhere)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"where to write the table (default {RESULTS.name}; --short: nowhere)"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the temporary directory (store, serve log) behind")
     options = parser.parse_args()
     if options.upstream is not None:
@@ -266,7 +338,9 @@ def main() -> int:
     out = options.out if options.out is not None else (None if options.short else RESULTS)
 
     workdir = Path(tempfile.mkdtemp(prefix="stripe-mcp-soak-"))
-    upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(total + 600)], stdout=subprocess.PIPE, text=True)
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--upstream", str(total + 600)], stdout=subprocess.PIPE, text=True
+    )
     serve = None
     try:
         assert upstream.stdout is not None
@@ -282,9 +356,22 @@ def main() -> int:
 
             env["STRIPE_MCP_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
         log = workdir / "serve.log"
-        command = [*serve_head(), "serve", "--host", "127.0.0.1", "--port", str(port), "--store", f"sqlite:///{workdir / 'store.sqlite3'}",
-                   "--stripe-base-url", f"http://127.0.0.1:{port_line}", "--server-budget", "100000000/1",
-                   "--account-budget", "100000000/1"]
+        command = [
+            *serve_head(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--store",
+            f"sqlite:///{workdir / 'store.sqlite3'}",
+            "--stripe-base-url",
+            f"http://127.0.0.1:{port_line}",
+            "--server-budget",
+            "100000000/1",
+            "--account-budget",
+            "100000000/1",
+        ]
         with log.open("w") as sink:
             serve = subprocess.Popen(command, cwd=workdir, env=env, stdout=sink, stderr=subprocess.STDOUT)
         import httpx
@@ -304,8 +391,13 @@ def main() -> int:
         servers = provision(base)
         pids = [os.getpid(), serve.pid, upstream.pid]
         cpu0, busy0 = sum(cpu_seconds(p) for p in pids), machine_busy()
-        print(f"soak: {options.clients} clients, {warmup:.0f} s warm-up + {duration:.0f} s steady state against {base}", flush=True)
-        warm, steady, samples = asyncio.run(run_clients(servers, options.clients, duration, warmup, serve.pid, options.seed))
+        print(
+            f"soak: {options.clients} clients, {warmup:.0f} s warm-up + {duration:.0f} s steady state against {base}",
+            flush=True,
+        )
+        warm, steady, samples = asyncio.run(
+            run_clients(servers, options.clients, duration, warmup, serve.pid, options.seed)
+        )
         foreign = max(0.0, (machine_busy() - busy0) - (sum(cpu_seconds(p) for p in pids) - cpu0)) / total
         serve_cpu = cpu_seconds(serve.pid)
         fds_at_end = fd_kinds(serve.pid)
@@ -328,13 +420,25 @@ def main() -> int:
     ms = lambda seconds: f"{seconds * 1000:.2f} ms"  # noqa: E731
     rows = [
         ("Run", f"{options.clients} clients; {warmup:.0f} s warm-up + {duration:.0f} s steady state"),
-        ("Requests (steady state)", f"{steady.requests:,} ({steady.requests / duration:.0f}/s): "
-         f"{len(calls):,} tools/call, {len(steady.latencies['tools/list']):,} tools/list, {len(steady.latencies['ping']):,} ping"),
-        ("Protocol errors (whole run)", f"{errors}" + (f" {dict(warm.protocol_errors + steady.protocol_errors)}" if errors else "")),
-        ("Tool errors (whole run)", f"{tool_errors}" + (f" {dict(warm.tool_errors + steady.tool_errors)}" if tool_errors else "")),
+        (
+            "Requests (steady state)",
+            f"{steady.requests:,} ({steady.requests / duration:.0f}/s): "
+            f"{len(calls):,} tools/call, {len(steady.latencies['tools/list']):,} tools/list, {len(steady.latencies['ping']):,} ping",
+        ),
+        (
+            "Protocol errors (whole run)",
+            f"{errors}" + (f" {dict(warm.protocol_errors + steady.protocol_errors)}" if errors else ""),
+        ),
+        (
+            "Tool errors (whole run)",
+            f"{tool_errors}" + (f" {dict(warm.tool_errors + steady.tool_errors)}" if tool_errors else ""),
+        ),
         ("tools/call latency p50 / p99 / max", f"{ms(pct(calls, 50))} / {ms(pct(calls, 99))} / {ms(max(calls))}"),
         ("All requests p50 / p99", f"{ms(pct(every, 50))} / {ms(pct(every, 99))}"),
-        ("tools/list (468 tools, 1.2 MB) p50 / p99", f"{ms(pct(steady.latencies['tools/list'], 50))} / {ms(pct(steady.latencies['tools/list'], 99))}"),
+        (
+            "tools/list (468 tools, 1.2 MB) p50 / p99",
+            f"{ms(pct(steady.latencies['tools/list'], 50))} / {ms(pct(steady.latencies['tools/list'], 99))}",
+        ),
         ("RSS of serve: steady start / end / peak", f"{rss_start:.1f} MB / {rss_end:.1f} MB / {rss_peak:.1f} MB"),
         ("RSS growth over the steady state", f"{growth * 100:+.1f} % (limit +{RSS_GROWTH_LIMIT * 100:.0f} %)"),
         ("Open fds of serve: steady start / end", f"{samples[0][2]} / {samples[-1][2]}"),
@@ -342,8 +446,10 @@ def main() -> int:
         ("Tracebacks or error lines in the serve log", str(len(bad_log))),
     ]
     notes = [
-        f"RSS samples every {SAMPLE_EVERY:.0f} s (MB): " + ", ".join(f"{s[1]:.1f}" for s in samples[:: max(1, len(samples) // 12)]),
-        "Open fds of serve, same samples: " + ", ".join(str(s[2]) for s in samples[:: max(1, len(samples) // 12)])
+        f"RSS samples every {SAMPLE_EVERY:.0f} s (MB): "
+        + ", ".join(f"{s[1]:.1f}" for s in samples[:: max(1, len(samples) // 12)]),
+        "Open fds of serve, same samples: "
+        + ", ".join(str(s[2]) for s in samples[:: max(1, len(samples) // 12)])
         + f"; once the clients have closed, by kind: {dict(sorted(fds_at_end.items()))} (the connections left are the "
         "upstream keep-alive pool, which grows to the peak of concurrent upstream calls, at most 16 per MCP server)",
         f"CPU used by processes outside the soak during the run: {foreign:.2f} cores of {os.cpu_count()} "

@@ -20,7 +20,7 @@ SOURCE_URL=""
 REMOTE=""
 SPEC="$(dirname "$ROOT")/specs-cache/spec3.yaml"
 PIN="$ROOT/specs/stripe.yaml"
-OUT="$ROOT/generated"
+OUT="$ROOT/src/stripe_mcp/generated"
 REPORT=""
 BASE=""
 
@@ -49,7 +49,8 @@ trap 'rm -rf "$WORK"' EXIT
 REPORT="${REPORT:-$(dirname "$SPEC")/regenerate-report.md}"
 
 # The repository's own code, whatever else is installed.
-stripe_mcp() { (cd "$ROOT" && "$PYTHON" -m stripe_mcp.cli "$@"); }
+# The checkout's own code, whatever is installed.
+stripe_mcp() { (cd "$ROOT" && PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m stripe_mcp "$@"); }
 
 pin_field() {  # pin_field KEY [SUBKEY]: one value of the pin, empty when null
   "$PYTHON" - "$PIN" "$@" <<'EOF'

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from runtime.store import Store, open_store
-from tests.fakes import fake_stripe, resetting_server  # noqa: F401  (fixtures for every test module)
-from tests.localstripe_server import localstripe
-from tests.redis_server import RunningRedis, redis_server
+from stripe_mcp.managed.store import open_store
+from stripe_mcp.managed.store.base import Store
+from tests.support.fakes import fake_stripe, resetting_server  # noqa: F401  (fixtures for every test module)
+from tests.support.localstripe_server import localstripe
+from tests.support.redis_server import RunningRedis, redis_server
 
 STORE_TEST_DB = 1  # tests/test_store.py; the replica tests use their own database number
 

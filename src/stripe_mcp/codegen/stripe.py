@@ -1,0 +1,557 @@
+"""Stripe's conventions: how an operation becomes a tool.
+
+The only module that knows Stripe's naming, pagination, expansion and id rules. It reads the
+intermediate model (stripe_mcp.codegen.model) and our override tables (specs/overrides.yaml), and returns
+Tool objects that the templates render with no further logic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stripe_mcp.codegen.model import Api, Operation, Parameter
+from stripe_mcp.codegen.text import clean_text, first_sentences
+
+TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+OVERRIDES = Path(__file__).resolve().parent / "overrides.yaml"
+PAGINATION_PARAMETERS = {"cursor": ("starting_after", "ending_before"), "search": ("page",)}
+TOOL_DESCRIPTION_LIMIT = 1024
+ARGUMENT_DESCRIPTION_LIMIT = 400
+NESTED_DESCRIPTION_LIMIT = 200
+
+NEXT_CURSOR = {
+    "type": "string",
+    "maxLength": 5000,
+    "description": "Where the next page starts: pass the next_cursor of the previous result back unchanged. Omit for the first page.",
+}
+LIMIT = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 100,
+    "description": "How many objects one page holds, 1 to 100 (default 10).",
+}
+IDEMPOTENCY_KEY = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "description": "Stripe idempotency key. Retrying with the same key never applies the request twice; a random key is used when omitted.",
+}
+SEARCH_QUERY_HELP = (
+    " The query uses Stripe's search query language: field:value clauses joined by AND or OR, "
+    "e.g. email:'jane@example.com' AND metadata['order_id']:'6735'; ~ matches substrings, > and < compare numbers and dates."
+)
+
+
+class ConventionError(Exception):
+    """The spec breaks a naming or argument rule that needs an override."""
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str
+    location: str  # "path", "query", "body" or "control" (used by the runtime, never sent as is)
+    wire_name: str
+    required: bool
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    title: str
+    description: str
+    kind: str
+    method: str
+    path: str
+    server_url: str | None
+    body_encoding: str | None
+    pagination: str | None
+    resource: str
+    tags: tuple[str, ...]
+    annotations: dict[str, Any]
+    arguments: tuple[Argument, ...]
+    operation_id: str
+    api_version: str
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        properties = {a.name: a.schema for a in self.arguments}
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        required = [a.name for a in self.arguments if a.required]
+        if required:
+            schema["required"] = required
+        schema["additionalProperties"] = False
+        return schema
+
+    def arguments_in(self, location: str) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arguments if a.location == location)
+
+    @property
+    def path_arguments(self) -> dict[str, str]:
+        """Tool argument name -> the placeholder it fills in the path."""
+        return {a.name: a.wire_name for a in self.arguments if a.location == "path"}
+
+
+@dataclass
+class Overrides:
+    tool_names: dict[str, str] = field(default_factory=dict)
+    destructive_action_words: frozenset[str] = frozenset()
+    destructive_creates: frozenset[str] = frozenset()
+    areas_by_path: dict[str, str] = field(default_factory=dict)
+    areas_by_resource: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = OVERRIDES) -> Overrides:
+        raw = yaml.safe_load(path.read_text()) or {}
+        return cls(
+            tool_names=dict(raw.get("tool_names") or {}),
+            destructive_action_words=frozenset(raw.get("destructive_action_words") or ()),
+            destructive_creates=frozenset(raw.get("destructive_creates") or ()),
+            areas_by_path=dict(raw.get("areas_by_path") or {}),
+            areas_by_resource=dict(raw.get("areas_by_resource") or {}),
+        )
+
+
+def singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def is_placeholder(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def normalized(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What an operation's path says: its kind, the resource words and the action verb."""
+
+    kind: str
+    nouns: tuple[str, ...]
+    action: str | None
+    own_id: str | None  # the placeholder that is the operation's own object
+
+
+class _PathIndex:
+    """Which operations exist at which (normalized) paths: the context the naming rules need."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self.by_path: dict[tuple[str, str], Operation] = {}
+        for op in operations:
+            self.by_path[(op.method, normalized(op.path))] = op
+        self.paths = {path for _, path in self.by_path}
+
+    def get(self, path: str) -> Operation | None:
+        return self.by_path.get(("GET", normalized(path)))
+
+    def is_collection(self, prefix: str) -> bool:
+        """A path prefix names a collection (or a singleton object) when the API has operations at it."""
+        prefix = normalized(prefix)
+        return prefix in self.paths or any(p.startswith(prefix + "/{}") for p in self.paths)
+
+
+def _segments(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return parts[1:] if parts and re.fullmatch(r"v\d+", parts[0]) else parts
+
+
+def _nouns(segments: list[str], index: _PathIndex, root: str, last_form: str) -> tuple[str, ...]:
+    """The resource words of a path: instances singular, namespaces as they are.
+
+    last_form says what to do with the final literal: "plural" (lists), "singular" (one new or
+    acted-on object) or "as_is" (a singleton such as /v1/balance or /v1/tax/settings).
+    """
+    nouns: list[str] = []
+    literals = [i for i, s in enumerate(segments) if not is_placeholder(s)]
+    for i in literals:
+        word = segments[i]
+        followed_by_id = i + 1 < len(segments) and is_placeholder(segments[i + 1])
+        if i == literals[-1] and not followed_by_id:
+            nouns.append({"plural": word, "singular": singular(word), "as_is": word}[last_form])
+        elif followed_by_id or index.is_collection(root + "/".join(segments[: i + 1])):
+            nouns.append(singular(word))
+        else:
+            nouns.append(word)
+    return tuple(nouns)
+
+
+def _shape(op: Operation, index: _PathIndex) -> _Shape:
+    segments = _segments(op.path)
+    root = op.path[: op.path.index(segments[0])] if segments else op.path
+    ends_with_id = bool(segments) and is_placeholder(segments[-1])
+    last_id = segments[-1][1:-1] if ends_with_id else None
+    if op.method == "GET":
+        if segments and segments[-1] == "search" and op.response.shape == "search_result":
+            return _Shape("search", _nouns(segments[:-1], index, root, "plural"), None, None)
+        if op.response.shape in ("list", "search_result"):
+            return _Shape("list", _nouns(segments, index, root, "plural"), None, None)
+        return _Shape("get", _nouns(segments, index, root, "as_is"), None, last_id)
+    if op.method == "DELETE":
+        return _Shape("delete", _nouns(segments, index, root, "as_is"), None, last_id)
+    if ends_with_id:
+        return _Shape("update", _nouns(segments, index, root, "as_is"), None, last_id)
+    same_path_get = index.get(op.path)
+    if same_path_get is not None:
+        if same_path_get.response.shape == "list":
+            return _Shape("create", _nouns(segments, index, root, "singular"), None, None)
+        return _Shape("update", _nouns(segments, index, root, "as_is"), None, None)
+    if _is_action(op, segments, index):
+        target = segments[:-1]
+        own = target[-1][1:-1] if target and is_placeholder(target[-1]) else None
+        return _Shape("custom", _nouns(target, index, root, "singular"), segments[-1], own)
+    return _Shape("create", _nouns(segments, index, root, "singular"), None, None)
+
+
+def _is_action(op: Operation, segments: list[str], index: _PathIndex) -> bool:
+    """POST /charges/{charge}/capture acts on the charge; POST /accounts/{account}/login_links creates a login link.
+
+    An action returns the object it acts on; a create returns a new kind of object. Without a
+    retrieve operation to compare with, a plural last word means a create, any other an action.
+    """
+    if len(segments) < 2:
+        return False
+    parent = index.get(op.path.rsplit("/", 1)[0])
+    if parent is not None and parent.response.resource_ids:
+        return bool(set(parent.response.resource_ids) & set(op.response.resource_ids))
+    return not segments[-1].endswith("s")
+
+
+def tool_name(kind: str, resource: str, action: str | None, with_id_suffix: bool = True) -> str:
+    suffix = "_by_id" if with_id_suffix else ""
+    return {
+        "list": f"list_all_stripe_{resource}",
+        "search": f"search_stripe_{resource}",
+        "get": f"get_single_stripe_{resource}{suffix}",
+        "create": f"create_a_stripe_{resource}",
+        "update": f"update_a_stripe_{resource}{suffix}",
+        "delete": f"delete_a_stripe_{resource}{suffix}",
+        "custom": f"{action}_a_stripe_{resource}",
+    }[kind]
+
+
+class StripeConventions:
+    def __init__(self, api: Api, overrides: Overrides | None = None) -> None:
+        self.api = api
+        self.overrides = overrides or Overrides.load()
+        self.index = _PathIndex(api.operations)
+        self.shapes = {op.operation_id: _shape(op, self.index) for op in api.operations}
+        self.names = self._names()
+        self.list_tool_for_noun = self._list_tools_by_noun()
+
+    # Names --------------------------------------------------------------------------------------
+
+    def _names(self) -> dict[str, str]:
+        candidates: dict[str, list[Operation]] = {}
+        for op in self.api.operations:
+            shape = self.shapes[op.operation_id]
+            candidates.setdefault(tool_name(shape.kind, "_".join(shape.nouns), shape.action), []).append(op)
+        names: dict[str, str] = {}
+        for name, ops in candidates.items():
+            for op in ops:
+                names[op.operation_id] = name
+            if len(ops) > 1:
+                # /v1/account/... and /v1/accounts/{account}/...: the route with fewer ids in its path acts
+                # on the caller's own object, so its resource reads "own_<resource>".
+                fewest = min(op.path.count("{") for op in ops)
+                for op in ops:
+                    if op.path.count("{") == fewest and fewest < max(o.path.count("{") for o in ops):
+                        shape = self.shapes[op.operation_id]
+                        names[op.operation_id] = tool_name(shape.kind, "own_" + "_".join(shape.nouns), shape.action)
+        for op in self.api.operations:
+            override = self.overrides.tool_names.get(f"{op.method} {op.path}")
+            if override:
+                names[op.operation_id] = override
+        self._check_names(names)
+        return names
+
+    def _check_names(self, names: dict[str, str]) -> None:
+        by_name: dict[str, list[str]] = {}
+        for op in self.api.operations:
+            by_name.setdefault(names[op.operation_id], []).append(f"{op.method} {op.path}")
+        problems = [f"{n} is made for {' and '.join(ops)}" for n, ops in by_name.items() if len(ops) > 1]
+        problems += [
+            f"{n} ({ops[0]}) is not ^[a-z0-9_]{{1,64}}$" for n, ops in by_name.items() if not TOOL_NAME.match(n)
+        ]
+        if problems:
+            raise ConventionError(
+                "tool names need an override in specs/overrides.yaml (tool_names): " + "; ".join(sorted(problems))
+            )
+
+    def _list_tools_by_noun(self) -> dict[str, str]:
+        """ "charge" -> list_all_stripe_charges: the top-level list that yields ids of each kind of object.
+
+        Only /v1/<collection> lists count: a namespaced or nested list (issuing cards, a customer's
+        cards) is no answer for a bare `card` argument.
+        """
+        return {
+            singular(_segments(op.path)[0]): self.names[op.operation_id]
+            for op in self.api.operations
+            if self.shapes[op.operation_id].kind == "list" and len(_segments(op.path)) == 1
+        }
+
+    def _yielding_tool(self, op: Operation, argument: Argument, name: str) -> str | None:
+        """The tool whose results hold this argument's id, or None when the argument takes no id."""
+        if argument.location == "path":
+            # The list at the collection that the id indexes: /v1/customers/{customer}/cards/{id} -> customer cards.
+            collection = op.path[: op.path.index("{" + argument.wire_name + "}")].rstrip("/")
+            listing = self.index.get(collection)
+            tool = self.names[listing.operation_id] if listing and listing.response.shape == "list" else None
+        elif _accepts_string(argument.schema):
+            tool = self.list_tool_for_noun.get(argument.wire_name)
+        else:
+            tool = None
+        return tool if tool != name else None
+
+    # Tools --------------------------------------------------------------------------------------
+
+    def tools(self) -> list[Tool]:
+        return sorted((self.tool(op) for op in self.api.operations), key=lambda t: t.name)
+
+    def tool(self, op: Operation) -> Tool:
+        shape = self.shapes[op.operation_id]
+        name = self.names[op.operation_id]
+        pagination = self._pagination(op, shape)
+        arguments = self._arguments(op, shape, pagination, name)
+        resource_words = " ".join(shape.nouns).replace("_", " ")
+        return Tool(
+            name=name,
+            title=self._title(shape, resource_words),
+            description=self._description(op, shape, resource_words, arguments, name),
+            kind=shape.kind,
+            method=op.method,
+            path=op.path,
+            server_url=op.server_url,
+            body_encoding=op.body_encoding,
+            pagination=pagination,
+            resource="_".join(shape.nouns),
+            tags=self._tags(op),
+            annotations=self._annotations(op, shape),
+            arguments=arguments,
+            operation_id=op.operation_id,
+            api_version=self.api.version,
+        )
+
+    def _pagination(self, op: Operation, shape: _Shape) -> str | None:
+        names = {p.name for p in op.parameters}
+        if shape.kind == "search":
+            return "search"
+        if shape.kind == "list":
+            return "cursor" if "starting_after" in names else "local"
+        return None
+
+    def _arguments(self, op: Operation, shape: _Shape, pagination: str | None, name: str) -> tuple[Argument, ...]:
+        hidden = set(PAGINATION_PARAMETERS.get(pagination or "", ()))
+        arguments: list[Argument] = []
+        for parameter in op.parameters_in("path"):
+            arg_name = "id" if parameter.name == shape.own_id else self._parent_argument(op.path, parameter.name)
+            schema = self._client_schema(parameter.schema, top_level=True)
+            argument = Argument(arg_name, "path", parameter.name, True, schema)
+            schema["description"] = self._id_description(op, argument, name)
+            arguments.append(argument)
+        for parameter in op.parameters_in("query") + op.parameters_in("body"):
+            if parameter.name in hidden:
+                continue
+            schema = self._argument_schema(op, shape, parameter, name)
+            if schema is None:
+                continue
+            arguments.append(Argument(parameter.name, parameter.location, parameter.name, parameter.required, schema))
+        if pagination:
+            if not any(a.name == "limit" for a in arguments):
+                arguments.append(Argument("limit", "control", "limit", False, dict(LIMIT)))
+            arguments.append(Argument("next_cursor", "control", "next_cursor", False, dict(NEXT_CURSOR)))
+        if op.method == "POST":
+            arguments.append(Argument("idempotency_key", "control", "idempotency_key", False, dict(IDEMPOTENCY_KEY)))
+        seen: set[str] = set()
+        for argument in arguments:
+            if argument.name in seen:
+                raise ConventionError(f"{op.method} {op.path}: two arguments are named {argument.name!r}")
+            seen.add(argument.name)
+        return tuple(arguments)
+
+    def _parent_argument(self, path: str, placeholder: str) -> str:
+        segments = _segments(path)
+        position = segments.index("{" + placeholder + "}")
+        collection = segments[position - 1] if position > 0 else placeholder
+        return f"{singular(collection)}_id"
+
+    def _argument_schema(self, op: Operation, shape: _Shape, parameter: Parameter, name: str) -> dict | None:
+        if parameter.name == "expand":
+            return self._expand_schema(op, shape)
+        if parameter.name == "limit" and shape.kind in ("list", "search"):
+            return dict(LIMIT)
+        schema = self._client_schema(parameter.schema, top_level=True)
+        if schema.get("format") == "binary":
+            # MCP arguments are JSON, so file content travels as base64 text.
+            schema = {"type": "string", "contentEncoding": "base64"}
+            description = "The file's content, base64-encoded."
+        else:
+            description = clean_text(parameter.description or schema.pop("description", ""), ARGUMENT_DESCRIPTION_LIMIT)
+            schema.pop("description", None)
+            hint = self._yields_hint(
+                op, Argument(parameter.name, parameter.location, parameter.name, parameter.required, schema), name
+            )
+            if hint:
+                description = f"{description} {hint}".strip()
+        if parameter.name == "query" and shape.kind == "search":
+            description = (description + SEARCH_QUERY_HELP).strip()
+        if description:
+            schema = {"description": description, **schema}
+        return schema
+
+    def _expand_schema(self, op: Operation, shape: _Shape) -> dict | None:
+        fields = op.response.expandable_fields
+        if not fields:
+            return None
+        prefix = "data." if shape.kind in ("list", "search") else ""
+        return {
+            "description": "Related objects to include in full instead of as ids.",
+            "type": "array",
+            "items": {"type": "string", "enum": [prefix + f for f in fields]},
+        }
+
+    def _id_description(self, op: Operation, argument: Argument, name: str) -> str:
+        segments = _segments(op.path)
+        noun = singular(segments[segments.index("{" + argument.wire_name + "}") - 1])
+        text = f"The id of the {noun.replace('_', ' ')}."
+        tool = self._yielding_tool(op, argument, name)
+        return f"{text} Find one with {tool}." if tool else text
+
+    def _yields_hint(self, op: Operation, argument: Argument, name: str) -> str:
+        tool = self._yielding_tool(op, argument, name)
+        if not tool:
+            return ""
+        words = argument.wire_name.replace("_", " ")
+        return f"Takes {'an' if words[:1] in 'aeiou' else 'a'} {words} id: find one with {tool}."
+
+    def _client_schema(self, schema: dict[str, Any], top_level: bool = False) -> dict[str, Any]:
+        """What every MCP client accepts: no titles, no nested additionalProperties flags, plain text."""
+        result: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "title":
+                continue
+            if key == "description":
+                if not top_level:
+                    text = clean_text(value, NESTED_DESCRIPTION_LIMIT)
+                    if text:
+                        result[key] = text
+                else:
+                    result[key] = value
+            elif key == "additionalProperties":
+                if isinstance(value, dict):
+                    result[key] = self._client_schema(value)
+            elif key == "properties":
+                result[key] = {n: self._client_schema(s) for n, s in value.items()}
+            elif key in ("items", "not"):
+                result[key] = self._client_schema(value)
+            elif key in ("anyOf", "oneOf", "allOf"):
+                result[key] = [self._client_schema(s) for s in value]
+            else:
+                result[key] = value
+        return result
+
+    # Words ----------------------------------------------------------------------------------------
+
+    def _title(self, shape: _Shape, resource_words: str) -> str:
+        words = resource_words
+        action = (shape.action or "").replace("_", " ")
+        return {
+            "list": f"List {words}",
+            "search": f"Search {words}",
+            "get": f"Retrieve {words}",
+            "create": f"Create {words}",
+            "update": f"Update {words}",
+            "delete": f"Delete {words}",
+            "custom": f"{action.capitalize()} {words}",
+        }[shape.kind]
+
+    def _description(self, op: Operation, shape: _Shape, words: str, arguments: tuple[Argument, ...], name: str) -> str:
+        article = "a"  # "a Stripe ..." whatever the resource
+        identified = "by its id" if shape.own_id else ""
+        lead = {
+            "list": f"List Stripe {words}, one page at a time.",
+            "search": f"Search Stripe {words} with Stripe's query language, by fields or metadata (metadata['order_id']:'6735').",
+            "get": f"Retrieve {'a' if shape.own_id else 'the'} Stripe {words} {identified}".rstrip() + ".",
+            "create": f"Create {article} Stripe {words}.",
+            "update": f"Update {'a' if shape.own_id else 'the'} Stripe {words} {identified}".rstrip() + ".",
+            "delete": f"Delete {'a' if shape.own_id else 'the'} Stripe {words} {identified}".rstrip() + ".",
+            "custom": _action_phrase(shape.action or "", f"{article} Stripe {words}") + ".",
+        }[shape.kind]
+        needs = [
+            f"{a.name} from {tool}"
+            for a in arguments
+            if (a.required or a.location == "path") and a.name != "id" and (tool := self._yielding_tool(op, a, name))
+        ]
+        tail = f" Needs {', '.join(needs)}." if needs else ""
+        if shape.kind in ("list", "search"):
+            tail += " Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
+        budget = TOOL_DESCRIPTION_LIMIT - len(lead) - len(tail) - 1
+        body = first_sentences(_without_echo(clean_text(op.description), lead), budget)
+        return " ".join(part for part in (lead, body, tail.strip()) if part)
+
+    def _tags(self, op: Operation) -> tuple[str, ...]:
+        segments = _segments(op.path)
+        area = self.overrides.areas_by_path.get(segments[0], segments[0]) if segments else "other"
+        resource = op.response.resource_ids[0] if op.response.resource_ids else ""
+        base_resource = resource.removeprefix("deleted_")
+        if base_resource in self.overrides.areas_by_resource and segments[0] != "test_helpers":
+            area = self.overrides.areas_by_resource[base_resource]
+        return tuple(t for t in (area, base_resource) if t)
+
+    def _annotations(self, op: Operation, shape: _Shape) -> dict[str, Any]:
+        read_only = op.method == "GET"
+        if shape.kind == "delete":
+            destructive = True
+        elif shape.kind == "custom":
+            destructive = bool(set((shape.action or "").split("_")) & self.overrides.destructive_action_words)
+        elif shape.kind == "create":
+            destructive = shape.nouns[-1].split("_")[-1] in self.overrides.destructive_creates
+        else:
+            destructive = False
+        return {
+            "title": self._title(shape, " ".join(shape.nouns).replace("_", " ")),
+            "readOnlyHint": read_only,
+            "destructiveHint": destructive and not read_only,
+            "idempotentHint": read_only or shape.kind in ("update", "delete"),
+            "openWorldHint": True,
+        }
+
+
+def _action_phrase(action: str, target: str) -> str:
+    """capture -> "Capture a Stripe charge"; verify_microdeposits -> "Verify microdeposits on a Stripe ..."."""
+    words = action.replace("_", " ").capitalize()
+    return f"{words} {target}" if "_" not in action else f"{words} on {target}"
+
+
+def _without_echo(text: str, lead: str) -> str:
+    """Drop Stripe's first sentence when it only repeats our lead ("Create a refund.")."""
+    first, _, rest = text.partition(". ")
+    noise = {"a", "an", "the", "stripe", "your", "of", "existing"}
+    words = set(re.findall(r"[a-z]+", first.lower())) - noise
+    lead_words = {w.rstrip("s") for w in re.findall(r"[a-z]+", lead.lower())}
+    if words and {w.rstrip("s") for w in words} <= lead_words | {"retrieve", "create", "update", "delete", "list"}:
+        return rest
+    return text
+
+
+def _accepts_string(schema: dict) -> bool:
+    if schema.get("type") == "string":
+        return True
+    return any(_accepts_string(s) for s in schema.get("anyOf", []))
+
+
+def build_tools(api: Api, overrides: Overrides | None = None) -> list[Tool]:
+    return StripeConventions(api, overrides).tools()

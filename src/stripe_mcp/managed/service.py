@@ -1,0 +1,200 @@
+"""Provisioning: integrated accounts, MCP servers and API tokens. One code path for every front end."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_mcp.managed.secrets import (
+    KeyBox,
+    MissingEncryptionKey,
+    mask_key,
+    new_token,
+    token_hash,
+)
+from stripe_mcp.managed.store.base import (
+    AccountRecord,
+    ApiTokenRecord,
+    ServerRecord,
+    Store,
+)
+from stripe_mcp.tools.filters import (
+    EXPOSURES,
+    PolicyError,
+    ToolFilter,
+    allowed_tools,
+    validate_filter,
+)
+from stripe_mcp.tools.registry import Registry
+
+SERVER_TOKEN_PREFIX = "smcp"
+API_TOKEN_PREFIX = "smcp_api"
+MIN_LIFETIME_SECONDS = 60
+STRIPE_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,64}")
+CLIENT_TOOL_LIMIT = 128
+CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
+LISTED_TOOLS = {"discovery": 3, "chatgpt": 2}  # what tools/list shows for these exposures
+
+
+@dataclass(frozen=True)
+class CreatedServer:
+    record: ServerRecord
+    token: str  # shown once, never stored
+
+
+async def create_account(store: Store, keys: KeyBox | None, name: str, stripe_api_key: str) -> AccountRecord:
+    if keys is None:
+        raise MissingEncryptionKey("set STRIPE_MCP_ENCRYPTION_KEY to store Stripe keys")
+    record = AccountRecord(
+        id=f"acct_{uuid.uuid4().hex[:16]}",
+        name=name,
+        encrypted_key=keys.encrypt(stripe_api_key),
+        key_hint=mask_key(stripe_api_key),
+        created_at=time.time(),
+    )
+    await store.add_account(record)
+    return record
+
+
+def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
+    """A normalized server configuration, or PolicyError saying what is wrong with it."""
+    methods = list(dict.fromkeys(config.get("methods") or []))
+    tags = list(dict.fromkeys(config.get("tags") or []))
+    exposure = config.get("tool_exposure", "all")
+    if exposure not in EXPOSURES:
+        raise PolicyError(f"tool_exposure must be one of {', '.join(EXPOSURES)}")
+    validate_filter(registry, methods, tags)
+    stripe_account = config.get("stripe_account") or None
+    if stripe_account is not None and not (
+        isinstance(stripe_account, str) and STRIPE_ACCOUNT.fullmatch(stripe_account)
+    ):
+        raise PolicyError("stripe_account must be a connected account id, acct_...")
+    normalized = {
+        "methods": methods,
+        "tags": tags,
+        "require_api_token_auth": bool(config.get("require_api_token_auth", False)),
+        "tool_exposure": exposure,
+        "full_results": bool(config.get("full_results", False)),
+    }
+    return {**normalized, "stripe_account": stripe_account} if stripe_account else normalized
+
+
+async def create_server(
+    store: Store,
+    registry: Registry,
+    account_id: str,
+    name: str,
+    config: dict[str, Any],
+    expires_at: float | None = None,
+    *,
+    now: float | None = None,
+    token: str | None = None,
+) -> CreatedServer:
+    now = time.time() if now is None else now
+    if expires_at is not None and expires_at < now + MIN_LIFETIME_SECONDS:
+        raise PolicyError(f"expires_at must be at least {MIN_LIFETIME_SECONDS} seconds in the future")
+    token = token or new_token(SERVER_TOKEN_PREFIX)
+    record = ServerRecord(
+        id=f"srv_{uuid.uuid4().hex[:16]}",
+        account_id=account_id,
+        name=name,
+        token_hash=token_hash(token),
+        config=server_config(registry, config),
+        expires_at=expires_at,
+        created_at=now,
+    )
+    await store.add_server(record)
+    return CreatedServer(record, token)
+
+
+async def create_api_token(store: Store, *, admin: bool = False) -> tuple[ApiTokenRecord, str]:
+    """A token for require_api_token_auth servers; with `admin`, it also signs in to the admin console."""
+    token = new_token(API_TOKEN_PREFIX)
+    record = ApiTokenRecord(
+        id=f"tok_{uuid.uuid4().hex[:16]}", token_hash=token_hash(token), created_at=time.time(), admin=admin
+    )
+    await store.add_api_token(record)
+    return record, token
+
+
+async def admin_api_token(store: Store, token: str) -> ApiTokenRecord | None:
+    """The API token record when `token` is an API token with admin rights, else None."""
+    if not token.startswith(API_TOKEN_PREFIX + "_"):
+        return None
+    record = await store.api_token_by_hash(token_hash(token))
+    return record if record is not None and record.admin else None
+
+
+# Listing, previewing, revoking: what the admin API and the admin console both do -------------
+
+
+@dataclass(frozen=True)
+class ToolPreview:
+    tool_names: tuple[str, ...]  # the tools the filters leave (what call_tool can reach)
+    listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
+    warnings: tuple[str, ...]
+
+
+def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
+    if config.get("tool_exposure", "all") == "all" and tool_count > CLIENT_TOOL_LIMIT:
+        return (
+            f"This server lists {tool_count} tools: {CLIENT_TOOL_LIMITS}. Narrow it with methods or tags "
+            "filters, or set tool_exposure to discovery.",
+        )
+    return ()
+
+
+def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
+    """The tools of a stored (already valid) configuration."""
+    names = allowed_tools(registry, ToolFilter(tuple(config.get("methods", ())), tuple(config.get("tags", ()))))
+    exposure = config.get("tool_exposure", "all")
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
+
+
+def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
+    """The tools a new server with `config` would have, or PolicyError (e.g. a filter that leaves none)."""
+    return server_tools(registry, server_config(registry, config))
+
+
+@dataclass(frozen=True)
+class ServerUsage:
+    last_used_at: float | None
+    calls_24h: int
+
+
+async def list_servers(store: Store, account_id: str, now: float) -> list[ServerRecord]:
+    """The account's servers that have not expired (the clean-up may not have run yet)."""
+    return [s for s in await store.list_servers(account_id) if s.expires_at is None or s.expires_at > now]
+
+
+async def find_server(store: Store, account_id: str, server_id: str, now: float) -> ServerRecord | None:
+    return next((s for s in await list_servers(store, account_id, now) if s.id == server_id), None)
+
+
+async def server_usage(store: Store, server_id: str, now: float) -> ServerUsage:
+    last_used_at, calls = await store.server_usage(server_id, now)
+    return ServerUsage(last_used_at, calls)
+
+
+async def record_call(store: Store, server_id: str, now: float) -> None:
+    await store.record_call(server_id, now)
+
+
+async def revoke_server(store: Store, account_id: str, server_id: str, forget: Callable[[], None]) -> bool:
+    """Delete the server; `forget` drops this replica's resolve cache so the URL answers 404 at once."""
+    removed = await store.delete_server(account_id, server_id)
+    if removed:
+        forget()
+    return removed
+
+
+async def delete_account(store: Store, account_id: str, forget: Callable[[], None]) -> bool:
+    """Delete the account, its encrypted key and all its servers."""
+    removed = await store.delete_account(account_id)
+    if removed:
+        forget()
+    return removed

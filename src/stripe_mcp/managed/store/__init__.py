@@ -1,0 +1,38 @@
+"""Where accounts, servers and API tokens live: `open_store` picks the backend for a store URL.
+
+SQLite (`sqlite_store`) is the embedded default; Redis (`redis_store`) serves several replicas.
+The interface both implement is `base.Store`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from stripe_mcp.managed.store.base import Store
+
+DEFAULT_STORE_URL = "sqlite:///.stripe-mcp/store.sqlite3"
+
+
+class StoreUrlError(ValueError):
+    pass
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = urlparse(url)
+    return Path(parsed.path[1:] if url.startswith("sqlite:///") else parsed.path) if parsed.scheme == "sqlite" else None
+
+
+def open_store(url: str) -> Store:
+    path = sqlite_path(url)
+    if path is not None:
+        if not str(path):
+            raise StoreUrlError(f"{url}: no file path (use sqlite:///PATH)")
+        from stripe_mcp.managed.store.sqlite_store import SqliteStore
+
+        return SqliteStore(path)
+    if urlparse(url).scheme in ("redis", "rediss", "unix"):
+        from stripe_mcp.managed.store.redis_store import RedisStore
+
+        return RedisStore(url)
+    raise StoreUrlError(f"unsupported store {url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")

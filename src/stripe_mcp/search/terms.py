@@ -1,0 +1,33 @@
+"""How text becomes search terms, the same way at generation time (the index) and at run time (a query).
+
+A leaf module: the code generator and the discovery tools both import it, and it imports nothing of theirs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+STOPWORDS = frozenset(
+    "a an the of for to in on by with and or my our your me us is are was be do does did can i we it this that "
+    "from at as all stripe single please id".split()
+)
+
+
+def stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case word stems, split on anything but letters and digits (so snake_case splits too)."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def idf(document_count: int, frequency: int) -> float:
+    return math.log(1 + document_count / frequency)

@@ -1,0 +1,283 @@
+"""Discovery mode: three tools that let an agent find, read and call any of the server's tools.
+
+468 tools do not fit an agent (OpenAI lists at most 128, Cursor sends 40). In discovery mode
+tools/list shows search_tools, get_tool_schema and call_tool; the ranking uses an index built at
+generation time (generated/search_index.json), so a query is a few dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError
+from stripe_mcp.search.terms import stem, terms
+from stripe_mcp.tools.registry import Registry
+
+# Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
+INTENT_WORDS = (
+    "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
+    "delete remove why what see current every recent latest status detail"
+)
+# Plain words an agent uses for what a tool does, by tool kind.
+KIND_WORDS = {
+    "list": {"list", "all", "every", "recent", "latest", "open", "history", "find"},
+    "search": {"search", "find", "lookup", "look", "metadata", "query", "where"},
+    "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"},
+    "create": {"create", "issue", "make", "new", "add", "start"},
+    "update": {"update", "change", "edit", "modify", "set", "rename"},
+    "delete": {"delete", "remove", "erase"},
+}
+# Stripe id prefixes -> the words of the resource they name.
+ID_PREFIXES = {
+    "acct": "account",
+    "ba": "bank account",
+    "card": "card",
+    "ch": "charge",
+    "cn": "credit note",
+    "cs": "checkout session",
+    "cus": "customer",
+    "dp": "dispute",
+    "du": "dispute",
+    "evt": "event",
+    "file": "file",
+    "ii": "invoiceitem",
+    "in": "invoice",
+    "pi": "payment intent",
+    "pm": "payment method",
+    "po": "payout",
+    "price": "price",
+    "prod": "product",
+    "promo": "promotion code",
+    "qt": "quote",
+    "re": "refund",
+    "seti": "setup intent",
+    "si": "subscription item",
+    "sub": "subscription",
+    "src": "source",
+    "tok": "token",
+    "tr": "transfer",
+    "txn": "balance transaction",
+    "txr": "tax rate",
+}
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# A Stripe id: a known prefix, then characters with at least one digit or capital ("cus_NAg8g4", "ch_999888"),
+# so that snake_case words such as tax_rates or cash_balance stay words.
+STRIPE_ID = re.compile(r"\b([a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{3,}\b")
+INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
+MAX_QUERY_CHARS = 500
+
+
+INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
+KIND_STEMS = {kind: {stem(w) for w in words} for kind, words in KIND_WORDS.items()}
+
+
+class SearchIndex:
+    """Term -> [(tool, weight)], precomputed by the generator; scoring adds intent bonuses."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @cached_property
+    def postings(self) -> dict[str, list[tuple[str, float]]]:
+        raw = json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8"))
+        names = raw["tools"]
+        return {term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()}
+
+    def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
+        allowed = set(allowed)
+        query = query[:MAX_QUERY_CHARS]
+        id_resources = {ID_PREFIXES[p].replace(" ", "_") for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
+        has_email = bool(EMAIL.search(query))
+        words = terms(EMAIL.sub(" ", STRIPE_ID.sub(" ", query)))
+        words += [w for resource in id_resources for w in terms(resource) if w not in words]
+        scores: dict[str, float] = {}
+        for term in words:
+            if term in INTENT_ONLY:
+                continue
+            for name, weight in self.postings.get(term, ()):
+                if name in allowed:
+                    scores[name] = scores.get(name, 0.0) + weight
+        wanted_kinds = {kind for kind, vocabulary in KIND_STEMS.items() if vocabulary & set(words)}
+        if not wanted_kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", query.lower())):
+            wanted_kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
+        acts_on_it = not wanted_kinds & {"create", "list"}
+        for name in list(scores):
+            tool = self.registry.tools[name]
+            if tool.kind in wanted_kinds:
+                scores[name] *= INTENT_BOOST
+            for resource in id_resources:
+                # An id names the object to act on, or the object a new one refers to.
+                refers = resource in tool.arguments or f"{resource}_id" in tool.arguments
+                if (acts_on_it and tool.resource == resource and "id" in tool.arguments) or refers:
+                    scores[name] *= INTENT_BOOST
+            if has_email and "email" in tool.arguments:
+                scores[name] *= INTENT_BOOST
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return [(name, round(score, 3)) for name, score in ranked[:limit]]
+
+
+def _tool(
+    name: str, description: str, properties: dict[str, Any], required: list[str], read_only: bool
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": name.replace("_", " ").capitalize(),
+        "description": description,
+        "inputSchema": {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        },
+        "annotations": {
+            "title": name.replace("_", " ").capitalize(),
+            "readOnlyHint": read_only,
+            "destructiveHint": not read_only,
+            "idempotentHint": read_only,
+            "openWorldHint": not read_only,
+        },
+    }
+
+
+META_TOOLS = [
+    _tool(
+        "search_tools",
+        'Find the Stripe tools for a task, described in plain words ("refund a charge", "open disputes", '
+        '"current balance"). Returns tool names, titles and descriptions, best first. Then read a tool\'s '
+        "arguments with get_tool_schema and run it with call_tool.",
+        {
+            "query": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_QUERY_CHARS,
+                "description": "The task in plain words; ids and emails help.",
+            },
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 20,
+                "description": "How many tools to return (default 5).",
+            },
+        },
+        ["query"],
+        True,
+    ),
+    _tool(
+        "get_tool_schema",
+        "The input schemas (arguments) of 1 to 5 tools found with search_tools.",
+        {"tool_names": {"type": "array", "items": {"type": "string", "maxLength": 64}, "minItems": 1, "maxItems": 5}},
+        ["tool_names"],
+        True,
+    ),
+    _tool(
+        "call_tool",
+        "Call one Stripe tool by name with arguments that match its schema (from get_tool_schema). "
+        "Errors, pagination (next_cursor) and results are those of the tool itself.",
+        {
+            "tool_name": {"type": "string", "maxLength": 64, "description": "A name returned by search_tools."},
+            "arguments": {"type": "object", "description": "The tool's arguments."},
+        },
+        ["tool_name"],
+        False,
+    ),
+]
+META_TOOLS_JSON = json.dumps(META_TOOLS, separators=(",", ":")).encode()
+
+
+def _text_result(payload: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
+    return {
+        "content": [{"type": "text", "text": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}],
+        "structuredContent": payload,
+        "isError": is_error,
+    }
+
+
+class DiscoveryServer:
+    """Implements stripe_mcp.mcp.transport.McpServer around a server that holds the real tools."""
+
+    def __init__(self, inner: Any, index: SearchIndex) -> None:
+        self.inner = inner
+        self.index = index
+        self.name = inner.name
+        self.version = inner.version
+        self.instructions = (
+            "This server holds many Stripe tools behind three: search_tools finds them, get_tool_schema "
+            "shows their arguments, call_tool runs one. " + (inner.instructions or "")
+        )
+
+    def tools_json(self) -> bytes:
+        return META_TOOLS_JSON
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+        if name == "search_tools":
+            return CallOutcome(self._search(arguments))
+        if name == "get_tool_schema":
+            return CallOutcome(self._schemas(arguments))
+        if name == "call_tool":
+            return await self._call(arguments)
+        if name in self.inner.tool_names:
+            raise JsonRpcError(
+                -32602,
+                f"{name} is reached through call_tool on this server: call call_tool with "
+                f'{{"tool_name": "{name}", "arguments": {{...}}}} (see get_tool_schema for its arguments).',
+            )
+        raise JsonRpcError(
+            -32602, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
+        )
+
+    def _search(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        query, limit = arguments.get("query"), arguments.get("limit", 5)
+        if not isinstance(query, str) or not query.strip():
+            return _text_result({"error": "query must be a non-empty string"}, is_error=True)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 20:
+            return _text_result({"error": "limit must be an integer from 1 to 20"}, is_error=True)
+        found = self.index.search(query, self.inner.tool_names, limit)
+        tools = self.index.registry.tools
+        return _text_result(
+            {
+                "tools": [
+                    {"name": n, "title": tools[n].title, "description": tools[n].description, "score": s}
+                    for n, s in found
+                ]
+            }
+        )
+
+    def _schemas(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        names = arguments.get("tool_names")
+        if not isinstance(names, list) or not 1 <= len(names) <= 5 or not all(isinstance(n, str) for n in names):
+            return _text_result({"error": "tool_names must be a list of 1 to 5 tool names"}, is_error=True)
+        allowed = self.inner.tool_names
+        known = [n for n in names if n in allowed]
+        unknown = {n: difflib.get_close_matches(n, allowed, n=3, cutoff=0.5) for n in names if n not in allowed}
+        payload: dict[str, Any] = {
+            "tools": [
+                {
+                    "name": n,
+                    "description": self.index.registry.tools[n].description,
+                    "inputSchema": self.index.registry.input_schema(n),
+                }
+                for n in known
+            ]
+        }
+        if unknown:
+            payload["unknown"] = [{"name": n[:64], "did_you_mean": close} for n, close in unknown.items()]
+        return _text_result(payload, is_error=not known)
+
+    async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
+        name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
+        if not isinstance(name, str) or name not in self.inner.tool_names:
+            close = difflib.get_close_matches(str(name), self.inner.tool_names, n=3, cutoff=0.5)
+            return CallOutcome(
+                _text_result(
+                    {"error": f"unknown tool_name {str(name)[:64]!r}: use search_tools", "did_you_mean": close},
+                    is_error=True,
+                )
+            )
+        if not isinstance(tool_arguments, dict):
+            return CallOutcome(_text_result({"error": "arguments must be an object"}, is_error=True))
+        return await self.inner.call_tool(name, tool_arguments)

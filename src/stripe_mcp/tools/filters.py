@@ -1,0 +1,86 @@
+"""Which tools a server may use: method and tag filters, decided once and enforced on every call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stripe_mcp.tools.registry import Registry, ToolEntry
+
+KINDS = ("get", "list", "search", "create", "update", "delete", "custom")
+METHOD_GROUPS = {"read": ("get", "list", "search"), "write": ("create", "update", "delete", "custom")}
+EXPOSURES = ("all", "discovery", "chatgpt")
+
+
+class PolicyError(ValueError):
+    """A server configuration that cannot be honoured, e.g. a filter that leaves no tool."""
+
+
+@dataclass(frozen=True)
+class ToolFilter:
+    methods: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def kinds(self) -> frozenset[str]:
+        if not self.methods:
+            return frozenset(KINDS)
+        return frozenset(k for m in self.methods for k in METHOD_GROUPS.get(m, (m,)))
+
+    def allows(self, tool: ToolEntry) -> bool:
+        if tool.kind not in self.kinds():
+            return False
+        return not self.tags or bool(set(self.tags) & set(tool.tags))
+
+
+def validate_filter(registry: Registry, methods: Iterable[str], tags: Iterable[str]) -> ToolFilter:
+    methods, tags = tuple(methods), tuple(tags)
+    unknown = [m for m in methods if m not in METHOD_GROUPS and m not in KINDS]
+    if unknown:
+        allowed = ", ".join([*METHOD_GROUPS, *KINDS])
+        raise PolicyError(f"unknown method(s) {', '.join(unknown)}; use {allowed}")
+    known_tags = {t for tool in registry.tools.values() for t in tool.tags}
+    unknown_tags = [t for t in tags if t not in known_tags]
+    if unknown_tags:
+        raise PolicyError(
+            f"unknown tag(s) {', '.join(unknown_tags)}; known tags include {', '.join(sorted(known_tags)[:40])}"
+        )
+    tool_filter = ToolFilter(methods, tags)
+    if not allowed_tools(registry, tool_filter):
+        raise PolicyError("the methods and tags filters together leave no tool")
+    return tool_filter
+
+
+def allowed_tools(registry: Registry, tool_filter: ToolFilter) -> tuple[str, ...]:
+    return tuple(name for name, tool in registry.tools.items() if tool_filter.allows(tool))
+
+
+@dataclass(frozen=True)
+class BudgetRule:
+    """At most `limit` tool calls per `window_seconds`, counted in the store so that replicas share it."""
+
+    limit: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> BudgetRule:
+        """ "50/10" -> 50 calls per 10 seconds."""
+        limit, _, window = text.partition("/")
+        try:
+            rule = cls(int(limit), int(window or 1))
+        except ValueError:
+            raise PolicyError(f"budget {text!r}: write CALLS/SECONDS, e.g. 50/10") from None
+        if rule.limit < 1 or rule.window_seconds < 1:
+            raise PolicyError(f"budget {text!r}: both numbers must be at least 1")
+        return rule
+
+
+def budget_headers(limit: int, remaining: int, reset_seconds: int) -> dict[str, str]:
+    """IETF draft RateLimit header fields, plus retry-after when nothing remains."""
+    headers = {
+        "ratelimit-limit": str(limit),
+        "ratelimit-remaining": str(remaining),
+        "ratelimit-reset": str(reset_seconds),
+    }
+    if remaining == 0:
+        headers["retry-after"] = str(reset_seconds)
+    return headers

@@ -1,0 +1,142 @@
+"""The generated tools: the manifest at start, a schema or a module on first use."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import importlib
+import json
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+DEFAULT_PACKAGE = "stripe_mcp.generated"
+DEFAULT_MAX_LOADED_MODULES = 24
+RELEASE_EVERY_EVICTIONS = 12
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Collect the cycles evicted pydantic models leave, and hand freed heap back to the OS (glibc)."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    name: str
+    title: str
+    description: str
+    kind: str
+    method: str
+    path: str
+    resource: str
+    tags: tuple[str, ...]
+    annotations: dict[str, Any]
+    arguments: tuple[str, ...]
+
+
+class Registry:
+    def __init__(self, package: str = DEFAULT_PACKAGE, max_loaded_modules: int = DEFAULT_MAX_LOADED_MODULES) -> None:
+        self.package = package
+        self.max_loaded_modules = max_loaded_modules
+        self._loaded: OrderedDict[str, ModuleType] = OrderedDict()
+        self._evictions = 0
+        module_file = importlib.import_module(package).__file__
+        assert module_file is not None
+        self.root = Path(module_file).parent
+        manifest = json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+        self.api_version: str = manifest["api_version"]
+        self.spec_sha256: str = manifest["spec_sha256"]
+        self.tools: dict[str, ToolEntry] = {
+            raw["name"]: ToolEntry(
+                name=raw["name"],
+                title=raw["title"],
+                description=raw["description"],
+                kind=raw["kind"],
+                method=raw["method"],
+                path=raw["path"],
+                resource=raw["resource"],
+                tags=tuple(raw["tags"]),
+                annotations=raw["annotations"],
+                arguments=tuple(raw["arguments"]),
+            )
+            for raw in manifest["tools"]
+        }
+        self._tools_json = lru_cache(maxsize=64)(self._serialize_tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tools
+
+    def schema_text(self, name: str) -> str:
+        """The input schema exactly as generated, compacted."""
+        return _compact_schema(self.root / "schemas" / f"{name}.json")
+
+    def input_schema(self, name: str) -> dict[str, Any]:
+        return json.loads(self.schema_text(name))
+
+    def module(self, name: str) -> ModuleType:
+        """The tool's module, imported on first use and kept among the most recently used.
+
+        Each module's pydantic models cost ~0.13 MB; keeping at most `max_loaded_modules` bounds
+        the memory of a server whose agents roam over the whole API.
+        """
+        if name not in self.tools:
+            raise KeyError(name)
+        module = self._loaded.pop(name, None)
+        if module is None:
+            module = importlib.import_module(f"{self.package}.tools.{name}")
+        self._loaded[name] = module
+        while len(self._loaded) > self.max_loaded_modules:
+            evicted, _ = self._loaded.popitem(last=False)
+            sys.modules.pop(f"{self.package}.tools.{evicted}", None)
+            tools_package = sys.modules.get(f"{self.package}.tools")
+            if tools_package is not None and hasattr(tools_package, evicted):
+                delattr(tools_package, evicted)
+            self._evictions += 1
+            if self._evictions % RELEASE_EVERY_EVICTIONS == 0:
+                release_memory()
+        return module
+
+    def tools_json(self, names: Iterable[str]) -> bytes:
+        """The MCP tool objects of `names`, serialized once per distinct set and then cached."""
+        return self._tools_json(tuple(names))
+
+    def _serialize_tools(self, names: tuple[str, ...]) -> bytes:
+        try:
+            return self._join_tools(names)
+        finally:
+            release_memory()  # the parse-and-compact garbage of up to 468 schemas, once per tool set
+
+    def _join_tools(self, names: tuple[str, ...]) -> bytes:
+        parts = []
+        for name in names:
+            entry = self.tools[name]
+            head = json.dumps(
+                {"name": entry.name, "title": entry.title, "description": entry.description},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )[:-1]
+            annotations = json.dumps(entry.annotations, separators=(",", ":"))
+            parts.append(f'{head},"inputSchema":{self.schema_text(name)},"annotations":{annotations}}}')
+        return ("[" + ",".join(parts) + "]").encode("utf-8")
+
+
+@lru_cache(maxsize=64)
+def _compact_schema(path: Path) -> str:
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,239 @@
+"""One MCP server: the tools a configuration allows, each call validated and proxied to Stripe."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError
+from stripe_mcp.stripe_api.client import InvalidArgument, Upstream
+from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
+
+SERVER_NAME = "stripe-mcp"
+INSTRUCTIONS = (
+    "Tools for one Stripe account. List and search tools return {result, next_cursor}: pass next_cursor "
+    "back to get the next page. Ids come from list or search tools (customers cus_, charges ch_, "
+    "payment intents pi_). Amounts are integers in the currency's smallest unit (1500 = 15.00 USD)."
+)
+access_log = logging.getLogger("stripe_mcp.access")
+ALL_TOOLS = ToolFilter()  # no method or tag filter
+
+MAX_ARGUMENT_STRING_CHARS = 100_000  # per string (and per object key) in tool arguments; base64 file content excepted
+MAX_CONCURRENT_CALLS = 16  # upstream requests in flight per MCP server (per server id, across cached instances)
+CONCURRENCY_WAIT_SECONDS = 5.0  # how long a call over that limit waits for a slot before it is refused
+RETRY_AFTER_SECONDS = 1
+MAX_REPORTED_PROBLEMS = 20  # validation problems listed in one tool error
+
+# One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
+# an entry lives as long as some instance (or a call in flight) holds it.
+_GATES: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+
+
+def _gate_for(server_id: str, limit: int) -> asyncio.Semaphore:
+    if not server_id:
+        return asyncio.Semaphore(limit)
+    gate = _GATES.get(server_id)
+    if gate is None or getattr(gate, "limit", None) != limit:
+        gate = asyncio.Semaphore(limit)
+        gate.limit = limit  # type: ignore[attr-defined]
+        _GATES[server_id] = gate
+    return gate
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the server needs to reach Stripe for one integrated account."""
+
+    api_key: str
+    stripe_version: str
+    stripe_account: str | None = None
+
+
+class StripeMcpServer:
+    """Implements stripe_mcp.mcp.transport.McpServer for one configuration."""
+
+    version = "0.1.0"
+    instructions = INSTRUCTIONS
+
+    def __init__(
+        self,
+        registry: Registry,
+        upstream: Upstream,
+        account: Account,
+        tool_filter: ToolFilter = ALL_TOOLS,
+        *,
+        name: str = SERVER_NAME,
+        server_id: str = "",
+        before_call: Callable[[], Awaitable[JsonRpcError | None]] | None = None,
+        full_results: bool = False,
+        max_concurrent_calls: int | None = None,
+        concurrency_wait: float | None = None,
+    ) -> None:
+        self.registry = registry
+        self.upstream = upstream
+        self.account = account
+        self.name = name
+        self.server_id = server_id
+        self.before_call = before_call
+        self.lean = not full_results
+        self.tool_names = allowed_tools(registry, tool_filter)
+        self._allowed = frozenset(self.tool_names)
+        self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
+        self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
+        self._gate = _gate_for(server_id, self.max_concurrent_calls)
+
+    def tools_json(self) -> bytes:
+        return self.registry.tools_json(self.tool_names)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+        if name not in self._allowed:
+            # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
+            raise JsonRpcError(-32602, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
+        started = time.perf_counter()
+        module = self.registry.module(name)
+        too_long = overlong_string(arguments, _binary_fields(module.Arguments))
+        if too_long is not None:
+            return CallOutcome(result=string_limit_result(name, too_long))
+        try:
+            validated = module.Arguments.model_validate(arguments)
+        except ValidationError as error:
+            return CallOutcome(result=validation_error_result(name, error))
+        values = validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if self.before_call is not None:
+            refusal = await self.before_call()
+            if refusal is not None:
+                access_log.info(
+                    "tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message}
+                )
+                raise refusal
+        if not await self._take_slot():
+            access_log.info(
+                "tools/call refused",
+                extra={"server_id": self.server_id, "tool": name, "refusal": "too many concurrent calls"},
+            )
+            return CallOutcome(result=self._busy_result(), headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        try:
+            upstream = await self.upstream.call(
+                module,
+                values,
+                api_key=self.account.api_key,
+                stripe_version=self.account.stripe_version,
+                stripe_account=self.account.stripe_account,
+            )
+        except InvalidArgument as error:
+            return CallOutcome(result=invalid_argument_result(error).result)
+        finally:
+            self._gate.release()
+        outcome = to_tool_result(module, upstream, values, lean=self.lean)
+        access_log.info(
+            "tools/call",
+            extra={
+                "server_id": self.server_id,
+                "tool": name,
+                "upstream_status": upstream.status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "request_id": upstream.headers.get("request-id") if upstream.headers else None,
+            },
+        )
+        return CallOutcome(result=outcome.result, headers=outcome.headers)
+
+    async def _take_slot(self) -> bool:
+        """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""
+        if not self._gate.locked():
+            await self._gate.acquire()  # free: returns at once
+            return True
+        try:
+            async with asyncio.timeout(self.concurrency_wait):
+                await self._gate.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    def _busy_result(self) -> dict[str, Any]:
+        message = (
+            f"Too many concurrent calls on this MCP server: {self.max_concurrent_calls} are already waiting on Stripe "
+            f"and no slot freed within {self.concurrency_wait:g} s; nothing was sent. Retry in {RETRY_AFTER_SECONDS} s."
+        )
+        details = {
+            "type": "rate_limit_error",
+            "code": "too_many_concurrent_calls",
+            "message": message,
+            "limit": self.max_concurrent_calls,
+            "retry_after": RETRY_AFTER_SECONDS,
+        }
+        return {"content": [{"type": "text", "text": message}], "structuredContent": details, "isError": True}
+
+
+_BINARY_FIELDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()  # evicted modules go
+
+
+def _binary_fields(model: type) -> frozenset[str]:
+    """Top-level arguments holding base64 file content: bounded by the request body limit, not the string limit."""
+    cached = _BINARY_FIELDS.get(model)
+    if cached is None:
+        cached = _BINARY_FIELDS[model] = frozenset(
+            field.alias or name
+            for name, field in model.model_fields.items()  # type: ignore[attr-defined]
+            if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("contentEncoding") == "base64"
+        )
+    return cached
+
+
+def overlong_string(
+    arguments: Any, exempt: frozenset[str] = frozenset(), limit: int = MAX_ARGUMENT_STRING_CHARS
+) -> str | None:
+    """The path (`a.b.0`) of the first string or object key in `arguments` longer than `limit` characters, else None."""
+    stack: list[tuple[str, Any]] = [("", arguments)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > limit:
+                return path or "arguments"
+        elif isinstance(value, dict):
+            for raw_key, child in value.items():
+                key = raw_key if isinstance(raw_key, str) else str(raw_key)
+                label = key if len(key) <= 64 else key[:64] + "…"
+                child_path = f"{path}.{label}" if path else label
+                if len(key) > limit:
+                    return child_path + " (key)"
+                if path or key not in exempt:
+                    stack.append((child_path, child))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{index}" if path else str(index), child) for index, child in enumerate(value))
+    return None
+
+
+def string_limit_result(tool: str, field: str) -> dict[str, Any]:
+    message = f"longer than the limit of {MAX_ARGUMENT_STRING_CHARS} characters"
+    problems = [{"field": field, "message": message}]
+    return {
+        "content": [{"type": "text", "text": f"Invalid arguments for {tool}: {field}: {message}"}],
+        "structuredContent": {"type": "invalid_arguments", "errors": problems, "limit": MAX_ARGUMENT_STRING_CHARS},
+        "isError": True,
+    }
+
+
+def validation_error_result(tool: str, error: ValidationError) -> dict[str, Any]:
+    """Which argument was wrong and why, without echoing values (they may be sensitive).
+
+    At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
+    """
+    problems = []
+    for item in error.errors(include_url=False, include_input=False)[:MAX_REPORTED_PROBLEMS]:
+        field = ".".join(str(part) for part in item["loc"]) or "arguments"
+        problems.append({"field": field, "message": item["msg"]})
+    text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    structured: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
+    if (more := error.error_count() - len(problems)) > 0:
+        text += f"; and {more} more problem(s)"
+        structured["more_errors"] = more
+    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": True}

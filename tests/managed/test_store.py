@@ -1,0 +1,354 @@
+"""One suite for the Store interface, run on both backends (SQLite and Redis) through `store`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from cryptography.fernet import Fernet
+
+from stripe_mcp.managed import service
+from stripe_mcp.managed.secrets import KeyBox, token_hash
+from stripe_mcp.managed.store import open_store, sqlite_path
+from stripe_mcp.managed.store.base import (
+    AccountRecord,
+    ApiTokenRecord,
+    ServerRecord,
+    Store,
+)
+from stripe_mcp.tools.registry import Registry
+
+API_KEY = "sk_test_StoreSuiteSecretKey4242"
+WAIT_LIMIT = 5.0
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry()
+
+
+def account(account_id: str, name: str = "shop", created_at: float = 1000.0) -> AccountRecord:
+    return AccountRecord(account_id, name, b"ciphertext-" + account_id.encode(), "sk_test_...4242", created_at)
+
+
+def server(
+    server_id: str, account_id: str, token: str, expires_at: float | None = None, created_at: float = 2000.0
+) -> ServerRecord:
+    config = {"methods": ["read"], "tags": [], "require_api_token_auth": False, "tool_exposure": "all"}
+    return ServerRecord(server_id, account_id, f"server {server_id}", token_hash(token), config, expires_at, created_at)
+
+
+async def test_accounts(store: Store) -> None:
+    assert await store.count_accounts() == 0
+    assert await store.list_accounts() == []
+    first, second = account("acct_1", "alpha", 1000.0), account("acct_2", "beta", 1001.0)
+    await store.add_account(first)
+    await store.add_account(second)
+    assert await store.get_account("acct_1") == first
+    assert await store.get_account("acct_missing") is None
+    assert await store.find_account_by_name("beta") == second
+    assert await store.find_account_by_name("nobody") is None
+    assert await store.list_accounts() == [first, second]
+    assert await store.count_accounts() == 2
+    assert await store.delete_account("acct_1") is True
+    assert await store.delete_account("acct_1") is False
+    assert await store.get_account("acct_1") is None
+    assert await store.find_account_by_name("alpha") is None
+    assert await store.list_accounts() == [second]
+    assert await store.count_accounts() == 1
+
+
+async def test_find_by_name_returns_the_newest(store: Store) -> None:
+    older, newer = account("acct_old", "default", 1000.0), account("acct_new", "default", 2000.0)
+    await store.add_account(older)
+    await store.add_account(newer)
+    assert await store.find_account_by_name("default") == newer
+
+
+async def test_find_by_name_after_deleting_the_newest_of_two(store: Store) -> None:
+    older, newer = account("acct_old", "default", 1000.0), account("acct_new", "default", 2000.0)
+    await store.add_account(older)
+    await store.add_account(newer)
+    assert await store.delete_account("acct_new") is True
+    assert await store.find_account_by_name("default") == older
+
+
+async def test_servers(store: Store) -> None:
+    await store.add_account(account("acct_1"))
+    await store.add_account(account("acct_2", "other", 1001.0))
+    one, two = (
+        server("srv_1", "acct_1", "tok-one", created_at=2000.0),
+        server("srv_2", "acct_1", "tok-two", created_at=2001.0),
+    )
+    elsewhere = server("srv_3", "acct_2", "tok-three")
+    for record in (one, two, elsewhere):
+        await store.add_server(record)
+    assert await store.server_by_token_hash(token_hash("tok-one")) == one
+    assert await store.server_by_token_hash(token_hash("tok-unknown")) is None
+    assert await store.list_servers("acct_1") == [one, two]
+    assert await store.list_servers("acct_2") == [elsewhere]
+    assert await store.list_servers("acct_missing") == []
+    # Another account's server id is not this account's to delete.
+    assert await store.delete_server("acct_2", "srv_1") is False
+    assert await store.server_by_token_hash(token_hash("tok-one")) == one
+    assert await store.delete_server("acct_1", "srv_1") is True
+    assert await store.delete_server("acct_1", "srv_1") is False
+    assert await store.server_by_token_hash(token_hash("tok-one")) is None
+    assert await store.list_servers("acct_1") == [two]
+
+
+async def test_deleting_an_account_deletes_its_servers(store: Store) -> None:
+    await store.add_account(account("acct_1"))
+    await store.add_account(account("acct_2", "other", 1001.0))
+    await store.add_server(server("srv_1", "acct_1", "tok-one"))
+    await store.add_server(server("srv_2", "acct_1", "tok-two"))
+    await store.add_server(server("srv_3", "acct_2", "tok-three"))
+    assert await store.delete_account("acct_1") is True
+    assert await store.server_by_token_hash(token_hash("tok-one")) is None
+    assert await store.server_by_token_hash(token_hash("tok-two")) is None
+    assert await store.list_servers("acct_1") == []
+    assert [s.id for s in await store.list_servers("acct_2")] == ["srv_3"]
+
+
+async def test_expired_servers_are_deleted(store: Store) -> None:
+    now = time.time()
+    await store.add_account(account("acct_1"))
+    await store.add_server(server("srv_past", "acct_1", "tok-past", expires_at=now - 30))
+    await store.add_server(server("srv_future", "acct_1", "tok-future", expires_at=now + 3600))
+    await store.add_server(server("srv_forever", "acct_1", "tok-forever"))
+    assert await store.delete_expired_servers(time.time()) == 1
+    assert await store.server_by_token_hash(token_hash("tok-past")) is None
+    assert sorted(s.id for s in await store.list_servers("acct_1")) == ["srv_forever", "srv_future"]
+    assert await store.delete_expired_servers(time.time()) == 0
+
+
+async def test_expiry_without_a_clean_up_run(store: Store, store_backend: str) -> None:
+    """Redis drops an expired server by its key TTL alone; SQLite keeps it until delete_expired_servers."""
+    await store.add_account(account("acct_1"))
+    expires_at = time.time() + 1.2
+    await store.add_server(server("srv_soon", "acct_1", "tok-soon", expires_at=expires_at))
+    assert await store.server_by_token_hash(token_hash("tok-soon")) is not None
+    deadline = time.monotonic() + WAIT_LIMIT
+    while time.time() <= expires_at + 0.05:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    if store_backend == "redis":
+        while await store.server_by_token_hash(token_hash("tok-soon")) is not None:
+            assert time.monotonic() < deadline, "Redis kept the server past its expires_at"
+            await asyncio.sleep(0.05)
+    else:
+        assert await store.server_by_token_hash(token_hash("tok-soon")) is not None
+    await store.delete_expired_servers(time.time())
+    assert await store.server_by_token_hash(token_hash("tok-soon")) is None
+    assert await store.list_servers("acct_1") == []
+
+
+async def test_api_tokens(store: Store) -> None:
+    record = ApiTokenRecord("tok_1", token_hash("api-secret"), 1234.5)
+    await store.add_api_token(record)
+    assert await store.api_token_by_hash(token_hash("api-secret")) == record
+    assert await store.api_token_by_hash(token_hash("api-other")) is None
+
+
+async def test_setting_keeps_the_first_value(store: Store, store_url: str) -> None:
+    other = open_store(store_url)
+    try:
+        assert await store.setting("session-secret", "first") == "first"
+        assert await other.setting("session-secret", "second") == "first"
+        assert await store.setting("session-secret", "third") == "first"
+        assert await other.setting("another", "x") == "x"
+    finally:
+        await other.close()
+
+
+async def test_take_budget_counts_within_a_window(store: Store) -> None:
+    window_start = 1_000_000.0  # a multiple of 10: window [1000000, 1000010)
+    answers = [await store.take_budget("server:srv_1", 3, 10, window_start + 0.5) for _ in range(4)]
+    assert [(b.allowed, b.limit, b.remaining) for b in answers] == [
+        (True, 3, 2),
+        (True, 3, 1),
+        (True, 3, 0),
+        (False, 3, 0),
+    ]
+    assert all(b.reset_seconds == 10 for b in answers)
+    late = await store.take_budget("server:srv_1", 3, 10, window_start + 6.5)
+    assert (late.allowed, late.remaining, late.reset_seconds) == (False, 0, 4)
+    # Other keys have their own budget.
+    other = await store.take_budget("account:acct_1", 3, 10, window_start + 6.5)
+    assert (other.allowed, other.remaining) == (True, 2)
+    # A new window starts over.
+    fresh = await store.take_budget("server:srv_1", 3, 10, window_start + 10.0)
+    assert (fresh.allowed, fresh.limit, fresh.remaining, fresh.reset_seconds) == (True, 3, 2, 10)
+
+
+async def test_budget_is_shared_by_two_connections(store: Store, store_url: str) -> None:
+    other = open_store(store_url)
+    try:
+        now = 2_000_000.0
+        assert (await store.take_budget("server:s", 2, 60, now)).allowed
+        assert (await other.take_budget("server:s", 2, 60, now)).allowed
+        assert not (await store.take_budget("server:s", 2, 60, now)).allowed
+        assert not (await other.take_budget("server:s", 2, 60, now)).allowed
+    finally:
+        await other.close()
+
+
+async def test_a_restart_keeps_everything(store_url: str) -> None:
+    first = open_store(store_url)
+    acct, srv = account("acct_1"), server("srv_1", "acct_1", "tok-one", expires_at=time.time() + 3600)
+    api = ApiTokenRecord("tok_1", token_hash("api-secret"), 1.0)
+    try:
+        await first.add_account(acct)
+        await first.add_server(srv)
+        await first.add_api_token(api)
+        assert await first.setting("k", "v1") == "v1"
+        await first.take_budget("server:srv_1", 5, 3600, 7200.0)
+    finally:
+        await first.close()
+    second = open_store(store_url)
+    try:
+        assert await second.list_accounts() == [acct]
+        assert await second.count_accounts() == 1
+        assert await second.find_account_by_name("shop") == acct
+        assert await second.server_by_token_hash(token_hash("tok-one")) == srv
+        assert await second.list_servers("acct_1") == [srv]
+        assert await second.api_token_by_hash(token_hash("api-secret")) == api
+        assert await second.setting("k", "v2") == "v1"
+        assert (await second.take_budget("server:srv_1", 5, 3600, 7200.0)).remaining == 3
+    finally:
+        await second.close()
+
+
+def _sqlite_bytes(url: str) -> bytes:
+    path = sqlite_path(url)
+    assert path is not None
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _redis_bytes(url: str) -> bytes:
+    """Every key of every database, and every value read by its type."""
+    dump: list[bytes] = []
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        databases = {int(name[2:]) for name in client.info("keyspace")}
+    finally:
+        client.close()
+    assert databases, "Redis holds no key at all"
+    base = url.rsplit("/", 1)[0]
+    for db in sorted(databases):
+        client = redis.Redis.from_url(f"{base}/{db}", socket_timeout=5)
+        try:
+            for key in client.scan_iter(count=100):
+                dump.append(key)
+                kind = client.type(key)
+                if kind == b"string":
+                    dump.append(client.get(key) or b"")
+                elif kind == b"hash":
+                    for field, value in client.hgetall(key).items():
+                        dump += [field, value]
+                elif kind == b"zset":
+                    for member, score in client.zrange(key, 0, -1, withscores=True):
+                        dump += [member, repr(score).encode()]
+                elif kind == b"set":
+                    dump += list(client.smembers(key))
+                elif kind == b"list":
+                    dump += client.lrange(key, 0, -1)
+                else:
+                    raise AssertionError(f"unexpected Redis type {kind!r} at {key!r}")
+        finally:
+            client.close()
+    return b"\n".join(dump)
+
+
+async def test_no_plain_secret_at_rest(store: Store, store_url: str, store_backend: str, registry: Registry) -> None:
+    keys = KeyBox(Fernet.generate_key())
+    created_account = await service.create_account(store, keys, "shop", API_KEY)
+    created = await service.create_server(store, registry, created_account.id, "support", {"methods": ["read"]})
+    api_record, api_token = await service.create_api_token(store)
+    stored = await store.get_account(created_account.id)
+    assert stored is not None and keys.decrypt(stored.encrypted_key) == API_KEY
+
+    dump = _sqlite_bytes(store_url) if store_backend == "sqlite" else _redis_bytes(store_url)
+    for secret in (API_KEY, created.token, api_token):
+        assert secret.encode() not in dump
+    # The key's last characters are only shown as a hint; the secret part never is.
+    assert API_KEY.split("_", 2)[2][:-4].encode() not in dump
+    assert created.record.token_hash.encode() in dump
+    assert api_record.token_hash.encode() in dump
+    ciphertext = stored.encrypted_key
+    assert ciphertext in dump or base64.b64encode(ciphertext) in dump
+
+
+async def test_admin_flag_of_api_tokens(store: Store, store_url: str) -> None:
+    plain, admin = (
+        ApiTokenRecord("tok_1", token_hash("plain"), 1.0),
+        ApiTokenRecord("tok_2", token_hash("admin"), 2.0, admin=True),
+    )
+    await store.add_api_token(plain)
+    await store.add_api_token(admin)
+    assert await store.api_token_by_hash(token_hash("plain")) == plain
+    assert (await store.api_token_by_hash(token_hash("plain"))).admin is False
+    assert (await store.api_token_by_hash(token_hash("admin"))).admin is True
+    reopened = open_store(store_url)
+    try:
+        assert await reopened.api_token_by_hash(token_hash("admin")) == admin
+    finally:
+        await reopened.close()
+
+
+async def test_usage_counts_the_calls_of_the_last_24_hours(store: Store) -> None:
+    hour = 3600.0
+    now = 500_000 * hour + 1800.0  # half past some hour
+    await store.add_account(account("acct_1"))
+    await store.add_server(server("srv_1", "acct_1", "tok-one"))
+    await store.add_server(server("srv_2", "acct_1", "tok-two"))
+    assert await store.server_usage("srv_1", now) == (None, 0)
+    await store.record_call("srv_1", now - 30 * hour)  # outside the window
+    await store.record_call("srv_1", now - 23 * hour)  # the oldest bucket still counted
+    await store.record_call("srv_1", now - 2 * hour)
+    await store.record_call("srv_1", now - 60)
+    await store.record_call("srv_1", now - 120)  # out of order: last used stays the latest
+    assert await store.server_usage("srv_1", now) == (now - 60, 4)
+    assert await store.server_usage("srv_2", now) == (None, 0)
+    # A day later the counts are gone but the time of the last call stays.
+    assert await store.server_usage("srv_1", now + 25 * hour) == (now - 60, 0)
+    await store.record_call("srv_2", now)
+    assert await store.server_usage("srv_2", now) == (now, 1)
+    assert await store.server_usage("srv_1", now) == (now - 60, 4)
+
+
+async def test_usage_is_shared_by_two_connections(store: Store, store_url: str) -> None:
+    other = open_store(store_url)
+    try:
+        now = 1_800_000_000.0
+        await store.record_call("srv_1", now)
+        await other.record_call("srv_1", now + 1)
+        await store.record_call("srv_1", now + 2)
+        assert await other.server_usage("srv_1", now + 3) == (now + 2, 3)
+        assert await store.server_usage("srv_1", now + 3) == (now + 2, 3)
+    finally:
+        await other.close()
+
+
+async def test_usage_goes_with_its_server(store: Store) -> None:
+    now = time.time()
+    await store.add_account(account("acct_1"))
+    await store.add_account(account("acct_2", "other", 1001.0))
+    await store.add_server(server("srv_revoked", "acct_1", "tok-revoked"))
+    await store.add_server(server("srv_expired", "acct_1", "tok-expired", expires_at=now - 10))
+    await store.add_server(server("srv_kept", "acct_1", "tok-kept"))
+    await store.add_server(server("srv_other", "acct_2", "tok-other"))
+    for server_id in ("srv_revoked", "srv_expired", "srv_kept", "srv_other"):
+        await store.record_call(server_id, now - 20)
+    assert await store.delete_server("acct_1", "srv_revoked") is True
+    assert await store.delete_expired_servers(now) == 1
+    assert await store.server_usage("srv_revoked", now) == (None, 0)
+    assert await store.server_usage("srv_expired", now) == (None, 0)
+    assert await store.server_usage("srv_kept", now) == (now - 20, 1)
+    assert await store.delete_account("acct_1") is True
+    assert await store.server_usage("srv_kept", now) == (None, 0)
+    assert await store.server_usage("srv_other", now) == (now - 20, 1)
