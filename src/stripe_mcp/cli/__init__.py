@@ -150,14 +150,14 @@ def serve(
 
     import uvicorn
 
+    from stripe_mcp.managed.budgets import BudgetError, BudgetRule
     from stripe_mcp.managed.secrets import MissingEncryptionKey
     from stripe_mcp.managed.store import StoreUrlError
-    from stripe_mcp.tools.filters import BudgetRule, PolicyError
     from stripe_mcp.web.app import Settings, configure_logging, create_app, preflight
 
     try:
         budgets = {"server_budget": BudgetRule.parse(server_budget), "account_budget": BudgetRule.parse(account_budget)}
-    except PolicyError as exc:
+    except BudgetError as exc:
         fail(str(exc))
     settings = Settings(
         admin_token=os.environ.get("STRIPE_MCP_ADMIN_TOKEN") or None,

@@ -240,7 +240,9 @@ def fetch_spec(
     for repository in {r for r in (root, checkout_root(pin_path.parent)) if r is not None}:
         if out == repository or repository in out.parents:
             raise SpecError(
-                out, "", f"is inside the repository ({repository}): Stripe's spec is never kept in it; write it elsewhere"
+                out,
+                "",
+                f"is inside the repository ({repository}): Stripe's spec is never kept in it; write it elsewhere",
             )
     pin = read_pin(pin_path)
     source = pin["source"]

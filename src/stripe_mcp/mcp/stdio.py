@@ -14,22 +14,18 @@ import logging
 import sys
 from typing import Any, BinaryIO, Protocol
 
+from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, JsonRpcError, error_bytes, one_line
 from stripe_mcp.mcp.transport import (
     BATCH_VERSION,
-    INVALID_REQUEST,
     LATEST_LEGACY_VERSION,
     MAX_BODY_BYTES,
-    PARSE_ERROR,
     InFlight,
-    JsonRpcError,
-    McpServer,
     Reply,
     dispatch,
     dispatch_batch,
-    error_bytes,
     is_cancellation,
-    one_line,
 )
+from stripe_mcp.mcp.types import McpServer
 
 logger = logging.getLogger(__name__)
 

@@ -27,13 +27,31 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
+
+from stripe_mcp.mcp.jsonrpc import (
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    MISSING_CLIENT_CAPABILITY,
+    PARSE_ERROR,
+    UNSUPPORTED_VERSION,
+    JsonRpcError,
+    dumps,
+    error_bytes,
+    one_line,
+    response_bytes,
+)
+from stripe_mcp.mcp.security import host_allowed, origin_allowed
+from stripe_mcp.mcp.types import McpServer
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +64,6 @@ LATEST_LEGACY_VERSION = "2025-11-25"
 SSE_VERSION = "2024-11-05"
 BATCH_VERSION = "2025-03-26"  # the only revision that has JSON-RPC batches
 DEFAULT_HEADER_VERSION = "2025-03-26"  # what a missing MCP-Protocol-Version header means
-
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-HEADER_MISMATCH = -32020
-MISSING_CLIENT_CAPABILITY = -32021
-UNSUPPORTED_VERSION = -32022
 
 # 2026-07-28 maps these JSON-RPC errors onto HTTP statuses; anything else stays 200.
 MODERN_ERROR_STATUS: Mapping[int, int] = {
@@ -86,7 +95,6 @@ SSE_QUEUE_SIZE = 64  # undelivered replies per legacy SSE session
 MAX_IN_FLIGHT = 16  # concurrent requests per SSE session / stdio connection
 
 LOG_LEVELS = frozenset({"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 _LEGACY_CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "completions": {}, "logging": {}}
 _MODERN_CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "completions": {}}
@@ -95,77 +103,7 @@ _CACHEABLE_METHODS = frozenset(
 )
 
 
-# --------------------------------------------------------------------------- the server-facing API
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    result: dict[str, Any]  # MCP CallToolResult JSON: {"content": [...], "structuredContent"?: {...}, "isError": bool}
-    headers: Mapping[str, str] = field(default_factory=dict)  # extra HTTP response headers; dropped by stdio/SSE
-    error: JsonRpcError | None = None  # set instead of result for a protocol error (e.g. unknown tool -> -32602)
-
-
-class JsonRpcError(Exception):
-    def __init__(
-        self,
-        code: int,
-        message: str,
-        data: Any = None,
-        http_status: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-        self.http_status = http_status
-        self.headers = dict(headers or {})  # e.g. ratelimit-* and retry-after on a 429
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
-
-class McpServer(Protocol):
-    name: str  # serverInfo.name
-    version: str  # serverInfo.version
-    instructions: str | None
-
-    def tools_json(self) -> bytes:
-        """The JSON array of MCP tool objects, serialized once and cached by the server."""
-        ...
-
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
-
-
 Resolver = Callable[[Request, str], Awaitable["McpServer | Response"]]
-
-
-# --------------------------------------------------------------------------- serialization
-
-
-def _dumps(value: Any) -> bytes:
-    # ensure_ascii keeps lone surrogates from failing the encode; allow_nan=False keeps the output JSON.
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
-
-
-def response_bytes(request_id: Any, result: dict[str, Any] | bytes) -> bytes:
-    """A JSON-RPC response; `result` may be an already-serialized JSON object."""
-    result_bytes = result if isinstance(result, bytes) else _dumps(result)
-    return b"".join((b'{"jsonrpc":"2.0","id":', _dumps(request_id), b',"result":', result_bytes, b"}"))
-
-
-def error_bytes(request_id: Any, error: JsonRpcError) -> bytes:
-    return _dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
-
-
-def one_line(body: bytes) -> bytes:
-    """Fold a JSON document onto one line (newlines outside strings are whitespace) for NDJSON/SSE framing."""
-    if b"\n" in body or b"\r" in body:
-        return body.replace(b"\r", b" ").replace(b"\n", b" ")
-    return body
 
 
 # --------------------------------------------------------------------------- the dispatcher
@@ -356,7 +294,7 @@ async def _tools_list(server: McpServer, params: dict[str, Any], version: str) -
     _reject_cursor(params)
     tail = b"}"
     if is_modern(version):
-        extra = _dumps(modern_result(server, "tools/list", {}))
+        extra = dumps(modern_result(server, "tools/list", {}))
         tail = b"," + extra[1:]  # splice the object's members after the tool array
     return Answer(b"".join((b'{"tools":', server.tools_json(), tail)))
 
@@ -371,8 +309,6 @@ async def _tools_call(server: McpServer, params: dict[str, Any], version: str) -
     if not isinstance(arguments, dict):
         raise JsonRpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
     outcome = await server.call_tool(name, arguments)
-    if outcome.error is not None:
-        raise outcome.error
     return Answer(outcome.result, headers=outcome.headers)
 
 
@@ -594,43 +530,6 @@ def _parse_failure(error: ValueError) -> Response:
     return _http_error(400, PARSE_ERROR, "Parse error")
 
 
-def _hostname(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def _host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
-    if not host:
-        return False
-    host = host.strip().lower()
-    name = _hostname(host)
-    if name in LOOPBACK_HOSTS:
-        return True
-    for entry in allowed:
-        entry = entry.strip().lower()
-        if entry == host or entry == name or (entry.endswith(":*") and entry[:-2] == name):
-            return True
-    return False
-
-
-def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
-    origin = origin.strip().lower().rstrip("/")
-    try:
-        parts = urlsplit(origin)
-        name = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme in ("http", "https") and name is not None and name in LOOPBACK_HOSTS:
-        return True
-    for entry in allowed:
-        entry = entry.strip().lower().rstrip("/")
-        if entry == origin or (entry.endswith(":*") and origin.startswith(entry[:-2] + ":")):
-            return True
-    return False
-
-
 async def _wait_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -810,10 +709,10 @@ class _Transport:
 
     def guard(self, request: Request) -> Response | None:
         """DNS-rebinding protection."""
-        if not _host_allowed(request.headers.get("host"), self.allowed_hosts):
+        if not host_allowed(request.headers.get("host"), self.allowed_hosts):
             return _http_error(421, INVALID_REQUEST, "Invalid Host header")
         origin = request.headers.get("origin")
-        if origin is not None and not _origin_allowed(origin, self.allowed_origins):
+        if origin is not None and not origin_allowed(origin, self.allowed_origins):
             return _http_error(403, INVALID_REQUEST, "Invalid Origin header")
         return None
 

@@ -11,7 +11,8 @@ import json
 import re
 from typing import Any
 
-from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError
+from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
+from stripe_mcp.mcp.types import CallOutcome
 
 RESULTS_PER_RESOURCE = 5
 MAX_QUERY_CHARS = 500
@@ -171,7 +172,7 @@ class ChatGptServer:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name not in ("search", "fetch"):
-            raise JsonRpcError(-32602, f"Unknown tool: {name}. This server offers search and fetch.")
+            raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. This server offers search and fetch.")
         value = arguments.get("query" if name == "search" else "id")
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_QUERY_CHARS:
             field = "query" if name == "search" else "id"

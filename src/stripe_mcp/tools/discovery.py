@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
-from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError
+from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
+from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.tools.registry import Registry
 
@@ -222,12 +223,12 @@ class DiscoveryServer:
             return await self._call(arguments)
         if name in self.inner.tool_names:
             raise JsonRpcError(
-                -32602,
+                INVALID_PARAMS,
                 f"{name} is reached through call_tool on this server: call call_tool with "
                 f'{{"tool_name": "{name}", "arguments": {{...}}}} (see get_tool_schema for its arguments).',
             )
         raise JsonRpcError(
-            -32602, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
+            INVALID_PARAMS, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
         )
 
     def _search(self, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -54,26 +54,6 @@ def allowed_tools(registry: Registry, tool_filter: ToolFilter) -> tuple[str, ...
     return tuple(name for name, tool in registry.tools.items() if tool_filter.allows(tool))
 
 
-@dataclass(frozen=True)
-class BudgetRule:
-    """At most `limit` tool calls per `window_seconds`, counted in the store so that replicas share it."""
-
-    limit: int
-    window_seconds: int
-
-    @classmethod
-    def parse(cls, text: str) -> BudgetRule:
-        """ "50/10" -> 50 calls per 10 seconds."""
-        limit, _, window = text.partition("/")
-        try:
-            rule = cls(int(limit), int(window or 1))
-        except ValueError:
-            raise PolicyError(f"budget {text!r}: write CALLS/SECONDS, e.g. 50/10") from None
-        if rule.limit < 1 or rule.window_seconds < 1:
-            raise PolicyError(f"budget {text!r}: both numbers must be at least 1")
-        return rule
-
-
 def budget_headers(limit: int, remaining: int, reset_seconds: int) -> dict[str, str]:
     """IETF draft RateLimit header fields, plus retry-after when nothing remains."""
     headers = {

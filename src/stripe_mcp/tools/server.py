@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError
+from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
+from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import InvalidArgument, Upstream
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
 from stripe_mcp.tools.registry import Registry
@@ -97,7 +98,7 @@ class StripeMcpServer:
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name not in self._allowed:
             # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
-            raise JsonRpcError(-32602, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
+            raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
         module = self.registry.module(name)
         too_long = overlong_string(arguments, _binary_fields(module.Arguments))

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.budgets import BudgetRule
 from stripe_mcp.managed.secrets import (
     KeyBox,
     MissingEncryptionKey,
@@ -30,12 +31,13 @@ from stripe_mcp.managed.secrets import (
 )
 from stripe_mcp.managed.store import DEFAULT_STORE_URL, open_store, sqlite_path
 from stripe_mcp.managed.store.base import ServerRecord, Store
-from stripe_mcp.mcp.transport import JsonRpcError, McpServer, mcp_routes
+from stripe_mcp.mcp.jsonrpc import JsonRpcError
+from stripe_mcp.mcp.transport import mcp_routes
+from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
 from stripe_mcp.tools.filters import (
-    BudgetRule,
     ToolFilter,
     allowed_tools,
     budget_headers,

@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey
-from stripe_mcp.mcp.transport import LOOPBACK_HOSTS, _host_allowed
+from stripe_mcp.mcp.security import LOOPBACK_HOSTS, host_allowed
 from stripe_mcp.tools.filters import EXPOSURES, KINDS, METHOD_GROUPS, PolicyError
 from stripe_mcp.web.admin import AccountIn, ServerIn
 
@@ -169,7 +169,7 @@ class Console:
                     title="Console closed",
                     message="The admin console is closed: set STRIPE_MCP_ADMIN_TOKEN to open it.",
                 )
-            if not _host_allowed(request.headers.get("host"), self.settings.allowed_hosts):
+            if not host_allowed(request.headers.get("host"), self.settings.allowed_hosts):
                 return PlainTextResponse("Invalid Host header", status_code=421)
             posted = request.method == "POST"
             if posted and not self._same_origin(request):

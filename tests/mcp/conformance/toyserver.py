@@ -19,7 +19,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from stripe_mcp.mcp.transport import CallOutcome, JsonRpcError, McpServer, mcp_routes
+from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
+from stripe_mcp.mcp.transport import mcp_routes
+from stripe_mcp.mcp.types import CallOutcome, McpServer
 
 TOKEN = "tok_toy_0123456789abcdef"
 LOCKED_TOKEN = "tok_locked_needs_bearer"  # answers 401 unless Authorization: Bearer let-me-in
@@ -84,15 +86,12 @@ class ToyServer:
                 {"content": [{"type": "text", "text": json.dumps(error)}], "isError": True}, headers=RATE_HEADERS
             )
         if name == "over_budget":  # what a rate-limited server answers before calling anything
-            return CallOutcome(
-                {},
-                error=JsonRpcError(
-                    -32029,
-                    "Request budget exceeded",
-                    data={"retry_after": 3},
-                    http_status=429,
-                    headers={"retry-after": "3"},
-                ),
+            raise JsonRpcError(
+                -32029,
+                "Request budget exceeded",
+                data={"retry_after": 3},
+                http_status=429,
+                headers={"retry-after": "3"},
             )
         if name == "explode":
             raise RuntimeError("the toy server exploded")
@@ -103,7 +102,7 @@ class ToyServer:
                 self.cancelled += 1
                 raise
             return CallOutcome({"content": [{"type": "text", "text": "done"}], "isError": False})
-        return CallOutcome({}, error=JsonRpcError(-32602, f"Unknown tool: {name[:64]}"))
+        raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name[:64]}")
 
 
 def make_app(server: McpServer | None = None, secret: bytes = SECRET, **options: Any) -> Starlette:

@@ -1,0 +1,27 @@
+"""What the transports need of a server: its tool list and a way to call a tool. Nothing of Stripe here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """A tool call's result; a protocol error (an unknown tool, say) is raised as JsonRpcError instead."""
+
+    result: dict[str, Any]  # MCP CallToolResult JSON: {"content": [...], "structuredContent"?: {...}, "isError": bool}
+    headers: Mapping[str, str] = field(default_factory=dict)  # extra HTTP response headers; dropped by stdio/SSE
+
+
+class McpServer(Protocol):
+    name: str  # serverInfo.name
+    version: str  # serverInfo.version
+    instructions: str | None
+
+    def tools_json(self) -> bytes:
+        """The JSON array of MCP tool objects, serialized once and cached by the server."""
+        ...
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
