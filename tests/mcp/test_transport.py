@@ -28,7 +28,10 @@ from mcp.shared.exceptions import MCPError
 
 from mcp import Client
 from stripe_mcp.mcp import transport
+from stripe_mcp.mcp.security import MAX_BODY_BYTES
+from stripe_mcp.mcp.sessions import SESSION_MAX_AGE_SECONDS, SessionSigner
 from stripe_mcp.mcp.stdio import serve_stdio
+from stripe_mcp.mcp.versions import SUPPORTED_VERSIONS
 from tests.mcp.conformance.toyserver import (
     LOCKED_TOKEN,
     RATE_HEADERS,
@@ -208,6 +211,7 @@ async def test_official_client_legacy_sse(url: str, version: str) -> None:
 STDIO_SCRIPT = """
 import asyncio, logging
 from stripe_mcp.mcp.stdio import serve_stdio
+from stripe_mcp.mcp.versions import SUPPORTED_VERSIONS
 from tests.mcp.conformance.toyserver import ToyServer
 
 class Noisy(ToyServer):
@@ -422,10 +426,10 @@ def test_session_ids_work_on_any_replica_with_the_same_secret(http: httpx.Client
 
 
 def test_signer_rejects_ids_that_are_too_old() -> None:
-    signer = transport.SessionSigner(b"k")
+    signer = SessionSigner(b"k")
     issued = signer.issue("tok", "2025-06-18", now=1_000_000)
     assert signer.verify(issued, "tok", now=1_000_100) == "2025-06-18"
-    assert signer.verify(issued, "tok", now=1_000_000 + transport.SESSION_MAX_AGE_SECONDS + 1) is None
+    assert signer.verify(issued, "tok", now=1_000_000 + SESSION_MAX_AGE_SECONDS + 1) is None
     assert signer.verify(issued, "other", now=1_000_100) is None
 
 
@@ -458,7 +462,7 @@ def test_accept_and_content_type(http: httpx.Client, url: str, session: str) -> 
 
 
 def test_body_over_4_mib_is_413(http: httpx.Client, url: str, session: str) -> None:
-    big = json.dumps(rpc("tools/call", {"name": "echo", "arguments": {"x": "a" * transport.MAX_BODY_BYTES}}))
+    big = json.dumps(rpc("tools/call", {"name": "echo", "arguments": {"x": "a" * MAX_BODY_BYTES}}))
     response = http.post(url, content=big, headers=legacy_headers(session))
     assert response.status_code == 413 and error_of(response)["code"] == -32600
 
@@ -573,7 +577,7 @@ def test_discover(http: httpx.Client, url: str) -> None:
     response = http.post(url, json=modern_rpc("server/discover", id="d"), headers=modern_headers("server/discover"))
     assert response.status_code == 200 and "mcp-session-id" not in response.headers
     result = response.json()["result"]
-    assert result["supportedVersions"] == list(transport.SUPPORTED_VERSIONS)
+    assert result["supportedVersions"] == list(SUPPORTED_VERSIONS)
     assert set(result["capabilities"]) == {"tools", "resources", "prompts", "completions"}
     assert result["resultType"] == "complete"
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"] == {"name": "toy-mcp", "version": "1.2.3"}
@@ -664,7 +668,7 @@ def test_modern_envelope_ladder(
     if isinstance(body, dict):
         assert response.json()["id"] == body["id"]  # errors keep the request id
     if code == -32022:
-        assert error["data"]["supported"] == list(transport.SUPPORTED_VERSIONS)
+        assert error["data"]["supported"] == list(SUPPORTED_VERSIONS)
         assert error["data"]["requested"] == "2099-01-01"
 
 

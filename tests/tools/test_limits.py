@@ -2,8 +2,8 @@
 
 | limit | default | where | exceeded |
 |---|---|---|---|
-| request body | 4 MiB (`transport.MAX_BODY_BYTES`) | every HTTP framing | HTTP 413, JSON-RPC -32600 naming the size |
-| JSON nesting | 64 levels (`transport.MAX_JSON_DEPTH`) | HTTP framings and `dispatch` (stdio) | HTTP 400, -32600 (-32700 when too deep to parse) naming the limit |
+| request body | 4 MiB (`security.MAX_BODY_BYTES`) | every HTTP framing | HTTP 413, JSON-RPC -32600 naming the size |
+| JSON nesting | 64 levels (`security.MAX_JSON_DEPTH`) | HTTP framings and `dispatch` (stdio) | HTTP 400, -32600 (-32700 when too deep to parse) naming the limit |
 | argument string | 100,000 characters per string or key (`server.MAX_ARGUMENT_STRING_CHARS`) | `StripeMcpServer.call_tool` | tool error naming the field; nothing sent |
 | concurrent upstream calls | 16 per MCP server, 5 s wait for a slot (`server.MAX_CONCURRENT_CALLS`, `CONCURRENCY_WAIT_SECONDS`) | `StripeMcpServer.call_tool` | tool error `too_many_concurrent_calls` + `retry-after: 1`; nothing sent |
 
@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from stripe_mcp.mcp import transport
+from stripe_mcp.mcp import security
 from stripe_mcp.mcp.transport import dispatch, mcp_routes
 from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.tools import server as server_module
@@ -121,7 +121,7 @@ def nested(depth: int) -> Any:
 
 
 async def test_body_over_4_mib_is_413_naming_the_limit(mcp: Mcp) -> None:
-    limit = transport.MAX_BODY_BYTES
+    limit = security.MAX_BODY_BYTES
     assert limit == 4 * 1024 * 1024
     ping = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
     exactly = ping + b" " * (limit - len(ping))
@@ -144,7 +144,7 @@ async def test_body_over_4_mib_is_413_naming_the_limit(mcp: Mcp) -> None:
 
 
 async def test_json_nesting_over_64_levels_is_400_naming_the_limit(mcp: Mcp) -> None:
-    assert transport.MAX_JSON_DEPTH == 64
+    assert security.MAX_JSON_DEPTH == 64
 
     def ping_with(depth: int) -> dict[str, Any]:
         # message (1) > params (2) > "x" array levels: the whole message nests `depth` levels
@@ -186,7 +186,7 @@ async def test_nesting_limit_in_the_modern_era_and_in_dispatch(mcp: Mcp, registr
 def test_nan_and_infinity_are_not_json() -> None:
     for text in (b'{"jsonrpc":"2.0","id":NaN,"method":"ping"}', b"[Infinity]", b"[-Infinity]"):
         with pytest.raises(ValueError):
-            transport._parse_json(text)
+            security.parse_json(text)
 
 
 # --------------------------------------------------------------------------- argument string length

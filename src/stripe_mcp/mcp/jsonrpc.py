@@ -1,10 +1,11 @@
-"""JSON-RPC 2.0 as MCP uses it: error codes, the error type, and the wire bytes of responses."""
+"""JSON-RPC 2.0 as MCP uses it: error codes, the error type, the request envelope, and the wire bytes of responses."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -14,6 +15,8 @@ INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
 MISSING_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_VERSION = -32022
+
+RequestId = str | int  # MCP narrows JSON-RPC: an id is never null
 
 
 class JsonRpcError(Exception):
@@ -39,18 +42,62 @@ class JsonRpcError(Exception):
         return error
 
 
+def is_request_id(value: object) -> TypeGuard[RequestId]:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def request_id_of(message: Any) -> RequestId | None:
+    """The message's id if it is a valid one: what an error about a malformed message answers to."""
+    if isinstance(message, dict) and is_request_id(request_id := message.get("id")):
+        return request_id
+    return None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A request or notification whose JSON-RPC shape has been checked."""
+
+    request_id: RequestId | None  # None for a notification
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def is_notification(self) -> bool:
+        return self.request_id is None
+
+
+def parse_envelope(message: Any) -> Envelope | JsonRpcError | None:
+    """Validate the JSON-RPC shape. None means a client response, which is never answered."""
+    if not isinstance(message, dict):
+        return JsonRpcError(INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object", http_status=400)
+    if "method" not in message and "id" in message and ("result" in message or "error" in message):
+        return None
+    request_id = message.get("id")
+    if "id" in message and not is_request_id(request_id):
+        return JsonRpcError(INVALID_REQUEST, "Invalid Request: id must be a string or an integer", http_status=400)
+    method = message.get("method")
+    if message.get("jsonrpc") != "2.0" or not isinstance(method, str):
+        return JsonRpcError(INVALID_REQUEST, "Invalid Request: expected jsonrpc 2.0 and a method", http_status=400)
+    params = message.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        return JsonRpcError(INVALID_PARAMS, "Invalid params: expected an object")
+    return Envelope(request_id, method, params)
+
+
 def dumps(value: Any) -> bytes:
     # ensure_ascii keeps lone surrogates from failing the encode; allow_nan=False keeps the output JSON.
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
-def response_bytes(request_id: Any, result: dict[str, Any] | bytes) -> bytes:
+def response_bytes(request_id: RequestId | None, result: dict[str, Any] | bytes) -> bytes:
     """A JSON-RPC response; `result` may be an already-serialized JSON object."""
     result_bytes = result if isinstance(result, bytes) else dumps(result)
     return b"".join((b'{"jsonrpc":"2.0","id":', dumps(request_id), b',"result":', result_bytes, b"}"))
 
 
-def error_bytes(request_id: Any, error: JsonRpcError) -> bytes:
+def error_bytes(request_id: RequestId | None, error: JsonRpcError) -> bytes:
     return dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
 
 

@@ -14,18 +14,12 @@ import logging
 import sys
 from typing import Any, BinaryIO, Protocol
 
-from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, JsonRpcError, error_bytes, one_line
-from stripe_mcp.mcp.transport import (
-    BATCH_VERSION,
-    LATEST_LEGACY_VERSION,
-    MAX_BODY_BYTES,
-    InFlight,
-    Reply,
-    dispatch,
-    dispatch_batch,
-    is_cancellation,
-)
+from stripe_mcp.mcp.cancellation import InFlight, is_cancellation
+from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, JsonRpcError, error_bytes, one_line, request_id_of
+from stripe_mcp.mcp.security import MAX_BODY_BYTES
+from stripe_mcp.mcp.transport import Reply, dispatch, dispatch_batch
 from stripe_mcp.mcp.types import McpServer
+from stripe_mcp.mcp.versions import BATCH_VERSION, LATEST_LEGACY_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +118,7 @@ class _Connection:
         else:
             while self.in_flight.full():
                 await asyncio.wait(self.in_flight.tasks, return_when=asyncio.FIRST_COMPLETED)
-            request_id = message.get("id") if isinstance(message, dict) else None
-            self.in_flight.start(request_id, self.answer(message))
+            self.in_flight.start(request_id_of(message), self.answer(message))
 
 
 async def serve_stdio(server: McpServer, reader: LineReader | None = None, writer: LineWriter | None = None) -> None:

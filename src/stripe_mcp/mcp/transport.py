@@ -18,23 +18,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, until_disconnect, wait_disconnect
 from stripe_mcp.mcp.jsonrpc import (
     HEADER_MISMATCH,
     INTERNAL_ERROR,
@@ -44,26 +42,46 @@ from stripe_mcp.mcp.jsonrpc import (
     MISSING_CLIENT_CAPABILITY,
     PARSE_ERROR,
     UNSUPPORTED_VERSION,
+    Envelope,
     JsonRpcError,
     dumps,
     error_bytes,
     one_line,
+    parse_envelope,
+    request_id_of,
     response_bytes,
 )
-from stripe_mcp.mcp.security import host_allowed, origin_allowed
+from stripe_mcp.mcp.security import (
+    TransportSecurity,
+    accepts_json,
+    depth_error,
+    is_json_content,
+    read_message,
+    too_deep,
+)
+from stripe_mcp.mcp.sessions import HEADER_SESSION, SessionSigner
 from stripe_mcp.mcp.types import McpServer
+from stripe_mcp.mcp.versions import (
+    BATCH_VERSION,
+    DEFAULT_HEADER_VERSION,
+    HEADER_VERSION,
+    LATEST_LEGACY_VERSION,
+    LEGACY_CAPABILITIES,
+    LEGACY_VERSIONS,
+    META_CLIENT_CAPABILITIES,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    MODERN_CAPABILITIES,
+    MODERN_VERSIONS,
+    SSE_VERSION,
+    SUPPORTED_VERSIONS,
+    is_modern,
+    unsupported_version,
+)
 
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- protocol constants
-
-LEGACY_VERSIONS: tuple[str, ...] = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-MODERN_VERSIONS: tuple[str, ...] = ("2026-07-28",)
-SUPPORTED_VERSIONS: tuple[str, ...] = LEGACY_VERSIONS + MODERN_VERSIONS
-LATEST_LEGACY_VERSION = "2025-11-25"
-SSE_VERSION = "2024-11-05"
-BATCH_VERSION = "2025-03-26"  # the only revision that has JSON-RPC batches
-DEFAULT_HEADER_VERSION = "2025-03-26"  # what a missing MCP-Protocol-Version header means
 
 # 2026-07-28 maps these JSON-RPC errors onto HTTP statuses; anything else stays 200.
 MODERN_ERROR_STATUS: Mapping[int, int] = {
@@ -76,28 +94,16 @@ MODERN_ERROR_STATUS: Mapping[int, int] = {
     METHOD_NOT_FOUND: 404,
 }
 
-META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion"
-META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
-
-HEADER_VERSION = "mcp-protocol-version"
 HEADER_METHOD = "mcp-method"
 HEADER_NAME = "mcp-name"
-HEADER_SESSION = "mcp-session-id"
 NAME_BEARING_PARAMS: Mapping[str, str] = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
-MAX_JSON_DEPTH = 64  # nested arrays/objects per message, the message itself being level 1
 LIST_TTL_MS = 60_000  # how long a 2026 client may cache list/discover results
-SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_QUEUE_SIZE = 64  # undelivered replies per legacy SSE session
-MAX_IN_FLIGHT = 16  # concurrent requests per SSE session / stdio connection
 
 LOG_LEVELS = frozenset({"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
 
-_LEGACY_CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "completions": {}, "logging": {}}
-_MODERN_CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "completions": {}}
 _CACHEABLE_METHODS = frozenset(
     {"server/discover", "tools/list", "resources/list", "resources/templates/list", "resources/read", "prompts/list"}
 )
@@ -107,10 +113,6 @@ Resolver = Callable[[Request, str], Awaitable["McpServer | Response"]]
 
 
 # --------------------------------------------------------------------------- the dispatcher
-
-
-def is_modern(version: str) -> bool:
-    return version not in LEGACY_VERSIONS
 
 
 @dataclass(frozen=True)
@@ -141,39 +143,6 @@ def error_reply(request_id: Any, error: JsonRpcError, version: str) -> Reply:
     return Reply(body=error_bytes(request_id, error), status=status, headers=error.headers, request_id=request_id)
 
 
-def _valid_id(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-
-
-@dataclass(frozen=True)
-class Envelope:
-    request_id: Any  # None for a notification
-    method: str
-    params: dict[str, Any]
-    is_notification: bool
-
-
-def parse_envelope(message: Any) -> Envelope | JsonRpcError | None:
-    """Validate the JSON-RPC shape. None means a client response, which is never answered."""
-    if not isinstance(message, dict):
-        return JsonRpcError(INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object", http_status=400)
-    if "method" not in message and "id" in message and ("result" in message or "error" in message):
-        return None
-    is_notification = "id" not in message
-    request_id = message.get("id")
-    if not is_notification and not _valid_id(request_id):
-        return JsonRpcError(INVALID_REQUEST, "Invalid Request: id must be a string or an integer", http_status=400)
-    method = message.get("method")
-    if message.get("jsonrpc") != "2.0" or not isinstance(method, str):
-        return JsonRpcError(INVALID_REQUEST, "Invalid Request: expected jsonrpc 2.0 and a method", http_status=400)
-    params = message.get("params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        return JsonRpcError(INVALID_PARAMS, "Invalid params: expected an object")
-    return Envelope(request_id, method, params, is_notification)
-
-
 async def dispatch(server: McpServer, message: Any, version: str, *, depth_checked: bool = False) -> Reply:
     """Answer one JSON-RPC message for `server` at protocol `version` (the shared method table).
 
@@ -182,13 +151,13 @@ async def dispatch(server: McpServer, message: Any, version: str, *, depth_check
     if not depth_checked and too_deep(message):
         if isinstance(message, dict) and "id" not in message:
             return Reply(status=202)  # a malformed notification is owed nothing
-        request_id = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
+        request_id = request_id_of(message)
         return error_reply(request_id, depth_error(), version)
     envelope = parse_envelope(message)
     if envelope is None:
         return Reply(status=202)
     if isinstance(envelope, JsonRpcError):
-        request_id = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
+        request_id = request_id_of(message)
         if isinstance(message, dict) and "id" not in message:
             return Reply(status=202)  # a malformed notification is owed nothing
         return error_reply(request_id, envelope, version)
@@ -227,7 +196,7 @@ async def dispatch_batch(server: McpServer, messages: list[Any], version: str, *
     for message in messages:
         if isinstance(message, dict) and message.get("method") == "initialize":
             error = JsonRpcError(INVALID_REQUEST, "Invalid Request: initialize cannot be batched")
-            reply = error_reply(message.get("id") if _valid_id(message.get("id")) else None, error, version)
+            reply = error_reply(request_id_of(message), error, version)
         else:
             reply = await dispatch(server, message, version, depth_checked=depth_checked)
         if reply.body is not None:
@@ -265,7 +234,7 @@ async def _initialize(server: McpServer, params: dict[str, Any], version: str) -
     negotiated = requested if requested in LEGACY_VERSIONS else LATEST_LEGACY_VERSION
     result: dict[str, Any] = {
         "protocolVersion": negotiated,
-        "capabilities": _LEGACY_CAPABILITIES,
+        "capabilities": LEGACY_CAPABILITIES,
         "serverInfo": server_info(server),
     }
     if server.instructions:
@@ -274,7 +243,7 @@ async def _initialize(server: McpServer, params: dict[str, Any], version: str) -
 
 
 async def _discover(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    result: dict[str, Any] = {"supportedVersions": list(SUPPORTED_VERSIONS), "capabilities": _MODERN_CAPABILITIES}
+    result: dict[str, Any] = {"supportedVersions": list(SUPPORTED_VERSIONS), "capabilities": MODERN_CAPABILITIES}
     if server.instructions:
         result["instructions"] = server.instructions
     return result
@@ -362,52 +331,6 @@ def _handler_for(method: str, version: str) -> Handler | None:
     return _HANDLERS.get(method)
 
 
-# --------------------------------------------------------------------------- cancellation bookkeeping
-
-
-class InFlight:
-    """The running requests of one connection, by JSON-RPC id, so notifications/cancelled can stop them."""
-
-    def __init__(self, limit: int = MAX_IN_FLIGHT) -> None:
-        self.limit = limit
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.by_id: dict[Any, asyncio.Task[None]] = {}
-
-    def full(self) -> bool:
-        return len(self.tasks) >= self.limit
-
-    def start(self, request_id: Any, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        if _valid_id(request_id):
-            self.by_id[request_id] = task
-        task.add_done_callback(lambda done: self._forget(request_id, done))
-        return task
-
-    def _forget(self, request_id: Any, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if _valid_id(request_id) and self.by_id.get(request_id) is task:
-            del self.by_id[request_id]
-
-    def cancel(self, params: Any) -> None:
-        if isinstance(params, dict) and _valid_id(params.get("requestId")):
-            task = self.by_id.get(params["requestId"])
-            if task is not None:
-                task.cancel()
-
-    def cancel_all(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-
-    async def wait(self) -> None:
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
-
-
-def is_cancellation(message: Any) -> bool:
-    return isinstance(message, dict) and message.get("method") == "notifications/cancelled" and "id" not in message
-
-
 # --------------------------------------------------------------------------- HTTP helpers
 
 
@@ -415,8 +338,12 @@ def _json_response(body: bytes, status: int = 200, headers: Mapping[str, str] | 
     return Response(body, status_code=status, media_type="application/json", headers=dict(headers or {}))
 
 
-def _http_error(status: int, code: int, message: str, request_id: Any = None, data: Any = None) -> Response:
-    return _json_response(error_bytes(request_id, JsonRpcError(code, message, data)), status)
+def _error_response(error: JsonRpcError) -> Response:
+    return _json_response(error_bytes(None, error), error.http_status, error.headers)
+
+
+def _http_error(status: int, code: int, message: str) -> Response:
+    return _error_response(JsonRpcError(code, message, http_status=status))
 
 
 def _reply_response(reply: Reply, extra_headers: Mapping[str, str] | None = None) -> Response:
@@ -425,156 +352,6 @@ def _reply_response(reply: Reply, extra_headers: Mapping[str, str] | None = None
     if reply.body is None:
         return Response(status_code=202, headers=headers)
     return _json_response(reply.body, reply.status, headers)
-
-
-def _media_types(header: str) -> list[str]:
-    return [part.split(";")[0].strip().lower() for part in header.split(",")]
-
-
-def _accepts_json(request: Request) -> bool:
-    accept = request.headers.get("accept")
-    if not accept:
-        return True  # no Accept header means anything goes (RFC 9110 §12.5.1)
-    return any(t in ("application/json", "application/*", "*/*") for t in _media_types(accept))
-
-
-def _is_json_content(request: Request) -> bool:
-    return _media_types(request.headers.get("content-type", ""))[0] == "application/json"
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The request body, or None when it exceeds MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return b""  # nobody will read the answer; any error response will do
-    return b"".join(chunks)
-
-
-def _too_large() -> Response:
-    return _http_error(413, INVALID_REQUEST, f"Request body exceeds {MAX_BODY_BYTES} bytes")
-
-
-async def _read_message(request: Request) -> Any:
-    """The parsed JSON-RPC message (or batch), or the error response for a body too large or not JSON."""
-    body = await _read_body(request)
-    if body is None:
-        return _too_large()
-    try:
-        return _parse_json(body)
-    except ValueError as error:
-        return _parse_failure(error)
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than MAX_JSON_DEPTH: -32600 when it parsed, -32700 when too deep to even parse."""
-
-    def __init__(self, code: int = INVALID_REQUEST) -> None:
-        super().__init__("too deeply nested")
-        self.code = code
-
-
-def _not_json_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_json(body: bytes) -> Any:
-    """The decoded body; raises TooDeep past MAX_JSON_DEPTH and ValueError for anything else that is not JSON."""
-    try:
-        message = json.loads(body, parse_constant=_not_json_constant)  # NaN and Infinity are not JSON
-    except RecursionError as exc:  # absurd nesting: deeper than the interpreter's own limit
-        raise TooDeep(PARSE_ERROR) from exc
-    # Cheap first: a body with few brackets cannot be deep; otherwise walk the containers.
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and too_deep(message):
-        raise TooDeep
-    return message
-
-
-def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether `value` nests arrays/objects more than `limit` levels (iterative: no recursion limit to hit)."""
-    if not isinstance(value, (dict, list)):
-        return False
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-    return False
-
-
-def depth_error(code: int = INVALID_REQUEST) -> JsonRpcError:
-    prefix = "Parse error" if code == PARSE_ERROR else "Invalid Request"
-    return JsonRpcError(
-        code,
-        f"{prefix}: JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels",
-        data={"limit": MAX_JSON_DEPTH},
-        http_status=400,
-    )
-
-
-def _parse_failure(error: ValueError) -> Response:
-    if isinstance(error, TooDeep):
-        return _json_response(error_bytes(None, depth_error(error.code)), 400)
-    return _http_error(400, PARSE_ERROR, "Parse error")
-
-
-async def _wait_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-# --------------------------------------------------------------------------- signed session ids
-
-
-class SessionSigner:
-    """Self-verifying Mcp-Session-Id values, so that any replica sharing the secret accepts them.
-
-    Format: ``v1.<nonce>.<protocol version>.<issued unix time>.<hmac-sha256 hex>``; the MAC also
-    covers a hash of the URL token, so an id only works on the URL that issued it. Nothing is
-    stored, hence nothing can be revoked: DELETE answers 405.
-    """
-
-    _PATTERN = re.compile(r"v1\.([0-9a-f]{32})\.(\d{4}-\d{2}-\d{2})\.(\d{1,12})\.([0-9a-f]{64})")
-
-    def __init__(self, secret: bytes) -> None:
-        if not secret:
-            raise ValueError("session_secret must not be empty")
-        self._secret = secret
-
-    def _mac(self, nonce: str, token: str, version: str, issued: str) -> str:
-        token_hash = hashlib.sha256(token.encode()).hexdigest()
-        message = f"v1|{nonce}|{token_hash}|{version}|{issued}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
-
-    def issue(self, token: str, version: str, now: float | None = None) -> str:
-        nonce = secrets.token_hex(16)
-        issued = str(int(time.time() if now is None else now))
-        return f"v1.{nonce}.{version}.{issued}.{self._mac(nonce, token, version, issued)}"
-
-    def verify(self, session_id: str, token: str, now: float | None = None) -> str | None:
-        """The protocol version the session was issued for, or None if the id is not ours (or too old)."""
-        match = self._PATTERN.fullmatch(session_id.strip())
-        if match is None:
-            return None
-        nonce, version, issued, mac = match.groups()
-        if not hmac.compare_digest(mac, self._mac(nonce, token, version, issued)):
-            return None
-        age = (time.time() if now is None else now) - int(issued)
-        if version not in LEGACY_VERSIONS or not -300 <= age <= SESSION_MAX_AGE_SECONDS:
-            return None
-        return version
 
 
 # --------------------------------------------------------------------------- 2026-07-28 envelope checks
@@ -600,7 +377,7 @@ def modern_envelope_error(message: dict[str, Any], request: Request) -> JsonRpcE
     meta = params.get("_meta") if isinstance(params, dict) else None
     if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta or META_CLIENT_CAPABILITIES not in meta:
         if header_version not in SUPPORTED_VERSIONS:
-            return _unsupported(header_version)
+            return unsupported_version(header_version)
         return JsonRpcError(
             INVALID_PARAMS,
             f"Invalid params: _meta must carry {META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES}",
@@ -619,17 +396,8 @@ def modern_envelope_error(message: dict[str, Any], request: Request) -> JsonRpcE
         if decode_header_value(request.headers.get(HEADER_NAME)) != params[name_key]:
             return JsonRpcError(HEADER_MISMATCH, f"Mcp-Name header does not match params.{name_key}")
     if version not in MODERN_VERSIONS:
-        return _unsupported(version)
+        return unsupported_version(version)
     return None
-
-
-def _unsupported(requested: str) -> JsonRpcError:
-    return JsonRpcError(
-        UNSUPPORTED_VERSION,
-        "Unsupported protocol version",
-        data={"supported": list(SUPPORTED_VERSIONS), "requested": requested},
-        http_status=400,
-    )
 
 
 # --------------------------------------------------------------------------- legacy HTTP+SSE sessions
@@ -664,7 +432,7 @@ class SseStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = asyncio.ensure_future(self._pump(send))
-        watch = asyncio.ensure_future(_wait_disconnect(receive))
+        watch = asyncio.ensure_future(wait_disconnect(receive))
         try:
             await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -701,20 +469,15 @@ class _Transport:
     ) -> None:
         self.resolve = resolve
         self.signer = SessionSigner(secret)
-        self.allowed_hosts = tuple(allowed_hosts)
-        self.allowed_origins = tuple(allowed_origins)
+        self.security = TransportSecurity(allowed_hosts, allowed_origins)
         # Legacy HTTP+SSE sessions live in this process: the reply to a POST must go out on the
         # GET stream held open by this very process, so that transport cannot be stateless.
         self.sse_sessions: dict[str, SseSession] = {}
 
     def guard(self, request: Request) -> Response | None:
         """DNS-rebinding protection."""
-        if not host_allowed(request.headers.get("host"), self.allowed_hosts):
-            return _http_error(421, INVALID_REQUEST, "Invalid Host header")
-        origin = request.headers.get("origin")
-        if origin is not None and not origin_allowed(origin, self.allowed_origins):
-            return _http_error(403, INVALID_REQUEST, "Invalid Origin header")
-        return None
+        refusal = self.security.refusal(request)
+        return None if refusal is None else _error_response(refusal)
 
     async def server_for(self, request: Request, token: str) -> McpServer | Response:
         try:
@@ -735,13 +498,14 @@ class _Transport:
         if request.method != "POST":
             # No server-initiated stream, and signed sessions hold nothing that DELETE could end.
             return Response(status_code=405, headers={"Allow": "POST"})
-        if not _is_json_content(request):
+        if not is_json_content(request):
             return _http_error(415, INVALID_REQUEST, "Content-Type must be application/json")
-        if not _accepts_json(request):
+        if not accepts_json(request):
             return _http_error(406, INVALID_REQUEST, "Accept must allow application/json")
-        message = await _read_message(request)
-        if isinstance(message, Response):
-            return message
+        try:
+            message = await read_message(request)
+        except JsonRpcError as error:
+            return _error_response(error)
         header_version = request.headers.get(HEADER_VERSION)
         if header_version is None or header_version.strip() in LEGACY_VERSIONS:
             return await self._legacy_post(request, server, token, message, header_version)
@@ -777,15 +541,15 @@ class _Transport:
         envelope = parse_envelope(message)
         if envelope is None or (isinstance(envelope, Envelope) and envelope.is_notification):
             if header_version not in SUPPORTED_VERSIONS:
-                return _json_response(error_bytes(None, _unsupported(header_version)), 400)
+                return _error_response(unsupported_version(header_version))
             return Response(status_code=202)  # this era defines no client notifications over HTTP
         if isinstance(envelope, JsonRpcError):
-            request_id = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
+            request_id = request_id_of(message)
             return _reply_response(error_reply(request_id, envelope, header_version))
         refusal = modern_envelope_error(message, request)
         if refusal is not None:
             return _reply_response(error_reply(envelope.request_id, refusal, header_version))
-        reply = await _until_disconnect(request, dispatch(server, message, header_version, depth_checked=True))
+        reply = await until_disconnect(request.receive, dispatch(server, message, header_version, depth_checked=True))
         if reply is None:
             return Response(status_code=204)  # the client went away: its request was cancelled
         return _reply_response(reply)
@@ -819,11 +583,12 @@ class _Transport:
         server = await self.server_for(request, token)
         if isinstance(server, Response):
             return server
-        if not _is_json_content(request):
+        if not is_json_content(request):
             return _http_error(415, INVALID_REQUEST, "Content-Type must be application/json")
-        message = await _read_message(request)
-        if isinstance(message, Response):
-            return message
+        try:
+            message = await read_message(request)
+        except JsonRpcError as error:
+            return _error_response(error)
         if isinstance(message, list):
             return _http_error(400, INVALID_REQUEST, "Batches are not supported at protocol version 2024-11-05")
         if is_cancellation(message):
@@ -831,8 +596,7 @@ class _Transport:
             return Response("Accepted", status_code=202)
         if session.in_flight.full() or session.queue.full():
             return _http_error(429, INVALID_REQUEST, "Too many pending requests on this session")
-        request_id = message.get("id") if isinstance(message, dict) else None
-        session.in_flight.start(request_id, _answer_on_stream(server, session, message))
+        session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message))
         return Response("Accepted", status_code=202)
 
 
@@ -846,24 +610,6 @@ async def _answer_on_stream(server: McpServer, session: SseSession, message: Any
         await asyncio.wait_for(session.queue.put(reply.body), SSE_KEEPALIVE_SECONDS)
     except TimeoutError:
         logger.warning("Dropped an MCP reply: the SSE client is not reading its stream")
-
-
-async def _until_disconnect(request: Request, work: Awaitable[Reply]) -> Reply | None:
-    """Run `work`, cancelling it if the client disconnects first (2026: a closed stream is a cancel)."""
-    task = asyncio.ensure_future(work)
-    watch = asyncio.ensure_future(_wait_disconnect(request.receive))
-    try:
-        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:  # this handler itself is being cancelled (shutdown): take the work with it
-        task.cancel()
-        raise
-    finally:
-        watch.cancel()
-    if not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return None
-    return task.result()
 
 
 def mcp_routes(

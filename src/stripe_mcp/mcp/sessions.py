@@ -1,0 +1,54 @@
+"""Signed Mcp-Session-Id values for the handshake eras of Streamable HTTP: nothing is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+
+from stripe_mcp.mcp.versions import LEGACY_VERSIONS
+
+HEADER_SESSION = "mcp-session-id"
+SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
+CLOCK_SKEW_SECONDS = 300  # an id issued by a replica whose clock runs ahead is still good
+
+
+class SessionSigner:
+    """Self-verifying Mcp-Session-Id values, so that any replica sharing the secret accepts them.
+
+    Format: ``v1.<nonce>.<protocol version>.<issued unix time>.<hmac-sha256 hex>``; the MAC also
+    covers a hash of the URL token, so an id only works on the URL that issued it. Nothing is
+    stored, hence nothing can be revoked: DELETE answers 405.
+    """
+
+    _PATTERN = re.compile(r"v1\.([0-9a-f]{32})\.(\d{4}-\d{2}-\d{2})\.(\d{1,12})\.([0-9a-f]{64})")
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("session_secret must not be empty")
+        self._secret = secret
+
+    def _mac(self, nonce: str, token: str, version: str, issued: str) -> str:
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
+        message = f"v1|{nonce}|{token_hash}|{version}|{issued}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def issue(self, token: str, version: str, now: float | None = None) -> str:
+        nonce = secrets.token_hex(16)
+        issued = str(int(time.time() if now is None else now))
+        return f"v1.{nonce}.{version}.{issued}.{self._mac(nonce, token, version, issued)}"
+
+    def verify(self, session_id: str, token: str, now: float | None = None) -> str | None:
+        """The protocol version the session was issued for, or None if the id is not ours (or too old)."""
+        match = self._PATTERN.fullmatch(session_id.strip())
+        if match is None:
+            return None
+        nonce, version, issued, mac = match.groups()
+        if not hmac.compare_digest(mac, self._mac(nonce, token, version, issued)):
+            return None
+        age = (time.time() if now is None else now) - int(issued)
+        if version not in LEGACY_VERSIONS or not -CLOCK_SKEW_SECONDS <= age <= SESSION_MAX_AGE_SECONDS:
+            return None
+        return version
