@@ -509,7 +509,7 @@ def test_protocol_error_with_http_status_and_headers(http: httpx.Client, url: st
 
 
 def test_server_exception_is_32603_without_details(http: httpx.Client, url: str, session: str, caplog) -> None:
-    caplog.set_level("ERROR", logger="stripe_mcp.mcp.transport")
+    caplog.set_level("ERROR", logger="stripe_mcp.mcp.dispatch")
     secret = "4242424242424242"
     body = rpc("tools/call", {"name": "explode", "arguments": {"card": secret}}, id=77)
     response = http.post(url, json=body, headers=legacy_headers(session))

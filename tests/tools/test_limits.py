@@ -3,7 +3,7 @@
 | limit | default | where | exceeded |
 |---|---|---|---|
 | request body | 4 MiB (`security.MAX_BODY_BYTES`) | every HTTP framing | HTTP 413, JSON-RPC -32600 naming the size |
-| JSON nesting | 64 levels (`security.MAX_JSON_DEPTH`) | HTTP framings and `dispatch` (stdio) | HTTP 400, -32600 (-32700 when too deep to parse) naming the limit |
+| JSON nesting | 64 levels (`security.MAX_JSON_DEPTH`) | HTTP framings and `dispatch_message` (stdio) | HTTP 400, -32600 (-32700 when too deep to parse) naming the limit |
 | argument string | 100,000 characters per string or key (`server.MAX_ARGUMENT_STRING_CHARS`) | `StripeMcpServer.call_tool` | tool error naming the field; nothing sent |
 | concurrent upstream calls | 16 per MCP server, 5 s wait for a slot (`server.MAX_CONCURRENT_CALLS`, `CONCURRENCY_WAIT_SECONDS`) | `StripeMcpServer.call_tool` | tool error `too_many_concurrent_calls` + `retry-after: 1`; nothing sent |
 
@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.mcp import security
-from stripe_mcp.mcp.transport import dispatch, mcp_routes
+from stripe_mcp.mcp.dispatch import dispatch_message
+from stripe_mcp.mcp.transport import mcp_routes
 from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.tools import server as server_module
 from stripe_mcp.tools.registry import Registry
@@ -172,14 +173,18 @@ async def test_nesting_limit_in_the_modern_era_and_in_dispatch(mcp: Mcp, registr
     response = await mcp.client.post(f"/mcp/{TOKEN}", content=json.dumps(message).encode(), headers=headers)
     assert response.status_code == 400 and error_of(response)["code"] == -32600
 
-    # stdio parses on its own and hands the message to dispatch, which applies the same limit.
+    # stdio parses on its own and hands the message to dispatch_message, which applies the same limit.
     server = make_server(registry, "http://127.0.0.1:9")
-    reply = await dispatch(server, {"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"x": nested(70)}}, VERSION)
+    reply = await dispatch_message(
+        server, {"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"x": nested(70)}}, VERSION
+    )
     assert reply.status == 400 and json.loads(reply.body)["error"]["data"] == {"limit": 64}
     assert (
-        await dispatch(server, {"jsonrpc": "2.0", "method": "x", "params": {"x": nested(70)}}, VERSION)
+        await dispatch_message(server, {"jsonrpc": "2.0", "method": "x", "params": {"x": nested(70)}}, VERSION)
     ).body is None
-    ok = await dispatch(server, {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": {"x": nested(10)}}, VERSION)
+    ok = await dispatch_message(
+        server, {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": {"x": nested(10)}}, VERSION
+    )
     assert json.loads(ok.body)["result"] == {}
 
 

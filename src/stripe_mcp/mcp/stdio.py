@@ -1,6 +1,6 @@
 """MCP over standard input/output: newline-delimited JSON-RPC, one message per line.
 
-The framing only; the method table is `stripe_mcp.mcp.transport.dispatch`. Protocol versions
+The framing only; the messages go to `stripe_mcp.mcp.dispatch`. Protocol versions
 2024-11-05 .. 2025-11-25 (with `initialize`). Standard output carries protocol messages
 only: while serving the real stdout, `sys.stdout` points at stderr so a stray print()
 cannot corrupt the stream, and logging must be configured to stderr (the default).
@@ -15,9 +15,9 @@ import sys
 from typing import Any, BinaryIO, Protocol
 
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation
+from stripe_mcp.mcp.dispatch import Reply, dispatch_batch, dispatch_message
 from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, JsonRpcError, error_bytes, one_line, request_id_of
 from stripe_mcp.mcp.security import MAX_BODY_BYTES
-from stripe_mcp.mcp.transport import Reply, dispatch, dispatch_batch
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.mcp.versions import BATCH_VERSION, LATEST_LEGACY_VERSION
 
@@ -93,7 +93,7 @@ class _Connection:
         if isinstance(message, list):
             reply = await self._batch(message)
         else:
-            reply = await dispatch(self.server, message, self.version)
+            reply = await dispatch_message(self.server, message, self.version)
         if reply.negotiated is not None:
             self.version = reply.negotiated
         if reply.body is not None:

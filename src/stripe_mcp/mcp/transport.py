@@ -16,8 +16,6 @@ tool list (pre-serialized bytes) and executes calls.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hmac
 import logging
 import re
@@ -33,49 +31,28 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, until_disconnect, wait_disconnect
+from stripe_mcp.mcp.dispatch import Reply, dispatch, dispatch_batch, dispatch_message, error_reply
 from stripe_mcp.mcp.jsonrpc import (
-    HEADER_MISMATCH,
     INTERNAL_ERROR,
-    INVALID_PARAMS,
     INVALID_REQUEST,
-    METHOD_NOT_FOUND,
-    MISSING_CLIENT_CAPABILITY,
-    PARSE_ERROR,
-    UNSUPPORTED_VERSION,
     Envelope,
     JsonRpcError,
-    dumps,
     error_bytes,
     one_line,
     parse_envelope,
     request_id_of,
-    response_bytes,
 )
-from stripe_mcp.mcp.security import (
-    TransportSecurity,
-    accepts_json,
-    depth_error,
-    is_json_content,
-    read_message,
-    too_deep,
-)
+from stripe_mcp.mcp.modern import envelope_error, header_version
+from stripe_mcp.mcp.security import TransportSecurity, accepts_json, is_json_content, read_message
 from stripe_mcp.mcp.sessions import HEADER_SESSION, SessionSigner
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.mcp.versions import (
     BATCH_VERSION,
     DEFAULT_HEADER_VERSION,
     HEADER_VERSION,
-    LATEST_LEGACY_VERSION,
-    LEGACY_CAPABILITIES,
     LEGACY_VERSIONS,
-    META_CLIENT_CAPABILITIES,
-    META_PROTOCOL_VERSION,
-    META_SERVER_INFO,
-    MODERN_CAPABILITIES,
-    MODERN_VERSIONS,
     SSE_VERSION,
     SUPPORTED_VERSIONS,
-    is_modern,
     unsupported_version,
 )
 
@@ -83,252 +60,10 @@ logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- protocol constants
 
-# 2026-07-28 maps these JSON-RPC errors onto HTTP statuses; anything else stays 200.
-MODERN_ERROR_STATUS: Mapping[int, int] = {
-    PARSE_ERROR: 400,
-    INVALID_REQUEST: 400,
-    INVALID_PARAMS: 400,
-    HEADER_MISMATCH: 400,
-    MISSING_CLIENT_CAPABILITY: 400,
-    UNSUPPORTED_VERSION: 400,
-    METHOD_NOT_FOUND: 404,
-}
-
-HEADER_METHOD = "mcp-method"
-HEADER_NAME = "mcp-name"
-NAME_BEARING_PARAMS: Mapping[str, str] = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
-
-LIST_TTL_MS = 60_000  # how long a 2026 client may cache list/discover results
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_QUEUE_SIZE = 64  # undelivered replies per legacy SSE session
 
-LOG_LEVELS = frozenset({"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
-
-_CACHEABLE_METHODS = frozenset(
-    {"server/discover", "tools/list", "resources/list", "resources/templates/list", "resources/read", "prompts/list"}
-)
-
-
 Resolver = Callable[[Request, str], Awaitable["McpServer | Response"]]
-
-
-# --------------------------------------------------------------------------- the dispatcher
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What one JSON-RPC message (or batch) produced."""
-
-    body: bytes | None = None  # the serialized response; None when nothing is owed (notifications)
-    status: int = 200  # the HTTP status this reply asks for when it is the whole HTTP response
-    headers: Mapping[str, str] = field(default_factory=dict)
-    negotiated: str | None = None  # the protocol version an `initialize` settled on
-    request_id: Any = None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A handler's result plus what the framing needs to know about it."""
-
-    result: dict[str, Any] | bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-    negotiated: str | None = None
-
-
-Handler = Callable[[McpServer, dict[str, Any], str], Awaitable["dict[str, Any] | Answer"]]
-
-
-def error_reply(request_id: Any, error: JsonRpcError, version: str) -> Reply:
-    status = MODERN_ERROR_STATUS.get(error.code, error.http_status) if is_modern(version) else error.http_status
-    return Reply(body=error_bytes(request_id, error), status=status, headers=error.headers, request_id=request_id)
-
-
-async def dispatch(server: McpServer, message: Any, version: str, *, depth_checked: bool = False) -> Reply:
-    """Answer one JSON-RPC message for `server` at protocol `version` (the shared method table).
-
-    `depth_checked` says the framing already held the message to MAX_JSON_DEPTH (the HTTP framings do).
-    """
-    if not depth_checked and too_deep(message):
-        if isinstance(message, dict) and "id" not in message:
-            return Reply(status=202)  # a malformed notification is owed nothing
-        request_id = request_id_of(message)
-        return error_reply(request_id, depth_error(), version)
-    envelope = parse_envelope(message)
-    if envelope is None:
-        return Reply(status=202)
-    if isinstance(envelope, JsonRpcError):
-        request_id = request_id_of(message)
-        if isinstance(message, dict) and "id" not in message:
-            return Reply(status=202)  # a malformed notification is owed nothing
-        return error_reply(request_id, envelope, version)
-    if envelope.is_notification:
-        return Reply(status=202)  # initialized, cancelled, roots/list_changed...: nothing to act on here
-    request_id = envelope.request_id
-    handler = _handler_for(envelope.method, version)
-    if handler is None:
-        error = JsonRpcError(METHOD_NOT_FOUND, f"Method not found: {envelope.method[:100]}")
-        return error_reply(request_id, error, version)
-    try:
-        answer = await handler(server, envelope.params, version)
-        if not isinstance(answer, Answer):
-            answer = Answer(answer)
-        result = answer.result
-        if is_modern(version) and isinstance(result, dict):
-            result = modern_result(server, envelope.method, result)
-        body = response_bytes(request_id, result)
-    except JsonRpcError as error:
-        return error_reply(request_id, error, version)
-    except Exception:
-        # The arguments may carry customer data, so only the method is logged.
-        logger.exception("MCP method %s failed", envelope.method)
-        return error_reply(request_id, JsonRpcError(INTERNAL_ERROR, "Internal error"), version)
-    return Reply(body=body, headers=answer.headers, negotiated=answer.negotiated, request_id=request_id)
-
-
-async def dispatch_batch(server: McpServer, messages: list[Any], version: str, *, depth_checked: bool = False) -> Reply:
-    """Answer a JSON-RPC batch (2025-03-26 only; the caller checks the version)."""
-    if not messages:
-        empty = JsonRpcError(INVALID_REQUEST, "Invalid Request: empty batch", http_status=400)
-        return error_reply(None, empty, version)
-    bodies: list[bytes] = []
-    headers: dict[str, str] = {}
-    # One member at a time: a batch must not multiply the concurrency a single request gets.
-    for message in messages:
-        if isinstance(message, dict) and message.get("method") == "initialize":
-            error = JsonRpcError(INVALID_REQUEST, "Invalid Request: initialize cannot be batched")
-            reply = error_reply(request_id_of(message), error, version)
-        else:
-            reply = await dispatch(server, message, version, depth_checked=depth_checked)
-        if reply.body is not None:
-            bodies.append(reply.body)
-        headers.update(reply.headers)
-    if not bodies:
-        return Reply(status=202, headers=headers)
-    return Reply(body=b"[" + b",".join(bodies) + b"]", headers=headers)
-
-
-def server_info(server: McpServer) -> dict[str, str]:
-    return {"name": server.name, "version": server.version}
-
-
-def modern_result(server: McpServer, method: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Add the fields every 2026-07-28 result carries."""
-    meta = dict(result.get("_meta") or {})
-    meta.setdefault(META_SERVER_INFO, server_info(server))
-    extra: dict[str, Any] = {"resultType": "complete", "_meta": meta}
-    if method in _CACHEABLE_METHODS:
-        extra.update(ttlMs=LIST_TTL_MS, cacheScope="private")  # the list depends on the URL's key
-    return {**result, **extra}
-
-
-def _reject_cursor(params: dict[str, Any]) -> None:
-    # Every list is a single page, so no cursor we could have issued exists.
-    if params.get("cursor") is not None:
-        raise JsonRpcError(INVALID_PARAMS, "Invalid cursor")
-
-
-async def _initialize(server: McpServer, params: dict[str, Any], version: str) -> Answer:
-    requested = params.get("protocolVersion")
-    if requested is not None and not isinstance(requested, str):
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: protocolVersion must be a string")
-    negotiated = requested if requested in LEGACY_VERSIONS else LATEST_LEGACY_VERSION
-    result: dict[str, Any] = {
-        "protocolVersion": negotiated,
-        "capabilities": LEGACY_CAPABILITIES,
-        "serverInfo": server_info(server),
-    }
-    if server.instructions:
-        result["instructions"] = server.instructions
-    return Answer(result, negotiated=negotiated)
-
-
-async def _discover(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    result: dict[str, Any] = {"supportedVersions": list(SUPPORTED_VERSIONS), "capabilities": MODERN_CAPABILITIES}
-    if server.instructions:
-        result["instructions"] = server.instructions
-    return result
-
-
-async def _empty(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    return {}
-
-
-async def _set_level(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    if params.get("level") not in LOG_LEVELS:
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: unknown log level")
-    return {}
-
-
-async def _tools_list(server: McpServer, params: dict[str, Any], version: str) -> Answer:
-    _reject_cursor(params)
-    tail = b"}"
-    if is_modern(version):
-        extra = dumps(modern_result(server, "tools/list", {}))
-        tail = b"," + extra[1:]  # splice the object's members after the tool array
-    return Answer(b"".join((b'{"tools":', server.tools_json(), tail)))
-
-
-async def _tools_call(server: McpServer, params: dict[str, Any], version: str) -> Answer:
-    name = params.get("name")
-    arguments = params.get("arguments")
-    if not isinstance(name, str):
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: name must be a string")
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
-    outcome = await server.call_tool(name, arguments)
-    return Answer(outcome.result, headers=outcome.headers)
-
-
-async def _complete(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    return {"completion": {"values": [], "total": 0, "hasMore": False}}
-
-
-def _empty_list(key: str) -> Handler:
-    async def handler(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-        _reject_cursor(params)
-        return {key: []}
-
-    return handler
-
-
-async def _read_resource(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    uri = params.get("uri")
-    if not isinstance(uri, str):
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: uri must be a string")
-    raise JsonRpcError(INVALID_PARAMS, "Resource not found", data={"uri": uri})
-
-
-async def _get_prompt(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
-    name = params.get("name")
-    if not isinstance(name, str):
-        raise JsonRpcError(INVALID_PARAMS, "Invalid params: name must be a string")
-    raise JsonRpcError(INVALID_PARAMS, "Prompt not found", data={"name": name})
-
-
-_HANDLERS: Mapping[str, Handler] = {
-    "initialize": _initialize,
-    "ping": _empty,
-    "logging/setLevel": _set_level,
-    "server/discover": _discover,
-    "tools/list": _tools_list,
-    "tools/call": _tools_call,
-    "completion/complete": _complete,
-    "resources/list": _empty_list("resources"),
-    "resources/templates/list": _empty_list("resourceTemplates"),
-    "resources/read": _read_resource,
-    "prompts/list": _empty_list("prompts"),
-    "prompts/get": _get_prompt,
-}
-_LEGACY_ONLY = frozenset({"initialize", "ping", "logging/setLevel"})
-_MODERN_ONLY = frozenset({"server/discover"})
-
-
-def _handler_for(method: str, version: str) -> Handler | None:
-    if method in (_LEGACY_ONLY if is_modern(version) else _MODERN_ONLY):
-        return None
-    return _HANDLERS.get(method)
 
 
 # --------------------------------------------------------------------------- HTTP helpers
@@ -352,52 +87,6 @@ def _reply_response(reply: Reply, extra_headers: Mapping[str, str] | None = None
     if reply.body is None:
         return Response(status_code=202, headers=headers)
     return _json_response(reply.body, reply.status, headers)
-
-
-# --------------------------------------------------------------------------- 2026-07-28 envelope checks
-
-
-def decode_header_value(value: str | None) -> str | None:
-    """Undo the ``=?base64?...?=`` wrapping of Mcp-Name and friends; None for a malformed wrapper."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.startswith("=?base64?") and value.endswith("?="):
-        try:
-            return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-    return value
-
-
-def modern_envelope_error(message: dict[str, Any], request: Request) -> JsonRpcError | None:
-    """The validation ladder of a 2026-07-28 request; the first failed rung wins."""
-    header_version = (request.headers.get(HEADER_VERSION) or "").strip()
-    params = message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta or META_CLIENT_CAPABILITIES not in meta:
-        if header_version not in SUPPORTED_VERSIONS:
-            return unsupported_version(header_version)
-        return JsonRpcError(
-            INVALID_PARAMS,
-            f"Invalid params: _meta must carry {META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES}",
-        )
-    for name in (HEADER_VERSION, HEADER_METHOD, HEADER_NAME):
-        if len(request.headers.getlist(name)) > 1:
-            return JsonRpcError(HEADER_MISMATCH, f"Header {name} appears more than once")
-    version = meta[META_PROTOCOL_VERSION]
-    if header_version != version:
-        return JsonRpcError(HEADER_MISMATCH, "MCP-Protocol-Version header does not match _meta protocolVersion")
-    method = message["method"]
-    if (request.headers.get(HEADER_METHOD) or "").strip() != method:
-        return JsonRpcError(HEADER_MISMATCH, "Mcp-Method header does not match the request method")
-    name_key = NAME_BEARING_PARAMS.get(method)
-    if name_key is not None and params.get(name_key) is not None:
-        if decode_header_value(request.headers.get(HEADER_NAME)) != params[name_key]:
-            return JsonRpcError(HEADER_MISMATCH, f"Mcp-Name header does not match params.{name_key}")
-    if version not in MODERN_VERSIONS:
-        return unsupported_version(version)
-    return None
 
 
 # --------------------------------------------------------------------------- legacy HTTP+SSE sessions
@@ -425,7 +114,7 @@ def _sse_event(event: str, data: bytes) -> bytes:
 class SseStream:
     """The GET side of a 2024-11-05 session: the endpoint event, then replies as `message` events."""
 
-    def __init__(self, endpoint: str, session: SseSession, on_close: Callable[[], None]) -> None:
+    def __init__(self, endpoint: str, session: SseSession, on_close: Callable[[], object]) -> None:
         self.endpoint = endpoint
         self.session = session
         self.on_close = on_close
@@ -528,28 +217,27 @@ class _Transport:
             if version != BATCH_VERSION:
                 return _http_error(400, INVALID_REQUEST, f"Batches are not supported at protocol version {version}")
             return _reply_response(await dispatch_batch(server, message, version, depth_checked=True))
-        reply = await dispatch(server, message, version, depth_checked=True)
+        reply = await dispatch_message(server, message, version, depth_checked=True)
         extra = {}
         if reply.negotiated is not None:
             extra["Mcp-Session-Id"] = self.signer.issue(token, reply.negotiated)
         return _reply_response(reply, extra)
 
     async def _modern_post(self, request: Request, server: McpServer, message: Any) -> Response:
-        header_version = (request.headers.get(HEADER_VERSION) or "").strip()
+        version = header_version(request.headers)
         if isinstance(message, list):
             return _http_error(400, INVALID_REQUEST, "Batches are not supported at this protocol version")
         envelope = parse_envelope(message)
         if envelope is None or (isinstance(envelope, Envelope) and envelope.is_notification):
-            if header_version not in SUPPORTED_VERSIONS:
-                return _error_response(unsupported_version(header_version))
+            if version not in SUPPORTED_VERSIONS:
+                return _error_response(unsupported_version(version))
             return Response(status_code=202)  # this era defines no client notifications over HTTP
         if isinstance(envelope, JsonRpcError):
-            request_id = request_id_of(message)
-            return _reply_response(error_reply(request_id, envelope, header_version))
-        refusal = modern_envelope_error(message, request)
+            return _reply_response(error_reply(request_id_of(message), envelope, version))
+        refusal = envelope_error(envelope, request.headers)
         if refusal is not None:
-            return _reply_response(error_reply(envelope.request_id, refusal, header_version))
-        reply = await until_disconnect(request.receive, dispatch(server, message, header_version, depth_checked=True))
+            return _reply_response(error_reply(envelope.request_id, refusal, version))
+        reply = await until_disconnect(request.receive, dispatch(server, envelope, version))
         if reply is None:
             return Response(status_code=204)  # the client went away: its request was cancelled
         return _reply_response(reply)
@@ -601,7 +289,7 @@ class _Transport:
 
 
 async def _answer_on_stream(server: McpServer, session: SseSession, message: Any) -> None:
-    reply = await dispatch(server, message, session.version, depth_checked=True)
+    reply = await dispatch_message(server, message, session.version, depth_checked=True)
     if reply.negotiated is not None:
         session.version = reply.negotiated
     if reply.body is None:
