@@ -186,7 +186,7 @@ import asyncio, sys
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
 from stripe_mcp.stripe_api.client import Upstream
-import stripe_mcp.web.app, stripe_mcp.mcp.transport, stripe_mcp.mcp.stdio
+import stripe_mcp.web.app, stripe_mcp.mcp.routes, stripe_mcp.mcp.stdio
 
 async def main():
     upstream = Upstream("http://127.0.0.1:9")

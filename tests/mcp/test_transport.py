@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcp import Client
-from stripe_mcp.mcp import transport
+from stripe_mcp.mcp import sse
 from stripe_mcp.mcp.security import MAX_BODY_BYTES
 from stripe_mcp.mcp.sessions import SESSION_MAX_AGE_SECONDS, SessionSigner
 from stripe_mcp.mcp.stdio import serve_stdio
@@ -745,11 +745,11 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
 
 
 def _sse_sessions(app) -> dict:
-    return next(route.endpoint.__self__.sse_sessions for route in app.routes if route.path.endswith("/sse"))
+    return next(route.endpoint.__self__.sessions for route in app.routes if route.path.endswith("/sse"))
 
 
 def test_legacy_sse_raw(app, http: httpx.Client, url: str, base_url: str, monkeypatch) -> None:
-    monkeypatch.setattr(transport, "SSE_KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(sse, "SSE_KEEPALIVE_SECONDS", 0.2)
     with http.stream("GET", f"{url}/sse", headers={"accept": "text/event-stream"}, timeout=5) as stream:
         assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
         events = _sse_events(stream.iter_lines())

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.mcp import security
 from stripe_mcp.mcp.dispatch import dispatch_message
-from stripe_mcp.mcp.transport import mcp_routes
+from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.tools import server as server_module
 from stripe_mcp.tools.registry import Registry

@@ -1,10 +1,16 @@
-"""What the transports need of a server: its tool list and a way to call a tool. Nothing of Stripe here."""
+"""What the transports need of a server: its tool list, a way to call a tool, and how a URL finds it.
+
+Nothing of Stripe here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 
 @dataclass(frozen=True)
@@ -25,3 +31,7 @@ class McpServer(Protocol):
         ...
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+
+
+# The server behind `/mcp/{token}`, or the HTTP response that refuses the request (401, 404...).
+Resolver = Callable[[Request, str], Awaitable[McpServer | Response]]

@@ -32,7 +32,7 @@ from stripe_mcp.managed.secrets import (
 from stripe_mcp.managed.store import DEFAULT_STORE_URL, open_store, sqlite_path
 from stripe_mcp.managed.store.base import ServerRecord, Store
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
-from stripe_mcp.mcp.transport import mcp_routes
+from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
-from stripe_mcp.mcp.transport import mcp_routes
+from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.mcp.types import CallOutcome, McpServer
 
 TOKEN = "tok_toy_0123456789abcdef"
