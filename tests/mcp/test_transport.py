@@ -847,8 +847,7 @@ async def test_stdio_batches_errors_and_cancellation() -> None:
 
 
 async def test_stdio_folds_multiline_tools_json() -> None:
-    toy = ToyServer()
-    toy._tools_json = json.dumps(json.loads(toy.tools_json()), indent=2).encode()  # newlines between tokens
+    toy = ToyServer(indent=2)  # newlines between tokens
     reader, writer = QueueReader(), QueueWriter()
     serving = asyncio.ensure_future(serve_stdio(toy, reader, writer))
     try:
@@ -922,8 +921,7 @@ async def asgi_post(app, path: str, body: bytes, headers: dict[str, str]) -> tup
 
 async def test_tools_list_splices_the_cached_bytes_fast() -> None:
     tools = big_tools()
-    toy = ToyServer(tools=tools)
-    toy._tools_json = json.dumps(tools, indent=1).encode()  # odd formatting proves there is no re-serialization
+    toy = ToyServer(tools=tools, indent=1)  # odd formatting proves there is no re-serialization
     app = make_app(toy)
     path = f"/mcp/{TOKEN}"
     status, headers, _ = await asgi_post(

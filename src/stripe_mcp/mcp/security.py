@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from starlette.requests import ClientDisconnect, Request
@@ -140,7 +140,7 @@ class _TooDeep(ValueError):
         self.code = code
 
 
-def _not_json_constant(name: str) -> Any:
+def _not_json_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 

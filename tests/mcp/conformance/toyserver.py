@@ -65,8 +65,9 @@ class ToyServer:
     version = "1.2.3"
     instructions: str | None = "A toy server for transport tests."
 
-    def __init__(self, tools: list[dict[str, Any]] | None = None) -> None:
-        self._tools_json = json.dumps(TOOLS if tools is None else tools).encode()
+    def __init__(self, tools: list[dict[str, Any]] | None = None, *, indent: int | None = None) -> None:
+        # `indent` puts newlines in the cached list, as a server's own serializer might.
+        self._tools_json = json.dumps(TOOLS if tools is None else tools, indent=indent).encode()
         self.calls: list[str] = []
         self.cancelled = 0  # `slow` calls stopped before they finished
 
