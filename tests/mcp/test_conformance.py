@@ -1,4 +1,4 @@
-"""The official MCP conformance suite (tests/conformance/run.sh) against the product and the toy server.
+"""The official MCP conformance suite (tests/mcp/conformance/run.sh) against the product and the toy server.
 
 The product is a real `stripe-mcp serve` process serving the read-only server it prints for
 STRIPE_API_KEY; the toy server isolates the transport from the Stripe tools.
@@ -21,6 +21,8 @@ from tests.support.runtime_process import serve as product_server
 
 NODE = REPO / ".ci" / "node" / "bin" / "node"
 RUN = Path(__file__).resolve().parent / "conformance" / "run.sh"
+
+pytestmark = pytest.mark.integration  # Node and the suite; the product run spawns `stripe-mcp serve`
 
 
 def _in_ci() -> bool:

@@ -34,6 +34,8 @@ from tests.support.fakes import FakeStripe
 from tests.support.paths import GENERATED
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # a spawned `stripe-mcp serve`, driven over sockets
+
 SCHEMAS = GENERATED / "schemas"
 ADMIN_TOKEN = "admin-token-fuzz-mcp-8c1d"
 API_KEY = "sk_test_fuzz_mcp_secret_13579"

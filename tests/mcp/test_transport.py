@@ -1,7 +1,8 @@
-"""runtime/transport.py and runtime/stdio.py, driven as clients see them.
+"""The MCP transports (Streamable HTTP, legacy HTTP+SSE, stdio), driven as clients see them.
 
-The happy paths use the official `mcp` client (every protocol era, legacy SSE, stdio); the
-error rules use raw HTTP. The toy server lives in tests/conformance/toyserver.py.
+The happy paths use the official `mcp` client (every protocol era, legacy SSE, stdio) over a
+socket to uvicorn, or a spawned process: those tests are marked `integration`. The error rules
+use raw HTTP against the same app in process. The toy server lives in tests/mcp/conformance/toyserver.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from starlette.testclient import TestClient
 
 from mcp import Client
 from stripe_mcp.mcp import sse
@@ -45,6 +47,7 @@ from tests.support.paths import REPO
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")  # ping, setLevel
 
 MODERN = "2026-07-28"
+IN_PROCESS = "http://127.0.0.1:8000"  # the app called in process, with the loopback Host a local client sends
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
@@ -144,9 +147,8 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def base_url(app) -> Iterator[str]:
-    with serve(app) as base:
-        yield base
+def base_url() -> str:
+    return IN_PROCESS
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,26 @@ def url(base_url: str) -> str:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
+def http(app) -> Iterator[httpx.Client]:
+    """The app in process: Starlette's TestClient is an httpx.Client that calls the ASGI app directly."""
+    with TestClient(app, base_url=IN_PROCESS) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def served(app) -> Iterator[str]:
+    """The same app behind uvicorn on 127.0.0.1, for clients that need a socket."""
+    with serve(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def served_url(served: str) -> str:
+    return f"{served}/mcp/{TOKEN}"
+
+
+@pytest.fixture
+def socket_http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as client:
         yield client
 
@@ -168,14 +189,16 @@ def session(http: httpx.Client, url: str) -> str:
 # --------------------------------------------------------------------------- the official client, every era
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
-async def test_official_client_streamable_http_legacy_eras(url: str, version: str) -> None:
-    await asyncio.wait_for(legacy_session(streamable_http_client(url), version, list_and_call), 30)
+async def test_official_client_streamable_http_legacy_eras(served_url: str, version: str) -> None:
+    await asyncio.wait_for(legacy_session(streamable_http_client(served_url), version, list_and_call), 30)
 
 
-async def test_official_client_legacy_mode(url: str) -> None:
+@pytest.mark.integration
+async def test_official_client_legacy_mode(served_url: str) -> None:
     async def run() -> None:
-        async with Client(url, mode="legacy") as client:
+        async with Client(served_url, mode="legacy") as client:
             assert client.protocol_version == "2025-11-25"
             assert client.server_info.name == "toy-mcp" and client.server_info.version == "1.2.3"
             assert client.instructions == "A toy server for transport tests."
@@ -187,10 +210,11 @@ async def test_official_client_legacy_mode(url: str) -> None:
     await asyncio.wait_for(run(), 30)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", [MODERN, "auto"])
-async def test_official_client_stateless_2026(url: str, mode: str) -> None:
+async def test_official_client_stateless_2026(served_url: str, mode: str) -> None:
     async def run() -> None:
-        async with Client(url, mode=mode) as client:
+        async with Client(served_url, mode=mode) as client:
             assert client.protocol_version == MODERN
             if mode == "auto":  # discovered, so the serverInfo stamp was read from _meta
                 assert client.server_info.name == "toy-mcp"
@@ -203,9 +227,10 @@ async def test_official_client_stateless_2026(url: str, mode: str) -> None:
     await asyncio.wait_for(run(), 30)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-11-25"])
-async def test_official_client_legacy_sse(url: str, version: str) -> None:
-    await asyncio.wait_for(legacy_session(sse_client(f"{url}/sse"), version, list_and_call), 30)
+async def test_official_client_legacy_sse(served_url: str, version: str) -> None:
+    await asyncio.wait_for(legacy_session(sse_client(f"{served_url}/sse"), version, list_and_call), 30)
 
 
 STDIO_SCRIPT = """
@@ -224,6 +249,7 @@ asyncio.run(serve_stdio(Noisy()))
 """
 
 
+@pytest.mark.integration
 async def test_official_client_stdio() -> None:
     params = StdioServerParameters(command=sys.executable, args=["-c", STDIO_SCRIPT], cwd=str(REPO))
 
@@ -236,6 +262,7 @@ async def test_official_client_stdio() -> None:
     await asyncio.wait_for(run(), 30)
 
 
+@pytest.mark.integration
 def test_stdio_stdout_carries_protocol_lines_only() -> None:
     lines = [
         rpc("initialize", {"protocolVersion": "2024-11-05"}, id=1),
@@ -416,12 +443,13 @@ def test_session_rules(http: httpx.Client, url: str, session: str, base_url: str
     assert http.post(url, json=rpc("ping"), headers=legacy_headers(session, "2025-03-26")).status_code == 200
 
 
-def test_session_ids_work_on_any_replica_with_the_same_secret(http: httpx.Client, url: str, session: str) -> None:
+@pytest.mark.integration
+def test_session_ids_work_on_any_replica_with_the_same_secret(socket_http: httpx.Client, session: str) -> None:
     with serve(make_app()) as replica:
-        response = http.post(f"{replica}/mcp/{TOKEN}", json=rpc("tools/list"), headers=legacy_headers(session))
+        response = socket_http.post(f"{replica}/mcp/{TOKEN}", json=rpc("tools/list"), headers=legacy_headers(session))
         assert response.status_code == 200 and response.json()["result"]["tools"][0]["name"] == "echo"
     with serve(make_app(secret=b"another secret")) as stranger:
-        response = http.post(f"{stranger}/mcp/{TOKEN}", json=rpc("tools/list"), headers=legacy_headers(session))
+        response = socket_http.post(f"{stranger}/mcp/{TOKEN}", json=rpc("tools/list"), headers=legacy_headers(session))
         assert response.status_code == 404
 
 
@@ -556,10 +584,10 @@ def test_host_and_origin_checks(http: httpx.Client, url: str, base_url: str, ses
     assert http.post(url, json=modern_rpc("server/discover"), headers=probe).status_code == 421
 
 
-def test_allowed_hosts_and_origins(http: httpx.Client) -> None:
+def test_allowed_hosts_and_origins() -> None:
     app = make_app(allowed_hosts=["mcp.example.com"], allowed_origins=["https://chat.example.com"])
-    with serve(app) as base:
-        target = f"{base}/mcp/{TOKEN}"
+    with TestClient(app, base_url=IN_PROCESS) as http:
+        target = f"{IN_PROCESS}/mcp/{TOKEN}"
         body = rpc("initialize", {"protocolVersion": "2025-06-18"})
         headers = {**JSON_HEADERS, "host": "mcp.example.com", "origin": "https://chat.example.com"}
         assert http.post(target, json=body, headers=headers).status_code == 200
@@ -691,14 +719,15 @@ def raw_post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[i
     return int(head.split()[1]), json.loads(content)
 
 
-def test_modern_header_values_are_trimmed(url: str) -> None:
+@pytest.mark.integration
+def test_modern_header_values_are_trimmed(served_url: str) -> None:
     headers = {
         **modern_headers("tools/call"),
         "mcp-method": "  tools/call ",
         "mcp-name": "  echo  ",
         "mcp-protocol-version": f" {MODERN} ",
     }
-    status, body = raw_post(url, modern_rpc("tools/call", {"name": "echo", "arguments": {}}), headers)
+    status, body = raw_post(served_url, modern_rpc("tools/call", {"name": "echo", "arguments": {}}), headers)
     assert status == 200 and body["result"]["isError"] is False
 
 
@@ -718,12 +747,13 @@ def test_modern_notification_is_202(http: httpx.Client, url: str) -> None:
     assert response.status_code == 400 and error_of(response)["code"] == -32022
 
 
-def test_modern_disconnect_cancels_the_call(app, http: httpx.Client, url: str) -> None:
+@pytest.mark.integration
+def test_modern_disconnect_cancels_the_call(app, socket_http: httpx.Client, served_url: str) -> None:
     toy = app.state.toy
     before = toy.cancelled
     body = modern_rpc("tools/call", {"name": "slow", "arguments": {"seconds": 30}})
     with pytest.raises(httpx.ReadTimeout):
-        http.post(url, json=body, headers=modern_headers("tools/call", "slow"), timeout=0.5)
+        socket_http.post(served_url, json=body, headers=modern_headers("tools/call", "slow"), timeout=0.5)
     wait_until(lambda: toy.cancelled == before + 1)
 
 
@@ -748,35 +778,40 @@ def _sse_sessions(app) -> dict:
     return next(route.endpoint.__self__.sessions for route in app.routes if route.path.endswith("/sse"))
 
 
-def test_legacy_sse_raw(app, http: httpx.Client, url: str, base_url: str, monkeypatch) -> None:
+@pytest.mark.integration
+def test_legacy_sse_raw(app, socket_http: httpx.Client, served_url: str, served: str, monkeypatch) -> None:
     monkeypatch.setattr(sse, "SSE_KEEPALIVE_SECONDS", 0.2)
-    with http.stream("GET", f"{url}/sse", headers={"accept": "text/event-stream"}, timeout=5) as stream:
+    with socket_http.stream("GET", f"{served_url}/sse", headers={"accept": "text/event-stream"}, timeout=5) as stream:
         assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
         events = _sse_events(stream.iter_lines())
         kind, endpoint = next(events)
         assert kind == "endpoint" and endpoint.startswith(f"/mcp/{TOKEN}/messages?session_id=")
         assert len(_sse_sessions(app)) == 1
-        post_url = base_url + endpoint
+        post_url = served + endpoint
         params = {"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}
-        assert http.post(post_url, json=rpc("initialize", params, id=1), headers=JSON_HEADERS).status_code == 202
+        assert socket_http.post(post_url, json=rpc("initialize", params, id=1), headers=JSON_HEADERS).status_code == 202
         kind, data = next(events)
         assert kind == "message" and json.loads(data)["result"]["protocolVersion"] == "2024-11-05"
         assert (
-            http.post(post_url, json=rpc("tools/call", {"name": "fail"}, id=2), headers=JSON_HEADERS).status_code == 202
+            socket_http.post(post_url, json=rpc("tools/call", {"name": "fail"}, id=2), headers=JSON_HEADERS).status_code
+            == 202
         )
         kind, data = next(events)
         assert json.loads(data)["id"] == 2 and json.loads(data)["result"]["isError"] is True
         assert next(events)[0] == "comment"  # keepalive while idle
         # Errors of the POST side.
-        assert http.post(post_url, content=b"{oops", headers=JSON_HEADERS).status_code == 400
-        assert http.post(post_url, json=[rpc("ping")], headers=JSON_HEADERS).status_code == 400
-        messages = f"{url}/messages"
-        assert http.post(messages, json=rpc("ping"), headers=JSON_HEADERS).status_code == 400
-        assert http.post(f"{messages}?session_id=xyz", json=rpc("ping"), headers=JSON_HEADERS).status_code == 400
-        assert http.post(f"{messages}?session_id={'a' * 32}", json=rpc("ping"), headers=JSON_HEADERS).status_code == 404
+        assert socket_http.post(post_url, content=b"{oops", headers=JSON_HEADERS).status_code == 400
+        assert socket_http.post(post_url, json=[rpc("ping")], headers=JSON_HEADERS).status_code == 400
+        messages = f"{served_url}/messages"
+        assert socket_http.post(messages, json=rpc("ping"), headers=JSON_HEADERS).status_code == 400
+        assert socket_http.post(f"{messages}?session_id=xyz", json=rpc("ping"), headers=JSON_HEADERS).status_code == 400
+        assert (
+            socket_http.post(f"{messages}?session_id={'a' * 32}", json=rpc("ping"), headers=JSON_HEADERS).status_code
+            == 404
+        )
         other = post_url.replace(f"/mcp/{TOKEN}/", f"/mcp/{LOCKED_TOKEN}/")
-        assert http.post(other, json=rpc("ping"), headers=JSON_HEADERS).status_code == 404
-        assert http.post(post_url, json=rpc("nope", id=3), headers=JSON_HEADERS).status_code == 202
+        assert socket_http.post(other, json=rpc("ping"), headers=JSON_HEADERS).status_code == 404
+        assert socket_http.post(post_url, json=rpc("nope", id=3), headers=JSON_HEADERS).status_code == 202
         kind, data = next(e for e in events if e[0] == "message")
         assert json.loads(data)["error"]["code"] == -32601
     wait_until(lambda: not _sse_sessions(app))  # cleaned up on disconnect
