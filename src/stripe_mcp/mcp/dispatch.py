@@ -1,7 +1,8 @@
 """The dispatcher: JSON-RPC messages in, serialized replies out, for any `McpServer`.
 
-Every framing (Streamable HTTP, legacy HTTP+SSE, stdio) hands messages here; the dispatcher
-knows the method table and the protocol eras, nothing of HTTP and nothing of the tools.
+Every framing (Streamable HTTP, legacy HTTP+SSE, stdio) hands messages here. The dispatcher
+knows the method table and the protocol eras; of HTTP only the status a reply asks for (the
+framing decides whether it applies), and of the tools only the `McpServer` protocol.
 """
 
 from __future__ import annotations

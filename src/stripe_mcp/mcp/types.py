@@ -22,9 +22,15 @@ class CallOutcome:
 
 
 class McpServer(Protocol):
-    name: str  # serverInfo.name
-    version: str  # serverInfo.version
-    instructions: str | None
+    # Read-only, so a server whose instructions are always a str conforms too.
+    @property
+    def name(self) -> str: ...  # serverInfo.name
+
+    @property
+    def version(self) -> str: ...  # serverInfo.version
+
+    @property
+    def instructions(self) -> str | None: ...
 
     def tools_json(self) -> bytes:
         """The JSON array of MCP tool objects, serialized once and cached by the server."""
