@@ -14,14 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from stripe_mcp.stripe_api.client import (
-    DEFAULT_BASE_URL,
-    USER_AGENT,
-    InvalidArgument,
-    Upstream,
-    build_request,
-    encode_offset_cursor,
-)
+from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Upstream
+from stripe_mcp.stripe_api.pagination import encode_offset_cursor
+from stripe_mcp.stripe_api.request import build_request
+from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.results import (
     ToolOutcome,
     invalid_argument_result,

@@ -1,7 +1,7 @@
 """Turning what Stripe answered (an `UpstreamResult`) into an MCP tool result.
 
 Every outcome becomes a tool result; nothing raises. Successes carry compact JSON text and
-`structuredContent`; list and search tools return `{"result": [...], "next_cursor": ...}`.
+`structuredContent`; list and search tools return `{"result": [...], "next_cursor": ...}` (stripe_api/pagination.py).
 Errors set `isError` with a one-line text and the details in `structuredContent`
 (Stripe's `type`, `code`, `decline_code`, `message`, `param`, `http_status`, `request_id`;
 absent fields are left out). Secret and restricted API keys are masked in every message.
@@ -32,13 +32,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from stripe_mcp.stripe_api.client import (
-    InvalidArgument,
-    ToolModule,
-    UpstreamResult,
-    decode_offset_cursor,
-    encode_offset_cursor,
-)
+from stripe_mcp.stripe_api.client import UpstreamResult
+from stripe_mcp.stripe_api.pagination import PAGINATIONS, page_result
+from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
 
 MAX_INLINE_BYTES = 1024 * 1024
 DEFAULT_LIVE_RATE_LIMIT = 100
@@ -130,39 +126,9 @@ def mask_secrets(text: str) -> str:
 
 
 def _shape(tool: ToolModule, body: Any, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    if tool.PAGINATION not in ("cursor", "search", "local"):
-        return body if isinstance(body, dict) else {"result": body}
-    if not isinstance(body, dict):
-        body = {"data": body if isinstance(body, list) else [body]}
-    if tool.PAGINATION == "cursor":
-        return _page(body, _last_id(body) if body.get("has_more") else None)
-    if tool.PAGINATION == "search":
-        return _page(body, body.get("next_page") if body.get("has_more") else None)
-    return _local_page(body, arguments)
-
-
-def _items(body: dict[str, Any]) -> list[Any]:
-    data = body.get("data")
-    return data if isinstance(data, list) else []
-
-
-def _page(body: dict[str, Any], next_cursor: Any) -> dict[str, Any]:
-    return {"result": _items(body), "next_cursor": next_cursor if isinstance(next_cursor, str) else None}
-
-
-def _last_id(body: dict[str, Any]) -> str | None:
-    items = _items(body)
-    return items[-1].get("id") if items and isinstance(items[-1], dict) else None
-
-
-def _local_page(body: dict[str, Any], arguments: Mapping[str, Any]) -> dict[str, Any]:
-    items = _items(body)
-    cursor = arguments.get("next_cursor")
-    start = decode_offset_cursor(cursor) if cursor else 0
-    limit = arguments.get("limit")
-    end = len(items) if limit is None else start + limit
-    next_cursor = encode_offset_cursor(end) if end < len(items) else None
-    return {"result": items[start:end], "next_cursor": next_cursor}
+    if tool.PAGINATION in PAGINATIONS:
+        return page_result(tool, body, arguments)
+    return body if isinstance(body, dict) else {"result": body}
 
 
 def _binary_result(upstream: UpstreamResult) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import InvalidArgument, Upstream
+from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
