@@ -18,10 +18,10 @@ from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Upstream
 from stripe_mcp.stripe_api.pagination import encode_offset_cursor
 from stripe_mcp.stripe_api.request import build_request
 from stripe_mcp.stripe_api.types import InvalidArgument
+from stripe_mcp.tools.ratelimit import rate_limit_headers
 from stripe_mcp.tools.results import (
     ToolOutcome,
     invalid_argument_result,
-    rate_limit_headers,
     to_tool_result,
 )
 from tests.support.fakes import (

@@ -6,16 +6,7 @@ Errors set `isError` with a one-line text and the details in `structuredContent`
 (Stripe's `type`, `code`, `decline_code`, `message`, `param`, `http_status`, `request_id`;
 absent fields are left out). Secret and restricted API keys are masked in every message.
 
-A Stripe 429 is returned once, never retried, and also sets these HTTP response headers
-(IETF draft "RateLimit header fields for HTTP" plus `retry-after`):
-
-| response header       | taken from Stripe's 429 response                           | fallback            |
-|-----------------------|------------------------------------------------------------|---------------------|
-| `retry-after`         | `Retry-After` (seconds or HTTP date, as seconds)           | `ratelimit-reset`, else 1 |
-| `ratelimit-limit`     | `RateLimit-Limit`, else `X-RateLimit-Limit`                | 100 (live key), 25 (test key): Stripe's documented per-second default limits |
-| `ratelimit-remaining` | `RateLimit-Remaining`, else `X-RateLimit-Remaining`        | 0                   |
-| `ratelimit-reset`     | `RateLimit-Reset`, else `X-RateLimit-Reset` (seconds until reset; a Unix time is converted) | `Retry-After`, else 1 (Stripe's limits are per second) |
-
+A Stripe 429 is returned once, never retried, and also sets the rate-limit headers of ratelimit.py.
 Stripe's `Stripe-Rate-Limited-Reason` (e.g. `global-rate`, `endpoint-concurrency`) is
 reported as `rate_limited_reason` in the tool result.
 """
@@ -24,22 +15,17 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from stripe_mcp.stripe_api.client import UpstreamResult
 from stripe_mcp.stripe_api.pagination import PAGINATIONS, page_result
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
+from stripe_mcp.tools.ratelimit import rate_limit_headers
 
 MAX_INLINE_BYTES = 1024 * 1024
-DEFAULT_LIVE_RATE_LIMIT = 100
-DEFAULT_TEST_RATE_LIMIT = 25
-DEFAULT_RETRY_SECONDS = 1
 STRIPE_ERROR_FIELDS = ("type", "code", "decline_code", "message", "param")
 LABELLED_FIELDS = ("code", "decline_code", "param", "request_id", "rate_limited_reason")
 # What Stripe's own 429 body says, for a 429 that came without one.
@@ -48,8 +34,6 @@ RATE_LIMIT_ERROR = {
     "code": "rate_limit",
     "message": "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
 }
-# A reset value this large is a Unix time, not a number of seconds.
-_EPOCH_THRESHOLD = 1_000_000_000
 _SECRET_KEY = re.compile(r"\b(sk|rk)_(live|test)_[0-9A-Za-z]+")
 _TOO_DEEP = "JSON nested too deeply to pass on"
 
@@ -226,56 +210,6 @@ def _describe_body(upstream: UpstreamResult) -> str:
             return _TOO_DEEP
         return "JSON that is not a Stripe error object"
     return f"{_media_type(upstream.headers)} ({len(upstream.body)} bytes), not a Stripe error object"
-
-
-# --- rate limits ---------------------------------------------------------------------
-
-
-def rate_limit_headers(headers: Mapping[str, str], *, livemode: bool, now: float | None = None) -> dict[str, str]:
-    """The four headers a 429 tool call answers with; see the module docstring."""
-    now = time.time() if now is None else now
-    retry_after = _retry_after_seconds(headers.get("retry-after"), now)
-    reset = _reset_seconds(_first(headers, "ratelimit-reset", "x-ratelimit-reset"), now)
-    reset = reset if reset is not None else retry_after
-    retry_after = retry_after if retry_after is not None else reset
-    default_limit = DEFAULT_LIVE_RATE_LIMIT if livemode else DEFAULT_TEST_RATE_LIMIT
-    limit = _leading_int(_first(headers, "ratelimit-limit", "x-ratelimit-limit"))
-    remaining = _leading_int(_first(headers, "ratelimit-remaining", "x-ratelimit-remaining"))
-    return {
-        "ratelimit-limit": str(default_limit if limit is None else limit),
-        "ratelimit-remaining": str(0 if remaining is None else remaining),
-        "ratelimit-reset": str(DEFAULT_RETRY_SECONDS if reset is None else reset),
-        "retry-after": str(DEFAULT_RETRY_SECONDS if retry_after is None else retry_after),
-    }
-
-
-def _first(headers: Mapping[str, str], *names: str) -> str | None:
-    return next((headers[name] for name in names if headers.get(name)), None)
-
-
-def _leading_int(value: str | None) -> int | None:
-    """`100`, `100, 100;w=1` and `100;w=1` all give 100."""
-    match = re.match(r"\s*(\d+)", value or "")
-    return int(match[1]) if match else None
-
-
-def _retry_after_seconds(value: str | None, now: float) -> int | None:
-    if not value:
-        return None
-    seconds = _leading_int(value)
-    if seconds is not None and value.strip().isdigit():
-        return seconds
-    try:
-        return max(0, math.ceil(parsedate_to_datetime(value).timestamp() - now))
-    except (TypeError, ValueError):
-        return None
-
-
-def _reset_seconds(value: str | None, now: float) -> int | None:
-    seconds = _leading_int(value)
-    if seconds is None or seconds < _EPOCH_THRESHOLD:
-        return seconds
-    return max(0, math.ceil(seconds - now))
 
 
 # --- helpers -------------------------------------------------------------------------
