@@ -17,6 +17,7 @@ from typing import Any
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.search.terms import stem, terms
+from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.registry import Registry
 
 # Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
@@ -33,42 +34,7 @@ KIND_WORDS = {
     "update": {"update", "change", "edit", "modify", "set", "rename"},
     "delete": {"delete", "remove", "erase"},
 }
-# Stripe id prefixes -> the words of the resource they name.
-ID_PREFIXES = {
-    "acct": "account",
-    "ba": "bank account",
-    "card": "card",
-    "ch": "charge",
-    "cn": "credit note",
-    "cs": "checkout session",
-    "cus": "customer",
-    "dp": "dispute",
-    "du": "dispute",
-    "evt": "event",
-    "file": "file",
-    "ii": "invoiceitem",
-    "in": "invoice",
-    "pi": "payment intent",
-    "pm": "payment method",
-    "po": "payout",
-    "price": "price",
-    "prod": "product",
-    "promo": "promotion code",
-    "qt": "quote",
-    "re": "refund",
-    "seti": "setup intent",
-    "si": "subscription item",
-    "sub": "subscription",
-    "src": "source",
-    "tok": "token",
-    "tr": "transfer",
-    "txn": "balance transaction",
-    "txr": "tax rate",
-}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-# A Stripe id: a known prefix, then characters with at least one digit or capital ("cus_NAg8g4", "ch_999888"),
-# so that snake_case words such as tax_rates or cash_balance stay words.
-STRIPE_ID = re.compile(r"\b([a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{3,}\b")
 INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
 MAX_QUERY_CHARS = 500
 
@@ -92,7 +58,7 @@ class SearchIndex:
     def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
         allowed = set(allowed)
         query = query[:MAX_QUERY_CHARS]
-        id_resources = {ID_PREFIXES[p].replace(" ", "_") for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
+        id_resources = {ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
         has_email = bool(EMAIL.search(query))
         words = terms(EMAIL.sub(" ", STRIPE_ID.sub(" ", query)))
         words += [w for resource in id_resources for w in terms(resource) if w not in words]
