@@ -14,16 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Upstream
 from stripe_mcp.stripe_api.pagination import encode_offset_cursor
 from stripe_mcp.stripe_api.request import build_request
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.ratelimit import rate_limit_headers
-from stripe_mcp.tools.results import (
-    ToolOutcome,
-    invalid_argument_result,
-    to_tool_result,
-)
+from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
 from tests.support.fakes import (
     FakeStripe,
     ResettingServer,
@@ -139,7 +136,7 @@ async def upstream(fake_stripe: FakeStripe) -> AsyncIterator[Upstream]:
         await client.aclose()
 
 
-async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, Any], **options: Any) -> ToolOutcome:
+async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, Any], **options: Any) -> CallOutcome:
     options = {"api_key": API_KEY, "stripe_version": VERSION} | options
     result = await upstream.call(tool, arguments, **options)
     outcome = to_tool_result(tool, result, arguments)
@@ -147,7 +144,7 @@ async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, An
     return outcome
 
 
-def text_of(outcome: ToolOutcome) -> str:
+def text_of(outcome: CallOutcome) -> str:
     return outcome.result["content"][0]["text"]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.tools.results import json_error_result, success_result
 
 RESULTS_PER_RESOURCE = 5
 MAX_QUERY_CHARS = 500
@@ -88,14 +89,6 @@ TOOLS_JSON = json.dumps(
 ).encode()
 
 
-def _result(payload: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
-    return {
-        "content": [{"type": "text", "text": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}],
-        "structuredContent": payload,
-        "isError": is_error,
-    }
-
-
 def title_of(obj: dict[str, Any]) -> str:
     kind = str(obj.get("object", "object")).replace("_", " ")
     label = obj.get("name") or obj.get("email") or obj.get("description") or obj.get("number") or obj.get("nickname")
@@ -122,7 +115,7 @@ def readable(obj: dict[str, Any]) -> str:
 
 
 class ChatGptServer:
-    """Implements stripe_mcp.mcp.transport.McpServer around a server that holds the real tools."""
+    """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -146,10 +139,10 @@ class ChatGptServer:
         value = arguments.get("query" if name == "search" else "id")
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_QUERY_CHARS:
             field = "query" if name == "search" else "id"
-            return CallOutcome(
-                _result({"error": f"{field} must be a non-empty string of at most {MAX_QUERY_CHARS} characters"}, True)
+            return json_error_result(
+                {"error": f"{field} must be a non-empty string of at most {MAX_QUERY_CHARS} characters"}
             )
-        return CallOutcome(await (self._search(value.strip()) if name == "search" else self._fetch(value.strip())))
+        return await (self._search(value.strip()) if name == "search" else self._fetch(value.strip()))
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
         """The structured result of one of the server's tools, or None when it failed or is not allowed."""
@@ -158,7 +151,7 @@ class ChatGptServer:
         outcome = await self.inner.call_tool(tool, arguments)
         return None if outcome.result.get("isError") else outcome.result.get("structuredContent")
 
-    async def _search(self, query: str) -> dict[str, Any]:
+    async def _search(self, query: str) -> CallOutcome:
         results: list[dict[str, str]] = []
         for prefix, object_id in ((m.group(1), m.group(0)) for m in STRIPE_ID.finditer(query)):
             if prefix in RETRIEVE_TOOLS and (obj := await self._call(RETRIEVE_TOOLS[prefix], {"id": object_id})):
@@ -167,7 +160,7 @@ class ChatGptServer:
             page = await self._call(tool, {"query": stripe_query, "limit": RESULTS_PER_RESOURCE})
             results += [self._entry(obj) for obj in (page or {}).get("result", []) if isinstance(obj, dict)]
         unique = list({r["id"]: r for r in results}.values())
-        return _result({"results": unique})
+        return success_result({"results": unique})
 
     def _stripe_queries(self, query: str) -> list[tuple[str, str]]:
         if STRIPE_ID.fullmatch(query):
@@ -183,23 +176,23 @@ class ChatGptServer:
         object_id = str(obj.get("id", ""))
         return {"id": object_id, "title": title_of(obj), "url": self.url_for(object_id)}
 
-    async def _fetch(self, object_id: str) -> dict[str, Any]:
+    async def _fetch(self, object_id: str) -> CallOutcome:
         prefix = STRIPE_ID.fullmatch(object_id)
         if prefix is None or prefix.group(1) not in RETRIEVE_TOOLS:
             known = ", ".join(f"{p}_" for p in sorted(RETRIEVE_TOOLS))
-            return _result(
-                {"error": f"cannot tell what {object_id[:64]!r} is: fetch takes ids starting with {known}"}, True
+            return json_error_result(
+                {"error": f"cannot tell what {object_id[:64]!r} is: fetch takes ids starting with {known}"}
             )
         tool = RETRIEVE_TOOLS[prefix.group(1)]
         if tool not in self.inner.tool_names:
-            return _result({"error": f"this server may not read {prefix.group(1)}_ objects"}, True)
+            return json_error_result({"error": f"this server may not read {prefix.group(1)}_ objects"})
         outcome = await self.inner.call_tool(tool, {"id": object_id})
         if outcome.result.get("isError"):
-            return outcome.result
+            return CallOutcome(outcome.result)
         obj = outcome.result["structuredContent"]
         # The object type is written last, so that no metadata key can pass for it.
         metadata = {**{k: str(v) for k, v in (obj.get("metadata") or {}).items()}, "object": str(obj.get("object", ""))}
-        return _result(
+        return success_result(
             {
                 "id": object_id,
                 "title": title_of(obj),

@@ -19,6 +19,7 @@ from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.results import json_error_result, success_result
 
 # Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
 INTENT_WORDS = (
@@ -156,16 +157,8 @@ META_TOOLS = [
 META_TOOLS_JSON = json.dumps(META_TOOLS, separators=(",", ":")).encode()
 
 
-def _text_result(payload: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
-    return {
-        "content": [{"type": "text", "text": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}],
-        "structuredContent": payload,
-        "isError": is_error,
-    }
-
-
 class DiscoveryServer:
-    """Implements stripe_mcp.mcp.transport.McpServer around a server that holds the real tools."""
+    """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
     def __init__(self, inner: Any, index: SearchIndex) -> None:
         self.inner = inner
@@ -182,9 +175,9 @@ class DiscoveryServer:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name == "search_tools":
-            return CallOutcome(self._search(arguments))
+            return self._search(arguments)
         if name == "get_tool_schema":
-            return CallOutcome(self._schemas(arguments))
+            return self._schemas(arguments)
         if name == "call_tool":
             return await self._call(arguments)
         if name in self.inner.tool_names:
@@ -197,15 +190,15 @@ class DiscoveryServer:
             INVALID_PARAMS, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
         )
 
-    def _search(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _search(self, arguments: dict[str, Any]) -> CallOutcome:
         query, limit = arguments.get("query"), arguments.get("limit", 5)
         if not isinstance(query, str) or not query.strip():
-            return _text_result({"error": "query must be a non-empty string"}, is_error=True)
+            return json_error_result({"error": "query must be a non-empty string"})
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 20:
-            return _text_result({"error": "limit must be an integer from 1 to 20"}, is_error=True)
+            return json_error_result({"error": "limit must be an integer from 1 to 20"})
         found = self.index.search(query, self.inner.tool_names, limit)
         tools = self.index.registry.tools
-        return _text_result(
+        return success_result(
             {
                 "tools": [
                     {"name": n, "title": tools[n].title, "description": tools[n].description, "score": s}
@@ -214,10 +207,10 @@ class DiscoveryServer:
             }
         )
 
-    def _schemas(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _schemas(self, arguments: dict[str, Any]) -> CallOutcome:
         names = arguments.get("tool_names")
         if not isinstance(names, list) or not 1 <= len(names) <= 5 or not all(isinstance(n, str) for n in names):
-            return _text_result({"error": "tool_names must be a list of 1 to 5 tool names"}, is_error=True)
+            return json_error_result({"error": "tool_names must be a list of 1 to 5 tool names"})
         allowed = self.inner.tool_names
         known = [n for n in names if n in allowed]
         unknown = {n: difflib.get_close_matches(n, allowed, n=3, cutoff=0.5) for n in names if n not in allowed}
@@ -233,18 +226,15 @@ class DiscoveryServer:
         }
         if unknown:
             payload["unknown"] = [{"name": n[:64], "did_you_mean": close} for n, close in unknown.items()]
-        return _text_result(payload, is_error=not known)
+        return success_result(payload) if known else json_error_result(payload)
 
     async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
         name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
         if not isinstance(name, str) or name not in self.inner.tool_names:
             close = difflib.get_close_matches(str(name), self.inner.tool_names, n=3, cutoff=0.5)
-            return CallOutcome(
-                _text_result(
-                    {"error": f"unknown tool_name {str(name)[:64]!r}: use search_tools", "did_you_mean": close},
-                    is_error=True,
-                )
+            return json_error_result(
+                {"error": f"unknown tool_name {str(name)[:64]!r}: use search_tools", "did_you_mean": close}
             )
         if not isinstance(tool_arguments, dict):
-            return CallOutcome(_text_result({"error": "arguments must be an object"}, is_error=True))
+            return json_error_result({"error": "arguments must be an object"})
         return await self.inner.call_tool(name, tool_arguments)

@@ -18,7 +18,7 @@ from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
 from stripe_mcp.tools.registry import Registry
-from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
+from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
 SERVER_NAME = "stripe-mcp"
 INSTRUCTIONS = (
@@ -104,11 +104,11 @@ class StripeMcpServer:
         module = self.registry.module(name)
         too_long = overlong_string(arguments, _binary_fields(module.Arguments))
         if too_long is not None:
-            return CallOutcome(result=string_limit_result(name, too_long))
+            return string_limit_result(name, too_long)
         try:
             validated = module.Arguments.model_validate(arguments)
         except ValidationError as error:
-            return CallOutcome(result=validation_error_result(name, error))
+            return validation_error_result(name, error)
         values = validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
         if self.before_call is not None:
             refusal = await self.before_call()
@@ -122,7 +122,7 @@ class StripeMcpServer:
                 "tools/call refused",
                 extra={"server_id": self.server_id, "tool": name, "refusal": "too many concurrent calls"},
             )
-            return CallOutcome(result=self._busy_result(), headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+            return self._busy_result()
         try:
             upstream = await self.upstream.call(
                 module,
@@ -132,7 +132,7 @@ class StripeMcpServer:
                 stripe_account=self.account.stripe_account,
             )
         except InvalidArgument as error:
-            return CallOutcome(result=invalid_argument_result(error).result)
+            return invalid_argument_result(error)
         finally:
             self._gate.release()
         outcome = to_tool_result(module, upstream, values, lean=self.lean)
@@ -146,7 +146,7 @@ class StripeMcpServer:
                 "request_id": upstream.headers.get("request-id") if upstream.headers else None,
             },
         )
-        return CallOutcome(result=outcome.result, headers=outcome.headers)
+        return outcome
 
     async def _take_slot(self) -> bool:
         """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""
@@ -160,7 +160,7 @@ class StripeMcpServer:
             return False
         return True
 
-    def _busy_result(self) -> dict[str, Any]:
+    def _busy_result(self) -> CallOutcome:
         message = (
             f"Too many concurrent calls on this MCP server: {self.max_concurrent_calls} are already waiting on Stripe "
             f"and no slot freed within {self.concurrency_wait:g} s; nothing was sent. Retry in {RETRY_AFTER_SECONDS} s."
@@ -172,7 +172,7 @@ class StripeMcpServer:
             "limit": self.max_concurrent_calls,
             "retry_after": RETRY_AFTER_SECONDS,
         }
-        return {"content": [{"type": "text", "text": message}], "structuredContent": details, "isError": True}
+        return error_result(message, details, headers={"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
 _BINARY_FIELDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()  # evicted modules go
@@ -214,17 +214,14 @@ def overlong_string(
     return None
 
 
-def string_limit_result(tool: str, field: str) -> dict[str, Any]:
+def string_limit_result(tool: str, field: str) -> CallOutcome:
     message = f"longer than the limit of {MAX_ARGUMENT_STRING_CHARS} characters"
     problems = [{"field": field, "message": message}]
-    return {
-        "content": [{"type": "text", "text": f"Invalid arguments for {tool}: {field}: {message}"}],
-        "structuredContent": {"type": "invalid_arguments", "errors": problems, "limit": MAX_ARGUMENT_STRING_CHARS},
-        "isError": True,
-    }
+    details = {"type": "invalid_arguments", "errors": problems, "limit": MAX_ARGUMENT_STRING_CHARS}
+    return error_result(f"Invalid arguments for {tool}: {field}: {message}", details)
 
 
-def validation_error_result(tool: str, error: ValidationError) -> dict[str, Any]:
+def validation_error_result(tool: str, error: ValidationError) -> CallOutcome:
     """Which argument was wrong and why, without echoing values (they may be sensitive).
 
     At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
@@ -234,8 +231,8 @@ def validation_error_result(tool: str, error: ValidationError) -> dict[str, Any]
         field = ".".join(str(part) for part in item["loc"]) or "arguments"
         problems.append({"field": field, "message": item["msg"]})
     text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    structured: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
+    details: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
     if (more := error.error_count() - len(problems)) > 0:
         text += f"; and {more} more problem(s)"
-        structured["more_errors"] = more
-    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": True}
+        details["more_errors"] = more
+    return error_result(text, details)
