@@ -26,6 +26,7 @@ DEFAULT_BASE_URL = "https://api.stripe.com"
 DEFAULT_TIMEOUT = httpx.Timeout(80.0, connect=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 POOL_SHARDS = 4
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
 def _package_version() -> str:
@@ -36,6 +37,11 @@ def _package_version() -> str:
 
 
 USER_AGENT = f"stripe-mcp/{_package_version()}"
+
+
+def is_live_key(api_key: str) -> bool:
+    """A live-mode secret or restricted key (test keys start sk_test_ / rk_test_)."""
+    return api_key.startswith(LIVE_KEY_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class Upstream:
             method=outgoing.method,
             url=outgoing.url.split("?", 1)[0],
             idempotency_key=key,
-            livemode=api_key.startswith(("sk_live_", "rk_live_")),
+            livemode=is_live_key(api_key),
         )
         return await self._send(self._transport(base_url), request, pending)
 

@@ -15,6 +15,7 @@ from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.results import json_error_result, success_result
+from stripe_mcp.tools.server import ToolServer
 
 RESULTS_PER_RESOURCE = 5
 MAX_QUERY_CHARS = 500
@@ -117,12 +118,12 @@ def readable(obj: dict[str, Any]) -> str:
 class ChatGptServer:
     """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: ToolServer) -> None:
         self.inner = inner
         self.name = inner.name
         self.version = inner.version
         self.instructions = "Search and fetch Stripe objects: search finds ids, fetch reads one object."
-        self.test_mode = not inner.account.api_key.startswith(("sk_live_", "rk_live_"))
+        self.test_mode = not inner.livemode
 
     def tools_json(self) -> bytes:
         return TOOLS_JSON

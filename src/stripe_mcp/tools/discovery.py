@@ -20,6 +20,7 @@ from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import json_error_result, success_result
+from stripe_mcp.tools.server import ToolServer
 
 # Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
 INTENT_WORDS = (
@@ -160,7 +161,7 @@ META_TOOLS_JSON = json.dumps(META_TOOLS, separators=(",", ":")).encode()
 class DiscoveryServer:
     """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
-    def __init__(self, inner: Any, index: SearchIndex) -> None:
+    def __init__(self, inner: ToolServer, index: SearchIndex) -> None:
         self.inner = inner
         self.index = index
         self.name = inner.name

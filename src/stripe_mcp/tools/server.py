@@ -8,11 +8,11 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
@@ -57,8 +57,29 @@ class Account:
     stripe_account: str | None = None
 
 
+class ToolServer(Protocol):
+    """What the discovery and ChatGPT profiles need of the server whose tools they front."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def instructions(self) -> str | None: ...
+
+    @property
+    def tool_names(self) -> tuple[str, ...]: ...  # the tools this server allows, in registry order
+
+    @property
+    def livemode(self) -> bool: ...  # whether its API key is a live one
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+
+
 class StripeMcpServer:
-    """Implements stripe_mcp.mcp.types.McpServer for one configuration."""
+    """Implements stripe_mcp.mcp.types.McpServer and ToolServer for one configuration."""
 
     version = "0.1.0"
     instructions = INSTRUCTIONS
@@ -89,6 +110,10 @@ class StripeMcpServer:
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
+
+    @property
+    def livemode(self) -> bool:
+        return is_live_key(self.account.api_key)
 
     def tools_json(self) -> bytes:
         return self.registry.tools_json(self.tool_names)
