@@ -122,7 +122,7 @@ class ChatGptServer:
         self.inner = inner
         self.name = inner.name
         self.version = inner.version
-        self.instructions = "Search and fetch Stripe objects: search finds ids, fetch reads one object."
+        self.instructions: str | None = "Search and fetch Stripe objects: search finds ids, fetch reads one object."
         self.test_mode = not inner.livemode
 
     def tools_json(self) -> bytes:

@@ -166,7 +166,7 @@ class DiscoveryServer:
         self.index = index
         self.name = inner.name
         self.version = inner.version
-        self.instructions = (
+        self.instructions: str | None = (
             "This server holds many Stripe tools behind three: search_tools finds them, get_tool_schema "
             "shows their arguments, call_tool runs one. " + (inner.instructions or "")
         )

@@ -82,7 +82,7 @@ class StripeMcpServer:
     """Implements stripe_mcp.mcp.types.McpServer and ToolServer for one configuration."""
 
     version = "0.1.0"
-    instructions = INSTRUCTIONS
+    instructions: str | None = INSTRUCTIONS
 
     def __init__(
         self,
