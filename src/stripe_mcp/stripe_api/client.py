@@ -8,7 +8,6 @@ wording (an exception's own text can quote the request).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from stripe_mcp.stripe_api.request import build_request, idempotency_key_for
@@ -87,6 +87,13 @@ class Upstream:
         self.total_timeout = total_timeout if total_timeout is not None else timeout.read
         self.limits = limits
         self.shards = shards
+        # Each host's `limits` shared among its `shards` pools: at rest a host keeps at most
+        # shards * pool_limits.max_keepalive_connections idle connections.
+        self.pool_limits = httpx.Limits(
+            max_connections=max(1, (limits.max_connections or 100) // shards),
+            max_keepalive_connections=max(1, (limits.max_keepalive_connections or 20) // shards),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
         self._pools: dict[str, list[httpx.AsyncHTTPTransport]] = {}
         self._turn = itertools.count()
 
@@ -105,12 +112,9 @@ class Upstream:
         a proxy to Stripe needs no cookie jar, redirects or auth flows, which cost a third of a call.
         """
         if base_url not in self._pools:
-            per_pool = httpx.Limits(
-                max_connections=max(1, (self.limits.max_connections or 100) // self.shards),
-                max_keepalive_connections=max(1, (self.limits.max_keepalive_connections or 20) // self.shards),
-                keepalive_expiry=self.limits.keepalive_expiry,
-            )
-            self._pools[base_url] = [httpx.AsyncHTTPTransport(limits=per_pool, retries=0) for _ in range(self.shards)]
+            self._pools[base_url] = [
+                httpx.AsyncHTTPTransport(limits=self.pool_limits, retries=0) for _ in range(self.shards)
+            ]
         pools = self._pools[base_url]
         return pools[next(self._turn) % len(pools)]
 
@@ -152,8 +156,28 @@ class Upstream:
     async def _send(
         self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
     ) -> UpstreamResult:
+        """Sends in a task of its own, bounded by an anyio deadline.
+
+        httpcore shields the hand-back of a connection to its pool from anyio's cancellation only. An
+        asyncio cancellation landing there (asyncio.timeout's, or a client cancelling the call) leaves the
+        connection ACTIVE for good: kept by the pool, never reused, until the pool is full of them and
+        every call fails. An anyio deadline waits for the hand-back, and the task group turns a
+        cancellation of this call into an anyio cancellation of the task that sends.
+        """
+        outcome: list[UpstreamResult] = []
+
+        async def exchange() -> None:
+            outcome.append(await self._exchange(transport, request, pending))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(exchange)
+        return outcome[0]
+
+    async def _exchange(
+        self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
+    ) -> UpstreamResult:
         try:
-            async with asyncio.timeout(self.total_timeout):
+            with anyio.fail_after(self.total_timeout):
                 response = await transport.handle_async_request(request)
                 try:
                     body = await response.aread()
