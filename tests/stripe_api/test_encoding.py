@@ -11,7 +11,8 @@ from stripe._api_requestor import _APIRequestor
 from stripe._encode import _api_encode
 from stripe._requestor_options import RequestorOptions
 
-from stripe_mcp.stripe_api.client import build_request, encode_params, form_encode
+from stripe_mcp.stripe_api.encoding import encode_params, form_encode
+from stripe_mcp.stripe_api.request import build_request
 
 BASE_URL = "http://stripe.test"
 

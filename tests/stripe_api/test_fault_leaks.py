@@ -3,7 +3,8 @@ and afterwards no connection or task is left behind.
 
 The fakes (tests/fakes.py's FakeStripe and ResettingServer) run on their own event loop in a thread, so
 `asyncio.all_tasks()` of the test's loop counts only the MCP side; sockets are read from /proc/self
-(`fd` links joined with `net/tcp`), split into the client side (remote port = a fake's) and all of them.
+(`fd` links joined with `net/tcp`), split into the client side (remote port = a fake's, per fake) and
+all of them.
 """
 
 from __future__ import annotations
@@ -158,11 +159,11 @@ def _tcp_peers() -> dict[str, int]:
     return peers
 
 
-def socket_counts(fake_ports: set[int]) -> tuple[int, int]:
-    """(client sockets connected to a fake, all sockets of this process)."""
+def socket_counts(fake_port: int, resetting_port: int) -> tuple[int, int, int]:
+    """(client sockets connected to FakeStripe, to the ResettingServer, all sockets of this process)."""
     inodes = _socket_inodes()
-    peers = _tcp_peers()
-    return sum(1 for inode in inodes if peers.get(inode) in fake_ports), len(inodes)
+    remote_ports = Counter(_tcp_peers().get(inode) for inode in inodes)
+    return remote_ports[fake_port], remote_ports[resetting_port], len(inodes)
 
 
 # --------------------------------------------------------------------------- the run
@@ -191,7 +192,7 @@ async def test_a_thousand_faulted_calls_end_in_time_and_leak_nothing(fakes: tupl
         )
         for kind in FAULTS
     }
-    fake_ports = {int(fake.base_url.rsplit(":", 1)[1]), int(resetting.base_url.rsplit(":", 1)[1])}
+    fake_port, resetting_port = (int(url.rsplit(":", 1)[1]) for url in (fake.base_url, resetting.base_url))
     gate = asyncio.Semaphore(CONCURRENCY)
     durations: dict[str, list[float]] = collections.defaultdict(list)
     problems: list[str] = []
@@ -227,28 +228,29 @@ async def test_a_thousand_faulted_calls_end_in_time_and_leak_nothing(fakes: tupl
         good = await asyncio.gather(*(servers["500"].call_tool(TOOL, {"id": "cus_ok"}) for _ in range(16)))
         assert not any(outcome.result["isError"] for outcome in good)
 
-    async def settle() -> tuple[int, int, int]:
+    async def settle() -> tuple[int, int, int, int]:
         """Wait (bounded) until the fakes' sleeping handlers are done and the counts stop moving."""
         deadline = time.monotonic() + SETTLE_SECONDS
         last = None
         while True:
             await asyncio.sleep(0.3)
-            counts = (*socket_counts(fake_ports), len(asyncio.all_tasks()))
+            counts = (*socket_counts(fake_port, resetting_port), len(asyncio.all_tasks()))
             if counts == last or time.monotonic() > deadline:
                 return counts
             last = counts
 
     try:
         await wave(100)  # warm-up: pools filled, modules imported
-        client_before, sockets_before, tasks_before = await settle()
+        to_fake_before, to_resetting_before, sockets_before, tasks_before = await settle()
         started = time.monotonic()
         await wave(FAULTED_CALLS)
         wall = time.monotonic() - started
-        client_after, sockets_after, tasks_after = await settle()
+        to_fake_after, to_resetting_after, sockets_after, tasks_after = await settle()
     finally:
         for upstream in upstreams.values():
             await upstream.aclose()
-    client_closed, sockets_closed, tasks_closed = await settle()
+    to_fake_closed, to_resetting_closed, sockets_closed, _ = await settle()
+    client_before, client_after = to_fake_before + to_resetting_before, to_fake_after + to_resetting_after
 
     assert problems == [], problems[:10]
     assert sum(len(v) for v in durations.values()) == 100 + FAULTED_CALLS
@@ -259,14 +261,19 @@ async def test_a_thousand_faulted_calls_end_in_time_and_leak_nothing(fakes: tupl
         f"ended by a timeout instead, under load: {dict(timed_out) or 0}"
     )
     print(
-        f"client sockets to the fakes {client_before} -> {client_after} -> {client_closed} after aclose; "
+        f"client sockets to FakeStripe {to_fake_before} -> {to_fake_after} -> {to_fake_closed} after aclose, "
+        f"to the ResettingServer {to_resetting_before} -> {to_resetting_after}; "
         f"all sockets {sockets_before} -> {sockets_after} -> {sockets_closed}; tasks {tasks_before} -> {tasks_after}"
     )
-    # No growth: after 1,000 faults the only connections left are what the keep-alive pool may keep (20 for
-    # the one upstream that answers; each counted twice here, the fakes' ends being in this process too), and
-    # no other socket or task is added.
-    pool = upstreams["fake"].limits.max_keepalive_connections
-    assert 0 < client_after <= pool, (client_before, client_after, pool)
+    # No growth: after 1,000 faults the only connections left are those the pools may keep. A pool keeps
+    # idle connections up to its keep-alive limit (httpcore closes the surplus as each call ends), and
+    # Upstream splits a host's limit among its pools: 4 pools of max(1, 20 // 4) = 5, 20 for FakeStripe. A
+    # connection to the ResettingServer never ends a call idle, so none is kept. Each kept connection is
+    # counted twice among all sockets (the fakes' ends are in this process too); nothing else is added.
+    fake_upstream = upstreams["fake"]
+    keep_alive = fake_upstream.shards * fake_upstream.pool_limits.max_keepalive_connections
+    assert 0 < to_fake_after <= keep_alive, (to_fake_before, to_fake_after, keep_alive)
+    assert to_resetting_after == 0
     assert sockets_after - 2 * client_after <= sockets_before - 2 * client_before + 2, (sockets_before, sockets_after)
     assert tasks_after <= tasks_before, (tasks_before, tasks_after)
-    assert client_closed == 0  # closing the upstreams closes every connection
+    assert to_fake_closed == to_resetting_closed == 0  # closing the upstreams closes every connection

@@ -16,6 +16,8 @@ from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.tools.results import to_tool_result
 from tests.support.localstripe_server import localstripe
 
+pytestmark = pytest.mark.integration
+
 API_KEY = "sk_test_localstripe_smoke"
 VERSION = "2025-09-30.clover"
 EMAIL = "sarah.jones@example.com"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import gzip
 import importlib
 import json
 import time
@@ -14,20 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from stripe_mcp.stripe_api.client import (
-    DEFAULT_BASE_URL,
-    USER_AGENT,
-    InvalidArgument,
-    Upstream,
-    build_request,
-    encode_offset_cursor,
-)
-from stripe_mcp.tools.results import (
-    ToolOutcome,
-    invalid_argument_result,
-    rate_limit_headers,
-    to_tool_result,
-)
+from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Upstream
+from stripe_mcp.stripe_api.pagination import encode_offset_cursor
+from stripe_mcp.stripe_api.request import build_request
+from stripe_mcp.stripe_api.types import InvalidArgument
+from stripe_mcp.tools.ratelimit import rate_limit_headers
+from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
 from tests.support.fakes import (
     FakeStripe,
     ResettingServer,
@@ -143,7 +139,7 @@ async def upstream(fake_stripe: FakeStripe) -> AsyncIterator[Upstream]:
         await client.aclose()
 
 
-async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, Any], **options: Any) -> ToolOutcome:
+async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, Any], **options: Any) -> CallOutcome:
     options = {"api_key": API_KEY, "stripe_version": VERSION} | options
     result = await upstream.call(tool, arguments, **options)
     outcome = to_tool_result(tool, result, arguments)
@@ -151,7 +147,7 @@ async def run(upstream: Upstream, tool: SimpleNamespace, arguments: dict[str, An
     return outcome
 
 
-def text_of(outcome: ToolOutcome) -> str:
+def text_of(outcome: CallOutcome) -> str:
     return outcome.result["content"][0]["text"]
 
 
@@ -329,6 +325,44 @@ async def test_connection_refused_says_nothing_was_sent() -> None:
     assert outcome.result["isError"] is True
     assert outcome.result["structuredContent"]["may_have_been_applied"] is False
     assert "nothing was sent" in text_of(outcome)
+
+
+async def test_a_call_cancelled_at_any_moment_leaves_its_connection_usable(fake_stripe: FakeStripe) -> None:
+    """Cancelled after 0, 1, 2, ... event-loop turns, a call is stopped in each phase in turn: connecting,
+    sending, reading, handing its connection back. The pool holds one connection, so one left behind
+    unusable (httpcore keeps it ACTIVE when a cancellation lands as it is handed back) fails the next call."""
+    fake_stripe.on("GET", "/v1/charges/ch_1", respond(200, {"id": "ch_1", "object": "charge"}))
+    one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    upstream = Upstream(fake_stripe.base_url, timeout=httpx.Timeout(READ_TIMEOUT), limits=one_connection, shards=1)
+
+    def call() -> Any:
+        return upstream.call(GET_CHARGE, {"id": "ch_1"}, api_key=API_KEY, stripe_version=VERSION)
+
+    try:
+        for turns in range(1000):
+            cancelled = asyncio.ensure_future(call())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            finished = cancelled.done()
+            cancelled.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cancelled
+            after = await call()
+            assert (after.failure, after.status) == (None, 200), f"cancelled after {turns} turns"
+            if finished:  # every phase has been cut short once
+                break
+        else:
+            pytest.fail("no call finished within 1,000 turns")
+    finally:
+        await upstream.aclose()
+
+
+async def test_a_compressed_answer_is_decoded(upstream: Upstream, fake_stripe: FakeStripe) -> None:
+    body = gzip.compress(json.dumps({"id": "ch_1", "object": "charge", "amount": 1500}).encode())
+    headers = {"Content-Encoding": "gzip"}
+    fake_stripe.on("GET", "/v1/charges/ch_1", respond_raw(200, body, "application/json", headers))
+    outcome = await run(upstream, GET_CHARGE, {"id": "ch_1"})
+    assert outcome.result["structuredContent"] == {"id": "ch_1", "object": "charge", "amount": 1500}
 
 
 async def test_500_html(upstream: Upstream, fake_stripe: FakeStripe) -> None:

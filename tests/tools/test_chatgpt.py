@@ -86,6 +86,7 @@ def urls(tmp_path_factory: pytest.TempPathFactory, stripe_url: str, seeded: dict
         yield asyncio.run(provision())
 
 
+@pytest.mark.integration
 async def test_tools_list_is_exactly_search_and_fetch(urls: dict[str, str]) -> None:
     async with Client(urls["chatgpt"], mode="legacy") as client:
         tools = (await client.list_tools()).tools
@@ -100,6 +101,7 @@ async def test_tools_list_is_exactly_search_and_fetch(urls: dict[str, str]) -> N
     assert by_name["fetch"].input_schema["required"] == ["id"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("which", ["customer", "charge"])
 async def test_search_by_object_id(urls: dict[str, str], seeded: dict[str, Any], which: str) -> None:
     object_id = seeded[which]
@@ -122,6 +124,7 @@ async def test_search_by_object_id(urls: dict[str, str], seeded: dict[str, Any],
         assert entry["url"] == f"https://dashboard.stripe.com/test/payments/{object_id}"
 
 
+@pytest.mark.integration
 async def test_search_naming_two_ids_survives_missing_search_endpoints(
     urls: dict[str, str], seeded: dict[str, Any]
 ) -> None:
@@ -133,6 +136,7 @@ async def test_search_naming_two_ids_survives_missing_search_endpoints(
     assert [r["id"] for r in one_text_item(result)["results"]] == [seeded["customer"], seeded["charge"]]
 
 
+@pytest.mark.integration
 async def test_search_for_an_unknown_id_finds_nothing(urls: dict[str, str]) -> None:
     async with Client(urls["chatgpt"], mode="legacy") as client:
         result = await client.call_tool("search", {"query": "cus_doesnotexist42"})
@@ -140,6 +144,7 @@ async def test_search_for_an_unknown_id_finds_nothing(urls: dict[str, str]) -> N
     assert one_text_item(result) == {"results": []}
 
 
+@pytest.mark.integration
 async def test_fetch_customer(urls: dict[str, str], seeded: dict[str, Any]) -> None:
     customer_id = seeded["customer"]
     async with Client(urls["chatgpt"], mode="legacy") as client:
@@ -163,6 +168,7 @@ async def test_fetch_customer(urls: dict[str, str], seeded: dict[str, Any]) -> N
     assert full["metadata"] == document["metadata"]
 
 
+@pytest.mark.integration
 async def test_fetch_charge(urls: dict[str, str], seeded: dict[str, Any]) -> None:
     async with Client(urls["chatgpt"], mode="legacy") as client:
         document = one_text_item(await client.call_tool("fetch", {"id": seeded["charge"]}))
@@ -171,6 +177,7 @@ async def test_fetch_charge(urls: dict[str, str], seeded: dict[str, Any]) -> Non
     assert document["metadata"]["object"] == "charge"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("bad_id", ["xyz_1234567", "hello", "cus_1", "CUS_ABCDEFG", "cus_abcdefg extra"])
 async def test_fetch_of_an_unknown_prefix_is_a_tool_error(urls: dict[str, str], bad_id: str) -> None:
     async with Client(urls["chatgpt"], mode="legacy") as client:
@@ -179,6 +186,7 @@ async def test_fetch_of_an_unknown_prefix_is_a_tool_error(urls: dict[str, str], 
     assert "cannot tell what" in result.content[0].text
 
 
+@pytest.mark.integration
 async def test_fetch_errors(urls: dict[str, str], seeded: dict[str, Any]) -> None:
     async with Client(urls["chatgpt"], mode="legacy") as client:
         missing = await client.call_tool("fetch", {"id": "cus_doesnotexist42"})

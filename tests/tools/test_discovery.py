@@ -331,6 +331,7 @@ def refund_count(seeded: dict[str, Any]) -> int:
     return len(seeded["client"].v1.refunds.list(params={"charge": seeded["charge"]}).data)
 
 
+@pytest.mark.integration
 async def test_discovery_server_lists_exactly_the_three_meta_tools(urls: dict[str, str]) -> None:
     for url in urls.values():
         async with Client(url, mode="legacy") as client:
@@ -343,6 +344,7 @@ async def test_discovery_server_lists_exactly_the_three_meta_tools(urls: dict[st
         assert [t["name"] for t in META_TOOLS] == ["search_tools", "get_tool_schema", "call_tool"]
 
 
+@pytest.mark.integration
 async def test_refund_workflow_only_through_the_meta_tools(urls: dict[str, str], seeded: dict[str, Any]) -> None:
     before = refund_count(seeded)
     async with Client(urls["support"], mode="legacy") as client:
@@ -384,6 +386,7 @@ async def test_refund_workflow_only_through_the_meta_tools(urls: dict[str, str],
     assert refund_count(seeded) == before + 1
 
 
+@pytest.mark.integration
 async def test_search_tools_respects_the_server_filters(urls: dict[str, str]) -> None:
     async with Client(urls["read_only"], mode="legacy") as client:
         found = structured(
@@ -396,6 +399,7 @@ async def test_search_tools_respects_the_server_filters(urls: dict[str, str]) ->
     assert all(REGISTRY.tools[name].kind in READ_KINDS for name in names), names
 
 
+@pytest.mark.integration
 async def test_meta_tool_argument_errors_are_tool_errors(urls: dict[str, str]) -> None:
     async with Client(urls["support"], mode="legacy") as client:
         for name, arguments in [
@@ -408,6 +412,7 @@ async def test_meta_tool_argument_errors_are_tool_errors(urls: dict[str, str]) -
             assert result.is_error is True, (name, arguments)
 
 
+@pytest.mark.integration
 async def test_wrong_tool_name_suggests_close_names(urls: dict[str, str]) -> None:
     async with Client(urls["support"], mode="legacy") as client:
         result = await client.call_tool("get_tool_schema", {"tool_names": ["list_all_stripe_customer"]})
@@ -429,6 +434,7 @@ async def test_wrong_tool_name_suggests_close_names(urls: dict[str, str]) -> Non
         assert "list_all_stripe_customers" in called.structured_content["did_you_mean"]
 
 
+@pytest.mark.integration
 async def test_calling_a_real_tool_directly_points_to_call_tool(urls: dict[str, str]) -> None:
     async with Client(urls["support"], mode="legacy") as client:
         with pytest.raises(MCPError) as refused:
@@ -442,6 +448,7 @@ async def test_calling_a_real_tool_directly_points_to_call_tool(urls: dict[str, 
         assert "search_tools" in unknown.value.error.message
 
 
+@pytest.mark.integration
 async def test_call_tool_outside_the_filters_is_refused_and_nothing_is_sent(
     urls: dict[str, str], seeded: dict[str, Any]
 ) -> None:

@@ -3,7 +3,7 @@
 For each of the registry's tools, arguments are synthesized from the tool's generated JSON
 input schema (a minimal variant with required properties only, and a richer one), validated
 with the tool module's pydantic `Arguments` model and dumped exactly as runtime/server.py
-does, turned into an HTTP request by stripe_mcp.stripe_api.client.build_request, and the request is then
+does, turned into an HTTP request by stripe_mcp.stripe_api.request.build_request, and the request is then
 decoded again (path, bracket-encoded query string and form body, multipart parts) and checked
 against the operation's parameters in the spec, which only this test reads.
 """
@@ -27,13 +27,9 @@ import jsonschema
 import pytest
 import yaml
 
-from stripe_mcp.stripe_api.client import (
-    SPECIAL_ARGUMENTS,
-    OutgoingRequest,
-    Upstream,
-    build_request,
-    encode_offset_cursor,
-)
+from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.pagination import encode_offset_cursor
+from stripe_mcp.stripe_api.request import SPECIAL_ARGUMENTS, OutgoingRequest, build_request
 from stripe_mcp.tools.registry import Registry
 from tests.support.paths import SPEC
 
@@ -554,7 +550,7 @@ def test_encoding_checks_have_real_fields() -> None:
 
 def test_decoder_round_trip() -> None:
     """The test's own bracket decoder, on what the runtime encodes."""
-    from stripe_mcp.stripe_api.client import encode_params
+    from stripe_mcp.stripe_api.encoding import encode_params
 
     params = {"a": {"b": [{"c": "v", "d": True}, {"c": "w"}]}, "expand": ["x", "y"], "metadata": METADATA, "n": 1}
     assert decode_pairs(encode_params(params)) == wire_form(params)

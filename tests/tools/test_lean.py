@@ -323,6 +323,7 @@ async def call(server: Any, tool: str, arguments: dict[str, Any]) -> dict[str, A
     return outcome.result["structuredContent"]
 
 
+@pytest.mark.integration
 async def test_full_results_server_keeps_nulls_and_lean_server_drops_them(runtime: Runtime, customer_id: str) -> None:
     full_server = await server_for(runtime, {"methods": ["read"], "full_results": True})
     lean_server = await server_for(runtime, {"methods": ["read"]})
@@ -337,6 +338,7 @@ async def test_full_results_server_keeps_nulls_and_lean_server_drops_them(runtim
     check_lean(full, lean, page=False)
 
 
+@pytest.mark.integration
 async def test_pages_through_the_runtime(runtime: Runtime, customer_id: str) -> None:
     lean_server = await server_for(runtime, {"methods": ["read"]})
     full_server = await server_for(runtime, {"methods": ["read"], "full_results": True})
@@ -352,6 +354,7 @@ async def test_pages_through_the_runtime(runtime: Runtime, customer_id: str) -> 
     assert all("description" in c for c in full_page["result"])
 
 
+@pytest.mark.integration
 async def test_full_results_reach_discovery_call_tool(runtime: Runtime, customer_id: str) -> None:
     """The flag holds behind the discovery meta tools too: call_tool returns the tool's own result."""
     full = await server_for(runtime, {"methods": ["read"], "tool_exposure": "discovery", "full_results": True})

@@ -4,7 +4,7 @@
 |---|---|---|---|
 | request body | 4 MiB (`security.MAX_BODY_BYTES`) | every HTTP framing | HTTP 413, JSON-RPC -32600 naming the size |
 | JSON nesting | 64 levels (`security.MAX_JSON_DEPTH`) | HTTP framings and `dispatch_message` (stdio) | HTTP 400, -32600 (-32700 when too deep to parse) naming the limit |
-| argument string | 100,000 characters per string or key (`server.MAX_ARGUMENT_STRING_CHARS`) | `StripeMcpServer.call_tool` | tool error naming the field; nothing sent |
+| argument string | 100,000 characters per string or key (`arguments.MAX_ARGUMENT_STRING_CHARS`) | `StripeMcpServer.call_tool` | tool error naming the field; nothing sent |
 | concurrent upstream calls | 16 per MCP server, 5 s wait for a slot (`server.MAX_CONCURRENT_CALLS`, `CONCURRENCY_WAIT_SECONDS`) | `StripeMcpServer.call_tool` | tool error `too_many_concurrent_calls` + `retry-after: 1`; nothing sent |
 
 The app runs in-process (httpx's ASGI transport) against tests/fakes.py's FakeStripe in the same loop.
@@ -29,6 +29,7 @@ from stripe_mcp.mcp import security
 from stripe_mcp.mcp.dispatch import dispatch_message
 from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.tools import arguments as arguments_module
 from stripe_mcp.tools import server as server_module
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
@@ -198,7 +199,7 @@ def test_nan_and_infinity_are_not_json() -> None:
 
 
 async def test_argument_string_over_100k_is_a_tool_error_naming_the_field(mcp: Mcp, fake_stripe: FakeStripe) -> None:
-    limit = server_module.MAX_ARGUMENT_STRING_CHARS
+    limit = arguments_module.MAX_ARGUMENT_STRING_CHARS
     assert limit == 100_000
     fake_stripe.on("POST", "/v1/refunds", respond(200, {"id": "re_1", "object": "refund"}))
     response = await mcp.call("create_a_stripe_refund", {"charge": "ch_1", "metadata": {"note": "x" * (limit + 1)}})
@@ -222,7 +223,7 @@ async def test_argument_string_over_100k_is_a_tool_error_naming_the_field(mcp: M
 async def test_base64_file_content_is_not_held_to_the_string_limit(mcp: Mcp, fake_stripe: FakeStripe) -> None:
     fake_stripe.on("POST", "/v1/files", respond(200, {"id": "file_1", "object": "file"}))
     content = base64.b64encode(b"%PDF-1.4 " + b"0" * 150_000).decode()
-    assert len(content) > server_module.MAX_ARGUMENT_STRING_CHARS
+    assert len(content) > arguments_module.MAX_ARGUMENT_STRING_CHARS
     response = await mcp.call("create_a_stripe_file", {"file": content, "purpose": "dispute_evidence"})
     assert response.json()["result"]["isError"] is False, response.text
     assert len(fake_stripe.requests) == 1 and len(fake_stripe.requests[0].body) > 150_000

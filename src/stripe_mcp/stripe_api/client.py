@@ -1,80 +1,47 @@
-"""Calls to Stripe: parameter encoding, request building and the pooled HTTP client.
+"""The HTTP client to Stripe: pooled connections per host, each call sent once.
 
-A tool module (see generated/) describes one Stripe operation; `build_request` turns a
-tool call's validated arguments into the HTTP request Stripe expects, and `Upstream.call`
-sends it once (never retried) and returns the raw outcome as an `UpstreamResult`, which
-runtime/results.py turns into an MCP tool result. Transport failures never raise: they
-come back as an `UpstreamResult` with `failure` set.
-
-Encoding follows the official Stripe SDK (stripe/_encode.py `_api_encode`, then
-`urlencode` with `[`/`]` left literal), with two deliberate differences for values the
-SDK mangles: a boolean directly inside an array is sent as `true`/`false` (the SDK sends
-`True`/`False`) and a None directly inside an array is dropped (the SDK sends `None`).
+`Upstream.call` builds the request (request.py), sends it exactly once (never retried) and returns
+the raw outcome as an `UpstreamResult`, which tools/results.py turns into an MCP tool result.
+Transport failures never raise: they come back as an `UpstreamResult` with `failure` set, in fixed
+wording (an exception's own text can quote the request).
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
 import itertools
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
-from typing import Any, Protocol
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
+import anyio
 import httpx
+
+from stripe_mcp.stripe_api.request import build_request, idempotency_key_for
+from stripe_mcp.stripe_api.types import ToolModule
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
 # The SDK's own defaults: 80 s per request, connection set up within 30 s.
 DEFAULT_TIMEOUT = httpx.Timeout(80.0, connect=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 POOL_SHARDS = 4
-SPECIAL_ARGUMENTS = frozenset({"next_cursor", "idempotency_key"})
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
-
-_OFFSET_CURSOR_PREFIX = "offset:"
-# Leading bytes of the file types Stripe's file upload accepts most often; anything else
-# goes up as an octet stream, as the SDK does.
-_FILE_SIGNATURES = (
-    (b"%PDF", "upload.pdf", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "upload.png", "image/png"),
-    (b"\xff\xd8\xff", "upload.jpg", "image/jpeg"),
-    (b"GIF8", "upload.gif", "image/gif"),
-)
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
-class ToolModule(Protocol):
-    NAME: str
-    KIND: str
-    HTTP_METHOD: str
-    PATH: str
-    SERVER_URL: str | None
-    PATH_ARGUMENTS: Mapping[str, str]
-    QUERY_ARGUMENTS: tuple[str, ...]
-    BODY_ARGUMENTS: tuple[str, ...]
-    BODY_ENCODING: str | None
-    PAGINATION: str | None
+def _package_version() -> str:
+    try:
+        return metadata.version("stripe-mcp")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "0+source"
 
 
-class InvalidArgument(ValueError):
-    """A tool argument that cannot be sent to Stripe; the request is never sent."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+USER_AGENT = f"stripe-mcp/{_package_version()}"
 
 
-@dataclass(frozen=True)
-class OutgoingRequest:
-    method: str
-    url: str  # absolute, query string included
-    query: list[tuple[str, str]]
-    body: bytes | None
-    content_type: str | None
+def is_live_key(api_key: str) -> bool:
+    """A live-mode secret or restricted key (test keys start sk_test_ / rk_test_)."""
+    return api_key.startswith(LIVE_KEY_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -101,164 +68,6 @@ class UpstreamResult:
         return urlsplit(self.url).path
 
 
-# --- encoding -------------------------------------------------------------------------
-
-
-def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Stripe's bracket form encoding of (JSON-like) parameters, in the SDK's order."""
-    return [pair for key, value in params.items() for pair in _flatten(key, value)]
-
-
-def _flatten(key: str, value: Any) -> Iterator[tuple[str, str]]:
-    if value is None:
-        return
-    if isinstance(value, Mapping):
-        for subkey, subvalue in value.items():
-            yield from _flatten(f"{key}[{subkey}]", subvalue)
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _flatten(f"{key}[{index}]", item)
-    elif isinstance(value, bool):
-        yield key, "true" if value else "false"
-    else:
-        yield key, str(value)
-
-
-def form_encode(pairs: list[tuple[str, str]]) -> str:
-    # Like the SDK: brackets stay literal, which Stripe accepts and keeps logs readable.
-    return urlencode(pairs).replace("%5B", "[").replace("%5D", "]")
-
-
-# --- pagination cursors for endpoints Stripe does not paginate --------------------------
-
-
-def encode_offset_cursor(offset: int) -> str:
-    raw = f"{_OFFSET_CURSOR_PREFIX}{offset}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_offset_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-        offset = int(text.removeprefix(_OFFSET_CURSOR_PREFIX))
-        valid = text.startswith(_OFFSET_CURSOR_PREFIX) and offset >= 0
-    except (ValueError, UnicodeError, binascii.Error):
-        valid = False
-    if not valid:
-        raise InvalidArgument("next_cursor", "is not a cursor returned by this tool")
-    return offset
-
-
-# --- request building ----------------------------------------------------------------
-
-
-def build_request(tool: ToolModule, arguments: Mapping[str, Any], *, base_url: str) -> OutgoingRequest:
-    url = base_url.rstrip("/") + _fill_path(tool, arguments)
-    query = encode_params(_query_params(tool, arguments))
-    if query:
-        url += "?" + form_encode(query)
-    body, content_type = _body(tool, arguments)
-    return OutgoingRequest(tool.HTTP_METHOD.upper(), url, query, body, content_type)
-
-
-def _fill_path(tool: ToolModule, arguments: Mapping[str, Any]) -> str:
-    path = tool.PATH
-    for argument, placeholder in tool.PATH_ARGUMENTS.items():
-        value = arguments.get(argument)
-        if value is None:
-            raise InvalidArgument(argument, "is required")
-        path = path.replace("{" + placeholder + "}", quote(_check_id(argument, value), safe=""))
-    return path
-
-
-def _check_id(argument: str, value: Any) -> str:
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InvalidArgument(argument, "must be a string")
-    text = str(value)
-    if not text:
-        raise InvalidArgument(argument, "must not be empty")
-    if text == "." or ".." in text or "/" in text or "\\" in text:
-        raise InvalidArgument(argument, "must not contain '/', '\\' or '..'")
-    if any(_is_control(char) for char in text):
-        raise InvalidArgument(argument, "must not contain control characters")
-    return text
-
-
-def _is_control(char: str) -> bool:
-    code = ord(char)
-    return code < 0x20 or 0x7F <= code <= 0x9F
-
-
-def _query_params(tool: ToolModule, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    params = _pick(arguments, tool.QUERY_ARGUMENTS)
-    if tool.PAGINATION in ("cursor", "search") and "limit" in arguments:
-        params["limit"] = arguments["limit"]
-    cursor = arguments.get("next_cursor")
-    if tool.PAGINATION == "cursor" and cursor:
-        params["starting_after"] = cursor
-    elif tool.PAGINATION == "search" and cursor:
-        params["page"] = cursor
-    elif tool.PAGINATION == "local":
-        params.pop("limit", None)
-        if cursor:
-            decode_offset_cursor(cursor)  # refuse a bad cursor before calling Stripe
-    return params
-
-
-def _pick(arguments: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    wanted = set(names) - SPECIAL_ARGUMENTS
-    return {name: value for name, value in arguments.items() if name in wanted}
-
-
-def _body(tool: ToolModule, arguments: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
-    if tool.HTTP_METHOD.upper() != "POST":
-        return None, None
-    params = _pick(arguments, tool.BODY_ARGUMENTS)
-    if tool.BODY_ENCODING == "multipart":
-        return _multipart_body(params)
-    return form_encode(encode_params(params)).encode("ascii"), "application/x-www-form-urlencoded"
-
-
-def _multipart_body(params: dict[str, Any]) -> tuple[bytes, str]:
-    content = _decode_file(params.pop("file", None))
-    fields = dict(encode_params(params))
-    files = {"file": _file_part(content)} if content is not None else None
-    request = httpx.Request("POST", "http://multipart.invalid/", data=fields, files=files)
-    return request.read(), request.headers["Content-Type"]
-
-
-def _decode_file(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidArgument("file", "must be the file's content as base64 text")
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidArgument("file", "is not valid base64") from None
-
-
-def _file_part(content: bytes) -> tuple[str, bytes, str]:
-    for signature, filename, content_type in _FILE_SIGNATURES:
-        if content.startswith(signature):
-            return filename, content, content_type
-    return "blob", content, "application/octet-stream"
-
-
-# --- sending -------------------------------------------------------------------------
-
-
-def _package_version() -> str:
-    try:
-        return metadata.version("stripe-mcp")
-    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
-        return "0+source"
-
-
-USER_AGENT = f"stripe-mcp/{_package_version()}"
-
-
 class Upstream:
     """Pooled httpx transports per Stripe host. Each call is sent exactly once and bounded
     as a whole by `total_timeout` (default: the read timeout), since httpx's timeouts bound
@@ -278,6 +87,13 @@ class Upstream:
         self.total_timeout = total_timeout if total_timeout is not None else timeout.read
         self.limits = limits
         self.shards = shards
+        # Each host's `limits` shared among its `shards` pools: at rest a host keeps at most
+        # shards * pool_limits.max_keepalive_connections idle connections.
+        self.pool_limits = httpx.Limits(
+            max_connections=max(1, (limits.max_connections or 100) // shards),
+            max_keepalive_connections=max(1, (limits.max_keepalive_connections or 20) // shards),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
         self._pools: dict[str, list[httpx.AsyncHTTPTransport]] = {}
         self._turn = itertools.count()
 
@@ -296,12 +112,9 @@ class Upstream:
         a proxy to Stripe needs no cookie jar, redirects or auth flows, which cost a third of a call.
         """
         if base_url not in self._pools:
-            per_pool = httpx.Limits(
-                max_connections=max(1, (self.limits.max_connections or 100) // self.shards),
-                max_keepalive_connections=max(1, (self.limits.max_keepalive_connections or 20) // self.shards),
-                keepalive_expiry=self.limits.keepalive_expiry,
-            )
-            self._pools[base_url] = [httpx.AsyncHTTPTransport(limits=per_pool, retries=0) for _ in range(self.shards)]
+            self._pools[base_url] = [
+                httpx.AsyncHTTPTransport(limits=self.pool_limits, retries=0) for _ in range(self.shards)
+            ]
         pools = self._pools[base_url]
         return pools[next(self._turn) % len(pools)]
 
@@ -323,8 +136,8 @@ class Upstream:
         """Raises InvalidArgument (nothing sent) for arguments that cannot be sent."""
         base_url = self.base_url_for(tool)
         outgoing = build_request(tool, arguments, base_url=base_url)
-        idempotency_key = _idempotency_key(outgoing.method, arguments.get("idempotency_key"))
-        headers = _headers(api_key, stripe_version, stripe_account, idempotency_key, outgoing.content_type)
+        key = idempotency_key_for(outgoing.method, arguments.get("idempotency_key"))
+        headers = _headers(api_key, stripe_version, stripe_account, key, outgoing.content_type)
         request = httpx.Request(
             outgoing.method,
             outgoing.url,
@@ -335,16 +148,36 @@ class Upstream:
         pending = UpstreamResult(
             method=outgoing.method,
             url=outgoing.url.split("?", 1)[0],
-            idempotency_key=idempotency_key,
-            livemode=api_key.startswith(("sk_live_", "rk_live_")),
+            idempotency_key=key,
+            livemode=is_live_key(api_key),
         )
         return await self._send(self._transport(base_url), request, pending)
 
     async def _send(
         self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
     ) -> UpstreamResult:
+        """Sends in a task of its own, bounded by an anyio deadline.
+
+        httpcore shields the hand-back of a connection to its pool from anyio's cancellation only. An
+        asyncio cancellation landing there (asyncio.timeout's, or a client cancelling the call) leaves the
+        connection ACTIVE for good: kept by the pool, never reused, until the pool is full of them and
+        every call fails. An anyio deadline waits for the hand-back, and the task group turns a
+        cancellation of this call into an anyio cancellation of the task that sends.
+        """
+        outcome: list[UpstreamResult] = []
+
+        async def exchange() -> None:
+            outcome.append(await self._exchange(transport, request, pending))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(exchange)
+        return outcome[0]
+
+    async def _exchange(
+        self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
+    ) -> UpstreamResult:
         try:
-            async with asyncio.timeout(self.total_timeout):
+            with anyio.fail_after(self.total_timeout):
                 response = await transport.handle_async_request(request)
                 try:
                     body = await response.aread()
@@ -357,18 +190,6 @@ class Upstream:
         except httpx.RequestError as error:
             return replace(pending, failure=_transport_text(error), sent=not _never_sent(error))
         return replace(pending, status=response.status_code, headers=response.headers, body=body)
-
-
-def _idempotency_key(method: str, given: Any) -> str | None:
-    if method != "POST":
-        return None
-    if given is None:
-        return str(uuid.uuid4())
-    if not isinstance(given, str) or not given or len(given) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidArgument("idempotency_key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
-    if any(_is_control(char) for char in given) or not given.isascii():
-        raise InvalidArgument("idempotency_key", "must be printable ASCII")
-    return given
 
 
 def _headers(

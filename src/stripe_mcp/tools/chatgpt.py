@@ -13,6 +13,9 @@ from typing import Any
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.tools.results import json_error_result, success_result
+from stripe_mcp.tools.server import ToolServer
 
 RESULTS_PER_RESOURCE = 5
 MAX_QUERY_CHARS = 500
@@ -31,40 +34,8 @@ FREE_TEXT_QUERIES = {
     "search_stripe_customers": "name~'{q}' OR email~'{q}'",
     "search_stripe_products": "name~'{q}' OR description~'{q}'",
 }
-# Id prefix -> (retrieve tool, dashboard path).
-BY_PREFIX = {
-    "cus": ("get_single_stripe_customer_by_id", "customers"),
-    "ch": ("get_single_stripe_charge_by_id", "payments"),
-    "py": ("get_single_stripe_charge_by_id", "payments"),
-    "pi": ("get_single_stripe_payment_intent_by_id", "payments"),
-    "in": ("get_single_stripe_invoice_by_id", "invoices"),
-    "sub": ("get_single_stripe_subscription_by_id", "subscriptions"),
-    "prod": ("get_single_stripe_product_by_id", "products"),
-    "price": ("get_single_stripe_price_by_id", "prices"),
-    "plan": ("get_single_stripe_plan_by_id", "plans"),
-    "re": ("get_single_stripe_refund_by_id", "refunds"),
-    "dp": ("get_single_stripe_dispute_by_id", "disputes"),
-    "du": ("get_single_stripe_dispute_by_id", "disputes"),
-    "po": ("get_single_stripe_payout_by_id", "payouts"),
-    "pm": ("get_single_stripe_payment_method_by_id", "payment_methods"),
-    "seti": ("get_single_stripe_setup_intent_by_id", "setup_intents"),
-    "txn": ("get_single_stripe_balance_transaction_by_id", "balance/transactions"),
-    "evt": ("get_single_stripe_event_by_id", "events"),
-    "cs": ("get_single_stripe_checkout_session_by_id", "checkout/sessions"),
-    "tr": ("get_single_stripe_transfer_by_id", "connect/transfers"),
-    "file": ("get_single_stripe_file_by_id", "files"),
-    "cn": ("get_single_stripe_credit_note_by_id", "credit_notes"),
-    "qt": ("get_single_stripe_quote_by_id", "quotes"),
-    "ii": ("get_single_stripe_invoiceitem_by_id", "invoiceitems"),
-    "si": ("get_single_stripe_subscription_item_by_id", "subscription_items"),
-    "sub_sched": ("get_single_stripe_subscription_schedule_by_id", "subscription_schedules"),
-    "promo": ("get_single_stripe_promotion_code_by_id", "promotion_codes"),
-    "txr": ("get_single_stripe_tax_rate_by_id", "tax-rates"),
-    "tu": ("get_single_stripe_topup_by_id", "topups"),
-    "acct": ("get_single_stripe_account_by_id", "connect/accounts"),
-}
-# A known prefix (live and test Checkout Sessions add cs_test_ / cs_live_), then an id with a digit or capital.
-STRIPE_ID = re.compile(r"\b(sub_sched|[a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{6,}\b")
+# Id prefix -> the tool that retrieves such an object: what fetch, and search by id, can read.
+RETRIEVE_TOOLS = {prefix: entry.retrieve_tool for prefix, entry in ID_PREFIXES.items() if entry.retrieve_tool}
 ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$")
 DASHBOARD = "https://dashboard.stripe.com/"
@@ -119,14 +90,6 @@ TOOLS_JSON = json.dumps(
 ).encode()
 
 
-def _result(payload: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
-    return {
-        "content": [{"type": "text", "text": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}],
-        "structuredContent": payload,
-        "isError": is_error,
-    }
-
-
 def title_of(obj: dict[str, Any]) -> str:
     kind = str(obj.get("object", "object")).replace("_", " ")
     label = obj.get("name") or obj.get("email") or obj.get("description") or obj.get("number") or obj.get("nickname")
@@ -153,21 +116,22 @@ def readable(obj: dict[str, Any]) -> str:
 
 
 class ChatGptServer:
-    """Implements stripe_mcp.mcp.transport.McpServer around a server that holds the real tools."""
+    """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: ToolServer) -> None:
         self.inner = inner
         self.name = inner.name
         self.version = inner.version
-        self.instructions = "Search and fetch Stripe objects: search finds ids, fetch reads one object."
-        self.test_mode = not inner.account.api_key.startswith(("sk_live_", "rk_live_"))
+        self.instructions: str | None = "Search and fetch Stripe objects: search finds ids, fetch reads one object."
+        self.test_mode = not inner.livemode
 
     def tools_json(self) -> bytes:
         return TOOLS_JSON
 
     def url_for(self, object_id: str) -> str:
-        prefix = STRIPE_ID.match(object_id)
-        path = BY_PREFIX.get(prefix.group(1), (None, "search"))[1] if prefix else "search"
+        match = STRIPE_ID.match(object_id)
+        entry = ID_PREFIXES.get(match.group(1)) if match else None
+        path = entry.dashboard_path if entry and entry.dashboard_path else "search"
         return f"{DASHBOARD}{'test/' if self.test_mode else ''}{path}/{object_id}"
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
@@ -176,10 +140,10 @@ class ChatGptServer:
         value = arguments.get("query" if name == "search" else "id")
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_QUERY_CHARS:
             field = "query" if name == "search" else "id"
-            return CallOutcome(
-                _result({"error": f"{field} must be a non-empty string of at most {MAX_QUERY_CHARS} characters"}, True)
+            return json_error_result(
+                {"error": f"{field} must be a non-empty string of at most {MAX_QUERY_CHARS} characters"}
             )
-        return CallOutcome(await (self._search(value.strip()) if name == "search" else self._fetch(value.strip())))
+        return await (self._search(value.strip()) if name == "search" else self._fetch(value.strip()))
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
         """The structured result of one of the server's tools, or None when it failed or is not allowed."""
@@ -188,16 +152,16 @@ class ChatGptServer:
         outcome = await self.inner.call_tool(tool, arguments)
         return None if outcome.result.get("isError") else outcome.result.get("structuredContent")
 
-    async def _search(self, query: str) -> dict[str, Any]:
+    async def _search(self, query: str) -> CallOutcome:
         results: list[dict[str, str]] = []
         for prefix, object_id in ((m.group(1), m.group(0)) for m in STRIPE_ID.finditer(query)):
-            if prefix in BY_PREFIX and (obj := await self._call(BY_PREFIX[prefix][0], {"id": object_id})):
+            if prefix in RETRIEVE_TOOLS and (obj := await self._call(RETRIEVE_TOOLS[prefix], {"id": object_id})):
                 results.append(self._entry(obj))
         for tool, stripe_query in self._stripe_queries(query):
             page = await self._call(tool, {"query": stripe_query, "limit": RESULTS_PER_RESOURCE})
             results += [self._entry(obj) for obj in (page or {}).get("result", []) if isinstance(obj, dict)]
         unique = list({r["id"]: r for r in results}.values())
-        return _result({"results": unique})
+        return success_result({"results": unique})
 
     def _stripe_queries(self, query: str) -> list[tuple[str, str]]:
         if STRIPE_ID.fullmatch(query):
@@ -213,23 +177,23 @@ class ChatGptServer:
         object_id = str(obj.get("id", ""))
         return {"id": object_id, "title": title_of(obj), "url": self.url_for(object_id)}
 
-    async def _fetch(self, object_id: str) -> dict[str, Any]:
+    async def _fetch(self, object_id: str) -> CallOutcome:
         prefix = STRIPE_ID.fullmatch(object_id)
-        if prefix is None or prefix.group(1) not in BY_PREFIX:
-            known = ", ".join(f"{p}_" for p in sorted(BY_PREFIX))
-            return _result(
-                {"error": f"cannot tell what {object_id[:64]!r} is: fetch takes ids starting with {known}"}, True
+        if prefix is None or prefix.group(1) not in RETRIEVE_TOOLS:
+            known = ", ".join(f"{p}_" for p in sorted(RETRIEVE_TOOLS))
+            return json_error_result(
+                {"error": f"cannot tell what {object_id[:64]!r} is: fetch takes ids starting with {known}"}
             )
-        tool = BY_PREFIX[prefix.group(1)][0]
+        tool = RETRIEVE_TOOLS[prefix.group(1)]
         if tool not in self.inner.tool_names:
-            return _result({"error": f"this server may not read {prefix.group(1)}_ objects"}, True)
+            return json_error_result({"error": f"this server may not read {prefix.group(1)}_ objects"})
         outcome = await self.inner.call_tool(tool, {"id": object_id})
         if outcome.result.get("isError"):
-            return outcome.result
+            return CallOutcome(outcome.result)
         obj = outcome.result["structuredContent"]
         # The object type is written last, so that no metadata key can pass for it.
         metadata = {**{k: str(v) for k, v in (obj.get("metadata") or {}).items()}, "object": str(obj.get("object", ""))}
-        return _result(
+        return success_result(
             {
                 "id": object_id,
                 "title": title_of(obj),

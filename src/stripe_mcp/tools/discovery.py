@@ -17,7 +17,10 @@ from typing import Any
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.search.terms import stem, terms
+from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.results import json_error_result, success_result
+from stripe_mcp.tools.server import ToolServer
 
 # Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
 INTENT_WORDS = (
@@ -33,42 +36,7 @@ KIND_WORDS = {
     "update": {"update", "change", "edit", "modify", "set", "rename"},
     "delete": {"delete", "remove", "erase"},
 }
-# Stripe id prefixes -> the words of the resource they name.
-ID_PREFIXES = {
-    "acct": "account",
-    "ba": "bank account",
-    "card": "card",
-    "ch": "charge",
-    "cn": "credit note",
-    "cs": "checkout session",
-    "cus": "customer",
-    "dp": "dispute",
-    "du": "dispute",
-    "evt": "event",
-    "file": "file",
-    "ii": "invoiceitem",
-    "in": "invoice",
-    "pi": "payment intent",
-    "pm": "payment method",
-    "po": "payout",
-    "price": "price",
-    "prod": "product",
-    "promo": "promotion code",
-    "qt": "quote",
-    "re": "refund",
-    "seti": "setup intent",
-    "si": "subscription item",
-    "sub": "subscription",
-    "src": "source",
-    "tok": "token",
-    "tr": "transfer",
-    "txn": "balance transaction",
-    "txr": "tax rate",
-}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-# A Stripe id: a known prefix, then characters with at least one digit or capital ("cus_NAg8g4", "ch_999888"),
-# so that snake_case words such as tax_rates or cash_balance stay words.
-STRIPE_ID = re.compile(r"\b([a-z]{2,5})_(?:test_|live_)?(?=[a-z]*[0-9A-Z])[A-Za-z0-9]{3,}\b")
 INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
 MAX_QUERY_CHARS = 500
 
@@ -92,7 +60,7 @@ class SearchIndex:
     def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
         allowed = set(allowed)
         query = query[:MAX_QUERY_CHARS]
-        id_resources = {ID_PREFIXES[p].replace(" ", "_") for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
+        id_resources = {ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
         has_email = bool(EMAIL.search(query))
         words = terms(EMAIL.sub(" ", STRIPE_ID.sub(" ", query)))
         words += [w for resource in id_resources for w in terms(resource) if w not in words]
@@ -190,23 +158,15 @@ META_TOOLS = [
 META_TOOLS_JSON = json.dumps(META_TOOLS, separators=(",", ":")).encode()
 
 
-def _text_result(payload: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
-    return {
-        "content": [{"type": "text", "text": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}],
-        "structuredContent": payload,
-        "isError": is_error,
-    }
-
-
 class DiscoveryServer:
-    """Implements stripe_mcp.mcp.transport.McpServer around a server that holds the real tools."""
+    """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
-    def __init__(self, inner: Any, index: SearchIndex) -> None:
+    def __init__(self, inner: ToolServer, index: SearchIndex) -> None:
         self.inner = inner
         self.index = index
         self.name = inner.name
         self.version = inner.version
-        self.instructions = (
+        self.instructions: str | None = (
             "This server holds many Stripe tools behind three: search_tools finds them, get_tool_schema "
             "shows their arguments, call_tool runs one. " + (inner.instructions or "")
         )
@@ -216,9 +176,9 @@ class DiscoveryServer:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name == "search_tools":
-            return CallOutcome(self._search(arguments))
+            return self._search(arguments)
         if name == "get_tool_schema":
-            return CallOutcome(self._schemas(arguments))
+            return self._schemas(arguments)
         if name == "call_tool":
             return await self._call(arguments)
         if name in self.inner.tool_names:
@@ -231,15 +191,15 @@ class DiscoveryServer:
             INVALID_PARAMS, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
         )
 
-    def _search(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _search(self, arguments: dict[str, Any]) -> CallOutcome:
         query, limit = arguments.get("query"), arguments.get("limit", 5)
         if not isinstance(query, str) or not query.strip():
-            return _text_result({"error": "query must be a non-empty string"}, is_error=True)
+            return json_error_result({"error": "query must be a non-empty string"})
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 20:
-            return _text_result({"error": "limit must be an integer from 1 to 20"}, is_error=True)
+            return json_error_result({"error": "limit must be an integer from 1 to 20"})
         found = self.index.search(query, self.inner.tool_names, limit)
         tools = self.index.registry.tools
-        return _text_result(
+        return success_result(
             {
                 "tools": [
                     {"name": n, "title": tools[n].title, "description": tools[n].description, "score": s}
@@ -248,10 +208,10 @@ class DiscoveryServer:
             }
         )
 
-    def _schemas(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _schemas(self, arguments: dict[str, Any]) -> CallOutcome:
         names = arguments.get("tool_names")
         if not isinstance(names, list) or not 1 <= len(names) <= 5 or not all(isinstance(n, str) for n in names):
-            return _text_result({"error": "tool_names must be a list of 1 to 5 tool names"}, is_error=True)
+            return json_error_result({"error": "tool_names must be a list of 1 to 5 tool names"})
         allowed = self.inner.tool_names
         known = [n for n in names if n in allowed]
         unknown = {n: difflib.get_close_matches(n, allowed, n=3, cutoff=0.5) for n in names if n not in allowed}
@@ -267,18 +227,15 @@ class DiscoveryServer:
         }
         if unknown:
             payload["unknown"] = [{"name": n[:64], "did_you_mean": close} for n, close in unknown.items()]
-        return _text_result(payload, is_error=not known)
+        return success_result(payload) if known else json_error_result(payload)
 
     async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
         name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
         if not isinstance(name, str) or name not in self.inner.tool_names:
             close = difflib.get_close_matches(str(name), self.inner.tool_names, n=3, cutoff=0.5)
-            return CallOutcome(
-                _text_result(
-                    {"error": f"unknown tool_name {str(name)[:64]!r}: use search_tools", "did_you_mean": close},
-                    is_error=True,
-                )
+            return json_error_result(
+                {"error": f"unknown tool_name {str(name)[:64]!r}: use search_tools", "did_you_mean": close}
             )
         if not isinstance(tool_arguments, dict):
-            return CallOutcome(_text_result({"error": "arguments must be an object"}, is_error=True))
+            return json_error_result({"error": "arguments must be an object"})
         return await self.inner.call_tool(name, tool_arguments)

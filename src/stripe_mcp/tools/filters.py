@@ -52,15 +52,3 @@ def validate_filter(registry: Registry, methods: Iterable[str], tags: Iterable[s
 
 def allowed_tools(registry: Registry, tool_filter: ToolFilter) -> tuple[str, ...]:
     return tuple(name for name, tool in registry.tools.items() if tool_filter.allows(tool))
-
-
-def budget_headers(limit: int, remaining: int, reset_seconds: int) -> dict[str, str]:
-    """IETF draft RateLimit header fields, plus retry-after when nothing remains."""
-    headers = {
-        "ratelimit-limit": str(limit),
-        "ratelimit-remaining": str(remaining),
-        "ratelimit-reset": str(reset_seconds),
-    }
-    if remaining == 0:
-        headers["retry-after"] = str(reset_seconds)
-    return headers

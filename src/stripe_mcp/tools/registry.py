@@ -88,7 +88,8 @@ class Registry:
         return _compact_schema(self.root / "schemas" / f"{name}.json")
 
     def input_schema(self, name: str) -> dict[str, Any]:
-        return json.loads(self.schema_text(name))
+        schema: dict[str, Any] = json.loads(self.schema_text(name))
+        return schema
 
     def module(self, name: str) -> ModuleType:
         """The tool's module, imported on first use and kept among the most recently used.

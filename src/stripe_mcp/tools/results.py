@@ -1,49 +1,33 @@
-"""Turning what Stripe answered (an `UpstreamResult`) into an MCP tool result.
+"""Every MCP tool result this server answers is built here, as a `CallOutcome`.
 
-Every outcome becomes a tool result; nothing raises. Successes carry compact JSON text and
-`structuredContent`; list and search tools return `{"result": [...], "next_cursor": ...}`.
-Errors set `isError` with a one-line text and the details in `structuredContent`
-(Stripe's `type`, `code`, `decline_code`, `message`, `param`, `http_status`, `request_id`;
-absent fields are left out). Secret and restricted API keys are masked in every message.
+- `success_result`: compact JSON text and the same object as `structuredContent`.
+- `error_result`: `isError`, a one-line text and the details in `structuredContent`.
+- `json_error_result`: `isError` with the details as the text too, for the meta tools (discovery,
+  ChatGPT), whose clients read the text.
 
-A Stripe 429 is returned once, never retried, and also sets these HTTP response headers
-(IETF draft "RateLimit header fields for HTTP" plus `retry-after`):
-
-| response header       | taken from Stripe's 429 response                           | fallback            |
-|-----------------------|------------------------------------------------------------|---------------------|
-| `retry-after`         | `Retry-After` (seconds or HTTP date, as seconds)           | `ratelimit-reset`, else 1 |
-| `ratelimit-limit`     | `RateLimit-Limit`, else `X-RateLimit-Limit`                | 100 (live key), 25 (test key): Stripe's documented per-second default limits |
-| `ratelimit-remaining` | `RateLimit-Remaining`, else `X-RateLimit-Remaining`        | 0                   |
-| `ratelimit-reset`     | `RateLimit-Reset`, else `X-RateLimit-Reset` (seconds until reset; a Unix time is converted) | `Retry-After`, else 1 (Stripe's limits are per second) |
-
-Stripe's `Stripe-Rate-Limited-Reason` (e.g. `global-rate`, `endpoint-concurrency`) is
-reported as `rate_limited_reason` in the tool result.
+`to_tool_result` turns what Stripe answered (an `UpstreamResult`) into one; nothing raises. List and
+search tools return `{"result": [...], "next_cursor": ...}` (stripe_api/pagination.py). Stripe's
+errors carry its `type`, `code`, `decline_code`, `message`, `param`, `http_status` and `request_id`
+(absent fields are left out) and `rate_limited_reason` (Stripe's `Stripe-Rate-Limited-Reason`, e.g.
+`global-rate`); a 429 also sets the rate-limit headers of ratelimit.py. Secret and restricted API keys
+are masked in every message about Stripe's answer.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 import re
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from stripe_mcp.stripe_api.client import (
-    InvalidArgument,
-    ToolModule,
-    UpstreamResult,
-    decode_offset_cursor,
-    encode_offset_cursor,
-)
+from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.stripe_api.client import UpstreamResult
+from stripe_mcp.stripe_api.pagination import PAGINATIONS, page_result
+from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
+from stripe_mcp.tools.ratelimit import rate_limit_headers
 
 MAX_INLINE_BYTES = 1024 * 1024
-DEFAULT_LIVE_RATE_LIMIT = 100
-DEFAULT_TEST_RATE_LIMIT = 25
-DEFAULT_RETRY_SECONDS = 1
 STRIPE_ERROR_FIELDS = ("type", "code", "decline_code", "message", "param")
 LABELLED_FIELDS = ("code", "decline_code", "param", "request_id", "rate_limited_reason")
 # What Stripe's own 429 body says, for a 429 that came without one.
@@ -52,53 +36,59 @@ RATE_LIMIT_ERROR = {
     "code": "rate_limit",
     "message": "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
 }
-# A reset value this large is a Unix time, not a number of seconds.
-_EPOCH_THRESHOLD = 1_000_000_000
 _SECRET_KEY = re.compile(r"\b(sk|rk)_(live|test)_[0-9A-Za-z]+")
 _TOO_DEEP = "JSON nested too deeply to pass on"
 
 
-@dataclass(frozen=True)
-class ToolOutcome:
-    result: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
+def success_result(structured: dict[str, Any], *, text: str | None = None) -> CallOutcome:
+    """`text` defaults to `structured` as compact JSON."""
+    content = _compact(structured) if text is None else text
+    return CallOutcome({"content": [_text(content)], "structuredContent": structured, "isError": False})
+
+
+def error_result(text: str, details: dict[str, Any], *, headers: Mapping[str, str] | None = None) -> CallOutcome:
+    return CallOutcome({"content": [_text(text)], "structuredContent": details, "isError": True}, dict(headers or {}))
+
+
+def json_error_result(details: dict[str, Any]) -> CallOutcome:
+    return error_result(_compact(details), details)
+
+
+def invalid_argument_result(error: InvalidArgument) -> CallOutcome:
+    details = {"type": "invalid_request_error", "param": error.field, "message": error.message}
+    return _masked_error(f"Invalid argument {error.field}: {error.message}", details)
 
 
 def to_tool_result(
     tool: ToolModule, upstream: UpstreamResult, arguments: Mapping[str, Any], *, lean: bool = False
-) -> ToolOutcome:
+) -> CallOutcome:
     """`lean` drops null fields and empty collections from successes (Stripe objects are mostly nulls)."""
     if upstream.failure is not None:
-        return ToolOutcome(_transport_error(upstream))
+        return _transport_error(upstream)
     if upstream.status == 429:
-        return ToolOutcome(_stripe_error(upstream), rate_limit_headers(upstream.headers, livemode=upstream.livemode))
+        return _stripe_error(upstream, rate_limit_headers(upstream.headers, livemode=upstream.livemode))
     if not 200 <= (upstream.status or 0) < 300:
-        return ToolOutcome(_stripe_error(upstream))
+        return _stripe_error(upstream)
     if not _is_json(upstream.headers):
-        return ToolOutcome(_binary_result(upstream))
+        return _binary_result(upstream)
     try:
         body = json.loads(upstream.body)
     except ValueError:
-        return ToolOutcome(_unreadable(upstream, "a body that is not valid JSON"))
+        return _unreadable(upstream, "a body that is not valid JSON")
     except RecursionError:
-        return ToolOutcome(_unreadable(upstream, _TOO_DEEP))
+        return _unreadable(upstream, _TOO_DEEP)
     try:
         shaped = _shape(tool, body, arguments)
-        return ToolOutcome(success_result(lean_result(shaped) if lean else shaped))
+        return success_result(lean_result(shaped) if lean else shaped)
     except InvalidArgument as error:
         return invalid_argument_result(error)
     except RecursionError:  # JSON nested deeper than the interpreter can walk: say so rather than fail the call
-        return ToolOutcome(_unreadable(upstream, _TOO_DEEP))
-
-
-def invalid_argument_result(error: InvalidArgument) -> ToolOutcome:
-    details = {"type": "invalid_request_error", "param": error.field, "message": error.message}
-    return ToolOutcome(error_result(f"Invalid argument {error.field}: {error.message}", details))
+        return _unreadable(upstream, _TOO_DEEP)
 
 
 def lean_result(structured: dict[str, Any]) -> dict[str, Any]:
     """Without nulls and empty collections, except a page's own `result` and `next_cursor`."""
-    lean = without_empty(structured)
+    lean: dict[str, Any] = without_empty(structured)
     for key in ("result", "next_cursor"):
         if key in structured:
             lean[key] = without_empty(structured[key]) if key == "result" else structured[key]
@@ -114,14 +104,6 @@ def without_empty(value: Any) -> Any:
     return value
 
 
-def success_result(structured: dict[str, Any]) -> dict[str, Any]:
-    return {"content": [_text(_compact(structured))], "structuredContent": structured, "isError": False}
-
-
-def error_result(text: str, details: dict[str, Any]) -> dict[str, Any]:
-    return {"content": [_text(mask_secrets(text))], "structuredContent": details, "isError": True}
-
-
 def mask_secrets(text: str) -> str:
     return _SECRET_KEY.sub(lambda match: f"{match[1]}_{match[2]}_****", text)
 
@@ -130,57 +112,32 @@ def mask_secrets(text: str) -> str:
 
 
 def _shape(tool: ToolModule, body: Any, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    if tool.PAGINATION not in ("cursor", "search", "local"):
-        return body if isinstance(body, dict) else {"result": body}
-    if not isinstance(body, dict):
-        body = {"data": body if isinstance(body, list) else [body]}
-    if tool.PAGINATION == "cursor":
-        return _page(body, _last_id(body) if body.get("has_more") else None)
-    if tool.PAGINATION == "search":
-        return _page(body, body.get("next_page") if body.get("has_more") else None)
-    return _local_page(body, arguments)
+    if tool.PAGINATION in PAGINATIONS:
+        return page_result(tool, body, arguments)
+    return body if isinstance(body, dict) else {"result": body}
 
 
-def _items(body: dict[str, Any]) -> list[Any]:
-    data = body.get("data")
-    return data if isinstance(data, list) else []
-
-
-def _page(body: dict[str, Any], next_cursor: Any) -> dict[str, Any]:
-    return {"result": _items(body), "next_cursor": next_cursor if isinstance(next_cursor, str) else None}
-
-
-def _last_id(body: dict[str, Any]) -> str | None:
-    items = _items(body)
-    return items[-1].get("id") if items and isinstance(items[-1], dict) else None
-
-
-def _local_page(body: dict[str, Any], arguments: Mapping[str, Any]) -> dict[str, Any]:
-    items = _items(body)
-    cursor = arguments.get("next_cursor")
-    start = decode_offset_cursor(cursor) if cursor else 0
-    limit = arguments.get("limit")
-    end = len(items) if limit is None else start + limit
-    next_cursor = encode_offset_cursor(end) if end < len(items) else None
-    return {"result": items[start:end], "next_cursor": next_cursor}
-
-
-def _binary_result(upstream: UpstreamResult) -> dict[str, Any]:
+def _binary_result(upstream: UpstreamResult) -> CallOutcome:
     content_type = _media_type(upstream.headers)
     size = len(upstream.body)
     details = {"content_type": content_type, "size": size}
     if size > MAX_INLINE_BYTES:
         text = f"Stripe returned {content_type} of {size} bytes, more than the {MAX_INLINE_BYTES} bytes a tool result carries"
-        return error_result(text, {"type": "response_too_large", "message": text, **details})
+        return _masked_error(text, {"type": "response_too_large", "message": text, **details})
     structured = {**details, "data": base64.b64encode(upstream.body).decode("ascii")}
     text = f"Stripe returned {content_type} of {size} bytes; structuredContent.data holds it as base64"
-    return {"content": [_text(text)], "structuredContent": structured, "isError": False}
+    return success_result(structured, text=text)
 
 
 # --- errors --------------------------------------------------------------------------
 
 
-def _stripe_error(upstream: UpstreamResult) -> dict[str, Any]:
+def _masked_error(text: str, details: dict[str, Any], headers: Mapping[str, str] | None = None) -> CallOutcome:
+    """Texts about Stripe's answer or the request can quote an API key (Stripe echoes a wrong one)."""
+    return error_result(mask_secrets(text), details, headers=headers)
+
+
+def _stripe_error(upstream: UpstreamResult, headers: Mapping[str, str] | None = None) -> CallOutcome:
     error = _error_object(upstream)
     if error is None and upstream.status == 429:
         error = RATE_LIMIT_ERROR
@@ -192,7 +149,7 @@ def _stripe_error(upstream: UpstreamResult) -> dict[str, Any]:
     details |= _status_details(upstream)
     labels = [f"HTTP {upstream.status}"] + [f"{name} {details[name]}" for name in LABELLED_FIELDS if name in details]
     text = f"Stripe {details['type']} ({', '.join(labels)}): {details['message']}{_outcome_note(upstream)}"
-    return error_result(text, details)
+    return _masked_error(text, details, headers)
 
 
 def _error_object(upstream: UpstreamResult) -> dict[str, Any] | None:
@@ -204,16 +161,16 @@ def _error_object(upstream: UpstreamResult) -> dict[str, Any] | None:
     return error if isinstance(error, dict) else None
 
 
-def _unreadable(upstream: UpstreamResult, what: str) -> dict[str, Any]:
+def _unreadable(upstream: UpstreamResult, what: str) -> CallOutcome:
     answered = f"answered {upstream.method} {upstream.path} with HTTP {upstream.status}"
     text = f"Stripe ({upstream.upstream}) {answered} and {what}{_outcome_note(upstream)}"
     details = {"type": "api_error", "message": mask_secrets(text), **_status_details(upstream)}
     if content_type := _media_type(upstream.headers):
         details["content_type"] = content_type
-    return error_result(text, details)
+    return _masked_error(text, details)
 
 
-def _transport_error(upstream: UpstreamResult) -> dict[str, Any]:
+def _transport_error(upstream: UpstreamResult) -> CallOutcome:
     text = f"Stripe ({upstream.upstream}) {upstream.failure} for {upstream.method} {upstream.path}{_outcome_note(upstream)}"
     details: dict[str, Any] = {
         "type": "api_connection_error",
@@ -223,7 +180,7 @@ def _transport_error(upstream: UpstreamResult) -> dict[str, Any]:
     if upstream.method == "POST":
         details["may_have_been_applied"] = upstream.sent
         details["idempotency_key"] = upstream.idempotency_key
-    return error_result(text, details)
+    return _masked_error(text, details)
 
 
 def _outcome_note(upstream: UpstreamResult) -> str:
@@ -260,56 +217,6 @@ def _describe_body(upstream: UpstreamResult) -> str:
             return _TOO_DEEP
         return "JSON that is not a Stripe error object"
     return f"{_media_type(upstream.headers)} ({len(upstream.body)} bytes), not a Stripe error object"
-
-
-# --- rate limits ---------------------------------------------------------------------
-
-
-def rate_limit_headers(headers: Mapping[str, str], *, livemode: bool, now: float | None = None) -> dict[str, str]:
-    """The four headers a 429 tool call answers with; see the module docstring."""
-    now = time.time() if now is None else now
-    retry_after = _retry_after_seconds(headers.get("retry-after"), now)
-    reset = _reset_seconds(_first(headers, "ratelimit-reset", "x-ratelimit-reset"), now)
-    reset = reset if reset is not None else retry_after
-    retry_after = retry_after if retry_after is not None else reset
-    default_limit = DEFAULT_LIVE_RATE_LIMIT if livemode else DEFAULT_TEST_RATE_LIMIT
-    limit = _leading_int(_first(headers, "ratelimit-limit", "x-ratelimit-limit"))
-    remaining = _leading_int(_first(headers, "ratelimit-remaining", "x-ratelimit-remaining"))
-    return {
-        "ratelimit-limit": str(default_limit if limit is None else limit),
-        "ratelimit-remaining": str(0 if remaining is None else remaining),
-        "ratelimit-reset": str(DEFAULT_RETRY_SECONDS if reset is None else reset),
-        "retry-after": str(DEFAULT_RETRY_SECONDS if retry_after is None else retry_after),
-    }
-
-
-def _first(headers: Mapping[str, str], *names: str) -> str | None:
-    return next((headers[name] for name in names if headers.get(name)), None)
-
-
-def _leading_int(value: str | None) -> int | None:
-    """`100`, `100, 100;w=1` and `100;w=1` all give 100."""
-    match = re.match(r"\s*(\d+)", value or "")
-    return int(match[1]) if match else None
-
-
-def _retry_after_seconds(value: str | None, now: float) -> int | None:
-    if not value:
-        return None
-    seconds = _leading_int(value)
-    if seconds is not None and value.strip().isdigit():
-        return seconds
-    try:
-        return max(0, math.ceil(parsedate_to_datetime(value).timestamp() - now))
-    except (TypeError, ValueError):
-        return None
-
-
-def _reset_seconds(value: str | None, now: float) -> int | None:
-    seconds = _leading_int(value)
-    if seconds is None or seconds < _EPOCH_THRESHOLD:
-        return seconds
-    return max(0, math.ceil(seconds - now))
 
 
 # --- helpers -------------------------------------------------------------------------

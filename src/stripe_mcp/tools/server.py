@@ -8,16 +8,16 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import ValidationError
+from typing import Any, Protocol
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import InvalidArgument, Upstream
+from stripe_mcp.stripe_api.client import Upstream, is_live_key
+from stripe_mcp.stripe_api.types import InvalidArgument
+from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
 from stripe_mcp.tools.registry import Registry
-from stripe_mcp.tools.results import invalid_argument_result, to_tool_result
+from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
 SERVER_NAME = "stripe-mcp"
 INSTRUCTIONS = (
@@ -28,11 +28,9 @@ INSTRUCTIONS = (
 access_log = logging.getLogger("stripe_mcp.access")
 ALL_TOOLS = ToolFilter()  # no method or tag filter
 
-MAX_ARGUMENT_STRING_CHARS = 100_000  # per string (and per object key) in tool arguments; base64 file content excepted
 MAX_CONCURRENT_CALLS = 16  # upstream requests in flight per MCP server (per server id, across cached instances)
 CONCURRENCY_WAIT_SECONDS = 5.0  # how long a call over that limit waits for a slot before it is refused
 RETRY_AFTER_SECONDS = 1
-MAX_REPORTED_PROBLEMS = 20  # validation problems listed in one tool error
 
 # One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
 # an entry lives as long as some instance (or a call in flight) holds it.
@@ -59,11 +57,32 @@ class Account:
     stripe_account: str | None = None
 
 
+class ToolServer(Protocol):
+    """What the discovery and ChatGPT profiles need of the server whose tools they front."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def instructions(self) -> str | None: ...
+
+    @property
+    def tool_names(self) -> tuple[str, ...]: ...  # the tools this server allows, in registry order
+
+    @property
+    def livemode(self) -> bool: ...  # whether its API key is a live one
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+
+
 class StripeMcpServer:
-    """Implements stripe_mcp.mcp.transport.McpServer for one configuration."""
+    """Implements stripe_mcp.mcp.types.McpServer and ToolServer for one configuration."""
 
     version = "0.1.0"
-    instructions = INSTRUCTIONS
+    instructions: str | None = INSTRUCTIONS
 
     def __init__(
         self,
@@ -92,6 +111,10 @@ class StripeMcpServer:
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
 
+    @property
+    def livemode(self) -> bool:
+        return is_live_key(self.account.api_key)
+
     def tools_json(self) -> bytes:
         return self.registry.tools_json(self.tool_names)
 
@@ -101,14 +124,9 @@ class StripeMcpServer:
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
         module = self.registry.module(name)
-        too_long = overlong_string(arguments, _binary_fields(module.Arguments))
-        if too_long is not None:
-            return CallOutcome(result=string_limit_result(name, too_long))
-        try:
-            validated = module.Arguments.model_validate(arguments)
-        except ValidationError as error:
-            return CallOutcome(result=validation_error_result(name, error))
-        values = validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        values = check_arguments(name, module.Arguments, arguments)
+        if isinstance(values, CallOutcome):
+            return values
         if self.before_call is not None:
             refusal = await self.before_call()
             if refusal is not None:
@@ -121,7 +139,7 @@ class StripeMcpServer:
                 "tools/call refused",
                 extra={"server_id": self.server_id, "tool": name, "refusal": "too many concurrent calls"},
             )
-            return CallOutcome(result=self._busy_result(), headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+            return self._busy_result()
         try:
             upstream = await self.upstream.call(
                 module,
@@ -131,7 +149,7 @@ class StripeMcpServer:
                 stripe_account=self.account.stripe_account,
             )
         except InvalidArgument as error:
-            return CallOutcome(result=invalid_argument_result(error).result)
+            return invalid_argument_result(error)
         finally:
             self._gate.release()
         outcome = to_tool_result(module, upstream, values, lean=self.lean)
@@ -145,7 +163,7 @@ class StripeMcpServer:
                 "request_id": upstream.headers.get("request-id") if upstream.headers else None,
             },
         )
-        return CallOutcome(result=outcome.result, headers=outcome.headers)
+        return outcome
 
     async def _take_slot(self) -> bool:
         """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""
@@ -159,7 +177,7 @@ class StripeMcpServer:
             return False
         return True
 
-    def _busy_result(self) -> dict[str, Any]:
+    def _busy_result(self) -> CallOutcome:
         message = (
             f"Too many concurrent calls on this MCP server: {self.max_concurrent_calls} are already waiting on Stripe "
             f"and no slot freed within {self.concurrency_wait:g} s; nothing was sent. Retry in {RETRY_AFTER_SECONDS} s."
@@ -171,70 +189,4 @@ class StripeMcpServer:
             "limit": self.max_concurrent_calls,
             "retry_after": RETRY_AFTER_SECONDS,
         }
-        return {"content": [{"type": "text", "text": message}], "structuredContent": details, "isError": True}
-
-
-_BINARY_FIELDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()  # evicted modules go
-
-
-def _binary_fields(model: type) -> frozenset[str]:
-    """Top-level arguments holding base64 file content: bounded by the request body limit, not the string limit."""
-    cached = _BINARY_FIELDS.get(model)
-    if cached is None:
-        cached = _BINARY_FIELDS[model] = frozenset(
-            field.alias or name
-            for name, field in model.model_fields.items()  # type: ignore[attr-defined]
-            if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("contentEncoding") == "base64"
-        )
-    return cached
-
-
-def overlong_string(
-    arguments: Any, exempt: frozenset[str] = frozenset(), limit: int = MAX_ARGUMENT_STRING_CHARS
-) -> str | None:
-    """The path (`a.b.0`) of the first string or object key in `arguments` longer than `limit` characters, else None."""
-    stack: list[tuple[str, Any]] = [("", arguments)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if len(value) > limit:
-                return path or "arguments"
-        elif isinstance(value, dict):
-            for raw_key, child in value.items():
-                key = raw_key if isinstance(raw_key, str) else str(raw_key)
-                label = key if len(key) <= 64 else key[:64] + "…"
-                child_path = f"{path}.{label}" if path else label
-                if len(key) > limit:
-                    return child_path + " (key)"
-                if path or key not in exempt:
-                    stack.append((child_path, child))
-        elif isinstance(value, list):
-            stack.extend((f"{path}.{index}" if path else str(index), child) for index, child in enumerate(value))
-    return None
-
-
-def string_limit_result(tool: str, field: str) -> dict[str, Any]:
-    message = f"longer than the limit of {MAX_ARGUMENT_STRING_CHARS} characters"
-    problems = [{"field": field, "message": message}]
-    return {
-        "content": [{"type": "text", "text": f"Invalid arguments for {tool}: {field}: {message}"}],
-        "structuredContent": {"type": "invalid_arguments", "errors": problems, "limit": MAX_ARGUMENT_STRING_CHARS},
-        "isError": True,
-    }
-
-
-def validation_error_result(tool: str, error: ValidationError) -> dict[str, Any]:
-    """Which argument was wrong and why, without echoing values (they may be sensitive).
-
-    At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
-    """
-    problems = []
-    for item in error.errors(include_url=False, include_input=False)[:MAX_REPORTED_PROBLEMS]:
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problems.append({"field": field, "message": item["msg"]})
-    text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    structured: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
-    if (more := error.error_count() - len(problems)) > 0:
-        text += f"; and {more} more problem(s)"
-        structured["more_errors"] = more
-    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": True}
+        return error_result(message, details, headers={"retry-after": str(RETRY_AFTER_SECONDS)})

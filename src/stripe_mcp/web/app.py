@@ -40,8 +40,8 @@ from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
 from stripe_mcp.tools.filters import (
     ToolFilter,
     allowed_tools,
-    budget_headers,
 )
+from stripe_mcp.tools.ratelimit import budget_headers
 from stripe_mcp.tools.registry import (
     DEFAULT_MAX_LOADED_MODULES,
     DEFAULT_PACKAGE,
