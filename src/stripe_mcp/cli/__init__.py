@@ -350,11 +350,10 @@ def _with_store(store_url: str, action):
     """Open the store and keys, run `action(store, keys, registry)`, close; clean errors for bad input."""
     import asyncio
 
-    from stripe_mcp.managed.secrets import MissingEncryptionKey
+    from stripe_mcp.managed.secrets import MissingEncryptionKey, encryption_keys
     from stripe_mcp.managed.store import StoreUrlError, open_store
     from stripe_mcp.tools.filters import PolicyError
     from stripe_mcp.tools.registry import Registry
-    from stripe_mcp.web.app import encryption_keys
 
     async def run():
         keys = encryption_keys(store_url)

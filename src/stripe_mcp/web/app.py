@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,10 +25,11 @@ from stripe_mcp.managed.budgets import BudgetRule
 from stripe_mcp.managed.secrets import (
     KeyBox,
     MissingEncryptionKey,
+    encryption_keys,
     same_hash,
     token_hash,
 )
-from stripe_mcp.managed.store import DEFAULT_STORE_URL, open_store, sqlite_path
+from stripe_mcp.managed.store import DEFAULT_STORE_URL, open_store
 from stripe_mcp.managed.store.base import ServerRecord, Store
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.transport import mcp_routes
@@ -265,20 +265,6 @@ async def preflight(settings: Settings) -> None:
     runtime = await open_runtime(settings, encryption_keys(settings.store_url))
     await runtime.upstream.aclose()
     await runtime.store.close()
-
-
-def encryption_keys(store_url: str) -> KeyBox | None:
-    """From STRIPE_MCP_ENCRYPTION_KEY, else (embedded store only) from a key file beside it, made on first use."""
-    key_file = _key_file(store_url)
-    keys = KeyBox.from_environment(key_file)
-    if keys is None and key_file is not None:
-        keys = KeyBox.create_key_file(key_file)
-    return keys
-
-
-def _key_file(store_url: str) -> Path | None:
-    path = sqlite_path(store_url)
-    return path.with_name(path.name + ".key") if path is not None else None
 
 
 class JsonLineFormatter(logging.Formatter):
