@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from stripe_mcp.web.admin import AdminApi
+from stripe_mcp.web.admin.routes import AdminApi
 from tests.support.runtime_process import RunningServer, serve
 
 ADMIN_TOKEN = "admin-token-for-tests-7f3a9c"

@@ -153,7 +153,10 @@ def serve(
     from stripe_mcp.managed.budgets import BudgetError, BudgetRule
     from stripe_mcp.managed.secrets import MissingEncryptionKey
     from stripe_mcp.managed.store import StoreUrlError
-    from stripe_mcp.web.app import Settings, configure_logging, create_app, preflight
+    from stripe_mcp.web.app import create_app
+    from stripe_mcp.web.logging import configure_logging
+    from stripe_mcp.web.runtime import preflight
+    from stripe_mcp.web.settings import Settings
 
     try:
         budgets = {"server_budget": BudgetRule.parse(server_budget), "account_budget": BudgetRule.parse(account_budget)}

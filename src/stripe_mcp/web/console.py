@@ -41,7 +41,7 @@ from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey
 from stripe_mcp.mcp.security import LOOPBACK_HOSTS, host_allowed
 from stripe_mcp.tools.filters import EXPOSURES, KINDS, METHOD_GROUPS, PolicyError
-from stripe_mcp.web.admin import AccountIn, ServerIn
+from stripe_mcp.web.admin.models import AccountIn, ServerIn
 
 log = logging.getLogger("stripe_mcp.console")
 
