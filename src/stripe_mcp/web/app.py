@@ -19,7 +19,7 @@ from stripe_mcp.mcp.transport import mcp_routes
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.tools.registry import release_memory
 from stripe_mcp.web.admin.routes import AdminApi
-from stripe_mcp.web.console import Console
+from stripe_mcp.web.console.routes import Console
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
 
