@@ -32,6 +32,8 @@ from tests.support.fakes import FakeStripe, respond
 from tests.support.runtime_process import RunningServer, free_port, serve
 from tests.support.seeding import customer_with_card, stripe_client
 
+pytestmark = pytest.mark.integration  # `stripe-mcp serve` processes and localstripe
+
 ADMIN_TOKEN = "admin-token-managed-servers-51c2"
 API_KEY = "sk_test_managed_servers_4242"
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
