@@ -34,8 +34,9 @@ def redis_url(redis_service: RunningRedis) -> str:
     return redis_service.url(0)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.integration)])
 def store_backend(request: pytest.FixtureRequest) -> str:
+    """The store's backend; the redis cases need a redis-server, so they are integration tests."""
     return request.param
 
 

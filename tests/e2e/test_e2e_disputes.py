@@ -10,11 +10,14 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.fernet import Fernet
 
 from mcp import Client
 from tests.support.fakes import FakeStripe, respond
 from tests.support.runtime_process import serve
+
+pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process
 
 API_KEY = "sk_test_disputes_e2e_1234"
 DISPUTE = {

@@ -37,6 +37,8 @@ from stripe_mcp.managed.secrets import KeyBox
 from stripe_mcp.managed.store import open_store
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # `stripe-mcp serve` processes killed with -9, on SQLite and redis-server
+
 ADMIN_TOKEN = "admin-token-durability-4d7e"
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 VERSION = "2025-06-18"

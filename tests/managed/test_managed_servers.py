@@ -26,10 +26,13 @@ from mcp import Client
 from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.sqlite_store import SqliteStore
 from stripe_mcp.tools.registry import Registry
-from stripe_mcp.web.app import Settings, create_app
+from stripe_mcp.web.app import create_app
+from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
 from tests.support.runtime_process import RunningServer, free_port, serve
 from tests.support.seeding import customer_with_card, stripe_client
+
+pytestmark = pytest.mark.integration  # `stripe-mcp serve` processes and localstripe
 
 ADMIN_TOKEN = "admin-token-managed-servers-51c2"
 API_KEY = "sk_test_managed_servers_4242"

@@ -16,6 +16,8 @@ from mcp import Client
 from tests.support.redis_server import RunningRedis
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # two `stripe-mcp serve` replicas on redis-server, and localstripe
+
 ADMIN_TOKEN = "admin-token-replicas-8d21"
 API_KEY = "sk_test_replicas_4242"
 REPLICA_DB = 2

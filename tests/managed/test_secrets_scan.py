@@ -34,6 +34,8 @@ from tests.support.fakes import (  # noqa: F401  (fixture)
 )
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # `stripe-mcp serve` processes on SQLite and redis-server
+
 ADMIN_TOKEN = "admin-token-secrets-scan-Zq81xYw"
 DEFAULT_KEY = "sk_test_51DefaultKeyOfTheRunSecretAAAA1111"
 TEST_KEY = "sk_test_51AccountKeySecretBBBB2222cccc"

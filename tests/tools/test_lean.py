@@ -25,7 +25,8 @@ from stripe_mcp.managed.service import create_account, create_server
 from stripe_mcp.stripe_api.client import UpstreamResult
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import lean_result, to_tool_result, without_empty
-from stripe_mcp.web.app import Runtime, Settings, open_runtime
+from stripe_mcp.web.runtime import Runtime, open_runtime
+from stripe_mcp.web.settings import Settings
 from tests.support.paths import FIXTURES
 from tests.support.seeding import stripe_client
 

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from stripe_mcp.web.admin import AdminApi
+from stripe_mcp.web.admin.routes import AdminApi
 from tests.support.runtime_process import RunningServer, serve
+
+pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process
 
 ADMIN_TOKEN = "admin-token-for-tests-7f3a9c"
 API_KEY = "sk_test_AdminApiSecretKey9876"

@@ -23,6 +23,8 @@ from stripe_mcp.managed.secrets import KeyBox
 from tests.support.localstripe_server import localstripe
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process in front of localstripe
+
 ADMIN_TOKEN = "console-admin-token-3b8e61f2"
 ENCRYPTION_KEY = Fernet.generate_key().decode()
 API_KEY = "sk_test_ConsoleSecretKey51Zq9"

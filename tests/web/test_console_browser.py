@@ -24,6 +24,8 @@ from tests.support.localstripe_server import localstripe
 from tests.support.paths import REPO
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # Chromium, localstripe and a `stripe-mcp serve` process
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -26,6 +26,8 @@ from cryptography.fernet import Fernet
 
 from tests.support.runtime_process import RunningServer, serve
 
+pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process
+
 ADMIN_TOKEN = "admin-token-fuzz-admin-2e9b"
 MAX_EXAMPLES = 60
 SEED = 20240611

@@ -27,3 +27,7 @@ class BudgetRule:
         if rule.limit < 1 or rule.window_seconds < 1:
             raise BudgetError(f"budget {text!r}: both numbers must be at least 1")
         return rule
+
+    def __str__(self) -> str:
+        """The form `parse` reads: "50/10"."""
+        return f"{self.limit}/{self.window_seconds}"

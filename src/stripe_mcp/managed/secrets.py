@@ -11,6 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from stripe_mcp.managed.store import sqlite_path
+
 TOKEN_BYTES = 32  # 256 random bits
 ENCRYPTION_KEY_ENV = "STRIPE_MCP_ENCRYPTION_KEY"
 
@@ -81,3 +83,17 @@ class KeyBox:
             return self._fernet.decrypt(token).decode("utf-8")
         except InvalidToken:
             raise MissingEncryptionKey("stored Stripe keys cannot be decrypted with this encryption key") from None
+
+
+def encryption_keys(store_url: str) -> KeyBox | None:
+    """From STRIPE_MCP_ENCRYPTION_KEY, else (embedded store only) from a key file beside it, made on first use."""
+    key_file = _key_file(store_url)
+    keys = KeyBox.from_environment(key_file)
+    if keys is None and key_file is not None:
+        keys = KeyBox.create_key_file(key_file)
+    return keys
+
+
+def _key_file(store_url: str) -> Path | None:
+    path = sqlite_path(store_url)
+    return path.with_name(path.name + ".key") if path is not None else None

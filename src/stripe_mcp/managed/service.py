@@ -35,6 +35,7 @@ SERVER_TOKEN_PREFIX = "smcp"
 API_TOKEN_PREFIX = "smcp_api"
 MIN_LIFETIME_SECONDS = 60
 STRIPE_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,64}")
+STRIPE_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+")  # secret or restricted; never publishable
 CLIENT_TOOL_LIMIT = 128
 CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
 LISTED_TOOLS = {"discovery": 3, "chatgpt": 2}  # what tools/list shows for these exposures
@@ -121,11 +122,16 @@ async def create_api_token(store: Store, *, admin: bool = False) -> tuple[ApiTok
     return record, token
 
 
-async def admin_api_token(store: Store, token: str) -> ApiTokenRecord | None:
-    """The API token record when `token` is an API token with admin rights, else None."""
+async def api_token(store: Store, token: str) -> ApiTokenRecord | None:
+    """The record of API token `token` (the second factor of require_api_token_auth servers), else None."""
     if not token.startswith(API_TOKEN_PREFIX + "_"):
         return None
-    record = await store.api_token_by_hash(token_hash(token))
+    return await store.api_token_by_hash(token_hash(token))
+
+
+async def admin_api_token(store: Store, token: str) -> ApiTokenRecord | None:
+    """The API token record when `token` is an API token with admin rights, else None."""
+    record = await api_token(store, token)
     return record if record is not None and record.admin else None
 
 
@@ -148,9 +154,14 @@ def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
     return ()
 
 
+def tool_filter(config: dict[str, Any]) -> ToolFilter:
+    """The filter of a stored (already valid) configuration."""
+    return ToolFilter(tuple(config.get("methods", ())), tuple(config.get("tags", ())))
+
+
 def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
     """The tools of a stored (already valid) configuration."""
-    names = allowed_tools(registry, ToolFilter(tuple(config.get("methods", ())), tuple(config.get("tags", ()))))
+    names = allowed_tools(registry, tool_filter(config))
     exposure = config.get("tool_exposure", "all")
     return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
 
@@ -184,17 +195,20 @@ async def record_call(store: Store, server_id: str, now: float) -> None:
     await store.record_call(server_id, now)
 
 
-async def revoke_server(store: Store, account_id: str, server_id: str, forget: Callable[[], None]) -> bool:
-    """Delete the server; `forget` drops this replica's resolve cache so the URL answers 404 at once."""
+async def revoke_server(
+    store: Store, account_id: str, server_id: str, forget: Callable[[], None] | None = None
+) -> bool:
+    """Delete the server; `forget` drops a serving replica's resolve cache so the URL answers 404 at once
+    (other replicas follow within their cache's lifetime)."""
     removed = await store.delete_server(account_id, server_id)
-    if removed:
+    if removed and forget is not None:
         forget()
     return removed
 
 
-async def delete_account(store: Store, account_id: str, forget: Callable[[], None]) -> bool:
+async def delete_account(store: Store, account_id: str, forget: Callable[[], None] | None = None) -> bool:
     """Delete the account, its encrypted key and all its servers."""
     removed = await store.delete_account(account_id)
-    if removed:
+    if removed and forget is not None:
         forget()
     return removed

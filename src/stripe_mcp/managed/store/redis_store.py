@@ -28,6 +28,13 @@ from stripe_mcp.managed.store.base import (
 PREFIX = "stripe-mcp:"
 
 
+def _text(value: object) -> str:
+    """A reply as the str it is: decode_responses=True decodes every reply, which redis-py's types cannot say."""
+    if not isinstance(value, str):
+        raise TypeError(f"redis replied {type(value).__name__}, not str")
+    return value
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -59,19 +66,19 @@ class RedisStore:
             return None
         return AccountRecord(
             id=account_id,
-            name=raw["name"],
+            name=_text(raw["name"]),
             encrypted_key=base64.b64decode(raw["encrypted_key"]),
-            key_hint=raw["key_hint"],
+            key_hint=_text(raw["key_hint"]),
             created_at=float(raw["created_at"]),
         )
 
     async def find_account_by_name(self, name: str) -> AccountRecord | None:
         newest = await self._redis.zrange(self._key("account-name", name), -1, -1)
-        return await self.get_account(newest[0]) if newest else None
+        return await self.get_account(_text(newest[0])) if newest else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         ids = await self._redis.zrange(self._key("accounts"), 0, -1)
-        accounts = [await self.get_account(account_id) for account_id in ids]
+        accounts = [await self.get_account(_text(account_id)) for account_id in ids]
         return [a for a in accounts if a is not None]
 
     async def count_accounts(self) -> int:
@@ -84,10 +91,10 @@ class RedisStore:
         entries = await self._redis.hgetall(self._key("servers", account_id))
         async with self._redis.pipeline(transaction=True) as pipe:
             for token_hash in entries.values():
-                pipe.delete(self._key("server", token_hash))
+                pipe.delete(self._key("server", _text(token_hash)))
             if entries:
                 pipe.zrem(self._key("usage-last"), *entries)
-                pipe.delete(*(self._key("usage", server_id) for server_id in entries))
+                pipe.delete(*(self._key("usage", _text(server_id)) for server_id in entries))
             pipe.delete(self._key("servers", account_id), self._key("account", account_id))
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
@@ -132,7 +139,7 @@ class RedisStore:
 
     async def list_servers(self, account_id: str) -> list[ServerRecord]:
         hashes = await self._redis.hgetall(self._key("servers", account_id))
-        servers = [await self.server_by_token_hash(h) for h in hashes.values()]
+        servers = [await self.server_by_token_hash(_text(h)) for h in hashes.values()]
         return sorted((s for s in servers if s is not None), key=lambda s: (s.created_at, s.id))
 
     async def delete_server(self, account_id: str, server_id: str) -> bool:
@@ -140,7 +147,7 @@ class RedisStore:
         if token_hash is None:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._key("server", token_hash))
+            pipe.delete(self._key("server", _text(token_hash)))
             pipe.hdel(self._key("servers", account_id), server_id)
             pipe.zrem(self._key("usage-last"), server_id)
             pipe.delete(self._key("usage", server_id))
@@ -150,13 +157,13 @@ class RedisStore:
     async def delete_expired_servers(self, now: float) -> int:
         """Redis already dropped the expired records; forget their entries in the account indexes."""
         removed = 0
-        for account_id in await self._redis.zrange(self._key("accounts"), 0, -1):
+        for account_id in map(_text, await self._redis.zrange(self._key("accounts"), 0, -1)):
             entries = await self._redis.hgetall(self._key("servers", account_id))
             for server_id, token_hash in entries.items():
-                if not await self._redis.exists(self._key("server", token_hash)):
+                if not await self._redis.exists(self._key("server", _text(token_hash))):
                     removed += await self._redis.hdel(self._key("servers", account_id), server_id)
                     await self._redis.zrem(self._key("usage-last"), server_id)
-                    await self._redis.delete(self._key("usage", server_id))
+                    await self._redis.delete(self._key("usage", _text(server_id)))
         return removed
 
     # Usage --------------------------------------------------------------------------------------
@@ -197,7 +204,7 @@ class RedisStore:
 
     async def setting(self, key: str, default: str) -> str:
         await self._redis.set(self._key("setting", key), default, nx=True)
-        return await self._redis.get(self._key("setting", key))
+        return _text(await self._redis.get(self._key("setting", key)))
 
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
         window = int(now // window_seconds)

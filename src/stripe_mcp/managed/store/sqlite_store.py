@@ -9,6 +9,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from stripe_mcp.managed.store.base import (
     USAGE_HOURS,
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS usage (
 );
 """
 
+Params = tuple[object, ...]
+Row = tuple[Any, ...]  # what sqlite3 hands back: its column types are the schema's
+
 
 class SqliteStore:
     def __init__(self, path: Path) -> None:
@@ -62,11 +66,11 @@ class SqliteStore:
                 if "duplicate column" not in str(error):
                     raise
 
-    def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
+    def _run(self, sql: str, params: Params = ()) -> list[Row]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def _write(self, sql: str, params: tuple = ()) -> int:
+    def _write(self, sql: str, params: Params = ()) -> int:
         with self._lock:
             return self._db.execute(sql, params).rowcount
 
@@ -88,7 +92,7 @@ class SqliteStore:
         return [AccountRecord(*row) for row in self._run("SELECT * FROM accounts ORDER BY created_at, id")]
 
     async def count_accounts(self) -> int:
-        return self._run("SELECT COUNT(*) FROM accounts")[0][0]
+        return int(self._run("SELECT COUNT(*) FROM accounts")[0][0])
 
     async def add_server(self, record: ServerRecord) -> None:
         self._write(
@@ -140,7 +144,7 @@ class SqliteStore:
     async def setting(self, key: str, default: str) -> str:
         """The stored value, or `default` stored first: replicas sharing a store agree on it."""
         self._write("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, default))
-        return self._run("SELECT value FROM settings WHERE key = ?", (key,))[0][0]
+        return str(self._run("SELECT value FROM settings WHERE key = ?", (key,))[0][0])
 
     async def delete_account(self, account_id: str) -> bool:
         return (
@@ -200,7 +204,7 @@ class SqliteStore:
         )[0]
         return last_at, int(calls)
 
-    def _transaction(self, *statements: tuple[str, tuple]) -> int:
+    def _transaction(self, *statements: tuple[str, Params]) -> int:
         """Run the statements as one transaction; the row count of the last one."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -219,6 +223,6 @@ class SqliteStore:
             self._db.close()
 
 
-def _server(row: tuple) -> ServerRecord:
+def _server(row: Row) -> ServerRecord:
     id_, account_id, name, token_hash, config, expires_at, created_at = row
     return ServerRecord(id_, account_id, name, token_hash, json.loads(config), expires_at, created_at)

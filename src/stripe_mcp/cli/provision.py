@@ -1,0 +1,230 @@
+"""Provisioning from the command line: accounts, servers and API tokens, through managed.service as the
+admin API does, on the store directly (a running `serve` on the same store sees the changes within a second)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import click
+
+from stripe_mcp.cli.main import comma_list, fail
+from stripe_mcp.managed import service
+from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys
+from stripe_mcp.managed.store import StoreUrlError, open_store
+from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.tools.filters import PolicyError
+from stripe_mcp.tools.registry import Registry
+from stripe_mcp.web.settings import DEFAULTS
+
+T = TypeVar("T")
+Action = Callable[[Store, KeyBox | None, Registry], Awaitable[T]]
+
+store_option = click.option("--store", "store_url", default=DEFAULTS.store_url, show_default=True)
+public_url_option = click.option(
+    "--public-url", default=DEFAULTS.public_url, show_default=True, help="Base of the MCP URL printed."
+)
+
+
+class Refused(Exception):
+    """Input the command cannot act on; said on stderr, exit 2, nothing changed."""
+
+
+def with_store(store_url: str, action: Action[T]) -> T:
+    """Open the store and keys, run `action(store, keys, registry)`, close; clean errors for bad input."""
+
+    async def run() -> T:
+        keys = encryption_keys(store_url)
+        store = open_store(store_url)
+        try:
+            return await action(store, keys, Registry())
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (Refused, PolicyError, MissingEncryptionKey, StoreUrlError) as exc:
+        fail(str(exc))
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot open the store {store_url}: {exc}")
+
+
+async def existing_account(store: Store, account_id: str) -> None:
+    if await store.get_account(account_id) is None:
+        raise Refused(f"no integrated account {account_id}")
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsage) -> str:
+    """One server on one line: id, name, then key=value fields; times in ISO 8601 (UTC)."""
+    config = record.config
+    fields = [
+        f"methods={','.join(config.get('methods', ())) or 'all'}",
+        f"tags={','.join(config.get('tags', ())) or 'all'}",
+        f"exposure={config.get('tool_exposure', 'all')}",
+        f"tools={tool_count}",
+        f"api_token_required={'yes' if config.get('require_api_token_auth') else 'no'}",
+    ]
+    if config.get("full_results"):
+        fields.append("full_results=yes")
+    if config.get("stripe_account"):
+        fields.append(f"stripe_account={config['stripe_account']}")
+    fields += [
+        f"expires_at={'never' if record.expires_at is None else iso(record.expires_at)}",
+        f"created_at={iso(record.created_at)}",
+        f"last_used_at={'never' if usage.last_used_at is None else iso(usage.last_used_at)}",
+        f"calls_24h={usage.calls_24h}",
+    ]
+    return "  ".join([record.id, record.name, *fields])
+
+
+@click.group()
+def accounts() -> None:
+    """Integrated Stripe accounts."""
+
+
+@accounts.command("add")
+@click.option("--name", required=True)
+@click.option(
+    "--stripe-api-key",
+    envvar="STRIPE_API_KEY",
+    prompt=True,
+    hide_input=True,
+    help="Default: $STRIPE_API_KEY, else asked.",
+)
+@store_option
+def accounts_add(name: str, stripe_api_key: str, store_url: str) -> None:
+    """Add an account; its key is stored encrypted and never shown again."""
+    if not service.STRIPE_KEY.fullmatch(stripe_api_key):
+        fail("that is not a Stripe secret or restricted key (sk_test_..., sk_live_..., rk_...)")
+
+    async def add(store: Store, keys: KeyBox | None, registry: Registry) -> str:
+        return (await service.create_account(store, keys, name, stripe_api_key)).id
+
+    click.echo(f"added account {with_store(store_url, add)}")
+
+
+@accounts.command("list")
+@store_option
+def accounts_list(store_url: str) -> None:
+    """Every account: id, name and the hint of its key."""
+
+    async def listed(store: Store, keys: KeyBox | None, registry: Registry) -> list[str]:
+        return [f"{a.id}  {a.name}  {a.key_hint}" for a in await store.list_accounts()]
+
+    for line in with_store(store_url, listed):
+        click.echo(line)
+
+
+@click.group()
+def servers() -> None:
+    """MCP servers of an account."""
+
+
+@servers.command("create")
+@click.option("--account", "account_id", required=True)
+@click.option("--name", required=True)
+@click.option("--methods", default="", help="Comma-separated: read, write, or kinds.")
+@click.option("--tags", default="")
+@click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
+@click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
+@click.option(
+    "--expires-at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
+    default=None,
+    help="e.g. 2026-12-01T00:00:00Z",
+)
+@store_option
+@public_url_option
+def servers_create(
+    account_id: str,
+    name: str,
+    methods: str,
+    tags: str,
+    require_api_token: bool,
+    stripe_account: str | None,
+    expires_at: datetime | None,
+    store_url: str,
+    public_url: str,
+) -> None:
+    """Create a server and print its MCP URL (shown this once)."""
+    expires = None
+    if expires_at is not None:
+        expires = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    config = {
+        "methods": comma_list(methods),
+        "tags": comma_list(tags),
+        "require_api_token_auth": require_api_token,
+        "stripe_account": stripe_account,
+    }
+
+    async def create(store: Store, keys: KeyBox | None, registry: Registry) -> service.CreatedServer:
+        await existing_account(store, account_id)
+        return await service.create_server(store, registry, account_id, name, config, expires)
+
+    created = with_store(store_url, create)
+    click.echo(f"created server {created.record.id}; its MCP URL (shown once):")
+    click.echo(f"{public_url.rstrip('/')}/mcp/{created.token}")
+
+
+@servers.command("list")
+@click.option("--account", "account_id", required=True)
+@store_option
+def servers_list(account_id: str, store_url: str) -> None:
+    """The account's servers, as the admin API lists them: expired ones left out, never a token."""
+
+    async def listed(store: Store, keys: KeyBox | None, registry: Registry) -> list[str]:
+        await existing_account(store, account_id)
+        now = time.time()
+        return [
+            server_line(
+                record,
+                len(service.server_tools(registry, record.config).tool_names),
+                await service.server_usage(store, record.id, now),
+            )
+            for record in await service.list_servers(store, account_id, now)
+        ]
+
+    for line in with_store(store_url, listed):
+        click.echo(line)
+
+
+@servers.command("revoke")
+@click.option("--account", "account_id", required=True)
+@click.option("--id", "server_id", required=True)
+@store_option
+def servers_revoke(account_id: str, server_id: str, store_url: str) -> None:
+    """Revoke a server: its URL answers 404 from then on."""
+
+    async def revoke(store: Store, keys: KeyBox | None, registry: Registry) -> None:
+        if not await service.revoke_server(store, account_id, server_id):
+            raise Refused(f"no server {server_id} on account {account_id}")
+
+    with_store(store_url, revoke)
+    click.echo(f"revoked {server_id}")
+
+
+@click.group("api-tokens")
+def api_tokens() -> None:
+    """API tokens: the second factor of servers with require_api_token_auth."""
+
+
+@api_tokens.command("create")
+@click.option("--admin", is_flag=True, help="The token also signs in to the admin console at /admin.")
+@store_option
+def api_tokens_create(admin: bool, store_url: str) -> None:
+    """Create an API token and print it (shown this once)."""
+
+    async def create(store: Store, keys: KeyBox | None, registry: Registry) -> tuple[str, str]:
+        record, token = await service.create_api_token(store, admin=admin)
+        return record.id, token
+
+    token_id, token = with_store(store_url, create)
+    click.echo(f"created API token {token_id} (shown once):")
+    click.echo(token)

@@ -1,0 +1,138 @@
+"""`stripe-mcp serve`: MCP over HTTP for every server in the store, the admin API and the console."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from urllib.parse import urlsplit
+
+import click
+import uvicorn
+
+from stripe_mcp.cli.main import fail
+from stripe_mcp.managed.budgets import BudgetError, BudgetRule
+from stripe_mcp.managed.secrets import MissingEncryptionKey
+from stripe_mcp.managed.store import StoreUrlError
+from stripe_mcp.web.app import create_app
+from stripe_mcp.web.logging import configure_logging
+from stripe_mcp.web.runtime import Runtime, preflight
+from stripe_mcp.web.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULTS, Settings
+
+SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown forever
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--store",
+    "store_url",
+    default=DEFAULTS.store_url,
+    show_default=True,
+    help="sqlite:///PATH (embedded) or redis://HOST:PORT/DB.",
+)
+@click.option(
+    "--stripe-base-url",
+    default=DEFAULTS.stripe_base_url,
+    show_default=True,
+    help="Where Stripe is (an emulator in tests).",
+)
+@click.option(
+    "--stripe-version", default=None, help="Stripe-Version header. Default: the API version of the generated tools."
+)
+@click.option(
+    "--public-url", default=None, help="Base of the MCP URLs printed and returned. Default: http://HOST:PORT."
+)
+@click.option(
+    "--allowed-host", "allowed_hosts", multiple=True, help="Host header to accept besides loopback (repeatable)."
+)
+@click.option(
+    "--allowed-origin", "allowed_origins", multiple=True, help="Origin to accept besides loopback (repeatable)."
+)
+@click.option(
+    "--upstream-timeout",
+    default=DEFAULTS.upstream_timeout,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds per Stripe request.",
+)
+@click.option(
+    "--server-budget",
+    default=str(DEFAULTS.server_budget),
+    show_default=True,
+    help="Tool calls per seconds for one MCP server.",
+)
+@click.option(
+    "--account-budget",
+    default=str(DEFAULTS.account_budget),
+    show_default=True,
+    help="Tool calls per seconds for one account, all its servers together.",
+)
+@click.option(
+    "--loaded-tools",
+    default=DEFAULTS.loaded_tools,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Tool modules kept imported; more saves re-imports (~3 ms) when agents use many tools, fewer saves memory.",
+)
+def serve(
+    host: str,
+    port: int,
+    store_url: str,
+    stripe_base_url: str,
+    stripe_version: str | None,
+    public_url: str | None,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    upstream_timeout: float,
+    server_budget: str,
+    account_budget: str,
+    loaded_tools: int,
+) -> None:
+    """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
+    try:
+        server_rule, account_rule = BudgetRule.parse(server_budget), BudgetRule.parse(account_budget)
+    except BudgetError as exc:
+        fail(str(exc))
+    settings = Settings(
+        store_url=store_url,
+        stripe_base_url=stripe_base_url,
+        stripe_version=stripe_version,
+        public_url=public_url or f"http://{host}:{port}",
+        default_api_key=os.environ.get("STRIPE_API_KEY") or None,
+        admin_token=os.environ.get("STRIPE_MCP_ADMIN_TOKEN") or None,
+        upstream_timeout=upstream_timeout,
+        allowed_hosts=allowed_hosts + _public_host(public_url),
+        allowed_origins=allowed_origins,
+        server_budget=server_rule,
+        account_budget=account_rule,
+        loaded_tools=loaded_tools,
+    )
+
+    def ready(runtime: Runtime) -> None:
+        click.echo(
+            f"stripe-mcp: {len(runtime.registry.tools)} tools (Stripe API {runtime.stripe_version}) on {settings.public_url}"
+        )
+        if runtime.default_url:
+            click.echo(f"read-only MCP server for STRIPE_API_KEY: {runtime.default_url}")
+
+    configure_logging()
+    try:
+        asyncio.run(preflight(settings))
+    except (MissingEncryptionKey, StoreUrlError) as exc:
+        fail(str(exc))
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot open the store {store_url}: {exc}")
+    uvicorn.run(
+        create_app(settings, on_ready=ready),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+    )
+
+
+def _public_host(public_url: str | None) -> tuple[str, ...]:
+    """The host clients reach us by must pass the DNS-rebinding check."""
+    return (urlsplit(public_url).netloc,) if public_url else ()

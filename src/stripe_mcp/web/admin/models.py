@@ -1,0 +1,112 @@
+"""What the admin API accepts and answers, as pydantic models; the console validates its forms with them too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from stripe_mcp.managed import service
+from stripe_mcp.managed.store.base import AccountRecord, ServerRecord
+from stripe_mcp.tools.filters import KINDS, METHOD_GROUPS
+from stripe_mcp.tools.registry import Registry
+
+Method = Literal["read", "write", "get", "list", "search", "create", "update", "delete", "custom"]
+assert set(Method.__args__) == set(METHOD_GROUPS) | set(KINDS)  # type: ignore[attr-defined]
+
+NAME = r"^[^\x00-\x1f\x7f]+$"  # printable: names end up in pages, logs and serverInfo
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AccountIn(Strict):
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
+    stripe_api_key: str = Field(min_length=8, max_length=500, pattern=f"^{service.STRIPE_KEY.pattern}$")
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    stripe_api_key_hint: str
+    created_at: datetime
+
+
+class ServerConfigIn(Strict):
+    methods: list[Method] = Field(default_factory=list, max_length=9)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    require_api_token_auth: StrictBool = False
+    tool_exposure: Literal["all", "discovery", "chatgpt"] = "all"
+    full_results: StrictBool = Field(default=False, description="Keep null fields and empty collections in results.")
+    stripe_account: str | None = Field(
+        default=None,
+        pattern=f"^{service.STRIPE_ACCOUNT.pattern}$",
+        description="A Connect platform's connected account: every call carries Stripe-Account with it.",
+    )
+
+
+class ServerIn(Strict):
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
+    config: ServerConfigIn = Field(default_factory=ServerConfigIn)
+    expires_at: datetime | None = None
+
+
+class ServerOut(BaseModel):
+    id: str
+    name: str
+    config: ServerConfigIn
+    expires_at: datetime | None
+    created_at: datetime
+    tool_count: int
+    url: str | None = Field(default=None, description="Only in the creation response: the token is shown once.")
+    warnings: list[str] = Field(default_factory=list)
+    last_used_at: datetime | None = Field(default=None, description="When a tool was last called through this server.")
+    calls_24h: int = Field(default=0, description="Tool calls in the last 24 hours (hourly buckets).")
+
+
+class ApiTokenIn(Strict):
+    admin: StrictBool = Field(default=False, description="The token may also sign in to the admin console at /admin.")
+
+
+class ApiTokenOut(BaseModel):
+    id: str
+    token: str
+
+
+class ErrorOut(BaseModel):
+    error: dict[str, str]
+
+
+def _when(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def _maybe_when(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else _when(timestamp)
+
+
+def account_out(record: AccountRecord) -> dict[str, Any]:
+    return AccountOut(
+        id=record.id, name=record.name, stripe_api_key_hint=record.key_hint, created_at=_when(record.created_at)
+    ).model_dump(mode="json")
+
+
+def server_out(
+    registry: Registry, record: ServerRecord, url: str | None = None, usage: service.ServerUsage | None = None
+) -> dict[str, Any]:
+    tools = service.server_tools(registry, record.config)
+    usage = usage or service.ServerUsage(None, 0)
+    return ServerOut(
+        id=record.id,
+        name=record.name,
+        config=ServerConfigIn(**record.config),
+        expires_at=_maybe_when(record.expires_at),
+        created_at=_when(record.created_at),
+        tool_count=len(tools.tool_names),
+        url=url,
+        warnings=list(tools.warnings),
+        last_used_at=_maybe_when(usage.last_used_at),
+        calls_24h=usage.calls_24h,
+    ).model_dump(mode="json", exclude_none=False)

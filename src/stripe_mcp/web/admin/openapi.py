@@ -1,0 +1,104 @@
+"""The admin API's OpenAPI 3.1 document, built from the same pydantic models that validate its requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_mcp.web.admin.models import AccountIn, AccountOut, ApiTokenIn, ApiTokenOut, ErrorOut, ServerIn, ServerOut
+
+
+def openapi_document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ErrorOut):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+
+    def ref(name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def listing(name: str) -> dict[str, Any]:
+        return {"type": "object", "properties": {"data": {"type": "array", "items": ref(name)}}}
+
+    def answer(status: str, name: str | None, description: str) -> dict[str, Any]:
+        body = {"content": {"application/json": {"schema": ref(name)}}} if name else {}
+        return {status: {"description": description, **body}}
+
+    errors = {
+        **answer("400", "ErrorOut", "Invalid input"),
+        **answer("401", "ErrorOut", "Missing or wrong admin token"),
+        **answer("403", "ErrorOut", "Admin API closed"),
+        **answer("404", "ErrorOut", "Not found"),
+        **answer("413", "ErrorOut", "Body too large"),
+        **answer("415", "ErrorOut", "Not JSON"),
+    }
+    account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "stripe-mcp admin API", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"admin": []}],
+        "paths": {
+            "/integrated-account": {
+                "post": {
+                    "operationId": "createIntegratedAccount",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref("AccountIn")}}},
+                    "responses": {**answer("201", None, "Created: {id, name}"), **errors},
+                },
+                "get": {
+                    "operationId": "listIntegratedAccounts",
+                    "responses": {
+                        "200": {
+                            "description": "Accounts",
+                            "content": {"application/json": {"schema": listing("AccountOut")}},
+                        },
+                        **errors,
+                    },
+                },
+            },
+            "/integrated-account/{account_id}": {
+                "delete": {
+                    "operationId": "deleteIntegratedAccount",
+                    "parameters": [account_id],
+                    "responses": {"204": {"description": "Deleted with its servers"}, **errors},
+                },
+            },
+            "/integrated-account/{account_id}/mcp": {
+                "post": {
+                    "operationId": "createMcpServer",
+                    "parameters": [account_id],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ServerIn")}}},
+                    "responses": {**answer("201", "ServerOut", "Created; url holds the token, shown once"), **errors},
+                },
+                "get": {
+                    "operationId": "listMcpServers",
+                    "parameters": [account_id],
+                    "responses": {
+                        "200": {
+                            "description": "Servers (never tokens)",
+                            "content": {"application/json": {"schema": listing("ServerOut")}},
+                        },
+                        **errors,
+                    },
+                },
+            },
+            "/integrated-account/{account_id}/mcp/{server_id}": {
+                "delete": {
+                    "operationId": "revokeMcpServer",
+                    "parameters": [account_id, server_id],
+                    "responses": {"204": {"description": "Revoked at once"}, **errors},
+                },
+            },
+            "/api-token": {
+                "post": {
+                    "operationId": "createApiToken",
+                    "requestBody": {"required": False, "content": {"application/json": {"schema": ref("ApiTokenIn")}}},
+                    "responses": {**answer("201", "ApiTokenOut", "Created; shown once"), **errors},
+                },
+            },
+        },
+    }

@@ -1,0 +1,163 @@
+"""The admin API's endpoints: each checks the admin token, validates its body, and calls managed.service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from stripe_mcp.managed import service
+from stripe_mcp.managed.secrets import MissingEncryptionKey
+from stripe_mcp.managed.store.base import AccountRecord
+from stripe_mcp.tools.filters import PolicyError
+from stripe_mcp.web.admin.models import AccountIn, ApiTokenIn, ApiTokenOut, ServerIn, account_out, server_out
+from stripe_mcp.web.admin.openapi import openapi_document
+from stripe_mcp.web.bodies import BodyTooLarge, read_body
+from stripe_mcp.web.credentials import bearer_token, same_secret
+from stripe_mcp.web.errors import error_response, unauthorized
+from stripe_mcp.web.runtime import Runtime
+
+MAX_BODY_BYTES = 64 * 1024
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class AdminApi:
+    def __init__(self, runtime_of: Callable[[], Runtime], admin_token: str | None) -> None:
+        self.runtime_of = runtime_of
+        self.admin_token = admin_token
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            self._route("/integrated-account", POST=self.create_account, GET=self.list_accounts),
+            self._route("/integrated-account/{account_id}", DELETE=self.delete_account),
+            self._route("/integrated-account/{account_id}/mcp", POST=self.create_server, GET=self.list_servers),
+            self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
+            self._route("/api-token", POST=self.create_api_token),
+        ]
+
+    def _route(self, path: str, **handlers: Endpoint) -> Route:
+        """One route per path, so that a 405 lists every method the path has in its Allow header."""
+        guarded = {method: self._guard(handler) for method, handler in handlers.items()}
+
+        async def endpoint(request: Request) -> Response:
+            return await guarded[request.method](request)
+
+        return Route(path, endpoint, methods=list(handlers))
+
+    def _guard(self, handler: Endpoint) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            if not self.admin_token:
+                return error_response(
+                    403, "admin_disabled", "the admin API is closed: set STRIPE_MCP_ADMIN_TOKEN to open it"
+                )
+            token = bearer_token(request)
+            if token is None or not same_secret(token, self.admin_token):
+                return unauthorized("send Authorization: Bearer <admin token>")
+            try:
+                return await handler(request)
+            except AdminError as error:
+                return error_response(error.status, error.code, error.message)
+
+        return guarded
+
+    async def _body(self, request: Request, model: type[Model]) -> Model:
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge as error:
+            raise AdminError(413, "body_too_large", str(error)) from None
+        if "json" not in request.headers.get("content-type", "application/json"):
+            raise AdminError(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            return model.model_validate_json(body or b"{}")
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+                for item in error.errors(include_url=False, include_input=False)
+            )
+            raise AdminError(400, "invalid_request", problems) from None
+
+    async def _account(self, account_id: str) -> AccountRecord:
+        account = await self.runtime_of().store.get_account(account_id)
+        if account is None:
+            raise AdminError(404, "not_found", f"no integrated account {account_id[:64]}")
+        return account
+
+    async def create_account(self, request: Request) -> Response:
+        body = await self._body(request, AccountIn)
+        runtime = self.runtime_of()
+        try:
+            record = await service.create_account(runtime.store, runtime.keys, body.name, body.stripe_api_key)
+        except MissingEncryptionKey as error:
+            raise AdminError(503, "encryption_key_missing", str(error)) from None
+        return JSONResponse({"id": record.id, "name": record.name}, status_code=201)
+
+    async def list_accounts(self, request: Request) -> Response:
+        accounts = await self.runtime_of().store.list_accounts()
+        return JSONResponse({"data": [account_out(a) for a in accounts]})
+
+    async def delete_account(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        await service.delete_account(runtime.store, account.id, runtime.forget_servers)
+        return Response(status_code=204)
+
+    async def create_server(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        body = await self._body(request, ServerIn)
+        if body.expires_at is not None and body.expires_at.tzinfo is None:
+            raise AdminError(400, "invalid_request", "expires_at: give a time zone, e.g. 2026-12-01T00:00:00Z")
+        runtime = self.runtime_of()
+        try:
+            created = await service.create_server(
+                runtime.store,
+                runtime.registry,
+                account.id,
+                body.name,
+                body.config.model_dump(),
+                body.expires_at.timestamp() if body.expires_at else None,
+                now=runtime.clock(),
+            )
+        except PolicyError as error:
+            raise AdminError(400, "invalid_config", str(error)) from None
+        url = runtime.mcp_url(created.token)
+        return JSONResponse(server_out(runtime.registry, created.record, url), status_code=201)
+
+    async def list_servers(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        now = runtime.clock()
+        data = [
+            server_out(runtime.registry, s, usage=await service.server_usage(runtime.store, s.id, now))
+            for s in await service.list_servers(runtime.store, account.id, now)
+        ]
+        return JSONResponse({"data": data})
+
+    async def revoke_server(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        if not await service.revoke_server(
+            runtime.store, account.id, request.path_params["server_id"], runtime.forget_servers
+        ):
+            raise AdminError(404, "not_found", "no such MCP server on this account")
+        return Response(status_code=204)
+
+    async def create_api_token(self, request: Request) -> Response:
+        body = await self._body(request, ApiTokenIn)
+        record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
+        return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())

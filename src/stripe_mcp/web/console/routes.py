@@ -1,0 +1,129 @@
+"""The console's routes, and the checks every page passes before its handler runs.
+
+In order: the console is open (STRIPE_MCP_ADMIN_TOKEN set), the Host is allowed, a POST comes from this
+origin, the session is signed in (unless the page is the sign-in), and a posted form carries the session's
+CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from stripe_mcp.managed.secrets import KeyBox
+from stripe_mcp.mcp.security import host_allowed
+from stripe_mcp.web.console import accounts, servers, tool_browser
+from stripe_mcp.web.console.forms import Form, FormError, read_form
+from stripe_mcp.web.console.page import Handler, NotFound, Page
+from stripe_mcp.web.console.rendering import Renderer, see_other, stylesheet
+from stripe_mcp.web.console.sessions import Session, Sessions
+from stripe_mcp.web.console.sign_in import SignIn
+from stripe_mcp.web.console.urls import ACCOUNTS, PREFIX, SIGN_IN
+from stripe_mcp.web.credentials import same_secret
+from stripe_mcp.web.runtime import Runtime
+from stripe_mcp.web.settings import Settings
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Console:
+    def __init__(self, runtime_of: Callable[[], Runtime], settings: Settings, keys: KeyBox | None) -> None:
+        self.runtime_of = runtime_of
+        self.settings = settings
+        self.sessions = Sessions(settings, keys, lambda: runtime_of().store)
+        self.renderer = Renderer()
+
+    def routes(self) -> list[Route]:
+        sign_in = SignIn(self.sessions, self.settings.admin_token)
+        account = ACCOUNTS + "/{account_id}"
+        server = account + "/servers/{server_id}"
+        return [
+            Route(PREFIX, self._page(sign_in.home), methods=["GET"]),
+            Route(PREFIX + "/", self._page(sign_in.home), methods=["GET"]),
+            Route(PREFIX + "/static/console.css", stylesheet, methods=["GET"]),
+            Route(SIGN_IN, self._page(sign_in.show, signed_in=False), methods=["GET"]),
+            Route(SIGN_IN, self._page(sign_in.submit, signed_in=False), methods=["POST"]),
+            Route(PREFIX + "/sign-out", self._page(sign_in.sign_out), methods=["POST"]),
+            Route(ACCOUNTS, self._page(accounts.accounts), methods=["GET"]),
+            Route(ACCOUNTS, self._page(accounts.add_account), methods=["POST"]),
+            Route(account, self._page(accounts.account), methods=["GET"]),
+            Route(account + "/remove", self._page(accounts.remove_account), methods=["GET", "POST"]),
+            Route(account + "/servers/new", self._page(servers.new_server), methods=["GET"]),
+            Route(account + "/servers", self._page(servers.create_server), methods=["POST"]),
+            Route(server + "/revoke", self._page(servers.revoke_server), methods=["GET", "POST"]),
+            Route(server + "/tools", self._page(tool_browser.tools), methods=["GET"]),
+            Route(server + "/tools/{tool_name}", self._page(tool_browser.tool), methods=["GET"]),
+            Route(PREFIX + "/tool-count", self._page(servers.tool_count), methods=["GET"]),
+        ]
+
+    def _page(self, handler: Handler, *, signed_in: bool = True) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            if not self.settings.admin_token:
+                return self._message(
+                    request,
+                    None,
+                    403,
+                    "Console closed",
+                    "The admin console is closed: set STRIPE_MCP_ADMIN_TOKEN to open it.",
+                )
+            if not host_allowed(request.headers.get("host"), self.settings.allowed_hosts):
+                return PlainTextResponse("Invalid Host header", status_code=421)
+            posted = request.method == "POST"
+            if posted and not self._same_origin(request):
+                return self._refused(request, None)
+            session = await self.sessions.read(request)
+            if signed_in and (session is None or not session.signed_in):
+                return self._to_sign_in(request)
+            form = Form()
+            if posted:
+                try:
+                    form = await read_form(request)
+                except FormError as error:
+                    return self._message(request, session, error.status, "Not accepted", str(error))
+                if session is None or not same_secret(form.first("csrf"), session.csrf):
+                    return self._refused(request, session)
+            try:
+                return await handler(Page(request, session, form, self.runtime_of(), self.renderer))
+            except NotFound:
+                return self._message(
+                    request, session, 404, "Not found", "There is nothing here: it may have been removed or revoked."
+                )
+
+        return endpoint
+
+    def _same_origin(self, request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None:
+            referer = request.headers.get("referer")
+            if not referer:
+                return False
+            try:
+                parts = urlsplit(referer)
+            except ValueError:
+                return False
+            origin = f"{parts.scheme}://{parts.netloc}"
+        public = urlsplit(self.settings.public_url)
+        expected = {
+            f"{request.url.scheme}://{request.headers.get('host', '')}".lower(),
+            f"{public.scheme}://{public.netloc}".lower(),
+        }
+        return origin.strip().lower().rstrip("/") in expected
+
+    def _to_sign_in(self, request: Request) -> Response:
+        target = SIGN_IN
+        if request.method == "GET" and request.url.path not in (PREFIX, PREFIX + "/"):
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(wanted, safe="")
+        return see_other(target)
+
+    def _refused(self, request: Request, session: Session | None) -> Response:
+        return self._message(
+            request, session, 403, "Refused", "This request was refused. Go back, reload the page and try again."
+        )
+
+    def _message(self, request: Request, session: Session | None, status: int, title: str, message: str) -> Response:
+        return self.renderer.render(request, session, "message.html", status, title=title, message=message)

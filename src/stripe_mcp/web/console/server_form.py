@@ -1,0 +1,83 @@
+"""The new-server form: what was typed, the configuration it asks for, its expiry, and its tool count in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from stripe_mcp.managed.service import ToolPreview
+from stripe_mcp.web.console.forms import Form
+
+EXPIRY_CHOICES = (
+    ("never", "Never"),
+    ("3600", "In 1 hour"),
+    ("86400", "In 1 day"),
+    ("604800", "In 7 days"),
+    ("2592000", "In 30 days"),
+    ("7776000", "In 90 days"),
+    ("date", "On the date below (UTC)"),
+)
+
+
+@dataclass(frozen=True)
+class ServerForm:
+    """The form as typed (to show it again), plus the configuration it asks for (validated by the service)."""
+
+    name: str
+    config: dict[str, Any]
+    areas: frozenset[str]
+    more_tags: str
+    expires: str
+    expires_on: str
+
+    @classmethod
+    def read(cls, form: Form) -> ServerForm:
+        areas = form.all("tags")
+        more = form.first("more_tags")[:2000]
+        config = {
+            "methods": form.all("methods"),
+            "tags": list(dict.fromkeys([*areas, *split_tags(more)])),
+            "require_api_token_auth": form.first("require_api_token_auth") == "on",
+            "tool_exposure": form.first("tool_exposure", "all") or "all",
+            "full_results": form.first("full_results") == "on",
+        }
+        return cls(
+            name=form.first("name")[:300],
+            config=config,
+            areas=frozenset(areas),
+            more_tags=more,
+            expires=form.first("expires", "never"),
+            expires_on=form.first("expires_on")[:40],
+        )
+
+    def expires_at(self, now: float, errors: list[str]) -> str | None:
+        """The chosen expiry as ISO 8601 (None: never); a sentence in `errors` when it cannot be read."""
+        if self.expires == "never":
+            return None
+        if self.expires == "date":
+            try:
+                when = datetime.fromisoformat(self.expires_on)
+            except ValueError:
+                errors.append("Expiry: give a date and time, e.g. 2026-12-31T00:00 (UTC).")
+                return None
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+            return when.isoformat()
+        if self.expires in dict(EXPIRY_CHOICES) and self.expires.isdigit():
+            return datetime.fromtimestamp(now + int(self.expires), tz=UTC).isoformat()
+        errors.append("Expiry: choose one of the listed choices.")
+        return None
+
+
+def split_tags(text: str) -> list[str]:
+    return [t for t in (part.strip() for part in text.replace(",", " ").split()) if t]
+
+
+def count_text(preview: ToolPreview) -> str:
+    count = len(preview.tool_names)
+    tools = f"{count} tool{'s' if count != 1 else ''}"
+    if preview.listed == count:
+        return f"{tools} match these filters; agents see all of them in tools/list."
+    if preview.listed == 3:
+        return f"{tools} match these filters; agents see 3 discovery tools and reach these through call_tool."
+    return f"{tools} match these filters; agents see ChatGPT's search and fetch, which use them."
