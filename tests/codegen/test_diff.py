@@ -19,20 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from stripe_mcp.codegen.diff import (
-    ADDITIVE,
-    BREAKING,
-    CHANGE_KINDS,
-    FORMAT,
-    compare_schemas,
-    diff_snapshots,
-    render_json,
-    render_markdown,
-    report_dict,
-    snapshot_from_generated,
-    snapshot_from_spec,
-    snapshot_from_tools,
-)
+from stripe_mcp.codegen.diff import CHANGE_KINDS, FORMAT, diff_snapshots, render_json, render_markdown, report_dict
+from stripe_mcp.codegen.schema_diff import ADDITIVE, BREAKING, compare_schemas
+from stripe_mcp.codegen.snapshot import snapshot_from_generated, snapshot_from_spec, snapshot_from_tools
 from tests.codegen.spec_pairs import (
     SPEC_2022,
     SPEC_PINNED,

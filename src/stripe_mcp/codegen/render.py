@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from stripe_mcp.codegen.search_index import build_index, index_text
-from stripe_mcp.codegen.stripe import Tool
+from stripe_mcp.codegen.tool import Tool
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MODEL_CLASS = "Arguments"
@@ -52,12 +52,8 @@ def json_text(value: Any, version: str) -> str:
 
 def model_code(schema: dict[str, Any]) -> str:
     """The pydantic model of one tool's arguments, by datamodel-code-generator (imports and classes)."""
-    from datamodel_code_generator import (
-        DataModelType,
-        InputFileType,
-        PythonVersion,
-        generate,
-    )
+    from datamodel_code_generator import LiteralType, PythonVersion, generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +66,7 @@ def model_code(schema: dict[str, Any]) -> str:
             target_python_version=PythonVersion.PY_311,
             formatters=[],
             disable_timestamp=True,
-            enum_field_as_literal="all",
+            enum_field_as_literal=LiteralType.All,
             extra_fields="forbid",
             use_annotated=True,
             use_double_quotes=True,
