@@ -2,14 +2,14 @@
 """Advance test helpers test clock: POST /v1/test_helpers/test_clocks/{test_clock}/advance"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     frozen_time: int
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -25,20 +25,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/test_clocks/{test_clock}/advance"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "test_clock",
-}
+PATH_ARGUMENTS = {"id": "test_clock"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "frozen_time",
-)
+BODY_ARGUMENTS = ("frozen_time",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_test_clock"
-TAGS = (
-    "test_helpers",
-    "test_helpers.test_clock",
-)
+TAGS = ("test_helpers", "test_helpers.test_clock")
 ANNOTATIONS = {
     "title": "Advance test helpers test clock",
     "readOnlyHint": False,

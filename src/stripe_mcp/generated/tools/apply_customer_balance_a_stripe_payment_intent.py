@@ -2,18 +2,32 @@
 """Apply customer balance payment intent: POST /v1/payment_intents/{intent}/apply_customer_balance"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     currency: str | None = None
-    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "invoice",
+                "latest_charge",
+                "on_behalf_of",
+                "payment_method",
+                "review",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,22 +41,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/apply_customer_balance"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "currency",
-    "expand",
-)
+BODY_ARGUMENTS = ("amount", "currency", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_intent"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Apply customer balance payment intent",
     "readOnlyHint": False,

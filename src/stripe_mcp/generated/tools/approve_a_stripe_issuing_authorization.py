@@ -2,18 +2,18 @@
 """Approve issuing authorization: POST /v1/issuing/authorizations/{authorization}/approve"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
-    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,22 +29,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/authorizations/{authorization}/approve"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "authorization",
-}
+PATH_ARGUMENTS = {"id": "authorization"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("amount", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "issuing_authorization"
-TAGS = (
-    "issuing",
-    "issuing.authorization",
-)
+TAGS = ("issuing", "issuing.authorization")
 ANNOTATIONS = {
     "title": "Approve issuing authorization",
     "readOnlyHint": False,

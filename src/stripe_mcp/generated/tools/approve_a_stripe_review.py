@@ -2,43 +2,33 @@
 """Approve review: POST /v1/reviews/{review}/approve"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'payment_intent']] | None = None
+    expand: list[Literal["charge", "payment_intent"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "approve_a_stripe_review"
 TITLE = "Approve review"
-DESCRIPTION = (
-    "Approve a Stripe review. Approves a Review object, closing it and removing it from the list of "
-    "reviews."
-)
+DESCRIPTION = "Approve a Stripe review. Approves a Review object, closing it and removing it from the list of reviews."
 KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/reviews/{review}/approve"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "review",
-}
+PATH_ARGUMENTS = {"id": "review"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "review"
-TAGS = (
-    "radar",
-    "review",
-)
+TAGS = ("radar", "review")
 ANNOTATIONS = {
     "title": "Approve review",
     "readOnlyHint": False,

@@ -2,17 +2,17 @@
 """Attach payment method: POST /v1/payment_methods/{payment_method}/attach"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     customer: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -34,21 +34,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods/{payment_method}/attach"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method",
-}
+PATH_ARGUMENTS = {"id": "payment_method"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "customer",
-    "expand",
-)
+BODY_ARGUMENTS = ("customer", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method"
-TAGS = (
-    "payments",
-    "payment_method",
-)
+TAGS = ("payments", "payment_method")
 ANNOTATIONS = {
     "title": "Attach payment method",
     "readOnlyHint": False,

@@ -2,16 +2,23 @@
 """Cancel payout: POST /v1/payouts/{payout}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction", "destination", "failure_balance_transaction", "original_payout", "reversed_by"
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -26,20 +33,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts/{payout}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payout",
-}
+PATH_ARGUMENTS = {"id": "payout"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payout"
-TAGS = (
-    "payouts",
-    "payout",
-)
+TAGS = ("payouts", "payout")
 ANNOTATIONS = {
     "title": "Cancel payout",
     "readOnlyHint": False,

@@ -2,16 +2,31 @@
 """Cancel quote: POST /v1/quotes/{quote}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "from_quote.quote",
+                "invoice",
+                "on_behalf_of",
+                "subscription",
+                "subscription_schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +37,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "quote",
-}
+PATH_ARGUMENTS = {"id": "quote"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "quote"
-TAGS = (
-    "billing",
-    "quote",
-)
+TAGS = ("billing", "quote")
 ANNOTATIONS = {
     "title": "Cancel quote",
     "readOnlyHint": False,

@@ -2,16 +2,28 @@
 """Cancel refund: POST /v1/refunds/{refund}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -26,20 +38,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/refunds/{refund}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "refund",
-}
+PATH_ARGUMENTS = {"id": "refund"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "refund"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "Cancel refund",
     "readOnlyHint": False,

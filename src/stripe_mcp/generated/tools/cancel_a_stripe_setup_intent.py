@@ -2,17 +2,32 @@
 """Cancel setup intent: POST /v1/setup_intents/{intent}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    cancellation_reason: Annotated[Literal['abandoned', 'duplicate', 'requested_by_customer'] | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    cancellation_reason: Annotated[
+        Literal["abandoned", "duplicate", "requested_by_customer"] | None, Field(max_length=5000)
+    ] = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "latest_attempt",
+                "mandate",
+                "on_behalf_of",
+                "payment_method",
+                "single_use_mandate",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,21 +42,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "cancellation_reason",
-    "expand",
-)
+BODY_ARGUMENTS = ("cancellation_reason", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "setup_intent"
-TAGS = (
-    "payments",
-    "setup_intent",
-)
+TAGS = ("payments", "setup_intent")
 ANNOTATIONS = {
     "title": "Cancel setup intent",
     "readOnlyHint": False,

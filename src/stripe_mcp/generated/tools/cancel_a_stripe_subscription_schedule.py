@@ -2,16 +2,28 @@
 """Cancel subscription schedule: POST /v1/subscription_schedules/{schedule}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_settings.default_payment_method",
+                "default_settings.on_behalf_of",
+                "subscription",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
     invoice_now: bool | None = None
     prorate: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -28,22 +40,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "schedule",
-}
+PATH_ARGUMENTS = {"id": "schedule"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "invoice_now",
-    "prorate",
-)
+BODY_ARGUMENTS = ("expand", "invoice_now", "prorate")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription_schedule"
-TAGS = (
-    "billing",
-    "subscription_schedule",
-)
+TAGS = ("billing", "subscription_schedule")
 ANNOTATIONS = {
     "title": "Cancel subscription schedule",
     "readOnlyHint": False,

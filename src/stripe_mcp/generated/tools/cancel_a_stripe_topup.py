@@ -2,16 +2,16 @@
 """Cancel topup: POST /v1/topups/{topup}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction']] | None = None
+    expand: list[Literal["balance_transaction"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +22,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/topups/{topup}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "topup",
-}
+PATH_ARGUMENTS = {"id": "topup"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "topup"
-TAGS = (
-    "balance",
-    "topup",
-)
+TAGS = ("balance", "topup")
 ANNOTATIONS = {
     "title": "Cancel topup",
     "readOnlyHint": False,

@@ -2,16 +2,16 @@
 """Cancel treasury inbound transfer: POST /v1/treasury/inbound_transfers/{inbound_transfer}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +22,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/inbound_transfers/{inbound_transfer}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "inbound_transfer",
-}
+PATH_ARGUMENTS = {"id": "inbound_transfer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_inbound_transfer"
-TAGS = (
-    "treasury",
-    "treasury.inbound_transfer",
-)
+TAGS = ("treasury", "treasury.inbound_transfer")
 ANNOTATIONS = {
     "title": "Cancel treasury inbound transfer",
     "readOnlyHint": False,

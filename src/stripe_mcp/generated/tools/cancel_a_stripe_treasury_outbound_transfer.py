@@ -2,16 +2,16 @@
 """Cancel treasury outbound transfer: POST /v1/treasury/outbound_transfers/{outbound_transfer}/cancel"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -25,20 +25,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_transfers/{outbound_transfer}/cancel"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "outbound_transfer",
-}
+PATH_ARGUMENTS = {"id": "outbound_transfer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_outbound_transfer"
-TAGS = (
-    "treasury",
-    "treasury.outbound_transfer",
-)
+TAGS = ("treasury", "treasury.outbound_transfer")
 ANNOTATIONS = {
     "title": "Cancel treasury outbound transfer",
     "readOnlyHint": False,

@@ -2,16 +2,16 @@
 """Cancel action terminal reader: POST /v1/terminal/readers/{reader}/cancel_action"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +22,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/cancel_action"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Cancel action terminal reader",
     "readOnlyHint": False,

@@ -2,26 +2,43 @@
 """Capture charge: POST /v1/charges/{charge}/capture"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     application_fee: int | None = None
     application_fee_amount: int | None = None
-    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "application_fee",
+                "balance_transaction",
+                "customer",
+                "failure_balance_transaction",
+                "invoice",
+                "on_behalf_of",
+                "outcome.rule",
+                "payment_intent",
+                "review",
+                "source_transfer",
+                "transfer",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     receipt_email: str | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
@@ -43,9 +60,7 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/capture"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "charge",
-}
+PATH_ARGUMENTS = {"id": "charge"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -61,10 +76,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Capture charge",
     "readOnlyHint": False,

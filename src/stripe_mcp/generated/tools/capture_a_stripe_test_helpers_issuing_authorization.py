@@ -2,15 +2,15 @@
 """Capture test helpers issuing authorization: POST /v1/test_helpers/issuing/authorizations/{authorization}/capture"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Segment(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     arrival_airport_code: Annotated[str | None, Field(max_length=3)] = None
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     departure_airport_code: Annotated[str | None, Field(max_length=3)] = None
@@ -20,9 +20,7 @@ class Segment(BaseModel):
 
 
 class Flight(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     departure_at: int | None = None
     passenger_name: Annotated[str | None, Field(max_length=5000)] = None
     refundable: bool | None = None
@@ -31,27 +29,23 @@ class Flight(BaseModel):
 
 
 class Fuel(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Annotated[Literal['diesel', 'other', 'unleaded_plus', 'unleaded_regular', 'unleaded_super'] | None, Field(max_length=5000)] = None
-    unit: Annotated[Literal['liter', 'us_gallon'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    type: Annotated[
+        Literal["diesel", "other", "unleaded_plus", "unleaded_regular", "unleaded_super"] | None, Field(max_length=5000)
+    ] = None
+    unit: Annotated[Literal["liter", "us_gallon"] | None, Field(max_length=5000)] = None
     unit_cost_decimal: Decimal | None = None
     volume_decimal: Decimal | None = None
 
 
 class Lodging(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     check_in_at: int | None = None
     nights: int | None = None
 
 
 class ReceiptItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=26)] = None
     quantity: Decimal | None = None
     total: int | None = None
@@ -59,9 +53,7 @@ class ReceiptItem(BaseModel):
 
 
 class PurchaseDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flight: Flight | None = None
     fuel: Fuel | None = None
     lodging: Lodging | None = None
@@ -70,13 +62,11 @@ class PurchaseDetails(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     capture_amount: int | None = None
     close_authorization: bool | None = None
-    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
     purchase_details: PurchaseDetails | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -88,23 +78,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/capture"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "authorization",
-}
+PATH_ARGUMENTS = {"id": "authorization"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "capture_amount",
-    "close_authorization",
-    "expand",
-    "purchase_details",
-)
+BODY_ARGUMENTS = ("capture_amount", "close_authorization", "expand", "purchase_details")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_issuing_authorization"
-TAGS = (
-    "test_helpers",
-    "issuing.authorization",
-)
+TAGS = ("test_helpers", "issuing.authorization")
 ANNOTATIONS = {
     "title": "Capture test helpers issuing authorization",
     "readOnlyHint": False,

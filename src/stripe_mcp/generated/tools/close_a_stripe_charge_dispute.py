@@ -2,16 +2,33 @@
 """Close charge dispute: POST /v1/charges/{charge}/dispute/close"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'evidence.cancellation_policy', 'evidence.customer_communication', 'evidence.customer_signature', 'evidence.duplicate_charge_documentation', 'evidence.receipt', 'evidence.refund_policy', 'evidence.service_documentation', 'evidence.shipping_documentation', 'evidence.uncategorized_file', 'payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "charge",
+                "evidence.cancellation_policy",
+                "evidence.customer_communication",
+                "evidence.customer_signature",
+                "evidence.duplicate_charge_documentation",
+                "evidence.receipt",
+                "evidence.refund_policy",
+                "evidence.service_documentation",
+                "evidence.shipping_documentation",
+                "evidence.uncategorized_file",
+                "payment_intent",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +39,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/dispute/close"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-}
+PATH_ARGUMENTS = {"charge_id": "charge"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge_dispute"
-TAGS = (
-    "disputes",
-    "dispute",
-)
+TAGS = ("disputes", "dispute")
 ANNOTATIONS = {
     "title": "Close charge dispute",
     "readOnlyHint": False,

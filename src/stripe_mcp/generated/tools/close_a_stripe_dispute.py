@@ -2,16 +2,33 @@
 """Close dispute: POST /v1/disputes/{dispute}/close"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'evidence.cancellation_policy', 'evidence.customer_communication', 'evidence.customer_signature', 'evidence.duplicate_charge_documentation', 'evidence.receipt', 'evidence.refund_policy', 'evidence.service_documentation', 'evidence.shipping_documentation', 'evidence.uncategorized_file', 'payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "charge",
+                "evidence.cancellation_policy",
+                "evidence.customer_communication",
+                "evidence.customer_signature",
+                "evidence.duplicate_charge_documentation",
+                "evidence.receipt",
+                "evidence.refund_policy",
+                "evidence.service_documentation",
+                "evidence.shipping_documentation",
+                "evidence.uncategorized_file",
+                "payment_intent",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,20 +44,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/disputes/{dispute}/close"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "dispute",
-}
+PATH_ARGUMENTS = {"id": "dispute"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "dispute"
-TAGS = (
-    "disputes",
-    "dispute",
-)
+TAGS = ("disputes", "dispute")
 ANNOTATIONS = {
     "title": "Close dispute",
     "readOnlyHint": False,

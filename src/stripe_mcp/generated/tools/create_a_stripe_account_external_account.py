@@ -2,7 +2,9 @@
 """Create account external account: POST /v1/accounts/{account}/external_accounts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,31 +13,25 @@ class File(RootModel[str]):
 
 
 class BankAccountOwnershipVerification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class Documents(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_account_ownership_verification: BankAccountOwnershipVerification | None = None
 
 
 class BankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
     account_number: Annotated[str, Field(max_length=5000)]
-    account_type: Annotated[Literal['checking', 'futsu', 'savings', 'toza'] | None, Field(max_length=5000)] = None
+    account_type: Annotated[Literal["checking", "futsu", "savings", "toza"] | None, Field(max_length=5000)] = None
     country: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
     documents: Documents | None = None
-    object: Annotated[Literal['bank_account'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -44,13 +40,11 @@ class BankAccount1(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     bank_account: BankAccount | BankAccount1 | None = None
     default_for_currency: bool | None = None
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
     external_account: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -66,24 +60,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/external_accounts"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-}
+PATH_ARGUMENTS = {"account_id": "account"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "bank_account",
-    "default_for_currency",
-    "expand",
-    "external_account",
-    "metadata",
-)
+BODY_ARGUMENTS = ("bank_account", "default_for_currency", "expand", "external_account", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_external_account"
-TAGS = (
-    "connect",
-    "bank_account",
-)
+TAGS = ("connect", "bank_account")
 ANNOTATIONS = {
     "title": "Create account external account",
     "readOnlyHint": False,

@@ -2,19 +2,19 @@
 """Create account link: POST /v1/account_links"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: Annotated[str, Field(max_length=5000)]
-    collect: Literal['currently_due', 'eventually_due'] | None = None
+    collect: Literal["currently_due", "eventually_due"] | None = None
     refresh_url: str | None = None
     return_url: str | None = None
-    type: Literal['account_onboarding', 'account_update']
+    type: Literal["account_onboarding", "account_update"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -31,20 +31,11 @@ PATH = "/v1/account_links"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "account",
-    "collect",
-    "refresh_url",
-    "return_url",
-    "type",
-)
+BODY_ARGUMENTS = ("account", "collect", "refresh_url", "return_url", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_link"
-TAGS = (
-    "connect",
-    "account_link",
-)
+TAGS = ("connect", "account_link")
 ANNOTATIONS = {
     "title": "Create account link",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create account login link: POST /v1/accounts/{account}/login_links"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -25,18 +25,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/login_links"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-}
+PATH_ARGUMENTS = {"account_id": "account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_login_link"
-TAGS = (
-    "connect",
-    "login_link",
-)
+TAGS = ("connect", "login_link")
 ANNOTATIONS = {
     "title": "Create account login link",
     "readOnlyHint": False,

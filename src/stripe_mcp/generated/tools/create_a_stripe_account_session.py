@@ -2,28 +2,24 @@
 """Create account session: POST /v1/account_sessions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AccountOnboarding(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Components(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_onboarding: AccountOnboarding | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: str
     components: Components
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -42,17 +38,11 @@ PATH = "/v1/account_sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "account",
-    "components",
-)
+BODY_ARGUMENTS = ("account", "components")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_session"
-TAGS = (
-    "connect",
-    "account_session",
-)
+TAGS = ("connect", "account_session")
 ANNOTATIONS = {
     "title": "Create account session",
     "readOnlyHint": False,

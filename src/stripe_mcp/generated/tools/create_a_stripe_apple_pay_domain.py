@@ -2,14 +2,14 @@
 """Create apple pay domain: POST /v1/apple_pay/domains"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     domain_name: str
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -23,16 +23,11 @@ PATH = "/v1/apple_pay/domains"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "domain_name",
-)
+BODY_ARGUMENTS = ("domain_name",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "apple_pay_domain"
-TAGS = (
-    "payments",
-    "apple_pay_domain",
-)
+TAGS = ("payments", "apple_pay_domain")
 ANNOTATIONS = {
     "title": "Create apple pay domain",
     "readOnlyHint": False,

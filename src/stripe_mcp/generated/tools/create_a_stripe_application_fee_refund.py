@@ -2,17 +2,17 @@
 """Create application fee refund: POST /v1/application_fees/{id}/refunds"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
-    expand: list[Literal['balance_transaction', 'fee']] | None = None
+    expand: list[Literal["balance_transaction", "fee"]] | None = None
     metadata: dict[str, str] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -32,22 +32,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{id}/refunds"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "application_fee_id": "id",
-}
+PATH_ARGUMENTS = {"application_fee_id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("amount", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "application_fee_refund"
-TAGS = (
-    "connect",
-    "fee_refund",
-)
+TAGS = ("connect", "fee_refund")
 ANNOTATIONS = {
     "title": "Create application fee refund",
     "readOnlyHint": False,

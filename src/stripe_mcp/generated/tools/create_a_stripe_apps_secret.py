@@ -2,22 +2,20 @@
 """Create apps secret: POST /v1/apps/secrets"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Literal['account', 'user']
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["account", "user"]
     user: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_at: int | None = None
     name: Annotated[str, Field(max_length=5000)]
     payload: Annotated[str, Field(max_length=5000)]
@@ -34,19 +32,11 @@ PATH = "/v1/apps/secrets"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expires_at",
-    "name",
-    "payload",
-    "scope",
-)
+BODY_ARGUMENTS = ("expires_at", "name", "payload", "scope")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "apps_secret"
-TAGS = (
-    "apps",
-    "apps.secret",
-)
+TAGS = ("apps", "apps.secret")
 ANNOTATIONS = {
     "title": "Create apps secret",
     "readOnlyHint": False,

@@ -2,7 +2,9 @@
 """Create billing portal configuration: POST /v1/billing_portal/configurations"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,58 +13,60 @@ class Headline(RootModel[str]):
 
 
 class BusinessProfile(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    headline: Headline | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    headline: Headline | Literal[""] | None = None
     privacy_policy_url: str | None = None
     terms_of_service_url: str | None = None
 
 
 class CustomerUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
+    model_config = ConfigDict(extra="forbid")
+    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"]] | Literal[""] | None = (
+        None
     )
-    allowed_updates: list[Literal['address', 'email', 'name', 'phone', 'shipping', 'tax_id']] | Literal[''] | None = None
     enabled: bool
 
 
 class InvoiceHistory(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class PaymentMethodUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class CancellationReason(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
-    options: list[Literal['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']] | Literal['']
+    options: (
+        list[
+            Literal[
+                "customer_service",
+                "low_quality",
+                "missing_features",
+                "other",
+                "switched_service",
+                "too_complex",
+                "too_expensive",
+                "unused",
+            ]
+        ]
+        | Literal[""]
+    )
 
 
 class SubscriptionCancel(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     cancellation_reason: CancellationReason | None = None
     enabled: bool
-    mode: Literal['at_period_end', 'immediately'] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    mode: Literal["at_period_end", "immediately"] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
 
 
 class SubscriptionPause(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
 
 
@@ -71,27 +75,21 @@ class Price(RootModel[str]):
 
 
 class Product(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     prices: list[Price]
     product: Annotated[str, Field(max_length=5000)]
 
 
 class SubscriptionUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    default_allowed_updates: list[Literal['price', 'promotion_code', 'quantity']] | Literal['']
+    model_config = ConfigDict(extra="forbid")
+    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"]] | Literal[""]
     enabled: bool
-    products: list[Product] | Literal['']
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    products: list[Product] | Literal[""]
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
 
 
 class Features(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_update: CustomerUpdate | None = None
     invoice_history: InvoiceHistory | None = None
     payment_method_update: PaymentMethodUpdate | None = None
@@ -101,19 +99,15 @@ class Features(BaseModel):
 
 
 class LoginPage(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     business_profile: BusinessProfile
-    default_return_url: str | Literal[''] | None = None
-    expand: list[Literal['application']] | None = None
+    default_return_url: str | Literal[""] | None = None
+    expand: list[Literal["application"]] | None = None
     features: Features
     login_page: LoginPage | None = None
     metadata: dict[str, str] | None = None
@@ -132,21 +126,11 @@ PATH = "/v1/billing_portal/configurations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "business_profile",
-    "default_return_url",
-    "expand",
-    "features",
-    "login_page",
-    "metadata",
-)
+BODY_ARGUMENTS = ("business_profile", "default_return_url", "expand", "features", "login_page", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "billing_portal_configuration"
-TAGS = (
-    "billing",
-    "billing_portal.configuration",
-)
+TAGS = ("billing", "billing_portal.configuration")
 ANNOTATIONS = {
     "title": "Create billing portal configuration",
     "readOnlyHint": False,

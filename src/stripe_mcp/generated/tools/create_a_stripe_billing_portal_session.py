@@ -2,109 +2,138 @@
 """Create billing portal session: POST /v1/billing_portal/sessions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class HostedConfirmation(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom_message: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Redirect(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     return_url: str
 
 
 class AfterCompletion(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     hosted_confirmation: HostedConfirmation | None = None
     redirect: Redirect | None = None
-    type: Literal['hosted_confirmation', 'portal_homepage', 'redirect']
+    type: Literal["hosted_confirmation", "portal_homepage", "redirect"]
 
 
 class CouponOffer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str, Field(max_length=5000)]
 
 
 class Retention(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon_offer: CouponOffer
-    type: Literal['coupon_offer']
+    type: Literal["coupon_offer"]
 
 
 class SubscriptionCancel(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     retention: Retention | None = None
     subscription: Annotated[str, Field(max_length=5000)]
 
 
 class SubscriptionUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     subscription: Annotated[str, Field(max_length=5000)]
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Item(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     price: Annotated[str | None, Field(max_length=5000)] = None
     quantity: int | None = None
 
 
 class SubscriptionUpdateConfirm(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     discounts: list[Discount] | None = None
     items: list[Item]
     subscription: Annotated[str, Field(max_length=5000)]
 
 
 class FlowData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     after_completion: AfterCompletion | None = None
     subscription_cancel: SubscriptionCancel | None = None
     subscription_update: SubscriptionUpdate | None = None
     subscription_update_confirm: SubscriptionUpdateConfirm | None = None
-    type: Literal['payment_method_update', 'subscription_cancel', 'subscription_update', 'subscription_update_confirm']
+    type: Literal["payment_method_update", "subscription_cancel", "subscription_update", "subscription_update_confirm"]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     configuration: Annotated[str | None, Field(max_length=5000)] = None
     customer: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['configuration']] | None = None
+    expand: list[Literal["configuration"]] | None = None
     flow_data: FlowData | None = None
-    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-AU', 'en-CA', 'en-GB', 'en-IE', 'en-IN', 'en-NZ', 'en-SG', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None = None
+    locale: (
+        Literal[
+            "auto",
+            "bg",
+            "cs",
+            "da",
+            "de",
+            "el",
+            "en",
+            "en-AU",
+            "en-CA",
+            "en-GB",
+            "en-IE",
+            "en-IN",
+            "en-NZ",
+            "en-SG",
+            "es",
+            "es-419",
+            "et",
+            "fi",
+            "fil",
+            "fr",
+            "fr-CA",
+            "hr",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "lt",
+            "lv",
+            "ms",
+            "mt",
+            "nb",
+            "nl",
+            "pl",
+            "pt",
+            "pt-BR",
+            "ro",
+            "ru",
+            "sk",
+            "sl",
+            "sv",
+            "th",
+            "tr",
+            "vi",
+            "zh",
+            "zh-HK",
+            "zh-TW",
+        ]
+        | None
+    ) = None
     on_behalf_of: str | None = None
     return_url: str | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -122,22 +151,11 @@ PATH = "/v1/billing_portal/sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "configuration",
-    "customer",
-    "expand",
-    "flow_data",
-    "locale",
-    "on_behalf_of",
-    "return_url",
-)
+BODY_ARGUMENTS = ("configuration", "customer", "expand", "flow_data", "locale", "on_behalf_of", "return_url")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "billing_portal_session"
-TAGS = (
-    "billing",
-    "billing_portal.session",
-)
+TAGS = ("billing", "billing_portal.session")
 ANNOTATIONS = {
     "title": "Create billing portal session",
     "readOnlyHint": False,

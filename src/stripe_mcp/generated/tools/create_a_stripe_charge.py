@@ -2,14 +2,14 @@
 """Create charge: POST /v1/charges"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -22,7 +22,7 @@ class Card(BaseModel):
     metadata: dict[str, str] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal['card'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
 
 
 class Card1(RootModel[str]):
@@ -30,24 +30,18 @@ class Card1(RootModel[str]):
 
 
 class Destination(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
 
 
 class RadarOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     session: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -57,9 +51,7 @@ class Address(BaseModel):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str, Field(max_length=5000)]
@@ -68,17 +60,13 @@ class Shipping(BaseModel):
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     destination: Annotated[str, Field(max_length=5000)]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     application_fee: int | None = None
     application_fee_amount: int | None = None
@@ -88,8 +76,27 @@ class Arguments(BaseModel):
     customer: Annotated[str | None, Field(max_length=500)] = None
     description: Annotated[str | None, Field(max_length=40000)] = None
     destination: Destination | str | None = None
-    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "application_fee",
+                "balance_transaction",
+                "customer",
+                "failure_balance_transaction",
+                "invoice",
+                "on_behalf_of",
+                "outcome.rule",
+                "payment_intent",
+                "review",
+                "source_transfer",
+                "transfer",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
+    metadata: dict[str, str] | Literal[""] | None = None
     on_behalf_of: Annotated[str | None, Field(max_length=5000)] = None
     radar_options: RadarOptions | None = None
     receipt_email: str | None = None
@@ -140,10 +147,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Create charge",
     "readOnlyHint": False,

@@ -2,24 +2,36 @@
 """Create charge refund: POST /v1/charges/{charge}/refunds"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
     instructions_email: str | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
-    origin: Literal['customer_balance'] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
+    origin: Literal["customer_balance"] | None = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
-    reason: Annotated[Literal['duplicate', 'fraudulent', 'requested_by_customer'] | None, Field(max_length=5000)] = None
+    reason: Annotated[Literal["duplicate", "fraudulent", "requested_by_customer"] | None, Field(max_length=5000)] = None
     refund_application_fee: bool | None = None
     reverse_transfer: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -32,9 +44,7 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refunds"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-}
+PATH_ARGUMENTS = {"charge_id": "charge"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -52,10 +62,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge_refund"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "Create charge refund",
     "readOnlyHint": False,

@@ -2,128 +2,100 @@
 """Create checkout session: POST /v1/checkout/sessions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Recovery(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     allow_promotion_codes: bool | None = None
     enabled: bool
 
 
 class AfterExpiration(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     recovery: Recovery | None = None
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class ConsentCollection(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    promotions: Literal['auto', 'none'] | None = None
-    terms_of_service: Literal['none', 'required'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    promotions: Literal["auto", "none"] | None = None
+    terms_of_service: Literal["none", "required"] | None = None
 
 
 class Option(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     label: Annotated[str, Field(max_length=100)]
     value: Annotated[str, Field(max_length=100)]
 
 
 class Dropdown(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     options: list[Option]
 
 
 class Label(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom: Annotated[str, Field(max_length=50)]
-    type: Literal['custom']
+    type: Literal["custom"]
 
 
 class Numeric(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum_length: int | None = None
     minimum_length: int | None = None
 
 
 class Text(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum_length: int | None = None
     minimum_length: int | None = None
 
 
 class CustomField(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     dropdown: Dropdown | None = None
     key: Annotated[str, Field(max_length=200)]
     label: Label
     numeric: Numeric | None = None
     optional: bool | None = None
     text: Text | None = None
-    type: Literal['dropdown', 'numeric', 'text']
+    type: Literal["dropdown", "numeric", "text"]
 
 
 class ShippingAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     message: Annotated[str, Field(max_length=1000)]
 
 
 class Submit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     message: Annotated[str, Field(max_length=1000)]
 
 
 class CustomText(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    shipping_address: ShippingAddress | Literal[''] | None = None
-    submit: Submit | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    shipping_address: ShippingAddress | Literal[""] | None = None
+    submit: Submit | Literal[""] | None = None
 
 
 class CustomerUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Literal['auto', 'never'] | None = None
-    name: Literal['auto', 'never'] | None = None
-    shipping: Literal['auto', 'never'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Literal["auto", "never"] | None = None
+    name: Literal["auto", "never"] | None = None
+    shipping: Literal["auto", "never"] | None = None
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -133,44 +105,34 @@ class AccountTaxId(RootModel[str]):
 
 
 class CustomField1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=30)]
     value: Annotated[str, Field(max_length=30)]
 
 
 class RenderingOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    amount_tax_display: Literal['', 'exclude_tax', 'include_inclusive_tax'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
 
 
 class InvoiceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_tax_ids: list[AccountTaxId] | Literal[''] | None = None
-    custom_fields: list[CustomField1] | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_tax_ids: list[AccountTaxId] | Literal[""] | None = None
+    custom_fields: list[CustomField1] | Literal[""] | None = None
     description: Annotated[str | None, Field(max_length=1500)] = None
     footer: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
-    rendering_options: RenderingOptions | Literal[''] | None = None
+    rendering_options: RenderingOptions | Literal[""] | None = None
 
 
 class InvoiceCreation(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     invoice_data: InvoiceData | None = None
 
 
 class AdjustableQuantity(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     maximum: int | None = None
     minimum: int | None = None
@@ -181,9 +143,7 @@ class DynamicTaxRate(RootModel[str]):
 
 
 class ProductData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=40000)] = None
     images: list[str] | None = None
     metadata: dict[str, str] | None = None
@@ -192,22 +152,18 @@ class ProductData(BaseModel):
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str | None, Field(max_length=5000)] = None
     product_data: ProductData | None = None
     recurring: Recurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -217,9 +173,7 @@ class TaxRate(RootModel[str]):
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     adjustable_quantity: AdjustableQuantity | None = None
     dynamic_tax_rates: list[DynamicTaxRate] | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
@@ -229,9 +183,7 @@ class LineItem(BaseModel):
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str, Field(max_length=5000)]
@@ -241,9 +193,7 @@ class Address(BaseModel):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str, Field(max_length=5000)]
@@ -252,24 +202,20 @@ class Shipping(BaseModel):
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     destination: str
 
 
 class PaymentIntentData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_amount: int | None = None
-    capture_method: Literal['automatic', 'automatic_async', 'manual'] | None = None
+    capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
     receipt_email: str | None = None
-    setup_future_usage: Literal['off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | None = None
     shipping: Shipping | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
@@ -278,267 +224,224 @@ class PaymentIntentData(BaseModel):
 
 
 class MandateOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    custom_mandate_url: str | Literal[''] | None = None
-    default_for: list[Literal['invoice', 'subscription']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    custom_mandate_url: str | Literal[""] | None = None
+    default_for: list[Literal["invoice", "subscription"]] | None = None
     interval_description: Annotated[str | None, Field(max_length=500)] = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | None = None
-    transaction_type: Literal['business', 'personal'] | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | None = None
+    transaction_type: Literal["business", "personal"] | None = None
 
 
 class AcssDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    currency: Literal['cad', 'usd'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    currency: Literal["cad", "usd"] | None = None
     mandate_options: MandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class Affirm(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class AfterpayClearpay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Alipay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class AuBecsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class BacsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
 
 
 class Bancontact(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Boleto(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_days: int | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
 
 
 class Installments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     installments: Installments | None = None
-    setup_future_usage: Literal['off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | None = None
     statement_descriptor_suffix_kana: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix_kanji: Annotated[str | None, Field(max_length=17)] = None
 
 
 class Cashapp(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
 
 
 class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     country: Annotated[str, Field(max_length=5000)]
 
 
 class BankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     eu_bank_transfer: EuBankTransfer | None = None
-    requested_address_types: list[Literal['aba', 'iban', 'sepa', 'sort_code', 'spei', 'swift', 'zengin']] | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer']
+    requested_address_types: list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"]] | None = None
+    type: Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
 
 
 class CustomerBalance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_transfer: BankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Eps(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Fpx(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Giropay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Grabpay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Ideal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Klarna(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Konbini(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_days: int | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Link(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none", "off_session"] | None = None
 
 
 class Oxxo(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_days: int | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class P24(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
     tos_shown_and_accepted: bool | None = None
 
 
 class Paynow(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Paypal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
-    preferred_locale: Literal['cs-CZ', 'da-DK', 'de-AT', 'de-DE', 'de-LU', 'el-GR', 'en-GB', 'en-US', 'es-ES', 'fi-FI', 'fr-BE', 'fr-FR', 'fr-LU', 'hu-HU', 'it-IT', 'nl-BE', 'nl-NL', 'pl-PL', 'pt-PT', 'sk-SK', 'sv-SE'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
+    preferred_locale: (
+        Literal[
+            "cs-CZ",
+            "da-DK",
+            "de-AT",
+            "de-DE",
+            "de-LU",
+            "el-GR",
+            "en-GB",
+            "en-US",
+            "es-ES",
+            "fi-FI",
+            "fr-BE",
+            "fr-FR",
+            "fr-LU",
+            "hu-HU",
+            "it-IT",
+            "nl-BE",
+            "nl-NL",
+            "pl-PL",
+            "pt-PT",
+            "sk-SK",
+            "sv-SE",
+        ]
+        | None
+    ) = None
     reference: Annotated[str | None, Field(max_length=127)] = None
     risk_correlation_id: Annotated[str | None, Field(max_length=32)] = None
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class Pix(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_seconds: int | None = None
 
 
 class SepaDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
 
 
 class Sofort(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class FinancialConnections(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']] | None = None
-    prefetch: list[Literal['balances']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
+    prefetch: list[Literal["balances"]] | None = None
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_connections: FinancialConnections | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | None = None
-    verification_method: Literal['automatic', 'instant'] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | None = None
+    verification_method: Literal["automatic", "instant"] | None = None
 
 
 class WechatPay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     app_id: Annotated[str | None, Field(max_length=5000)] = None
-    client: Literal['android', 'ios', 'web']
-    setup_future_usage: Literal['none'] | None = None
+    client: Literal["android", "ios", "web"]
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit: AcssDebit | None = None
     affirm: Affirm | None = None
     afterpay_clearpay: AfterpayClearpay | None = None
@@ -570,86 +473,306 @@ class PaymentMethodOptions(BaseModel):
 
 
 class PhoneNumberCollection(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class SetupIntentData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=1000)] = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
 
 
 class ShippingAddressCollection(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    allowed_countries: list[Literal['AC', 'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AQ', 'AR', 'AT', 'AU', 'AW', 'AX', 'AZ', 'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BV', 'BW', 'BY', 'BZ', 'CA', 'CD', 'CF', 'CG', 'CH', 'CI', 'CK', 'CL', 'CM', 'CN', 'CO', 'CR', 'CV', 'CW', 'CY', 'CZ', 'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ', 'EC', 'EE', 'EG', 'EH', 'ER', 'ES', 'ET', 'FI', 'FJ', 'FK', 'FO', 'FR', 'GA', 'GB', 'GD', 'GE', 'GF', 'GG', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GS', 'GT', 'GU', 'GW', 'GY', 'HK', 'HN', 'HR', 'HT', 'HU', 'ID', 'IE', 'IL', 'IM', 'IN', 'IO', 'IQ', 'IS', 'IT', 'JE', 'JM', 'JO', 'JP', 'KE', 'KG', 'KH', 'KI', 'KM', 'KN', 'KR', 'KW', 'KY', 'KZ', 'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY', 'MA', 'MC', 'MD', 'ME', 'MF', 'MG', 'MK', 'ML', 'MM', 'MN', 'MO', 'MQ', 'MR', 'MS', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ', 'NA', 'NC', 'NE', 'NG', 'NI', 'NL', 'NO', 'NP', 'NR', 'NU', 'NZ', 'OM', 'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PM', 'PN', 'PR', 'PS', 'PT', 'PY', 'QA', 'RE', 'RO', 'RS', 'RU', 'RW', 'SA', 'SB', 'SC', 'SE', 'SG', 'SH', 'SI', 'SJ', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'ST', 'SV', 'SX', 'SZ', 'TA', 'TC', 'TD', 'TF', 'TG', 'TH', 'TJ', 'TK', 'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ', 'UA', 'UG', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VN', 'VU', 'WF', 'WS', 'XK', 'YE', 'YT', 'ZA', 'ZM', 'ZW', 'ZZ']]
+    model_config = ConfigDict(extra="forbid")
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
+        ]
+    ]
 
 
 class Maximum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class Minimum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class DeliveryEstimate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum: Maximum | None = None
     minimum: Minimum | None = None
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
 
 
 class FixedAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     currency_options: dict[str, CurrencyOptions] | None = None
 
 
 class ShippingRateData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     delivery_estimate: DeliveryEstimate | None = None
     display_name: Annotated[str, Field(max_length=100)]
     fixed_amount: FixedAmount | None = None
     metadata: dict[str, str] | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | None = None
-    type: Literal['fixed_amount'] | None = None
+    type: Literal["fixed_amount"] | None = None
 
 
 class ShippingOption(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
     shipping_rate_data: ShippingRateData | None = None
 
@@ -659,38 +782,30 @@ class DefaultTaxRate(RootModel[str]):
 
 
 class TransferData1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_percent: float | None = None
     destination: str
 
 
 class EndBehavior(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    missing_payment_method: Literal['cancel', 'create_invoice', 'pause']
+    model_config = ConfigDict(extra="forbid")
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"]
 
 
 class TrialSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     end_behavior: EndBehavior
 
 
 class SubscriptionData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_percent: float | None = None
     billing_cycle_anchor: int | None = None
     default_tax_rates: list[DefaultTaxRate] | None = None
     description: Annotated[str | None, Field(max_length=500)] = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
-    proration_behavior: Literal['create_prorations', 'none'] | None = None
+    proration_behavior: Literal["create_prorations", "none"] | None = None
     transfer_data: TransferData1 | None = None
     trial_end: int | None = None
     trial_period_days: int | None = None
@@ -698,20 +813,16 @@ class SubscriptionData(BaseModel):
 
 
 class TaxIdCollection(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     after_expiration: AfterExpiration | None = None
     allow_promotion_codes: bool | None = None
     automatic_tax: AutomaticTax | None = None
-    billing_address_collection: Literal['auto', 'required'] | None = None
+    billing_address_collection: Literal["auto", "required"] | None = None
     cancel_url: Annotated[str | None, Field(max_length=5000)] = None
     client_reference_id: Annotated[str | None, Field(max_length=200)] = None
     consent_collection: ConsentCollection | None = None
@@ -719,26 +830,121 @@ class Arguments(BaseModel):
     custom_fields: list[CustomField] | None = None
     custom_text: CustomText | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    customer_creation: Literal['always', 'if_required'] | None = None
+    customer_creation: Literal["always", "if_required"] | None = None
     customer_email: str | None = None
     customer_update: CustomerUpdate | None = None
     discounts: list[Discount] | None = None
-    expand: list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None = None
+    expand: (
+        list[
+            Literal[
+                "customer",
+                "invoice",
+                "payment_intent",
+                "payment_link",
+                "setup_intent",
+                "shipping_cost.shipping_rate",
+                "subscription",
+            ]
+        ]
+        | None
+    ) = None
     expires_at: int | None = None
     invoice_creation: InvoiceCreation | None = None
     line_items: list[LineItem] | None = None
-    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | None = None
+    locale: (
+        Literal[
+            "auto",
+            "bg",
+            "cs",
+            "da",
+            "de",
+            "el",
+            "en",
+            "en-GB",
+            "es",
+            "es-419",
+            "et",
+            "fi",
+            "fil",
+            "fr",
+            "fr-CA",
+            "hr",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "lt",
+            "lv",
+            "ms",
+            "mt",
+            "nb",
+            "nl",
+            "pl",
+            "pt",
+            "pt-BR",
+            "ro",
+            "ru",
+            "sk",
+            "sl",
+            "sv",
+            "th",
+            "tr",
+            "vi",
+            "zh",
+            "zh-HK",
+            "zh-TW",
+        ]
+        | None
+    ) = None
     metadata: dict[str, str] | None = None
-    mode: Literal['payment', 'setup', 'subscription'] | None = None
+    mode: Literal["payment", "setup", "subscription"] | None = None
     payment_intent_data: PaymentIntentData | None = None
-    payment_method_collection: Literal['always', 'if_required'] | None = None
+    payment_method_collection: Literal["always", "if_required"] | None = None
     payment_method_options: PaymentMethodOptions | None = None
-    payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']] | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "klarna",
+                "konbini",
+                "link",
+                "oxxo",
+                "p24",
+                "paynow",
+                "paypal",
+                "pix",
+                "promptpay",
+                "sepa_debit",
+                "sofort",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
+            ]
+        ]
+        | None
+    ) = None
     phone_number_collection: PhoneNumberCollection | None = None
     setup_intent_data: SetupIntentData | None = None
     shipping_address_collection: ShippingAddressCollection | None = None
     shipping_options: list[ShippingOption] | None = None
-    submit_type: Literal['auto', 'book', 'donate', 'pay'] | None = None
+    submit_type: Literal["auto", "book", "donate", "pay"] | None = None
     subscription_data: SubscriptionData | None = None
     success_url: Annotated[str, Field(max_length=5000)]
     tax_id_collection: TaxIdCollection | None = None
@@ -793,10 +999,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "checkout_session"
-TAGS = (
-    "checkout",
-    "checkout.session",
-)
+TAGS = ("checkout", "checkout.session")
 ANNOTATIONS = {
     "title": "Create checkout session",
     "readOnlyHint": False,

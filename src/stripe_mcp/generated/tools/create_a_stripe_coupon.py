@@ -2,7 +2,9 @@
 """Create coupon: POST /v1/coupons"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,32 +13,26 @@ class Product(RootModel[str]):
 
 
 class AppliesTo(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     products: list[Product] | None = None
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_off: int
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_off: int | None = None
     applies_to: AppliesTo | None = None
     currency: str | None = None
     currency_options: dict[str, CurrencyOptions] | None = None
-    duration: Literal['forever', 'once', 'repeating'] | None = None
+    duration: Literal["forever", "once", "repeating"] | None = None
     duration_in_months: int | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     max_redemptions: int | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=40)] = None
     percent_off: float | None = None
     redeem_by: int | None = None
@@ -77,10 +73,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "coupon"
-TAGS = (
-    "billing",
-    "coupon",
-)
+TAGS = ("billing", "coupon")
 ANNOTATIONS = {
     "title": "Create coupon",
     "readOnlyHint": False,

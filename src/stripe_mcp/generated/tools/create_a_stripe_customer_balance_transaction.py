@@ -2,20 +2,20 @@
 """Create customer balance transaction: POST /v1/customers/{customer}/balance_transactions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=350)] = None
-    expand: list[Literal['credit_note', 'customer', 'invoice']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["credit_note", "customer", "invoice"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,24 +29,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/balance_transactions"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "currency",
-    "description",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("amount", "currency", "description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_balance_transaction"
-TAGS = (
-    "customers",
-    "customer_balance_transaction",
-)
+TAGS = ("customers", "customer_balance_transaction")
 ANNOTATIONS = {
     "title": "Create customer balance transaction",
     "readOnlyHint": False,

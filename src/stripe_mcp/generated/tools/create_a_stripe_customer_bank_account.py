@@ -2,20 +2,20 @@
 """Create customer bank account: POST /v1/customers/{customer}/bank_accounts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class BankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
     account_number: Annotated[str, Field(max_length=5000)]
     country: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
-    object: Annotated[Literal['bank_account'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -24,9 +24,7 @@ class BankAccount1(RootModel[str]):
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -39,7 +37,7 @@ class Card(BaseModel):
     metadata: dict[str, str] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal['card'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
 
 
 class Card1(RootModel[str]):
@@ -47,14 +45,12 @@ class Card1(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     alipay_account: Annotated[str | None, Field(max_length=5000)] = None
     bank_account: BankAccount | BankAccount1 | None = None
     card: Card | Card1 | None = None
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
     metadata: dict[str, str] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -73,25 +69,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/bank_accounts"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "alipay_account",
-    "bank_account",
-    "card",
-    "expand",
-    "metadata",
-    "source",
-)
+BODY_ARGUMENTS = ("alipay_account", "bank_account", "card", "expand", "metadata", "source")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_bank_account"
-TAGS = (
-    "customers",
-    "account",
-)
+TAGS = ("customers", "account")
 ANNOTATIONS = {
     "title": "Create customer bank account",
     "readOnlyHint": False,

@@ -2,34 +2,30 @@
 """Create customer funding instruction: POST /v1/customers/{customer}/funding_instructions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     country: Annotated[str, Field(max_length=5000)]
 
 
 class BankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     eu_bank_transfer: EuBankTransfer | None = None
-    requested_address_types: list[Literal['iban', 'sort_code', 'spei', 'zengin']] | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer']
+    requested_address_types: list[Literal["iban", "sort_code", "spei", "zengin"]] | None = None
+    type: Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     bank_transfer: BankTransfer
     currency: str
-    funding_type: Literal['bank_transfer']
+    funding_type: Literal["bank_transfer"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -46,22 +42,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/funding_instructions"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "bank_transfer",
-    "currency",
-    "funding_type",
-)
+BODY_ARGUMENTS = ("bank_transfer", "currency", "funding_type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_funding_instruction"
-TAGS = (
-    "customers",
-    "funding_instructions",
-)
+TAGS = ("customers", "funding_instructions")
 ANNOTATIONS = {
     "title": "Create customer funding instruction",
     "readOnlyHint": False,

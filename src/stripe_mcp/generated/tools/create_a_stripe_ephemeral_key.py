@@ -2,14 +2,14 @@
 """Create ephemeral key: POST /v1/ephemeral_keys"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
     issuing_card: Annotated[str | None, Field(max_length=5000)] = None
     nonce: Annotated[str | None, Field(max_length=5000)] = None
@@ -26,19 +26,11 @@ PATH = "/v1/ephemeral_keys"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "customer",
-    "issuing_card",
-    "nonce",
-    "verification_session",
-)
+BODY_ARGUMENTS = ("customer", "issuing_card", "nonce", "verification_session")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "ephemeral_key"
-TAGS = (
-    "customers",
-    "ephemeral_key",
-)
+TAGS = ("customers", "ephemeral_key")
 ANNOTATIONS = {
     "title": "Create ephemeral key",
     "readOnlyHint": False,

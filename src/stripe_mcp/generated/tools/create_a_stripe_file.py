@@ -2,26 +2,35 @@
 """Create file: POST /v1/files"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class FileLinkData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     create: bool
     expires_at: int | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    file: Annotated[str, Field(json_schema_extra={'contentEncoding': 'base64'})]
+    model_config = ConfigDict(extra="forbid")
+    file: Annotated[str, Field(json_schema_extra={"contentEncoding": "base64"})]
     file_link_data: FileLinkData | None = None
-    purpose: Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'identity_document', 'pci_document', 'tax_document_user_upload', 'terminal_reader_splashscreen']
+    purpose: Literal[
+        "account_requirement",
+        "additional_verification",
+        "business_icon",
+        "business_logo",
+        "customer_signature",
+        "dispute_evidence",
+        "identity_document",
+        "pci_document",
+        "tax_document_user_upload",
+        "terminal_reader_splashscreen",
+    ]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -39,18 +48,11 @@ PATH = "/v1/files"
 SERVER_URL = "https://files.stripe.com"
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "file",
-    "file_link_data",
-    "purpose",
-)
+BODY_ARGUMENTS = ("file", "file_link_data", "purpose")
 BODY_ENCODING = "multipart"
 PAGINATION = None
 RESOURCE = "file"
-TAGS = (
-    "files",
-    "file",
-)
+TAGS = ("files", "file")
 ANNOTATIONS = {
     "title": "Create file",
     "readOnlyHint": False,

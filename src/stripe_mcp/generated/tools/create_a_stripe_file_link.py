@@ -2,46 +2,35 @@
 """Create file link: POST /v1/file_links"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['file']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["file"]] | None = None
     expires_at: int | None = None
     file: Annotated[str, Field(max_length=5000)]
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "create_a_stripe_file_link"
 TITLE = "Create file link"
-DESCRIPTION = (
-    "Create a Stripe file link. Creates a new file link object. Needs file from "
-    "list_all_stripe_files."
-)
+DESCRIPTION = "Create a Stripe file link. Creates a new file link object. Needs file from list_all_stripe_files."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/file_links"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "expires_at",
-    "file",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "expires_at", "file", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "file_link"
-TAGS = (
-    "files",
-    "file_link",
-)
+TAGS = ("files", "file_link")
 ANNOTATIONS = {
     "title": "Create file link",
     "readOnlyHint": False,

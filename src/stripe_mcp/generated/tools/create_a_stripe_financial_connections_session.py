@@ -2,17 +2,17 @@
 """Create financial connections session: POST /v1/financial_connections/sessions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AccountHolder(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: Annotated[str | None, Field(max_length=5000)] = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    type: Literal['account', 'customer']
+    type: Literal["account", "customer"]
 
 
 class Country(RootModel[str]):
@@ -20,21 +20,17 @@ class Country(RootModel[str]):
 
 
 class Filters(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     countries: list[Country]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder: AccountHolder
-    expand: list[Literal['account_holder.account', 'account_holder.customer']] | None = None
+    expand: list[Literal["account_holder.account", "account_holder.customer"]] | None = None
     filters: Filters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']]
-    prefetch: list[Literal['balances', 'ownership']] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]]
+    prefetch: list[Literal["balances", "ownership"]] | None = None
     return_url: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -52,21 +48,11 @@ PATH = "/v1/financial_connections/sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "account_holder",
-    "expand",
-    "filters",
-    "permissions",
-    "prefetch",
-    "return_url",
-)
+BODY_ARGUMENTS = ("account_holder", "expand", "filters", "permissions", "prefetch", "return_url")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "financial_connections_session"
-TAGS = (
-    "financial_connections",
-    "financial_connections.session",
-)
+TAGS = ("financial_connections", "financial_connections.session")
 ANNOTATIONS = {
     "title": "Create financial connections session",
     "readOnlyHint": False,

@@ -2,36 +2,32 @@
 """Create identity verification session: POST /v1/identity/verification_sessions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    allowed_types: list[Literal['driving_license', 'id_card', 'passport']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    allowed_types: list[Literal["driving_license", "id_card", "passport"]] | None = None
     require_id_number: bool | None = None
     require_live_capture: bool | None = None
     require_matching_selfie: bool | None = None
 
 
 class Options(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    document: Document | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    document: Document | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['last_verification_report']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["last_verification_report"]] | None = None
     metadata: dict[str, str] | None = None
     options: Options | None = None
     return_url: str | None = None
-    type: Literal['document', 'id_number']
+    type: Literal["document", "id_number"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -50,20 +46,11 @@ PATH = "/v1/identity/verification_sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-    "options",
-    "return_url",
-    "type",
-)
+BODY_ARGUMENTS = ("expand", "metadata", "options", "return_url", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "identity_verification_session"
-TAGS = (
-    "identity",
-    "identity.verification_session",
-)
+TAGS = ("identity", "identity.verification_session")
 ANNOTATIONS = {
     "title": "Create identity verification session",
     "readOnlyHint": False,

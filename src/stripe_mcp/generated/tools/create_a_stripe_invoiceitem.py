@@ -2,34 +2,30 @@
 """Create invoiceitem: POST /v1/invoiceitems"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     discount: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Period(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     end: int
     start: int
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -39,25 +35,23 @@ class TaxRate(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     currency: str | None = None
     customer: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=5000)] = None
     discountable: bool | None = None
-    discounts: list[Discount] | Literal[''] | None = None
-    expand: list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None = None
+    discounts: list[Discount] | Literal[""] | None = None
+    expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
     invoice: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
     quantity: int | None = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
-    tax_code: str | Literal[''] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
+    tax_code: str | Literal[""] | None = None
     tax_rates: list[TaxRate] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
@@ -101,10 +95,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "invoiceitem"
-TAGS = (
-    "billing",
-    "invoiceitem",
-)
+TAGS = ("billing", "invoiceitem")
 ANNOTATIONS = {
     "title": "Create invoiceitem",
     "readOnlyHint": False,

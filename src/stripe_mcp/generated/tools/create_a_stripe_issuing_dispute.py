@@ -2,7 +2,9 @@
 """Create issuing dispute: POST /v1/issuing/disputes"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -19,39 +21,33 @@ class ProductDescription(RootModel[str]):
 
 
 class Canceled(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    canceled_at: int | Literal[''] | None = None
-    cancellation_policy_provided: bool | Literal[''] | None = None
-    cancellation_reason: CancellationReason | Literal[''] | None = None
-    expected_at: int | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
-    product_description: ProductDescription | Literal[''] | None = None
-    product_type: Literal['', 'merchandise', 'service'] | None = None
-    return_status: Literal['', 'merchant_rejected', 'successful'] | None = None
-    returned_at: int | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    canceled_at: int | Literal[""] | None = None
+    cancellation_policy_provided: bool | Literal[""] | None = None
+    cancellation_reason: CancellationReason | Literal[""] | None = None
+    expected_at: int | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
+    product_description: ProductDescription | Literal[""] | None = None
+    product_type: Literal["", "merchandise", "service"] | None = None
+    return_status: Literal["", "merchant_rejected", "successful"] | None = None
+    returned_at: int | Literal[""] | None = None
 
 
 class Duplicate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    card_statement: str | Literal[''] | None = None
-    cash_receipt: str | Literal[''] | None = None
-    check_image: str | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    card_statement: str | Literal[""] | None = None
+    cash_receipt: str | Literal[""] | None = None
+    check_image: str | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
     original_transaction: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Fraudulent(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
 
 
 class ReturnDescription(RootModel[str]):
@@ -59,77 +55,74 @@ class ReturnDescription(RootModel[str]):
 
 
 class MerchandiseNotAsDescribed(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
-    received_at: int | Literal[''] | None = None
-    return_description: ReturnDescription | Literal[''] | None = None
-    return_status: Literal['', 'merchant_rejected', 'successful'] | None = None
-    returned_at: int | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
+    received_at: int | Literal[""] | None = None
+    return_description: ReturnDescription | Literal[""] | None = None
+    return_status: Literal["", "merchant_rejected", "successful"] | None = None
+    returned_at: int | Literal[""] | None = None
 
 
 class NotReceived(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    expected_at: int | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
-    product_description: ProductDescription | Literal[''] | None = None
-    product_type: Literal['', 'merchandise', 'service'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    expected_at: int | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
+    product_description: ProductDescription | Literal[""] | None = None
+    product_type: Literal["", "merchandise", "service"] | None = None
 
 
 class Other(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
-    product_description: ProductDescription | Literal[''] | None = None
-    product_type: Literal['', 'merchandise', 'service'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
+    product_description: ProductDescription | Literal[""] | None = None
+    product_type: Literal["", "merchandise", "service"] | None = None
 
 
 class ServiceNotAsDescribed(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    additional_documentation: str | Literal[''] | None = None
-    canceled_at: int | Literal[''] | None = None
-    cancellation_reason: CancellationReason | Literal[''] | None = None
-    explanation: Explanation | Literal[''] | None = None
-    received_at: int | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    additional_documentation: str | Literal[""] | None = None
+    canceled_at: int | Literal[""] | None = None
+    cancellation_reason: CancellationReason | Literal[""] | None = None
+    explanation: Explanation | Literal[""] | None = None
+    received_at: int | Literal[""] | None = None
 
 
 class Evidence(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    canceled: Canceled | Literal[''] | None = None
-    duplicate: Duplicate | Literal[''] | None = None
-    fraudulent: Fraudulent | Literal[''] | None = None
-    merchandise_not_as_described: MerchandiseNotAsDescribed | Literal[''] | None = None
-    not_received: NotReceived | Literal[''] | None = None
-    other: Other | Literal[''] | None = None
-    reason: Literal['canceled', 'duplicate', 'fraudulent', 'merchandise_not_as_described', 'not_received', 'other', 'service_not_as_described'] | None = None
-    service_not_as_described: ServiceNotAsDescribed | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    canceled: Canceled | Literal[""] | None = None
+    duplicate: Duplicate | Literal[""] | None = None
+    fraudulent: Fraudulent | Literal[""] | None = None
+    merchandise_not_as_described: MerchandiseNotAsDescribed | Literal[""] | None = None
+    not_received: NotReceived | Literal[""] | None = None
+    other: Other | Literal[""] | None = None
+    reason: (
+        Literal[
+            "canceled",
+            "duplicate",
+            "fraudulent",
+            "merchandise_not_as_described",
+            "not_received",
+            "other",
+            "service_not_as_described",
+        ]
+        | None
+    ) = None
+    service_not_as_described: ServiceNotAsDescribed | Literal[""] | None = None
 
 
 class Treasury(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     received_debit: Annotated[str, Field(max_length=5000)]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     evidence: Evidence | None = None
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | None = None
     transaction: Annotated[str | None, Field(max_length=5000)] = None
     treasury: Treasury | None = None
@@ -150,21 +143,11 @@ PATH = "/v1/issuing/disputes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "evidence",
-    "expand",
-    "metadata",
-    "transaction",
-    "treasury",
-)
+BODY_ARGUMENTS = ("amount", "evidence", "expand", "metadata", "transaction", "treasury")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "issuing_dispute"
-TAGS = (
-    "issuing",
-    "issuing.dispute",
-)
+TAGS = ("issuing", "issuing.dispute")
 ANNOTATIONS = {
     "title": "Create issuing dispute",
     "readOnlyHint": False,

@@ -2,72 +2,58 @@
 """Create payment intent: POST /v1/payment_intents"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AutomaticPaymentMethods(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    allow_redirects: Literal['always', 'never'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    allow_redirects: Literal["always", "never"] | None = None
     enabled: bool
 
 
 class Online(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ip_address: str
     user_agent: Annotated[str, Field(max_length=5000)]
 
 
 class CustomerAcceptance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     accepted_at: int | None = None
     offline: dict[str, Any] | None = None
     online: Online | None = None
-    type: Annotated[Literal['offline', 'online'], Field(max_length=5000)]
+    type: Annotated[Literal["offline", "online"], Field(max_length=5000)]
 
 
 class MandateData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_acceptance: CustomerAcceptance
 
 
 class AcssDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     institution_number: Annotated[str, Field(max_length=5000)]
     transit_number: Annotated[str, Field(max_length=5000)]
 
 
 class AuBecsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     bsb_number: Annotated[str, Field(max_length=5000)]
 
 
 class BacsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str | None, Field(max_length=5000)] = None
     sort_code: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -85,102 +71,184 @@ class Phone(RootModel[str]):
 
 
 class BillingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Address | Literal[''] | None = None
-    email: str | Literal[''] | None = None
-    name: Name | Literal[''] | None = None
-    phone: Phone | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Address | Literal[""] | None = None
+    email: str | Literal[""] | None = None
+    name: Name | Literal[""] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class Boleto(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     tax_id: Annotated[str, Field(max_length=5000)]
 
 
 class Eps(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Fpx(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bsn', 'cimb', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'], Field(max_length=5000)]
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bsn",
+            "cimb",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ],
+        Field(max_length=5000),
+    ]
 
 
 class Ideal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['abn_amro', 'asn_bank', 'bunq', 'handelsbanken', 'ing', 'knab', 'moneyou', 'n26', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "abn_amro",
+            "asn_bank",
+            "bunq",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "moneyou",
+            "n26",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
 
 
 class Klarna(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     dob: Dob | None = None
 
 
 class P24(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'volkswagen_bank'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "volkswagen_bank",
+        ]
+        | None
+    ) = None
 
 
 class RadarOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     session: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class SepaDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     iban: Annotated[str, Field(max_length=5000)]
 
 
 class Sofort(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    country: Literal['AT', 'BE', 'DE', 'ES', 'IT', 'NL']
+    model_config = ConfigDict(extra="forbid")
+    country: Literal["AT", "BE", "DE", "ES", "IT", "NL"]
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_holder_type: Literal['company', 'individual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_holder_type: Literal["company", "individual"] | None = None
     account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal['checking', 'savings'] | None = None
+    account_type: Literal["checking", "savings"] | None = None
     financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class PaymentMethodData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit: AcssDebit | None = None
     affirm: dict[str, Any] | None = None
     afterpay_clearpay: dict[str, Any] | None = None
@@ -212,123 +280,128 @@ class PaymentMethodData(BaseModel):
     radar_options: RadarOptions | None = None
     sepa_debit: SepaDebit | None = None
     sofort: Sofort | None = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']
+    type: Literal[
+        "acss_debit",
+        "affirm",
+        "afterpay_clearpay",
+        "alipay",
+        "au_becs_debit",
+        "bacs_debit",
+        "bancontact",
+        "blik",
+        "boleto",
+        "cashapp",
+        "customer_balance",
+        "eps",
+        "fpx",
+        "giropay",
+        "grabpay",
+        "ideal",
+        "klarna",
+        "konbini",
+        "link",
+        "oxxo",
+        "p24",
+        "paynow",
+        "paypal",
+        "pix",
+        "promptpay",
+        "sepa_debit",
+        "sofort",
+        "us_bank_account",
+        "wechat_pay",
+        "zip",
+    ]
     us_bank_account: UsBankAccount | None = None
     wechat_pay: dict[str, Any] | None = None
     zip: dict[str, Any] | None = None
 
 
 class MandateOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    custom_mandate_url: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    custom_mandate_url: str | Literal[""] | None = None
     interval_description: Annotated[str | None, Field(max_length=500)] = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | None = None
-    transaction_type: Literal['business', 'personal'] | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | None = None
+    transaction_type: Literal["business", "personal"] | None = None
 
 
 class AcssDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mandate_options: MandateOptions | None = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class Affirm(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
     preferred_locale: Annotated[str | None, Field(max_length=30)] = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class AfterpayClearpay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
     reference: Annotated[str | None, Field(max_length=128)] = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Alipay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class AuBecsDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
 
 
 class BacsDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
 
 
 class Bancontact(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    preferred_language: Literal["de", "en", "fr", "nl"] | None = None
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class Blik(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     code: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Boleto1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_days: int | None = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
 
 
 class Plan(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     count: int
-    interval: Literal['month']
-    type: Literal['fixed_count']
+    interval: Literal["month"]
+    type: Literal["fixed_count"]
 
 
 class Installments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
-    plan: Plan | Literal[''] | None = None
+    plan: Plan | Literal[""] | None = None
 
 
 class MandateOptions1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
-    amount_type: Literal['fixed', 'maximum']
+    amount_type: Literal["fixed", "maximum"]
     description: Annotated[str | None, Field(max_length=200)] = None
     end_date: int | None = None
-    interval: Literal['day', 'month', 'sporadic', 'week', 'year']
+    interval: Literal["day", "month", "sporadic", "week", "year"]
     interval_count: int | None = None
     reference: Annotated[str, Field(max_length=80)]
     start_date: int
-    supported_types: list[Literal['india']] | None = None
+    supported_types: list[Literal["india"]] | None = None
 
 
 class StatementDescriptorSuffixKana(RootModel[str]):
@@ -340,103 +413,143 @@ class StatementDescriptorSuffixKanji(RootModel[str]):
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
     cvc_token: Annotated[str | None, Field(max_length=5000)] = None
     installments: Installments | None = None
     mandate_options: MandateOptions1 | None = None
-    network: Annotated[Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'interac', 'jcb', 'mastercard', 'unionpay', 'unknown', 'visa'] | None, Field(max_length=5000)] = None
-    request_three_d_secure: Annotated[Literal['any', 'automatic'] | None, Field(max_length=5000)] = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
-    statement_descriptor_suffix_kana: StatementDescriptorSuffixKana | Literal[''] | None = None
-    statement_descriptor_suffix_kanji: StatementDescriptorSuffixKanji | Literal[''] | None = None
+    network: Annotated[
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "interac",
+            "jcb",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
+    request_three_d_secure: Annotated[Literal["any", "automatic"] | None, Field(max_length=5000)] = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
+    statement_descriptor_suffix_kana: StatementDescriptorSuffixKana | Literal[""] | None = None
+    statement_descriptor_suffix_kanji: StatementDescriptorSuffixKanji | Literal[""] | None = None
 
 
 class CardPresent(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     request_extended_authorization: bool | None = None
     request_incremental_authorization_support: bool | None = None
 
 
 class Cashapp(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
 
 
 class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     country: Annotated[str, Field(max_length=5000)]
 
 
 class BankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     eu_bank_transfer: EuBankTransfer | None = None
-    requested_address_types: list[Literal['aba', 'iban', 'sepa', 'sort_code', 'spei', 'swift', 'zengin']] | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer']
+    requested_address_types: list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"]] | None = None
+    type: Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
 
 
 class CustomerBalance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_transfer: BankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Eps1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Fpx1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Giropay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Grabpay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Ideal1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class Klarna1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
-    preferred_locale: Literal['cs-CZ', 'da-DK', 'de-AT', 'de-CH', 'de-DE', 'el-GR', 'en-AT', 'en-AU', 'en-BE', 'en-CA', 'en-CH', 'en-CZ', 'en-DE', 'en-DK', 'en-ES', 'en-FI', 'en-FR', 'en-GB', 'en-GR', 'en-IE', 'en-IT', 'en-NL', 'en-NO', 'en-NZ', 'en-PL', 'en-PT', 'en-SE', 'en-US', 'es-ES', 'es-US', 'fi-FI', 'fr-BE', 'fr-CA', 'fr-CH', 'fr-FR', 'it-CH', 'it-IT', 'nb-NO', 'nl-BE', 'nl-NL', 'pl-PL', 'pt-PT', 'sv-FI', 'sv-SE'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
+    preferred_locale: (
+        Literal[
+            "cs-CZ",
+            "da-DK",
+            "de-AT",
+            "de-CH",
+            "de-DE",
+            "el-GR",
+            "en-AT",
+            "en-AU",
+            "en-BE",
+            "en-CA",
+            "en-CH",
+            "en-CZ",
+            "en-DE",
+            "en-DK",
+            "en-ES",
+            "en-FI",
+            "en-FR",
+            "en-GB",
+            "en-GR",
+            "en-IE",
+            "en-IT",
+            "en-NL",
+            "en-NO",
+            "en-NZ",
+            "en-PL",
+            "en-PT",
+            "en-SE",
+            "en-US",
+            "es-ES",
+            "es-US",
+            "fi-FI",
+            "fr-BE",
+            "fr-CA",
+            "fr-CH",
+            "fr-FR",
+            "it-CH",
+            "it-IT",
+            "nb-NO",
+            "nl-BE",
+            "nl-NL",
+            "pl-PL",
+            "pt-PT",
+            "sv-FI",
+            "sv-SE",
+        ]
+        | None
+    ) = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class ConfirmationNumber(RootModel[str]):
@@ -448,170 +561,163 @@ class ProductDescription(RootModel[str]):
 
 
 class Konbini(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    confirmation_number: ConfirmationNumber | Literal[''] | None = None
-    expires_after_days: int | Literal[''] | None = None
-    expires_at: int | Literal[''] | None = None
-    product_description: ProductDescription | Literal[''] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    confirmation_number: ConfirmationNumber | Literal[""] | None = None
+    expires_after_days: int | Literal[""] | None = None
+    expires_at: int | Literal[""] | None = None
+    product_description: ProductDescription | Literal[""] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Link(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class Oxxo(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_days: int | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class P241(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
     tos_shown_and_accepted: bool | None = None
 
 
 class Paynow(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Paypal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    capture_method: Literal['', 'manual'] | None = None
-    preferred_locale: Literal['cs-CZ', 'da-DK', 'de-AT', 'de-DE', 'de-LU', 'el-GR', 'en-GB', 'en-US', 'es-ES', 'fi-FI', 'fr-BE', 'fr-FR', 'fr-LU', 'hu-HU', 'it-IT', 'nl-BE', 'nl-NL', 'pl-PL', 'pt-PT', 'sk-SK', 'sv-SE'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    capture_method: Literal["", "manual"] | None = None
+    preferred_locale: (
+        Literal[
+            "cs-CZ",
+            "da-DK",
+            "de-AT",
+            "de-DE",
+            "de-LU",
+            "el-GR",
+            "en-GB",
+            "en-US",
+            "es-ES",
+            "fi-FI",
+            "fr-BE",
+            "fr-FR",
+            "fr-LU",
+            "hu-HU",
+            "it-IT",
+            "nl-BE",
+            "nl-NL",
+            "pl-PL",
+            "pt-PT",
+            "sk-SK",
+            "sv-SE",
+        ]
+        | None
+    ) = None
     reference: Annotated[str | None, Field(max_length=127)] = None
     risk_correlation_id: Annotated[str | None, Field(max_length=32)] = None
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class Pix(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     expires_after_seconds: int | None = None
     expires_at: int | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Promptpay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class SepaDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mandate_options: dict[str, Any] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
 
 
 class Sofort1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    preferred_language: Literal['', 'de', 'en', 'es', 'fr', 'it', 'nl', 'pl'] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    preferred_language: Literal["", "de", "en", "es", "fr", "it", "nl", "pl"] | None = None
+    setup_future_usage: Literal["", "none", "off_session"] | None = None
 
 
 class FinancialConnections(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']] | None = None
-    prefetch: list[Literal['balances']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
+    prefetch: list[Literal["balances"]] | None = None
     return_url: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Networks(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    requested: list[Literal['ach', 'us_domestic_wire']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    requested: list[Literal["ach", "us_domestic_wire"]] | None = None
 
 
 class UsBankAccount1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_connections: FinancialConnections | None = None
     networks: Networks | None = None
-    preferred_settlement_speed: Literal['', 'fastest', 'standard'] | None = None
-    setup_future_usage: Literal['', 'none', 'off_session', 'on_session'] | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    preferred_settlement_speed: Literal["", "fastest", "standard"] | None = None
+    setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class WechatPay(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     app_id: Annotated[str | None, Field(max_length=5000)] = None
-    client: Literal['android', 'ios', 'web']
-    setup_future_usage: Literal['none'] | None = None
+    client: Literal["android", "ios", "web"]
+    setup_future_usage: Literal["none"] | None = None
 
 
 class Zip(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    setup_future_usage: Literal['none'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    acss_debit: AcssDebit1 | Literal[''] | None = None
-    affirm: Affirm | Literal[''] | None = None
-    afterpay_clearpay: AfterpayClearpay | Literal[''] | None = None
-    alipay: Alipay | Literal[''] | None = None
-    au_becs_debit: AuBecsDebit1 | Literal[''] | None = None
-    bacs_debit: BacsDebit1 | Literal[''] | None = None
-    bancontact: Bancontact | Literal[''] | None = None
-    blik: Blik | Literal[''] | None = None
-    boleto: Boleto1 | Literal[''] | None = None
-    card: Card | Literal[''] | None = None
-    card_present: CardPresent | Literal[''] | None = None
-    cashapp: Cashapp | Literal[''] | None = None
-    customer_balance: CustomerBalance | Literal[''] | None = None
-    eps: Eps1 | Literal[''] | None = None
-    fpx: Fpx1 | Literal[''] | None = None
-    giropay: Giropay | Literal[''] | None = None
-    grabpay: Grabpay | Literal[''] | None = None
-    ideal: Ideal1 | Literal[''] | None = None
-    interac_present: dict[str, Any] | Literal[''] | None = None
-    klarna: Klarna1 | Literal[''] | None = None
-    konbini: Konbini | Literal[''] | None = None
-    link: Link | Literal[''] | None = None
-    oxxo: Oxxo | Literal[''] | None = None
-    p24: P241 | Literal[''] | None = None
-    paynow: Paynow | Literal[''] | None = None
-    paypal: Paypal | Literal[''] | None = None
-    pix: Pix | Literal[''] | None = None
-    promptpay: Promptpay | Literal[''] | None = None
-    sepa_debit: SepaDebit1 | Literal[''] | None = None
-    sofort: Sofort1 | Literal[''] | None = None
-    us_bank_account: UsBankAccount1 | Literal[''] | None = None
-    wechat_pay: WechatPay | Literal[''] | None = None
-    zip: Zip | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    acss_debit: AcssDebit1 | Literal[""] | None = None
+    affirm: Affirm | Literal[""] | None = None
+    afterpay_clearpay: AfterpayClearpay | Literal[""] | None = None
+    alipay: Alipay | Literal[""] | None = None
+    au_becs_debit: AuBecsDebit1 | Literal[""] | None = None
+    bacs_debit: BacsDebit1 | Literal[""] | None = None
+    bancontact: Bancontact | Literal[""] | None = None
+    blik: Blik | Literal[""] | None = None
+    boleto: Boleto1 | Literal[""] | None = None
+    card: Card | Literal[""] | None = None
+    card_present: CardPresent | Literal[""] | None = None
+    cashapp: Cashapp | Literal[""] | None = None
+    customer_balance: CustomerBalance | Literal[""] | None = None
+    eps: Eps1 | Literal[""] | None = None
+    fpx: Fpx1 | Literal[""] | None = None
+    giropay: Giropay | Literal[""] | None = None
+    grabpay: Grabpay | Literal[""] | None = None
+    ideal: Ideal1 | Literal[""] | None = None
+    interac_present: dict[str, Any] | Literal[""] | None = None
+    klarna: Klarna1 | Literal[""] | None = None
+    konbini: Konbini | Literal[""] | None = None
+    link: Link | Literal[""] | None = None
+    oxxo: Oxxo | Literal[""] | None = None
+    p24: P241 | Literal[""] | None = None
+    paynow: Paynow | Literal[""] | None = None
+    paypal: Paypal | Literal[""] | None = None
+    pix: Pix | Literal[""] | None = None
+    promptpay: Promptpay | Literal[""] | None = None
+    sepa_debit: SepaDebit1 | Literal[""] | None = None
+    sofort: Sofort1 | Literal[""] | None = None
+    us_bank_account: UsBankAccount1 | Literal[""] | None = None
+    wechat_pay: WechatPay | Literal[""] | None = None
+    zip: Zip | Literal[""] | None = None
 
 
 class PaymentMethodType(RootModel[str]):
@@ -619,9 +725,7 @@ class PaymentMethodType(RootModel[str]):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str, Field(max_length=5000)]
@@ -630,32 +734,42 @@ class Shipping(BaseModel):
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     destination: str
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     application_fee_amount: int | None = None
     automatic_payment_methods: AutomaticPaymentMethods | None = None
-    capture_method: Literal['automatic', 'automatic_async', 'manual'] | None = None
+    capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
     confirm: bool | None = None
-    confirmation_method: Literal['automatic', 'manual'] | None = None
+    confirmation_method: Literal["automatic", "manual"] | None = None
     currency: str
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     error_on_requires_action: bool | None = None
-    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "invoice",
+                "latest_charge",
+                "on_behalf_of",
+                "payment_method",
+                "review",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     mandate: Annotated[str | None, Field(max_length=5000)] = None
-    mandate_data: MandateData | Literal[''] | None = None
+    mandate_data: MandateData | Literal[""] | None = None
     metadata: dict[str, str] | None = None
-    off_session: bool | Literal['one_off', 'recurring'] | None = None
+    off_session: bool | Literal["one_off", "recurring"] | None = None
     on_behalf_of: str | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     payment_method_data: PaymentMethodData | None = None
@@ -664,7 +778,7 @@ class Arguments(BaseModel):
     radar_options: RadarOptions | None = None
     receipt_email: str | None = None
     return_url: str | None = None
-    setup_future_usage: Literal['off_session', 'on_session'] | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | None = None
     shipping: Shipping | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
@@ -724,10 +838,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_intent"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Create payment intent",
     "readOnlyHint": False,

@@ -2,39 +2,33 @@
 """Create payment method: POST /v1/payment_methods"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AcssDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     institution_number: Annotated[str, Field(max_length=5000)]
     transit_number: Annotated[str, Field(max_length=5000)]
 
 
 class AuBecsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     bsb_number: Annotated[str, Field(max_length=5000)]
 
 
 class BacsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str | None, Field(max_length=5000)] = None
     sort_code: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -52,26 +46,20 @@ class Phone(RootModel[str]):
 
 
 class BillingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Address | Literal[''] | None = None
-    email: str | Literal[''] | None = None
-    name: Name | Literal[''] | None = None
-    phone: Phone | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Address | Literal[""] | None = None
+    email: str | Literal[""] | None = None
+    name: Name | Literal[""] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class Boleto(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     tax_id: Annotated[str, Field(max_length=5000)]
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     cvc: Annotated[str | None, Field(max_length=5000)] = None
     exp_month: int
     exp_year: int
@@ -79,92 +67,176 @@ class Card(BaseModel):
 
 
 class Card1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     token: Annotated[str, Field(max_length=5000)]
 
 
 class Eps(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Fpx(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bsn', 'cimb', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'], Field(max_length=5000)]
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bsn",
+            "cimb",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ],
+        Field(max_length=5000),
+    ]
 
 
 class Ideal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['abn_amro', 'asn_bank', 'bunq', 'handelsbanken', 'ing', 'knab', 'moneyou', 'n26', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "abn_amro",
+            "asn_bank",
+            "bunq",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "moneyou",
+            "n26",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
 
 
 class Klarna(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     dob: Dob | None = None
 
 
 class P24(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'volkswagen_bank'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "volkswagen_bank",
+        ]
+        | None
+    ) = None
 
 
 class RadarOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     session: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class SepaDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     iban: Annotated[str, Field(max_length=5000)]
 
 
 class Sofort(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    country: Literal['AT', 'BE', 'DE', 'ES', 'IT', 'NL']
+    model_config = ConfigDict(extra="forbid")
+    country: Literal["AT", "BE", "DE", "ES", "IT", "NL"]
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_holder_type: Literal['company', 'individual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_holder_type: Literal["company", "individual"] | None = None
     account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal['checking', 'savings'] | None = None
+    account_type: Literal["checking", "savings"] | None = None
     financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit: AcssDebit | None = None
     affirm: dict[str, Any] | None = None
     afterpay_clearpay: dict[str, Any] | None = None
@@ -180,7 +252,7 @@ class Arguments(BaseModel):
     customer: Annotated[str | None, Field(max_length=5000)] = None
     customer_balance: dict[str, Any] | None = None
     eps: Eps | None = None
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
     fpx: Fpx | None = None
     giropay: dict[str, Any] | None = None
     grabpay: dict[str, Any] | None = None
@@ -200,7 +272,42 @@ class Arguments(BaseModel):
     radar_options: RadarOptions | None = None
     sepa_debit: SepaDebit | None = None
     sofort: Sofort | None = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip'] | None = None
+    type: (
+        Literal[
+            "acss_debit",
+            "affirm",
+            "afterpay_clearpay",
+            "alipay",
+            "au_becs_debit",
+            "bacs_debit",
+            "bancontact",
+            "blik",
+            "boleto",
+            "card",
+            "cashapp",
+            "customer_balance",
+            "eps",
+            "fpx",
+            "giropay",
+            "grabpay",
+            "ideal",
+            "klarna",
+            "konbini",
+            "link",
+            "oxxo",
+            "p24",
+            "paynow",
+            "paypal",
+            "pix",
+            "promptpay",
+            "sepa_debit",
+            "sofort",
+            "us_bank_account",
+            "wechat_pay",
+            "zip",
+        ]
+        | None
+    ) = None
     us_bank_account: UsBankAccount | None = None
     wechat_pay: dict[str, Any] | None = None
     zip: dict[str, Any] | None = None
@@ -265,10 +372,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method"
-TAGS = (
-    "payments",
-    "payment_method",
-)
+TAGS = ("payments", "payment_method")
 ANNOTATIONS = {
     "title": "Create payment method",
     "readOnlyHint": False,

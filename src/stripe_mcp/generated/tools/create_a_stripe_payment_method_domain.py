@@ -2,14 +2,14 @@
 """Create payment method domain: POST /v1/payment_method_domains"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     domain_name: Annotated[str, Field(max_length=5000)]
     enabled: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -24,17 +24,11 @@ PATH = "/v1/payment_method_domains"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "domain_name",
-    "enabled",
-)
+BODY_ARGUMENTS = ("domain_name", "enabled")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method_domain"
-TAGS = (
-    "payments",
-    "payment_method_domain",
-)
+TAGS = ("payments", "payment_method_domain")
 ANNOTATIONS = {
     "title": "Create payment method domain",
     "readOnlyHint": False,

@@ -2,22 +2,29 @@
 """Create payout: POST /v1/payouts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
     destination: str | None = None
-    expand: list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction", "destination", "failure_balance_transaction", "original_payout", "reversed_by"
+            ]
+        ]
+        | None
+    ) = None
     metadata: dict[str, str] | None = None
-    method: Annotated[Literal['instant', 'standard'] | None, Field(max_length=5000)] = None
-    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(max_length=5000)] = None
+    method: Annotated[Literal["instant", "standard"] | None, Field(max_length=5000)] = None
+    source_type: Annotated[Literal["bank_account", "card", "fpx"] | None, Field(max_length=5000)] = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -53,10 +60,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payout"
-TAGS = (
-    "payouts",
-    "payout",
-)
+TAGS = ("payouts", "payout")
 ANNOTATIONS = {
     "title": "Create payout",
     "readOnlyHint": False,

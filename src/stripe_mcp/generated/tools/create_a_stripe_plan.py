@@ -2,15 +2,15 @@
 """Create plan: POST /v1/plans"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Product(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
@@ -25,46 +25,40 @@ class Product1(RootModel[str]):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
     flat_amount_decimal: Decimal | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
-    up_to: Literal['inf'] | int
+    up_to: Literal["inf"] | int
 
 
 class TransformUsage(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     divide_by: int
-    round: Literal['down', 'up']
+    round: Literal["down", "up"]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    aggregate_usage: Literal['last_during_period', 'last_ever', 'max', 'sum'] | None = None
+    aggregate_usage: Literal["last_during_period", "last_ever", "max", "sum"] | None = None
     amount: int | None = None
     amount_decimal: Decimal | None = None
-    billing_scheme: Literal['per_unit', 'tiered'] | None = None
+    billing_scheme: Literal["per_unit", "tiered"] | None = None
     currency: str
-    expand: list[Literal['product']] | None = None
+    expand: list[Literal["product"]] | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
-    interval: Literal['day', 'month', 'week', 'year']
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: Product | Product1 | None = None
     tiers: list[Tier] | None = None
-    tiers_mode: Literal['graduated', 'volume'] | None = None
+    tiers_mode: Literal["graduated", "volume"] | None = None
     transform_usage: TransformUsage | None = None
     trial_period_days: int | None = None
-    usage_type: Literal['licensed', 'metered'] | None = None
+    usage_type: Literal["licensed", "metered"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -103,10 +97,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "plan"
-TAGS = (
-    "billing",
-    "plan",
-)
+TAGS = ("billing", "plan")
 ANNOTATIONS = {
     "title": "Create plan",
     "readOnlyHint": False,

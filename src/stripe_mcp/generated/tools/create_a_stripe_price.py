@@ -2,15 +2,15 @@
 """Create price: POST /v1/prices"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     maximum: int | None = None
     minimum: int | None = None
@@ -18,31 +18,25 @@ class CustomUnitAmount(BaseModel):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
     flat_amount_decimal: Decimal | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
-    up_to: Literal['inf'] | int
+    up_to: Literal["inf"] | int
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class ProductData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
@@ -53,42 +47,36 @@ class ProductData(BaseModel):
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    aggregate_usage: Literal['last_during_period', 'last_ever', 'max', 'sum'] | None = None
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    aggregate_usage: Literal["last_during_period", "last_ever", "max", "sum"] | None = None
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
-    usage_type: Literal['licensed', 'metered'] | None = None
+    usage_type: Literal["licensed", "metered"] | None = None
 
 
 class TransformQuantity(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     divide_by: int
-    round: Literal['down', 'up']
+    round: Literal["down", "up"]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    billing_scheme: Literal['per_unit', 'tiered'] | None = None
+    billing_scheme: Literal["per_unit", "tiered"] | None = None
     currency: str
     currency_options: dict[str, CurrencyOptions] | None = None
     custom_unit_amount: CustomUnitAmount | None = None
-    expand: list[Literal['product']] | None = None
+    expand: list[Literal["product"]] | None = None
     lookup_key: Annotated[str | None, Field(max_length=200)] = None
     metadata: dict[str, str] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: Annotated[str | None, Field(max_length=5000)] = None
     product_data: ProductData | None = None
     recurring: Recurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
-    tiers_mode: Literal['graduated', 'volume'] | None = None
+    tiers_mode: Literal["graduated", "volume"] | None = None
     transfer_lookup_key: bool | None = None
     transform_quantity: TransformQuantity | None = None
     unit_amount: int | None = None
@@ -99,8 +87,7 @@ class Arguments(BaseModel):
 NAME = "create_a_stripe_price"
 TITLE = "Create price"
 DESCRIPTION = (
-    "Create a Stripe price. Creates a new price for an existing product. The price can be recurring "
-    "or one-time."
+    "Create a Stripe price. Creates a new price for an existing product. The price can be recurring or one-time."
 )
 KIND = "create"
 HTTP_METHOD = "POST"
@@ -132,10 +119,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "price"
-TAGS = (
-    "products",
-    "price",
-)
+TAGS = ("products", "price")
 ANNOTATIONS = {
     "title": "Create price",
     "readOnlyHint": False,

@@ -2,15 +2,15 @@
 """Create product: POST /v1/products"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     maximum: int | None = None
     minimum: int | None = None
@@ -18,58 +18,46 @@ class CustomUnitAmount(BaseModel):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
     flat_amount_decimal: Decimal | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
-    up_to: Literal['inf'] | int
+    up_to: Literal["inf"] | int
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class DefaultPriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     currency_options: dict[str, CurrencyOptions] | None = None
     recurring: Recurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class Feature(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=5000)]
 
 
 class PackageDimensions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     height: float
     length: float
     weight: float
@@ -77,13 +65,11 @@ class PackageDimensions(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     default_price_data: DefaultPriceData | None = None
     description: Annotated[str | None, Field(max_length=40000)] = None
-    expand: list[Literal['default_price', 'tax_code']] | None = None
+    expand: list[Literal["default_price", "tax_code"]] | None = None
     features: list[Feature] | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     images: list[str] | None = None
@@ -127,10 +113,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "product"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "Create product",
     "readOnlyHint": False,

@@ -2,21 +2,19 @@
 """Create promotion code: POST /v1/promotion_codes"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     minimum_amount: int | None = None
 
 
 class Restrictions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency_options: dict[str, CurrencyOptions] | None = None
     first_time_transaction: bool | None = None
     minimum_amount: int | None = None
@@ -24,14 +22,12 @@ class Restrictions(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     code: Annotated[str | None, Field(max_length=500)] = None
     coupon: Annotated[str, Field(max_length=5000)]
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
     expires_at: int | None = None
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
@@ -66,10 +62,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "promotion_code"
-TAGS = (
-    "billing",
-    "promotion_code",
-)
+TAGS = ("billing", "promotion_code")
 ANNOTATIONS = {
     "title": "Create promotion code",
     "readOnlyHint": False,

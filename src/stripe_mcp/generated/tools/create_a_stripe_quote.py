@@ -2,15 +2,15 @@
 """Create quote: POST /v1/quotes"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
@@ -23,9 +23,7 @@ class Description(RootModel[str]):
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     discount: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -35,9 +33,7 @@ class Footer(RootModel[str]):
 
 
 class FromQuote(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     is_revision: bool | None = None
     quote: Annotated[str, Field(max_length=5000)]
 
@@ -47,28 +43,22 @@ class Header(RootModel[str]):
 
 
 class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     days_until_due: int | None = None
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
     recurring: Recurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -78,57 +68,64 @@ class TaxRate(RootModel[str]):
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
 
 
 class SubscriptionData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=500)] = None
-    effective_date: Literal['current_period_end'] | int | Literal[''] | None = None
-    trial_period_days: int | Literal[''] | None = None
+    effective_date: Literal["current_period_end"] | int | Literal[""] | None = None
+    trial_period_days: int | Literal[""] | None = None
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     amount_percent: float | None = None
     destination: str
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    application_fee_amount: int | Literal[''] | None = None
-    application_fee_percent: float | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    application_fee_amount: int | Literal[""] | None = None
+    application_fee_percent: float | Literal[""] | None = None
     automatic_tax: AutomaticTax | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
-    description: Description | Literal[''] | None = None
-    discounts: list[Discount] | Literal[''] | None = None
-    expand: list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
+    description: Description | Literal[""] | None = None
+    discounts: list[Discount] | Literal[""] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "from_quote.quote",
+                "invoice",
+                "on_behalf_of",
+                "subscription",
+                "subscription_schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     expires_at: int | None = None
-    footer: Footer | Literal[''] | None = None
+    footer: Footer | Literal[""] | None = None
     from_quote: FromQuote | None = None
-    header: Header | Literal[''] | None = None
+    header: Header | Literal[""] | None = None
     invoice_settings: InvoiceSettings | None = None
     line_items: list[LineItem] | None = None
     metadata: dict[str, str] | None = None
-    on_behalf_of: str | Literal[''] | None = None
+    on_behalf_of: str | Literal[""] | None = None
     subscription_data: SubscriptionData | None = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
-    transfer_data: TransferData | Literal[''] | None = None
+    transfer_data: TransferData | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -169,10 +166,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "quote"
-TAGS = (
-    "billing",
-    "quote",
-)
+TAGS = ("billing", "quote")
 ANNOTATIONS = {
     "title": "Create quote",
     "readOnlyHint": False,

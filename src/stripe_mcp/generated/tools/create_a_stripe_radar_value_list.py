@@ -2,16 +2,31 @@
 """Create radar value list: POST /v1/radar/value_lists"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     alias: Annotated[str, Field(max_length=100)]
-    item_type: Annotated[Literal['card_bin', 'card_fingerprint', 'case_sensitive_string', 'country', 'customer_id', 'email', 'ip_address', 'sepa_debit_fingerprint', 'string', 'us_bank_account_fingerprint'] | None, Field(max_length=5000)] = None
+    item_type: Annotated[
+        Literal[
+            "card_bin",
+            "card_fingerprint",
+            "case_sensitive_string",
+            "country",
+            "customer_id",
+            "email",
+            "ip_address",
+            "sepa_debit_fingerprint",
+            "string",
+            "us_bank_account_fingerprint",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
     metadata: dict[str, str] | None = None
     name: Annotated[str, Field(max_length=100)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -19,29 +34,18 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_radar_value_list"
 TITLE = "Create radar value list"
-DESCRIPTION = (
-    "Create a Stripe radar value list. Creates a new ValueList object, which can then be referenced "
-    "in rules."
-)
+DESCRIPTION = "Create a Stripe radar value list. Creates a new ValueList object, which can then be referenced in rules."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/radar/value_lists"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "alias",
-    "item_type",
-    "metadata",
-    "name",
-)
+BODY_ARGUMENTS = ("alias", "item_type", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "radar_value_list"
-TAGS = (
-    "radar",
-    "radar.value_list",
-)
+TAGS = ("radar", "radar.value_list")
 ANNOTATIONS = {
     "title": "Create radar value list",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create radar value list item: POST /v1/radar/value_list_items"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     value: Annotated[str, Field(max_length=800)]
     value_list: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -27,17 +27,11 @@ PATH = "/v1/radar/value_list_items"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "value",
-    "value_list",
-)
+BODY_ARGUMENTS = ("value", "value_list")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "radar_value_list_item"
-TAGS = (
-    "radar",
-    "radar.value_list_item",
-)
+TAGS = ("radar", "radar.value_list_item")
 ANNOTATIONS = {
     "title": "Create radar value list item",
     "readOnlyHint": False,

@@ -2,63 +2,53 @@
 """Create shipping rate: POST /v1/shipping_rates"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Maximum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class Minimum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class DeliveryEstimate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum: Maximum | None = None
     minimum: Minimum | None = None
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
 
 
 class FixedAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     currency_options: dict[str, CurrencyOptions] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     delivery_estimate: DeliveryEstimate | None = None
     display_name: Annotated[str, Field(max_length=100)]
-    expand: list[Literal['tax_code']] | None = None
+    expand: list[Literal["tax_code"]] | None = None
     fixed_amount: FixedAmount | None = None
     metadata: dict[str, str] | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | None = None
-    type: Literal['fixed_amount'] | None = None
+    type: Literal["fixed_amount"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -84,10 +74,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "shipping_rate"
-TAGS = (
-    "products",
-    "shipping_rate",
-)
+TAGS = ("products", "shipping_rate")
 ANNOTATIONS = {
     "title": "Create shipping rate",
     "readOnlyHint": False,

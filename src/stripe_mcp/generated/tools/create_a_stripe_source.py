@@ -2,54 +2,48 @@
 """Create source: POST /v1/sources"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Offline(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     contact_email: str
 
 
 class Online(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
     user_agent: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Acceptance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
     offline: Offline | None = None
     online: Online | None = None
-    status: Annotated[Literal['accepted', 'pending', 'refused', 'revoked'], Field(max_length=5000)]
-    type: Annotated[Literal['offline', 'online'] | None, Field(max_length=5000)] = None
+    status: Annotated[Literal["accepted", "pending", "refused", "revoked"], Field(max_length=5000)]
+    type: Annotated[Literal["offline", "online"] | None, Field(max_length=5000)] = None
     user_agent: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Mandate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acceptance: Acceptance | None = None
-    amount: int | Literal[''] | None = None
+    amount: int | Literal[""] | None = None
     currency: str | None = None
-    interval: Annotated[Literal['one_time', 'scheduled', 'variable'] | None, Field(max_length=5000)] = None
-    notification_method: Annotated[Literal['deprecated_none', 'email', 'manual', 'none', 'stripe_email'] | None, Field(max_length=5000)] = None
+    interval: Annotated[Literal["one_time", "scheduled", "variable"] | None, Field(max_length=5000)] = None
+    notification_method: Annotated[
+        Literal["deprecated_none", "email", "manual", "none", "stripe_email"] | None, Field(max_length=5000)
+    ] = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -59,9 +53,7 @@ class Address(BaseModel):
 
 
 class Owner(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     email: str | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
@@ -69,35 +61,27 @@ class Owner(BaseModel):
 
 
 class Receiver(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    refund_attributes_method: Annotated[Literal['email', 'manual', 'none'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    refund_attributes_method: Annotated[Literal["email", "manual", "none"] | None, Field(max_length=5000)] = None
 
 
 class Redirect(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     return_url: str
 
 
 class Item(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     currency: str | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     parent: Annotated[str | None, Field(max_length=5000)] = None
     quantity: int | None = None
-    type: Annotated[Literal['discount', 'shipping', 'sku', 'tax'] | None, Field(max_length=5000)] = None
+    type: Annotated[Literal["discount", "shipping", "sku", "tax"] | None, Field(max_length=5000)] = None
 
 
 class Address1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str, Field(max_length=5000)]
@@ -107,9 +91,7 @@ class Address1(BaseModel):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address1
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str | None, Field(max_length=5000)] = None
@@ -118,21 +100,17 @@ class Shipping(BaseModel):
 
 
 class SourceOrder(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     items: list[Item] | None = None
     shipping: Shipping | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=500)] = None
-    flow: Annotated[Literal['code_verification', 'none', 'receiver', 'redirect'] | None, Field(max_length=5000)] = None
+    flow: Annotated[Literal["code_verification", "none", "receiver", "redirect"] | None, Field(max_length=5000)] = None
     mandate: Mandate | None = None
     metadata: dict[str, str] | None = None
     original_source: Annotated[str | None, Field(max_length=5000)] = None
@@ -143,7 +121,7 @@ class Arguments(BaseModel):
     statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
     token: Annotated[str | None, Field(max_length=5000)] = None
     type: Annotated[str | None, Field(max_length=5000)] = None
-    usage: Annotated[Literal['reusable', 'single_use'] | None, Field(max_length=5000)] = None
+    usage: Annotated[Literal["reusable", "single_use"] | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -176,10 +154,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "source"
-TAGS = (
-    "payments",
-    "source",
-)
+TAGS = ("payments", "source")
 ANNOTATIONS = {
     "title": "Create source",
     "readOnlyHint": False,

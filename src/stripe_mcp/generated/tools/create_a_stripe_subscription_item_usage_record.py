@@ -2,18 +2,18 @@
 """Create subscription item usage record: POST /v1/subscription_items/{subscription_item}/usage_records"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     subscription_item_id: str
-    action: Literal['increment', 'set'] | None = None
+    action: Literal["increment", "set"] | None = None
     quantity: int
-    timestamp: Literal['now'] | int | None = None
+    timestamp: Literal["now"] | int | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -36,22 +36,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_items/{subscription_item}/usage_records"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "subscription_item_id": "subscription_item",
-}
+PATH_ARGUMENTS = {"subscription_item_id": "subscription_item"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "action",
-    "quantity",
-    "timestamp",
-)
+BODY_ARGUMENTS = ("action", "quantity", "timestamp")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription_item_usage_record"
-TAGS = (
-    "billing",
-    "usage_record",
-)
+TAGS = ("billing", "usage_record")
 ANNOTATIONS = {
     "title": "Create subscription item usage record",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create tax rate: POST /v1/tax_rates"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
@@ -19,7 +19,24 @@ class Arguments(BaseModel):
     metadata: dict[str, str] | None = None
     percentage: float
     state: Annotated[str | None, Field(max_length=2)] = None
-    tax_type: Literal['amusement_tax', 'communications_tax', 'gst', 'hst', 'igst', 'jct', 'lease_tax', 'pst', 'qst', 'rst', 'sales_tax', 'service_tax', 'vat'] | None = None
+    tax_type: (
+        Literal[
+            "amusement_tax",
+            "communications_tax",
+            "gst",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "pst",
+            "qst",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "vat",
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -47,10 +64,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "tax_rate"
-TAGS = (
-    "tax",
-    "tax_rate",
-)
+TAGS = ("tax", "tax_rate")
 ANNOTATIONS = {
     "title": "Create tax rate",
     "readOnlyHint": False,

@@ -2,147 +2,117 @@
 """Create terminal configuration: POST /v1/terminal/configurations"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class BbposWiseposE(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    splashscreen: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    splashscreen: str | Literal[""] | None = None
 
 
 class Aud(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Cad(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Chf(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Czk(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Dkk(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Eur(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Gbp(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Hkd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Myr(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Nok(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Nzd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Sek(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Sgd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Usd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Tipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     aud: Aud | None = None
     cad: Cad | None = None
     chf: Chf | None = None
@@ -160,19 +130,15 @@ class Tipping(BaseModel):
 
 
 class VerifoneP400(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    splashscreen: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    splashscreen: str | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bbpos_wisepos_e: BbposWiseposE | None = None
-    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
-    tipping: Tipping | Literal[''] | None = None
+    expand: list[Literal["bbpos_wisepos_e.splashscreen", "verifone_p400.splashscreen"]] | None = None
+    tipping: Tipping | Literal[""] | None = None
     verifone_p400: VerifoneP400 | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -186,19 +152,11 @@ PATH = "/v1/terminal/configurations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "bbpos_wisepos_e",
-    "expand",
-    "tipping",
-    "verifone_p400",
-)
+BODY_ARGUMENTS = ("bbpos_wisepos_e", "expand", "tipping", "verifone_p400")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_configuration"
-TAGS = (
-    "terminal",
-    "terminal.configuration",
-)
+TAGS = ("terminal", "terminal.configuration")
 ANNOTATIONS = {
     "title": "Create terminal configuration",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create terminal connection token: POST /v1/terminal/connection_tokens"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     location: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -27,16 +27,11 @@ PATH = "/v1/terminal/connection_tokens"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "location",
-)
+BODY_ARGUMENTS = ("location",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_connection_token"
-TAGS = (
-    "terminal",
-    "terminal.connection_token",
-)
+TAGS = ("terminal", "terminal.connection_token")
 ANNOTATIONS = {
     "title": "Create terminal connection token",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create terminal location: POST /v1/terminal/locations"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str, Field(max_length=5000)]
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -19,13 +19,11 @@ class Address(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     configuration_overrides: Annotated[str | None, Field(max_length=1000)] = None
     display_name: Annotated[str, Field(max_length=1000)]
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -41,19 +39,11 @@ PATH = "/v1/terminal/locations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "address",
-    "configuration_overrides",
-    "display_name",
-    "metadata",
-)
+BODY_ARGUMENTS = ("address", "configuration_overrides", "display_name", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_location"
-TAGS = (
-    "terminal",
-    "terminal.location",
-)
+TAGS = ("terminal", "terminal.location")
 ANNOTATIONS = {
     "title": "Create terminal location",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Create terminal reader: POST /v1/terminal/readers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['location']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["location"]] | None = None
     label: Annotated[str | None, Field(max_length=5000)] = None
     location: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     registration_code: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -27,20 +27,11 @@ PATH = "/v1/terminal/readers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "label",
-    "location",
-    "metadata",
-    "registration_code",
-)
+BODY_ARGUMENTS = ("expand", "label", "location", "metadata", "registration_code")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Create terminal reader",
     "readOnlyHint": False,

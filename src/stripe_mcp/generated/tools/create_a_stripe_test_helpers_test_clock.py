@@ -2,14 +2,14 @@
 """Create test helpers test clock: POST /v1/test_helpers/test_clocks"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     frozen_time: int
     name: Annotated[str | None, Field(max_length=300)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -27,17 +27,11 @@ PATH = "/v1/test_helpers/test_clocks"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "frozen_time",
-    "name",
-)
+BODY_ARGUMENTS = ("frozen_time", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_test_clock"
-TAGS = (
-    "test_helpers",
-    "test_helpers.test_clock",
-)
+TAGS = ("test_helpers", "test_helpers.test_clock")
 ANNOTATIONS = {
     "title": "Create test helpers test clock",
     "readOnlyHint": False,

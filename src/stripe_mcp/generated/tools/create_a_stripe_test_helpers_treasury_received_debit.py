@@ -2,38 +2,34 @@
 """Create test helpers treasury received debit: POST /v1/test_helpers/treasury/received_debits"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
     account_number: Annotated[str | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class InitiatingPaymentMethodDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Literal['us_bank_account']
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["us_bank_account"]
     us_bank_account: UsBankAccount | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
     financial_account: str
     initiating_payment_method_details: InitiatingPaymentMethodDetails | None = None
-    network: Literal['ach']
+    network: Literal["ach"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -62,10 +58,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_treasury_received_debit"
-TAGS = (
-    "test_helpers",
-    "treasury.received_debit",
-)
+TAGS = ("test_helpers", "treasury.received_debit")
 ANNOTATIONS = {
     "title": "Create test helpers treasury received debit",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create token: POST /v1/tokens"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -19,9 +19,7 @@ class Address(BaseModel):
 
 
 class AddressKana(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,9 +30,7 @@ class AddressKana(BaseModel):
 
 
 class AddressKanji(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -45,33 +41,25 @@ class AddressKanji(BaseModel):
 
 
 class OwnershipDeclaration(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
     user_agent: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Verification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     document: Document | None = None
 
 
 class Company(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
@@ -87,7 +75,34 @@ class Company(BaseModel):
     ownership_declaration_shown_and_signed: bool | None = None
     phone: Annotated[str | None, Field(max_length=5000)] = None
     registration_number: Annotated[str | None, Field(max_length=5000)] = None
-    structure: Literal['', 'free_zone_establishment', 'free_zone_llc', 'government_instrumentality', 'governmental_unit', 'incorporated_non_profit', 'incorporated_partnership', 'limited_liability_partnership', 'llc', 'multi_member_llc', 'private_company', 'private_corporation', 'private_partnership', 'public_company', 'public_corporation', 'public_partnership', 'single_member_llc', 'sole_establishment', 'sole_proprietorship', 'tax_exempt_government_instrumentality', 'unincorporated_association', 'unincorporated_non_profit', 'unincorporated_partnership'] | None = None
+    structure: (
+        Literal[
+            "",
+            "free_zone_establishment",
+            "free_zone_llc",
+            "government_instrumentality",
+            "governmental_unit",
+            "incorporated_non_profit",
+            "incorporated_partnership",
+            "limited_liability_partnership",
+            "llc",
+            "multi_member_llc",
+            "private_company",
+            "private_corporation",
+            "private_partnership",
+            "public_company",
+            "public_corporation",
+            "public_partnership",
+            "single_member_llc",
+            "sole_establishment",
+            "sole_proprietorship",
+            "tax_exempt_government_instrumentality",
+            "unincorporated_association",
+            "unincorporated_non_profit",
+            "unincorporated_partnership",
+        ]
+        | None
+    ) = None
     tax_id: Annotated[str | None, Field(max_length=5000)] = None
     tax_id_registrar: Annotated[str | None, Field(max_length=5000)] = None
     vat_id: Annotated[str | None, Field(max_length=5000)] = None
@@ -95,9 +110,7 @@ class Company(BaseModel):
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
@@ -108,9 +121,7 @@ class FullNameAliase(RootModel[str]):
 
 
 class RegisteredAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -120,34 +131,28 @@ class RegisteredAddress(BaseModel):
 
 
 class AdditionalDocument(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Verification1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     additional_document: AdditionalDocument | None = None
     document: Document | None = None
 
 
 class Individual(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
-    dob: Dob | Literal[''] | None = None
+    dob: Dob | Literal[""] | None = None
     email: str | None = None
     first_name: Annotated[str | None, Field(max_length=100)] = None
     first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
-    full_name_aliases: list[FullNameAliase] | Literal[''] | None = None
+    full_name_aliases: list[FullNameAliase] | Literal[""] | None = None
     gender: str | None = None
     id_number: Annotated[str | None, Field(max_length=5000)] = None
     id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
@@ -155,41 +160,35 @@ class Individual(BaseModel):
     last_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     last_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
     maiden_name: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     phone: str | None = None
-    political_exposure: Literal['existing', 'none'] | None = None
+    political_exposure: Literal["existing", "none"] | None = None
     registered_address: RegisteredAddress | None = None
     ssn_last_4: Annotated[str | None, Field(max_length=5000)] = None
     verification: Verification1 | None = None
 
 
 class Account(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    business_type: Literal['company', 'government_entity', 'individual', 'non_profit'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
     company: Company | None = None
     individual: Individual | None = None
     tos_shown_and_accepted: bool | None = None
 
 
 class BankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
     account_number: Annotated[str, Field(max_length=5000)]
-    account_type: Annotated[Literal['checking', 'futsu', 'savings', 'toza'] | None, Field(max_length=5000)] = None
+    account_type: Annotated[Literal["checking", "futsu", "savings", "toza"] | None, Field(max_length=5000)] = None
     country: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -209,9 +208,7 @@ class Card1(RootModel[str]):
 
 
 class CvcUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     cvc: Annotated[str, Field(max_length=5000)]
 
 
@@ -220,30 +217,22 @@ class Files(RootModel[str]):
 
 
 class CompanyAuthorization(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Passport(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Visa(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Documents(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     company_authorization: CompanyAuthorization | None = None
     passport: Passport | None = None
     visa: Visa | None = None
@@ -254,39 +243,33 @@ class FullNameAliase1(RootModel[str]):
 
 
 class Relationship(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     director: bool | None = None
     executive: bool | None = None
     owner: bool | None = None
-    percent_ownership: float | Literal[''] | None = None
+    percent_ownership: float | Literal[""] | None = None
     representative: bool | None = None
     title: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Verification2(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     additional_document: AdditionalDocument | None = None
     document: Document | None = None
 
 
 class Person(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
-    dob: Dob | Literal[''] | None = None
+    dob: Dob | Literal[""] | None = None
     documents: Documents | None = None
     email: str | None = None
     first_name: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
-    full_name_aliases: list[FullNameAliase1] | Literal[''] | None = None
+    full_name_aliases: list[FullNameAliase1] | Literal[""] | None = None
     gender: str | None = None
     id_number: Annotated[str | None, Field(max_length=5000)] = None
     id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
@@ -294,7 +277,7 @@ class Person(BaseModel):
     last_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     last_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
     maiden_name: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     nationality: Annotated[str | None, Field(max_length=5000)] = None
     phone: str | None = None
     political_exposure: Annotated[str | None, Field(max_length=5000)] = None
@@ -305,22 +288,20 @@ class Person(BaseModel):
 
 
 class Pii(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: Account | None = None
     bank_account: BankAccount | None = None
     card: Card | Card1 | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     cvc_update: CvcUpdate | None = None
-    expand: list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None = None
+    expand: list[Literal["bank_account.account", "bank_account.customer", "card.account", "card.customer"]] | None = (
+        None
+    )
     person: Person | None = None
     pii: Pii | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -339,23 +320,11 @@ PATH = "/v1/tokens"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "account",
-    "bank_account",
-    "card",
-    "customer",
-    "cvc_update",
-    "expand",
-    "person",
-    "pii",
-)
+BODY_ARGUMENTS = ("account", "bank_account", "card", "customer", "cvc_update", "expand", "person", "pii")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "token"
-TAGS = (
-    "payments",
-    "token",
-)
+TAGS = ("payments", "token")
 ANNOTATIONS = {
     "title": "Create token",
     "readOnlyHint": False,

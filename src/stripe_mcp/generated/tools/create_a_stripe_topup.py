@@ -2,19 +2,19 @@
 """Create topup: POST /v1/topups"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['balance_transaction']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     statement_descriptor: Annotated[str | None, Field(max_length=15)] = None
     transfer_group: str | None = None
@@ -43,10 +43,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "topup"
-TAGS = (
-    "balance",
-    "topup",
-)
+TAGS = ("balance", "topup")
 ANNOTATIONS = {
     "title": "Create topup",
     "readOnlyHint": False,

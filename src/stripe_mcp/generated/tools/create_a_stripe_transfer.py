@@ -2,22 +2,24 @@
 """Create transfer: POST /v1/transfers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
     destination: str
-    expand: list[Literal['balance_transaction', 'destination', 'destination_payment', 'source_transaction']] | None = None
+    expand: list[Literal["balance_transaction", "destination", "destination_payment", "source_transaction"]] | None = (
+        None
+    )
     metadata: dict[str, str] | None = None
     source_transaction: str | None = None
-    source_type: Annotated[Literal['bank_account', 'card', 'fpx'] | None, Field(max_length=5000)] = None
+    source_type: Annotated[Literal["bank_account", "card", "fpx"] | None, Field(max_length=5000)] = None
     transfer_group: str | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -49,10 +51,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "transfer"
-TAGS = (
-    "connect",
-    "transfer",
-)
+TAGS = ("connect", "transfer")
 ANNOTATIONS = {
     "title": "Create transfer",
     "readOnlyHint": False,

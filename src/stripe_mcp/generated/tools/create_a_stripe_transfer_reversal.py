@@ -2,19 +2,21 @@
 """Create transfer reversal: POST /v1/transfers/{id}/reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     transfer_id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction", "destination_payment_refund", "source_refund", "transfer"]] | None = (
+        None
+    )
+    metadata: dict[str, str] | Literal[""] | None = None
     refund_application_fee: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -33,24 +35,13 @@ KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{id}/reversals"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "transfer_id": "id",
-}
+PATH_ARGUMENTS = {"transfer_id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "description",
-    "expand",
-    "metadata",
-    "refund_application_fee",
-)
+BODY_ARGUMENTS = ("amount", "description", "expand", "metadata", "refund_application_fee")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "transfer_reversal"
-TAGS = (
-    "connect",
-    "transfer_reversal",
-)
+TAGS = ("connect", "transfer_reversal")
 ANNOTATIONS = {
     "title": "Create transfer reversal",
     "readOnlyHint": False,

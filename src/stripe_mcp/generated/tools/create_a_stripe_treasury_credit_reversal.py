@@ -2,15 +2,15 @@
 """Create treasury credit reversal: POST /v1/treasury/credit_reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | None = None
     received_credit: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -18,28 +18,18 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_treasury_credit_reversal"
 TITLE = "Create treasury credit reversal"
-DESCRIPTION = (
-    "Create a Stripe treasury credit reversal. Reverses a ReceivedCredit and creates a CreditReversal "
-    "object."
-)
+DESCRIPTION = "Create a Stripe treasury credit reversal. Reverses a ReceivedCredit and creates a CreditReversal object."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/credit_reversals"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-    "received_credit",
-)
+BODY_ARGUMENTS = ("expand", "metadata", "received_credit")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_credit_reversal"
-TAGS = (
-    "treasury",
-    "treasury.credit_reversal",
-)
+TAGS = ("treasury", "treasury.credit_reversal")
 ANNOTATIONS = {
     "title": "Create treasury credit reversal",
     "readOnlyHint": False,

@@ -2,15 +2,15 @@
 """Create treasury debit reversal: POST /v1/treasury/debit_reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | None = None
     received_debit: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -18,28 +18,18 @@ class Arguments(BaseModel):
 
 NAME = "create_a_stripe_treasury_debit_reversal"
 TITLE = "Create treasury debit reversal"
-DESCRIPTION = (
-    "Create a Stripe treasury debit reversal. Reverses a ReceivedDebit and creates a DebitReversal "
-    "object."
-)
+DESCRIPTION = "Create a Stripe treasury debit reversal. Reverses a ReceivedDebit and creates a DebitReversal object."
 KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/debit_reversals"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-    "received_debit",
-)
+BODY_ARGUMENTS = ("expand", "metadata", "received_debit")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_debit_reversal"
-TAGS = (
-    "treasury",
-    "treasury.debit_reversal",
-)
+TAGS = ("treasury", "treasury.debit_reversal")
 ANNOTATIONS = {
     "title": "Create treasury debit reversal",
     "readOnlyHint": False,

@@ -2,86 +2,66 @@
 """Create treasury financial account: POST /v1/treasury/financial_accounts"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class CardIssuing(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class DepositInsurance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class Aba(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class FinancialAddresses(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     aba: Aba | None = None
 
 
 class Ach(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class InboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
 
 
 class IntraStripeFlows(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class UsDomesticWire(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class OutboundPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class OutboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class Features(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     card_issuing: CardIssuing | None = None
     deposit_insurance: DepositInsurance | None = None
     financial_addresses: FinancialAddresses | None = None
@@ -92,11 +72,9 @@ class Features(BaseModel):
 
 
 class PlatformRestrictions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    inbound_flows: Literal['restricted', 'unrestricted'] | None = None
-    outbound_flows: Literal['restricted', 'unrestricted'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    inbound_flows: Literal["restricted", "unrestricted"] | None = None
+    outbound_flows: Literal["restricted", "unrestricted"] | None = None
 
 
 class SupportedCurrency(RootModel[str]):
@@ -104,9 +82,7 @@ class SupportedCurrency(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     features: Features | None = None
     metadata: dict[str, str] | None = None
     platform_restrictions: PlatformRestrictions | None = None
@@ -126,19 +102,11 @@ PATH = "/v1/treasury/financial_accounts"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "features",
-    "metadata",
-    "platform_restrictions",
-    "supported_currencies",
-)
+BODY_ARGUMENTS = ("features", "metadata", "platform_restrictions", "supported_currencies")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_financial_account"
-TAGS = (
-    "treasury",
-    "treasury.financial_account",
-)
+TAGS = ("treasury", "treasury.financial_account")
 ANNOTATIONS = {
     "title": "Create treasury financial account",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Create treasury inbound transfer: POST /v1/treasury/inbound_transfers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
     financial_account: str
     metadata: dict[str, str] | None = None
     origin_payment_method: Annotated[str, Field(max_length=5000)]
@@ -43,10 +43,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_inbound_transfer"
-TAGS = (
-    "treasury",
-    "treasury.inbound_transfer",
-)
+TAGS = ("treasury", "treasury.inbound_transfer")
 ANNOTATIONS = {
     "title": "Create treasury inbound transfer",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create treasury outbound payment: POST /v1/treasury/outbound_payments"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -27,63 +27,49 @@ class Phone(RootModel[str]):
 
 
 class BillingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Address | Literal[''] | None = None
-    email: str | Literal[''] | None = None
-    name: Name | Literal[''] | None = None
-    phone: Phone | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Address | Literal[""] | None = None
+    email: str | Literal[""] | None = None
+    name: Name | Literal[""] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_holder_type: Literal['company', 'individual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_holder_type: Literal["company", "individual"] | None = None
     account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal['checking', 'savings'] | None = None
+    account_type: Literal["checking", "savings"] | None = None
     financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class DestinationPaymentMethodData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     billing_details: BillingDetails | None = None
     financial_account: str | None = None
     metadata: dict[str, str] | None = None
-    type: Literal['financial_account', 'us_bank_account']
+    type: Literal["financial_account", "us_bank_account"]
     us_bank_account: UsBankAccount | None = None
 
 
 class UsBankAccount1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    network: Literal['ach', 'us_domestic_wire'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    network: Literal["ach", "us_domestic_wire"] | None = None
 
 
 class DestinationPaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    us_bank_account: UsBankAccount1 | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    us_bank_account: UsBankAccount1 | Literal[""] | None = None
 
 
 class EndUserDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ip_address: str | None = None
     present: bool
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     customer: Annotated[str | None, Field(max_length=5000)] = None
@@ -92,7 +78,7 @@ class Arguments(BaseModel):
     destination_payment_method_data: DestinationPaymentMethodData | None = None
     destination_payment_method_options: DestinationPaymentMethodOptions | None = None
     end_user_details: EndUserDetails | None = None
-    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
     financial_account: str
     metadata: dict[str, str] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
@@ -125,10 +111,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_outbound_payment"
-TAGS = (
-    "treasury",
-    "treasury.outbound_payment",
-)
+TAGS = ("treasury", "treasury.outbound_payment")
 ANNOTATIONS = {
     "title": "Create treasury outbound payment",
     "readOnlyHint": False,

@@ -2,34 +2,30 @@
 """Create treasury outbound transfer: POST /v1/treasury/outbound_transfers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    network: Literal['ach', 'us_domestic_wire'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    network: Literal["ach", "us_domestic_wire"] | None = None
 
 
 class DestinationPaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    us_bank_account: UsBankAccount | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    us_bank_account: UsBankAccount | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
     destination_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     destination_payment_method_options: DestinationPaymentMethodOptions | None = None
-    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
     financial_account: str
     metadata: dict[str, str] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
@@ -59,10 +55,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_outbound_transfer"
-TAGS = (
-    "treasury",
-    "treasury.outbound_transfer",
-)
+TAGS = ("treasury", "treasury.outbound_transfer")
 ANNOTATIONS = {
     "title": "Create treasury outbound transfer",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Create from calculation tax transaction: POST /v1/tax/transactions/create_from_calculation"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     calculation: Annotated[str, Field(max_length=5000)]
     metadata: dict[str, str] | None = None
     reference: Annotated[str, Field(max_length=500)]
@@ -25,18 +25,11 @@ PATH = "/v1/tax/transactions/create_from_calculation"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "calculation",
-    "metadata",
-    "reference",
-)
+BODY_ARGUMENTS = ("calculation", "metadata", "reference")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "tax_transaction"
-TAGS = (
-    "tax",
-    "tax.transaction",
-)
+TAGS = ("tax", "tax.transaction")
 ANNOTATIONS = {
     "title": "Create from calculation tax transaction",
     "readOnlyHint": False,

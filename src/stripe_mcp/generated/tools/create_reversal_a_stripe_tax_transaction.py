@@ -2,14 +2,14 @@
 """Create reversal tax transaction: POST /v1/tax/transactions/create_reversal"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     amount_tax: int
     metadata: dict[str, str] | None = None
@@ -19,21 +19,17 @@ class LineItem(BaseModel):
 
 
 class ShippingCost(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     amount_tax: int
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
     line_items: list[LineItem] | None = None
     metadata: dict[str, str] | None = None
-    mode: Literal['full', 'partial']
+    mode: Literal["full", "partial"]
     original_transaction: Annotated[str, Field(max_length=5000)]
     reference: Annotated[str, Field(max_length=500)]
     shipping_cost: ShippingCost | None = None
@@ -43,8 +39,7 @@ class Arguments(BaseModel):
 NAME = "create_reversal_a_stripe_tax_transaction"
 TITLE = "Create reversal tax transaction"
 DESCRIPTION = (
-    "Create reversal on a Stripe tax transaction. Partially or fully reverses a previously created "
-    "Transaction."
+    "Create reversal on a Stripe tax transaction. Partially or fully reverses a previously created Transaction."
 )
 KIND = "custom"
 HTTP_METHOD = "POST"
@@ -52,22 +47,11 @@ PATH = "/v1/tax/transactions/create_reversal"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "flat_amount",
-    "line_items",
-    "metadata",
-    "mode",
-    "original_transaction",
-    "reference",
-    "shipping_cost",
-)
+BODY_ARGUMENTS = ("flat_amount", "line_items", "metadata", "mode", "original_transaction", "reference", "shipping_cost")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "tax_transaction"
-TAGS = (
-    "tax",
-    "tax.transaction",
-)
+TAGS = ("tax", "tax.transaction")
 ANNOTATIONS = {
     "title": "Create reversal tax transaction",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete account: DELETE /v1/accounts/{account}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -26,18 +26,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account"
-TAGS = (
-    "connect",
-    "account",
-)
+TAGS = ("connect", "account")
 ANNOTATIONS = {
     "title": "Delete account",
     "readOnlyHint": False,

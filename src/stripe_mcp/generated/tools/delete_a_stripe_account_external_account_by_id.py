@@ -2,14 +2,14 @@
 """Delete account external account: DELETE /v1/accounts/{account}/external_accounts/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
 
@@ -24,18 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}/external_accounts/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account_external_account"
-TAGS = (
-    "connect",
-)
+TAGS = ("connect",)
 ANNOTATIONS = {
     "title": "Delete account external account",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete account person: DELETE /v1/accounts/{account}/persons/{person}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
 
@@ -27,19 +27,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}/persons/{person}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "person",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "person"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account_person"
-TAGS = (
-    "connect",
-    "person",
-)
+TAGS = ("connect", "person")
 ANNOTATIONS = {
     "title": "Delete account person",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete apple pay domain: DELETE /v1/apple_pay/domains/{domain}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/apple_pay/domains/{domain}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "domain",
-}
+PATH_ARGUMENTS = {"id": "domain"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "apple_pay_domain"
-TAGS = (
-    "payments",
-    "apple_pay_domain",
-)
+TAGS = ("payments", "apple_pay_domain")
 ANNOTATIONS = {
     "title": "Delete apple pay domain",
     "readOnlyHint": False,

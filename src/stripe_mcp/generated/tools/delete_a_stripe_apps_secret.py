@@ -2,22 +2,20 @@
 """Delete apps secret: POST /v1/apps/secrets/delete"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Literal['account', 'user']
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["account", "user"]
     user: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=5000)]
     scope: Scope
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -32,17 +30,11 @@ PATH = "/v1/apps/secrets/delete"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "name",
-    "scope",
-)
+BODY_ARGUMENTS = ("name", "scope")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "apps_secret"
-TAGS = (
-    "apps",
-    "apps.secret",
-)
+TAGS = ("apps", "apps.secret")
 ANNOTATIONS = {
     "title": "Delete apps secret",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete coupon: DELETE /v1/coupons/{coupon}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -25,18 +25,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "coupon",
-}
+PATH_ARGUMENTS = {"id": "coupon"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "coupon"
-TAGS = (
-    "billing",
-    "coupon",
-)
+TAGS = ("billing", "coupon")
 ANNOTATIONS = {
     "title": "Delete coupon",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete customer: DELETE /v1/customers/{customer}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "customer",
-}
+PATH_ARGUMENTS = {"id": "customer"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer"
-TAGS = (
-    "customers",
-    "customer",
-)
+TAGS = ("customers", "customer")
 ANNOTATIONS = {
     "title": "Delete customer",
     "readOnlyHint": False,

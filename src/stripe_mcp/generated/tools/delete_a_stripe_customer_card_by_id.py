@@ -2,17 +2,17 @@
 """Delete customer card: DELETE /v1/customers/{customer}/cards/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
 
 
 NAME = "delete_a_stripe_customer_card_by_id"
@@ -25,21 +25,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/cards/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_card"
-TAGS = (
-    "customers",
-    "account",
-)
+TAGS = ("customers", "account")
 ANNOTATIONS = {
     "title": "Delete customer card",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete customer discount: DELETE /v1/customers/{customer}/discount"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/discount"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_discount"
-TAGS = (
-    "billing",
-    "discount",
-)
+TAGS = ("billing", "discount")
 ANNOTATIONS = {
     "title": "Delete customer discount",
     "readOnlyHint": False,

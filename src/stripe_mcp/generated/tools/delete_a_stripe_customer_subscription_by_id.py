@@ -2,17 +2,35 @@
 """Delete customer subscription: DELETE /v1/customers/{customer}/subscriptions/{subscription_exposed_id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "latest_invoice",
+                "on_behalf_of",
+                "pending_setup_intent",
+                "schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     invoice_now: bool | None = None
     prorate: bool | None = None
 
@@ -36,23 +54,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "subscription_exposed_id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "invoice_now",
-    "prorate",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "subscription_exposed_id"}
+QUERY_ARGUMENTS = ("expand", "invoice_now", "prorate")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_subscription"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Delete customer subscription",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete customer subscription discount: DELETE /v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     subscription_id: Annotated[str, Field(max_length=5000)]
 
@@ -25,19 +25,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "subscription_id": "subscription_exposed_id",
-}
+PATH_ARGUMENTS = {"customer_id": "customer", "subscription_id": "subscription_exposed_id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_subscription_discount"
-TAGS = (
-    "billing",
-    "discount",
-)
+TAGS = ("billing", "discount")
 ANNOTATIONS = {
     "title": "Delete customer subscription discount",
     "readOnlyHint": False,

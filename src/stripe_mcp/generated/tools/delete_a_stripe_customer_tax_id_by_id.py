@@ -2,14 +2,14 @@
 """Delete customer tax id: DELETE /v1/customers/{customer}/tax_ids/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: str
 
@@ -24,19 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/tax_ids/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_tax_id"
-TAGS = (
-    "customers",
-    "tax_id",
-)
+TAGS = ("customers", "tax_id")
 ANNOTATIONS = {
     "title": "Delete customer tax id",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete ephemeral key: DELETE /v1/ephemeral_keys/{key}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/ephemeral_keys/{key}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "key",
-}
+PATH_ARGUMENTS = {"id": "key"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "ephemeral_key"
-TAGS = (
-    "customers",
-    "ephemeral_key",
-)
+TAGS = ("customers", "ephemeral_key")
 ANNOTATIONS = {
     "title": "Delete ephemeral key",
     "readOnlyHint": False,

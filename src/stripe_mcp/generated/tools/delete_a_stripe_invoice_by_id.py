@@ -2,14 +2,14 @@
 """Delete invoice: DELETE /v1/invoices/{invoice}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoice",
-}
+PATH_ARGUMENTS = {"id": "invoice"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "invoice"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Delete invoice",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete invoiceitem: DELETE /v1/invoiceitems/{invoiceitem}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoiceitem",
-}
+PATH_ARGUMENTS = {"id": "invoiceitem"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "invoiceitem"
-TAGS = (
-    "billing",
-    "invoiceitem",
-)
+TAGS = ("billing", "invoiceitem")
 ANNOTATIONS = {
     "title": "Delete invoiceitem",
     "readOnlyHint": False,

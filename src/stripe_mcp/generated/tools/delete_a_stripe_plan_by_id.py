@@ -2,14 +2,14 @@
 """Delete plan: DELETE /v1/plans/{plan}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/plans/{plan}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "plan",
-}
+PATH_ARGUMENTS = {"id": "plan"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "plan"
-TAGS = (
-    "billing",
-    "plan",
-)
+TAGS = ("billing", "plan")
 ANNOTATIONS = {
     "title": "Delete plan",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete product: DELETE /v1/products/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "product"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "Delete product",
     "readOnlyHint": False,

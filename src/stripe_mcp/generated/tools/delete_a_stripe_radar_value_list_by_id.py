@@ -2,14 +2,14 @@
 """Delete radar value list: DELETE /v1/radar/value_lists/{value_list}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/radar/value_lists/{value_list}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "value_list",
-}
+PATH_ARGUMENTS = {"id": "value_list"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "radar_value_list"
-TAGS = (
-    "radar",
-    "radar.value_list",
-)
+TAGS = ("radar", "radar.value_list")
 ANNOTATIONS = {
     "title": "Delete radar value list",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete radar value list item: DELETE /v1/radar/value_list_items/{item}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/radar/value_list_items/{item}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "item",
-}
+PATH_ARGUMENTS = {"id": "item"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "radar_value_list_item"
-TAGS = (
-    "radar",
-    "radar.value_list_item",
-)
+TAGS = ("radar", "radar.value_list_item")
 ANNOTATIONS = {
     "title": "Delete radar value list item",
     "readOnlyHint": False,

@@ -2,7 +2,9 @@
 """Delete subscription: DELETE /v1/subscriptions/{subscription_exposed_id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,20 +13,47 @@ class Comment(RootModel[str]):
 
 
 class CancellationDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    comment: Comment | Literal[''] | None = None
-    feedback: Literal['', 'customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    comment: Comment | Literal[""] | None = None
+    feedback: (
+        Literal[
+            "",
+            "customer_service",
+            "low_quality",
+            "missing_features",
+            "other",
+            "switched_service",
+            "too_complex",
+            "too_expensive",
+            "unused",
+        ]
+        | None
+    ) = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     cancellation_details: CancellationDetails | None = None
-    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "latest_invoice",
+                "on_behalf_of",
+                "pending_setup_intent",
+                "schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     invoice_now: bool | None = None
     prorate: bool | None = None
 
@@ -48,23 +77,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "subscription_exposed_id",
-}
-QUERY_ARGUMENTS = (
-    "cancellation_details",
-    "expand",
-    "invoice_now",
-    "prorate",
-)
+PATH_ARGUMENTS = {"id": "subscription_exposed_id"}
+QUERY_ARGUMENTS = ("cancellation_details", "expand", "invoice_now", "prorate")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Delete subscription",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete subscription discount: DELETE /v1/subscriptions/{subscription_exposed_id}/discount"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     subscription_id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscriptions/{subscription_exposed_id}/discount"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "subscription_id": "subscription_exposed_id",
-}
+PATH_ARGUMENTS = {"subscription_id": "subscription_exposed_id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription_discount"
-TAGS = (
-    "billing",
-    "discount",
-)
+TAGS = ("billing", "discount")
 ANNOTATIONS = {
     "title": "Delete subscription discount",
     "readOnlyHint": False,

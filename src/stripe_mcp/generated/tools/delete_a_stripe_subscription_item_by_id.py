@@ -2,17 +2,17 @@
 """Delete subscription item: DELETE /v1/subscription_items/{item}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     clear_usage: bool | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     proration_date: int | None = None
 
 
@@ -26,22 +26,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "item",
-}
-QUERY_ARGUMENTS = (
-    "clear_usage",
-    "proration_behavior",
-    "proration_date",
-)
+PATH_ARGUMENTS = {"id": "item"}
+QUERY_ARGUMENTS = ("clear_usage", "proration_behavior", "proration_date")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription_item"
-TAGS = (
-    "billing",
-    "subscription_item",
-)
+TAGS = ("billing", "subscription_item")
 ANNOTATIONS = {
     "title": "Delete subscription item",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete terminal configuration: DELETE /v1/terminal/configurations/{configuration}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "configuration",
-}
+PATH_ARGUMENTS = {"id": "configuration"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "terminal_configuration"
-TAGS = (
-    "terminal",
-    "terminal.configuration",
-)
+TAGS = ("terminal", "terminal.configuration")
 ANNOTATIONS = {
     "title": "Delete terminal configuration",
     "readOnlyHint": False,

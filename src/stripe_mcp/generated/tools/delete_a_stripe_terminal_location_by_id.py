@@ -2,14 +2,14 @@
 """Delete terminal location: DELETE /v1/terminal/locations/{location}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/terminal/locations/{location}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "location",
-}
+PATH_ARGUMENTS = {"id": "location"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "terminal_location"
-TAGS = (
-    "terminal",
-    "terminal.location",
-)
+TAGS = ("terminal", "terminal.location")
 ANNOTATIONS = {
     "title": "Delete terminal location",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Delete test helpers test clock: DELETE /v1/test_helpers/test_clocks/{test_clock}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/test_helpers/test_clocks/{test_clock}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "test_clock",
-}
+PATH_ARGUMENTS = {"id": "test_clock"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "test_helpers_test_clock"
-TAGS = (
-    "test_helpers",
-    "test_helpers.test_clock",
-)
+TAGS = ("test_helpers", "test_helpers.test_clock")
 ANNOTATIONS = {
     "title": "Delete test helpers test clock",
     "readOnlyHint": False,

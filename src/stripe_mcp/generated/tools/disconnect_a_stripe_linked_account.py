@@ -2,16 +2,16 @@
 """Disconnect linked account: POST /v1/linked_accounts/{account}/disconnect"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
+    expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -25,20 +25,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/linked_accounts/{account}/disconnect"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "linked_account"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account",
-)
+TAGS = ("financial_connections", "financial_connections.account")
 ANNOTATIONS = {
     "title": "Disconnect linked account",
     "readOnlyHint": False,

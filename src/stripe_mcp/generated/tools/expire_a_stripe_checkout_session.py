@@ -2,16 +2,29 @@
 """Expire checkout session: POST /v1/checkout/sessions/{session}/expire"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None = None
+    expand: (
+        list[
+            Literal[
+                "customer",
+                "invoice",
+                "payment_intent",
+                "payment_link",
+                "setup_intent",
+                "shipping_cost.shipping_rate",
+                "subscription",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -26,20 +39,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/checkout/sessions/{session}/expire"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
+PATH_ARGUMENTS = {"id": "session"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "checkout_session"
-TAGS = (
-    "checkout",
-    "checkout.session",
-)
+TAGS = ("checkout", "checkout.session")
 ANNOTATIONS = {
     "title": "Expire checkout session",
     "readOnlyHint": False,

@@ -2,16 +2,28 @@
 """Expire test helpers refund: POST /v1/test_helpers/refunds/{refund}/expire"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +34,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/refunds/{refund}/expire"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "refund",
-}
+PATH_ARGUMENTS = {"id": "refund"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_refund"
-TAGS = (
-    "test_helpers",
-    "refund",
-)
+TAGS = ("test_helpers", "refund")
 ANNOTATIONS = {
     "title": "Expire test helpers refund",
     "readOnlyHint": False,

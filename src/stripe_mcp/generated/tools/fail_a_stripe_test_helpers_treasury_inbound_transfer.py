@@ -2,23 +2,38 @@
 """Fail test helpers treasury inbound transfer: POST /v1/test_helpers/treasury/inbound_transfers/{id}/fail"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class FailureDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    code: Literal['account_closed', 'account_frozen', 'bank_account_restricted', 'bank_ownership_changed', 'debit_not_authorized', 'incorrect_account_holder_address', 'incorrect_account_holder_name', 'incorrect_account_holder_tax_id', 'insufficient_funds', 'invalid_account_number', 'invalid_currency', 'no_account', 'other'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    code: (
+        Literal[
+            "account_closed",
+            "account_frozen",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "debit_not_authorized",
+            "incorrect_account_holder_address",
+            "incorrect_account_holder_name",
+            "incorrect_account_holder_tax_id",
+            "insufficient_funds",
+            "invalid_account_number",
+            "invalid_currency",
+            "no_account",
+            "other",
+        ]
+        | None
+    ) = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
     failure_details: FailureDetails | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -34,21 +49,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/inbound_transfers/{id}/fail"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "failure_details",
-)
+BODY_ARGUMENTS = ("expand", "failure_details")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_treasury_inbound_transfer"
-TAGS = (
-    "test_helpers",
-    "treasury.inbound_transfer",
-)
+TAGS = ("test_helpers", "treasury.inbound_transfer")
 ANNOTATIONS = {
     "title": "Fail test helpers treasury inbound transfer",
     "readOnlyHint": False,

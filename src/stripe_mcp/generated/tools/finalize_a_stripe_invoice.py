@@ -2,17 +2,39 @@
 """Finalize invoice: POST /v1/invoices/{invoice}/finalize"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     auto_advance: bool | None = None
-    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "charge",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "from_invoice.invoice",
+                "latest_revision",
+                "on_behalf_of",
+                "payment_intent",
+                "quote",
+                "shipping_cost.shipping_rate",
+                "subscription",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,21 +49,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/finalize"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoice",
-}
+PATH_ARGUMENTS = {"id": "invoice"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "auto_advance",
-    "expand",
-)
+BODY_ARGUMENTS = ("auto_advance", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "invoice"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Finalize invoice",
     "readOnlyHint": False,

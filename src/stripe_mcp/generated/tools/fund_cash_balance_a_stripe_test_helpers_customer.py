@@ -2,18 +2,30 @@
 """Fund cash balance test helpers customer: POST /v1/test_helpers/customers/{customer}/fund_cash_balance"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int
     currency: str
-    expand: list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "adjusted_for_overdraft.balance_transaction",
+                "adjusted_for_overdraft.linked_transaction",
+                "applied_to_payment.payment_intent",
+                "customer",
+                "refunded_from_payment.refund",
+                "unapplied_from_payment.payment_intent",
+            ]
+        ]
+        | None
+    ) = None
     reference: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -25,23 +37,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/customers/{customer}/fund_cash_balance"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "customer",
-}
+PATH_ARGUMENTS = {"id": "customer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "currency",
-    "expand",
-    "reference",
-)
+BODY_ARGUMENTS = ("amount", "currency", "expand", "reference")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_customer"
-TAGS = (
-    "test_helpers",
-    "customer_cash_balance_transaction",
-)
+TAGS = ("test_helpers", "customer_cash_balance_transaction")
 ANNOTATIONS = {
     "title": "Fund cash balance test helpers customer",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Retrieve account: GET /v1/accounts/{account}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account"
-TAGS = (
-    "connect",
-    "account",
-)
+TAGS = ("connect", "account")
 ANNOTATIONS = {
     "title": "Retrieve account",
     "readOnlyHint": True,

@@ -2,17 +2,17 @@
 """Retrieve account capability: GET /v1/accounts/{account}/capabilities/{capability}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['account']] | None = None
+    expand: list[Literal["account"]] | None = None
 
 
 NAME = "get_single_stripe_account_capability_by_id"
@@ -25,21 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/capabilities/{capability}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "capability",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"account_id": "account", "id": "capability"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account_capability"
-TAGS = (
-    "connect",
-    "capability",
-)
+TAGS = ("connect", "capability")
 ANNOTATIONS = {
     "title": "Retrieve account capability",
     "readOnlyHint": True,

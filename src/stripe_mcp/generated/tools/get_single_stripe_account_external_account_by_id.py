@@ -2,17 +2,17 @@
 """Retrieve account external account: GET /v1/accounts/{account}/external_accounts/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
 
 
 NAME = "get_single_stripe_account_external_account_by_id"
@@ -25,21 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/external_accounts/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"account_id": "account", "id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account_external_account"
-TAGS = (
-    "connect",
-    "bank_account",
-)
+TAGS = ("connect", "bank_account")
 ANNOTATIONS = {
     "title": "Retrieve account external account",
     "readOnlyHint": True,

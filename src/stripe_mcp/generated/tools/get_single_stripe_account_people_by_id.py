@@ -2,14 +2,14 @@
 """Retrieve account people: GET /v1/accounts/{account}/people/{person}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
 
@@ -24,19 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/people/{person}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "person",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "person"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account_people"
-TAGS = (
-    "connect",
-    "person",
-)
+TAGS = ("connect", "person")
 ANNOTATIONS = {
     "title": "Retrieve account people",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve apple pay domain: GET /v1/apple_pay/domains/{domain}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/apple_pay/domains/{domain}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "domain",
-}
+PATH_ARGUMENTS = {"id": "domain"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "apple_pay_domain"
-TAGS = (
-    "payments",
-    "apple_pay_domain",
-)
+TAGS = ("payments", "apple_pay_domain")
 ANNOTATIONS = {
     "title": "Retrieve apple pay domain",
     "readOnlyHint": True,

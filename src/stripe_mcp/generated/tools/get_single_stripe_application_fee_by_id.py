@@ -2,16 +2,18 @@
 """Retrieve application fee: GET /v1/application_fees/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None = None
+    expand: (
+        list[Literal["account", "application", "balance_transaction", "charge", "originating_transaction"]] | None
+    ) = None
 
 
 NAME = "get_single_stripe_application_fee_by_id"
@@ -24,20 +26,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "application_fee"
-TAGS = (
-    "connect",
-    "application_fee",
-)
+TAGS = ("connect", "application_fee")
 ANNOTATIONS = {
     "title": "Retrieve application fee",
     "readOnlyHint": True,

@@ -2,17 +2,17 @@
 """Retrieve application fee refund: GET /v1/application_fees/{fee}/refunds/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'fee']] | None = None
+    expand: list[Literal["balance_transaction", "fee"]] | None = None
 
 
 NAME = "get_single_stripe_application_fee_refund_by_id"
@@ -27,21 +27,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{fee}/refunds/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "application_fee_id": "fee",
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"application_fee_id": "fee", "id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "application_fee_refund"
-TAGS = (
-    "connect",
-    "fee_refund",
-)
+TAGS = ("connect", "fee_refund")
 ANNOTATIONS = {
     "title": "Retrieve application fee refund",
     "readOnlyHint": True,

@@ -2,22 +2,20 @@
 """Retrieve apps secret find: GET /v1/apps/secrets/find"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Literal['account', 'user']
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["account", "user"]
     user: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=5000)]
     scope: Scope
 
@@ -30,18 +28,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/apps/secrets/find"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "name",
-    "scope",
-)
+QUERY_ARGUMENTS = ("name", "scope")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "apps_secret_find"
-TAGS = (
-    "apps",
-    "apps.secret",
-)
+TAGS = ("apps", "apps.secret")
 ANNOTATIONS = {
     "title": "Retrieve apps secret find",
     "readOnlyHint": True,

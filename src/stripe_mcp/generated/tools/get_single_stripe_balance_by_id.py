@@ -2,13 +2,12 @@
 """Retrieve balance: GET /v1/balance"""
 
 from __future__ import annotations
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
 
 
 NAME = "get_single_stripe_balance_by_id"
@@ -27,10 +26,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "balance"
-TAGS = (
-    "balance",
-    "balance",
-)
+TAGS = ("balance", "balance")
 ANNOTATIONS = {
     "title": "Retrieve balance",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve balance transaction: GET /v1/balance_transactions/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['source']] | None = None
+    expand: list[Literal["source"]] | None = None
 
 
 NAME = "get_single_stripe_balance_transaction_by_id"
@@ -24,20 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/balance_transactions/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "balance_transaction"
-TAGS = (
-    "balance",
-    "balance_transaction",
-)
+TAGS = ("balance", "balance_transaction")
 ANNOTATIONS = {
     "title": "Retrieve balance transaction",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve billing portal configuration: GET /v1/billing_portal/configurations/{configuration}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application']] | None = None
+    expand: list[Literal["application"]] | None = None
 
 
 NAME = "get_single_stripe_billing_portal_configuration_by_id"
@@ -24,20 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/billing_portal/configurations/{configuration}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "configuration",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "configuration"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "billing_portal_configuration"
-TAGS = (
-    "billing",
-    "billing_portal.configuration",
-)
+TAGS = ("billing", "billing_portal.configuration")
 ANNOTATIONS = {
     "title": "Retrieve billing portal configuration",
     "readOnlyHint": True,

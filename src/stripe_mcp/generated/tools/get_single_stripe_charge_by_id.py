@@ -2,16 +2,35 @@
 """Retrieve charge: GET /v1/charges/{charge}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "application_fee",
+                "balance_transaction",
+                "customer",
+                "failure_balance_transaction",
+                "invoice",
+                "on_behalf_of",
+                "outcome.rule",
+                "payment_intent",
+                "review",
+                "source_transfer",
+                "transfer",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_charge_by_id"
@@ -26,20 +45,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "charge",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "charge"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "charge"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Retrieve charge",
     "readOnlyHint": True,

@@ -2,17 +2,29 @@
 """Retrieve charge refund: GET /v1/charges/{charge}/refunds/{refund}"""
 
 from __future__ import annotations
+
 from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: str
     id: str
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_charge_refund_by_id"
@@ -25,21 +37,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}/refunds/{refund}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-    "id": "refund",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"charge_id": "charge", "id": "refund"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "charge_refund"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "Retrieve charge refund",
     "readOnlyHint": True,

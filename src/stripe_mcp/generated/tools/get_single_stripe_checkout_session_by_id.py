@@ -2,16 +2,29 @@
 """Retrieve checkout session: GET /v1/checkout/sessions/{session}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=66)]
-    expand: list[Literal['customer', 'invoice', 'payment_intent', 'payment_link', 'setup_intent', 'shipping_cost.shipping_rate', 'subscription']] | None = None
+    expand: (
+        list[
+            Literal[
+                "customer",
+                "invoice",
+                "payment_intent",
+                "payment_link",
+                "setup_intent",
+                "shipping_cost.shipping_rate",
+                "subscription",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_checkout_session_by_id"
@@ -21,20 +34,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/checkout/sessions/{session}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "session"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "checkout_session"
-TAGS = (
-    "checkout",
-    "checkout.session",
-)
+TAGS = ("checkout", "checkout.session")
 ANNOTATIONS = {
     "title": "Retrieve checkout session",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve country spec: GET /v1/country_specs/{country}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/country_specs/{country}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "country",
-}
+PATH_ARGUMENTS = {"id": "country"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "country_spec"
-TAGS = (
-    "connect",
-    "country_spec",
-)
+TAGS = ("connect", "country_spec")
 ANNOTATIONS = {
     "title": "Retrieve country spec",
     "readOnlyHint": True,

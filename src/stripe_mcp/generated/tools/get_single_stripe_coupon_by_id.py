@@ -2,14 +2,14 @@
 """Retrieve coupon: GET /v1/coupons/{coupon}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "coupon",
-}
+PATH_ARGUMENTS = {"id": "coupon"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "coupon"
-TAGS = (
-    "billing",
-    "coupon",
-)
+TAGS = ("billing", "coupon")
 ANNOTATIONS = {
     "title": "Retrieve coupon",
     "readOnlyHint": True,

@@ -2,42 +2,35 @@
 """Retrieve credit note: GET /v1/credit_notes/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None = None
+    expand: (
+        list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_credit_note_by_id"
 TITLE = "Retrieve credit note"
-DESCRIPTION = (
-    "Retrieve a Stripe credit note by its id. Retrieves the credit note object with the given "
-    "identifier."
-)
+DESCRIPTION = "Retrieve a Stripe credit note by its id. Retrieves the credit note object with the given identifier."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "credit_note"
-TAGS = (
-    "billing",
-    "credit_note",
-)
+TAGS = ("billing", "credit_note")
 ANNOTATIONS = {
     "title": "Retrieve credit note",
     "readOnlyHint": True,

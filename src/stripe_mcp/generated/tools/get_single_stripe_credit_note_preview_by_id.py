@@ -2,9 +2,11 @@
 """Retrieve credit note preview: GET /v1/credit_notes/preview"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class TaxRate(RootModel[str]):
@@ -12,40 +14,37 @@ class TaxRate(RootModel[str]):
 
 
 class Line(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     invoice_line_item: Annotated[str | None, Field(max_length=5000)] = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
-    type: Literal['custom_line_item', 'invoice_line_item']
+    tax_rates: list[TaxRate] | Literal[""] | None = None
+    type: Literal["custom_line_item", "invoice_line_item"]
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class ShippingCost(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     credit_amount: int | None = None
     effective_at: int | None = None
-    expand: list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None = None
+    expand: (
+        list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
+        | None
+    ) = None
     invoice: Annotated[str, Field(max_length=5000)]
     lines: list[Line] | None = None
     memo: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
     out_of_band_amount: int | None = None
-    reason: Literal['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'] | None = None
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | None = None
     refund: str | None = None
     refund_amount: int | None = None
     shipping_cost: ShippingCost | None = None
@@ -81,10 +80,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "credit_note_preview"
-TAGS = (
-    "billing",
-    "credit_note",
-)
+TAGS = ("billing", "credit_note")
 ANNOTATIONS = {
     "title": "Retrieve credit note preview",
     "readOnlyHint": True,

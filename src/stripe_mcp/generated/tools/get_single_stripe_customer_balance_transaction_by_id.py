@@ -2,17 +2,17 @@
 """Retrieve customer balance transaction: GET /v1/customers/{customer}/balance_transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['credit_note', 'customer', 'invoice']] | None = None
+    expand: list[Literal["credit_note", "customer", "invoice"]] | None = None
 
 
 NAME = "get_single_stripe_customer_balance_transaction_by_id"
@@ -26,21 +26,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/balance_transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "transaction",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "transaction"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_balance_transaction"
-TAGS = (
-    "customers",
-    "customer_balance_transaction",
-)
+TAGS = ("customers", "customer_balance_transaction")
 ANNOTATIONS = {
     "title": "Retrieve customer balance transaction",
     "readOnlyHint": True,

@@ -2,16 +2,27 @@
 """Retrieve customer: GET /v1/customers/{customer}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "invoice_settings.default_payment_method",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_customer_by_id"
@@ -21,20 +32,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "customer"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer"
-TAGS = (
-    "customers",
-    "customer",
-)
+TAGS = ("customers", "customer")
 ANNOTATIONS = {
     "title": "Retrieve customer",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve customer cash balance: GET /v1/customers/{customer}/cash_balance"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cash_balance"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_cash_balance"
-TAGS = (
-    "customers",
-    "cash_balance",
-)
+TAGS = ("customers", "cash_balance")
 ANNOTATIONS = {
     "title": "Retrieve customer cash balance",
     "readOnlyHint": True,

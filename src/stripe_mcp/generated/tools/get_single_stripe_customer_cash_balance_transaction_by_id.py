@@ -2,17 +2,29 @@
 """Retrieve customer cash balance transaction: GET /v1/customers/{customer}/cash_balance_transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['adjusted_for_overdraft.balance_transaction', 'adjusted_for_overdraft.linked_transaction', 'applied_to_payment.payment_intent', 'customer', 'refunded_from_payment.refund', 'unapplied_from_payment.payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "adjusted_for_overdraft.balance_transaction",
+                "adjusted_for_overdraft.linked_transaction",
+                "applied_to_payment.payment_intent",
+                "customer",
+                "refunded_from_payment.refund",
+                "unapplied_from_payment.payment_intent",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_customer_cash_balance_transaction_by_id"
@@ -26,21 +38,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cash_balance_transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "transaction",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "transaction"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_cash_balance_transaction"
-TAGS = (
-    "customers",
-    "customer_cash_balance_transaction",
-)
+TAGS = ("customers", "customer_cash_balance_transaction")
 ANNOTATIONS = {
     "title": "Retrieve customer cash balance transaction",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve customer discount: GET /v1/customers/{customer}/discount"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'promotion_code']] | None = None
+    expand: list[Literal["customer", "promotion_code"]] | None = None
 
 
 NAME = "get_single_stripe_customer_discount_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/discount"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_discount"
-TAGS = (
-    "billing",
-    "discount",
-)
+TAGS = ("billing", "discount")
 ANNOTATIONS = {
     "title": "Retrieve customer discount",
     "readOnlyHint": True,

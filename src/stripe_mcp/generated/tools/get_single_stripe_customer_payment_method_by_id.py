@@ -2,17 +2,17 @@
 """Retrieve customer payment method: GET /v1/customers/{customer}/payment_methods/{payment_method}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
 
 
 NAME = "get_single_stripe_customer_payment_method_by_id"
@@ -25,21 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/payment_methods/{payment_method}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "payment_method",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "payment_method"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_payment_method"
-TAGS = (
-    "customers",
-    "payment_method",
-)
+TAGS = ("customers", "payment_method")
 ANNOTATIONS = {
     "title": "Retrieve customer payment method",
     "readOnlyHint": True,

@@ -2,17 +2,17 @@
 """Retrieve customer source: GET /v1/customers/{customer}/sources/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=500)]
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
 
 
 NAME = "get_single_stripe_customer_source_by_id"
@@ -25,21 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/sources/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_source"
-TAGS = (
-    "customers",
-    "account",
-)
+TAGS = ("customers", "account")
 ANNOTATIONS = {
     "title": "Retrieve customer source",
     "readOnlyHint": True,

@@ -2,17 +2,35 @@
 """Retrieve customer subscription: GET /v1/customers/{customer}/subscriptions/{subscription_exposed_id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "latest_invoice",
+                "on_behalf_of",
+                "pending_setup_intent",
+                "schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_customer_subscription_by_id"
@@ -25,21 +43,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "subscription_exposed_id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "subscription_exposed_id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_subscription"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Retrieve customer subscription",
     "readOnlyHint": True,

@@ -2,17 +2,17 @@
 """Retrieve customer tax id: GET /v1/customers/{customer}/tax_ids/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
 
 
 NAME = "get_single_stripe_customer_tax_id_by_id"
@@ -25,21 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/tax_ids/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "customer_tax_id"
-TAGS = (
-    "customers",
-    "tax_id",
-)
+TAGS = ("customers", "tax_id")
 ANNOTATIONS = {
     "title": "Retrieve customer tax id",
     "readOnlyHint": True,

@@ -2,16 +2,33 @@
 """Retrieve dispute: GET /v1/disputes/{dispute}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'evidence.cancellation_policy', 'evidence.customer_communication', 'evidence.customer_signature', 'evidence.duplicate_charge_documentation', 'evidence.receipt', 'evidence.refund_policy', 'evidence.service_documentation', 'evidence.shipping_documentation', 'evidence.uncategorized_file', 'payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "charge",
+                "evidence.cancellation_policy",
+                "evidence.customer_communication",
+                "evidence.customer_signature",
+                "evidence.duplicate_charge_documentation",
+                "evidence.receipt",
+                "evidence.refund_policy",
+                "evidence.service_documentation",
+                "evidence.shipping_documentation",
+                "evidence.uncategorized_file",
+                "payment_intent",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_dispute_by_id"
@@ -21,20 +38,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/disputes/{dispute}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "dispute",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "dispute"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "dispute"
-TAGS = (
-    "disputes",
-    "dispute",
-)
+TAGS = ("disputes", "dispute")
 ANNOTATIONS = {
     "title": "Retrieve dispute",
     "readOnlyHint": True,

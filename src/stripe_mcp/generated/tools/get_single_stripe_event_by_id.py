@@ -2,14 +2,14 @@
 """Retrieve event: GET /v1/events/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/events/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "event"
-TAGS = (
-    "events",
-    "event",
-)
+TAGS = ("events", "event")
 ANNOTATIONS = {
     "title": "Retrieve event",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve exchange rate: GET /v1/exchange_rates/{rate_id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -23,18 +23,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/exchange_rates/{rate_id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "rate_id",
-}
+PATH_ARGUMENTS = {"id": "rate_id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "exchange_rate"
-TAGS = (
-    "payments",
-    "exchange_rate",
-)
+TAGS = ("payments", "exchange_rate")
 ANNOTATIONS = {
     "title": "Retrieve exchange rate",
     "readOnlyHint": True,

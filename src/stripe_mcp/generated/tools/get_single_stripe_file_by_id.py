@@ -2,14 +2,14 @@
 """Retrieve file: GET /v1/files/{file}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/files/{file}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "file",
-}
+PATH_ARGUMENTS = {"id": "file"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "file"
-TAGS = (
-    "files",
-    "file",
-)
+TAGS = ("files", "file")
 ANNOTATIONS = {
     "title": "Retrieve file",
     "readOnlyHint": True,

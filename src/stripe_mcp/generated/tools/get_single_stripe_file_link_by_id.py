@@ -2,16 +2,16 @@
 """Retrieve file link: GET /v1/file_links/{link}"""
 
 from __future__ import annotations
+
 from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['file']] | None = None
+    expand: list[Literal["file"]] | None = None
 
 
 NAME = "get_single_stripe_file_link_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/file_links/{link}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "link",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "link"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "file_link"
-TAGS = (
-    "files",
-    "file_link",
-)
+TAGS = ("files", "file_link")
 ANNOTATIONS = {
     "title": "Retrieve file link",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve financial connections account: GET /v1/financial_connections/accounts/{account}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
+    expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
 
 
 NAME = "get_single_stripe_financial_connections_account_by_id"
@@ -24,20 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/accounts/{account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "account"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "financial_connections_account"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account",
-)
+TAGS = ("financial_connections", "financial_connections.account")
 ANNOTATIONS = {
     "title": "Retrieve financial connections account",
     "readOnlyHint": True,

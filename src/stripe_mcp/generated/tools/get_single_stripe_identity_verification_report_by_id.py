@@ -2,39 +2,31 @@
 """Retrieve identity verification report: GET /v1/identity/verification_reports/{report}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_identity_verification_report_by_id"
 TITLE = "Retrieve identity verification report"
-DESCRIPTION = (
-    "Retrieve a Stripe identity verification report by its id. Retrieves an existing "
-    "VerificationReport"
-)
+DESCRIPTION = "Retrieve a Stripe identity verification report by its id. Retrieves an existing VerificationReport"
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_reports/{report}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "report",
-}
+PATH_ARGUMENTS = {"id": "report"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "identity_verification_report"
-TAGS = (
-    "identity",
-    "identity.verification_report",
-)
+TAGS = ("identity", "identity.verification_report")
 ANNOTATIONS = {
     "title": "Retrieve identity verification report",
     "readOnlyHint": True,

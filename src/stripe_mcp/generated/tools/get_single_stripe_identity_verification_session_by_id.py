@@ -2,16 +2,16 @@
 """Retrieve identity verification session: GET /v1/identity/verification_sessions/{session}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['last_verification_report']] | None = None
+    expand: list[Literal["last_verification_report"]] | None = None
 
 
 NAME = "get_single_stripe_identity_verification_session_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_sessions/{session}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "session"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "identity_verification_session"
-TAGS = (
-    "identity",
-    "identity.verification_session",
-)
+TAGS = ("identity", "identity.verification_session")
 ANNOTATIONS = {
     "title": "Retrieve identity verification session",
     "readOnlyHint": True,

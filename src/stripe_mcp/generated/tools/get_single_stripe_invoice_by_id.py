@@ -2,16 +2,38 @@
 """Retrieve invoice: GET /v1/invoices/{invoice}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "charge",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "from_invoice.invoice",
+                "latest_revision",
+                "on_behalf_of",
+                "payment_intent",
+                "quote",
+                "shipping_cost.shipping_rate",
+                "subscription",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_invoice_by_id"
@@ -21,20 +43,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoice",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "invoice"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "invoice"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Retrieve invoice",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve invoiceitem: GET /v1/invoiceitems/{invoiceitem}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None = None
+    expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
 
 
 NAME = "get_single_stripe_invoiceitem_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoiceitem",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "invoiceitem"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "invoiceitem"
-TAGS = (
-    "billing",
-    "invoiceitem",
-)
+TAGS = ("billing", "invoiceitem")
 ANNOTATIONS = {
     "title": "Retrieve invoiceitem",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve issuing authorization: GET /v1/issuing/authorizations/{authorization}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
 
 
 NAME = "get_single_stripe_issuing_authorization_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/authorizations/{authorization}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "authorization",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "authorization"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_authorization"
-TAGS = (
-    "issuing",
-    "issuing.authorization",
-)
+TAGS = ("issuing", "issuing.authorization")
 ANNOTATIONS = {
     "title": "Retrieve issuing authorization",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve issuing card: GET /v1/issuing/cards/{card}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['replaced_by', 'replacement_for']] | None = None
+    expand: list[Literal["replaced_by", "replacement_for"]] | None = None
 
 
 NAME = "get_single_stripe_issuing_card_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cards/{card}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "card",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "card"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_card"
-TAGS = (
-    "issuing",
-    "issuing.card",
-)
+TAGS = ("issuing", "issuing.card")
 ANNOTATIONS = {
     "title": "Retrieve issuing card",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve issuing cardholder: GET /v1/issuing/cardholders/{cardholder}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cardholders/{cardholder}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "cardholder",
-}
+PATH_ARGUMENTS = {"id": "cardholder"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_cardholder"
-TAGS = (
-    "issuing",
-    "issuing.cardholder",
-)
+TAGS = ("issuing", "issuing.cardholder")
 ANNOTATIONS = {
     "title": "Retrieve issuing cardholder",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve issuing dispute: GET /v1/issuing/disputes/{dispute}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
 
 
 NAME = "get_single_stripe_issuing_dispute_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/disputes/{dispute}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "dispute",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "dispute"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_dispute"
-TAGS = (
-    "issuing",
-    "issuing.dispute",
-)
+TAGS = ("issuing", "issuing.dispute")
 ANNOTATIONS = {
     "title": "Retrieve issuing dispute",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve issuing settlement: GET /v1/issuing/settlements/{settlement}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/settlements/{settlement}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "settlement",
-}
+PATH_ARGUMENTS = {"id": "settlement"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_settlement"
-TAGS = (
-    "issuing",
-    "issuing.settlement",
-)
+TAGS = ("issuing", "issuing.settlement")
 ANNOTATIONS = {
     "title": "Retrieve issuing settlement",
     "readOnlyHint": True,

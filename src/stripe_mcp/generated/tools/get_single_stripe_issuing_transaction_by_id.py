@@ -2,16 +2,16 @@
 """Retrieve issuing transaction: GET /v1/issuing/transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None = None
+    expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None
 
 
 NAME = "get_single_stripe_issuing_transaction_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transaction",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "transaction"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "issuing_transaction"
-TAGS = (
-    "issuing",
-    "issuing.transaction",
-)
+TAGS = ("issuing", "issuing.transaction")
 ANNOTATIONS = {
     "title": "Retrieve issuing transaction",
     "readOnlyHint": True,

@@ -2,42 +2,34 @@
 """Retrieve link account session: GET /v1/link_account_sessions/{session}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account_holder.account', 'account_holder.customer']] | None = None
+    expand: list[Literal["account_holder.account", "account_holder.customer"]] | None = None
 
 
 NAME = "get_single_stripe_link_account_session_by_id"
 TITLE = "Retrieve link account session"
 DESCRIPTION = (
-    "Retrieve a Stripe link account session by its id. Retrieves the details of a Financial "
-    "Connections Session"
+    "Retrieve a Stripe link account session by its id. Retrieves the details of a Financial Connections Session"
 )
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/link_account_sessions/{session}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "session"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "link_account_session"
-TAGS = (
-    "financial_connections",
-    "financial_connections.session",
-)
+TAGS = ("financial_connections", "financial_connections.session")
 ANNOTATIONS = {
     "title": "Retrieve link account session",
     "readOnlyHint": True,

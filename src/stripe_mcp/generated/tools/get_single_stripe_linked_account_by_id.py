@@ -2,42 +2,32 @@
 """Retrieve linked account: GET /v1/linked_accounts/{account}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
+    expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
 
 
 NAME = "get_single_stripe_linked_account_by_id"
 TITLE = "Retrieve linked account"
-DESCRIPTION = (
-    "Retrieve a Stripe linked account by its id. Retrieves the details of an Financial Connections "
-    "Account."
-)
+DESCRIPTION = "Retrieve a Stripe linked account by its id. Retrieves the details of an Financial Connections Account."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/linked_accounts/{account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "account"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "linked_account"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account",
-)
+TAGS = ("financial_connections", "financial_connections.account")
 ANNOTATIONS = {
     "title": "Retrieve linked account",
     "readOnlyHint": True,

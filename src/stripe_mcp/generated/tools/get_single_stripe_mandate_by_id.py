@@ -2,16 +2,16 @@
 """Retrieve mandate: GET /v1/mandates/{mandate}"""
 
 from __future__ import annotations
+
 from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['payment_method']] | None = None
+    expand: list[Literal["payment_method"]] | None = None
 
 
 NAME = "get_single_stripe_mandate_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/mandates/{mandate}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "mandate",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "mandate"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "mandate"
-TAGS = (
-    "payments",
-    "mandate",
-)
+TAGS = ("payments", "mandate")
 ANNOTATIONS = {
     "title": "Retrieve mandate",
     "readOnlyHint": True,

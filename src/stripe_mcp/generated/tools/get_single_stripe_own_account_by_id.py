@@ -2,13 +2,12 @@
 """Retrieve account: GET /v1/account"""
 
 from __future__ import annotations
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
 
 
 NAME = "get_single_stripe_own_account_by_id"
@@ -24,10 +23,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "account"
-TAGS = (
-    "connect",
-    "account",
-)
+TAGS = ("connect", "account")
 ANNOTATIONS = {
     "title": "Retrieve account",
     "readOnlyHint": True,

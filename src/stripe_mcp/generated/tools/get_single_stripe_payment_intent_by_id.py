@@ -2,17 +2,31 @@
 """Retrieve payment intent: GET /v1/payment_intents/{intent}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "invoice",
+                "latest_charge",
+                "on_behalf_of",
+                "payment_method",
+                "review",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_payment_intent_by_id"
@@ -28,21 +42,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_intents/{intent}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
-QUERY_ARGUMENTS = (
-    "client_secret",
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "intent"}
+QUERY_ARGUMENTS = ("client_secret", "expand")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "payment_intent"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Retrieve payment intent",
     "readOnlyHint": True,

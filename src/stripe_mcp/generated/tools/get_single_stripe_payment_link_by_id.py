@@ -2,16 +2,16 @@
 """Retrieve payment link: GET /v1/payment_links/{payment_link}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None = None
+    expand: list[Literal["application", "on_behalf_of", "transfer_data.destination"]] | None = None
 
 
 NAME = "get_single_stripe_payment_link_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_links/{payment_link}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_link",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "payment_link"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "payment_link"
-TAGS = (
-    "payments",
-    "payment_link",
-)
+TAGS = ("payments", "payment_link")
 ANNOTATIONS = {
     "title": "Retrieve payment link",
     "readOnlyHint": True,

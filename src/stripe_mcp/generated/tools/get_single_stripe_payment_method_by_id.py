@@ -2,16 +2,16 @@
 """Retrieve payment method: GET /v1/payment_methods/{payment_method}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
 
 
 NAME = "get_single_stripe_payment_method_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_methods/{payment_method}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "payment_method"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "payment_method"
-TAGS = (
-    "payments",
-    "payment_method",
-)
+TAGS = ("payments", "payment_method")
 ANNOTATIONS = {
     "title": "Retrieve payment method",
     "readOnlyHint": True,

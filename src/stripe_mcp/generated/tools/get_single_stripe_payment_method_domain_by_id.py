@@ -2,39 +2,33 @@
 """Retrieve payment method domain: GET /v1/payment_method_domains/{payment_method_domain}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_payment_method_domain_by_id"
 TITLE = "Retrieve payment method domain"
 DESCRIPTION = (
-    "Retrieve a Stripe payment method domain by its id. Retrieves the details of an existing payment "
-    "method domain."
+    "Retrieve a Stripe payment method domain by its id. Retrieves the details of an existing payment method domain."
 )
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_method_domains/{payment_method_domain}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method_domain",
-}
+PATH_ARGUMENTS = {"id": "payment_method_domain"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "payment_method_domain"
-TAGS = (
-    "payments",
-    "payment_method_domain",
-)
+TAGS = ("payments", "payment_method_domain")
 ANNOTATIONS = {
     "title": "Retrieve payment method domain",
     "readOnlyHint": True,

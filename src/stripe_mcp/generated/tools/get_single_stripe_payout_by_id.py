@@ -2,16 +2,23 @@
 """Retrieve payout: GET /v1/payouts/{payout}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction", "destination", "failure_balance_transaction", "original_payout", "reversed_by"
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_payout_by_id"
@@ -25,20 +32,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payouts/{payout}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payout",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "payout"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "payout"
-TAGS = (
-    "payouts",
-    "payout",
-)
+TAGS = ("payouts", "payout")
 ANNOTATIONS = {
     "title": "Retrieve payout",
     "readOnlyHint": True,

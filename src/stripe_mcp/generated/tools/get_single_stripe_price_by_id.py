@@ -2,16 +2,16 @@
 """Retrieve price: GET /v1/prices/{price}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['product']] | None = None
+    expand: list[Literal["product"]] | None = None
 
 
 NAME = "get_single_stripe_price_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/prices/{price}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "price",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "price"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "price"
-TAGS = (
-    "products",
-    "price",
-)
+TAGS = ("products", "price")
 ANNOTATIONS = {
     "title": "Retrieve price",
     "readOnlyHint": True,

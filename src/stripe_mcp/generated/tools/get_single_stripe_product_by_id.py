@@ -2,16 +2,16 @@
 """Retrieve product: GET /v1/products/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['default_price', 'tax_code']] | None = None
+    expand: list[Literal["default_price", "tax_code"]] | None = None
 
 
 NAME = "get_single_stripe_product_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "product"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "Retrieve product",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve promotion code: GET /v1/promotion_codes/{promotion_code}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
 
 
 NAME = "get_single_stripe_promotion_code_by_id"
@@ -24,20 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/promotion_codes/{promotion_code}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "promotion_code",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "promotion_code"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "promotion_code"
-TAGS = (
-    "billing",
-    "promotion_code",
-)
+TAGS = ("billing", "promotion_code")
 ANNOTATIONS = {
     "title": "Retrieve promotion code",
     "readOnlyHint": True,

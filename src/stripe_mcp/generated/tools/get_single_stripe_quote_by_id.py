@@ -2,16 +2,31 @@
 """Retrieve quote: GET /v1/quotes/{quote}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "from_quote.quote",
+                "invoice",
+                "on_behalf_of",
+                "subscription",
+                "subscription_schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_quote_by_id"
@@ -21,20 +36,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "quote",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "quote"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "quote"
-TAGS = (
-    "billing",
-    "quote",
-)
+TAGS = ("billing", "quote")
 ANNOTATIONS = {
     "title": "Retrieve quote",
     "readOnlyHint": True,

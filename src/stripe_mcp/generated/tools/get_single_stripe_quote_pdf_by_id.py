@@ -2,38 +2,33 @@
 """Retrieve quote pdf: GET /v1/quotes/{quote}/pdf"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     quote_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_quote_pdf_by_id"
 TITLE = "Retrieve quote pdf"
 DESCRIPTION = (
-    "Retrieve the Stripe quote pdf. Download the PDF for a finalized quote Needs quote_id from "
-    "list_all_stripe_quotes."
+    "Retrieve the Stripe quote pdf. Download the PDF for a finalized quote Needs quote_id from list_all_stripe_quotes."
 )
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}/pdf"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "quote_id": "quote",
-}
+PATH_ARGUMENTS = {"quote_id": "quote"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "quote_pdf"
-TAGS = (
-    "billing",
-)
+TAGS = ("billing",)
 ANNOTATIONS = {
     "title": "Retrieve quote pdf",
     "readOnlyHint": True,

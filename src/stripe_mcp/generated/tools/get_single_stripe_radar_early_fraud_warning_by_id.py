@@ -2,16 +2,16 @@
 """Retrieve radar early fraud warning: GET /v1/radar/early_fraud_warnings/{early_fraud_warning}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'payment_intent']] | None = None
+    expand: list[Literal["charge", "payment_intent"]] | None = None
 
 
 NAME = "get_single_stripe_radar_early_fraud_warning_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/early_fraud_warnings/{early_fraud_warning}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "early_fraud_warning",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "early_fraud_warning"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "radar_early_fraud_warning"
-TAGS = (
-    "radar",
-    "radar.early_fraud_warning",
-)
+TAGS = ("radar", "radar.early_fraud_warning")
 ANNOTATIONS = {
     "title": "Retrieve radar early fraud warning",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve radar value list: GET /v1/radar/value_lists/{value_list}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_lists/{value_list}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "value_list",
-}
+PATH_ARGUMENTS = {"id": "value_list"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "radar_value_list"
-TAGS = (
-    "radar",
-    "radar.value_list",
-)
+TAGS = ("radar", "radar.value_list")
 ANNOTATIONS = {
     "title": "Retrieve radar value list",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve radar value list item: GET /v1/radar/value_list_items/{item}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_list_items/{item}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "item",
-}
+PATH_ARGUMENTS = {"id": "item"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "radar_value_list_item"
-TAGS = (
-    "radar",
-    "radar.value_list_item",
-)
+TAGS = ("radar", "radar.value_list_item")
 ANNOTATIONS = {
     "title": "Retrieve radar value list item",
     "readOnlyHint": True,

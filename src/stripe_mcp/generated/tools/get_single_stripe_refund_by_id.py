@@ -2,16 +2,28 @@
 """Retrieve refund: GET /v1/refunds/{refund}"""
 
 from __future__ import annotations
+
 from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_refund_by_id"
@@ -21,20 +33,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/refunds/{refund}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "refund",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "refund"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "refund"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "Retrieve refund",
     "readOnlyHint": True,

@@ -2,39 +2,31 @@
 """Retrieve reporting report run: GET /v1/reporting/report_runs/{report_run}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_reporting_report_run_by_id"
 TITLE = "Retrieve reporting report run"
-DESCRIPTION = (
-    "Retrieve a Stripe reporting report run by its id. Retrieves the details of an existing Report "
-    "Run."
-)
+DESCRIPTION = "Retrieve a Stripe reporting report run by its id. Retrieves the details of an existing Report Run."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_runs/{report_run}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "report_run",
-}
+PATH_ARGUMENTS = {"id": "report_run"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "reporting_report_run"
-TAGS = (
-    "reporting",
-    "reporting.report_run",
-)
+TAGS = ("reporting", "reporting.report_run")
 ANNOTATIONS = {
     "title": "Retrieve reporting report run",
     "readOnlyHint": True,

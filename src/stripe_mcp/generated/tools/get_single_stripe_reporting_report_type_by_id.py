@@ -2,13 +2,12 @@
 """Retrieve reporting report type: GET /v1/reporting/report_types/{report_type}"""
 
 from __future__ import annotations
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
 
 
@@ -22,18 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_types/{report_type}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "report_type",
-}
+PATH_ARGUMENTS = {"id": "report_type"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "reporting_report_type"
-TAGS = (
-    "reporting",
-    "reporting.report_type",
-)
+TAGS = ("reporting", "reporting.report_type")
 ANNOTATIONS = {
     "title": "Retrieve reporting report type",
     "readOnlyHint": True,

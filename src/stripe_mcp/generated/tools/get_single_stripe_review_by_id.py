@@ -2,16 +2,16 @@
 """Retrieve review: GET /v1/reviews/{review}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['charge', 'payment_intent']] | None = None
+    expand: list[Literal["charge", "payment_intent"]] | None = None
 
 
 NAME = "get_single_stripe_review_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reviews/{review}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "review",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "review"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "review"
-TAGS = (
-    "radar",
-    "review",
-)
+TAGS = ("radar", "review")
 ANNOTATIONS = {
     "title": "Retrieve review",
     "readOnlyHint": True,

@@ -2,17 +2,30 @@
 """Retrieve setup intent: GET /v1/setup_intents/{intent}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "latest_attempt",
+                "mandate",
+                "on_behalf_of",
+                "payment_method",
+                "single_use_mandate",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_setup_intent_by_id"
@@ -28,21 +41,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/setup_intents/{intent}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
-QUERY_ARGUMENTS = (
-    "client_secret",
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "intent"}
+QUERY_ARGUMENTS = ("client_secret", "expand")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "setup_intent"
-TAGS = (
-    "payments",
-    "setup_intent",
-)
+TAGS = ("payments", "setup_intent")
 ANNOTATIONS = {
     "title": "Retrieve setup intent",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve shipping rate: GET /v1/shipping_rates/{shipping_rate_token}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['tax_code']] | None = None
+    expand: list[Literal["tax_code"]] | None = None
 
 
 NAME = "get_single_stripe_shipping_rate_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/shipping_rates/{shipping_rate_token}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "shipping_rate_token",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "shipping_rate_token"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "shipping_rate"
-TAGS = (
-    "products",
-    "shipping_rate",
-)
+TAGS = ("products", "shipping_rate")
 ANNOTATIONS = {
     "title": "Retrieve shipping rate",
     "readOnlyHint": True,

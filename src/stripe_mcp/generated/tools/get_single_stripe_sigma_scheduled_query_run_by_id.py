@@ -2,39 +2,31 @@
 """Retrieve sigma scheduled query run: GET /v1/sigma/scheduled_query_runs/{scheduled_query_run}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_sigma_scheduled_query_run_by_id"
 TITLE = "Retrieve sigma scheduled query run"
-DESCRIPTION = (
-    "Retrieve a Stripe sigma scheduled query run by its id. Retrieves the details of an scheduled "
-    "query run."
-)
+DESCRIPTION = "Retrieve a Stripe sigma scheduled query run by its id. Retrieves the details of an scheduled query run."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sigma/scheduled_query_runs/{scheduled_query_run}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "scheduled_query_run",
-}
+PATH_ARGUMENTS = {"id": "scheduled_query_run"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "sigma_scheduled_query_run"
-TAGS = (
-    "reporting",
-    "scheduled_query_run",
-)
+TAGS = ("reporting", "scheduled_query_run")
 ANNOTATIONS = {
     "title": "Retrieve sigma scheduled query run",
     "readOnlyHint": True,

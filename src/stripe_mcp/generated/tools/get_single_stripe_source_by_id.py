@@ -2,14 +2,14 @@
 """Retrieve source: GET /v1/sources/{source}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "source",
-}
-QUERY_ARGUMENTS = (
-    "client_secret",
-)
+PATH_ARGUMENTS = {"id": "source"}
+QUERY_ARGUMENTS = ("client_secret",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "source"
-TAGS = (
-    "payments",
-    "source",
-)
+TAGS = ("payments", "source")
 ANNOTATIONS = {
     "title": "Retrieve source",
     "readOnlyHint": True,

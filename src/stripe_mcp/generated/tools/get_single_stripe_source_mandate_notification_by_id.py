@@ -2,41 +2,32 @@
 """Retrieve source mandate notification: GET /v1/sources/{source}/mandate_notifications/{mandate_notification}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     source_id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_source_mandate_notification_by_id"
 TITLE = "Retrieve source mandate notification"
-DESCRIPTION = (
-    "Retrieve a Stripe source mandate notification by its id. Retrieves a new Source "
-    "MandateNotification."
-)
+DESCRIPTION = "Retrieve a Stripe source mandate notification by its id. Retrieves a new Source MandateNotification."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/mandate_notifications/{mandate_notification}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "mandate_notification",
-    "source_id": "source",
-}
+PATH_ARGUMENTS = {"id": "mandate_notification", "source_id": "source"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "source_mandate_notification"
-TAGS = (
-    "payments",
-    "source_mandate_notification",
-)
+TAGS = ("payments", "source_mandate_notification")
 ANNOTATIONS = {
     "title": "Retrieve source mandate notification",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve source source transaction: GET /v1/sources/{source}/source_transactions/{source_transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     source_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
 
@@ -25,19 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/source_transactions/{source_transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "source_id": "source",
-    "id": "source_transaction",
-}
+PATH_ARGUMENTS = {"source_id": "source", "id": "source_transaction"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "source_source_transaction"
-TAGS = (
-    "payments",
-    "source_transaction",
-)
+TAGS = ("payments", "source_transaction")
 ANNOTATIONS = {
     "title": "Retrieve source source transaction",
     "readOnlyHint": True,

@@ -2,16 +2,34 @@
 """Retrieve subscription: GET /v1/subscriptions/{subscription_exposed_id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "latest_invoice",
+                "on_behalf_of",
+                "pending_setup_intent",
+                "schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_subscription_by_id"
@@ -21,20 +39,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "subscription_exposed_id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "subscription_exposed_id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Retrieve subscription",
     "readOnlyHint": True,

@@ -2,42 +2,32 @@
 """Retrieve subscription item: GET /v1/subscription_items/{item}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['price.product']] | None = None
+    expand: list[Literal["price.product"]] | None = None
 
 
 NAME = "get_single_stripe_subscription_item_by_id"
 TITLE = "Retrieve subscription item"
-DESCRIPTION = (
-    "Retrieve a Stripe subscription item by its id. Retrieves the subscription item with the given "
-    "ID."
-)
+DESCRIPTION = "Retrieve a Stripe subscription item by its id. Retrieves the subscription item with the given ID."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "item",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "item"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription_item"
-TAGS = (
-    "billing",
-    "subscription_item",
-)
+TAGS = ("billing", "subscription_item")
 ANNOTATIONS = {
     "title": "Retrieve subscription item",
     "readOnlyHint": True,

@@ -2,16 +2,28 @@
 """Retrieve subscription schedule: GET /v1/subscription_schedules/{schedule}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_settings.default_payment_method",
+                "default_settings.on_behalf_of",
+                "subscription",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
 
 
 NAME = "get_single_stripe_subscription_schedule_by_id"
@@ -25,20 +37,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_schedules/{schedule}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "schedule",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "schedule"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "subscription_schedule"
-TAGS = (
-    "billing",
-    "subscription_schedule",
-)
+TAGS = ("billing", "subscription_schedule")
 ANNOTATIONS = {
     "title": "Retrieve subscription schedule",
     "readOnlyHint": True,

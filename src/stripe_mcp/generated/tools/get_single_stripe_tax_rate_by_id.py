@@ -2,14 +2,14 @@
 """Retrieve tax rate: GET /v1/tax_rates/{tax_rate}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax_rates/{tax_rate}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "tax_rate",
-}
+PATH_ARGUMENTS = {"id": "tax_rate"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "tax_rate"
-TAGS = (
-    "tax",
-    "tax_rate",
-)
+TAGS = ("tax", "tax_rate")
 ANNOTATIONS = {
     "title": "Retrieve tax rate",
     "readOnlyHint": True,

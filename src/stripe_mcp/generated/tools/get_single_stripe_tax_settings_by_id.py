@@ -2,13 +2,12 @@
 """Retrieve tax settings: GET /v1/tax/settings"""
 
 from __future__ import annotations
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
 
 
 NAME = "get_single_stripe_tax_settings_by_id"
@@ -24,10 +23,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "tax_settings"
-TAGS = (
-    "tax",
-    "tax.settings",
-)
+TAGS = ("tax", "tax.settings")
 ANNOTATIONS = {
     "title": "Retrieve tax settings",
     "readOnlyHint": True,

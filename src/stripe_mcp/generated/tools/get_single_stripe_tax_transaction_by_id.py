@@ -2,14 +2,14 @@
 """Retrieve tax transaction: GET /v1/tax/transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax/transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transaction",
-}
+PATH_ARGUMENTS = {"id": "transaction"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "tax_transaction"
-TAGS = (
-    "tax",
-    "tax.transaction",
-)
+TAGS = ("tax", "tax.transaction")
 ANNOTATIONS = {
     "title": "Retrieve tax transaction",
     "readOnlyHint": True,

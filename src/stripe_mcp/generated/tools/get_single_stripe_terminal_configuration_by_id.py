@@ -2,16 +2,16 @@
 """Retrieve terminal configuration: GET /v1/terminal/configurations/{configuration}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
+    expand: list[Literal["bbpos_wisepos_e.splashscreen", "verifone_p400.splashscreen"]] | None = None
 
 
 NAME = "get_single_stripe_terminal_configuration_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "configuration",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "configuration"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "terminal_configuration"
-TAGS = (
-    "terminal",
-    "terminal.configuration",
-)
+TAGS = ("terminal", "terminal.configuration")
 ANNOTATIONS = {
     "title": "Retrieve terminal configuration",
     "readOnlyHint": True,

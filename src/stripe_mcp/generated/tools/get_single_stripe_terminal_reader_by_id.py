@@ -2,16 +2,16 @@
 """Retrieve terminal reader: GET /v1/terminal/readers/{reader}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
 
 
 NAME = "get_single_stripe_terminal_reader_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/readers/{reader}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "reader"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Retrieve terminal reader",
     "readOnlyHint": True,

@@ -2,16 +2,18 @@
 """Retrieve token: GET /v1/tokens/{token}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['bank_account.account', 'bank_account.customer', 'card.account', 'card.customer']] | None = None
+    expand: list[Literal["bank_account.account", "bank_account.customer", "card.account", "card.customer"]] | None = (
+        None
+    )
 
 
 NAME = "get_single_stripe_token_by_id"
@@ -21,20 +23,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tokens/{token}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "token",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "token"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "token"
-TAGS = (
-    "payments",
-    "token",
-)
+TAGS = ("payments", "token")
 ANNOTATIONS = {
     "title": "Retrieve token",
     "readOnlyHint": True,

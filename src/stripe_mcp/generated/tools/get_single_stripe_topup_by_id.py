@@ -2,16 +2,16 @@
 """Retrieve topup: GET /v1/topups/{topup}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction']] | None = None
+    expand: list[Literal["balance_transaction"]] | None = None
 
 
 NAME = "get_single_stripe_topup_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/topups/{topup}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "topup",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "topup"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "topup"
-TAGS = (
-    "balance",
-    "topup",
-)
+TAGS = ("balance", "topup")
 ANNOTATIONS = {
     "title": "Retrieve topup",
     "readOnlyHint": True,

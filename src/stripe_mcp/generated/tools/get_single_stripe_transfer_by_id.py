@@ -2,16 +2,18 @@
 """Retrieve transfer: GET /v1/transfers/{transfer}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination', 'destination_payment', 'source_transaction']] | None = None
+    expand: list[Literal["balance_transaction", "destination", "destination_payment", "source_transaction"]] | None = (
+        None
+    )
 
 
 NAME = "get_single_stripe_transfer_by_id"
@@ -25,20 +27,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{transfer}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transfer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "transfer"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "transfer"
-TAGS = (
-    "connect",
-    "transfer",
-)
+TAGS = ("connect", "transfer")
 ANNOTATIONS = {
     "title": "Retrieve transfer",
     "readOnlyHint": True,

@@ -2,17 +2,19 @@
 """Retrieve transfer reversal: GET /v1/transfers/{transfer}/reversals/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     transfer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None = None
+    expand: list[Literal["balance_transaction", "destination_payment_refund", "source_refund", "transfer"]] | None = (
+        None
+    )
 
 
 NAME = "get_single_stripe_transfer_reversal_by_id"
@@ -26,21 +28,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{transfer}/reversals/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-    "transfer_id": "transfer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id", "transfer_id": "transfer"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "transfer_reversal"
-TAGS = (
-    "connect",
-    "transfer_reversal",
-)
+TAGS = ("connect", "transfer_reversal")
 ANNOTATIONS = {
     "title": "Retrieve transfer reversal",
     "readOnlyHint": True,

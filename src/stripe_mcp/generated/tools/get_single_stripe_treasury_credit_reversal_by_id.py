@@ -2,16 +2,16 @@
 """Retrieve treasury credit reversal: GET /v1/treasury/credit_reversals/{credit_reversal}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
 
 
 NAME = "get_single_stripe_treasury_credit_reversal_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/credit_reversals/{credit_reversal}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "credit_reversal",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "credit_reversal"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_credit_reversal"
-TAGS = (
-    "treasury",
-    "treasury.credit_reversal",
-)
+TAGS = ("treasury", "treasury.credit_reversal")
 ANNOTATIONS = {
     "title": "Retrieve treasury credit reversal",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """Retrieve treasury debit reversal: GET /v1/treasury/debit_reversals/{debit_reversal}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
 
 
 NAME = "get_single_stripe_treasury_debit_reversal_by_id"
@@ -21,20 +21,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/debit_reversals/{debit_reversal}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "debit_reversal",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "debit_reversal"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_debit_reversal"
-TAGS = (
-    "treasury",
-    "treasury.debit_reversal",
-)
+TAGS = ("treasury", "treasury.debit_reversal")
 ANNOTATIONS = {
     "title": "Retrieve treasury debit reversal",
     "readOnlyHint": True,

@@ -2,39 +2,31 @@
 """Retrieve treasury financial account: GET /v1/treasury/financial_accounts/{financial_account}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_treasury_financial_account_by_id"
 TITLE = "Retrieve treasury financial account"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury financial account by its id. Retrieves the details of a "
-    "FinancialAccount."
-)
+DESCRIPTION = "Retrieve a Stripe treasury financial account by its id. Retrieves the details of a FinancialAccount."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/financial_accounts/{financial_account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "financial_account",
-}
+PATH_ARGUMENTS = {"id": "financial_account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_financial_account"
-TAGS = (
-    "treasury",
-    "treasury.financial_account",
-)
+TAGS = ("treasury", "treasury.financial_account")
 ANNOTATIONS = {
     "title": "Retrieve treasury financial account",
     "readOnlyHint": True,

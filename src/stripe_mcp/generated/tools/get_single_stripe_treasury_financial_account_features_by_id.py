@@ -2,14 +2,14 @@
 """Retrieve treasury financial account features: GET /v1/treasury/financial_accounts/{financial_account}/features"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_account_id: Annotated[str, Field(max_length=5000)]
 
 
@@ -24,18 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/financial_accounts/{financial_account}/features"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "financial_account_id": "financial_account",
-}
+PATH_ARGUMENTS = {"financial_account_id": "financial_account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_financial_account_features"
-TAGS = (
-    "treasury",
-    "treasury.financial_account_features",
-)
+TAGS = ("treasury", "treasury.financial_account_features")
 ANNOTATIONS = {
     "title": "Retrieve treasury financial account features",
     "readOnlyHint": True,

@@ -2,42 +2,34 @@
 """Retrieve treasury inbound transfer: GET /v1/treasury/inbound_transfers/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
 
 
 NAME = "get_single_stripe_treasury_inbound_transfer_by_id"
 TITLE = "Retrieve treasury inbound transfer"
 DESCRIPTION = (
-    "Retrieve a Stripe treasury inbound transfer by its id. Retrieves the details of an existing "
-    "InboundTransfer."
+    "Retrieve a Stripe treasury inbound transfer by its id. Retrieves the details of an existing InboundTransfer."
 )
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/inbound_transfers/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_inbound_transfer"
-TAGS = (
-    "treasury",
-    "treasury.inbound_transfer",
-)
+TAGS = ("treasury", "treasury.inbound_transfer")
 ANNOTATIONS = {
     "title": "Retrieve treasury inbound transfer",
     "readOnlyHint": True,

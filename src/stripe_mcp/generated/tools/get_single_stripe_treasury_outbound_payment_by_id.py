@@ -2,16 +2,16 @@
 """Retrieve treasury outbound payment: GET /v1/treasury/outbound_payments/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
 
 
 NAME = "get_single_stripe_treasury_outbound_payment_by_id"
@@ -25,20 +25,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_payments/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_outbound_payment"
-TAGS = (
-    "treasury",
-    "treasury.outbound_payment",
-)
+TAGS = ("treasury", "treasury.outbound_payment")
 ANNOTATIONS = {
     "title": "Retrieve treasury outbound payment",
     "readOnlyHint": True,

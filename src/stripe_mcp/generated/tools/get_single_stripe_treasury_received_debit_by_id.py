@@ -2,16 +2,16 @@
 """Retrieve treasury received debit: GET /v1/treasury/received_debits/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
+    expand: list[Literal["transaction"]] | None = None
 
 
 NAME = "get_single_stripe_treasury_received_debit_by_id"
@@ -24,20 +24,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_debits/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"id": "id"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_received_debit"
-TAGS = (
-    "treasury",
-    "treasury.received_debit",
-)
+TAGS = ("treasury", "treasury.received_debit")
 ANNOTATIONS = {
     "title": "Retrieve treasury received debit",
     "readOnlyHint": True,

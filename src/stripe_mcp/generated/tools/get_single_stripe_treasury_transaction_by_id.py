@@ -2,39 +2,31 @@
 """Retrieve treasury transaction: GET /v1/treasury/transactions/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
 NAME = "get_single_stripe_treasury_transaction_by_id"
 TITLE = "Retrieve treasury transaction"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury transaction by its id. Retrieves the details of an existing "
-    "Transaction."
-)
+DESCRIPTION = "Retrieve a Stripe treasury transaction by its id. Retrieves the details of an existing Transaction."
 KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transactions/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "treasury_transaction"
-TAGS = (
-    "treasury",
-    "treasury.transaction",
-)
+TAGS = ("treasury", "treasury.transaction")
 ANNOTATIONS = {
     "title": "Retrieve treasury transaction",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """Retrieve webhook endpoint: GET /v1/webhook_endpoints/{webhook_endpoint}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
 
 
@@ -20,18 +20,13 @@ KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/webhook_endpoints/{webhook_endpoint}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "webhook_endpoint",
-}
+PATH_ARGUMENTS = {"id": "webhook_endpoint"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
 RESOURCE = "webhook_endpoint"
-TAGS = (
-    "webhooks",
-    "webhook_endpoint",
-)
+TAGS = ("webhooks", "webhook_endpoint")
 ANNOTATIONS = {
     "title": "Retrieve webhook endpoint",
     "readOnlyHint": True,

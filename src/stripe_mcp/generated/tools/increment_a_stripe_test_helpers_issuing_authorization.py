@@ -2,16 +2,16 @@
 """Increment test helpers issuing authorization: POST /v1/test_helpers/issuing/authorizations/{authorization}/increment"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
     increment_amount: int
     is_amount_controllable: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -24,22 +24,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/increment"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "authorization",
-}
+PATH_ARGUMENTS = {"id": "authorization"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "increment_amount",
-    "is_amount_controllable",
-)
+BODY_ARGUMENTS = ("expand", "increment_amount", "is_amount_controllable")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_issuing_authorization"
-TAGS = (
-    "test_helpers",
-    "issuing.authorization",
-)
+TAGS = ("test_helpers", "issuing.authorization")
 ANNOTATIONS = {
     "title": "Increment test helpers issuing authorization",
     "readOnlyHint": False,

@@ -2,26 +2,38 @@
 """Increment authorization payment intent: POST /v1/payment_intents/{intent}/increment_authorization"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int
     application_fee_amount: int | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
-    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "invoice",
+                "latest_charge",
+                "on_behalf_of",
+                "payment_method",
+                "review",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     metadata: dict[str, str] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     transfer_data: TransferData | None = None
@@ -47,9 +59,7 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/increment_authorization"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -63,10 +73,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_intent"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Increment authorization payment intent",
     "readOnlyHint": False,

@@ -2,16 +2,16 @@
 """List account capabilities: GET /v1/accounts/{account}/capabilities"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.account']] | None = None
+    expand: list[Literal["data.account"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -28,20 +28,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/capabilities"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-)
+PATH_ARGUMENTS = {"account_id": "account"}
+QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "local"
 RESOURCE = "account_capabilities"
-TAGS = (
-    "connect",
-    "capability",
-)
+TAGS = ("connect", "capability")
 ANNOTATIONS = {
     "title": "List account capabilities",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List account external accounts: GET /v1/accounts/{account}/external_accounts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.account', 'data.customer']] | None = None
+    expand: list[Literal["data.account", "data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -27,21 +27,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/external_accounts"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"account_id": "account"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "account_external_accounts"
-TAGS = (
-    "connect",
-    "bank_account",
-)
+TAGS = ("connect", "bank_account")
 ANNOTATIONS = {
     "title": "List account external accounts",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List account people: GET /v1/accounts/{account}/people"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Relationship(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     director: bool | None = None
     executive: bool | None = None
     owner: bool | None = None
@@ -17,9 +17,7 @@ class Relationship(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     relationship: Relationship | None = None
@@ -38,21 +36,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/people"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-    "relationship",
-)
+PATH_ARGUMENTS = {"account_id": "account"}
+QUERY_ARGUMENTS = ("limit", "relationship")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "account_people"
-TAGS = (
-    "connect",
-    "person",
-)
+TAGS = ("connect", "person")
 ANNOTATIONS = {
     "title": "List account people",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List apple pay domains: GET /v1/apple_pay/domains"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     domain_name: Annotated[str | None, Field(max_length=5000)] = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -26,18 +26,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/apple_pay/domains"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "domain_name",
-    "limit",
-)
+QUERY_ARGUMENTS = ("domain_name", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "apple_pay_domains"
-TAGS = (
-    "payments",
-    "apple_pay_domain",
-)
+TAGS = ("payments", "apple_pay_domain")
 ANNOTATIONS = {
     "title": "List apple pay domains",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List application fee refunds: GET /v1/application_fees/{id}/refunds"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.balance_transaction', 'data.fee']] | None = None
+    expand: list[Literal["data.balance_transaction", "data.fee"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,21 +30,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{id}/refunds"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "application_fee_id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"application_fee_id": "id"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "application_fee_refunds"
-TAGS = (
-    "connect",
-    "fee_refund",
-)
+TAGS = ("connect", "fee_refund")
 ANNOTATIONS = {
     "title": "List application fee refunds",
     "readOnlyHint": True,

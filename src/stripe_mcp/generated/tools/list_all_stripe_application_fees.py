@@ -2,14 +2,14 @@
 """List application fees: GET /v1/application_fees"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,21 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: list[Literal['data.account', 'data.application', 'data.balance_transaction', 'data.charge', 'data.originating_transaction']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.account",
+                "data.application",
+                "data.balance_transaction",
+                "data.charge",
+                "data.originating_transaction",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -40,20 +49,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/application_fees"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "charge",
-    "created",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("charge", "created", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "application_fees"
-TAGS = (
-    "connect",
-    "application_fee",
-)
+TAGS = ("connect", "application_fee")
 ANNOTATIONS = {
     "title": "List application fees",
     "readOnlyHint": True,

@@ -2,22 +2,20 @@
 """List apps secrets: GET /v1/apps/secrets"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    type: Literal['account', 'user']
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["account", "user"]
     user: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     scope: Scope
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -34,18 +32,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/apps/secrets"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "limit",
-    "scope",
-)
+QUERY_ARGUMENTS = ("limit", "scope")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "apps_secrets"
-TAGS = (
-    "apps",
-    "apps.secret",
-)
+TAGS = ("apps", "apps.secret")
 ANNOTATIONS = {
     "title": "List apps secrets",
     "readOnlyHint": True,

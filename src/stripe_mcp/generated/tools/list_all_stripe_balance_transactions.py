@@ -2,14 +2,14 @@
 """List balance transactions: GET /v1/balance_transactions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,10 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     currency: str | None = None
-    expand: list[Literal['data.source']] | None = None
+    expand: list[Literal["data.source"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payout: Annotated[str | None, Field(max_length=5000)] = None
     source: Annotated[str | None, Field(max_length=5000)] = None
@@ -45,23 +43,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/balance_transactions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "currency",
-    "expand",
-    "limit",
-    "payout",
-    "source",
-    "type",
-)
+QUERY_ARGUMENTS = ("created", "currency", "expand", "limit", "payout", "source", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "balance_transactions"
-TAGS = (
-    "balance",
-    "balance_transaction",
-)
+TAGS = ("balance", "balance_transaction")
 ANNOTATIONS = {
     "title": "List balance transactions",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List billing portal configurations: GET /v1/billing_portal/configurations"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    expand: list[Literal['data.application']] | None = None
+    expand: list[Literal["data.application"]] | None = None
     is_default: bool | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -29,20 +29,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/billing_portal/configurations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "expand",
-    "is_default",
-    "limit",
-)
+QUERY_ARGUMENTS = ("active", "expand", "is_default", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "billing_portal_configurations"
-TAGS = (
-    "billing",
-    "billing_portal.configuration",
-)
+TAGS = ("billing", "billing_portal.configuration")
 ANNOTATIONS = {
     "title": "List billing portal configurations",
     "readOnlyHint": True,

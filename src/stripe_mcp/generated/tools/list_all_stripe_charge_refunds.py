@@ -2,16 +2,28 @@
 """List charge refunds: GET /v1/charges/{charge}/refunds"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: str
-    expand: list[Literal['data.balance_transaction', 'data.charge', 'data.failure_balance_transaction', 'data.payment_intent', 'data.source_transfer_reversal', 'data.transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.balance_transaction",
+                "data.charge",
+                "data.failure_balance_transaction",
+                "data.payment_intent",
+                "data.source_transfer_reversal",
+                "data.transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,21 +42,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}/refunds"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"charge_id": "charge"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "charge_refunds"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "List charge refunds",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List charges: GET /v1/charges"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,29 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.customer', 'data.failure_balance_transaction', 'data.invoice', 'data.on_behalf_of', 'data.outcome.rule', 'data.payment_intent', 'data.review', 'data.source_transfer', 'data.transfer', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.application_fee",
+                "data.balance_transaction",
+                "data.customer",
+                "data.failure_balance_transaction",
+                "data.invoice",
+                "data.on_behalf_of",
+                "data.outcome.rule",
+                "data.payment_intent",
+                "data.review",
+                "data.source_transfer",
+                "data.transfer",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     transfer_group: Annotated[str | None, Field(max_length=5000)] = None
@@ -41,22 +58,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/charges"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "customer",
-    "expand",
-    "limit",
-    "payment_intent",
-    "transfer_group",
-)
+QUERY_ARGUMENTS = ("created", "customer", "expand", "limit", "payment_intent", "transfer_group")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "charges"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "List charges",
     "readOnlyHint": True,

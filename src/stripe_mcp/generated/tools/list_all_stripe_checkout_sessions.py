@@ -2,24 +2,35 @@
 """List checkout sessions: GET /v1/checkout/sessions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CustomerDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     email: str
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
     customer_details: CustomerDetails | None = None
-    expand: list[Literal['data.customer', 'data.invoice', 'data.payment_intent', 'data.payment_link', 'data.setup_intent', 'data.shipping_cost.shipping_rate', 'data.subscription']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.customer",
+                "data.invoice",
+                "data.payment_intent",
+                "data.payment_link",
+                "data.setup_intent",
+                "data.shipping_cost.shipping_rate",
+                "data.subscription",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     payment_link: Annotated[str | None, Field(max_length=5000)] = None
@@ -38,23 +49,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/checkout/sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "customer",
-    "customer_details",
-    "expand",
-    "limit",
-    "payment_intent",
-    "payment_link",
-    "subscription",
-)
+QUERY_ARGUMENTS = ("customer", "customer_details", "expand", "limit", "payment_intent", "payment_link", "subscription")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "checkout_sessions"
-TAGS = (
-    "checkout",
-    "checkout.session",
-)
+TAGS = ("checkout", "checkout.session")
 ANNOTATIONS = {
     "title": "List checkout sessions",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List credit note lines: GET /v1/credit_notes/{credit_note}/lines"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     credit_note_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -28,20 +28,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/{credit_note}/lines"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "credit_note_id": "credit_note",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+PATH_ARGUMENTS = {"credit_note_id": "credit_note"}
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "credit_note_lines"
-TAGS = (
-    "billing",
-    "credit_note_line_item",
-)
+TAGS = ("billing", "credit_note_line_item")
 ANNOTATIONS = {
     "title": "List credit note lines",
     "readOnlyHint": True,

@@ -2,16 +2,27 @@
 """List credit notes: GET /v1/credit_notes"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.customer', 'data.customer_balance_transaction', 'data.invoice', 'data.refund', 'data.shipping_cost.shipping_rate']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.customer",
+                "data.customer_balance_transaction",
+                "data.invoice",
+                "data.refund",
+                "data.shipping_cost.shipping_rate",
+            ]
+        ]
+        | None
+    ) = None
     invoice: Annotated[str | None, Field(max_length=5000)] = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -28,20 +39,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "customer",
-    "expand",
-    "invoice",
-    "limit",
-)
+QUERY_ARGUMENTS = ("customer", "expand", "invoice", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "credit_notes"
-TAGS = (
-    "billing",
-    "credit_note",
-)
+TAGS = ("billing", "credit_note")
 ANNOTATIONS = {
     "title": "List credit notes",
     "readOnlyHint": True,

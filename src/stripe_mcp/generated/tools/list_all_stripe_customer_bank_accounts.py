@@ -2,16 +2,16 @@
 """List customer bank accounts: GET /v1/customers/{customer}/bank_accounts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.account', 'data.customer']] | None = None
+    expand: list[Literal["data.account", "data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,21 +30,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/bank_accounts"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customer_bank_accounts"
-TAGS = (
-    "customers",
-    "bank_account",
-)
+TAGS = ("customers", "bank_account")
 ANNOTATIONS = {
     "title": "List customer bank accounts",
     "readOnlyHint": True,

@@ -2,16 +2,28 @@
 """List customer cash balance transactions: GET /v1/customers/{customer}/cash_balance_transactions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.adjusted_for_overdraft.balance_transaction', 'data.adjusted_for_overdraft.linked_transaction', 'data.applied_to_payment.payment_intent', 'data.customer', 'data.refunded_from_payment.refund', 'data.unapplied_from_payment.payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.adjusted_for_overdraft.balance_transaction",
+                "data.adjusted_for_overdraft.linked_transaction",
+                "data.applied_to_payment.payment_intent",
+                "data.customer",
+                "data.refunded_from_payment.refund",
+                "data.unapplied_from_payment.payment_intent",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -28,21 +40,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cash_balance_transactions"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customer_cash_balance_transactions"
-TAGS = (
-    "customers",
-    "customer_cash_balance_transaction",
-)
+TAGS = ("customers", "customer_cash_balance_transaction")
 ANNOTATIONS = {
     "title": "List customer cash balance transactions",
     "readOnlyHint": True,

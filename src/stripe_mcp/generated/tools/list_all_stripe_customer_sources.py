@@ -2,16 +2,16 @@
 """List customer sources: GET /v1/customers/{customer}/sources"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.account', 'data.customer']] | None = None
+    expand: list[Literal["data.account", "data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     object: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -28,22 +28,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/sources"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "object",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand", "limit", "object")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customer_sources"
-TAGS = (
-    "customers",
-    "bank_account",
-)
+TAGS = ("customers", "bank_account")
 ANNOTATIONS = {
     "title": "List customer sources",
     "readOnlyHint": True,

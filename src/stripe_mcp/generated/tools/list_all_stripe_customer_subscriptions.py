@@ -2,16 +2,34 @@
 """List customer subscriptions: GET /v1/customers/{customer}/subscriptions"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.default_payment_method",
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.latest_invoice",
+                "data.on_behalf_of",
+                "data.pending_setup_intent",
+                "data.schedule",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,21 +48,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/subscriptions"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customer_subscriptions"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "List customer subscriptions",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List customer tax ids: GET /v1/customers/{customer}/tax_ids"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.customer']] | None = None
+    expand: list[Literal["data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -27,21 +27,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/tax_ids"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"customer_id": "customer"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customer_tax_ids"
-TAGS = (
-    "customers",
-    "tax_id",
-)
+TAGS = ("customers", "tax_id")
 ANNOTATIONS = {
     "title": "List customer tax ids",
     "readOnlyHint": True,

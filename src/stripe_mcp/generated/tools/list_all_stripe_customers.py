@@ -2,14 +2,14 @@
 """List customers: GET /v1/customers"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,21 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     email: Annotated[str | None, Field(max_length=512)] = None
-    expand: list[Literal['data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.invoice_settings.default_payment_method', 'data.test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.invoice_settings.default_payment_method",
+                "data.test_clock",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -40,21 +49,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/customers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "email",
-    "expand",
-    "limit",
-    "test_clock",
-)
+QUERY_ARGUMENTS = ("created", "email", "expand", "limit", "test_clock")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "customers"
-TAGS = (
-    "customers",
-    "customer",
-)
+TAGS = ("customers", "customer")
 ANNOTATIONS = {
     "title": "List customers",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List disputes: GET /v1/disputes"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,27 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: list[Literal['data.charge', 'data.evidence.cancellation_policy', 'data.evidence.customer_communication', 'data.evidence.customer_signature', 'data.evidence.duplicate_charge_documentation', 'data.evidence.receipt', 'data.evidence.refund_policy', 'data.evidence.service_documentation', 'data.evidence.shipping_documentation', 'data.evidence.uncategorized_file', 'data.payment_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.charge",
+                "data.evidence.cancellation_policy",
+                "data.evidence.customer_communication",
+                "data.evidence.customer_signature",
+                "data.evidence.duplicate_charge_documentation",
+                "data.evidence.receipt",
+                "data.evidence.refund_policy",
+                "data.evidence.service_documentation",
+                "data.evidence.shipping_documentation",
+                "data.evidence.uncategorized_file",
+                "data.payment_intent",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -39,21 +54,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/disputes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "charge",
-    "created",
-    "expand",
-    "limit",
-    "payment_intent",
-)
+QUERY_ARGUMENTS = ("charge", "created", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "disputes"
-TAGS = (
-    "disputes",
-    "dispute",
-)
+TAGS = ("disputes", "dispute")
 ANNOTATIONS = {
     "title": "List disputes",
     "readOnlyHint": True,

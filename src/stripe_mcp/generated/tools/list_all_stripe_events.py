@@ -2,14 +2,14 @@
 """List events: GET /v1/events"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -21,9 +21,7 @@ class Type(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     delivery_success: bool | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -45,21 +43,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/events"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "delivery_success",
-    "limit",
-    "type",
-    "types",
-)
+QUERY_ARGUMENTS = ("created", "delivery_success", "limit", "type", "types")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "events"
-TAGS = (
-    "events",
-    "event",
-)
+TAGS = ("events", "event")
 ANNOTATIONS = {
     "title": "List events",
     "readOnlyHint": True,

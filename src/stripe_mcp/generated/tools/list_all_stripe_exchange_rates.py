@@ -2,14 +2,14 @@
 """List exchange rates: GET /v1/exchange_rates"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -26,17 +26,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/exchange_rates"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "exchange_rates"
-TAGS = (
-    "payments",
-    "exchange_rate",
-)
+TAGS = ("payments", "exchange_rate")
 ANNOTATIONS = {
     "title": "List exchange rates",
     "readOnlyHint": True,

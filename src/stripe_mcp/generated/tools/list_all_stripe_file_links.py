@@ -2,14 +2,14 @@
 """List file links: GET /v1/file_links"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,11 +17,9 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
-    expand: list[Literal['data.file']] | None = None
+    expand: list[Literal["data.file"]] | None = None
     expired: bool | None = None
     file: Annotated[str | None, Field(max_length=5000)] = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -39,21 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/file_links"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "expand",
-    "expired",
-    "file",
-    "limit",
-)
+QUERY_ARGUMENTS = ("created", "expand", "expired", "file", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "file_links"
-TAGS = (
-    "files",
-    "file_link",
-)
+TAGS = ("files", "file_link")
 ANNOTATIONS = {
     "title": "List file links",
     "readOnlyHint": True,

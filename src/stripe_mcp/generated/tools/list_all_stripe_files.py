@@ -2,14 +2,14 @@
 """List files: GET /v1/files"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,30 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    purpose: Annotated[Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'document_provider_identity_document', 'finance_report_run', 'identity_document', 'identity_document_downloadable', 'pci_document', 'selfie', 'sigma_scheduled_query', 'tax_document_user_upload', 'terminal_reader_splashscreen'] | None, Field(max_length=5000)] = None
+    purpose: Annotated[
+        Literal[
+            "account_requirement",
+            "additional_verification",
+            "business_icon",
+            "business_logo",
+            "customer_signature",
+            "dispute_evidence",
+            "document_provider_identity_document",
+            "finance_report_run",
+            "identity_document",
+            "identity_document_downloadable",
+            "pci_document",
+            "selfie",
+            "sigma_scheduled_query",
+            "tax_document_user_upload",
+            "terminal_reader_splashscreen",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -38,19 +56,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/files"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "limit",
-    "purpose",
-)
+QUERY_ARGUMENTS = ("created", "limit", "purpose")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "files"
-TAGS = (
-    "files",
-    "file",
-)
+TAGS = ("files", "file")
 ANNOTATIONS = {
     "title": "List files",
     "readOnlyHint": True,

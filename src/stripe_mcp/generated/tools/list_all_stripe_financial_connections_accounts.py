@@ -2,24 +2,22 @@
 """List financial connections accounts: GET /v1/financial_connections/accounts"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class AccountHolder(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account: Annotated[str | None, Field(max_length=5000)] = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder: AccountHolder | None = None
-    expand: list[Literal['data.account_holder.account', 'data.account_holder.customer', 'data.ownership']] | None = None
+    expand: list[Literal["data.account_holder.account", "data.account_holder.customer", "data.ownership"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     session: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -37,20 +35,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/accounts"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "account_holder",
-    "expand",
-    "limit",
-    "session",
-)
+QUERY_ARGUMENTS = ("account_holder", "expand", "limit", "session")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "financial_connections_accounts"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account",
-)
+TAGS = ("financial_connections", "financial_connections.account")
 ANNOTATIONS = {
     "title": "List financial connections accounts",
     "readOnlyHint": True,

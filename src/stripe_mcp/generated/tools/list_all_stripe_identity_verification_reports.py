@@ -2,14 +2,14 @@
 """List identity verification reports: GET /v1/identity/verification_reports"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,10 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    type: Literal['document', 'id_number'] | None = None
+    type: Literal["document", "id_number"] | None = None
     verification_session: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -38,20 +36,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_reports"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "limit",
-    "type",
-    "verification_session",
-)
+QUERY_ARGUMENTS = ("created", "limit", "type", "verification_session")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "identity_verification_reports"
-TAGS = (
-    "identity",
-    "identity.verification_report",
-)
+TAGS = ("identity", "identity.verification_report")
 ANNOTATIONS = {
     "title": "List identity verification reports",
     "readOnlyHint": True,

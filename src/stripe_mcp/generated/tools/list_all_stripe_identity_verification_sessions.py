@@ -2,14 +2,14 @@
 """List identity verification sessions: GET /v1/identity/verification_sessions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,13 +17,11 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
-    expand: list[Literal['data.last_verification_report']] | None = None
+    expand: list[Literal["data.last_verification_report"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['canceled', 'processing', 'requires_input', 'verified'] | None = None
+    status: Literal["canceled", "processing", "requires_input", "verified"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -39,20 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_sessions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "expand",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "identity_verification_sessions"
-TAGS = (
-    "identity",
-    "identity.verification_session",
-)
+TAGS = ("identity", "identity.verification_session")
 ANNOTATIONS = {
     "title": "List identity verification sessions",
     "readOnlyHint": True,

@@ -2,16 +2,18 @@
 """List invoice lines: GET /v1/invoices/{invoice}/lines"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     invoice_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.invoice_item', 'data.price.product', 'data.subscription', 'data.subscription_item']] | None = None
+    expand: (
+        list[Literal["data.invoice_item", "data.price.product", "data.subscription", "data.subscription_item"]] | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -29,21 +31,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/{invoice}/lines"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "invoice_id": "invoice",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"invoice_id": "invoice"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "invoice_lines"
-TAGS = (
-    "billing",
-    "line_item",
-)
+TAGS = ("billing", "line_item")
 ANNOTATIONS = {
     "title": "List invoice lines",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List invoiceitems: GET /v1/invoiceitems"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,13 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.customer', 'data.invoice', 'data.price.product', 'data.subscription', 'data.test_clock']] | None = None
+    expand: (
+        list[Literal["data.customer", "data.invoice", "data.price.product", "data.subscription", "data.test_clock"]]
+        | None
+    ) = None
     invoice: Annotated[str | None, Field(max_length=5000)] = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     pending: bool | None = None
@@ -41,22 +42,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/invoiceitems"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "customer",
-    "expand",
-    "invoice",
-    "limit",
-    "pending",
-)
+QUERY_ARGUMENTS = ("created", "customer", "expand", "invoice", "limit", "pending")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "invoiceitems"
-TAGS = (
-    "billing",
-    "invoiceitem",
-)
+TAGS = ("billing", "invoiceitem")
 ANNOTATIONS = {
     "title": "List invoiceitems",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List invoices: GET /v1/invoices"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class DueDate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,16 +25,36 @@ class DueDate(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     due_date: DueDate | int | None = None
-    expand: list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.charge",
+                "data.customer",
+                "data.default_payment_method",
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.from_invoice.invoice",
+                "data.latest_revision",
+                "data.on_behalf_of",
+                "data.payment_intent",
+                "data.quote",
+                "data.shipping_cost.shipping_rate",
+                "data.subscription",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['draft', 'open', 'paid', 'uncollectible', 'void'] | None = None
+    status: Literal["draft", "open", "paid", "uncollectible", "void"] | None = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -54,24 +72,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/invoices"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "collection_method",
-    "created",
-    "customer",
-    "due_date",
-    "expand",
-    "limit",
-    "status",
-    "subscription",
-)
+QUERY_ARGUMENTS = ("collection_method", "created", "customer", "due_date", "expand", "limit", "status", "subscription")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "invoices"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "List invoices",
     "readOnlyHint": True,

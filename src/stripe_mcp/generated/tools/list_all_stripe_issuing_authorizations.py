@@ -2,14 +2,14 @@
 """List issuing authorizations: GET /v1/issuing/authorizations"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,15 +17,13 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     card: Annotated[str | None, Field(max_length=5000)] = None
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: list[Literal['data.card.replaced_by', 'data.card.replacement_for', 'data.cardholder']] | None = None
+    expand: list[Literal["data.card.replaced_by", "data.card.replacement_for", "data.cardholder"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['closed', 'pending', 'reversed'] | None = None
+    status: Literal["closed", "pending", "reversed"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -42,22 +40,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/issuing/authorizations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "card",
-    "cardholder",
-    "created",
-    "expand",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("card", "cardholder", "created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "issuing_authorizations"
-TAGS = (
-    "issuing",
-    "issuing.authorization",
-)
+TAGS = ("issuing", "issuing.authorization")
 ANNOTATIONS = {
     "title": "List issuing authorizations",
     "readOnlyHint": True,

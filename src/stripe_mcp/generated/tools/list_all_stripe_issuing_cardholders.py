@@ -2,14 +2,14 @@
 """List issuing cardholders: GET /v1/issuing/cardholders"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,15 +17,13 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     email: str | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     phone_number: str | None = None
-    status: Literal['active', 'blocked', 'inactive'] | None = None
-    type: Literal['company', 'individual'] | None = None
+    status: Literal["active", "blocked", "inactive"] | None = None
+    type: Literal["company", "individual"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -42,22 +40,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cardholders"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "email",
-    "limit",
-    "phone_number",
-    "status",
-    "type",
-)
+QUERY_ARGUMENTS = ("created", "email", "limit", "phone_number", "status", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "issuing_cardholders"
-TAGS = (
-    "issuing",
-    "issuing.cardholder",
-)
+TAGS = ("issuing", "issuing.cardholder")
 ANNOTATIONS = {
     "title": "List issuing cardholders",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List issuing cards: GET /v1/issuing/cards"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,18 +17,16 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
     exp_month: int | None = None
     exp_year: int | None = None
-    expand: list[Literal['data.replaced_by', 'data.replacement_for']] | None = None
+    expand: list[Literal["data.replaced_by", "data.replacement_for"]] | None = None
     last4: Annotated[str | None, Field(max_length=5000)] = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['active', 'canceled', 'inactive'] | None = None
-    type: Literal['physical', 'virtual'] | None = None
+    status: Literal["active", "canceled", "inactive"] | None = None
+    type: Literal["physical", "virtual"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -44,25 +42,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cards"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "cardholder",
-    "created",
-    "exp_month",
-    "exp_year",
-    "expand",
-    "last4",
-    "limit",
-    "status",
-    "type",
-)
+QUERY_ARGUMENTS = ("cardholder", "created", "exp_month", "exp_year", "expand", "last4", "limit", "status", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "issuing_cards"
-TAGS = (
-    "issuing",
-    "issuing.card",
-)
+TAGS = ("issuing", "issuing.card")
 ANNOTATIONS = {
     "title": "List issuing cards",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List issuing disputes: GET /v1/issuing/disputes"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,13 +17,11 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
-    expand: list[Literal['data.transaction']] | None = None
+    expand: list[Literal["data.transaction"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['expired', 'lost', 'submitted', 'unsubmitted', 'won'] | None = None
+    status: Literal["expired", "lost", "submitted", "unsubmitted", "won"] | None = None
     transaction: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -40,21 +38,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/issuing/disputes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "expand",
-    "limit",
-    "status",
-    "transaction",
-)
+QUERY_ARGUMENTS = ("created", "expand", "limit", "status", "transaction")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "issuing_disputes"
-TAGS = (
-    "issuing",
-    "issuing.dispute",
-)
+TAGS = ("issuing", "issuing.dispute")
 ANNOTATIONS = {
     "title": "List issuing disputes",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List issuing transactions: GET /v1/issuing/transactions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,15 +17,16 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     card: Annotated[str | None, Field(max_length=5000)] = None
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
-    expand: list[Literal['data.authorization', 'data.balance_transaction', 'data.card', 'data.cardholder', 'data.dispute']] | None = None
+    expand: (
+        list[Literal["data.authorization", "data.balance_transaction", "data.card", "data.cardholder", "data.dispute"]]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    type: Literal['capture', 'refund'] | None = None
+    type: Literal["capture", "refund"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -42,22 +43,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/issuing/transactions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "card",
-    "cardholder",
-    "created",
-    "expand",
-    "limit",
-    "type",
-)
+QUERY_ARGUMENTS = ("card", "cardholder", "created", "expand", "limit", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "issuing_transactions"
-TAGS = (
-    "issuing",
-    "issuing.transaction",
-)
+TAGS = ("issuing", "issuing.transaction")
 ANNOTATIONS = {
     "title": "List issuing transactions",
     "readOnlyHint": True,

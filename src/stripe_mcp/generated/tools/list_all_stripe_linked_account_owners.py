@@ -2,14 +2,14 @@
 """List linked account owners: GET /v1/linked_accounts/{account}/owners"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     linked_account_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     ownership: Annotated[str, Field(max_length=5000)]
@@ -27,21 +27,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/linked_accounts/{account}/owners"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "linked_account_id": "account",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-    "ownership",
-)
+PATH_ARGUMENTS = {"linked_account_id": "account"}
+QUERY_ARGUMENTS = ("limit", "ownership")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "linked_account_owners"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account_owner",
-)
+TAGS = ("financial_connections", "financial_connections.account_owner")
 ANNOTATIONS = {
     "title": "List linked account owners",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List payment intents: GET /v1/payment_intents"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,24 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.customer', 'data.invoice', 'data.latest_charge', 'data.on_behalf_of', 'data.payment_method', 'data.review', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.invoice",
+                "data.latest_charge",
+                "data.on_behalf_of",
+                "data.payment_method",
+                "data.review",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -38,20 +50,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payment_intents"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "customer",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("created", "customer", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "payment_intents"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "List payment intents",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List payment links: GET /v1/payment_links"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    expand: list[Literal['data.application', 'data.on_behalf_of', 'data.transfer_data.destination']] | None = None
+    expand: list[Literal["data.application", "data.on_behalf_of", "data.transfer_data.destination"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -27,19 +27,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payment_links"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("active", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "payment_links"
-TAGS = (
-    "payments",
-    "payment_link",
-)
+TAGS = ("payments", "payment_link")
 ANNOTATIONS = {
     "title": "List payment links",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List payment method domains: GET /v1/payment_method_domains"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     domain_name: Annotated[str | None, Field(max_length=5000)] = None
     enabled: bool | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -27,19 +27,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payment_method_domains"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "domain_name",
-    "enabled",
-    "limit",
-)
+QUERY_ARGUMENTS = ("domain_name", "enabled", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "payment_method_domains"
-TAGS = (
-    "payments",
-    "payment_method_domain",
-)
+TAGS = ("payments", "payment_method_domain")
 ANNOTATIONS = {
     "title": "List payment method domains",
     "readOnlyHint": True,

@@ -2,18 +2,53 @@
 """List payment methods: GET /v1/payment_methods"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.customer']] | None = None
+    expand: list[Literal["data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip'] | None = None
+    type: (
+        Literal[
+            "acss_debit",
+            "affirm",
+            "afterpay_clearpay",
+            "alipay",
+            "au_becs_debit",
+            "bacs_debit",
+            "bancontact",
+            "blik",
+            "boleto",
+            "card",
+            "cashapp",
+            "customer_balance",
+            "eps",
+            "fpx",
+            "giropay",
+            "grabpay",
+            "ideal",
+            "klarna",
+            "konbini",
+            "link",
+            "oxxo",
+            "p24",
+            "paynow",
+            "paypal",
+            "pix",
+            "promptpay",
+            "sepa_debit",
+            "sofort",
+            "us_bank_account",
+            "wechat_pay",
+            "zip",
+        ]
+        | None
+    ) = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -30,20 +65,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payment_methods"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "customer",
-    "expand",
-    "limit",
-    "type",
-)
+QUERY_ARGUMENTS = ("customer", "expand", "limit", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "payment_methods"
-TAGS = (
-    "payments",
-    "payment_method",
-)
+TAGS = ("payments", "payment_method")
 ANNOTATIONS = {
     "title": "List payment methods",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List payouts: GET /v1/payouts"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ArrivalDate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class ArrivalDate(BaseModel):
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,13 +25,22 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     arrival_date: ArrivalDate | int | None = None
     created: Created | int | None = None
     destination: str | None = None
-    expand: list[Literal['data.balance_transaction', 'data.destination', 'data.failure_balance_transaction', 'data.original_payout', 'data.reversed_by']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.balance_transaction",
+                "data.destination",
+                "data.failure_balance_transaction",
+                "data.original_payout",
+                "data.reversed_by",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     status: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -52,22 +59,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payouts"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "arrival_date",
-    "created",
-    "destination",
-    "expand",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("arrival_date", "created", "destination", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "payouts"
-TAGS = (
-    "payouts",
-    "payout",
-)
+TAGS = ("payouts", "payout")
 ANNOTATIONS = {
     "title": "List payouts",
     "readOnlyHint": True,

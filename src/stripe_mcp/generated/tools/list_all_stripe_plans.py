@@ -2,14 +2,14 @@
 """List plans: GET /v1/plans"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,10 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     created: Created | int | None = None
-    expand: list[Literal['data.product']] | None = None
+    expand: list[Literal["data.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     product: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -39,21 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/plans"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "created",
-    "expand",
-    "limit",
-    "product",
-)
+QUERY_ARGUMENTS = ("active", "created", "expand", "limit", "product")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "plans"
-TAGS = (
-    "billing",
-    "plan",
-)
+TAGS = ("billing", "plan")
 ANNOTATIONS = {
     "title": "List plans",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List prices: GET /v1/prices"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -21,26 +21,22 @@ class LookupKey(RootModel[str]):
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year'] | None = None
-    usage_type: Literal['licensed', 'metered'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"] | None = None
+    usage_type: Literal["licensed", "metered"] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     created: Created | int | None = None
     currency: str | None = None
-    expand: list[Literal['data.product']] | None = None
+    expand: list[Literal["data.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     lookup_keys: list[LookupKey] | None = None
     product: Annotated[str | None, Field(max_length=5000)] = None
     recurring: Recurring | None = None
-    type: Literal['one_time', 'recurring'] | None = None
+    type: Literal["one_time", "recurring"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -55,25 +51,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/prices"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "created",
-    "currency",
-    "expand",
-    "limit",
-    "lookup_keys",
-    "product",
-    "recurring",
-    "type",
-)
+QUERY_ARGUMENTS = ("active", "created", "currency", "expand", "limit", "lookup_keys", "product", "recurring", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "prices"
-TAGS = (
-    "products",
-    "price",
-)
+TAGS = ("products", "price")
 ANNOTATIONS = {
     "title": "List prices",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List products: GET /v1/products"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -21,12 +21,10 @@ class Id(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     created: Created | int | None = None
-    expand: list[Literal['data.default_price', 'data.tax_code']] | None = None
+    expand: list[Literal["data.default_price", "data.tax_code"]] | None = None
     ids: list[Id] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     shippable: bool | None = None
@@ -46,23 +44,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/products"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "created",
-    "expand",
-    "ids",
-    "limit",
-    "shippable",
-    "url",
-)
+QUERY_ARGUMENTS = ("active", "created", "expand", "ids", "limit", "shippable", "url")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "products"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "List products",
     "readOnlyHint": True,

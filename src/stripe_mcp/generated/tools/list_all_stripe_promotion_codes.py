@@ -2,14 +2,14 @@
 """List promotion codes: GET /v1/promotion_codes"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,15 +17,13 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     code: Annotated[str | None, Field(max_length=5000)] = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.customer']] | None = None
+    expand: list[Literal["data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -41,23 +39,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/promotion_codes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "code",
-    "coupon",
-    "created",
-    "customer",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("active", "code", "coupon", "created", "customer", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "promotion_codes"
-TAGS = (
-    "billing",
-    "promotion_code",
-)
+TAGS = ("billing", "promotion_code")
 ANNOTATIONS = {
     "title": "List promotion codes",
     "readOnlyHint": True,

@@ -2,16 +2,16 @@
 """List quote computed upfront line items: GET /v1/quotes/{quote}/computed_upfront_line_items"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     quote_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.price.product']] | None = None
+    expand: list[Literal["data.price.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -29,21 +29,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}/computed_upfront_line_items"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "quote_id": "quote",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"quote_id": "quote"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "quote_computed_upfront_line_items"
-TAGS = (
-    "billing",
-    "item",
-)
+TAGS = ("billing", "item")
 ANNOTATIONS = {
     "title": "List quote computed upfront line items",
     "readOnlyHint": True,

@@ -2,18 +2,33 @@
 """List quotes: GET /v1/quotes"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.customer', 'data.from_quote.quote', 'data.invoice', 'data.on_behalf_of', 'data.subscription', 'data.subscription_schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.from_quote.quote",
+                "data.invoice",
+                "data.on_behalf_of",
+                "data.subscription",
+                "data.subscription_schedule",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['accepted', 'canceled', 'draft', 'open'] | None = None
+    status: Literal["accepted", "canceled", "draft", "open"] | None = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -29,21 +44,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/quotes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "customer",
-    "expand",
-    "limit",
-    "status",
-    "test_clock",
-)
+QUERY_ARGUMENTS = ("customer", "expand", "limit", "status", "test_clock")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "quotes"
-TAGS = (
-    "billing",
-    "quote",
-)
+TAGS = ("billing", "quote")
 ANNOTATIONS = {
     "title": "List quotes",
     "readOnlyHint": True,

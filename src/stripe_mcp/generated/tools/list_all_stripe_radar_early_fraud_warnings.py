@@ -2,16 +2,16 @@
 """List radar early fraud warnings: GET /v1/radar/early_fraud_warnings"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge: str | None = None
-    expand: list[Literal['data.charge', 'data.payment_intent']] | None = None
+    expand: list[Literal["data.charge", "data.payment_intent"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -28,20 +28,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/radar/early_fraud_warnings"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "charge",
-    "expand",
-    "limit",
-    "payment_intent",
-)
+QUERY_ARGUMENTS = ("charge", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "radar_early_fraud_warnings"
-TAGS = (
-    "radar",
-    "radar.early_fraud_warning",
-)
+TAGS = ("radar", "radar.early_fraud_warning")
 ANNOTATIONS = {
     "title": "List radar early fraud warnings",
     "readOnlyHint": True,

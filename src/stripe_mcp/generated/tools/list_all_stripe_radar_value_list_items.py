@@ -2,14 +2,14 @@
 """List radar value list items: GET /v1/radar/value_list_items"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     value: Annotated[str | None, Field(max_length=800)] = None
@@ -40,20 +38,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_list_items"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "limit",
-    "value",
-    "value_list",
-)
+QUERY_ARGUMENTS = ("created", "limit", "value", "value_list")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "radar_value_list_items"
-TAGS = (
-    "radar",
-    "radar.value_list_item",
-)
+TAGS = ("radar", "radar.value_list_item")
 ANNOTATIONS = {
     "title": "List radar value list items",
     "readOnlyHint": True,

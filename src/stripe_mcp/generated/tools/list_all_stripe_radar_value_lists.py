@@ -2,14 +2,14 @@
 """List radar value lists: GET /v1/radar/value_lists"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     alias: Annotated[str | None, Field(max_length=100)] = None
     contains: Annotated[str | None, Field(max_length=800)] = None
     created: Created | int | None = None
@@ -39,20 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_lists"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "alias",
-    "contains",
-    "created",
-    "limit",
-)
+QUERY_ARGUMENTS = ("alias", "contains", "created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "radar_value_lists"
-TAGS = (
-    "radar",
-    "radar.value_list",
-)
+TAGS = ("radar", "radar.value_list")
 ANNOTATIONS = {
     "title": "List radar value lists",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List refunds: GET /v1/refunds"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,22 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge: str | None = None
     created: Created | int | None = None
-    expand: list[Literal['data.balance_transaction', 'data.charge', 'data.failure_balance_transaction', 'data.payment_intent', 'data.source_transfer_reversal', 'data.transfer_reversal']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.balance_transaction",
+                "data.charge",
+                "data.failure_balance_transaction",
+                "data.payment_intent",
+                "data.source_transfer_reversal",
+                "data.transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -41,21 +51,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/refunds"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "charge",
-    "created",
-    "expand",
-    "limit",
-    "payment_intent",
-)
+QUERY_ARGUMENTS = ("charge", "created", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "refunds"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "List refunds",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List reporting report types: GET /v1/reporting/report_types"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,10 +30,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "local"
 RESOURCE = "reporting_report_types"
-TAGS = (
-    "reporting",
-    "reporting.report_type",
-)
+TAGS = ("reporting", "reporting.report_type")
 ANNOTATIONS = {
     "title": "List reporting report types",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List reviews: GET /v1/reviews"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,11 +17,9 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
-    expand: list[Literal['data.charge', 'data.payment_intent']] | None = None
+    expand: list[Literal["data.charge", "data.payment_intent"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -39,19 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/reviews"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("created", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "reviews"
-TAGS = (
-    "radar",
-    "review",
-)
+TAGS = ("radar", "review")
 ANNOTATIONS = {
     "title": "List reviews",
     "readOnlyHint": True,

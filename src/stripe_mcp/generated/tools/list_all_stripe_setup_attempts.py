@@ -2,14 +2,14 @@
 """List setup attempts: GET /v1/setup_attempts"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,11 +17,16 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
-    expand: list[Literal['data.application', 'data.customer', 'data.on_behalf_of', 'data.payment_method', 'data.setup_intent']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application", "data.customer", "data.on_behalf_of", "data.payment_method", "data.setup_intent"
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     setup_intent: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -39,20 +44,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/setup_attempts"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "expand",
-    "limit",
-    "setup_intent",
-)
+QUERY_ARGUMENTS = ("created", "expand", "limit", "setup_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "setup_attempts"
-TAGS = (
-    "payments",
-    "setup_attempt",
-)
+TAGS = ("payments", "setup_attempt")
 ANNOTATIONS = {
     "title": "List setup attempts",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List setup intents: GET /v1/setup_intents"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,13 +17,24 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     attach_to_self: bool | None = None
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.customer', 'data.latest_attempt', 'data.mandate', 'data.on_behalf_of', 'data.payment_method', 'data.single_use_mandate']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.latest_attempt",
+                "data.mandate",
+                "data.on_behalf_of",
+                "data.payment_method",
+                "data.single_use_mandate",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -40,22 +51,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/setup_intents"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "attach_to_self",
-    "created",
-    "customer",
-    "expand",
-    "limit",
-    "payment_method",
-)
+QUERY_ARGUMENTS = ("attach_to_self", "created", "customer", "expand", "limit", "payment_method")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "setup_intents"
-TAGS = (
-    "payments",
-    "setup_intent",
-)
+TAGS = ("payments", "setup_intent")
 ANNOTATIONS = {
     "title": "List setup intents",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List shipping rates: GET /v1/shipping_rates"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,13 +17,11 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     created: Created | int | None = None
     currency: str | None = None
-    expand: list[Literal['data.tax_code']] | None = None
+    expand: list[Literal["data.tax_code"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -39,21 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/shipping_rates"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "created",
-    "currency",
-    "expand",
-    "limit",
-)
+QUERY_ARGUMENTS = ("active", "created", "currency", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "shipping_rates"
-TAGS = (
-    "products",
-    "shipping_rate",
-)
+TAGS = ("products", "shipping_rate")
 ANNOTATIONS = {
     "title": "List shipping rates",
     "readOnlyHint": True,

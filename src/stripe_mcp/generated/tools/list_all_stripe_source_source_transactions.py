@@ -2,14 +2,14 @@
 """List source source transactions: GET /v1/sources/{source}/source_transactions"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     source_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -25,20 +25,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/source_transactions"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "source_id": "source",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+PATH_ARGUMENTS = {"source_id": "source"}
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "source_source_transactions"
-TAGS = (
-    "payments",
-    "source_transaction",
-)
+TAGS = ("payments", "source_transaction")
 ANNOTATIONS = {
     "title": "List source source transactions",
     "readOnlyHint": True,

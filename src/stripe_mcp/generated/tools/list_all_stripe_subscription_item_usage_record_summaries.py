@@ -2,14 +2,14 @@
 """List subscription item usage record summaries: GET /v1/subscription_items/{subscription_item}/usage_record_summaries"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     subscription_item_id: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -33,20 +33,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items/{subscription_item}/usage_record_summaries"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "subscription_item_id": "subscription_item",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+PATH_ARGUMENTS = {"subscription_item_id": "subscription_item"}
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "subscription_item_usage_record_summaries"
-TAGS = (
-    "billing",
-    "usage_record_summary",
-)
+TAGS = ("billing", "usage_record_summary")
 ANNOTATIONS = {
     "title": "List subscription item usage record summaries",
     "readOnlyHint": True,

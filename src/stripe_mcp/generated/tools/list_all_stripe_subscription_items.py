@@ -2,15 +2,15 @@
 """List subscription items: GET /v1/subscription_items"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.price.product']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.price.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     subscription: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -28,19 +28,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "subscription",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "subscription")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "subscription_items"
-TAGS = (
-    "billing",
-    "subscription_item",
-)
+TAGS = ("billing", "subscription_item")
 ANNOTATIONS = {
     "title": "List subscription items",
     "readOnlyHint": True,

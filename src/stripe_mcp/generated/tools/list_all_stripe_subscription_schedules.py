@@ -2,14 +2,14 @@
 """List subscription schedules: GET /v1/subscription_schedules"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CanceledAt(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class CanceledAt(BaseModel):
 
 
 class CompletedAt(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,9 +25,7 @@ class CompletedAt(BaseModel):
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -37,9 +33,7 @@ class Created(BaseModel):
 
 
 class ReleasedAt(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -47,14 +41,24 @@ class ReleasedAt(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     canceled_at: CanceledAt | int | None = None
     completed_at: CompletedAt | int | None = None
     created: Created | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.customer', 'data.default_settings.default_payment_method', 'data.default_settings.on_behalf_of', 'data.subscription', 'data.test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.default_settings.default_payment_method",
+                "data.default_settings.on_behalf_of",
+                "data.subscription",
+                "data.test_clock",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     released_at: ReleasedAt | int | None = None
     scheduled: bool | None = None
@@ -72,24 +76,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/subscription_schedules"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "canceled_at",
-    "completed_at",
-    "created",
-    "customer",
-    "expand",
-    "limit",
-    "released_at",
-    "scheduled",
-)
+QUERY_ARGUMENTS = ("canceled_at", "completed_at", "created", "customer", "expand", "limit", "released_at", "scheduled")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "subscription_schedules"
-TAGS = (
-    "billing",
-    "subscription_schedule",
-)
+TAGS = ("billing", "subscription_schedule")
 ANNOTATIONS = {
     "title": "List subscription schedules",
     "readOnlyHint": True,

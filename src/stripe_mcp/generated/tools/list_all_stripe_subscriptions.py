@@ -2,21 +2,19 @@
 """List subscriptions: GET /v1/subscriptions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -24,9 +22,7 @@ class Created(BaseModel):
 
 
 class CurrentPeriodEnd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -34,9 +30,7 @@ class CurrentPeriodEnd(BaseModel):
 
 
 class CurrentPeriodStart(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -44,19 +38,49 @@ class CurrentPeriodStart(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     automatic_tax: AutomaticTax | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     created: Created | int | None = None
     current_period_end: CurrentPeriodEnd | int | None = None
     current_period_start: CurrentPeriodStart | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.default_payment_method",
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.latest_invoice",
+                "data.on_behalf_of",
+                "data.pending_setup_intent",
+                "data.schedule",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     price: Annotated[str | None, Field(max_length=5000)] = None
-    status: Literal['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] | None = None
+    status: (
+        Literal[
+            "active",
+            "all",
+            "canceled",
+            "ended",
+            "incomplete",
+            "incomplete_expired",
+            "past_due",
+            "paused",
+            "trialing",
+            "unpaid",
+        ]
+        | None
+    ) = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -90,10 +114,7 @@ BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "subscriptions"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "List subscriptions",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List tax calculation line items: GET /v1/tax/calculations/{calculation}/line_items"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     calculation_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -26,20 +26,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax/calculations/{calculation}/line_items"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "calculation_id": "calculation",
-}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+PATH_ARGUMENTS = {"calculation_id": "calculation"}
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "tax_calculation_line_items"
-TAGS = (
-    "tax",
-    "tax.calculation_line_item",
-)
+TAGS = ("tax", "tax.calculation_line_item")
 ANNOTATIONS = {
     "title": "List tax calculation line items",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List tax codes: GET /v1/tax_codes"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -26,17 +26,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/tax_codes"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "tax_codes"
-TAGS = (
-    "tax",
-    "tax_code",
-)
+TAGS = ("tax", "tax_code")
 ANNOTATIONS = {
     "title": "List tax codes",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List tax rates: GET /v1/tax_rates"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     created: Created | int | None = None
     inclusive: bool | None = None
@@ -39,20 +37,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/tax_rates"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "active",
-    "created",
-    "inclusive",
-    "limit",
-)
+QUERY_ARGUMENTS = ("active", "created", "inclusive", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "tax_rates"
-TAGS = (
-    "tax",
-    "tax_rate",
-)
+TAGS = ("tax", "tax_rate")
 ANNOTATIONS = {
     "title": "List tax rates",
     "readOnlyHint": True,

@@ -2,15 +2,15 @@
 """List terminal configurations: GET /v1/terminal/configurations"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.bbpos_wisepos_e.splashscreen', 'data.verifone_p400.splashscreen']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.bbpos_wisepos_e.splashscreen", "data.verifone_p400.splashscreen"]] | None = None
     is_account_default: bool | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -27,19 +27,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/terminal/configurations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "is_account_default",
-    "limit",
-)
+QUERY_ARGUMENTS = ("expand", "is_account_default", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "terminal_configurations"
-TAGS = (
-    "terminal",
-    "terminal.configuration",
-)
+TAGS = ("terminal", "terminal.configuration")
 ANNOTATIONS = {
     "title": "List terminal configurations",
     "readOnlyHint": True,

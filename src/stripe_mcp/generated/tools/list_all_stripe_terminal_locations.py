@@ -2,14 +2,14 @@
 """List terminal locations: GET /v1/terminal/locations"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -25,17 +25,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/terminal/locations"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "terminal_locations"
-TAGS = (
-    "terminal",
-    "terminal.location",
-)
+TAGS = ("terminal", "terminal.location")
 ANNOTATIONS = {
     "title": "List terminal locations",
     "readOnlyHint": True,

@@ -2,20 +2,25 @@
 """List terminal readers: GET /v1/terminal/readers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    device_type: Literal['bbpos_chipper2x', 'bbpos_wisepad3', 'bbpos_wisepos_e', 'simulated_wisepos_e', 'stripe_m2', 'verifone_P400'] | None = None
-    expand: list[Literal['data.location']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    device_type: (
+        Literal[
+            "bbpos_chipper2x", "bbpos_wisepad3", "bbpos_wisepos_e", "simulated_wisepos_e", "stripe_m2", "verifone_P400"
+        ]
+        | None
+    ) = None
+    expand: list[Literal["data.location"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     location: Annotated[str | None, Field(max_length=5000)] = None
     serial_number: Annotated[str | None, Field(max_length=5000)] = None
-    status: Literal['offline', 'online'] | None = None
+    status: Literal["offline", "online"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -30,22 +35,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/terminal/readers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "device_type",
-    "expand",
-    "limit",
-    "location",
-    "serial_number",
-    "status",
-)
+QUERY_ARGUMENTS = ("device_type", "expand", "limit", "location", "serial_number", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "terminal_readers"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "List terminal readers",
     "readOnlyHint": True,

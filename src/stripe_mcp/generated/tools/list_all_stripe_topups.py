@@ -2,14 +2,14 @@
 """List topups: GET /v1/topups"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Amount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Amount(BaseModel):
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,14 +25,12 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: Amount | int | None = None
     created: Created | int | None = None
-    expand: list[Literal['data.balance_transaction']] | None = None
+    expand: list[Literal["data.balance_transaction"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Annotated[Literal['canceled', 'failed', 'pending', 'succeeded'] | None, Field(max_length=5000)] = None
+    status: Annotated[Literal["canceled", "failed", "pending", "succeeded"] | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -49,21 +45,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/topups"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "amount",
-    "created",
-    "expand",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("amount", "created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "topups"
-TAGS = (
-    "balance",
-    "topup",
-)
+TAGS = ("balance", "topup")
 ANNOTATIONS = {
     "title": "List topups",
     "readOnlyHint": True,

@@ -2,16 +2,23 @@
 """List transfer reversals: GET /v1/transfers/{id}/reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     transfer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['data.balance_transaction', 'data.destination_payment_refund', 'data.source_refund', 'data.transfer']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.balance_transaction", "data.destination_payment_refund", "data.source_refund", "data.transfer"
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -30,21 +37,13 @@ KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{id}/reversals"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "transfer_id": "id",
-}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-)
+PATH_ARGUMENTS = {"transfer_id": "id"}
+QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "transfer_reversals"
-TAGS = (
-    "connect",
-    "transfer_reversal",
-)
+TAGS = ("connect", "transfer_reversal")
 ANNOTATIONS = {
     "title": "List transfer reversals",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List transfers: GET /v1/transfers"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,12 +17,17 @@ class Created(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     destination: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.balance_transaction', 'data.destination', 'data.destination_payment', 'data.source_transaction']] | None = None
+    expand: (
+        list[
+            Literal[
+                "data.balance_transaction", "data.destination", "data.destination_payment", "data.source_transaction"
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     transfer_group: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -41,21 +46,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/transfers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "destination",
-    "expand",
-    "limit",
-    "transfer_group",
-)
+QUERY_ARGUMENTS = ("created", "destination", "expand", "limit", "transfer_group")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "transfers"
-TAGS = (
-    "connect",
-    "transfer",
-)
+TAGS = ("connect", "transfer")
 ANNOTATIONS = {
     "title": "List transfers",
     "readOnlyHint": True,

@@ -2,19 +2,19 @@
 """List treasury credit reversals: GET /v1/treasury/credit_reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     received_credit: Annotated[str | None, Field(max_length=5000)] = None
-    status: Literal['canceled', 'posted', 'processing'] | None = None
+    status: Literal["canceled", "posted", "processing"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -29,21 +29,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/credit_reversals"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "received_credit",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "received_credit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_credit_reversals"
-TAGS = (
-    "treasury",
-    "treasury.credit_reversal",
-)
+TAGS = ("treasury", "treasury.credit_reversal")
 ANNOTATIONS = {
     "title": "List treasury credit reversals",
     "readOnlyHint": True,

@@ -2,20 +2,20 @@
 """List treasury debit reversals: GET /v1/treasury/debit_reversals"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     received_debit: Annotated[str | None, Field(max_length=5000)] = None
-    resolution: Literal['lost', 'won'] | None = None
-    status: Literal['canceled', 'completed', 'processing'] | None = None
+    resolution: Literal["lost", "won"] | None = None
+    status: Literal["canceled", "completed", "processing"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -30,22 +30,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/debit_reversals"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "received_debit",
-    "resolution",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "received_debit", "resolution", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_debit_reversals"
-TAGS = (
-    "treasury",
-    "treasury.debit_reversal",
-)
+TAGS = ("treasury", "treasury.debit_reversal")
 ANNOTATIONS = {
     "title": "List treasury debit reversals",
     "readOnlyHint": True,

@@ -2,18 +2,18 @@
 """List treasury inbound transfers: GET /v1/treasury/inbound_transfers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['canceled', 'failed', 'processing', 'succeeded'] | None = None
+    status: Literal["canceled", "failed", "processing", "succeeded"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -29,20 +29,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/inbound_transfers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_inbound_transfers"
-TAGS = (
-    "treasury",
-    "treasury.inbound_transfer",
-)
+TAGS = ("treasury", "treasury.inbound_transfer")
 ANNOTATIONS = {
     "title": "List treasury inbound transfers",
     "readOnlyHint": True,

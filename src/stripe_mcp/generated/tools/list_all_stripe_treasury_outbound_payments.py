@@ -2,19 +2,19 @@
 """List treasury outbound payments: GET /v1/treasury/outbound_payments"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['data.returned_details.transaction', 'data.transaction']] | None = None
+    expand: list[Literal["data.returned_details.transaction", "data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | None = None
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -30,21 +30,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_payments"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "customer",
-    "expand",
-    "financial_account",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("customer", "expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_outbound_payments"
-TAGS = (
-    "treasury",
-    "treasury.outbound_payment",
-)
+TAGS = ("treasury", "treasury.outbound_payment")
 ANNOTATIONS = {
     "title": "List treasury outbound payments",
     "readOnlyHint": True,

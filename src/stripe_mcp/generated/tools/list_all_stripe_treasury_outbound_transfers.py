@@ -2,18 +2,18 @@
 """List treasury outbound transfers: GET /v1/treasury/outbound_transfers"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.returned_details.transaction', 'data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.returned_details.transaction", "data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | None = None
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -29,20 +29,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_transfers"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_outbound_transfers"
-TAGS = (
-    "treasury",
-    "treasury.outbound_transfer",
-)
+TAGS = ("treasury", "treasury.outbound_transfer")
 ANNOTATIONS = {
     "title": "List treasury outbound transfers",
     "readOnlyHint": True,

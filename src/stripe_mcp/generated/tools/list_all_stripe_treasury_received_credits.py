@@ -2,26 +2,24 @@
 """List treasury received credits: GET /v1/treasury/received_credits"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class LinkedFlows(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    source_flow_type: Literal['credit_reversal', 'other', 'outbound_payment', 'payout']
+    model_config = ConfigDict(extra="forbid")
+    source_flow_type: Literal["credit_reversal", "other", "outbound_payment", "payout"]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     linked_flows: LinkedFlows | None = None
-    status: Literal['failed', 'succeeded'] | None = None
+    status: Literal["failed", "succeeded"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -36,21 +34,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_credits"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "linked_flows",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "linked_flows", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_received_credits"
-TAGS = (
-    "treasury",
-    "treasury.received_credit",
-)
+TAGS = ("treasury", "treasury.received_credit")
 ANNOTATIONS = {
     "title": "List treasury received credits",
     "readOnlyHint": True,

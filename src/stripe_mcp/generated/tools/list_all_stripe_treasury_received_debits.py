@@ -2,18 +2,18 @@
 """List treasury received debits: GET /v1/treasury/received_debits"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.transaction']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    status: Literal['failed', 'succeeded'] | None = None
+    status: Literal["failed", "succeeded"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -28,20 +28,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_debits"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "financial_account",
-    "limit",
-    "status",
-)
+QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_received_debits"
-TAGS = (
-    "treasury",
-    "treasury.received_debit",
-)
+TAGS = ("treasury", "treasury.received_debit")
 ANNOTATIONS = {
     "title": "List treasury received debits",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List treasury transaction entries: GET /v1/treasury/transaction_entries"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class EffectiveAt(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,15 +25,13 @@ class EffectiveAt(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     effective_at: EffectiveAt | int | None = None
-    expand: list[Literal['data.transaction']] | None = None
+    expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    order_by: Literal['created', 'effective_at'] | None = None
+    order_by: Literal["created", "effective_at"] | None = None
     transaction: Annotated[str | None, Field(max_length=5000)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -52,23 +48,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transaction_entries"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "effective_at",
-    "expand",
-    "financial_account",
-    "limit",
-    "order_by",
-    "transaction",
-)
+QUERY_ARGUMENTS = ("created", "effective_at", "expand", "financial_account", "limit", "order_by", "transaction")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_transaction_entries"
-TAGS = (
-    "treasury",
-    "treasury.transaction_entry",
-)
+TAGS = ("treasury", "treasury.transaction_entry")
 ANNOTATIONS = {
     "title": "List treasury transaction entries",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List treasury transactions: GET /v1/treasury/transactions"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Created(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -17,9 +17,7 @@ class Created(BaseModel):
 
 
 class PostedAt(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     gt: int | None = None
     gte: int | None = None
     lt: int | None = None
@@ -27,21 +25,17 @@ class PostedAt(BaseModel):
 
 
 class StatusTransitions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     posted_at: PostedAt | int | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     created: Created | int | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    order_by: Literal['created', 'posted_at'] | None = None
-    status: Literal['open', 'posted', 'void'] | None = None
+    order_by: Literal["created", "posted_at"] | None = None
+    status: Literal["open", "posted", "void"] | None = None
     status_transitions: StatusTransitions | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -57,22 +51,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transactions"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "created",
-    "financial_account",
-    "limit",
-    "order_by",
-    "status",
-    "status_transitions",
-)
+QUERY_ARGUMENTS = ("created", "financial_account", "limit", "order_by", "status", "status_transitions")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "treasury_transactions"
-TAGS = (
-    "treasury",
-    "treasury.transaction",
-)
+TAGS = ("treasury", "treasury.transaction")
 ANNOTATIONS = {
     "title": "List treasury transactions",
     "readOnlyHint": True,

@@ -2,14 +2,14 @@
 """List webhook endpoints: GET /v1/webhook_endpoints"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -25,17 +25,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/webhook_endpoints"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "limit",
-)
+QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
 RESOURCE = "webhook_endpoints"
-TAGS = (
-    "webhooks",
-    "webhook_endpoint",
-)
+TAGS = ("webhooks", "webhook_endpoint")
 ANNOTATIONS = {
     "title": "List webhook endpoints",
     "readOnlyHint": True,

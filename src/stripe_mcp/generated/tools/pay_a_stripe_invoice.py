@@ -2,7 +2,9 @@
 """Pay invoice: POST /v1/invoices/{invoice}/pay"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,13 +13,33 @@ class Mandate(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "charge",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "from_invoice.invoice",
+                "latest_revision",
+                "on_behalf_of",
+                "payment_intent",
+                "quote",
+                "shipping_cost.shipping_rate",
+                "subscription",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     forgive: bool | None = None
-    mandate: Mandate | Literal[''] | None = None
+    mandate: Mandate | Literal[""] | None = None
     off_session: bool | None = None
     paid_out_of_band: bool | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
@@ -37,26 +59,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/pay"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoice",
-}
+PATH_ARGUMENTS = {"id": "invoice"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "forgive",
-    "mandate",
-    "off_session",
-    "paid_out_of_band",
-    "payment_method",
-    "source",
-)
+BODY_ARGUMENTS = ("expand", "forgive", "mandate", "off_session", "paid_out_of_band", "payment_method", "source")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "invoice"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Pay invoice",
     "readOnlyHint": False,

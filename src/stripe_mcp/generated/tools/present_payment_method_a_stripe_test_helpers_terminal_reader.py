@@ -2,34 +2,30 @@
 """Present payment method test helpers terminal reader: POST /v1/test_helpers/terminal/readers/{reader}/present_payment_method"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class CardPresent(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class InteracPresent(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount_tip: int | None = None
     card_present: CardPresent | None = None
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
     interac_present: InteracPresent | None = None
-    type: Literal['card_present', 'interac_present'] | None = None
+    type: Literal["card_present", "interac_present"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -44,24 +40,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/terminal/readers/{reader}/present_payment_method"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount_tip",
-    "card_present",
-    "expand",
-    "interac_present",
-    "type",
-)
+BODY_ARGUMENTS = ("amount_tip", "card_present", "expand", "interac_present", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_terminal_reader"
-TAGS = (
-    "test_helpers",
-    "terminal.reader",
-)
+TAGS = ("test_helpers", "terminal.reader")
 ANNOTATIONS = {
     "title": "Present payment method test helpers terminal reader",
     "readOnlyHint": False,

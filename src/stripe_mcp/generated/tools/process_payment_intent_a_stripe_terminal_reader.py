@@ -2,31 +2,27 @@
 """Process payment intent terminal reader: POST /v1/terminal/readers/{reader}/process_payment_intent"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Tipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_eligible: int | None = None
 
 
 class ProcessConfig(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     skip_tipping: bool | None = None
     tipping: Tipping | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
     payment_intent: Annotated[str, Field(max_length=5000)]
     process_config: ProcessConfig | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -42,22 +38,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/process_payment_intent"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "payment_intent",
-    "process_config",
-)
+BODY_ARGUMENTS = ("expand", "payment_intent", "process_config")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Process payment intent terminal reader",
     "readOnlyHint": False,

@@ -2,17 +2,17 @@
 """Process setup intent terminal reader: POST /v1/terminal/readers/{reader}/process_setup_intent"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     customer_consent_collected: bool
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
     process_config: dict[str, Any] | None = None
     setup_intent: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -28,23 +28,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/process_setup_intent"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "customer_consent_collected",
-    "expand",
-    "process_config",
-    "setup_intent",
-)
+BODY_ARGUMENTS = ("customer_consent_collected", "expand", "process_config", "setup_intent")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Process setup intent terminal reader",
     "readOnlyHint": False,

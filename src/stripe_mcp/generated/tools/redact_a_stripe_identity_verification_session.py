@@ -2,16 +2,16 @@
 """Redact identity verification session: POST /v1/identity/verification_sessions/{session}/redact"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['last_verification_report']] | None = None
+    expand: list[Literal["last_verification_report"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -34,20 +34,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions/{session}/redact"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
+PATH_ARGUMENTS = {"id": "session"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "identity_verification_session"
-TAGS = (
-    "identity",
-    "identity.verification_session",
-)
+TAGS = ("identity", "identity.verification_session")
 ANNOTATIONS = {
     "title": "Redact identity verification session",
     "readOnlyHint": False,

@@ -2,45 +2,34 @@
 """Refresh linked account: POST /v1/linked_accounts/{account}/refresh"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['account_holder.account', 'account_holder.customer', 'ownership']] | None = None
-    features: list[Literal['balance', 'ownership']]
+    expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
+    features: list[Literal["balance", "ownership"]]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "refresh_a_stripe_linked_account"
 TITLE = "Refresh linked account"
-DESCRIPTION = (
-    "Refresh a Stripe linked account. Refreshes the data associated with a Financial Connections "
-    "Account."
-)
+DESCRIPTION = "Refresh a Stripe linked account. Refreshes the data associated with a Financial Connections Account."
 KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/linked_accounts/{account}/refresh"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "features",
-)
+BODY_ARGUMENTS = ("expand", "features")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "linked_account"
-TAGS = (
-    "financial_connections",
-    "financial_connections.account",
-)
+TAGS = ("financial_connections", "financial_connections.account")
 ANNOTATIONS = {
     "title": "Refresh linked account",
     "readOnlyHint": False,

@@ -2,18 +2,20 @@
 """Refund application fee: POST /v1/application_fees/{id}/refund"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     directive: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['account', 'application', 'balance_transaction', 'charge', 'originating_transaction']] | None = None
+    expand: (
+        list[Literal["account", "application", "balance_transaction", "charge", "originating_transaction"]] | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -24,22 +26,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{id}/refund"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amount",
-    "directive",
-    "expand",
-)
+BODY_ARGUMENTS = ("amount", "directive", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "application_fee"
-TAGS = (
-    "connect",
-    "application_fee",
-)
+TAGS = ("connect", "application_fee")
 ANNOTATIONS = {
     "title": "Refund application fee",
     "readOnlyHint": False,

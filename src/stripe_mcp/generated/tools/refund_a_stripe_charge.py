@@ -2,21 +2,40 @@
 """Refund charge: POST /v1/charges/{charge}/refund"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
-    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "application_fee",
+                "balance_transaction",
+                "customer",
+                "failure_balance_transaction",
+                "invoice",
+                "on_behalf_of",
+                "outcome.rule",
+                "payment_intent",
+                "review",
+                "source_transfer",
+                "transfer",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     instructions_email: str | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
-    reason: Annotated[Literal['duplicate', 'fraudulent', 'requested_by_customer'] | None, Field(max_length=5000)] = None
+    reason: Annotated[Literal["duplicate", "fraudulent", "requested_by_customer"] | None, Field(max_length=5000)] = None
     refund_application_fee: bool | None = None
     reverse_transfer: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -37,9 +56,7 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refund"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "charge",
-}
+PATH_ARGUMENTS = {"id": "charge"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -54,10 +71,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Refund charge",
     "readOnlyHint": False,

@@ -2,16 +2,16 @@
 """Refund test helpers issuing transaction: POST /v1/test_helpers/issuing/transactions/{transaction}/refund"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None = None
+    expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None
     refund_amount: int | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -23,21 +23,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/transactions/{transaction}/refund"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transaction",
-}
+PATH_ARGUMENTS = {"id": "transaction"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "refund_amount",
-)
+BODY_ARGUMENTS = ("expand", "refund_amount")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_issuing_transaction"
-TAGS = (
-    "test_helpers",
-    "issuing.transaction",
-)
+TAGS = ("test_helpers", "issuing.transaction")
 ANNOTATIONS = {
     "title": "Refund test helpers issuing transaction",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Refund payment terminal reader: POST /v1/terminal/readers/{reader}/refund_payment"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     charge: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['location']] | None = None
+    expand: list[Literal["location"]] | None = None
     metadata: dict[str, str] | None = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     refund_application_fee: bool | None = None
@@ -28,9 +28,7 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/refund_payment"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -44,10 +42,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Refund payment terminal reader",
     "readOnlyHint": False,

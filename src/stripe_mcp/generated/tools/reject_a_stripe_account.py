@@ -2,14 +2,14 @@
 """Reject account: POST /v1/accounts/{account}/reject"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     reason: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -26,20 +26,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/reject"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "reason",
-)
+BODY_ARGUMENTS = ("reason",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account"
-TAGS = (
-    "connect",
-    "account",
-)
+TAGS = ("connect", "account")
 ANNOTATIONS = {
     "title": "Reject account",
     "readOnlyHint": False,

@@ -2,16 +2,28 @@
 """Release subscription schedule: POST /v1/subscription_schedules/{schedule}/release"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_settings.default_payment_method",
+                "default_settings.on_behalf_of",
+                "subscription",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
     preserve_cancel_date: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -29,21 +41,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}/release"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "schedule",
-}
+PATH_ARGUMENTS = {"id": "schedule"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "preserve_cancel_date",
-)
+BODY_ARGUMENTS = ("expand", "preserve_cancel_date")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription_schedule"
-TAGS = (
-    "billing",
-    "subscription_schedule",
-)
+TAGS = ("billing", "subscription_schedule")
 ANNOTATIONS = {
     "title": "Release subscription schedule",
     "readOnlyHint": False,

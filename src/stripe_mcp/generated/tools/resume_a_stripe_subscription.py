@@ -2,18 +2,36 @@
 """Resume subscription: POST /v1/subscriptions/{subscription}/resume"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    billing_cycle_anchor: Annotated[Literal['now', 'unchanged'] | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'latest_invoice', 'on_behalf_of', 'pending_setup_intent', 'schedule', 'test_clock', 'transfer_data.destination']] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    billing_cycle_anchor: Annotated[Literal["now", "unchanged"] | None, Field(max_length=5000)] = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "latest_invoice",
+                "on_behalf_of",
+                "pending_setup_intent",
+                "schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     proration_date: int | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -31,23 +49,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscriptions/{subscription}/resume"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "subscription",
-}
+PATH_ARGUMENTS = {"id": "subscription"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "billing_cycle_anchor",
-    "expand",
-    "proration_behavior",
-    "proration_date",
-)
+BODY_ARGUMENTS = ("billing_cycle_anchor", "expand", "proration_behavior", "proration_date")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Resume subscription",
     "readOnlyHint": False,

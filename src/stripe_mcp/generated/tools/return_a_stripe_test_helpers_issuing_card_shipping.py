@@ -2,16 +2,16 @@
 """Return test helpers issuing card shipping: POST /v1/test_helpers/issuing/cards/{card}/shipping/return"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     card_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['replaced_by', 'replacement_for']] | None = None
+    expand: list[Literal["replaced_by", "replacement_for"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -25,20 +25,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/cards/{card}/shipping/return"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "card_id": "card",
-}
+PATH_ARGUMENTS = {"card_id": "card"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_issuing_card_shipping"
-TAGS = (
-    "test_helpers",
-    "issuing.card",
-)
+TAGS = ("test_helpers", "issuing.card")
 ANNOTATIONS = {
     "title": "Return test helpers issuing card shipping",
     "readOnlyHint": False,

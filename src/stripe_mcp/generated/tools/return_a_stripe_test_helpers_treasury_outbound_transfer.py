@@ -2,23 +2,35 @@
 """Return test helpers treasury outbound transfer: POST /v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class ReturnedDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    code: Literal['account_closed', 'account_frozen', 'bank_account_restricted', 'bank_ownership_changed', 'declined', 'incorrect_account_holder_name', 'invalid_account_number', 'invalid_currency', 'no_account', 'other'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    code: (
+        Literal[
+            "account_closed",
+            "account_frozen",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "declined",
+            "incorrect_account_holder_name",
+            "invalid_account_number",
+            "invalid_currency",
+            "no_account",
+            "other",
+        ]
+        | None
+    ) = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['returned_details.transaction', 'transaction']] | None = None
+    expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
     returned_details: ReturnedDetails | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -34,21 +46,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "outbound_transfer",
-}
+PATH_ARGUMENTS = {"id": "outbound_transfer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "returned_details",
-)
+BODY_ARGUMENTS = ("expand", "returned_details")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_treasury_outbound_transfer"
-TAGS = (
-    "test_helpers",
-    "treasury.outbound_transfer",
-)
+TAGS = ("test_helpers", "treasury.outbound_transfer")
 ANNOTATIONS = {
     "title": "Return test helpers treasury outbound transfer",
     "readOnlyHint": False,

@@ -2,16 +2,16 @@
 """Reverse test helpers issuing authorization: POST /v1/test_helpers/issuing/authorizations/{authorization}/reverse"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['card.replaced_by', 'card.replacement_for', 'cardholder']] | None = None
+    expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
     reverse_amount: int | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -23,21 +23,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/reverse"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "authorization",
-}
+PATH_ARGUMENTS = {"id": "authorization"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "reverse_amount",
-)
+BODY_ARGUMENTS = ("expand", "reverse_amount")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "test_helpers_issuing_authorization"
-TAGS = (
-    "test_helpers",
-    "issuing.authorization",
-)
+TAGS = ("test_helpers", "issuing.authorization")
 ANNOTATIONS = {
     "title": "Reverse test helpers issuing authorization",
     "readOnlyHint": False,

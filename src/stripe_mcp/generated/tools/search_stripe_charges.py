@@ -2,15 +2,34 @@
 """Search charges: GET /v1/charges/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.application', 'data.application_fee', 'data.balance_transaction', 'data.customer', 'data.failure_balance_transaction', 'data.invoice', 'data.on_behalf_of', 'data.outcome.rule', 'data.payment_intent', 'data.review', 'data.source_transfer', 'data.transfer', 'data.transfer_data.destination']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.application_fee",
+                "data.balance_transaction",
+                "data.customer",
+                "data.failure_balance_transaction",
+                "data.invoice",
+                "data.on_behalf_of",
+                "data.outcome.rule",
+                "data.payment_intent",
+                "data.review",
+                "data.source_transfer",
+                "data.transfer",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +51,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/charges/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "charges"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Search charges",
     "readOnlyHint": True,

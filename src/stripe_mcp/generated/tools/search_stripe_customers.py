@@ -2,15 +2,26 @@
 """Search customers: GET /v1/customers/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.invoice_settings.default_payment_method', 'data.test_clock']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: (
+        list[
+            Literal[
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.invoice_settings.default_payment_method",
+                "data.test_clock",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +43,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/customers/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "customers"
-TAGS = (
-    "customers",
-    "customer",
-)
+TAGS = ("customers", "customer")
 ANNOTATIONS = {
     "title": "Search customers",
     "readOnlyHint": True,

@@ -2,15 +2,37 @@
 """Search invoices: GET /v1/invoices/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.application', 'data.charge', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.from_invoice.invoice', 'data.latest_revision', 'data.on_behalf_of', 'data.payment_intent', 'data.quote', 'data.shipping_cost.shipping_rate', 'data.subscription', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.charge",
+                "data.customer",
+                "data.default_payment_method",
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.from_invoice.invoice",
+                "data.latest_revision",
+                "data.on_behalf_of",
+                "data.payment_intent",
+                "data.quote",
+                "data.shipping_cost.shipping_rate",
+                "data.subscription",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +54,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/invoices/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "invoices"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Search invoices",
     "readOnlyHint": True,

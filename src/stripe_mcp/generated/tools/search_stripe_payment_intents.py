@@ -2,15 +2,29 @@
 """Search payment intents: GET /v1/payment_intents/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.application', 'data.customer', 'data.invoice', 'data.latest_charge', 'data.on_behalf_of', 'data.payment_method', 'data.review', 'data.transfer_data.destination']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.invoice",
+                "data.latest_charge",
+                "data.on_behalf_of",
+                "data.payment_method",
+                "data.review",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +46,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/payment_intents/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "payment_intents"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Search payment intents",
     "readOnlyHint": True,

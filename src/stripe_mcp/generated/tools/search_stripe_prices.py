@@ -2,15 +2,15 @@
 """Search prices: GET /v1/prices/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.product']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +32,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/prices/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "prices"
-TAGS = (
-    "products",
-    "price",
-)
+TAGS = ("products", "price")
 ANNOTATIONS = {
     "title": "Search prices",
     "readOnlyHint": True,

@@ -2,15 +2,15 @@
 """Search products: GET /v1/products/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.default_price', 'data.tax_code']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: list[Literal["data.default_price", "data.tax_code"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +32,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/products/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "products"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "Search products",
     "readOnlyHint": True,

@@ -2,15 +2,33 @@
 """Search subscriptions: GET /v1/subscriptions/search"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    expand: list[Literal['data.application', 'data.customer', 'data.default_payment_method', 'data.default_source', 'data.discount.customer', 'data.discount.promotion_code', 'data.latest_invoice', 'data.on_behalf_of', 'data.pending_setup_intent', 'data.schedule', 'data.test_clock', 'data.transfer_data.destination']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    expand: (
+        list[
+            Literal[
+                "data.application",
+                "data.customer",
+                "data.default_payment_method",
+                "data.default_source",
+                "data.discount.customer",
+                "data.discount.promotion_code",
+                "data.latest_invoice",
+                "data.on_behalf_of",
+                "data.pending_setup_intent",
+                "data.schedule",
+                "data.test_clock",
+                "data.transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     query: Annotated[str, Field(max_length=5000)]
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,19 +50,12 @@ HTTP_METHOD = "GET"
 PATH = "/v1/subscriptions/search"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
-QUERY_ARGUMENTS = (
-    "expand",
-    "limit",
-    "query",
-)
+QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
 RESOURCE = "subscriptions"
-TAGS = (
-    "billing",
-    "subscription",
-)
+TAGS = ("billing", "subscription")
 ANNOTATIONS = {
     "title": "Search subscriptions",
     "readOnlyHint": True,

@@ -2,23 +2,21 @@
 """Set reader display terminal reader: POST /v1/terminal/readers/{reader}/set_reader_display"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     description: Annotated[str, Field(max_length=5000)]
     quantity: int
 
 
 class Cart(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     line_items: list[LineItem]
     tax: int | None = None
@@ -26,13 +24,11 @@ class Cart(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     cart: Cart | None = None
-    expand: list[Literal['location']] | None = None
-    type: Literal['cart']
+    expand: list[Literal["location"]] | None = None
+    type: Literal["cart"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -43,22 +39,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/set_reader_display"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "cart",
-    "expand",
-    "type",
-)
+BODY_ARGUMENTS = ("cart", "expand", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Set reader display terminal reader",
     "readOnlyHint": False,

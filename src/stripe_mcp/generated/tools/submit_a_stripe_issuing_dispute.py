@@ -2,17 +2,17 @@
 """Submit issuing dispute: POST /v1/issuing/disputes/{dispute}/submit"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['transaction']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["transaction"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,21 +27,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/disputes/{dispute}/submit"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "dispute",
-}
+PATH_ARGUMENTS = {"id": "dispute"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "issuing_dispute"
-TAGS = (
-    "issuing",
-    "issuing.dispute",
-)
+TAGS = ("issuing", "issuing.dispute")
 ANNOTATIONS = {
     "title": "Submit issuing dispute",
     "readOnlyHint": False,

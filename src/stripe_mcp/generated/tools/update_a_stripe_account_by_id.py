@@ -2,22 +2,20 @@
 """Update account: POST /v1/accounts/{account}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class MonthlyEstimatedRevenue(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
 
 
 class SupportAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -27,9 +25,7 @@ class SupportAddress(BaseModel):
 
 
 class BusinessProfile(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mcc: Annotated[str | None, Field(max_length=4)] = None
     monthly_estimated_revenue: MonthlyEstimatedRevenue | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
@@ -37,266 +33,192 @@ class BusinessProfile(BaseModel):
     support_address: SupportAddress | None = None
     support_email: str | None = None
     support_phone: Annotated[str | None, Field(max_length=5000)] = None
-    support_url: str | Literal[''] | None = None
+    support_url: str | Literal[""] | None = None
     url: str | None = None
 
 
 class AcssDebitPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class AffirmPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class AfterpayClearpayPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class AuBecsDebitPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class BacsDebitPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class BancontactPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class BankTransferPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class BlikPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class BoletoPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class CardIssuing(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class CardPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class CartesBancairesPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class CashappPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class EpsPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class FpxPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class GiropayPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class GrabpayPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class IdealPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class IndiaInternationalPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class JcbPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class KlarnaPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class KonbiniPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class LegacyPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class LinkPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class OxxoPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class P24Payments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class PaynowPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class PromptpayPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class SepaDebitPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class SofortPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class TaxReportingUs1099K(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class TaxReportingUs1099Misc(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class Transfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class Treasury(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class UsBankAccountAchPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class ZipPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool | None = None
 
 
 class Capabilities(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit_payments: AcssDebitPayments | None = None
     affirm_payments: AffirmPayments | None = None
     afterpay_clearpay_payments: AfterpayClearpayPayments | None = None
@@ -336,9 +258,7 @@ class Capabilities(BaseModel):
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -348,9 +268,7 @@ class Address(BaseModel):
 
 
 class AddressKana(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -361,9 +279,7 @@ class AddressKana(BaseModel):
 
 
 class AddressKanji(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -374,33 +290,25 @@ class AddressKanji(BaseModel):
 
 
 class OwnershipDeclaration(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
     user_agent: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Verification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     document: Document | None = None
 
 
 class Company(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
@@ -415,7 +323,34 @@ class Company(BaseModel):
     ownership_declaration: OwnershipDeclaration | None = None
     phone: Annotated[str | None, Field(max_length=5000)] = None
     registration_number: Annotated[str | None, Field(max_length=5000)] = None
-    structure: Literal['', 'free_zone_establishment', 'free_zone_llc', 'government_instrumentality', 'governmental_unit', 'incorporated_non_profit', 'incorporated_partnership', 'limited_liability_partnership', 'llc', 'multi_member_llc', 'private_company', 'private_corporation', 'private_partnership', 'public_company', 'public_corporation', 'public_partnership', 'single_member_llc', 'sole_establishment', 'sole_proprietorship', 'tax_exempt_government_instrumentality', 'unincorporated_association', 'unincorporated_non_profit', 'unincorporated_partnership'] | None = None
+    structure: (
+        Literal[
+            "",
+            "free_zone_establishment",
+            "free_zone_llc",
+            "government_instrumentality",
+            "governmental_unit",
+            "incorporated_non_profit",
+            "incorporated_partnership",
+            "limited_liability_partnership",
+            "llc",
+            "multi_member_llc",
+            "private_company",
+            "private_corporation",
+            "private_partnership",
+            "public_company",
+            "public_corporation",
+            "public_partnership",
+            "single_member_llc",
+            "sole_establishment",
+            "sole_proprietorship",
+            "tax_exempt_government_instrumentality",
+            "unincorporated_association",
+            "unincorporated_non_profit",
+            "unincorporated_partnership",
+        ]
+        | None
+    ) = None
     tax_id: Annotated[str | None, Field(max_length=5000)] = None
     tax_id_registrar: Annotated[str | None, Field(max_length=5000)] = None
     vat_id: Annotated[str | None, Field(max_length=5000)] = None
@@ -427,58 +362,42 @@ class File(RootModel[str]):
 
 
 class BankAccountOwnershipVerification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class CompanyLicense(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class CompanyMemorandumOfAssociation(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class CompanyMinisterialDecree(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class CompanyRegistrationVerification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class CompanyTaxIdVerification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class ProofOfRegistration(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class Documents(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_account_ownership_verification: BankAccountOwnershipVerification | None = None
     company_license: CompanyLicense | None = None
     company_memorandum_of_association: CompanyMemorandumOfAssociation | None = None
@@ -489,9 +408,7 @@ class Documents(BaseModel):
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
@@ -502,9 +419,7 @@ class FullNameAliase(RootModel[str]):
 
 
 class RegisteredAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -514,34 +429,28 @@ class RegisteredAddress(BaseModel):
 
 
 class AdditionalDocument(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Verification1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     additional_document: AdditionalDocument | None = None
     document: Document | None = None
 
 
 class Individual(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
-    dob: Dob | Literal[''] | None = None
+    dob: Dob | Literal[""] | None = None
     email: str | None = None
     first_name: Annotated[str | None, Field(max_length=100)] = None
     first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
-    full_name_aliases: list[FullNameAliase] | Literal[''] | None = None
+    full_name_aliases: list[FullNameAliase] | Literal[""] | None = None
     gender: str | None = None
     id_number: Annotated[str | None, Field(max_length=5000)] = None
     id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
@@ -549,18 +458,16 @@ class Individual(BaseModel):
     last_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     last_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
     maiden_name: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     phone: str | None = None
-    political_exposure: Literal['existing', 'none'] | None = None
+    political_exposure: Literal["existing", "none"] | None = None
     registered_address: RegisteredAddress | None = None
     ssn_last_4: Annotated[str | None, Field(max_length=5000)] = None
     verification: Verification1 | None = None
 
 
 class Branding(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     icon: Annotated[str | None, Field(max_length=5000)] = None
     logo: Annotated[str | None, Field(max_length=5000)] = None
     primary_color: Annotated[str | None, Field(max_length=5000)] = None
@@ -572,25 +479,19 @@ class UserAgent(RootModel[str]):
 
 
 class TosAcceptance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
-    user_agent: UserAgent | Literal[''] | None = None
+    user_agent: UserAgent | Literal[""] | None = None
 
 
 class CardIssuing1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     tos_acceptance: TosAcceptance | None = None
 
 
 class DeclineOn(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     avs_failure: bool | None = None
     cvc_failure: bool | None = None
 
@@ -604,63 +505,52 @@ class StatementDescriptorPrefixKanji(RootModel[str]):
 
 
 class CardPayments1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     decline_on: DeclineOn | None = None
     statement_descriptor_prefix: Annotated[str | None, Field(max_length=10)] = None
-    statement_descriptor_prefix_kana: StatementDescriptorPrefixKana | Literal[''] | None = None
-    statement_descriptor_prefix_kanji: StatementDescriptorPrefixKanji | Literal[''] | None = None
+    statement_descriptor_prefix_kana: StatementDescriptorPrefixKana | Literal[""] | None = None
+    statement_descriptor_prefix_kanji: StatementDescriptorPrefixKanji | Literal[""] | None = None
 
 
 class Payments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_kana: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_kanji: Annotated[str | None, Field(max_length=22)] = None
 
 
 class Schedule(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    delay_days: Literal['minimum'] | int | None = None
-    interval: Annotated[Literal['daily', 'manual', 'monthly', 'weekly'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    delay_days: Literal["minimum"] | int | None = None
+    interval: Annotated[Literal["daily", "manual", "monthly", "weekly"] | None, Field(max_length=5000)] = None
     monthly_anchor: int | None = None
-    weekly_anchor: Annotated[Literal['friday', 'monday', 'saturday', 'sunday', 'thursday', 'tuesday', 'wednesday'] | None, Field(max_length=5000)] = None
+    weekly_anchor: Annotated[
+        Literal["friday", "monday", "saturday", "sunday", "thursday", "tuesday", "wednesday"] | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Payouts(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     debit_negative_balances: bool | None = None
     schedule: Schedule | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
 
 
 class TosAcceptance1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
-    user_agent: UserAgent | Literal[''] | None = None
+    user_agent: UserAgent | Literal[""] | None = None
 
 
 class Treasury1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     tos_acceptance: TosAcceptance1 | None = None
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     branding: Branding | None = None
     card_issuing: CardIssuing1 | None = None
     card_payments: CardPayments1 | None = None
@@ -670,9 +560,7 @@ class Settings(BaseModel):
 
 
 class TosAcceptance2(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     date: int | None = None
     ip: str | None = None
     service_agreement: Annotated[str | None, Field(max_length=5000)] = None
@@ -680,13 +568,11 @@ class TosAcceptance2(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     account_token: Annotated[str | None, Field(max_length=5000)] = None
     business_profile: BusinessProfile | None = None
-    business_type: Literal['company', 'government_entity', 'individual', 'non_profit'] | None = None
+    business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
     capabilities: Capabilities | None = None
     company: Company | None = None
     default_currency: str | None = None
@@ -694,7 +580,7 @@ class Arguments(BaseModel):
     email: str | None = None
     external_account: Annotated[str | None, Field(max_length=5000)] = None
     individual: Individual | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     settings: Settings | None = None
     tos_acceptance: TosAcceptance2 | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -715,9 +601,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "account",
-}
+PATH_ARGUMENTS = {"id": "account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "account_token",
@@ -737,10 +621,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account"
-TAGS = (
-    "connect",
-    "account",
-)
+TAGS = ("connect", "account")
 ANNOTATIONS = {
     "title": "Update account",
     "readOnlyHint": False,

@@ -2,17 +2,17 @@
 """Update account capability: POST /v1/accounts/{account}/capabilities/{capability}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
-    expand: list[Literal['account']] | None = None
+    expand: list[Literal["account"]] | None = None
     requested: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -27,22 +27,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/capabilities/{capability}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "capability",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "capability"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "requested",
-)
+BODY_ARGUMENTS = ("expand", "requested")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_capability"
-TAGS = (
-    "connect",
-    "capability",
-)
+TAGS = ("connect", "capability")
 ANNOTATIONS = {
     "title": "Update account capability",
     "readOnlyHint": False,

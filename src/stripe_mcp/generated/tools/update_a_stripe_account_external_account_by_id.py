@@ -2,7 +2,9 @@
 """Update account external account: POST /v1/accounts/{account}/external_accounts/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,28 +13,22 @@ class File(RootModel[str]):
 
 
 class BankAccountOwnershipVerification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     files: list[File] | None = None
 
 
 class Documents(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_account_ownership_verification: BankAccountOwnershipVerification | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['', 'company', 'individual'] | None, Field(max_length=5000)] = None
-    account_type: Annotated[Literal['checking', 'futsu', 'savings', 'toza'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["", "company", "individual"] | None, Field(max_length=5000)] = None
+    account_type: Annotated[Literal["checking", "futsu", "savings", "toza"] | None, Field(max_length=5000)] = None
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -43,8 +39,8 @@ class Arguments(BaseModel):
     documents: Documents | None = None
     exp_month: Annotated[str | None, Field(max_length=5000)] = None
     exp_year: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['account', 'customer']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -62,10 +58,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/external_accounts/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "account_holder_name",
@@ -88,10 +81,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_external_account"
-TAGS = (
-    "connect",
-    "bank_account",
-)
+TAGS = ("connect", "bank_account")
 ANNOTATIONS = {
     "title": "Update account external account",
     "readOnlyHint": False,

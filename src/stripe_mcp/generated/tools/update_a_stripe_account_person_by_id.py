@@ -2,14 +2,14 @@
 """Update account person: POST /v1/accounts/{account}/persons/{person}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -19,9 +19,7 @@ class Address(BaseModel):
 
 
 class AddressKana(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -32,9 +30,7 @@ class AddressKana(BaseModel):
 
 
 class AddressKanji(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -45,9 +41,7 @@ class AddressKanji(BaseModel):
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
@@ -58,30 +52,22 @@ class Files(RootModel[str]):
 
 
 class CompanyAuthorization(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Passport(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Visa(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    files: list[Files | Literal['']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    files: list[Files | Literal[""]] | None = None
 
 
 class Documents(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     company_authorization: CompanyAuthorization | None = None
     passport: Passport | None = None
     visa: Visa | None = None
@@ -92,9 +78,7 @@ class FullNameAliase(RootModel[str]):
 
 
 class RegisteredAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=100)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=200)] = None
@@ -104,57 +88,47 @@ class RegisteredAddress(BaseModel):
 
 
 class Relationship(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     director: bool | None = None
     executive: bool | None = None
     owner: bool | None = None
-    percent_ownership: float | Literal[''] | None = None
+    percent_ownership: float | Literal[""] | None = None
     representative: bool | None = None
     title: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class AdditionalDocument(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     back: Annotated[str | None, Field(max_length=500)] = None
     front: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Verification(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     additional_document: AdditionalDocument | None = None
     document: Document | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
     address: Address | None = None
     address_kana: AddressKana | None = None
     address_kanji: AddressKanji | None = None
-    dob: Dob | Literal[''] | None = None
+    dob: Dob | Literal[""] | None = None
     documents: Documents | None = None
     email: str | None = None
     first_name: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
-    full_name_aliases: list[FullNameAliase] | Literal[''] | None = None
+    full_name_aliases: list[FullNameAliase] | Literal[""] | None = None
     gender: str | None = None
     id_number: Annotated[str | None, Field(max_length=5000)] = None
     id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
@@ -162,7 +136,7 @@ class Arguments(BaseModel):
     last_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     last_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
     maiden_name: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     nationality: Annotated[str | None, Field(max_length=5000)] = None
     person_token: Annotated[str | None, Field(max_length=5000)] = None
     phone: str | None = None
@@ -181,10 +155,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/persons/{person}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "account_id": "account",
-    "id": "person",
-}
+PATH_ARGUMENTS = {"account_id": "account", "id": "person"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "address",
@@ -217,10 +188,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "account_person"
-TAGS = (
-    "connect",
-    "person",
-)
+TAGS = ("connect", "person")
 ANNOTATIONS = {
     "title": "Update account person",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Update application fee refund: POST /v1/application_fees/{fee}/refunds/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'fee']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction", "fee"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,22 +29,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{fee}/refunds/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "application_fee_id": "fee",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"application_fee_id": "fee", "id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "application_fee_refund"
-TAGS = (
-    "connect",
-    "fee_refund",
-)
+TAGS = ("connect", "fee_refund")
 ANNOTATIONS = {
     "title": "Update application fee refund",
     "readOnlyHint": False,

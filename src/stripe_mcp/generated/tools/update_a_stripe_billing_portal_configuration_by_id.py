@@ -2,7 +2,9 @@
 """Update billing portal configuration: POST /v1/billing_portal/configurations/{configuration}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,58 +13,61 @@ class Headline(RootModel[str]):
 
 
 class BusinessProfile(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    headline: Headline | Literal[''] | None = None
-    privacy_policy_url: str | Literal[''] | None = None
-    terms_of_service_url: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    headline: Headline | Literal[""] | None = None
+    privacy_policy_url: str | Literal[""] | None = None
+    terms_of_service_url: str | Literal[""] | None = None
 
 
 class CustomerUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
+    model_config = ConfigDict(extra="forbid")
+    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"]] | Literal[""] | None = (
+        None
     )
-    allowed_updates: list[Literal['address', 'email', 'name', 'phone', 'shipping', 'tax_id']] | Literal[''] | None = None
     enabled: bool | None = None
 
 
 class InvoiceHistory(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class PaymentMethodUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class CancellationReason(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
-    options: list[Literal['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']] | Literal[''] | None = None
+    options: (
+        list[
+            Literal[
+                "customer_service",
+                "low_quality",
+                "missing_features",
+                "other",
+                "switched_service",
+                "too_complex",
+                "too_expensive",
+                "unused",
+            ]
+        ]
+        | Literal[""]
+        | None
+    ) = None
 
 
 class SubscriptionCancel(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     cancellation_reason: CancellationReason | None = None
     enabled: bool | None = None
-    mode: Literal['at_period_end', 'immediately'] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    mode: Literal["at_period_end", "immediately"] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
 
 
 class SubscriptionPause(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
 
 
@@ -71,27 +76,21 @@ class Price(RootModel[str]):
 
 
 class Product(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     prices: list[Price]
     product: Annotated[str, Field(max_length=5000)]
 
 
 class SubscriptionUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    default_allowed_updates: list[Literal['price', 'promotion_code', 'quantity']] | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"]] | Literal[""] | None = None
     enabled: bool | None = None
-    products: list[Product] | Literal[''] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    products: list[Product] | Literal[""] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
 
 
 class Features(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_update: CustomerUpdate | None = None
     invoice_history: InvoiceHistory | None = None
     payment_method_update: PaymentMethodUpdate | None = None
@@ -101,24 +100,20 @@ class Features(BaseModel):
 
 
 class LoginPage(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     business_profile: BusinessProfile | None = None
-    default_return_url: str | Literal[''] | None = None
-    expand: list[Literal['application']] | None = None
+    default_return_url: str | Literal[""] | None = None
+    expand: list[Literal["application"]] | None = None
     features: Features | None = None
     login_page: LoginPage | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -132,26 +127,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/billing_portal/configurations/{configuration}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "configuration",
-}
+PATH_ARGUMENTS = {"id": "configuration"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "active",
-    "business_profile",
-    "default_return_url",
-    "expand",
-    "features",
-    "login_page",
-    "metadata",
-)
+BODY_ARGUMENTS = ("active", "business_profile", "default_return_url", "expand", "features", "login_page", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "billing_portal_configuration"
-TAGS = (
-    "billing",
-    "billing_portal.configuration",
-)
+TAGS = ("billing", "billing_portal.configuration")
 ANNOTATIONS = {
     "title": "Update billing portal configuration",
     "readOnlyHint": False,

@@ -2,21 +2,19 @@
 """Update charge: POST /v1/charges/{charge}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class FraudDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    user_report: Annotated[Literal['', 'fraudulent', 'safe'], Field(max_length=5000)]
+    model_config = ConfigDict(extra="forbid")
+    user_report: Annotated[Literal["", "fraudulent", "safe"], Field(max_length=5000)]
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -26,9 +24,7 @@ class Address(BaseModel):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     carrier: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str, Field(max_length=5000)]
@@ -37,15 +33,32 @@ class Shipping(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=40000)] = None
-    expand: list[Literal['application', 'application_fee', 'balance_transaction', 'customer', 'failure_balance_transaction', 'invoice', 'on_behalf_of', 'outcome.rule', 'payment_intent', 'review', 'source_transfer', 'transfer', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "application_fee",
+                "balance_transaction",
+                "customer",
+                "failure_balance_transaction",
+                "invoice",
+                "on_behalf_of",
+                "outcome.rule",
+                "payment_intent",
+                "review",
+                "source_transfer",
+                "transfer",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     fraud_details: FraudDetails | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     receipt_email: Annotated[str | None, Field(max_length=5000)] = None
     shipping: Shipping | None = None
     transfer_group: str | None = None
@@ -62,9 +75,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "charge",
-}
+PATH_ARGUMENTS = {"id": "charge"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "customer",
@@ -79,10 +90,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge"
-TAGS = (
-    "payments",
-    "charge",
-)
+TAGS = ("payments", "charge")
 ANNOTATIONS = {
     "title": "Update charge",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Update charge dispute: POST /v1/charges/{charge}/dispute"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Evidence(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     access_activity_log: Annotated[str | None, Field(max_length=20000)] = None
     billing_address: Annotated[str | None, Field(max_length=5000)] = None
     cancellation_policy: str | None = None
@@ -40,13 +40,28 @@ class Evidence(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: Annotated[str, Field(max_length=5000)]
     evidence: Evidence | None = None
-    expand: list[Literal['charge', 'evidence.cancellation_policy', 'evidence.customer_communication', 'evidence.customer_signature', 'evidence.duplicate_charge_documentation', 'evidence.receipt', 'evidence.refund_policy', 'evidence.service_documentation', 'evidence.shipping_documentation', 'evidence.uncategorized_file', 'payment_intent']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: (
+        list[
+            Literal[
+                "charge",
+                "evidence.cancellation_policy",
+                "evidence.customer_communication",
+                "evidence.customer_signature",
+                "evidence.duplicate_charge_documentation",
+                "evidence.receipt",
+                "evidence.refund_policy",
+                "evidence.service_documentation",
+                "evidence.shipping_documentation",
+                "evidence.uncategorized_file",
+                "payment_intent",
+            ]
+        ]
+        | None
+    ) = None
+    metadata: dict[str, str] | Literal[""] | None = None
     submit: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -58,23 +73,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/dispute"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-}
+PATH_ARGUMENTS = {"charge_id": "charge"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "evidence",
-    "expand",
-    "metadata",
-    "submit",
-)
+BODY_ARGUMENTS = ("evidence", "expand", "metadata", "submit")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge_dispute"
-TAGS = (
-    "disputes",
-    "dispute",
-)
+TAGS = ("disputes", "dispute")
 ANNOTATIONS = {
     "title": "Update charge dispute",
     "readOnlyHint": False,

@@ -2,47 +2,49 @@
 """Update charge refund: POST /v1/charges/{charge}/refunds/{refund}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     charge_id: str
     id: str
-    expand: list[Literal['balance_transaction', 'charge', 'failure_balance_transaction', 'payment_intent', 'source_transfer_reversal', 'transfer_reversal']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction",
+                "charge",
+                "failure_balance_transaction",
+                "payment_intent",
+                "source_transfer_reversal",
+                "transfer_reversal",
+            ]
+        ]
+        | None
+    ) = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_charge_refund_by_id"
 TITLE = "Update charge refund"
 DESCRIPTION = (
-    "Update a Stripe charge refund by its id. Update a specified refund. Needs charge_id from "
-    "list_all_stripe_charges."
+    "Update a Stripe charge refund by its id. Update a specified refund. Needs charge_id from list_all_stripe_charges."
 )
 KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refunds/{refund}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "charge_id": "charge",
-    "id": "refund",
-}
+PATH_ARGUMENTS = {"charge_id": "charge", "id": "refund"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "charge_refund"
-TAGS = (
-    "payments",
-    "refund",
-)
+TAGS = ("payments", "refund")
 ANNOTATIONS = {
     "title": "Update charge refund",
     "readOnlyHint": False,

@@ -2,24 +2,22 @@
 """Update coupon: POST /v1/coupons/{coupon}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_off: int
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     currency_options: dict[str, CurrencyOptions] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=40)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -34,22 +32,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "coupon",
-}
+PATH_ARGUMENTS = {"id": "coupon"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "currency_options",
-    "metadata",
-    "name",
-)
+BODY_ARGUMENTS = ("currency_options", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "coupon"
-TAGS = (
-    "billing",
-    "coupon",
-)
+TAGS = ("billing", "coupon")
 ANNOTATIONS = {
     "title": "Update coupon",
     "readOnlyHint": False,

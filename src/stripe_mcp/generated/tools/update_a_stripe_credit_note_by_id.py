@@ -2,16 +2,19 @@
 """Update credit note: POST /v1/credit_notes/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None = None
+    expand: (
+        list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
+        | None
+    ) = None
     memo: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -24,22 +27,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/credit_notes/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "memo",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "memo", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "credit_note"
-TAGS = (
-    "billing",
-    "credit_note",
-)
+TAGS = ("billing", "credit_note")
 ANNOTATIONS = {
     "title": "Update credit note",
     "readOnlyHint": False,

@@ -2,19 +2,19 @@
 """Update customer balance transaction: POST /v1/customers/{customer}/balance_transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=350)] = None
-    expand: list[Literal['credit_note', 'customer', 'invoice']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["credit_note", "customer", "invoice"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,23 +29,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/balance_transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "transaction",
-}
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "transaction"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "description",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_balance_transaction"
-TAGS = (
-    "customers",
-    "customer_balance_transaction",
-)
+TAGS = ("customers", "customer_balance_transaction")
 ANNOTATIONS = {
     "title": "Update customer balance transaction",
     "readOnlyHint": False,

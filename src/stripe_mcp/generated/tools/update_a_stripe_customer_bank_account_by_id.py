@@ -2,14 +2,14 @@
 """Update customer bank account: POST /v1/customers/{customer}/bank_accounts/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -19,9 +19,7 @@ class Address(BaseModel):
 
 
 class Owner(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address | None = None
     email: str | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
@@ -29,13 +27,11 @@ class Owner(BaseModel):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -44,8 +40,8 @@ class Arguments(BaseModel):
     address_zip: Annotated[str | None, Field(max_length=5000)] = None
     exp_month: Annotated[str | None, Field(max_length=5000)] = None
     exp_year: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['account', 'customer']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     owner: Owner | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -61,10 +57,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/bank_accounts/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "account_holder_name",
@@ -85,10 +78,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_bank_account"
-TAGS = (
-    "customers",
-    "card",
-)
+TAGS = ("customers", "card")
 ANNOTATIONS = {
     "title": "Update customer bank account",
     "readOnlyHint": False,

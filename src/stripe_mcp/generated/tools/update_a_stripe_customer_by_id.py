@@ -2,14 +2,14 @@
 """Update customer: POST /v1/customers/{customer}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -19,15 +19,13 @@ class Address(BaseModel):
 
 
 class BankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal['company', 'individual'] | None, Field(max_length=5000)] = None
+    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
     account_number: Annotated[str, Field(max_length=5000)]
     country: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
-    object: Annotated[Literal['bank_account'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
@@ -36,9 +34,7 @@ class BankAccount1(RootModel[str]):
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address_city: Annotated[str | None, Field(max_length=5000)] = None
     address_country: Annotated[str | None, Field(max_length=5000)] = None
     address_line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -51,7 +47,7 @@ class Card(BaseModel):
     metadata: dict[str, str] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal['card'] | None, Field(max_length=5000)] = None
+    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
 
 
 class Card1(RootModel[str]):
@@ -59,42 +55,32 @@ class Card1(RootModel[str]):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    reconciliation_mode: Literal['automatic', 'manual', 'merchant_default'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    reconciliation_mode: Literal["automatic", "manual", "merchant_default"] | None = None
 
 
 class CashBalance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     settings: Settings | None = None
 
 
 class CustomField(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=30)]
     value: Annotated[str, Field(max_length=30)]
 
 
 class RenderingOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    amount_tax_display: Literal['', 'exclude_tax', 'include_inclusive_tax'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
 
 
 class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    custom_fields: list[CustomField] | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    custom_fields: list[CustomField] | Literal[""] | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     footer: Annotated[str | None, Field(max_length=5000)] = None
-    rendering_options: RenderingOptions | Literal[''] | None = None
+    rendering_options: RenderingOptions | Literal[""] | None = None
 
 
 class PreferredLocale(RootModel[str]):
@@ -102,27 +88,21 @@ class PreferredLocale(RootModel[str]):
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     name: Annotated[str, Field(max_length=5000)]
     phone: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Tax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    ip_address: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    ip_address: str | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    address: Address | Literal[''] | None = None
+    address: Address | Literal[""] | None = None
     balance: int | None = None
     bank_account: BankAccount | BankAccount1 | None = None
     card: Card | Card1 | None = None
@@ -134,19 +114,30 @@ class Arguments(BaseModel):
     default_source: Annotated[str | None, Field(max_length=500)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     email: Annotated[str | None, Field(max_length=512)] = None
-    expand: list[Literal['default_source', 'discount.customer', 'discount.promotion_code', 'invoice_settings.default_payment_method', 'test_clock']] | None = None
+    expand: (
+        list[
+            Literal[
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "invoice_settings.default_payment_method",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
     invoice_prefix: Annotated[str | None, Field(max_length=5000)] = None
     invoice_settings: InvoiceSettings | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=256)] = None
     next_invoice_sequence: int | None = None
     phone: Annotated[str | None, Field(max_length=20)] = None
     preferred_locales: list[PreferredLocale] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
-    shipping: Shipping | Literal[''] | None = None
+    shipping: Shipping | Literal[""] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     tax: Tax | None = None
-    tax_exempt: Literal['', 'exempt', 'none', 'reverse'] | None = None
+    tax_exempt: Literal["", "exempt", "none", "reverse"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -168,9 +159,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "customer",
-}
+PATH_ARGUMENTS = {"id": "customer"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "address",
@@ -202,10 +191,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer"
-TAGS = (
-    "customers",
-    "customer",
-)
+TAGS = ("customers", "customer")
 ANNOTATIONS = {
     "title": "Update customer",
     "readOnlyHint": False,

@@ -2,21 +2,19 @@
 """Update customer cash balance: POST /v1/customers/{customer}/cash_balance"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    reconciliation_mode: Literal['automatic', 'manual', 'merchant_default'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    reconciliation_mode: Literal["automatic", "manual", "merchant_default"] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     settings: Settings | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -32,20 +30,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/cash_balance"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-}
+PATH_ARGUMENTS = {"customer_id": "customer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "settings",
-)
+BODY_ARGUMENTS = ("settings",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_cash_balance"
-TAGS = (
-    "customers",
-    "cash_balance",
-)
+TAGS = ("customers", "cash_balance")
 ANNOTATIONS = {
     "title": "Update customer cash balance",
     "readOnlyHint": False,

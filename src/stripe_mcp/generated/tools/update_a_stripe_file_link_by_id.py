@@ -2,47 +2,37 @@
 """Update file link: POST /v1/file_links/{link}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: str
-    expand: list[Literal['file']] | None = None
-    expires_at: Literal['now'] | int | Literal[''] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["file"]] | None = None
+    expires_at: Literal["now"] | int | Literal[""] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_file_link_by_id"
 TITLE = "Update file link"
 DESCRIPTION = (
-    "Update a Stripe file link by its id. Updates an existing file link object. Expired links can no "
-    "longer be updated."
+    "Update a Stripe file link by its id. Updates an existing file link object. Expired links can no longer be updated."
 )
 KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/file_links/{link}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "link",
-}
+PATH_ARGUMENTS = {"id": "link"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "expires_at",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "expires_at", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "file_link"
-TAGS = (
-    "files",
-    "file_link",
-)
+TAGS = ("files", "file_link")
 ANNOTATIONS = {
     "title": "Update file link",
     "readOnlyHint": False,

@@ -2,36 +2,32 @@
 """Update identity verification session: POST /v1/identity/verification_sessions/{session}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    allowed_types: list[Literal['driving_license', 'id_card', 'passport']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    allowed_types: list[Literal["driving_license", "id_card", "passport"]] | None = None
     require_id_number: bool | None = None
     require_live_capture: bool | None = None
     require_matching_selfie: bool | None = None
 
 
 class Options(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    document: Document | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    document: Document | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['last_verification_report']] | None = None
+    expand: list[Literal["last_verification_report"]] | None = None
     metadata: dict[str, str] | None = None
     options: Options | None = None
-    type: Literal['document', 'id_number'] | None = None
+    type: Literal["document", "id_number"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -46,23 +42,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions/{session}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "session",
-}
+PATH_ARGUMENTS = {"id": "session"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-    "options",
-    "type",
-)
+BODY_ARGUMENTS = ("expand", "metadata", "options", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "identity_verification_session"
-TAGS = (
-    "identity",
-    "identity.verification_session",
-)
+TAGS = ("identity", "identity.verification_session")
 ANNOTATIONS = {
     "title": "Update identity verification session",
     "readOnlyHint": False,

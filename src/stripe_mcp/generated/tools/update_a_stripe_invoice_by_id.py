@@ -2,7 +2,9 @@
 """Update invoice: POST /v1/invoices/{invoice}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,16 +13,12 @@ class AccountTaxId(RootModel[str]):
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class CustomField(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=30)]
     value: Annotated[str, Field(max_length=30)]
 
@@ -34,9 +32,7 @@ class DefaultTaxRate(RootModel[str]):
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     discount: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -46,185 +42,171 @@ class DefaultMandate(RootModel[str]):
 
 
 class MandateOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    transaction_type: Literal['business', 'personal'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    transaction_type: Literal["business", "personal"] | None = None
 
 
 class AcssDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mandate_options: MandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class Bancontact(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    preferred_language: Literal["de", "en", "fr", "nl"] | None = None
 
 
 class Plan(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     count: int
-    interval: Literal['month']
-    type: Literal['fixed_count']
+    interval: Literal["month"]
+    type: Literal["fixed_count"]
 
 
 class Installments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool | None = None
-    plan: Plan | Literal[''] | None = None
+    plan: Plan | Literal[""] | None = None
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     installments: Installments | None = None
-    request_three_d_secure: Literal['any', 'automatic'] | None = None
+    request_three_d_secure: Literal["any", "automatic"] | None = None
 
 
 class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     country: Annotated[str, Field(max_length=5000)]
 
 
 class BankTransfer(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     eu_bank_transfer: EuBankTransfer | None = None
     type: str | None = None
 
 
 class CustomerBalance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     bank_transfer: BankTransfer | None = None
     funding_type: str | None = None
 
 
 class FinancialConnections(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']] | None = None
-    prefetch: list[Literal['balances']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
+    prefetch: list[Literal["balances"]] | None = None
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_connections: FinancialConnections | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    acss_debit: AcssDebit | Literal[''] | None = None
-    bancontact: Bancontact | Literal[''] | None = None
-    card: Card | Literal[''] | None = None
-    customer_balance: CustomerBalance | Literal[''] | None = None
-    konbini: dict[str, Any] | Literal[''] | None = None
-    us_bank_account: UsBankAccount | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    acss_debit: AcssDebit | Literal[""] | None = None
+    bancontact: Bancontact | Literal[""] | None = None
+    card: Card | Literal[""] | None = None
+    customer_balance: CustomerBalance | Literal[""] | None = None
+    konbini: dict[str, Any] | Literal[""] | None = None
+    us_bank_account: UsBankAccount | Literal[""] | None = None
 
 
 class PaymentSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    default_mandate: DefaultMandate | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    default_mandate: DefaultMandate | Literal[""] | None = None
     payment_method_options: PaymentMethodOptions | None = None
-    payment_method_types: list[Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'au_becs_debit', 'bacs_debit', 'bancontact', 'boleto', 'card', 'cashapp', 'customer_balance', 'fpx', 'giropay', 'grabpay', 'ideal', 'konbini', 'link', 'paynow', 'paypal', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | Literal[''] | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "ach_credit_transfer",
+                "ach_debit",
+                "acss_debit",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "boleto",
+                "card",
+                "cashapp",
+                "customer_balance",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "konbini",
+                "link",
+                "paynow",
+                "paypal",
+                "promptpay",
+                "sepa_debit",
+                "sofort",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+        ]
+        | Literal[""]
+        | None
+    ) = None
 
 
 class RenderingOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    amount_tax_display: Literal['', 'exclude_tax', 'include_inclusive_tax'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
 
 
 class Maximum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class Minimum(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week']
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["business_day", "day", "hour", "month", "week"]
     value: int
 
 
 class DeliveryEstimate(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum: Maximum | None = None
     minimum: Minimum | None = None
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
 
 
 class FixedAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
     currency: str
     currency_options: dict[str, CurrencyOptions] | None = None
 
 
 class ShippingRateData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     delivery_estimate: DeliveryEstimate | None = None
     display_name: Annotated[str, Field(max_length=100)]
     fixed_amount: FixedAmount | None = None
     metadata: dict[str, str] | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | None = None
-    type: Literal['fixed_amount'] | None = None
+    type: Literal["fixed_amount"] | None = None
 
 
 class ShippingCost(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
     shipping_rate_data: ShippingRateData | None = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -238,51 +220,67 @@ class Phone(RootModel[str]):
 
 
 class ShippingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
     name: Annotated[str, Field(max_length=5000)]
-    phone: Phone | Literal[''] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     destination: str
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    account_tax_ids: list[AccountTaxId] | Literal[''] | None = None
+    account_tax_ids: list[AccountTaxId] | Literal[""] | None = None
     application_fee_amount: int | None = None
     auto_advance: bool | None = None
     automatic_tax: AutomaticTax | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
-    custom_fields: list[CustomField] | Literal[''] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
+    custom_fields: list[CustomField] | Literal[""] | None = None
     days_until_due: int | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    default_source: DefaultSource | Literal[''] | None = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
+    default_source: DefaultSource | Literal[""] | None = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
     description: Annotated[str | None, Field(max_length=1500)] = None
-    discounts: list[Discount] | Literal[''] | None = None
+    discounts: list[Discount] | Literal[""] | None = None
     due_date: int | None = None
-    effective_at: int | Literal[''] | None = None
-    expand: list[Literal['application', 'charge', 'customer', 'default_payment_method', 'default_source', 'discount.customer', 'discount.promotion_code', 'from_invoice.invoice', 'latest_revision', 'on_behalf_of', 'payment_intent', 'quote', 'shipping_cost.shipping_rate', 'subscription', 'test_clock', 'transfer_data.destination']] | None = None
+    effective_at: int | Literal[""] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "charge",
+                "customer",
+                "default_payment_method",
+                "default_source",
+                "discount.customer",
+                "discount.promotion_code",
+                "from_invoice.invoice",
+                "latest_revision",
+                "on_behalf_of",
+                "payment_intent",
+                "quote",
+                "shipping_cost.shipping_rate",
+                "subscription",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     footer: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
-    on_behalf_of: str | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
+    on_behalf_of: str | Literal[""] | None = None
     payment_settings: PaymentSettings | None = None
-    rendering_options: RenderingOptions | Literal[''] | None = None
-    shipping_cost: ShippingCost | Literal[''] | None = None
-    shipping_details: ShippingDetails | Literal[''] | None = None
+    rendering_options: RenderingOptions | Literal[""] | None = None
+    shipping_cost: ShippingCost | Literal[""] | None = None
+    shipping_details: ShippingDetails | Literal[""] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    transfer_data: TransferData | Literal[''] | None = None
+    transfer_data: TransferData | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -298,9 +296,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoice",
-}
+PATH_ARGUMENTS = {"id": "invoice"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "account_tax_ids",
@@ -331,10 +327,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "invoice"
-TAGS = (
-    "billing",
-    "invoice",
-)
+TAGS = ("billing", "invoice")
 ANNOTATIONS = {
     "title": "Update invoice",
     "readOnlyHint": False,

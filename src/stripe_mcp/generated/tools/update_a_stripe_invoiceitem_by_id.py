@@ -2,34 +2,30 @@
 """Update invoiceitem: POST /v1/invoiceitems/{invoiceitem}"""
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     discount: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Period(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     end: int
     start: int
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -39,23 +35,21 @@ class TaxRate(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amount: int | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     discountable: bool | None = None
-    discounts: list[Discount] | Literal[''] | None = None
-    expand: list[Literal['customer', 'invoice', 'price.product', 'subscription', 'test_clock']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    discounts: list[Discount] | Literal[""] | None = None
+    expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
     quantity: int | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
-    tax_code: str | Literal[''] | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
+    tax_code: str | Literal[""] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -72,9 +66,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "invoiceitem",
-}
+PATH_ARGUMENTS = {"id": "invoiceitem"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "amount",
@@ -96,10 +88,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "invoiceitem"
-TAGS = (
-    "billing",
-    "invoiceitem",
-)
+TAGS = ("billing", "invoiceitem")
 ANNOTATIONS = {
     "title": "Update invoiceitem",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Update issuing settlement: POST /v1/issuing/settlements/{settlement}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     metadata: dict[str, str] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -25,20 +25,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/settlements/{settlement}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "settlement",
-}
+PATH_ARGUMENTS = {"id": "settlement"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "metadata",
-)
+BODY_ARGUMENTS = ("metadata",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "issuing_settlement"
-TAGS = (
-    "issuing",
-    "issuing.settlement",
-)
+TAGS = ("issuing", "issuing.settlement")
 ANNOTATIONS = {
     "title": "Update issuing settlement",
     "readOnlyHint": False,

@@ -2,17 +2,17 @@
 """Update issuing transaction: POST /v1/issuing/transactions/{transaction}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['authorization', 'balance_transaction', 'card', 'cardholder', 'dispute']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,21 +27,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/transactions/{transaction}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transaction",
-}
+PATH_ARGUMENTS = {"id": "transaction"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "issuing_transaction"
-TAGS = (
-    "issuing",
-    "issuing.transaction",
-)
+TAGS = ("issuing", "issuing.transaction")
 ANNOTATIONS = {
     "title": "Update issuing transaction",
     "readOnlyHint": False,

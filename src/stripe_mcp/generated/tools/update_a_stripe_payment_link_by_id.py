@@ -2,112 +2,88 @@
 """Update payment link: POST /v1/payment_links/{payment_link}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class HostedConfirmation(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom_message: Annotated[str | None, Field(max_length=500)] = None
 
 
 class Redirect(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     url: Annotated[str, Field(max_length=2048)]
 
 
 class AfterCompletion(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     hosted_confirmation: HostedConfirmation | None = None
     redirect: Redirect | None = None
-    type: Literal['hosted_confirmation', 'redirect']
+    type: Literal["hosted_confirmation", "redirect"]
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class Option(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     label: Annotated[str, Field(max_length=100)]
     value: Annotated[str, Field(max_length=100)]
 
 
 class Dropdown(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     options: list[Option]
 
 
 class Label(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom: Annotated[str, Field(max_length=50)]
-    type: Literal['custom']
+    type: Literal["custom"]
 
 
 class Numeric(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum_length: int | None = None
     minimum_length: int | None = None
 
 
 class Text(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     maximum_length: int | None = None
     minimum_length: int | None = None
 
 
 class CustomField(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     dropdown: Dropdown | None = None
     key: Annotated[str, Field(max_length=200)]
     label: Label
     numeric: Numeric | None = None
     optional: bool | None = None
     text: Text | None = None
-    type: Literal['dropdown', 'numeric', 'text']
+    type: Literal["dropdown", "numeric", "text"]
 
 
 class ShippingAddress(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     message: Annotated[str, Field(max_length=1000)]
 
 
 class Submit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     message: Annotated[str, Field(max_length=1000)]
 
 
 class CustomText(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    shipping_address: ShippingAddress | Literal[''] | None = None
-    submit: Submit | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    shipping_address: ShippingAddress | Literal[""] | None = None
+    submit: Submit | Literal[""] | None = None
 
 
 class AccountTaxId(RootModel[str]):
@@ -115,85 +91,344 @@ class AccountTaxId(RootModel[str]):
 
 
 class CustomField1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=30)]
     value: Annotated[str, Field(max_length=30)]
 
 
 class RenderingOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    amount_tax_display: Literal['', 'exclude_tax', 'include_inclusive_tax'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
 
 
 class InvoiceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_tax_ids: list[AccountTaxId] | Literal[''] | None = None
-    custom_fields: list[CustomField1] | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_tax_ids: list[AccountTaxId] | Literal[""] | None = None
+    custom_fields: list[CustomField1] | Literal[""] | None = None
     description: Annotated[str | None, Field(max_length=1500)] = None
     footer: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
-    rendering_options: RenderingOptions | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
+    rendering_options: RenderingOptions | Literal[""] | None = None
 
 
 class InvoiceCreation(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     invoice_data: InvoiceData | None = None
 
 
 class AdjustableQuantity(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     maximum: int | None = None
     minimum: int | None = None
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     adjustable_quantity: AdjustableQuantity | None = None
     id: Annotated[str, Field(max_length=5000)]
     quantity: int | None = None
 
 
 class ShippingAddressCollection(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    allowed_countries: list[Literal['AC', 'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AQ', 'AR', 'AT', 'AU', 'AW', 'AX', 'AZ', 'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BV', 'BW', 'BY', 'BZ', 'CA', 'CD', 'CF', 'CG', 'CH', 'CI', 'CK', 'CL', 'CM', 'CN', 'CO', 'CR', 'CV', 'CW', 'CY', 'CZ', 'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ', 'EC', 'EE', 'EG', 'EH', 'ER', 'ES', 'ET', 'FI', 'FJ', 'FK', 'FO', 'FR', 'GA', 'GB', 'GD', 'GE', 'GF', 'GG', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GS', 'GT', 'GU', 'GW', 'GY', 'HK', 'HN', 'HR', 'HT', 'HU', 'ID', 'IE', 'IL', 'IM', 'IN', 'IO', 'IQ', 'IS', 'IT', 'JE', 'JM', 'JO', 'JP', 'KE', 'KG', 'KH', 'KI', 'KM', 'KN', 'KR', 'KW', 'KY', 'KZ', 'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY', 'MA', 'MC', 'MD', 'ME', 'MF', 'MG', 'MK', 'ML', 'MM', 'MN', 'MO', 'MQ', 'MR', 'MS', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ', 'NA', 'NC', 'NE', 'NG', 'NI', 'NL', 'NO', 'NP', 'NR', 'NU', 'NZ', 'OM', 'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PM', 'PN', 'PR', 'PS', 'PT', 'PY', 'QA', 'RE', 'RO', 'RS', 'RU', 'RW', 'SA', 'SB', 'SC', 'SE', 'SG', 'SH', 'SI', 'SJ', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'ST', 'SV', 'SX', 'SZ', 'TA', 'TC', 'TD', 'TF', 'TG', 'TH', 'TJ', 'TK', 'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ', 'UA', 'UG', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VN', 'VU', 'WF', 'WS', 'XK', 'YE', 'YT', 'ZA', 'ZM', 'ZW', 'ZZ']]
+    model_config = ConfigDict(extra="forbid")
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
+        ]
+    ]
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     after_completion: AfterCompletion | None = None
     allow_promotion_codes: bool | None = None
     automatic_tax: AutomaticTax | None = None
-    billing_address_collection: Literal['auto', 'required'] | None = None
-    custom_fields: list[CustomField] | Literal[''] | None = None
+    billing_address_collection: Literal["auto", "required"] | None = None
+    custom_fields: list[CustomField] | Literal[""] | None = None
     custom_text: CustomText | None = None
-    customer_creation: Literal['always', 'if_required'] | None = None
-    expand: list[Literal['application', 'on_behalf_of', 'transfer_data.destination']] | None = None
+    customer_creation: Literal["always", "if_required"] | None = None
+    expand: list[Literal["application", "on_behalf_of", "transfer_data.destination"]] | None = None
     invoice_creation: InvoiceCreation | None = None
     line_items: list[LineItem] | None = None
     metadata: dict[str, str] | None = None
-    payment_method_collection: Literal['always', 'if_required'] | None = None
-    payment_method_types: list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay']] | Literal[''] | None = None
-    shipping_address_collection: ShippingAddressCollection | Literal[''] | None = None
+    payment_method_collection: Literal["always", "if_required"] | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "klarna",
+                "konbini",
+                "link",
+                "oxxo",
+                "p24",
+                "paynow",
+                "paypal",
+                "pix",
+                "promptpay",
+                "sepa_debit",
+                "sofort",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+        ]
+        | Literal[""]
+        | None
+    ) = None
+    shipping_address_collection: ShippingAddressCollection | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -204,9 +439,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_links/{payment_link}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_link",
-}
+PATH_ARGUMENTS = {"id": "payment_link"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "active",
@@ -228,10 +461,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_link"
-TAGS = (
-    "payments",
-    "payment_link",
-)
+TAGS = ("payments", "payment_link")
 ANNOTATIONS = {
     "title": "Update payment link",
     "readOnlyHint": False,

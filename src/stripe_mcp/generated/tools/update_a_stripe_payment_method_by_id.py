@@ -2,14 +2,14 @@
 """Update payment method: POST /v1/payment_methods/{payment_method}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -27,40 +27,32 @@ class Phone(RootModel[str]):
 
 
 class BillingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Address | Literal[''] | None = None
-    email: str | Literal[''] | None = None
-    name: Name | Literal[''] | None = None
-    phone: Phone | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Address | Literal[""] | None = None
+    email: str | Literal[""] | None = None
+    name: Name | Literal[""] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     exp_month: int | None = None
     exp_year: int | None = None
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_holder_type: Literal['company', 'individual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_holder_type: Literal["company", "individual"] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     billing_details: BillingDetails | None = None
     card: Card | None = None
-    expand: list[Literal['customer']] | None = None
+    expand: list[Literal["customer"]] | None = None
     link: dict[str, Any] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     us_bank_account: UsBankAccount | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -75,25 +67,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods/{payment_method}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method",
-}
+PATH_ARGUMENTS = {"id": "payment_method"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "billing_details",
-    "card",
-    "expand",
-    "link",
-    "metadata",
-    "us_bank_account",
-)
+BODY_ARGUMENTS = ("billing_details", "card", "expand", "link", "metadata", "us_bank_account")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method"
-TAGS = (
-    "payments",
-    "payment_method",
-)
+TAGS = ("payments", "payment_method")
 ANNOTATIONS = {
     "title": "Update payment method",
     "readOnlyHint": False,

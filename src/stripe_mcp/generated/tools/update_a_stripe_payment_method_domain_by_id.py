@@ -2,14 +2,14 @@
 """Update payment method domain: POST /v1/payment_method_domains/{payment_method_domain}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     enabled: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -22,20 +22,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_method_domains/{payment_method_domain}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method_domain",
-}
+PATH_ARGUMENTS = {"id": "payment_method_domain"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "enabled",
-)
+BODY_ARGUMENTS = ("enabled",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method_domain"
-TAGS = (
-    "payments",
-    "payment_method_domain",
-)
+TAGS = ("payments", "payment_method_domain")
 ANNOTATIONS = {
     "title": "Update payment method domain",
     "readOnlyHint": False,

@@ -2,17 +2,24 @@
 """Update payout: POST /v1/payouts/{payout}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination', 'failure_balance_transaction', 'original_payout', 'reversed_by']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: (
+        list[
+            Literal[
+                "balance_transaction", "destination", "failure_balance_transaction", "original_payout", "reversed_by"
+            ]
+        ]
+        | None
+    ) = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,21 +34,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts/{payout}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payout",
-}
+PATH_ARGUMENTS = {"id": "payout"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payout"
-TAGS = (
-    "payouts",
-    "payout",
-)
+TAGS = ("payouts", "payout")
 ANNOTATIONS = {
     "title": "Update payout",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Update plan: POST /v1/plans/{plan}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    expand: list[Literal['product']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["product"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: Annotated[str | None, Field(max_length=5000)] = None
     trial_period_days: int | None = None
@@ -31,25 +31,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/plans/{plan}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "plan",
-}
+PATH_ARGUMENTS = {"id": "plan"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "active",
-    "expand",
-    "metadata",
-    "nickname",
-    "product",
-    "trial_period_days",
-)
+BODY_ARGUMENTS = ("active", "expand", "metadata", "nickname", "product", "trial_period_days")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "plan"
-TAGS = (
-    "billing",
-    "plan",
-)
+TAGS = ("billing", "plan")
 ANNOTATIONS = {
     "title": "Update plan",
     "readOnlyHint": False,

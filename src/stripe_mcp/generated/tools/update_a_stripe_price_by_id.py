@@ -2,15 +2,15 @@
 """Update price: POST /v1/prices/{price}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
     maximum: int | None = None
     minimum: int | None = None
@@ -18,39 +18,33 @@ class CustomUnitAmount(BaseModel):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
     flat_amount_decimal: Decimal | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
-    up_to: Literal['inf'] | int
+    up_to: Literal["inf"] | int
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    currency_options: dict[str, CurrencyOptions] | Literal[''] | None = None
-    expand: list[Literal['product']] | None = None
+    currency_options: dict[str, CurrencyOptions] | Literal[""] | None = None
+    expand: list[Literal["product"]] | None = None
     lookup_key: Annotated[str | None, Field(max_length=200)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     transfer_lookup_key: bool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -65,9 +59,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/prices/{price}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "price",
-}
+PATH_ARGUMENTS = {"id": "price"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "active",
@@ -82,10 +74,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "price"
-TAGS = (
-    "products",
-    "price",
-)
+TAGS = ("products", "price")
 ANNOTATIONS = {
     "title": "Update price",
     "readOnlyHint": False,

@@ -2,7 +2,9 @@
 """Update product: POST /v1/products/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,16 +13,12 @@ class Description(RootModel[str]):
 
 
 class Feature(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=5000)]
 
 
 class PackageDimensions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     height: float
     length: float
     weight: float
@@ -32,24 +30,22 @@ class UnitLabel(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     default_price: Annotated[str | None, Field(max_length=5000)] = None
-    description: Description | Literal[''] | None = None
-    expand: list[Literal['default_price', 'tax_code']] | None = None
-    features: list[Feature] | Literal[''] | None = None
-    images: list[str] | Literal[''] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    description: Description | Literal[""] | None = None
+    expand: list[Literal["default_price", "tax_code"]] | None = None
+    features: list[Feature] | Literal[""] | None = None
+    images: list[str] | Literal[""] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
-    package_dimensions: PackageDimensions | Literal[''] | None = None
+    package_dimensions: PackageDimensions | Literal[""] | None = None
     shippable: bool | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    tax_code: str | Literal[''] | None = None
-    unit_label: UnitLabel | Literal[''] | None = None
-    url: str | Literal[''] | None = None
+    tax_code: str | Literal[""] | None = None
+    unit_label: UnitLabel | Literal[""] | None = None
+    url: str | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -63,9 +59,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "active",
@@ -86,10 +80,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "product"
-TAGS = (
-    "products",
-    "product",
-)
+TAGS = ("products", "product")
 ANNOTATIONS = {
     "title": "Update product",
     "readOnlyHint": False,

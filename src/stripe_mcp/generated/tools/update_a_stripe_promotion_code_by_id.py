@@ -2,32 +2,28 @@
 """Update promotion code: POST /v1/promotion_codes/{promotion_code}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     minimum_amount: int | None = None
 
 
 class Restrictions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency_options: dict[str, CurrencyOptions] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    expand: list[Literal['customer']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["customer"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     restrictions: Restrictions | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -42,23 +38,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/promotion_codes/{promotion_code}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "promotion_code",
-}
+PATH_ARGUMENTS = {"id": "promotion_code"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "active",
-    "expand",
-    "metadata",
-    "restrictions",
-)
+BODY_ARGUMENTS = ("active", "expand", "metadata", "restrictions")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "promotion_code"
-TAGS = (
-    "billing",
-    "promotion_code",
-)
+TAGS = ("billing", "promotion_code")
 ANNOTATIONS = {
     "title": "Update promotion code",
     "readOnlyHint": False,

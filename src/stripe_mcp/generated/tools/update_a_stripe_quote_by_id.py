@@ -2,15 +2,15 @@
 """Update quote: POST /v1/quotes/{quote}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
@@ -23,9 +23,7 @@ class Description(RootModel[str]):
 
 
 class Discount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     discount: Annotated[str | None, Field(max_length=5000)] = None
 
@@ -39,28 +37,22 @@ class Header(RootModel[str]):
 
 
 class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     days_until_due: int | None = None
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
     recurring: Recurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -70,57 +62,64 @@ class TaxRate(RootModel[str]):
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str | None, Field(max_length=5000)] = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
 
 
 class SubscriptionData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    description: Description | Literal[''] | None = None
-    effective_date: Literal['current_period_end'] | int | Literal[''] | None = None
-    trial_period_days: int | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    description: Description | Literal[""] | None = None
+    effective_date: Literal["current_period_end"] | int | Literal[""] | None = None
+    trial_period_days: int | Literal[""] | None = None
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
     amount_percent: float | None = None
     destination: str
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    application_fee_amount: int | Literal[''] | None = None
-    application_fee_percent: float | Literal[''] | None = None
+    application_fee_amount: int | Literal[""] | None = None
+    application_fee_percent: float | Literal[""] | None = None
     automatic_tax: AutomaticTax | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
-    description: Description | Literal[''] | None = None
-    discounts: list[Discount] | Literal[''] | None = None
-    expand: list[Literal['application', 'customer', 'from_quote.quote', 'invoice', 'on_behalf_of', 'subscription', 'subscription_schedule', 'test_clock', 'transfer_data.destination']] | None = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
+    description: Description | Literal[""] | None = None
+    discounts: list[Discount] | Literal[""] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "from_quote.quote",
+                "invoice",
+                "on_behalf_of",
+                "subscription",
+                "subscription_schedule",
+                "test_clock",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     expires_at: int | None = None
-    footer: Footer | Literal[''] | None = None
-    header: Header | Literal[''] | None = None
+    footer: Footer | Literal[""] | None = None
+    header: Header | Literal[""] | None = None
     invoice_settings: InvoiceSettings | None = None
     line_items: list[LineItem] | None = None
     metadata: dict[str, str] | None = None
-    on_behalf_of: str | Literal[''] | None = None
+    on_behalf_of: str | Literal[""] | None = None
     subscription_data: SubscriptionData | None = None
-    transfer_data: TransferData | Literal[''] | None = None
+    transfer_data: TransferData | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -131,9 +130,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "quote",
-}
+PATH_ARGUMENTS = {"id": "quote"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "application_fee_amount",
@@ -158,10 +155,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "quote"
-TAGS = (
-    "billing",
-    "quote",
-)
+TAGS = ("billing", "quote")
 ANNOTATIONS = {
     "title": "Update quote",
     "readOnlyHint": False,

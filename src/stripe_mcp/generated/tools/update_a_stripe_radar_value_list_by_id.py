@@ -2,14 +2,14 @@
 """Update radar value list: POST /v1/radar/value_lists/{value_list}"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     alias: Annotated[str | None, Field(max_length=100)] = None
     metadata: dict[str, str] | None = None
@@ -28,22 +28,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/radar/value_lists/{value_list}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "value_list",
-}
+PATH_ARGUMENTS = {"id": "value_list"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "alias",
-    "metadata",
-    "name",
-)
+BODY_ARGUMENTS = ("alias", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "radar_value_list"
-TAGS = (
-    "radar",
-    "radar.value_list",
-)
+TAGS = ("radar", "radar.value_list")
 ANNOTATIONS = {
     "title": "Update radar value list",
     "readOnlyHint": False,

@@ -2,39 +2,33 @@
 """Update setup intent: POST /v1/setup_intents/{intent}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AcssDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     institution_number: Annotated[str, Field(max_length=5000)]
     transit_number: Annotated[str, Field(max_length=5000)]
 
 
 class AuBecsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str, Field(max_length=5000)]
     bsb_number: Annotated[str, Field(max_length=5000)]
 
 
 class BacsDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     account_number: Annotated[str | None, Field(max_length=5000)] = None
     sort_code: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -52,102 +46,184 @@ class Phone(RootModel[str]):
 
 
 class BillingDetails(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    address: Address | Literal[''] | None = None
-    email: str | Literal[''] | None = None
-    name: Name | Literal[''] | None = None
-    phone: Phone | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    address: Address | Literal[""] | None = None
+    email: str | Literal[""] | None = None
+    name: Name | Literal[""] | None = None
+    phone: Phone | Literal[""] | None = None
 
 
 class Boleto(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     tax_id: Annotated[str, Field(max_length=5000)]
 
 
 class Eps(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Fpx(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bsn', 'cimb', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'], Field(max_length=5000)]
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bsn",
+            "cimb",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ],
+        Field(max_length=5000),
+    ]
 
 
 class Ideal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Annotated[Literal['abn_amro', 'asn_bank', 'bunq', 'handelsbanken', 'ing', 'knab', 'moneyou', 'n26', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | None, Field(max_length=5000)] = None
+    model_config = ConfigDict(extra="forbid")
+    bank: Annotated[
+        Literal[
+            "abn_amro",
+            "asn_bank",
+            "bunq",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "moneyou",
+            "n26",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
 
 
 class Dob(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     day: int
     month: int
     year: int
 
 
 class Klarna(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     dob: Dob | None = None
 
 
 class P24(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'volkswagen_bank'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "volkswagen_bank",
+        ]
+        | None
+    ) = None
 
 
 class RadarOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     session: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class SepaDebit(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     iban: Annotated[str, Field(max_length=5000)]
 
 
 class Sofort(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    country: Literal['AT', 'BE', 'DE', 'ES', 'IT', 'NL']
+    model_config = ConfigDict(extra="forbid")
+    country: Literal["AT", "BE", "DE", "ES", "IT", "NL"]
 
 
 class UsBankAccount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    account_holder_type: Literal['company', 'individual'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    account_holder_type: Literal["company", "individual"] | None = None
     account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal['checking', 'savings'] | None = None
+    account_type: Literal["checking", "savings"] | None = None
     financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
     routing_number: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class PaymentMethodData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit: AcssDebit | None = None
     affirm: dict[str, Any] | None = None
     afterpay_clearpay: dict[str, Any] | None = None
@@ -179,100 +255,127 @@ class PaymentMethodData(BaseModel):
     radar_options: RadarOptions | None = None
     sepa_debit: SepaDebit | None = None
     sofort: Sofort | None = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'blik', 'boleto', 'cashapp', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'oxxo', 'p24', 'paynow', 'paypal', 'pix', 'promptpay', 'sepa_debit', 'sofort', 'us_bank_account', 'wechat_pay', 'zip']
+    type: Literal[
+        "acss_debit",
+        "affirm",
+        "afterpay_clearpay",
+        "alipay",
+        "au_becs_debit",
+        "bacs_debit",
+        "bancontact",
+        "blik",
+        "boleto",
+        "cashapp",
+        "customer_balance",
+        "eps",
+        "fpx",
+        "giropay",
+        "grabpay",
+        "ideal",
+        "klarna",
+        "konbini",
+        "link",
+        "oxxo",
+        "p24",
+        "paynow",
+        "paypal",
+        "pix",
+        "promptpay",
+        "sepa_debit",
+        "sofort",
+        "us_bank_account",
+        "wechat_pay",
+        "zip",
+    ]
     us_bank_account: UsBankAccount | None = None
     wechat_pay: dict[str, Any] | None = None
     zip: dict[str, Any] | None = None
 
 
 class MandateOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    custom_mandate_url: str | Literal[''] | None = None
-    default_for: list[Literal['invoice', 'subscription']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    custom_mandate_url: str | Literal[""] | None = None
+    default_for: list[Literal["invoice", "subscription"]] | None = None
     interval_description: Annotated[str | None, Field(max_length=500)] = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | None = None
-    transaction_type: Literal['business', 'personal'] | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | None = None
+    transaction_type: Literal["business", "personal"] | None = None
 
 
 class AcssDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    currency: Literal['cad', 'usd'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    currency: Literal["cad", "usd"] | None = None
     mandate_options: MandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class MandateOptions1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int
-    amount_type: Literal['fixed', 'maximum']
+    amount_type: Literal["fixed", "maximum"]
     currency: str
     description: Annotated[str | None, Field(max_length=200)] = None
     end_date: int | None = None
-    interval: Literal['day', 'month', 'sporadic', 'week', 'year']
+    interval: Literal["day", "month", "sporadic", "week", "year"]
     interval_count: int | None = None
     reference: Annotated[str, Field(max_length=80)]
     start_date: int
-    supported_types: list[Literal['india']] | None = None
+    supported_types: list[Literal["india"]] | None = None
 
 
 class Card(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mandate_options: MandateOptions1 | None = None
-    network: Annotated[Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'interac', 'jcb', 'mastercard', 'unionpay', 'unknown', 'visa'] | None, Field(max_length=5000)] = None
-    request_three_d_secure: Annotated[Literal['any', 'automatic'] | None, Field(max_length=5000)] = None
+    network: Annotated[
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "interac",
+            "jcb",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | None,
+        Field(max_length=5000),
+    ] = None
+    request_three_d_secure: Annotated[Literal["any", "automatic"] | None, Field(max_length=5000)] = None
 
 
 class Paypal(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     billing_agreement_id: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class SepaDebit1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     mandate_options: dict[str, Any] | None = None
 
 
 class FinancialConnections(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions']] | None = None
-    prefetch: list[Literal['balances']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
+    prefetch: list[Literal["balances"]] | None = None
     return_url: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class Networks(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    requested: list[Literal['ach', 'us_domestic_wire']] | None = None
+    model_config = ConfigDict(extra="forbid")
+    requested: list[Literal["ach", "us_domestic_wire"]] | None = None
 
 
 class UsBankAccount1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_connections: FinancialConnections | None = None
     networks: Networks | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
 
 
 class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     acss_debit: AcssDebit1 | None = None
     card: Card | None = None
     link: dict[str, Any] | None = None
@@ -286,16 +389,27 @@ class PaymentMethodType(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     attach_to_self: bool | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=1000)] = None
-    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
-    flow_directions: list[Literal['inbound', 'outbound']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "latest_attempt",
+                "mandate",
+                "on_behalf_of",
+                "payment_method",
+                "single_use_mandate",
+            ]
+        ]
+        | None
+    ) = None
+    flow_directions: list[Literal["inbound", "outbound"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     payment_method_data: PaymentMethodData | None = None
     payment_method_options: PaymentMethodOptions | None = None
@@ -310,9 +424,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "attach_to_self",
@@ -329,10 +441,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "setup_intent"
-TAGS = (
-    "payments",
-    "setup_intent",
-)
+TAGS = ("payments", "setup_intent")
 ANNOTATIONS = {
     "title": "Update setup intent",
     "readOnlyHint": False,

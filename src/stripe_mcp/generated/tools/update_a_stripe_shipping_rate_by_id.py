@@ -2,35 +2,31 @@
 """Update shipping rate: POST /v1/shipping_rates/{shipping_rate_token}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount: int | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
 
 
 class FixedAmount(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency_options: dict[str, CurrencyOptions] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    expand: list[Literal['tax_code']] | None = None
+    expand: list[Literal["tax_code"]] | None = None
     fixed_amount: FixedAmount | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -41,24 +37,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/shipping_rates/{shipping_rate_token}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "shipping_rate_token",
-}
+PATH_ARGUMENTS = {"id": "shipping_rate_token"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "active",
-    "expand",
-    "fixed_amount",
-    "metadata",
-    "tax_behavior",
-)
+BODY_ARGUMENTS = ("active", "expand", "fixed_amount", "metadata", "tax_behavior")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "shipping_rate"
-TAGS = (
-    "products",
-    "shipping_rate",
-)
+TAGS = ("products", "shipping_rate")
 ANNOTATIONS = {
     "title": "Update shipping rate",
     "readOnlyHint": False,

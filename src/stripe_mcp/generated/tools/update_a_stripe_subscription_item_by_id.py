@@ -2,34 +2,30 @@
 """Update subscription item: POST /v1/subscription_items/{item}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class BillingThresholds(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     usage_gte: int
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
     recurring: Recurring
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -39,37 +35,34 @@ class TaxRate(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    billing_thresholds: BillingThresholds | Literal[''] | None = None
-    expand: list[Literal['price.product']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    billing_thresholds: BillingThresholds | Literal[""] | None = None
+    expand: list[Literal["price.product"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     off_session: bool | None = None
-    payment_behavior: Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] | None = None
+    payment_behavior: (
+        Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
+    ) = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     proration_date: int | None = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "update_a_stripe_subscription_item_by_id"
 TITLE = "Update subscription item"
 DESCRIPTION = (
-    "Update a Stripe subscription item by its id. Updates the plan or quantity of an item on a "
-    "current subscription."
+    "Update a Stripe subscription item by its id. Updates the plan or quantity of an item on a current subscription."
 )
 KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "item",
-}
+PATH_ARGUMENTS = {"id": "item"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "billing_thresholds",
@@ -87,10 +80,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription_item"
-TAGS = (
-    "billing",
-    "subscription_item",
-)
+TAGS = ("billing", "subscription_item")
 ANNOTATIONS = {
     "title": "Update subscription item",
     "readOnlyHint": False,

@@ -2,22 +2,20 @@
 """Update subscription schedule: POST /v1/subscription_schedules/{schedule}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-from typing import Annotated, Literal
+
 from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AutomaticTax(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     enabled: bool
 
 
 class BillingThresholds(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_gte: int | None = None
     reset_billing_cycle_anchor: bool | None = None
 
@@ -27,43 +25,35 @@ class Description(RootModel[str]):
 
 
 class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     days_until_due: int | None = None
 
 
 class TransferData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     amount_percent: float | None = None
     destination: str
 
 
 class DefaultSettings(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     application_fee_percent: float | None = None
     automatic_tax: AutomaticTax | None = None
-    billing_cycle_anchor: Literal['automatic', 'phase_start'] | None = None
-    billing_thresholds: BillingThresholds | Literal[''] | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    billing_cycle_anchor: Literal["automatic", "phase_start"] | None = None
+    billing_thresholds: BillingThresholds | Literal[""] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    description: Description | Literal[''] | None = None
+    description: Description | Literal[""] | None = None
     invoice_settings: InvoiceSettings | None = None
-    on_behalf_of: str | Literal[''] | None = None
-    transfer_data: TransferData | Literal[''] | None = None
+    on_behalf_of: str | Literal[""] | None = None
+    transfer_data: TransferData | Literal[""] | None = None
 
 
 class PriceData(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -73,13 +63,11 @@ class TaxRate(RootModel[str]):
 
 
 class AddInvoiceItem(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
 
 
 class DefaultTaxRate(RootModel[str]):
@@ -87,82 +75,82 @@ class DefaultTaxRate(RootModel[str]):
 
 
 class BillingThresholds2(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     usage_gte: int
 
 
 class Recurring(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    interval: Literal['day', 'month', 'week', 'year']
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["day", "month", "week", "year"]
     interval_count: int | None = None
 
 
 class PriceData1(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     currency: str
     product: Annotated[str, Field(max_length=5000)]
     recurring: Recurring
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class Item(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    billing_thresholds: BillingThresholds2 | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    billing_thresholds: BillingThresholds2 | Literal[""] | None = None
     metadata: dict[str, str] | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData1 | None = None
     quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[''] | None = None
+    tax_rates: list[TaxRate] | Literal[""] | None = None
 
 
 class Phase(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     add_invoice_items: list[AddInvoiceItem] | None = None
     application_fee_percent: float | None = None
     automatic_tax: AutomaticTax | None = None
-    billing_cycle_anchor: Literal['automatic', 'phase_start'] | None = None
-    billing_thresholds: BillingThresholds | Literal[''] | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | None = None
+    billing_cycle_anchor: Literal["automatic", "phase_start"] | None = None
+    billing_thresholds: BillingThresholds | Literal[""] | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[''] | None = None
-    description: Description | Literal[''] | None = None
-    end_date: int | Literal['now'] | None = None
+    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
+    description: Description | Literal[""] | None = None
+    end_date: int | Literal["now"] | None = None
     invoice_settings: InvoiceSettings | None = None
     items: list[Item]
     iterations: int | None = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
-    start_date: int | Literal['now'] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
+    start_date: int | Literal["now"] | None = None
     transfer_data: TransferData | None = None
     trial: bool | None = None
-    trial_end: int | Literal['now'] | None = None
+    trial_end: int | Literal["now"] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     default_settings: DefaultSettings | None = None
-    end_behavior: Literal['cancel', 'none', 'release', 'renew'] | None = None
-    expand: list[Literal['application', 'customer', 'default_settings.default_payment_method', 'default_settings.on_behalf_of', 'subscription', 'test_clock']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    end_behavior: Literal["cancel", "none", "release", "renew"] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "default_settings.default_payment_method",
+                "default_settings.on_behalf_of",
+                "subscription",
+                "test_clock",
+            ]
+        ]
+        | None
+    ) = None
+    metadata: dict[str, str] | Literal[""] | None = None
     phases: list[Phase] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | None = None
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -173,25 +161,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "schedule",
-}
+PATH_ARGUMENTS = {"id": "schedule"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "default_settings",
-    "end_behavior",
-    "expand",
-    "metadata",
-    "phases",
-    "proration_behavior",
-)
+BODY_ARGUMENTS = ("default_settings", "end_behavior", "expand", "metadata", "phases", "proration_behavior")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "subscription_schedule"
-TAGS = (
-    "billing",
-    "subscription_schedule",
-)
+TAGS = ("billing", "subscription_schedule")
 ANNOTATIONS = {
     "title": "Update subscription schedule",
     "readOnlyHint": False,

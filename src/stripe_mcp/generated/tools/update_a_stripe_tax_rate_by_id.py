@@ -2,23 +2,40 @@
 """Update tax rate: POST /v1/tax_rates/{tax_rate}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     display_name: Annotated[str | None, Field(max_length=50)] = None
     jurisdiction: Annotated[str | None, Field(max_length=50)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     state: Annotated[str | None, Field(max_length=2)] = None
-    tax_type: Literal['amusement_tax', 'communications_tax', 'gst', 'hst', 'igst', 'jct', 'lease_tax', 'pst', 'qst', 'rst', 'sales_tax', 'service_tax', 'vat'] | None = None
+    tax_type: (
+        Literal[
+            "amusement_tax",
+            "communications_tax",
+            "gst",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "pst",
+            "qst",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "vat",
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,27 +46,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax_rates/{tax_rate}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "tax_rate",
-}
+PATH_ARGUMENTS = {"id": "tax_rate"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "active",
-    "country",
-    "description",
-    "display_name",
-    "jurisdiction",
-    "metadata",
-    "state",
-    "tax_type",
-)
+BODY_ARGUMENTS = ("active", "country", "description", "display_name", "jurisdiction", "metadata", "state", "tax_type")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "tax_rate"
-TAGS = (
-    "tax",
-    "tax_rate",
-)
+TAGS = ("tax", "tax_rate")
 ANNOTATIONS = {
     "title": "Update tax rate",
     "readOnlyHint": False,

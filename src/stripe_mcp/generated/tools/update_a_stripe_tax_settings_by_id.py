@@ -2,22 +2,20 @@
 """Update tax settings: POST /v1/tax/settings"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Defaults(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    tax_behavior: Literal['exclusive', 'inclusive', 'inferred_by_currency'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    tax_behavior: Literal["exclusive", "inclusive", "inferred_by_currency"] | None = None
     tax_code: str | None = None
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -27,16 +25,12 @@ class Address(BaseModel):
 
 
 class HeadOffice(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     address: Address
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     defaults: Defaults | None = None
     head_office: HeadOffice | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -54,17 +48,11 @@ PATH = "/v1/tax/settings"
 SERVER_URL = None
 PATH_ARGUMENTS = {}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "defaults",
-    "head_office",
-)
+BODY_ARGUMENTS = ("defaults", "head_office")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "tax_settings"
-TAGS = (
-    "tax",
-    "tax.settings",
-)
+TAGS = ("tax", "tax.settings")
 ANNOTATIONS = {
     "title": "Update tax settings",
     "readOnlyHint": False,

@@ -2,147 +2,117 @@
 """Update terminal configuration: POST /v1/terminal/configurations/{configuration}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class BbposWiseposE(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    splashscreen: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    splashscreen: str | Literal[""] | None = None
 
 
 class Aud(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Cad(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Chf(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Czk(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Dkk(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Eur(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Gbp(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Hkd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Myr(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Nok(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Nzd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Sek(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Sgd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Usd(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     fixed_amounts: list[int] | None = None
     percentages: list[int] | None = None
     smart_tip_threshold: int | None = None
 
 
 class Tipping(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     aud: Aud | None = None
     cad: Cad | None = None
     chf: Chf | None = None
@@ -160,21 +130,17 @@ class Tipping(BaseModel):
 
 
 class VerifoneP400(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    splashscreen: str | Literal[''] | None = None
+    model_config = ConfigDict(extra="forbid")
+    splashscreen: str | Literal[""] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    bbpos_wisepos_e: BbposWiseposE | Literal[''] | None = None
-    expand: list[Literal['bbpos_wisepos_e.splashscreen', 'verifone_p400.splashscreen']] | None = None
-    tipping: Tipping | Literal[''] | None = None
-    verifone_p400: VerifoneP400 | Literal[''] | None = None
+    bbpos_wisepos_e: BbposWiseposE | Literal[""] | None = None
+    expand: list[Literal["bbpos_wisepos_e.splashscreen", "verifone_p400.splashscreen"]] | None = None
+    tipping: Tipping | Literal[""] | None = None
+    verifone_p400: VerifoneP400 | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -185,23 +151,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "configuration",
-}
+PATH_ARGUMENTS = {"id": "configuration"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "bbpos_wisepos_e",
-    "expand",
-    "tipping",
-    "verifone_p400",
-)
+BODY_ARGUMENTS = ("bbpos_wisepos_e", "expand", "tipping", "verifone_p400")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_configuration"
-TAGS = (
-    "terminal",
-    "terminal.configuration",
-)
+TAGS = ("terminal", "terminal.configuration")
 ANNOTATIONS = {
     "title": "Update terminal configuration",
     "readOnlyHint": False,

@@ -2,14 +2,14 @@
 """Update terminal location: POST /v1/terminal/locations/{location}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     city: Annotated[str | None, Field(max_length=5000)] = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     line1: Annotated[str | None, Field(max_length=5000)] = None
@@ -23,14 +23,12 @@ class ConfigurationOverrides(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     address: Address | None = None
-    configuration_overrides: ConfigurationOverrides | Literal[''] | None = None
+    configuration_overrides: ConfigurationOverrides | Literal[""] | None = None
     display_name: Annotated[str | None, Field(max_length=1000)] = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -44,23 +42,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/locations/{location}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "location",
-}
+PATH_ARGUMENTS = {"id": "location"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "address",
-    "configuration_overrides",
-    "display_name",
-    "metadata",
-)
+BODY_ARGUMENTS = ("address", "configuration_overrides", "display_name", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_location"
-TAGS = (
-    "terminal",
-    "terminal.location",
-)
+TAGS = ("terminal", "terminal.location")
 ANNOTATIONS = {
     "title": "Update terminal location",
     "readOnlyHint": False,

@@ -2,7 +2,9 @@
 """Update terminal reader: POST /v1/terminal/readers/{reader}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,13 +13,11 @@ class Label(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['location']] | None = None
-    label: Label | Literal[''] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["location"]] | None = None
+    label: Label | Literal[""] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -31,22 +31,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "reader",
-}
+PATH_ARGUMENTS = {"id": "reader"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "label",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "label", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "terminal_reader"
-TAGS = (
-    "terminal",
-    "terminal.reader",
-)
+TAGS = ("terminal", "terminal.reader")
 ANNOTATIONS = {
     "title": "Update terminal reader",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Update topup: POST /v1/topups/{topup}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['balance_transaction']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction"]] | None = None
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,22 +27,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/topups/{topup}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "topup",
-}
+PATH_ARGUMENTS = {"id": "topup"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "description",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "topup"
-TAGS = (
-    "balance",
-    "topup",
-)
+TAGS = ("balance", "topup")
 ANNOTATIONS = {
     "title": "Update topup",
     "readOnlyHint": False,

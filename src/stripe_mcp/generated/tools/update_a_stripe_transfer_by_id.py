@@ -2,18 +2,20 @@
 """Update transfer: POST /v1/transfers/{transfer}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['balance_transaction', 'destination', 'destination_payment', 'source_transaction']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction", "destination", "destination_payment", "source_transaction"]] | None = (
+        None
+    )
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -28,22 +30,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{transfer}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "transfer",
-}
+PATH_ARGUMENTS = {"id": "transfer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "description",
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "transfer"
-TAGS = (
-    "connect",
-    "transfer",
-)
+TAGS = ("connect", "transfer")
 ANNOTATIONS = {
     "title": "Update transfer",
     "readOnlyHint": False,

@@ -2,18 +2,20 @@
 """Update transfer reversal: POST /v1/transfers/{transfer}/reversals/{id}"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     transfer_id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['balance_transaction', 'destination_payment_refund', 'source_refund', 'transfer']] | None = None
-    metadata: dict[str, str] | Literal[''] | None = None
+    expand: list[Literal["balance_transaction", "destination_payment_refund", "source_refund", "transfer"]] | None = (
+        None
+    )
+    metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -29,22 +31,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{transfer}/reversals/{id}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-    "transfer_id": "transfer",
-}
+PATH_ARGUMENTS = {"id": "id", "transfer_id": "transfer"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-    "metadata",
-)
+BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "transfer_reversal"
-TAGS = (
-    "connect",
-    "transfer_reversal",
-)
+TAGS = ("connect", "transfer_reversal")
 ANNOTATIONS = {
     "title": "Update transfer reversal",
     "readOnlyHint": False,

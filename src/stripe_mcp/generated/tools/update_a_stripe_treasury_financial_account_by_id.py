@@ -2,86 +2,66 @@
 """Update treasury financial account: POST /v1/treasury/financial_accounts/{financial_account}"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CardIssuing(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class DepositInsurance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class Aba(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class FinancialAddresses(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     aba: Aba | None = None
 
 
 class Ach(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class InboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
 
 
 class IntraStripeFlows(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class UsDomesticWire(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class OutboundPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class OutboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class Features(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     card_issuing: CardIssuing | None = None
     deposit_insurance: DepositInsurance | None = None
     financial_addresses: FinancialAddresses | None = None
@@ -92,17 +72,13 @@ class Features(BaseModel):
 
 
 class PlatformRestrictions(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    inbound_flows: Literal['restricted', 'unrestricted'] | None = None
-    outbound_flows: Literal['restricted', 'unrestricted'] | None = None
+    model_config = ConfigDict(extra="forbid")
+    inbound_flows: Literal["restricted", "unrestricted"] | None = None
+    outbound_flows: Literal["restricted", "unrestricted"] | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     features: Features | None = None
     metadata: dict[str, str] | None = None
@@ -117,22 +93,13 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/financial_accounts/{financial_account}"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "financial_account",
-}
+PATH_ARGUMENTS = {"id": "financial_account"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "features",
-    "metadata",
-    "platform_restrictions",
-)
+BODY_ARGUMENTS = ("features", "metadata", "platform_restrictions")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_financial_account"
-TAGS = (
-    "treasury",
-    "treasury.financial_account",
-)
+TAGS = ("treasury", "treasury.financial_account")
 ANNOTATIONS = {
     "title": "Update treasury financial account",
     "readOnlyHint": False,

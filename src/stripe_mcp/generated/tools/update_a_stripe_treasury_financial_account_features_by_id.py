@@ -2,86 +2,66 @@
 """Update treasury financial account features: POST /v1/treasury/financial_accounts/{financial_account}/features"""
 
 from __future__ import annotations
-from pydantic import BaseModel, ConfigDict, Field
+
 from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CardIssuing(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class DepositInsurance(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class Aba(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class FinancialAddresses(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     aba: Aba | None = None
 
 
 class Ach(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class InboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
 
 
 class IntraStripeFlows(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class UsDomesticWire(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     requested: bool
 
 
 class OutboundPayments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class OutboundTransfers(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     ach: Ach | None = None
     us_domestic_wire: UsDomesticWire | None = None
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     financial_account_id: Annotated[str, Field(max_length=5000)]
     card_issuing: CardIssuing | None = None
     deposit_insurance: DepositInsurance | None = None
@@ -103,9 +83,7 @@ KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/financial_accounts/{financial_account}/features"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "financial_account_id": "financial_account",
-}
+PATH_ARGUMENTS = {"financial_account_id": "financial_account"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = (
     "card_issuing",
@@ -119,10 +97,7 @@ BODY_ARGUMENTS = (
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "treasury_financial_account_features"
-TAGS = (
-    "treasury",
-    "treasury.financial_account_features",
-)
+TAGS = ("treasury", "treasury.financial_account_features")
 ANNOTATIONS = {
     "title": "Update treasury financial account features",
     "readOnlyHint": False,

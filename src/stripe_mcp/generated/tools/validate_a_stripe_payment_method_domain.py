@@ -2,14 +2,14 @@
 """Validate payment method domain: POST /v1/payment_method_domains/{payment_method_domain}/validate"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
@@ -28,18 +28,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_method_domains/{payment_method_domain}/validate"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "payment_method_domain",
-}
+PATH_ARGUMENTS = {"id": "payment_method_domain"}
 QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_method_domain"
-TAGS = (
-    "payments",
-    "payment_method_domain",
-)
+TAGS = ("payments", "payment_method_domain")
 ANNOTATIONS = {
     "title": "Validate payment method domain",
     "readOnlyHint": False,

@@ -2,18 +2,18 @@
 """Verify customer bank account: POST /v1/customers/{customer}/bank_accounts/{id}/verify"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
     amounts: list[int] | None = None
-    expand: list[Literal['account', 'customer']] | None = None
+    expand: list[Literal["account", "customer"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -27,22 +27,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/bank_accounts/{id}/verify"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "customer_id": "customer",
-    "id": "id",
-}
+PATH_ARGUMENTS = {"customer_id": "customer", "id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amounts",
-    "expand",
-)
+BODY_ARGUMENTS = ("amounts", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "customer_bank_account"
-TAGS = (
-    "customers",
-    "bank_account",
-)
+TAGS = ("customers", "bank_account")
 ANNOTATIONS = {
     "title": "Verify customer bank account",
     "readOnlyHint": False,

@@ -2,7 +2,9 @@
 """Verify source: POST /v1/sources/{source}/verify"""
 
 from __future__ import annotations
+
 from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
@@ -11,9 +13,7 @@ class Value(RootModel[str]):
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     values: list[Value]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -26,20 +26,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/sources/{source}/verify"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "source",
-}
+PATH_ARGUMENTS = {"id": "source"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "values",
-)
+BODY_ARGUMENTS = ("values",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "source"
-TAGS = (
-    "payments",
-    "source",
-)
+TAGS = ("payments", "source")
 ANNOTATIONS = {
     "title": "Verify source",
     "readOnlyHint": False,

@@ -2,49 +2,50 @@
 """Verify microdeposits payment intent: POST /v1/payment_intents/{intent}/verify_microdeposits"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amounts: list[int] | None = None
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
     descriptor_code: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'invoice', 'latest_charge', 'on_behalf_of', 'payment_method', 'review', 'transfer_data.destination']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "invoice",
+                "latest_charge",
+                "on_behalf_of",
+                "payment_method",
+                "review",
+                "transfer_data.destination",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 NAME = "verify_microdeposits_a_stripe_payment_intent"
 TITLE = "Verify microdeposits payment intent"
-DESCRIPTION = (
-    "Verify microdeposits on a Stripe payment intent. Verifies microdeposits on a PaymentIntent "
-    "object."
-)
+DESCRIPTION = "Verify microdeposits on a Stripe payment intent. Verifies microdeposits on a PaymentIntent object."
 KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/verify_microdeposits"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amounts",
-    "client_secret",
-    "descriptor_code",
-    "expand",
-)
+BODY_ARGUMENTS = ("amounts", "client_secret", "descriptor_code", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "payment_intent"
-TAGS = (
-    "payments",
-    "payment_intent",
-)
+TAGS = ("payments", "payment_intent")
 ANNOTATIONS = {
     "title": "Verify microdeposits payment intent",
     "readOnlyHint": False,

@@ -2,19 +2,32 @@
 """Verify microdeposits setup intent: POST /v1/setup_intents/{intent}/verify_microdeposits"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     amounts: list[int] | None = None
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
     descriptor_code: Annotated[str | None, Field(max_length=5000)] = None
-    expand: list[Literal['application', 'customer', 'latest_attempt', 'mandate', 'on_behalf_of', 'payment_method', 'single_use_mandate']] | None = None
+    expand: (
+        list[
+            Literal[
+                "application",
+                "customer",
+                "latest_attempt",
+                "mandate",
+                "on_behalf_of",
+                "payment_method",
+                "single_use_mandate",
+            ]
+        ]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -25,23 +38,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}/verify_microdeposits"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "intent",
-}
+PATH_ARGUMENTS = {"id": "intent"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "amounts",
-    "client_secret",
-    "descriptor_code",
-    "expand",
-)
+BODY_ARGUMENTS = ("amounts", "client_secret", "descriptor_code", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "setup_intent"
-TAGS = (
-    "payments",
-    "setup_intent",
-)
+TAGS = ("payments", "setup_intent")
 ANNOTATIONS = {
     "title": "Verify microdeposits setup intent",
     "readOnlyHint": False,

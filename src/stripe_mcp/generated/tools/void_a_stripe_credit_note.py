@@ -2,16 +2,19 @@
 """Void credit note: POST /v1/credit_notes/{id}/void"""
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+    model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    expand: list[Literal['customer', 'customer_balance_transaction', 'invoice', 'refund', 'shipping_cost.shipping_rate']] | None = None
+    expand: (
+        list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
+        | None
+    ) = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -22,20 +25,13 @@ KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/credit_notes/{id}/void"
 SERVER_URL = None
-PATH_ARGUMENTS = {
-    "id": "id",
-}
+PATH_ARGUMENTS = {"id": "id"}
 QUERY_ARGUMENTS = ()
-BODY_ARGUMENTS = (
-    "expand",
-)
+BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
 RESOURCE = "credit_note"
-TAGS = (
-    "billing",
-    "credit_note",
-)
+TAGS = ("billing", "credit_note")
 ANNOTATIONS = {
     "title": "Void credit note",
     "readOnlyHint": False,
