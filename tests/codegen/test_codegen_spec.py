@@ -7,6 +7,7 @@ tests/test_codegen_spec.py` and review the diff before committing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -18,11 +19,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from stripe_mcp.codegen.generate import generate_files, stale_files
+from stripe_mcp.codegen.generate import generate_files, stale_files, write_tree
 from tests.support.paths import GENERATED, SPEC
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+PACKAGE = "_codegen_spec_check"
 
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 OPERATIONS_IN_PINNED_SPEC = 468
@@ -79,22 +81,21 @@ def schemas(files) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def modules(files) -> dict[str, types.ModuleType]:
-    """Every tool module, executed from the rendered source as a real (temporary) module."""
-    loaded = {}
-    for path, text in sorted(files.items()):
-        if not path.startswith("tools/") or path == "tools/__init__.py":
-            continue
-        name = Path(path).stem
-        module_name = f"_codegen_spec_check.{name}"
-        module = types.ModuleType(module_name)
-        module.__file__ = f"<generated {path}>"
-        sys.modules[module_name] = module  # pydantic resolves the postponed annotations through sys.modules
-        exec(compile(text, path, "exec"), module.__dict__)
-        loaded[name] = module
-    yield loaded
-    for name in loaded:
-        sys.modules.pop(f"_codegen_spec_check.{name}", None)
+def modules(files, tmp_path_factory) -> dict[str, types.ModuleType]:
+    """Every tool module, imported from the rendered files as a real (temporary) package."""
+    root = tmp_path_factory.mktemp("rendered")
+    write_tree(files, root / PACKAGE)
+    sys.path.insert(0, str(root))
+    try:
+        yield {
+            Path(path).stem: importlib.import_module(f"{PACKAGE}.tools.{Path(path).stem}")
+            for path in sorted(files)
+            if path.startswith("tools/") and path != "tools/__init__.py"
+        }
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            sys.modules.pop(name)
 
 
 def subschemas(schema: Any, path: str = "#"):

@@ -28,10 +28,24 @@ class ModelCodeError(Exception):
     """datamodel-code-generator wrote something the generator cannot place."""
 
 
-def definitions_code(definitions: dict[str, Schema]) -> str:
-    """One module's worth of shared models (imports first), each definition a class of its name."""
-    code = _datamodel({"$defs": definitions}, skip_root_model=True)
-    return _checked(_inline_root_models(code), set(definitions))
+def definitions_code(definitions: dict[str, Schema]) -> dict[str, str]:
+    """Each shared definition as its own module's code: the imports it may need, then its class."""
+    if not definitions:
+        return {}
+    code = _checked(_inline_root_models(_datamodel({"$defs": definitions}, skip_root_model=True)), set(definitions))
+    imports, _ = split_imports(code)
+    lines = code.splitlines()
+    return {
+        node.name: imports + "\n\n\n" + "\n".join(lines[node.lineno - 1 : node.end_lineno]) + "\n"
+        for node in _classes(code)
+    }
+
+
+def split_imports(code: str) -> tuple[str, str]:
+    """The import lines that open `code`, and the rest."""
+    lines = code.splitlines()
+    count = next((i for i, line in enumerate(lines) if line and not line.startswith(("from ", "import "))), len(lines))
+    return "\n".join(lines[:count]).strip(), "\n".join(lines[count:]).strip()
 
 
 def arguments_code(schema: Schema, references: Iterable[str]) -> str:
@@ -86,24 +100,25 @@ def _without_classes(code: str, names: set[str]) -> str:
     return _without_lines(code, [node for node in _classes(code) if node.name in names])
 
 
-def _root_type(node: ast.ClassDef, code: str) -> str | None:
+def _root_type(node: ast.ClassDef) -> str | None:
     """The root annotation of `class X(RootModel[...]): root: T`, as source; None for any other class."""
-    bases = [ast.get_source_segment(code, base) or "" for base in node.bases]
-    if len(bases) != 1 or not bases[0].startswith("RootModel[") or len(node.body) != 1:
+    if len(node.bases) != 1 or len(node.body) != 1:
         return None
-    statement = node.body[0]
+    base, statement = node.bases[0], node.body[0]
+    if not (isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel"):
+        return None
     if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
         return None
     if statement.target.id != "root" or statement.value is not None:
         return None
-    return ast.get_source_segment(code, statement.annotation)
+    return ast.unparse(statement.annotation)
 
 
 def _inline_root_models(code: str) -> str:
     roots: dict[str, str] = {}
     nodes = []
     for node in _classes(code):
-        root = _root_type(node, code)
+        root = _root_type(node)
         if root is not None:
             roots[node.name] = root
             nodes.append(node)

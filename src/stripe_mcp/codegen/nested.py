@@ -74,6 +74,10 @@ class SharedModels:
     """Tool name -> its arguments schema, nested objects as references."""
     references: dict[str, tuple[str, ...]]
     """Class or tool name -> the classes its schema refers to directly, sorted."""
+    titles: dict[str, str]
+    """Class name -> the spec title it is named from ("" for an untitled object, named by its field)."""
+    shapes: dict[str, Schema]
+    """Class name -> the nested object schema it was made from (titles kept, descriptions dropped)."""
 
 
 def share_models(tools: Iterable[Tool]) -> SharedModels:
@@ -86,7 +90,9 @@ def share_models(tools: Iterable[Tool]) -> SharedModels:
     definitions = {names[key]: _referring(schema, names, top=True) for key, schema in collector.schemas.items()}
     arguments = {name: _referring(schema, names, top=True) for name, (_, schema) in schemas.items()}
     references = {name: tuple(sorted(_references(schema))) for name, schema in {**definitions, **arguments}.items()}
-    return SharedModels(dict(sorted(definitions.items())), arguments, references)
+    titles = {names[key]: str(schema.get("title") or "") for key, schema in collector.schemas.items()}
+    shapes = {names[key]: schema for key, schema in collector.schemas.items()}
+    return SharedModels(dict(sorted(definitions.items())), arguments, references, titles, shapes)
 
 
 class _Collector:

@@ -7,10 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+from ..models.capture_charge_transfer_data_specs import CaptureChargeTransferDataSpecs
 
 
 class Arguments(BaseModel):
@@ -42,7 +39,7 @@ class Arguments(BaseModel):
     receipt_email: str | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
-    transfer_data: TransferData | None = None
+    transfer_data: CaptureChargeTransferDataSpecs | None = None
     transfer_group: str | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

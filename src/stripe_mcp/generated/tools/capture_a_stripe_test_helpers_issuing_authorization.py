@@ -3,62 +3,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Segment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    arrival_airport_code: Annotated[str | None, Field(max_length=3)] = None
-    carrier: Annotated[str | None, Field(max_length=5000)] = None
-    departure_airport_code: Annotated[str | None, Field(max_length=3)] = None
-    flight_number: Annotated[str | None, Field(max_length=5000)] = None
-    service_class: Annotated[str | None, Field(max_length=5000)] = None
-    stopover_allowed: bool | None = None
-
-
-class Flight(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    departure_at: int | None = None
-    passenger_name: Annotated[str | None, Field(max_length=5000)] = None
-    refundable: bool | None = None
-    segments: list[Segment] | None = None
-    travel_agency: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Fuel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Annotated[
-        Literal["diesel", "other", "unleaded_plus", "unleaded_regular", "unleaded_super"] | None, Field(max_length=5000)
-    ] = None
-    unit: Annotated[Literal["liter", "us_gallon"] | None, Field(max_length=5000)] = None
-    unit_cost_decimal: Decimal | None = None
-    volume_decimal: Decimal | None = None
-
-
-class Lodging(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    check_in_at: int | None = None
-    nights: int | None = None
-
-
-class ReceiptItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    description: Annotated[str | None, Field(max_length=26)] = None
-    quantity: Decimal | None = None
-    total: int | None = None
-    unit_cost: int | None = None
-
-
-class PurchaseDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flight: Flight | None = None
-    fuel: Fuel | None = None
-    lodging: Lodging | None = None
-    receipt: list[ReceiptItem] | None = None
-    reference: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.purchase_details_specs import PurchaseDetailsSpecs
 
 
 class Arguments(BaseModel):
@@ -67,7 +16,7 @@ class Arguments(BaseModel):
     capture_amount: int | None = None
     close_authorization: bool | None = None
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
-    purchase_details: PurchaseDetails | None = None
+    purchase_details: PurchaseDetailsSpecs | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,44 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class File(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class BankAccountOwnershipVerification(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: list[File] | None = None
-
-
-class Documents(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank_account_ownership_verification: BankAccountOwnershipVerification | None = None
-
-
-class BankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
-    account_number: Annotated[str, Field(max_length=5000)]
-    account_type: Annotated[Literal["checking", "futsu", "savings", "toza"] | None, Field(max_length=5000)] = None
-    country: Annotated[str, Field(max_length=5000)]
-    currency: str | None = None
-    documents: Documents | None = None
-    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.external_account_payout_bank_account import ExternalAccountPayoutBankAccount
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
-    bank_account: BankAccount | BankAccount1 | None = None
+    bank_account: ExternalAccountPayoutBankAccount | Annotated[str, Field(max_length=5000)] | None = None
     default_for_currency: bool | None = None
     expand: list[Literal["account", "customer"]] | None = None
     external_account: Annotated[str | None, Field(max_length=5000)] = None

@@ -7,21 +7,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class AccountOnboarding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class Components(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_onboarding: AccountOnboarding | None = None
+from ..models.account_session_create_components_param import AccountSessionCreateComponentsParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str
-    components: Components
+    components: AccountSessionCreateComponentsParam
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Scope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["account", "user"]
-    user: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.scope_param import ScopeParam
 
 
 class Arguments(BaseModel):
@@ -19,7 +15,7 @@ class Arguments(BaseModel):
     expires_at: int | None = None
     name: Annotated[str, Field(max_length=5000)]
     payload: Annotated[str, Field(max_length=5000)]
-    scope: Scope
+    scope: ScopeParam
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

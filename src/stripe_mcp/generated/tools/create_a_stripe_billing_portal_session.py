@@ -7,73 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class HostedConfirmation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_message: Annotated[str | None, Field(max_length=500)] = None
-
-
-class Redirect(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    return_url: str
-
-
-class AfterCompletion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    hosted_confirmation: HostedConfirmation | None = None
-    redirect: Redirect | None = None
-    type: Literal["hosted_confirmation", "portal_homepage", "redirect"]
-
-
-class CouponOffer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str, Field(max_length=5000)]
-
-
-class Retention(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon_offer: CouponOffer
-    type: Literal["coupon_offer"]
-
-
-class SubscriptionCancel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    retention: Retention | None = None
-    subscription: Annotated[str, Field(max_length=5000)]
-
-
-class SubscriptionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    subscription: Annotated[str, Field(max_length=5000)]
-
-
-class Discount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    promotion_code: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: Annotated[str, Field(max_length=5000)]
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
-
-
-class SubscriptionUpdateConfirm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    discounts: list[Discount] | None = None
-    items: list[Item]
-    subscription: Annotated[str, Field(max_length=5000)]
-
-
-class FlowData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    after_completion: AfterCompletion | None = None
-    subscription_cancel: SubscriptionCancel | None = None
-    subscription_update: SubscriptionUpdate | None = None
-    subscription_update_confirm: SubscriptionUpdateConfirm | None = None
-    type: Literal["payment_method_update", "subscription_cancel", "subscription_update", "subscription_update_confirm"]
+from ..models.flow_data_param import FlowDataParam
 
 
 class Arguments(BaseModel):
@@ -81,7 +15,7 @@ class Arguments(BaseModel):
     configuration: Annotated[str | None, Field(max_length=5000)] = None
     customer: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["configuration"]] | None = None
-    flow_data: FlowData | None = None
+    flow_data: FlowDataParam | None = None
     locale: (
         Literal[
             "auto",

@@ -5,64 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address_city: Annotated[str | None, Field(max_length=5000)] = None
-    address_country: Annotated[str | None, Field(max_length=5000)] = None
-    address_line1: Annotated[str | None, Field(max_length=5000)] = None
-    address_line2: Annotated[str | None, Field(max_length=5000)] = None
-    address_state: Annotated[str | None, Field(max_length=5000)] = None
-    address_zip: Annotated[str | None, Field(max_length=5000)] = None
-    cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
-    metadata: dict[str, str] | None = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
-
-
-class Card1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Destination(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
-
-
-class RadarOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    session: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    carrier: Annotated[str | None, Field(max_length=5000)] = None
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-    tracking_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    destination: Annotated[str, Field(max_length=5000)]
+from ..models.create_charge_transfer_data_specs import CreateChargeTransferDataSpecs
+from ..models.customer_payment_source_card import CustomerPaymentSourceCard
+from ..models.destination_specs import DestinationSpecs
+from ..models.optional_fields_shipping import OptionalFieldsShipping
+from ..models.radar_options import RadarOptions
 
 
 class Arguments(BaseModel):
@@ -71,11 +20,11 @@ class Arguments(BaseModel):
     application_fee: int | None = None
     application_fee_amount: int | None = None
     capture: bool | None = None
-    card: Card | Card1 | None = None
+    card: CustomerPaymentSourceCard | Annotated[str, Field(max_length=5000)] | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=500)] = None
     description: Annotated[str | None, Field(max_length=40000)] = None
-    destination: Destination | str | None = None
+    destination: DestinationSpecs | str | None = None
     expand: (
         list[
             Literal[
@@ -100,11 +49,11 @@ class Arguments(BaseModel):
     on_behalf_of: Annotated[str | None, Field(max_length=5000)] = None
     radar_options: RadarOptions | None = None
     receipt_email: str | None = None
-    shipping: Shipping | None = None
+    shipping: OptionalFieldsShipping | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
-    transfer_data: TransferData | None = None
+    transfer_data: CreateChargeTransferDataSpecs | None = None
     transfer_group: str | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Product(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class AppliesTo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    products: list[Product] | None = None
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_off: int
+from ..models.applies_to_params import AppliesToParams
+from ..models.coupon_currency_option import CouponCurrencyOption
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_off: int | None = None
-    applies_to: AppliesTo | None = None
+    applies_to: AppliesToParams | None = None
     currency: str | None = None
-    currency_options: dict[str, CurrencyOptions] | None = None
+    currency_options: dict[str, CouponCurrencyOption] | None = None
     duration: Literal["forever", "once", "repeating"] | None = None
     duration_in_months: int | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None

@@ -3,31 +3,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Line(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    description: Annotated[str | None, Field(max_length=5000)] = None
-    invoice_line_item: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-    type: Literal["custom_line_item", "invoice_line_item"]
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class ShippingCost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.credit_note_line_item_params import CreditNoteLineItemParams
+from ..models.credit_note_shipping_cost import CreditNoteShippingCost
 
 
 class Arguments(BaseModel):
@@ -40,14 +21,14 @@ class Arguments(BaseModel):
         | None
     ) = None
     invoice: Annotated[str, Field(max_length=5000)]
-    lines: list[Line] | None = None
+    lines: list[CreditNoteLineItemParams] | None = None
     memo: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
     out_of_band_amount: int | None = None
     reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | None = None
     refund: str | None = None
     refund_amount: int | None = None
-    shipping_cost: ShippingCost | None = None
+    shipping_cost: CreditNoteShippingCost | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,145 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reconciliation_mode: Literal["automatic", "manual", "merchant_default"] | None = None
-
-
-class CashBalance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    settings: Settings | None = None
-
-
-class CustomField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=30)]
-    value: Annotated[str, Field(max_length=30)]
-
-
-class RenderingOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
-
-
-class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_fields: list[CustomField] | Literal[""] | None = None
-    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    footer: Annotated[str | None, Field(max_length=5000)] = None
-    rendering_options: RenderingOptions | Literal[""] | None = None
-
-
-class PreferredLocale(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Tax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ip_address: str | Literal[""] | None = None
-
-
-class TaxIdDatum(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Annotated[
-        Literal[
-            "ad_nrt",
-            "ae_trn",
-            "ar_cuit",
-            "au_abn",
-            "au_arn",
-            "bg_uic",
-            "bo_tin",
-            "br_cnpj",
-            "br_cpf",
-            "ca_bn",
-            "ca_gst_hst",
-            "ca_pst_bc",
-            "ca_pst_mb",
-            "ca_pst_sk",
-            "ca_qst",
-            "ch_vat",
-            "cl_tin",
-            "cn_tin",
-            "co_nit",
-            "cr_tin",
-            "do_rcn",
-            "ec_ruc",
-            "eg_tin",
-            "es_cif",
-            "eu_oss_vat",
-            "eu_vat",
-            "gb_vat",
-            "ge_vat",
-            "hk_br",
-            "hu_tin",
-            "id_npwp",
-            "il_vat",
-            "in_gst",
-            "is_vat",
-            "jp_cn",
-            "jp_rn",
-            "jp_trn",
-            "ke_pin",
-            "kr_brn",
-            "li_uid",
-            "mx_rfc",
-            "my_frp",
-            "my_itn",
-            "my_sst",
-            "no_vat",
-            "nz_gst",
-            "pe_ruc",
-            "ph_tin",
-            "ro_tin",
-            "rs_pib",
-            "ru_inn",
-            "ru_kpp",
-            "sa_vat",
-            "sg_gst",
-            "sg_uen",
-            "si_tin",
-            "sv_nit",
-            "th_vat",
-            "tr_tin",
-            "tw_vat",
-            "ua_vat",
-            "us_ein",
-            "uy_ruc",
-            "ve_rif",
-            "vn_tin",
-            "za_vat",
-        ],
-        Field(max_length=5000),
-    ]
-    value: str
+from ..models.cash_balance_param import CashBalanceParam
+from ..models.customer_param import CustomerParam
+from ..models.customer_shipping import CustomerShipping
+from ..models.data_params import DataParams
+from ..models.optional_fields_address import OptionalFieldsAddress
+from ..models.tax_param import TaxParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: Address | Literal[""] | None = None
+    address: OptionalFieldsAddress | Literal[""] | None = None
     balance: int | None = None
-    cash_balance: CashBalance | None = None
+    cash_balance: CashBalanceParam | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     email: Annotated[str | None, Field(max_length=512)] = None
@@ -160,19 +36,19 @@ class Arguments(BaseModel):
         | None
     ) = None
     invoice_prefix: Annotated[str | None, Field(max_length=5000)] = None
-    invoice_settings: InvoiceSettings | None = None
+    invoice_settings: CustomerParam | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=256)] = None
     next_invoice_sequence: int | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     phone: Annotated[str | None, Field(max_length=20)] = None
-    preferred_locales: list[PreferredLocale] | None = None
+    preferred_locales: list[Annotated[str, Field(max_length=5000)]] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
-    shipping: Shipping | Literal[""] | None = None
+    shipping: CustomerShipping | Literal[""] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
-    tax: Tax | None = None
+    tax: TaxParam | None = None
     tax_exempt: Literal["", "exempt", "none", "reverse"] | None = None
-    tax_id_data: list[TaxIdDatum] | None = None
+    tax_id_data: list[DataParams] | None = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

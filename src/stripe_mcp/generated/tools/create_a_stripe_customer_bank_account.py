@@ -5,51 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class BankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
-    account_number: Annotated[str, Field(max_length=5000)]
-    country: Annotated[str, Field(max_length=5000)]
-    currency: str | None = None
-    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address_city: Annotated[str | None, Field(max_length=5000)] = None
-    address_country: Annotated[str | None, Field(max_length=5000)] = None
-    address_line1: Annotated[str | None, Field(max_length=5000)] = None
-    address_line2: Annotated[str | None, Field(max_length=5000)] = None
-    address_state: Annotated[str | None, Field(max_length=5000)] = None
-    address_zip: Annotated[str | None, Field(max_length=5000)] = None
-    cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
-    metadata: dict[str, str] | None = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
-
-
-class Card1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.customer_payment_source_bank_account import CustomerPaymentSourceBankAccount
+from ..models.customer_payment_source_card import CustomerPaymentSourceCard
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     alipay_account: Annotated[str | None, Field(max_length=5000)] = None
-    bank_account: BankAccount | BankAccount1 | None = None
-    card: Card | Card1 | None = None
+    bank_account: CustomerPaymentSourceBankAccount | Annotated[str, Field(max_length=5000)] | None = None
+    card: CustomerPaymentSourceCard | Annotated[str, Field(max_length=5000)] | None = None
     expand: list[Literal["account", "customer"]] | None = None
     metadata: dict[str, str] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None

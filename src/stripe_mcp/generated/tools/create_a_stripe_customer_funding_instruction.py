@@ -7,23 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    country: Annotated[str, Field(max_length=5000)]
-
-
-class BankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    eu_bank_transfer: EuBankTransfer | None = None
-    requested_address_types: list[Literal["iban", "sort_code", "spei", "zengin"]] | None = None
-    type: Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+from ..models.bank_transfer_params import BankTransferParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    bank_transfer: BankTransfer
+    bank_transfer: BankTransferParams
     currency: str
     funding_type: Literal["bank_transfer"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -7,18 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class FileLinkData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    create: bool
-    expires_at: int | None = None
-    metadata: dict[str, str] | Literal[""] | None = None
+from ..models.file_link_creation_params import FileLinkCreationParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     file: Annotated[str, Field(json_schema_extra={"contentEncoding": "base64"})]
-    file_link_data: FileLinkData | None = None
+    file_link_data: FileLinkCreationParams | None = None
     purpose: Literal[
         "account_requirement",
         "additional_verification",

@@ -5,30 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class AccountHolder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account: Annotated[str | None, Field(max_length=5000)] = None
-    customer: Annotated[str | None, Field(max_length=5000)] = None
-    type: Literal["account", "customer"]
-
-
-class Country(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    countries: list[Country]
+from ..models.filters_params import FiltersParams
+from ..models.financial_connections_session_account_holder_accountholder_params import (
+    FinancialConnectionsSessionAccountHolderAccountholderParams,
+)
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account_holder: AccountHolder
+    account_holder: FinancialConnectionsSessionAccountHolderAccountholderParams
     expand: list[Literal["account_holder.account", "account_holder.customer"]] | None = None
-    filters: Filters | None = None
+    filters: FiltersParams | None = None
     permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]]
     prefetch: list[Literal["balances", "ownership"]] | None = None
     return_url: Annotated[str | None, Field(max_length=5000)] = None

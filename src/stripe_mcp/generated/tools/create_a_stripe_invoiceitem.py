@@ -6,32 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Discount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    discount: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    end: int
-    start: int
-
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.discounts_data_param import DiscountsDataParam
+from ..models.one_time_price_data import OneTimePriceData
+from ..models.period import Period
 
 
 class Arguments(BaseModel):
@@ -41,18 +20,18 @@ class Arguments(BaseModel):
     customer: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=5000)] = None
     discountable: bool | None = None
-    discounts: list[Discount] | Literal[""] | None = None
+    discounts: list[DiscountsDataParam] | Literal[""] | None = None
     expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
     invoice: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
+    price_data: OneTimePriceData | None = None
     quantity: int | None = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | Literal[""] | None = None
-    tax_rates: list[TaxRate] | None = None
+    tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

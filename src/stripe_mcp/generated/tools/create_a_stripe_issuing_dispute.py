@@ -5,127 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class CancellationReason(RootModel[str]):
-    root: Annotated[str, Field(max_length=1500)]
-
-
-class Explanation(RootModel[str]):
-    root: Annotated[str, Field(max_length=1500)]
-
-
-class ProductDescription(RootModel[str]):
-    root: Annotated[str, Field(max_length=1500)]
-
-
-class Canceled(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    canceled_at: int | Literal[""] | None = None
-    cancellation_policy_provided: bool | Literal[""] | None = None
-    cancellation_reason: CancellationReason | Literal[""] | None = None
-    expected_at: int | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    product_description: ProductDescription | Literal[""] | None = None
-    product_type: Literal["", "merchandise", "service"] | None = None
-    return_status: Literal["", "merchant_rejected", "successful"] | None = None
-    returned_at: int | Literal[""] | None = None
-
-
-class Duplicate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    card_statement: str | Literal[""] | None = None
-    cash_receipt: str | Literal[""] | None = None
-    check_image: str | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    original_transaction: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Fraudulent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-
-
-class ReturnDescription(RootModel[str]):
-    root: Annotated[str, Field(max_length=1500)]
-
-
-class MerchandiseNotAsDescribed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    received_at: int | Literal[""] | None = None
-    return_description: ReturnDescription | Literal[""] | None = None
-    return_status: Literal["", "merchant_rejected", "successful"] | None = None
-    returned_at: int | Literal[""] | None = None
-
-
-class NotReceived(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    expected_at: int | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    product_description: ProductDescription | Literal[""] | None = None
-    product_type: Literal["", "merchandise", "service"] | None = None
-
-
-class Other(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    product_description: ProductDescription | Literal[""] | None = None
-    product_type: Literal["", "merchandise", "service"] | None = None
-
-
-class ServiceNotAsDescribed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_documentation: str | Literal[""] | None = None
-    canceled_at: int | Literal[""] | None = None
-    cancellation_reason: CancellationReason | Literal[""] | None = None
-    explanation: Explanation | Literal[""] | None = None
-    received_at: int | Literal[""] | None = None
-
-
-class Evidence(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    canceled: Canceled | Literal[""] | None = None
-    duplicate: Duplicate | Literal[""] | None = None
-    fraudulent: Fraudulent | Literal[""] | None = None
-    merchandise_not_as_described: MerchandiseNotAsDescribed | Literal[""] | None = None
-    not_received: NotReceived | Literal[""] | None = None
-    other: Other | Literal[""] | None = None
-    reason: (
-        Literal[
-            "canceled",
-            "duplicate",
-            "fraudulent",
-            "merchandise_not_as_described",
-            "not_received",
-            "other",
-            "service_not_as_described",
-        ]
-        | None
-    ) = None
-    service_not_as_described: ServiceNotAsDescribed | Literal[""] | None = None
-
-
-class Treasury(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    received_debit: Annotated[str, Field(max_length=5000)]
+from ..models.evidence_param import EvidenceParam
+from ..models.treasury_param import TreasuryParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: int | None = None
-    evidence: Evidence | None = None
+    evidence: EvidenceParam | None = None
     expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | None = None
     transaction: Annotated[str | None, Field(max_length=5000)] = None
-    treasury: Treasury | None = None
+    treasury: TreasuryParam | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,435 +5,43 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class HostedConfirmation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_message: Annotated[str | None, Field(max_length=500)] = None
-
-
-class Redirect(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, Field(max_length=2048)]
-
-
-class AfterCompletion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    hosted_confirmation: HostedConfirmation | None = None
-    redirect: Redirect | None = None
-    type: Literal["hosted_confirmation", "redirect"]
-
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class ConsentCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    promotions: Literal["auto", "none"] | None = None
-    terms_of_service: Literal["none", "required"] | None = None
-
-
-class Option(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: Annotated[str, Field(max_length=100)]
-    value: Annotated[str, Field(max_length=100)]
-
-
-class Dropdown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    options: list[Option]
-
-
-class Label(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom: Annotated[str, Field(max_length=50)]
-    type: Literal["custom"]
-
-
-class Numeric(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    maximum_length: int | None = None
-    minimum_length: int | None = None
-
-
-class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    maximum_length: int | None = None
-    minimum_length: int | None = None
-
-
-class CustomField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dropdown: Dropdown | None = None
-    key: Annotated[str, Field(max_length=200)]
-    label: Label
-    numeric: Numeric | None = None
-    optional: bool | None = None
-    text: Text | None = None
-    type: Literal["dropdown", "numeric", "text"]
-
-
-class ShippingAddress(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message: Annotated[str, Field(max_length=1000)]
-
-
-class Submit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message: Annotated[str, Field(max_length=1000)]
-
-
-class CustomText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shipping_address: ShippingAddress | Literal[""] | None = None
-    submit: Submit | Literal[""] | None = None
-
-
-class AccountTaxId(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class CustomField1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=30)]
-    value: Annotated[str, Field(max_length=30)]
-
-
-class RenderingOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
-
-
-class InvoiceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_tax_ids: list[AccountTaxId] | Literal[""] | None = None
-    custom_fields: list[CustomField1] | Literal[""] | None = None
-    description: Annotated[str | None, Field(max_length=1500)] = None
-    footer: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[""] | None = None
-    rendering_options: RenderingOptions | Literal[""] | None = None
-
-
-class InvoiceCreation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    invoice_data: InvoiceData | None = None
-
-
-class AdjustableQuantity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
-
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    adjustable_quantity: AdjustableQuantity | None = None
-    price: Annotated[str, Field(max_length=5000)]
-    quantity: int
-
-
-class PaymentIntentData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
-    setup_future_usage: Literal["off_session", "on_session"] | None = None
-
-
-class PhoneNumberCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class ShippingAddressCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    allowed_countries: list[
-        Literal[
-            "AC",
-            "AD",
-            "AE",
-            "AF",
-            "AG",
-            "AI",
-            "AL",
-            "AM",
-            "AO",
-            "AQ",
-            "AR",
-            "AT",
-            "AU",
-            "AW",
-            "AX",
-            "AZ",
-            "BA",
-            "BB",
-            "BD",
-            "BE",
-            "BF",
-            "BG",
-            "BH",
-            "BI",
-            "BJ",
-            "BL",
-            "BM",
-            "BN",
-            "BO",
-            "BQ",
-            "BR",
-            "BS",
-            "BT",
-            "BV",
-            "BW",
-            "BY",
-            "BZ",
-            "CA",
-            "CD",
-            "CF",
-            "CG",
-            "CH",
-            "CI",
-            "CK",
-            "CL",
-            "CM",
-            "CN",
-            "CO",
-            "CR",
-            "CV",
-            "CW",
-            "CY",
-            "CZ",
-            "DE",
-            "DJ",
-            "DK",
-            "DM",
-            "DO",
-            "DZ",
-            "EC",
-            "EE",
-            "EG",
-            "EH",
-            "ER",
-            "ES",
-            "ET",
-            "FI",
-            "FJ",
-            "FK",
-            "FO",
-            "FR",
-            "GA",
-            "GB",
-            "GD",
-            "GE",
-            "GF",
-            "GG",
-            "GH",
-            "GI",
-            "GL",
-            "GM",
-            "GN",
-            "GP",
-            "GQ",
-            "GR",
-            "GS",
-            "GT",
-            "GU",
-            "GW",
-            "GY",
-            "HK",
-            "HN",
-            "HR",
-            "HT",
-            "HU",
-            "ID",
-            "IE",
-            "IL",
-            "IM",
-            "IN",
-            "IO",
-            "IQ",
-            "IS",
-            "IT",
-            "JE",
-            "JM",
-            "JO",
-            "JP",
-            "KE",
-            "KG",
-            "KH",
-            "KI",
-            "KM",
-            "KN",
-            "KR",
-            "KW",
-            "KY",
-            "KZ",
-            "LA",
-            "LB",
-            "LC",
-            "LI",
-            "LK",
-            "LR",
-            "LS",
-            "LT",
-            "LU",
-            "LV",
-            "LY",
-            "MA",
-            "MC",
-            "MD",
-            "ME",
-            "MF",
-            "MG",
-            "MK",
-            "ML",
-            "MM",
-            "MN",
-            "MO",
-            "MQ",
-            "MR",
-            "MS",
-            "MT",
-            "MU",
-            "MV",
-            "MW",
-            "MX",
-            "MY",
-            "MZ",
-            "NA",
-            "NC",
-            "NE",
-            "NG",
-            "NI",
-            "NL",
-            "NO",
-            "NP",
-            "NR",
-            "NU",
-            "NZ",
-            "OM",
-            "PA",
-            "PE",
-            "PF",
-            "PG",
-            "PH",
-            "PK",
-            "PL",
-            "PM",
-            "PN",
-            "PR",
-            "PS",
-            "PT",
-            "PY",
-            "QA",
-            "RE",
-            "RO",
-            "RS",
-            "RU",
-            "RW",
-            "SA",
-            "SB",
-            "SC",
-            "SE",
-            "SG",
-            "SH",
-            "SI",
-            "SJ",
-            "SK",
-            "SL",
-            "SM",
-            "SN",
-            "SO",
-            "SR",
-            "SS",
-            "ST",
-            "SV",
-            "SX",
-            "SZ",
-            "TA",
-            "TC",
-            "TD",
-            "TF",
-            "TG",
-            "TH",
-            "TJ",
-            "TK",
-            "TL",
-            "TM",
-            "TN",
-            "TO",
-            "TR",
-            "TT",
-            "TV",
-            "TW",
-            "TZ",
-            "UA",
-            "UG",
-            "US",
-            "UY",
-            "UZ",
-            "VA",
-            "VC",
-            "VE",
-            "VG",
-            "VN",
-            "VU",
-            "WF",
-            "WS",
-            "XK",
-            "YE",
-            "YT",
-            "ZA",
-            "ZM",
-            "ZW",
-            "ZZ",
-        ]
-    ]
-
-
-class ShippingOption(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class SubscriptionData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    description: Annotated[str | None, Field(max_length=500)] = None
-    trial_period_days: int | None = None
-
-
-class TaxIdCollection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    destination: str
+from ..models.after_completion_params import AfterCompletionParams
+from ..models.automatic_tax_params import AutomaticTaxParams
+from ..models.consent_collection_params import ConsentCollectionParams
+from ..models.custom_field_param import CustomFieldParam
+from ..models.custom_text_param import CustomTextParam
+from ..models.invoice_creation_create_params import InvoiceCreationCreateParams
+from ..models.line_items_create_params import LineItemsCreateParams
+from ..models.payment_link_payment_intent_data_params import PaymentLinkPaymentIntentDataParams
+from ..models.payment_link_shipping_option_params import PaymentLinkShippingOptionParams
+from ..models.payment_link_subscription_data_params import PaymentLinkSubscriptionDataParams
+from ..models.phone_number_collection_params import PhoneNumberCollectionParams
+from ..models.shipping_address_collection_params import ShippingAddressCollectionParams
+from ..models.tax_id_collection_params import TaxIdCollectionParams
+from ..models.transfer_data_params import TransferDataParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    after_completion: AfterCompletion | None = None
+    after_completion: AfterCompletionParams | None = None
     allow_promotion_codes: bool | None = None
     application_fee_amount: int | None = None
     application_fee_percent: float | None = None
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxParams | None = None
     billing_address_collection: Literal["auto", "required"] | None = None
-    consent_collection: ConsentCollection | None = None
+    consent_collection: ConsentCollectionParams | None = None
     currency: str | None = None
-    custom_fields: list[CustomField] | None = None
-    custom_text: CustomText | None = None
+    custom_fields: list[CustomFieldParam] | None = None
+    custom_text: CustomTextParam | None = None
     customer_creation: Literal["always", "if_required"] | None = None
     expand: list[Literal["application", "on_behalf_of", "transfer_data.destination"]] | None = None
-    invoice_creation: InvoiceCreation | None = None
-    line_items: list[LineItem]
+    invoice_creation: InvoiceCreationCreateParams | None = None
+    line_items: list[LineItemsCreateParams]
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
-    payment_intent_data: PaymentIntentData | None = None
+    payment_intent_data: PaymentLinkPaymentIntentDataParams | None = None
     payment_method_collection: Literal["always", "if_required"] | None = None
     payment_method_types: (
         list[
@@ -470,13 +78,13 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    phone_number_collection: PhoneNumberCollection | None = None
-    shipping_address_collection: ShippingAddressCollection | None = None
-    shipping_options: list[ShippingOption] | None = None
+    phone_number_collection: PhoneNumberCollectionParams | None = None
+    shipping_address_collection: ShippingAddressCollectionParams | None = None
+    shipping_options: list[PaymentLinkShippingOptionParams] | None = None
     submit_type: Literal["auto", "book", "donate", "pay"] | None = None
-    subscription_data: SubscriptionData | None = None
-    tax_id_collection: TaxIdCollection | None = None
-    transfer_data: TransferData | None = None
+    subscription_data: PaymentLinkSubscriptionDataParams | None = None
+    tax_id_collection: TaxIdCollectionParams | None = None
+    transfer_data: TransferDataParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

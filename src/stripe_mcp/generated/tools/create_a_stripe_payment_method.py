@@ -3,275 +3,66 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class AcssDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_number: Annotated[str, Field(max_length=5000)]
-    institution_number: Annotated[str, Field(max_length=5000)]
-    transit_number: Annotated[str, Field(max_length=5000)]
-
-
-class AuBecsDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_number: Annotated[str, Field(max_length=5000)]
-    bsb_number: Annotated[str, Field(max_length=5000)]
-
-
-class BacsDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_number: Annotated[str | None, Field(max_length=5000)] = None
-    sort_code: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Phone(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | Literal[""] | None = None
-    email: str | Literal[""] | None = None
-    name: Name | Literal[""] | None = None
-    phone: Phone | Literal[""] | None = None
-
-
-class Boleto(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tax_id: Annotated[str, Field(max_length=5000)]
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
-    number: Annotated[str, Field(max_length=5000)]
-
-
-class Card1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: Annotated[str, Field(max_length=5000)]
-
-
-class Eps(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank: Annotated[
-        Literal[
-            "arzte_und_apotheker_bank",
-            "austrian_anadi_bank_ag",
-            "bank_austria",
-            "bankhaus_carl_spangler",
-            "bankhaus_schelhammer_und_schattera_ag",
-            "bawag_psk_ag",
-            "bks_bank_ag",
-            "brull_kallmus_bank_ag",
-            "btv_vier_lander_bank",
-            "capital_bank_grawe_gruppe_ag",
-            "deutsche_bank_ag",
-            "dolomitenbank",
-            "easybank_ag",
-            "erste_bank_und_sparkassen",
-            "hypo_alpeadriabank_international_ag",
-            "hypo_bank_burgenland_aktiengesellschaft",
-            "hypo_noe_lb_fur_niederosterreich_u_wien",
-            "hypo_oberosterreich_salzburg_steiermark",
-            "hypo_tirol_bank_ag",
-            "hypo_vorarlberg_bank_ag",
-            "marchfelder_bank",
-            "oberbank_ag",
-            "raiffeisen_bankengruppe_osterreich",
-            "schoellerbank_ag",
-            "sparda_bank_wien",
-            "volksbank_gruppe",
-            "volkskreditbank_ag",
-            "vr_bank_braunau",
-        ]
-        | None,
-        Field(max_length=5000),
-    ] = None
-
-
-class Fpx(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank: Annotated[
-        Literal[
-            "affin_bank",
-            "agrobank",
-            "alliance_bank",
-            "ambank",
-            "bank_islam",
-            "bank_muamalat",
-            "bank_of_china",
-            "bank_rakyat",
-            "bsn",
-            "cimb",
-            "deutsche_bank",
-            "hong_leong_bank",
-            "hsbc",
-            "kfh",
-            "maybank2e",
-            "maybank2u",
-            "ocbc",
-            "pb_enterprise",
-            "public_bank",
-            "rhb",
-            "standard_chartered",
-            "uob",
-        ],
-        Field(max_length=5000),
-    ]
-
-
-class Ideal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank: Annotated[
-        Literal[
-            "abn_amro",
-            "asn_bank",
-            "bunq",
-            "handelsbanken",
-            "ing",
-            "knab",
-            "moneyou",
-            "n26",
-            "rabobank",
-            "regiobank",
-            "revolut",
-            "sns_bank",
-            "triodos_bank",
-            "van_lanschot",
-            "yoursafe",
-        ]
-        | None,
-        Field(max_length=5000),
-    ] = None
-
-
-class Dob(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    day: int
-    month: int
-    year: int
-
-
-class Klarna(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dob: Dob | None = None
-
-
-class P24(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank: (
-        Literal[
-            "alior_bank",
-            "bank_millennium",
-            "bank_nowy_bfg_sa",
-            "bank_pekao_sa",
-            "banki_spbdzielcze",
-            "blik",
-            "bnp_paribas",
-            "boz",
-            "citi_handlowy",
-            "credit_agricole",
-            "envelobank",
-            "etransfer_pocztowy24",
-            "getin_bank",
-            "ideabank",
-            "ing",
-            "inteligo",
-            "mbank_mtransfer",
-            "nest_przelew",
-            "noble_pay",
-            "pbac_z_ipko",
-            "plus_bank",
-            "santander_przelew24",
-            "tmobile_usbugi_bankowe",
-            "toyota_bank",
-            "volkswagen_bank",
-        ]
-        | None
-    ) = None
-
-
-class RadarOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    session: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class SepaDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    iban: Annotated[str, Field(max_length=5000)]
-
-
-class Sofort(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    country: Literal["AT", "BE", "DE", "ES", "IT", "NL"]
-
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_type: Literal["company", "individual"] | None = None
-    account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal["checking", "savings"] | None = None
-    financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.acss_debit_payment_method_param import AcssDebitPaymentMethodParam
+from ..models.affirm_param import AffirmParam
+from ..models.au_becs_debit_param import AuBecsDebitParam
+from ..models.bacs_debit_param import BacsDebitParam
+from ..models.billing_details_inner_params import BillingDetailsInnerParams
+from ..models.boleto_param import BoletoParam
+from ..models.card_details_params import CardDetailsParams
+from ..models.eps_param import EpsParam
+from ..models.fpx_param import FpxParam
+from ..models.ideal_param import IdealParam
+from ..models.klarna_param import KlarnaParam
+from ..models.p24_param import P24Param
+from ..models.radar_options import RadarOptions
+from ..models.sepa_debit_param import SepaDebitParam
+from ..models.sofort_param import SofortParam
+from ..models.token_params import TokenParams
+from ..models.us_bank_account_payment_method_param import UsBankAccountPaymentMethodParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    acss_debit: AcssDebit | None = None
-    affirm: dict[str, Any] | None = None
-    afterpay_clearpay: dict[str, Any] | None = None
-    alipay: dict[str, Any] | None = None
-    au_becs_debit: AuBecsDebit | None = None
-    bacs_debit: BacsDebit | None = None
-    bancontact: dict[str, Any] | None = None
-    billing_details: BillingDetails | None = None
-    blik: dict[str, Any] | None = None
-    boleto: Boleto | None = None
-    card: Card | Card1 | None = None
-    cashapp: dict[str, Any] | None = None
+    acss_debit: AcssDebitPaymentMethodParam | None = None
+    affirm: AffirmParam | None = None
+    afterpay_clearpay: AffirmParam | None = None
+    alipay: AffirmParam | None = None
+    au_becs_debit: AuBecsDebitParam | None = None
+    bacs_debit: BacsDebitParam | None = None
+    bancontact: AffirmParam | None = None
+    billing_details: BillingDetailsInnerParams | None = None
+    blik: AffirmParam | None = None
+    boleto: BoletoParam | None = None
+    card: CardDetailsParams | TokenParams | None = None
+    cashapp: AffirmParam | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    customer_balance: dict[str, Any] | None = None
-    eps: Eps | None = None
+    customer_balance: AffirmParam | None = None
+    eps: EpsParam | None = None
     expand: list[Literal["customer"]] | None = None
-    fpx: Fpx | None = None
-    giropay: dict[str, Any] | None = None
-    grabpay: dict[str, Any] | None = None
-    ideal: Ideal | None = None
-    interac_present: dict[str, Any] | None = None
-    klarna: Klarna | None = None
-    konbini: dict[str, Any] | None = None
-    link: dict[str, Any] | None = None
+    fpx: FpxParam | None = None
+    giropay: AffirmParam | None = None
+    grabpay: AffirmParam | None = None
+    ideal: IdealParam | None = None
+    interac_present: AffirmParam | None = None
+    klarna: KlarnaParam | None = None
+    konbini: AffirmParam | None = None
+    link: AffirmParam | None = None
     metadata: dict[str, str] | None = None
-    oxxo: dict[str, Any] | None = None
-    p24: P24 | None = None
+    oxxo: AffirmParam | None = None
+    p24: P24Param | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    paynow: dict[str, Any] | None = None
-    paypal: dict[str, Any] | None = None
-    pix: dict[str, Any] | None = None
-    promptpay: dict[str, Any] | None = None
+    paynow: AffirmParam | None = None
+    paypal: AffirmParam | None = None
+    pix: AffirmParam | None = None
+    promptpay: AffirmParam | None = None
     radar_options: RadarOptions | None = None
-    sepa_debit: SepaDebit | None = None
-    sofort: Sofort | None = None
+    sepa_debit: SepaDebitParam | None = None
+    sofort: SofortParam | None = None
     type: (
         Literal[
             "acss_debit",
@@ -308,9 +99,9 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    us_bank_account: UsBankAccount | None = None
-    wechat_pay: dict[str, Any] | None = None
-    zip: dict[str, Any] | None = None
+    us_bank_account: UsBankAccountPaymentMethodParam | None = None
+    wechat_pay: AffirmParam | None = None
+    zip: AffirmParam | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

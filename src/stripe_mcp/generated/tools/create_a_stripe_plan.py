@@ -6,37 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Product(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
-    id: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | None = None
-    name: Annotated[str, Field(max_length=5000)]
-    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    tax_code: Annotated[str | None, Field(max_length=5000)] = None
-    unit_label: Annotated[str | None, Field(max_length=12)] = None
-
-
-class Product1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
-    flat_amount_decimal: Decimal | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-    up_to: Literal["inf"] | int
-
-
-class TransformUsage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    divide_by: int
-    round: Literal["down", "up"]
+from ..models.inline_product_params import InlineProductParams
+from ..models.tier import Tier
+from ..models.transform_usage_param import TransformUsageParam
 
 
 class Arguments(BaseModel):
@@ -53,10 +27,10 @@ class Arguments(BaseModel):
     interval_count: int | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
-    product: Product | Product1 | None = None
+    product: InlineProductParams | Annotated[str, Field(max_length=5000)] | None = None
     tiers: list[Tier] | None = None
     tiers_mode: Literal["graduated", "volume"] | None = None
-    transform_usage: TransformUsage | None = None
+    transform_usage: TransformUsageParam | None = None
     trial_period_days: int | None = None
     usage_type: Literal["licensed", "metered"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -8,56 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
-    preset: int | None = None
-
-
-class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
-    flat_amount_decimal: Decimal | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-    up_to: Literal["inf"] | int
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    tiers: list[Tier] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class ProductData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
-    id: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | None = None
-    name: Annotated[str, Field(max_length=5000)]
-    statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    tax_code: Annotated[str | None, Field(max_length=5000)] = None
-    unit_label: Annotated[str | None, Field(max_length=12)] = None
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    aggregate_usage: Literal["last_during_period", "last_ever", "max", "sum"] | None = None
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-    usage_type: Literal["licensed", "metered"] | None = None
-
-
-class TransformQuantity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    divide_by: int
-    round: Literal["down", "up"]
+from ..models.custom_unit_amount import CustomUnitAmount
+from ..models.inline_product_params import InlineProductParams
+from ..models.price_currency_option import PriceCurrencyOption
+from ..models.recurring import Recurring
+from ..models.tier import Tier
+from ..models.transform_usage_param import TransformUsageParam
 
 
 class Arguments(BaseModel):
@@ -65,20 +21,20 @@ class Arguments(BaseModel):
     active: bool | None = None
     billing_scheme: Literal["per_unit", "tiered"] | None = None
     currency: str
-    currency_options: dict[str, CurrencyOptions] | None = None
+    currency_options: dict[str, PriceCurrencyOption] | None = None
     custom_unit_amount: CustomUnitAmount | None = None
     expand: list[Literal["product"]] | None = None
     lookup_key: Annotated[str | None, Field(max_length=200)] = None
     metadata: dict[str, str] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: Annotated[str | None, Field(max_length=5000)] = None
-    product_data: ProductData | None = None
+    product_data: InlineProductParams | None = None
     recurring: Recurring | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
     tiers_mode: Literal["graduated", "volume"] | None = None
     transfer_lookup_key: bool | None = None
-    transform_quantity: TransformQuantity | None = None
+    transform_quantity: TransformUsageParam | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

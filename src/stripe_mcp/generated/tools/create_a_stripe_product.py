@@ -3,79 +3,27 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
-    preset: int | None = None
-
-
-class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
-    flat_amount_decimal: Decimal | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-    up_to: Literal["inf"] | int
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    tiers: list[Tier] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class DefaultPriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    currency_options: dict[str, CurrencyOptions] | None = None
-    recurring: Recurring | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class Feature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=5000)]
-
-
-class PackageDimensions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    height: float
-    length: float
-    weight: float
-    width: float
+from ..models.features import Features
+from ..models.package_dimensions_specs import PackageDimensionsSpecs
+from ..models.price_data_without_product import PriceDataWithoutProduct
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    default_price_data: DefaultPriceData | None = None
+    default_price_data: PriceDataWithoutProduct | None = None
     description: Annotated[str | None, Field(max_length=40000)] = None
     expand: list[Literal["default_price", "tax_code"]] | None = None
-    features: list[Feature] | None = None
+    features: list[Features] | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     images: list[str] | None = None
     metadata: dict[str, str] | None = None
     name: Annotated[str, Field(max_length=5000)]
-    package_dimensions: PackageDimensions | None = None
+    package_dimensions: PackageDimensionsSpecs | None = None
     shippable: bool | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     tax_code: str | None = None

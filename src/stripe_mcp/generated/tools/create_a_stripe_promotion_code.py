@@ -7,18 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    minimum_amount: int | None = None
-
-
-class Restrictions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency_options: dict[str, CurrencyOptions] | None = None
-    first_time_transaction: bool | None = None
-    minimum_amount: int | None = None
-    minimum_amount_currency: str | None = None
+from ..models.create_promotion_code_restrictions_params import CreatePromotionCodeRestrictionsParams
 
 
 class Arguments(BaseModel):
@@ -31,7 +20,7 @@ class Arguments(BaseModel):
     expires_at: int | None = None
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
-    restrictions: Restrictions | None = None
+    restrictions: CreatePromotionCodeRestrictionsParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

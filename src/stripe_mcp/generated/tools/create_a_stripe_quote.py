@@ -3,102 +3,29 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class DefaultTaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Description(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class Discount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    discount: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Footer(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class FromQuote(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    is_revision: bool | None = None
-    quote: Annotated[str, Field(max_length=5000)]
-
-
-class Header(RootModel[str]):
-    root: Annotated[str, Field(max_length=50)]
-
-
-class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    days_until_due: int | None = None
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    recurring: Recurring | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-
-
-class SubscriptionData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    description: Annotated[str | None, Field(max_length=500)] = None
-    effective_date: Literal["current_period_end"] | int | Literal[""] | None = None
-    trial_period_days: int | Literal[""] | None = None
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    amount_percent: float | None = None
-    destination: str
+from ..models.automatic_tax_param import AutomaticTaxParam
+from ..models.discounts_data_param import DiscountsDataParam
+from ..models.from_quote_params import FromQuoteParams
+from ..models.line_item_create_params import LineItemCreateParams
+from ..models.quote_param import QuoteParam
+from ..models.quote_transfer_data_specs import QuoteTransferDataSpecs
+from ..models.subscription_data_create_params import SubscriptionDataCreateParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     application_fee_amount: int | Literal[""] | None = None
     application_fee_percent: float | Literal[""] | None = None
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxParam | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
-    description: Description | Literal[""] | None = None
-    discounts: list[Discount] | Literal[""] | None = None
+    default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
+    description: Annotated[str, Field(max_length=500)] | Literal[""] | None = None
+    discounts: list[DiscountsDataParam] | Literal[""] | None = None
     expand: (
         list[
             Literal[
@@ -116,16 +43,16 @@ class Arguments(BaseModel):
         | None
     ) = None
     expires_at: int | None = None
-    footer: Footer | Literal[""] | None = None
-    from_quote: FromQuote | None = None
-    header: Header | Literal[""] | None = None
-    invoice_settings: InvoiceSettings | None = None
-    line_items: list[LineItem] | None = None
+    footer: Annotated[str, Field(max_length=500)] | Literal[""] | None = None
+    from_quote: FromQuoteParams | None = None
+    header: Annotated[str, Field(max_length=50)] | Literal[""] | None = None
+    invoice_settings: QuoteParam | None = None
+    line_items: list[LineItemCreateParams] | None = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | Literal[""] | None = None
-    subscription_data: SubscriptionData | None = None
+    subscription_data: SubscriptionDataCreateParams | None = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
-    transfer_data: TransferData | Literal[""] | None = None
+    transfer_data: QuoteTransferDataSpecs | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

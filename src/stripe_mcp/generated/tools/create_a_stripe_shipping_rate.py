@@ -7,36 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Maximum(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    unit: Literal["business_day", "day", "hour", "month", "week"]
-    value: int
-
-
-class Minimum(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    unit: Literal["business_day", "day", "hour", "month", "week"]
-    value: int
-
-
-class DeliveryEstimate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    maximum: Maximum | None = None
-    minimum: Minimum | None = None
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-
-
-class FixedAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    currency: str
-    currency_options: dict[str, CurrencyOptions] | None = None
+from ..models.delivery_estimate import DeliveryEstimate
+from ..models.fixed_amount import FixedAmount
 
 
 class Arguments(BaseModel):

@@ -7,102 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Offline(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    contact_email: str
-
-
-class Online(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: int | None = None
-    ip: str | None = None
-    user_agent: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Acceptance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: int | None = None
-    ip: str | None = None
-    offline: Offline | None = None
-    online: Online | None = None
-    status: Annotated[Literal["accepted", "pending", "refused", "revoked"], Field(max_length=5000)]
-    type: Annotated[Literal["offline", "online"] | None, Field(max_length=5000)] = None
-    user_agent: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Mandate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    acceptance: Acceptance | None = None
-    amount: int | Literal[""] | None = None
-    currency: str | None = None
-    interval: Annotated[Literal["one_time", "scheduled", "variable"] | None, Field(max_length=5000)] = None
-    notification_method: Annotated[
-        Literal["deprecated_none", "email", "manual", "none", "stripe_email"] | None, Field(max_length=5000)
-    ] = None
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Owner(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | None = None
-    email: str | None = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Receiver(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    refund_attributes_method: Annotated[Literal["email", "manual", "none"] | None, Field(max_length=5000)] = None
-
-
-class Redirect(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    return_url: str
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    currency: str | None = None
-    description: Annotated[str | None, Field(max_length=1000)] = None
-    parent: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
-    type: Annotated[Literal["discount", "shipping", "sku", "tax"] | None, Field(max_length=5000)] = None
-
-
-class Address1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str, Field(max_length=5000)]
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address1
-    carrier: Annotated[str | None, Field(max_length=5000)] = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-    tracking_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class SourceOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: list[Item] | None = None
-    shipping: Shipping | None = None
+from ..models.mandate_params import MandateParams
+from ..models.owner import Owner
+from ..models.receiver_params import ReceiverParams
+from ..models.redirect_params import RedirectParams
+from ..models.shallow_order_specs import ShallowOrderSpecs
 
 
 class Arguments(BaseModel):
@@ -111,13 +20,13 @@ class Arguments(BaseModel):
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=500)] = None
     flow: Annotated[Literal["code_verification", "none", "receiver", "redirect"] | None, Field(max_length=5000)] = None
-    mandate: Mandate | None = None
+    mandate: MandateParams | None = None
     metadata: dict[str, str] | None = None
     original_source: Annotated[str | None, Field(max_length=5000)] = None
     owner: Owner | None = None
-    receiver: Receiver | None = None
-    redirect: Redirect | None = None
-    source_order: SourceOrder | None = None
+    receiver: ReceiverParams | None = None
+    redirect: RedirectParams | None = None
+    source_order: ShallowOrderSpecs | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=5000)] = None
     token: Annotated[str | None, Field(max_length=5000)] = None
     type: Annotated[str | None, Field(max_length=5000)] = None

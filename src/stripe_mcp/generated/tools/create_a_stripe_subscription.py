@@ -3,231 +3,28 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class AddInvoiceItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class BillingThresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_gte: int | None = None
-    reset_billing_cycle_anchor: bool | None = None
-
-
-class DefaultTaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingThresholds1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    usage_gte: int
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class PriceData1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    recurring: Recurring
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    billing_thresholds: BillingThresholds1 | Literal[""] | None = None
-    metadata: dict[str, str] | None = None
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData1 | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-
-
-class MandateOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    transaction_type: Literal["business", "personal"] | None = None
-
-
-class AcssDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mandate_options: MandateOptions | None = None
-    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
-
-
-class Bancontact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    preferred_language: Literal["de", "en", "fr", "nl"] | None = None
-
-
-class MandateOptions1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    amount_type: Literal["fixed", "maximum"] | None = None
-    description: Annotated[str | None, Field(max_length=200)] = None
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mandate_options: MandateOptions1 | None = None
-    network: Annotated[
-        Literal[
-            "amex",
-            "cartes_bancaires",
-            "diners",
-            "discover",
-            "eftpos_au",
-            "interac",
-            "jcb",
-            "mastercard",
-            "unionpay",
-            "unknown",
-            "visa",
-        ]
-        | None,
-        Field(max_length=5000),
-    ] = None
-    request_three_d_secure: Literal["any", "automatic"] | None = None
-
-
-class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    country: Annotated[str, Field(max_length=5000)]
-
-
-class BankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    eu_bank_transfer: EuBankTransfer | None = None
-    type: str | None = None
-
-
-class CustomerBalance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank_transfer: BankTransfer | None = None
-    funding_type: str | None = None
-
-
-class FinancialConnections(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
-    prefetch: list[Literal["balances"]] | None = None
-
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    financial_connections: FinancialConnections | None = None
-    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
-
-
-class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    acss_debit: AcssDebit | Literal[""] | None = None
-    bancontact: Bancontact | Literal[""] | None = None
-    card: Card | Literal[""] | None = None
-    customer_balance: CustomerBalance | Literal[""] | None = None
-    konbini: dict[str, Any] | Literal[""] | None = None
-    us_bank_account: UsBankAccount | Literal[""] | None = None
-
-
-class PaymentSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    payment_method_options: PaymentMethodOptions | None = None
-    payment_method_types: (
-        list[
-            Literal[
-                "ach_credit_transfer",
-                "ach_debit",
-                "acss_debit",
-                "au_becs_debit",
-                "bacs_debit",
-                "bancontact",
-                "boleto",
-                "card",
-                "cashapp",
-                "customer_balance",
-                "fpx",
-                "giropay",
-                "grabpay",
-                "ideal",
-                "konbini",
-                "link",
-                "paynow",
-                "paypal",
-                "promptpay",
-                "sepa_debit",
-                "sofort",
-                "us_bank_account",
-                "wechat_pay",
-            ]
-        ]
-        | Literal[""]
-        | None
-    ) = None
-    save_default_payment_method: Literal["off", "on_subscription"] | None = None
-
-
-class PendingInvoiceItemInterval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_percent: float | None = None
-    destination: str
-
-
-class EndBehavior(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    missing_payment_method: Literal["cancel", "create_invoice", "pause"]
-
-
-class TrialSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    end_behavior: EndBehavior
+from ..models.add_invoice_item_entry import AddInvoiceItemEntry
+from ..models.automatic_tax_config import AutomaticTaxConfig
+from ..models.billing_thresholds_param import BillingThresholdsParam
+from ..models.checkout_session_transfer_data_specs import CheckoutSessionTransferDataSpecs
+from ..models.customer_subscription_payment_settings import CustomerSubscriptionPaymentSettings
+from ..models.pending_invoice_item_interval_params import PendingInvoiceItemIntervalParams
+from ..models.subscription_item_create_params import SubscriptionItemCreateParams
+from ..models.trial_settings_config import TrialSettingsConfig
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    add_invoice_items: list[AddInvoiceItem] | None = None
+    add_invoice_items: list[AddInvoiceItemEntry] | None = None
     application_fee_percent: float | None = None
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxConfig | None = None
     backdate_start_date: int | None = None
     billing_cycle_anchor: int | None = None
-    billing_thresholds: BillingThresholds | Literal[""] | None = None
+    billing_thresholds: BillingThresholdsParam | Literal[""] | None = None
     cancel_at: int | None = None
     cancel_at_period_end: bool | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
@@ -237,7 +34,7 @@ class Arguments(BaseModel):
     days_until_due: int | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     default_source: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
+    default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     description: Annotated[str | None, Field(max_length=500)] = None
     expand: (
         list[
@@ -258,22 +55,22 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    items: list[Item] | None = None
+    items: list[SubscriptionItemCreateParams] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     off_session: bool | None = None
     on_behalf_of: str | Literal[""] | None = None
     payment_behavior: (
         Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
     ) = None
-    payment_settings: PaymentSettings | None = None
-    pending_invoice_item_interval: PendingInvoiceItemInterval | Literal[""] | None = None
+    payment_settings: CustomerSubscriptionPaymentSettings | None = None
+    pending_invoice_item_interval: PendingInvoiceItemIntervalParams | Literal[""] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    transfer_data: TransferData | None = None
+    transfer_data: CheckoutSessionTransferDataSpecs | None = None
     trial_end: Literal["now"] | int | None = None
     trial_from_plan: bool | None = None
     trial_period_days: int | None = None
-    trial_settings: TrialSettings | None = None
+    trial_settings: TrialSettingsConfig | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

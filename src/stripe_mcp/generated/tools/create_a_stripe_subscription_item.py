@@ -3,52 +3,29 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class BillingThresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    usage_gte: int
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    recurring: Recurring
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.item_billing_thresholds_param import ItemBillingThresholdsParam
+from ..models.recurring_price_data import RecurringPriceData
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    billing_thresholds: BillingThresholds | Literal[""] | None = None
+    billing_thresholds: ItemBillingThresholdsParam | Literal[""] | None = None
     expand: list[Literal["price.product"]] | None = None
     metadata: dict[str, str] | None = None
     payment_behavior: (
         Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
     ) = None
     price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
+    price_data: RecurringPriceData | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     proration_date: int | None = None
     quantity: int | None = None
     subscription: Annotated[str, Field(max_length=5000)]
-    tax_rates: list[TaxRate] | Literal[""] | None = None
+    tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

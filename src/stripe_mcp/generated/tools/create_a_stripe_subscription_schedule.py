@@ -3,137 +3,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class BillingThresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_gte: int | None = None
-    reset_billing_cycle_anchor: bool | None = None
-
-
-class Description(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    days_until_due: int | None = None
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_percent: float | None = None
-    destination: str
-
-
-class DefaultSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    application_fee_percent: float | None = None
-    automatic_tax: AutomaticTax | None = None
-    billing_cycle_anchor: Literal["automatic", "phase_start"] | None = None
-    billing_thresholds: BillingThresholds | Literal[""] | None = None
-    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    description: Description | Literal[""] | None = None
-    invoice_settings: InvoiceSettings | None = None
-    on_behalf_of: str | Literal[""] | None = None
-    transfer_data: TransferData | Literal[""] | None = None
-
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class AddInvoiceItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-
-
-class DefaultTaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingThresholds2(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    usage_gte: int
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class PriceData1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    recurring: Recurring
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    billing_thresholds: BillingThresholds2 | Literal[""] | None = None
-    metadata: dict[str, str] | None = None
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData1 | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-
-
-class Phase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    add_invoice_items: list[AddInvoiceItem] | None = None
-    application_fee_percent: float | None = None
-    automatic_tax: AutomaticTax | None = None
-    billing_cycle_anchor: Literal["automatic", "phase_start"] | None = None
-    billing_thresholds: BillingThresholds | Literal[""] | None = None
-    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    currency: str | None = None
-    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
-    description: Description | Literal[""] | None = None
-    end_date: int | None = None
-    invoice_settings: InvoiceSettings | None = None
-    items: list[Item]
-    iterations: int | None = None
-    metadata: dict[str, str] | None = None
-    on_behalf_of: str | None = None
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    transfer_data: TransferData | None = None
-    trial: bool | None = None
-    trial_end: int | None = None
+from ..models.create_subscription_schedule_phase_configuration_params import (
+    CreateSubscriptionSchedulePhaseConfigurationParams,
+)
+from ..models.default_settings_params import DefaultSettingsParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    default_settings: DefaultSettings | None = None
+    default_settings: DefaultSettingsParams | None = None
     end_behavior: Literal["cancel", "none", "release", "renew"] | None = None
     expand: (
         list[
@@ -150,7 +33,7 @@ class Arguments(BaseModel):
     ) = None
     from_subscription: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
-    phases: list[Phase] | None = None
+    phases: list[CreateSubscriptionSchedulePhaseConfigurationParams] | None = None
     start_date: int | Literal["now"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

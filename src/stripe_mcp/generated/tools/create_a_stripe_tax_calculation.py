@@ -3,142 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class City(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Line1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Line2(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class PostalCode(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class State(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: City | Literal[""] | None = None
-    country: Annotated[str, Field(max_length=5000)]
-    line1: Line1 | Literal[""] | None = None
-    line2: Line2 | Literal[""] | None = None
-    postal_code: PostalCode | Literal[""] | None = None
-    state: State | Literal[""] | None = None
-
-
-class TaxId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Annotated[
-        Literal[
-            "ad_nrt",
-            "ae_trn",
-            "ar_cuit",
-            "au_abn",
-            "au_arn",
-            "bg_uic",
-            "bo_tin",
-            "br_cnpj",
-            "br_cpf",
-            "ca_bn",
-            "ca_gst_hst",
-            "ca_pst_bc",
-            "ca_pst_mb",
-            "ca_pst_sk",
-            "ca_qst",
-            "ch_vat",
-            "cl_tin",
-            "cn_tin",
-            "co_nit",
-            "cr_tin",
-            "do_rcn",
-            "ec_ruc",
-            "eg_tin",
-            "es_cif",
-            "eu_oss_vat",
-            "eu_vat",
-            "gb_vat",
-            "ge_vat",
-            "hk_br",
-            "hu_tin",
-            "id_npwp",
-            "il_vat",
-            "in_gst",
-            "is_vat",
-            "jp_cn",
-            "jp_rn",
-            "jp_trn",
-            "ke_pin",
-            "kr_brn",
-            "li_uid",
-            "mx_rfc",
-            "my_frp",
-            "my_itn",
-            "my_sst",
-            "no_vat",
-            "nz_gst",
-            "pe_ruc",
-            "ph_tin",
-            "ro_tin",
-            "rs_pib",
-            "ru_inn",
-            "ru_kpp",
-            "sa_vat",
-            "sg_gst",
-            "sg_uen",
-            "si_tin",
-            "sv_nit",
-            "th_vat",
-            "tr_tin",
-            "tw_vat",
-            "ua_vat",
-            "us_ein",
-            "uy_ruc",
-            "ve_rif",
-            "vn_tin",
-            "za_vat",
-        ],
-        Field(max_length=5000),
-    ]
-    value: str
-
-
-class CustomerDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | None = None
-    address_source: Literal["billing", "shipping"] | None = None
-    ip_address: str | None = None
-    tax_ids: list[TaxId] | None = None
-    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | None = None
-
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    product: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
-    reference: Annotated[str | None, Field(max_length=500)] = None
-    tax_behavior: Literal["exclusive", "inclusive"] | None = None
-    tax_code: str | None = None
-
-
-class ShippingCost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
-    tax_behavior: Literal["exclusive", "inclusive"] | None = None
-    tax_code: str | None = None
+from ..models.calculation_line_item import CalculationLineItem
+from ..models.customer_details import CustomerDetails
+from ..models.tax_calculation_shipping_cost import TaxCalculationShippingCost
 
 
 class Arguments(BaseModel):
@@ -146,8 +17,8 @@ class Arguments(BaseModel):
     currency: str
     customer: Annotated[str | None, Field(max_length=5000)] = None
     customer_details: CustomerDetails | None = None
-    line_items: list[LineItem]
-    shipping_cost: ShippingCost | None = None
+    line_items: list[CalculationLineItem]
+    shipping_cost: TaxCalculationShippingCost | None = None
     tax_date: int | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -7,136 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class BbposWiseposE(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    splashscreen: str | Literal[""] | None = None
-
-
-class Aud(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Cad(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Chf(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Czk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Dkk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Eur(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Gbp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Hkd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Myr(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Nok(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Nzd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Sek(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Sgd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Usd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
-
-
-class Tipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    aud: Aud | None = None
-    cad: Cad | None = None
-    chf: Chf | None = None
-    czk: Czk | None = None
-    dkk: Dkk | None = None
-    eur: Eur | None = None
-    gbp: Gbp | None = None
-    hkd: Hkd | None = None
-    myr: Myr | None = None
-    nok: Nok | None = None
-    nzd: Nzd | None = None
-    sek: Sek | None = None
-    sgd: Sgd | None = None
-    usd: Usd | None = None
-
-
-class VerifoneP400(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    splashscreen: str | Literal[""] | None = None
+from ..models.bbpos_wise_pose import BbposWisePose
+from ..models.tipping import Tipping
+from ..models.verifone_p400 import VerifoneP400
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bbpos_wisepos_e: BbposWiseposE | None = None
+    bbpos_wisepos_e: BbposWisePose | None = None
     expand: list[Literal["bbpos_wisepos_e.splashscreen", "verifone_p400.splashscreen"]] | None = None
     tipping: Tipping | Literal[""] | None = None
     verifone_p400: VerifoneP400 | None = None

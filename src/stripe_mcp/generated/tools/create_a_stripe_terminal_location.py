@@ -7,20 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str, Field(max_length=5000)]
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.create_location_address_param import CreateLocationAddressParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: Address
+    address: CreateLocationAddressParam
     configuration_overrides: Annotated[str | None, Field(max_length=1000)] = None
     display_name: Annotated[str, Field(max_length=1000)]
     metadata: dict[str, str] | Literal[""] | None = None

@@ -7,18 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_number: Annotated[str | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class InitiatingPaymentMethodDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["us_bank_account"]
-    us_bank_account: UsBankAccount | None = None
+from ..models.source_params import SourceParams
 
 
 class Arguments(BaseModel):
@@ -28,7 +17,7 @@ class Arguments(BaseModel):
     description: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["transaction"]] | None = None
     financial_account: str
-    initiating_payment_method_details: InitiatingPaymentMethodDetails | None = None
+    initiating_payment_method_details: SourceParams | None = None
     network: Literal["ach", "us_domestic_wire"]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

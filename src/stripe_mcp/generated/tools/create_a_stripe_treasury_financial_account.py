@@ -3,90 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class CardIssuing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class DepositInsurance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class Aba(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class FinancialAddresses(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    aba: Aba | None = None
-
-
-class Ach(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class InboundTransfers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-
-
-class IntraStripeFlows(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class UsDomesticWire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class OutboundPayments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-    us_domestic_wire: UsDomesticWire | None = None
-
-
-class OutboundTransfers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-    us_domestic_wire: UsDomesticWire | None = None
-
-
-class Features(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    card_issuing: CardIssuing | None = None
-    deposit_insurance: DepositInsurance | None = None
-    financial_addresses: FinancialAddresses | None = None
-    inbound_transfers: InboundTransfers | None = None
-    intra_stripe_flows: IntraStripeFlows | None = None
-    outbound_payments: OutboundPayments | None = None
-    outbound_transfers: OutboundTransfers | None = None
-
-
-class PlatformRestrictions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    inbound_flows: Literal["restricted", "unrestricted"] | None = None
-    outbound_flows: Literal["restricted", "unrestricted"] | None = None
-
-
-class SupportedCurrency(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.feature_access import FeatureAccess
+from ..models.platform_restrictions import PlatformRestrictions
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    features: Features | None = None
+    features: FeatureAccess | None = None
     metadata: dict[str, str] | None = None
     platform_restrictions: PlatformRestrictions | None = None
-    supported_currencies: list[SupportedCurrency]
+    supported_currencies: list[Annotated[str, Field(max_length=5000)]]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

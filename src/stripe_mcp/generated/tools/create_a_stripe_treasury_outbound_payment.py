@@ -5,67 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Phone(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | Literal[""] | None = None
-    email: str | Literal[""] | None = None
-    name: Name | Literal[""] | None = None
-    phone: Phone | Literal[""] | None = None
-
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_type: Literal["company", "individual"] | None = None
-    account_number: Annotated[str | None, Field(max_length=5000)] = None
-    account_type: Literal["checking", "savings"] | None = None
-    financial_connections_account: Annotated[str | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class DestinationPaymentMethodData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    billing_details: BillingDetails | None = None
-    financial_account: str | None = None
-    metadata: dict[str, str] | None = None
-    type: Literal["financial_account", "us_bank_account"]
-    us_bank_account: UsBankAccount | None = None
-
-
-class UsBankAccount1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    network: Literal["ach", "us_domestic_wire"] | None = None
-
-
-class DestinationPaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    us_bank_account: UsBankAccount1 | Literal[""] | None = None
-
-
-class EndUserDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ip_address: str | None = None
-    present: bool
+from ..models.destination_payment_method_options import DestinationPaymentMethodOptions
+from ..models.end_user_details_params import EndUserDetailsParams
+from ..models.payment_method_data import PaymentMethodData
 
 
 class Arguments(BaseModel):
@@ -75,9 +19,9 @@ class Arguments(BaseModel):
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     destination_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    destination_payment_method_data: DestinationPaymentMethodData | None = None
+    destination_payment_method_data: PaymentMethodData | None = None
     destination_payment_method_options: DestinationPaymentMethodOptions | None = None
-    end_user_details: EndUserDetails | None = None
+    end_user_details: EndUserDetailsParams | None = None
     expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
     financial_account: str
     metadata: dict[str, str] | None = None

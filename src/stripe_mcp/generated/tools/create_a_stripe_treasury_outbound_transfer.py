@@ -7,15 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    network: Literal["ach", "us_domestic_wire"] | None = None
-
-
-class DestinationPaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    us_bank_account: UsBankAccount | Literal[""] | None = None
+from ..models.destination_payment_method_options import DestinationPaymentMethodOptions
 
 
 class Arguments(BaseModel):

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class Description(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
@@ -120,7 +116,7 @@ class Arguments(BaseModel):
         Field(max_length=5000),
     ] = None
     connect: bool | None = None
-    description: Description | Literal[""] | None = None
+    description: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     enabled_events: list[
         Literal[
             "*",

@@ -7,32 +7,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    amount_tax: int
-    metadata: dict[str, str] | None = None
-    original_line_item: Annotated[str, Field(max_length=5000)]
-    quantity: int | None = None
-    reference: Annotated[str, Field(max_length=500)]
-
-
-class ShippingCost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    amount_tax: int
+from ..models.transaction_line_item_reversal import TransactionLineItemReversal
+from ..models.transaction_shipping_cost_reversal import TransactionShippingCostReversal
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     flat_amount: int | None = None
-    line_items: list[LineItem] | None = None
+    line_items: list[TransactionLineItemReversal] | None = None
     metadata: dict[str, str] | None = None
     mode: Literal["full", "partial"]
     original_transaction: Annotated[str, Field(max_length=5000)]
     reference: Annotated[str, Field(max_length=500)]
-    shipping_cost: ShippingCost | None = None
+    shipping_cost: TransactionShippingCostReversal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,36 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Comment(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class CancellationDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    comment: Comment | Literal[""] | None = None
-    feedback: (
-        Literal[
-            "",
-            "customer_service",
-            "low_quality",
-            "missing_features",
-            "other",
-            "switched_service",
-            "too_complex",
-            "too_expensive",
-            "unused",
-        ]
-        | None
-    ) = None
+from ..models.cancellation_details_param import CancellationDetailsParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    cancellation_details: CancellationDetails | None = None
+    cancellation_details: CancellationDetailsParam | None = None
     expand: (
         list[
             Literal[

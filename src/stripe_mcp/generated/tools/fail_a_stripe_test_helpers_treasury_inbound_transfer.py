@@ -7,34 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class FailureDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: (
-        Literal[
-            "account_closed",
-            "account_frozen",
-            "bank_account_restricted",
-            "bank_ownership_changed",
-            "debit_not_authorized",
-            "incorrect_account_holder_address",
-            "incorrect_account_holder_name",
-            "incorrect_account_holder_tax_id",
-            "insufficient_funds",
-            "invalid_account_number",
-            "invalid_currency",
-            "no_account",
-            "other",
-        ]
-        | None
-    ) = None
+from ..models.failure_details_params import FailureDetailsParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["transaction"]] | None = None
-    failure_details: FailureDetails | None = None
+    failure_details: FailureDetailsParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -3,215 +3,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Tax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ip_address: str | Literal[""] | None = None
-
-
-class TaxId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Annotated[
-        Literal[
-            "ad_nrt",
-            "ae_trn",
-            "ar_cuit",
-            "au_abn",
-            "au_arn",
-            "bg_uic",
-            "bo_tin",
-            "br_cnpj",
-            "br_cpf",
-            "ca_bn",
-            "ca_gst_hst",
-            "ca_pst_bc",
-            "ca_pst_mb",
-            "ca_pst_sk",
-            "ca_qst",
-            "ch_vat",
-            "cl_tin",
-            "cn_tin",
-            "co_nit",
-            "cr_tin",
-            "do_rcn",
-            "ec_ruc",
-            "eg_tin",
-            "es_cif",
-            "eu_oss_vat",
-            "eu_vat",
-            "gb_vat",
-            "ge_vat",
-            "hk_br",
-            "hu_tin",
-            "id_npwp",
-            "il_vat",
-            "in_gst",
-            "is_vat",
-            "jp_cn",
-            "jp_rn",
-            "jp_trn",
-            "ke_pin",
-            "kr_brn",
-            "li_uid",
-            "mx_rfc",
-            "my_frp",
-            "my_itn",
-            "my_sst",
-            "no_vat",
-            "nz_gst",
-            "pe_ruc",
-            "ph_tin",
-            "ro_tin",
-            "rs_pib",
-            "ru_inn",
-            "ru_kpp",
-            "sa_vat",
-            "sg_gst",
-            "sg_uen",
-            "si_tin",
-            "sv_nit",
-            "th_vat",
-            "tr_tin",
-            "tw_vat",
-            "ua_vat",
-            "us_ein",
-            "uy_ruc",
-            "ve_rif",
-            "vn_tin",
-            "za_vat",
-        ],
-        Field(max_length=5000),
-    ]
-    value: str
-
-
-class CustomerDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | Literal[""] | None = None
-    shipping: Shipping | Literal[""] | None = None
-    tax: Tax | None = None
-    tax_exempt: Literal["", "exempt", "none", "reverse"] | None = None
-    tax_ids: list[TaxId] | None = None
-
-
-class Discount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    discount: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    end: int
-    start: int
-
-
-class PriceData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class TaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class InvoiceItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    currency: str | None = None
-    description: Annotated[str | None, Field(max_length=5000)] = None
-    discountable: bool | None = None
-    discounts: list[Discount] | Literal[""] | None = None
-    invoiceitem: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[""] | None = None
-    period: Period | None = None
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData | None = None
-    quantity: int | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    tax_code: str | Literal[""] | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class SubscriptionDefaultTaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingThresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    usage_gte: int
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
-
-
-class PriceData1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    product: Annotated[str, Field(max_length=5000)]
-    recurring: Recurring
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-
-
-class SubscriptionItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    billing_thresholds: BillingThresholds | Literal[""] | None = None
-    clear_usage: bool | None = None
-    deleted: bool | None = None
-    id: Annotated[str | None, Field(max_length=5000)] = None
-    metadata: dict[str, str] | Literal[""] | None = None
-    price: Annotated[str | None, Field(max_length=5000)] = None
-    price_data: PriceData1 | None = None
-    quantity: int | None = None
-    tax_rates: list[TaxRate] | Literal[""] | None = None
+from ..models.automatic_tax_param import AutomaticTaxParam
+from ..models.customer_details_param import CustomerDetailsParam
+from ..models.discounts_data_param import DiscountsDataParam
+from ..models.invoice_item_preview_params import InvoiceItemPreviewParams
+from ..models.subscription_item_update_params import SubscriptionItemUpdateParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxParam | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    customer_details: CustomerDetails | None = None
-    discounts: list[Discount] | Literal[""] | None = None
+    customer_details: CustomerDetailsParam | None = None
+    discounts: list[DiscountsDataParam] | Literal[""] | None = None
     expand: (
         list[
             Literal[
@@ -235,15 +45,15 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    invoice_items: list[InvoiceItem] | None = None
+    invoice_items: list[InvoiceItemPreviewParams] | None = None
     schedule: Annotated[str | None, Field(max_length=5000)] = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
     subscription_billing_cycle_anchor: Literal["now", "unchanged"] | int | None = None
     subscription_cancel_at: int | Literal[""] | None = None
     subscription_cancel_at_period_end: bool | None = None
     subscription_cancel_now: bool | None = None
-    subscription_default_tax_rates: list[SubscriptionDefaultTaxRate] | Literal[""] | None = None
-    subscription_items: list[SubscriptionItem] | None = None
+    subscription_default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
+    subscription_items: list[SubscriptionItemUpdateParams] | None = None
     subscription_proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     subscription_proration_date: int | None = None
     subscription_resume_at: Annotated[Literal["now"] | None, Field(max_length=5000)] = None

@@ -7,10 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+from ..models.transfer_data_update_params import TransferDataUpdateParams
 
 
 class Arguments(BaseModel):
@@ -36,7 +33,7 @@ class Arguments(BaseModel):
     ) = None
     metadata: dict[str, str] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    transfer_data: TransferData | None = None
+    transfer_data: TransferDataUpdateParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -7,20 +7,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Relationship(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    director: bool | None = None
-    executive: bool | None = None
-    owner: bool | None = None
-    representative: bool | None = None
+from ..models.all_people_relationship_specs import AllPeopleRelationshipSpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    relationship: Relationship | None = None
+    relationship: AllPeopleRelationshipSpecs | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Scope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["account", "user"]
-    user: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.scope_param import ScopeParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    scope: Scope
+    scope: ScopeParam
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -7,16 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CustomerDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str
+from ..models.customer_details_params import CustomerDetailsParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    customer_details: CustomerDetails | None = None
+    customer_details: CustomerDetailsParams | None = None
     expand: (
         list[
             Literal[

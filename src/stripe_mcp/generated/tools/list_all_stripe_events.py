@@ -5,28 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class Type(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     delivery_success: bool | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     type: Annotated[str | None, Field(max_length=5000)] = None
-    types: list[Type] | None = None
+    types: list[Annotated[str, Field(max_length=5000)]] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -7,16 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class AccountHolder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account: Annotated[str | None, Field(max_length=5000)] = None
-    customer: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.financial_connections_accounts_account_holder_accountholder_params import (
+    FinancialConnectionsAccountsAccountHolderAccountholderParams,
+)
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account_holder: AccountHolder | None = None
+    account_holder: FinancialConnectionsAccountsAccountHolderAccountholderParams | None = None
     expand: list[Literal["data.account_holder.account", "data.account_holder.customer", "data.ownership"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     session: Annotated[str | None, Field(max_length=5000)] = None

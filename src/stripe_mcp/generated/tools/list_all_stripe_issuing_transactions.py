@@ -7,20 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: Annotated[str | None, Field(max_length=5000)] = None
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     expand: (
         list[Literal["data.authorization", "data.balance_transaction", "data.card", "data.cardholder", "data.dispute"]]
         | None

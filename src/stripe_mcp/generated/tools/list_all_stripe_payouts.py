@@ -7,27 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class ArrivalDate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    arrival_date: ArrivalDate | int | None = None
-    created: Created | int | None = None
+    arrival_date: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | int | None = None
     destination: str | None = None
     expand: (
         list[

@@ -5,37 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class LookupKey(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Recurring(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    interval: Literal["day", "month", "week", "year"] | None = None
-    usage_type: Literal["licensed", "metered"] | None = None
+from ..models.all_prices_recurring_params import AllPricesRecurringParams
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     currency: str | None = None
     expand: list[Literal["data.product"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    lookup_keys: list[LookupKey] | None = None
+    lookup_keys: list[Annotated[str, Field(max_length=5000)]] | None = None
     product: Annotated[str | None, Field(max_length=5000)] = None
-    recurring: Recurring | None = None
+    recurring: AllPricesRecurringParams | None = None
     type: Literal["one_time", "recurring"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

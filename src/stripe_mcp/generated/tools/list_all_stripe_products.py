@@ -5,27 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class Id(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool | None = None
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     expand: list[Literal["data.default_price", "data.tax_code"]] | None = None
-    ids: list[Id] | None = None
+    ids: list[Annotated[str, Field(max_length=5000)]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     shippable: bool | None = None
     url: Annotated[str | None, Field(max_length=5000)] = None

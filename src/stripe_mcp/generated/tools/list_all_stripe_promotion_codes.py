@@ -7,13 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
@@ -21,7 +15,7 @@ class Arguments(BaseModel):
     active: bool | None = None
     code: Annotated[str | None, Field(max_length=5000)] = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["data.customer"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None

@@ -7,44 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CanceledAt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class CompletedAt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class ReleasedAt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    canceled_at: CanceledAt | int | None = None
-    completed_at: CompletedAt | int | None = None
-    created: Created | int | None = None
+    canceled_at: RangeQuerySpecs | int | None = None
+    completed_at: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: (
         list[
@@ -60,7 +30,7 @@ class Arguments(BaseModel):
         | None
     ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    released_at: ReleasedAt | int | None = None
+    released_at: RangeQuerySpecs | int | None = None
     scheduled: bool | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

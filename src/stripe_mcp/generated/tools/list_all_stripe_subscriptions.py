@@ -7,43 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class CurrentPeriodEnd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class CurrentPeriodStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.automatic_tax_filter_params import AutomaticTaxFilterParams
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxFilterParams | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    created: Created | int | None = None
-    current_period_end: CurrentPeriodEnd | int | None = None
-    current_period_start: CurrentPeriodStart | int | None = None
+    created: RangeQuerySpecs | int | None = None
+    current_period_end: RangeQuerySpecs | int | None = None
+    current_period_start: RangeQuerySpecs | int | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: (
         list[

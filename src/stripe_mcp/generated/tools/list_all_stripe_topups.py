@@ -7,27 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Amount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Amount | int | None = None
-    created: Created | int | None = None
+    amount: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | int | None = None
     expand: list[Literal["data.balance_transaction"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     status: Annotated[Literal["canceled", "failed", "pending", "succeeded"] | None, Field(max_length=5000)] = None

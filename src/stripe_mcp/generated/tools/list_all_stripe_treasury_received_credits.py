@@ -7,10 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LinkedFlows(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source_flow_type: Literal["credit_reversal", "other", "outbound_payment", "payout"]
+from ..models.linked_flows_param import LinkedFlowsParam
 
 
 class Arguments(BaseModel):
@@ -18,7 +15,7 @@ class Arguments(BaseModel):
     expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    linked_flows: LinkedFlows | None = None
+    linked_flows: LinkedFlowsParam | None = None
     status: Literal["failed", "succeeded"] | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

@@ -7,27 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class EffectiveAt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: Created | int | None = None
-    effective_at: EffectiveAt | int | None = None
+    created: RangeQuerySpecs | int | None = None
+    effective_at: RangeQuerySpecs | int | None = None
     expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None

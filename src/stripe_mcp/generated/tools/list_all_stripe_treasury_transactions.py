@@ -7,36 +7,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Created(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class PostedAt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
-
-
-class StatusTransitions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    posted_at: PostedAt | int | None = None
+from ..models.range_query_specs import RangeQuerySpecs
+from ..models.status_transition_timestamp_specs import StatusTransitionTimestampSpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: Created | int | None = None
+    created: RangeQuerySpecs | int | None = None
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     order_by: Literal["created", "posted_at"] | None = None
     status: Literal["open", "posted", "void"] | None = None
-    status_transitions: StatusTransitions | None = None
+    status_transitions: StatusTransitionTimestampSpecs | None = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class Mandate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
@@ -39,7 +35,7 @@ class Arguments(BaseModel):
         | None
     ) = None
     forgive: bool | None = None
-    mandate: Mandate | Literal[""] | None = None
+    mandate: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     off_session: bool | None = None
     paid_out_of_band: bool | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None

@@ -7,15 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CardPresent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class InteracPresent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.card_present import CardPresent
+from ..models.interac_present import InteracPresent
 
 
 class Arguments(BaseModel):

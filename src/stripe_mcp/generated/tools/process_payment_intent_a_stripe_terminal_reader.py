@@ -7,16 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Tipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_eligible: int | None = None
-
-
-class ProcessConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    skip_tipping: bool | None = None
-    tipping: Tipping | None = None
+from ..models.process_config import ProcessConfig
 
 
 class Arguments(BaseModel):

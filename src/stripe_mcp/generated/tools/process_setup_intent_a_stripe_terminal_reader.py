@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..models.process_setup_config import ProcessSetupConfig
 
 
 class Arguments(BaseModel):
@@ -13,7 +15,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
     customer_consent_collected: bool
     expand: list[Literal["location"]] | None = None
-    process_config: dict[str, Any] | None = None
+    process_config: ProcessSetupConfig | None = None
     setup_intent: Annotated[str, Field(max_length=5000)]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

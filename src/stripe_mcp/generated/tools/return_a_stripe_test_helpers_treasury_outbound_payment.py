@@ -7,31 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class ReturnedDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: (
-        Literal[
-            "account_closed",
-            "account_frozen",
-            "bank_account_restricted",
-            "bank_ownership_changed",
-            "declined",
-            "incorrect_account_holder_name",
-            "invalid_account_number",
-            "invalid_currency",
-            "no_account",
-            "other",
-        ]
-        | None
-    ) = None
+from ..models.returned_details_params import ReturnedDetailsParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
-    returned_details: ReturnedDetails | None = None
+    returned_details: ReturnedDetailsParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -7,20 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    description: Annotated[str, Field(max_length=5000)]
-    quantity: int
-
-
-class Cart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency: str
-    line_items: list[LineItem]
-    tax: int | None = None
-    total: int
+from ..models.cart import Cart
 
 
 class Arguments(BaseModel):

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class File(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class BankAccountOwnershipVerification(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: list[File] | None = None
-
-
-class Documents(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank_account_ownership_verification: BankAccountOwnershipVerification | None = None
+from ..models.external_account_documents_param import ExternalAccountDocumentsParam
 
 
 class Arguments(BaseModel):
@@ -36,7 +24,7 @@ class Arguments(BaseModel):
     address_state: Annotated[str | None, Field(max_length=5000)] = None
     address_zip: Annotated[str | None, Field(max_length=5000)] = None
     default_for_currency: bool | None = None
-    documents: Documents | None = None
+    documents: ExternalAccountDocumentsParam | None = None
     exp_month: Annotated[str | None, Field(max_length=5000)] = None
     exp_year: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["account", "customer"]] | None = None

@@ -5,130 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=100)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=200)] = None
-    line2: Annotated[str | None, Field(max_length=200)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class AddressKana(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-    town: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class AddressKanji(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-    town: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Dob(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    day: int
-    month: int
-    year: int
-
-
-class Files(RootModel[str]):
-    root: Annotated[str, Field(max_length=500)]
-
-
-class CompanyAuthorization(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: list[Files | Literal[""]] | None = None
-
-
-class Passport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: list[Files | Literal[""]] | None = None
-
-
-class Visa(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: list[Files | Literal[""]] | None = None
-
-
-class Documents(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    company_authorization: CompanyAuthorization | None = None
-    passport: Passport | None = None
-    visa: Visa | None = None
-
-
-class FullNameAliase(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class RegisteredAddress(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=100)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=200)] = None
-    line2: Annotated[str | None, Field(max_length=200)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Relationship(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    director: bool | None = None
-    executive: bool | None = None
-    owner: bool | None = None
-    percent_ownership: float | Literal[""] | None = None
-    representative: bool | None = None
-    title: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class AdditionalDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    back: Annotated[str | None, Field(max_length=500)] = None
-    front: Annotated[str | None, Field(max_length=500)] = None
-
-
-class Document(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    back: Annotated[str | None, Field(max_length=500)] = None
-    front: Annotated[str | None, Field(max_length=500)] = None
-
-
-class Verification(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    additional_document: AdditionalDocument | None = None
-    document: Document | None = None
+from ..models.address_specs import AddressSpecs
+from ..models.date_of_birth_specs import DateOfBirthSpecs
+from ..models.japan_address_kana_specs import JapanAddressKanaSpecs
+from ..models.japan_address_kanji_specs import JapanAddressKanjiSpecs
+from ..models.person_documents_specs import PersonDocumentsSpecs
+from ..models.person_verification_specs import PersonVerificationSpecs
+from ..models.relationship_specs import RelationshipSpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    address: Address | None = None
-    address_kana: AddressKana | None = None
-    address_kanji: AddressKanji | None = None
-    dob: Dob | Literal[""] | None = None
-    documents: Documents | None = None
+    address: AddressSpecs | None = None
+    address_kana: JapanAddressKanaSpecs | None = None
+    address_kanji: JapanAddressKanjiSpecs | None = None
+    dob: DateOfBirthSpecs | Literal[""] | None = None
+    documents: PersonDocumentsSpecs | None = None
     email: str | None = None
     first_name: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kana: Annotated[str | None, Field(max_length=5000)] = None
     first_name_kanji: Annotated[str | None, Field(max_length=5000)] = None
-    full_name_aliases: list[FullNameAliase] | Literal[""] | None = None
+    full_name_aliases: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     gender: str | None = None
     id_number: Annotated[str | None, Field(max_length=5000)] = None
     id_number_secondary: Annotated[str | None, Field(max_length=5000)] = None
@@ -141,10 +42,10 @@ class Arguments(BaseModel):
     person_token: Annotated[str | None, Field(max_length=5000)] = None
     phone: str | None = None
     political_exposure: Annotated[str | None, Field(max_length=5000)] = None
-    registered_address: RegisteredAddress | None = None
-    relationship: Relationship | None = None
+    registered_address: AddressSpecs | None = None
+    relationship: RelationshipSpecs | None = None
     ssn_last_4: str | None = None
-    verification: Verification | None = None
+    verification: PersonVerificationSpecs | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

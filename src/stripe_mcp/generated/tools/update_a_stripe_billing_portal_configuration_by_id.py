@@ -5,114 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Headline(RootModel[str]):
-    root: Annotated[str, Field(max_length=60)]
-
-
-class BusinessProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    headline: Headline | Literal[""] | None = None
-    privacy_policy_url: str | Literal[""] | None = None
-    terms_of_service_url: str | Literal[""] | None = None
-
-
-class CustomerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"]] | Literal[""] | None = (
-        None
-    )
-    enabled: bool | None = None
-
-
-class InvoiceHistory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class PaymentMethodUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class CancellationReason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    options: (
-        list[
-            Literal[
-                "customer_service",
-                "low_quality",
-                "missing_features",
-                "other",
-                "switched_service",
-                "too_complex",
-                "too_expensive",
-                "unused",
-            ]
-        ]
-        | Literal[""]
-        | None
-    ) = None
-
-
-class SubscriptionCancel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    cancellation_reason: CancellationReason | None = None
-    enabled: bool | None = None
-    mode: Literal["at_period_end", "immediately"] | None = None
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-
-
-class SubscriptionPause(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = None
-
-
-class Price(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Product(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prices: list[Price]
-    product: Annotated[str, Field(max_length=5000)]
-
-
-class SubscriptionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"]] | Literal[""] | None = None
-    enabled: bool | None = None
-    products: list[Product] | Literal[""] | None = None
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-
-
-class Features(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    customer_update: CustomerUpdate | None = None
-    invoice_history: InvoiceHistory | None = None
-    payment_method_update: PaymentMethodUpdate | None = None
-    subscription_cancel: SubscriptionCancel | None = None
-    subscription_pause: SubscriptionPause | None = None
-    subscription_update: SubscriptionUpdate | None = None
-
-
-class LoginPage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
+from ..models.business_profile_update_param import BusinessProfileUpdateParam
+from ..models.features_updating_param import FeaturesUpdatingParam
+from ..models.login_page_update_param import LoginPageUpdateParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    business_profile: BusinessProfile | None = None
+    business_profile: BusinessProfileUpdateParam | None = None
     default_return_url: str | Literal[""] | None = None
     expand: list[Literal["application"]] | None = None
-    features: Features | None = None
-    login_page: LoginPage | None = None
+    features: FeaturesUpdatingParam | None = None
+    login_page: LoginPageUpdateParam | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

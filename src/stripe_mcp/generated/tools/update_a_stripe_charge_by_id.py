@@ -7,29 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class FraudDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_report: Annotated[Literal["", "fraudulent", "safe"], Field(max_length=5000)]
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    carrier: Annotated[str | None, Field(max_length=5000)] = None
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-    tracking_number: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.fraud_details import FraudDetails
+from ..models.optional_fields_shipping import OptionalFieldsShipping
 
 
 class Arguments(BaseModel):
@@ -60,7 +39,7 @@ class Arguments(BaseModel):
     fraud_details: FraudDetails | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     receipt_email: Annotated[str | None, Field(max_length=5000)] = None
-    shipping: Shipping | None = None
+    shipping: OptionalFieldsShipping | None = None
     transfer_group: str | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -7,42 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Evidence(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    access_activity_log: Annotated[str | None, Field(max_length=20000)] = None
-    billing_address: Annotated[str | None, Field(max_length=5000)] = None
-    cancellation_policy: str | None = None
-    cancellation_policy_disclosure: Annotated[str | None, Field(max_length=20000)] = None
-    cancellation_rebuttal: Annotated[str | None, Field(max_length=20000)] = None
-    customer_communication: str | None = None
-    customer_email_address: Annotated[str | None, Field(max_length=5000)] = None
-    customer_name: Annotated[str | None, Field(max_length=5000)] = None
-    customer_purchase_ip: Annotated[str | None, Field(max_length=5000)] = None
-    customer_signature: str | None = None
-    duplicate_charge_documentation: str | None = None
-    duplicate_charge_explanation: Annotated[str | None, Field(max_length=20000)] = None
-    duplicate_charge_id: Annotated[str | None, Field(max_length=5000)] = None
-    product_description: Annotated[str | None, Field(max_length=20000)] = None
-    receipt: str | None = None
-    refund_policy: str | None = None
-    refund_policy_disclosure: Annotated[str | None, Field(max_length=20000)] = None
-    refund_refusal_explanation: Annotated[str | None, Field(max_length=20000)] = None
-    service_date: Annotated[str | None, Field(max_length=5000)] = None
-    service_documentation: str | None = None
-    shipping_address: Annotated[str | None, Field(max_length=5000)] = None
-    shipping_carrier: Annotated[str | None, Field(max_length=5000)] = None
-    shipping_date: Annotated[str | None, Field(max_length=5000)] = None
-    shipping_documentation: str | None = None
-    shipping_tracking_number: Annotated[str | None, Field(max_length=5000)] = None
-    uncategorized_file: str | None = None
-    uncategorized_text: Annotated[str | None, Field(max_length=20000)] = None
+from ..models.dispute_evidence_params import DisputeEvidenceParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     charge_id: Annotated[str, Field(max_length=5000)]
-    evidence: Evidence | None = None
+    evidence: DisputeEvidenceParams | None = None
     expand: (
         list[
             Literal[

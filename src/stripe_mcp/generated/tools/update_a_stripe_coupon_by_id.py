@@ -7,16 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_off: int
+from ..models.coupon_currency_option import CouponCurrencyOption
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    currency_options: dict[str, CurrencyOptions] | None = None
+    currency_options: dict[str, CouponCurrencyOption] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=40)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

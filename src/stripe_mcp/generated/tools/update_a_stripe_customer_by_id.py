@@ -5,108 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class BankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_name: Annotated[str | None, Field(max_length=5000)] = None
-    account_holder_type: Annotated[Literal["company", "individual"] | None, Field(max_length=5000)] = None
-    account_number: Annotated[str, Field(max_length=5000)]
-    country: Annotated[str, Field(max_length=5000)]
-    currency: str | None = None
-    object: Annotated[Literal["bank_account"] | None, Field(max_length=5000)] = None
-    routing_number: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class BankAccount1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address_city: Annotated[str | None, Field(max_length=5000)] = None
-    address_country: Annotated[str | None, Field(max_length=5000)] = None
-    address_line1: Annotated[str | None, Field(max_length=5000)] = None
-    address_line2: Annotated[str | None, Field(max_length=5000)] = None
-    address_state: Annotated[str | None, Field(max_length=5000)] = None
-    address_zip: Annotated[str | None, Field(max_length=5000)] = None
-    cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
-    metadata: dict[str, str] | None = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    number: Annotated[str, Field(max_length=5000)]
-    object: Annotated[Literal["card"] | None, Field(max_length=5000)] = None
-
-
-class Card1(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reconciliation_mode: Literal["automatic", "manual", "merchant_default"] | None = None
-
-
-class CashBalance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    settings: Settings | None = None
-
-
-class CustomField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=30)]
-    value: Annotated[str, Field(max_length=30)]
-
-
-class RenderingOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
-
-
-class InvoiceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_fields: list[CustomField] | Literal[""] | None = None
-    default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    footer: Annotated[str | None, Field(max_length=5000)] = None
-    rendering_options: RenderingOptions | Literal[""] | None = None
-
-
-class PreferredLocale(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Tax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ip_address: str | Literal[""] | None = None
+from ..models.cash_balance_param import CashBalanceParam
+from ..models.customer_param import CustomerParam
+from ..models.customer_payment_source_bank_account import CustomerPaymentSourceBankAccount
+from ..models.customer_payment_source_card import CustomerPaymentSourceCard
+from ..models.customer_shipping import CustomerShipping
+from ..models.optional_fields_address import OptionalFieldsAddress
+from ..models.tax_param import TaxParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    address: Address | Literal[""] | None = None
+    address: OptionalFieldsAddress | Literal[""] | None = None
     balance: int | None = None
-    bank_account: BankAccount | BankAccount1 | None = None
-    card: Card | Card1 | None = None
-    cash_balance: CashBalance | None = None
+    bank_account: CustomerPaymentSourceBankAccount | Annotated[str, Field(max_length=5000)] | None = None
+    card: CustomerPaymentSourceCard | Annotated[str, Field(max_length=5000)] | None = None
+    cash_balance: CashBalanceParam | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     default_alipay_account: Annotated[str | None, Field(max_length=500)] = None
     default_bank_account: Annotated[str | None, Field(max_length=500)] = None
@@ -127,16 +44,16 @@ class Arguments(BaseModel):
         | None
     ) = None
     invoice_prefix: Annotated[str | None, Field(max_length=5000)] = None
-    invoice_settings: InvoiceSettings | None = None
+    invoice_settings: CustomerParam | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=256)] = None
     next_invoice_sequence: int | None = None
     phone: Annotated[str | None, Field(max_length=20)] = None
-    preferred_locales: list[PreferredLocale] | None = None
+    preferred_locales: list[Annotated[str, Field(max_length=5000)]] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
-    shipping: Shipping | Literal[""] | None = None
+    shipping: CustomerShipping | Literal[""] | None = None
     source: Annotated[str | None, Field(max_length=5000)] = None
-    tax: Tax | None = None
+    tax: TaxParam | None = None
     tax_exempt: Literal["", "exempt", "none", "reverse"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

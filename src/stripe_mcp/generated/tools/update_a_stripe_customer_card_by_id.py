@@ -7,23 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Owner(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | None = None
-    email: str | None = None
-    name: Annotated[str | None, Field(max_length=5000)] = None
-    phone: Annotated[str | None, Field(max_length=5000)] = None
+from ..models.owner import Owner
 
 
 class Arguments(BaseModel):

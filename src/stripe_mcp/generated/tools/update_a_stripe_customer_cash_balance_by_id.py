@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reconciliation_mode: Literal["automatic", "manual", "merchant_default"] | None = None
+from ..models.balance_settings_param import BalanceSettingsParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
-    settings: Settings | None = None
+    settings: BalanceSettingsParam | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -7,18 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Document(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    allowed_types: list[Literal["driving_license", "id_card", "passport"]] | None = None
-    require_id_number: bool | None = None
-    require_live_capture: bool | None = None
-    require_matching_selfie: bool | None = None
-
-
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    document: Document | Literal[""] | None = None
+from ..models.session_options_param import SessionOptionsParam
 
 
 class Arguments(BaseModel):
@@ -26,7 +15,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["last_verification_report"]] | None = None
     metadata: dict[str, str] | None = None
-    options: Options | None = None
+    options: SessionOptionsParam | None = None
     type: Literal["document", "id_number"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

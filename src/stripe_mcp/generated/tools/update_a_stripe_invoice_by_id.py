@@ -3,250 +3,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class AccountTaxId(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class AutomaticTax(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-
-
-class CustomField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=30)]
-    value: Annotated[str, Field(max_length=30)]
-
-
-class DefaultSource(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class DefaultTaxRate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Discount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    coupon: Annotated[str | None, Field(max_length=5000)] = None
-    discount: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class DefaultMandate(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class MandateOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    transaction_type: Literal["business", "personal"] | None = None
-
-
-class AcssDebit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mandate_options: MandateOptions | None = None
-    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
-
-
-class Bancontact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    preferred_language: Literal["de", "en", "fr", "nl"] | None = None
-
-
-class Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    count: int
-    interval: Literal["month"]
-    type: Literal["fixed_count"]
-
-
-class Installments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = None
-    plan: Plan | Literal[""] | None = None
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    installments: Installments | None = None
-    request_three_d_secure: Literal["any", "automatic"] | None = None
-
-
-class EuBankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    country: Annotated[str, Field(max_length=5000)]
-
-
-class BankTransfer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    eu_bank_transfer: EuBankTransfer | None = None
-    type: str | None = None
-
-
-class CustomerBalance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bank_transfer: BankTransfer | None = None
-    funding_type: str | None = None
-
-
-class FinancialConnections(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"]] | None = None
-    prefetch: list[Literal["balances"]] | None = None
-
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    financial_connections: FinancialConnections | None = None
-    verification_method: Literal["automatic", "instant", "microdeposits"] | None = None
-
-
-class PaymentMethodOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    acss_debit: AcssDebit | Literal[""] | None = None
-    bancontact: Bancontact | Literal[""] | None = None
-    card: Card | Literal[""] | None = None
-    customer_balance: CustomerBalance | Literal[""] | None = None
-    konbini: dict[str, Any] | Literal[""] | None = None
-    us_bank_account: UsBankAccount | Literal[""] | None = None
-
-
-class PaymentSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    default_mandate: DefaultMandate | Literal[""] | None = None
-    payment_method_options: PaymentMethodOptions | None = None
-    payment_method_types: (
-        list[
-            Literal[
-                "ach_credit_transfer",
-                "ach_debit",
-                "acss_debit",
-                "au_becs_debit",
-                "bacs_debit",
-                "bancontact",
-                "boleto",
-                "card",
-                "cashapp",
-                "customer_balance",
-                "fpx",
-                "giropay",
-                "grabpay",
-                "ideal",
-                "konbini",
-                "link",
-                "paynow",
-                "paypal",
-                "promptpay",
-                "sepa_debit",
-                "sofort",
-                "us_bank_account",
-                "wechat_pay",
-            ]
-        ]
-        | Literal[""]
-        | None
-    ) = None
-
-
-class RenderingOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount_tax_display: Literal["", "exclude_tax", "include_inclusive_tax"] | None = None
-
-
-class Maximum(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    unit: Literal["business_day", "day", "hour", "month", "week"]
-    value: int
-
-
-class Minimum(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    unit: Literal["business_day", "day", "hour", "month", "week"]
-    value: int
-
-
-class DeliveryEstimate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    maximum: Maximum | None = None
-    minimum: Minimum | None = None
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-
-
-class FixedAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int
-    currency: str
-    currency_options: dict[str, CurrencyOptions] | None = None
-
-
-class ShippingRateData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    delivery_estimate: DeliveryEstimate | None = None
-    display_name: Annotated[str, Field(max_length=100)]
-    fixed_amount: FixedAmount | None = None
-    metadata: dict[str, str] | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    tax_code: str | None = None
-    type: Literal["fixed_amount"] | None = None
-
-
-class ShippingCost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shipping_rate: Annotated[str | None, Field(max_length=5000)] = None
-    shipping_rate_data: ShippingRateData | None = None
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Phone(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class ShippingDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
-    name: Annotated[str, Field(max_length=5000)]
-    phone: Phone | Literal[""] | None = None
-
-
-class TransferData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    destination: str
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models.automatic_tax_param import AutomaticTaxParam
+from ..models.custom_field_params import CustomFieldParams
+from ..models.discounts_data_param import DiscountsDataParam
+from ..models.invoice_payment_settings import InvoicePaymentSettings
+from ..models.invoice_shipping_cost import InvoiceShippingCost
+from ..models.invoice_transfer_data_specs import InvoiceTransferDataSpecs
+from ..models.recipient_shipping_with_optional_fields_address import RecipientShippingWithOptionalFieldsAddress
+from ..models.rendering_options_param import RenderingOptionsParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    account_tax_ids: list[AccountTaxId] | Literal[""] | None = None
+    account_tax_ids: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     application_fee_amount: int | None = None
     auto_advance: bool | None = None
-    automatic_tax: AutomaticTax | None = None
+    automatic_tax: AutomaticTaxParam | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    custom_fields: list[CustomField] | Literal[""] | None = None
+    custom_fields: list[CustomFieldParams] | Literal[""] | None = None
     days_until_due: int | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
-    default_source: DefaultSource | Literal[""] | None = None
-    default_tax_rates: list[DefaultTaxRate] | Literal[""] | None = None
+    default_source: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
+    default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     description: Annotated[str | None, Field(max_length=1500)] = None
-    discounts: list[Discount] | Literal[""] | None = None
+    discounts: list[DiscountsDataParam] | Literal[""] | None = None
     due_date: int | None = None
     effective_at: int | Literal[""] | None = None
     expand: (
@@ -275,12 +60,12 @@ class Arguments(BaseModel):
     footer: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     on_behalf_of: str | Literal[""] | None = None
-    payment_settings: PaymentSettings | None = None
-    rendering_options: RenderingOptions | Literal[""] | None = None
-    shipping_cost: ShippingCost | Literal[""] | None = None
-    shipping_details: ShippingDetails | Literal[""] | None = None
+    payment_settings: InvoicePaymentSettings | None = None
+    rendering_options: RenderingOptionsParam | Literal[""] | None = None
+    shipping_cost: InvoiceShippingCost | Literal[""] | None = None
+    shipping_details: RecipientShippingWithOptionalFieldsAddress | Literal[""] | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
-    transfer_data: TransferData | Literal[""] | None = None
+    transfer_data: InvoiceTransferDataSpecs | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

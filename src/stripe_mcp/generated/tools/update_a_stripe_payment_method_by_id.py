@@ -3,57 +3,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class Phone(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
-
-
-class BillingDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address | Literal[""] | None = None
-    email: str | Literal[""] | None = None
-    name: Name | Literal[""] | None = None
-    phone: Phone | Literal[""] | None = None
-
-
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exp_month: int | None = None
-    exp_year: int | None = None
-
-
-class UsBankAccount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    account_holder_type: Literal["company", "individual"] | None = None
+from ..models.affirm_param import AffirmParam
+from ..models.billing_details_inner_params import BillingDetailsInnerParams
+from ..models.update_api_param import UpdateApiParam
+from ..models.update_param import UpdateParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    billing_details: BillingDetails | None = None
-    card: Card | None = None
+    billing_details: BillingDetailsInnerParams | None = None
+    card: UpdateApiParam | None = None
     expand: list[Literal["customer"]] | None = None
-    link: dict[str, Any] | None = None
+    link: AffirmParam | None = None
     metadata: dict[str, str] | Literal[""] | None = None
-    us_bank_account: UsBankAccount | None = None
+    us_bank_account: UpdateParam | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

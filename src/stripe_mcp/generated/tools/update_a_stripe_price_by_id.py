@@ -3,43 +3,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CustomUnitAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
-    preset: int | None = None
-
-
-class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
-    flat_amount_decimal: Decimal | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
-    up_to: Literal["inf"] | int
-
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    custom_unit_amount: CustomUnitAmount | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    tiers: list[Tier] | None = None
-    unit_amount: int | None = None
-    unit_amount_decimal: Decimal | None = None
+from ..models.price_currency_option import PriceCurrencyOption
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
-    currency_options: dict[str, CurrencyOptions] | Literal[""] | None = None
+    currency_options: dict[str, PriceCurrencyOption] | Literal[""] | None = None
     expand: list[Literal["product"]] | None = None
     lookup_key: Annotated[str | None, Field(max_length=200)] = None
     metadata: dict[str, str] | Literal[""] | None = None

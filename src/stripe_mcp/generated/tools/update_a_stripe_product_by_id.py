@@ -5,28 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Description(RootModel[str]):
-    root: Annotated[str, Field(max_length=40000)]
-
-
-class Feature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(max_length=5000)]
-
-
-class PackageDimensions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    height: float
-    length: float
-    weight: float
-    width: float
-
-
-class UnitLabel(RootModel[str]):
-    root: Annotated[str, Field(max_length=12)]
+from ..models.features import Features
+from ..models.package_dimensions_specs import PackageDimensionsSpecs
 
 
 class Arguments(BaseModel):
@@ -34,17 +16,17 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     default_price: Annotated[str | None, Field(max_length=5000)] = None
-    description: Description | Literal[""] | None = None
+    description: Annotated[str, Field(max_length=40000)] | Literal[""] | None = None
     expand: list[Literal["default_price", "tax_code"]] | None = None
-    features: list[Feature] | Literal[""] | None = None
+    features: list[Features] | Literal[""] | None = None
     images: list[str] | Literal[""] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
-    package_dimensions: PackageDimensions | Literal[""] | None = None
+    package_dimensions: PackageDimensionsSpecs | Literal[""] | None = None
     shippable: bool | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     tax_code: str | Literal[""] | None = None
-    unit_label: UnitLabel | Literal[""] | None = None
+    unit_label: Annotated[str, Field(max_length=12)] | Literal[""] | None = None
     url: str | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

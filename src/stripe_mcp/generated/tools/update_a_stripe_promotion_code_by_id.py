@@ -7,15 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    minimum_amount: int | None = None
-
-
-class Restrictions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency_options: dict[str, CurrencyOptions] | None = None
+from ..models.update_promotion_code_restrictions_params import UpdatePromotionCodeRestrictionsParams
 
 
 class Arguments(BaseModel):
@@ -24,7 +16,7 @@ class Arguments(BaseModel):
     active: bool | None = None
     expand: list[Literal["customer"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
-    restrictions: Restrictions | None = None
+    restrictions: UpdatePromotionCodeRestrictionsParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

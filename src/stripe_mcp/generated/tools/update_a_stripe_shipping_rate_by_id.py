@@ -7,16 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CurrencyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-
-
-class FixedAmount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    currency_options: dict[str, CurrencyOptions] | None = None
+from ..models.fixed_amount_update import FixedAmountUpdate
 
 
 class Arguments(BaseModel):
@@ -24,7 +15,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
     active: bool | None = None
     expand: list[Literal["tax_code"]] | None = None
-    fixed_amount: FixedAmount | None = None
+    fixed_amount: FixedAmountUpdate | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -3,36 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tax_behavior: Literal["exclusive", "inclusive", "inferred_by_currency"] | None = None
-    tax_code: str | None = None
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class HeadOffice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: Address
+from ..models.defaults_param import DefaultsParam
+from ..models.head_office_param import HeadOfficeParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    defaults: Defaults | None = None
-    head_office: HeadOffice | None = None
+    defaults: DefaultsParam | None = None
+    head_office: HeadOfficeParam | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: Annotated[str | None, Field(max_length=5000)] = None
-    country: Annotated[str | None, Field(max_length=5000)] = None
-    line1: Annotated[str | None, Field(max_length=5000)] = None
-    line2: Annotated[str | None, Field(max_length=5000)] = None
-    postal_code: Annotated[str | None, Field(max_length=5000)] = None
-    state: Annotated[str | None, Field(max_length=5000)] = None
-
-
-class ConfigurationOverrides(RootModel[str]):
-    root: Annotated[str, Field(max_length=1000)]
+from ..models.optional_fields_address import OptionalFieldsAddress
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    address: Address | None = None
-    configuration_overrides: ConfigurationOverrides | Literal[""] | None = None
+    address: OptionalFieldsAddress | None = None
+    configuration_overrides: Annotated[str, Field(max_length=1000)] | Literal[""] | None = None
     display_name: Annotated[str | None, Field(max_length=1000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

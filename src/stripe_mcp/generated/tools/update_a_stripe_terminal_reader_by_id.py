@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class Label(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["location"]] | None = None
-    label: Label | Literal[""] | None = None
+    label: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

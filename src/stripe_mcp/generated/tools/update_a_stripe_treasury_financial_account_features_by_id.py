@@ -7,67 +7,21 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class CardIssuing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class DepositInsurance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class Aba(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class FinancialAddresses(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    aba: Aba | None = None
-
-
-class Ach(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class InboundTransfers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-
-
-class IntraStripeFlows(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class UsDomesticWire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requested: bool
-
-
-class OutboundPayments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-    us_domestic_wire: UsDomesticWire | None = None
-
-
-class OutboundTransfers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ach: Ach | None = None
-    us_domestic_wire: UsDomesticWire | None = None
+from ..models.access import Access
+from ..models.financial_addresses import FinancialAddresses
+from ..models.inbound_transfers import InboundTransfers
+from ..models.outbound_payments import OutboundPayments
+from ..models.outbound_transfers import OutboundTransfers
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     financial_account_id: Annotated[str, Field(max_length=5000)]
-    card_issuing: CardIssuing | None = None
-    deposit_insurance: DepositInsurance | None = None
+    card_issuing: Access | None = None
+    deposit_insurance: Access | None = None
     financial_addresses: FinancialAddresses | None = None
     inbound_transfers: InboundTransfers | None = None
-    intra_stripe_flows: IntraStripeFlows | None = None
+    intra_stripe_flows: Access | None = None
     outbound_payments: OutboundPayments | None = None
     outbound_transfers: OutboundTransfers | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class Description(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    description: Description | Literal[""] | None = None
+    description: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     disabled: bool | None = None
     enabled_events: (
         list[

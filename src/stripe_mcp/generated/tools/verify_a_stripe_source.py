@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
-
-
-class Value(RootModel[str]):
-    root: Annotated[str, Field(max_length=5000)]
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    values: list[Value]
+    values: list[Annotated[str, Field(max_length=5000)]]
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
