@@ -172,16 +172,16 @@ def location_of(module: types.ModuleType, argument: str) -> str:
 def summary(module: types.ModuleType, schema: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     """What a golden file pins about one tool (arguments in the tool's order, from the manifest)."""
     return {
-        "name": module.NAME,
-        "kind": module.KIND,
+        "name": entry["name"],
+        "kind": entry["kind"],
         "method": module.HTTP_METHOD,
         "path": module.PATH,
         "arguments": [{"name": name, "location": location_of(module, name)} for name in entry["arguments"]],
         "path_arguments": dict(module.PATH_ARGUMENTS),
         "required": schema.get("required", []),
         "pagination": module.PAGINATION,
-        "tags": list(module.TAGS),
-        "annotations": dict(module.ANNOTATIONS),
+        "tags": entry["tags"],
+        "annotations": entry["annotations"],
     }
 
 
@@ -279,10 +279,10 @@ def test_arguments_are_placed_exactly_once(modules, schemas):
             assert module.BODY_ARGUMENTS == (), name
 
 
-def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas):
+def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas, entries):
     for name, module in modules.items():
         properties = schemas[name]["properties"]
-        if module.KIND in ("list", "search"):
+        if entries[name]["kind"] in ("list", "search"):
             assert module.PAGINATION in ("cursor", "local", "search"), name
             assert {"limit", "next_cursor"} <= set(properties), name
             assert not {"starting_after", "ending_before", "page"} & set(properties), name
@@ -293,7 +293,7 @@ def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas):
             assert "idempotency_key" in properties, name
 
 
-def test_expand_is_an_enum_of_paths(schemas, modules):
+def test_expand_is_an_enum_of_paths(schemas, entries):
     for name, schema in schemas.items():
         expand = schema["properties"].get("expand")
         if expand is None:
@@ -301,7 +301,7 @@ def test_expand_is_an_enum_of_paths(schemas, modules):
         assert expand["type"] == "array", name
         values = expand["items"]["enum"]
         assert values and len(values) == len(set(values)), name
-        if modules[name].KIND in ("list", "search"):
+        if entries[name]["kind"] in ("list", "search"):
             assert all(v.startswith("data.") for v in values), name
 
 
@@ -348,18 +348,14 @@ def test_tools_list_fits_the_budget(manifest, schemas):
 # Modules ----------------------------------------------------------------------------------------------
 
 
-def test_module_constants_match_the_manifest(modules, manifest, schemas):
+def test_modules_hold_the_request_facts_and_the_manifest_the_listing_facts(modules, manifest, schemas):
+    request = {"HTTP_METHOD", "PATH", "SERVER_URL", "PATH_ARGUMENTS", "QUERY_ARGUMENTS", "BODY_ARGUMENTS"}
+    request |= {"BODY_ENCODING", "PAGINATION"}
     for tool in manifest["tools"]:
         module = modules[tool["name"]]
-        assert (module.NAME, module.KIND, module.HTTP_METHOD, module.PATH) == (
-            tool["name"],
-            tool["kind"],
-            tool["method"],
-            tool["path"],
-        )
-        assert module.DESCRIPTION == tool["description"]
-        assert list(module.TAGS) == tool["tags"]
-        assert module.ANNOTATIONS == tool["annotations"]
+        constants = {name for name in vars(module) if name.isupper()}
+        assert constants == request, tool["name"]  # NAME, TITLE, DESCRIPTION, TAGS... live in the manifest only
+        assert (module.HTTP_METHOD, module.PATH) == (tool["method"], tool["path"])
         assert sorted(tool["arguments"]) == sorted(schemas[tool["name"]]["properties"])
 
 
@@ -488,8 +484,8 @@ def test_contract_semantics_of_the_golden_tools(modules, schemas, entries):
 # Known wrong hints ------------------------------------------------------------------------------------
 
 
-def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas):
-    list_tools = {module.PATH: name for name, module in modules.items() if module.KIND == "list"}
+def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas, entries):
+    list_tools = {module.PATH: name for name, module in modules.items() if entries[name]["kind"] == "list"}
     wrong = []
     for name, module in modules.items():
         for argument, placeholder in module.PATH_ARGUMENTS.items():
@@ -502,6 +498,6 @@ def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas):
             if not (expected and hinted) or hinted.group(1) == expected:
                 continue
             # Another list of the same kind of object (GET /v1/refunds for a charge's refund) is fine.
-            if modules[hinted.group(1)].TAGS[-1:] != modules[expected].TAGS[-1:]:
+            if entries[hinted.group(1)]["tags"][-1:] != entries[expected]["tags"][-1:]:
                 wrong.append(f"{name}: hints {hinted.group(1)}, the list at {collection} is {expected}")
     assert wrong == []

@@ -50,8 +50,6 @@ SLACK = 1.0
 
 def make_tool(**overrides: Any) -> SimpleNamespace:
     fields: dict[str, Any] = dict(
-        NAME="create_a_stripe_refund",
-        KIND="create",
         HTTP_METHOD="POST",
         PATH="/v1/refunds",
         SERVER_URL=None,
@@ -66,8 +64,6 @@ def make_tool(**overrides: Any) -> SimpleNamespace:
 
 REFUND = make_tool()
 GET_CHARGE = make_tool(
-    NAME="get_single_stripe_charge_by_id",
-    KIND="get",
     HTTP_METHOD="GET",
     PATH="/v1/charges/{charge}",
     PATH_ARGUMENTS={"id": "charge"},
@@ -76,8 +72,6 @@ GET_CHARGE = make_tool(
     BODY_ENCODING=None,
 )
 DELETE_CUSTOMER = make_tool(
-    NAME="delete_a_stripe_customer_by_id",
-    KIND="delete",
     HTTP_METHOD="DELETE",
     PATH="/v1/customers/{customer}",
     PATH_ARGUMENTS={"id": "customer"},
@@ -85,8 +79,6 @@ DELETE_CUSTOMER = make_tool(
     BODY_ENCODING=None,
 )
 LIST_SUBSCRIPTIONS = make_tool(
-    NAME="list_all_stripe_customer_subscriptions",
-    KIND="list",
     HTTP_METHOD="GET",
     PATH="/v1/customers/{customer}/subscriptions",
     PATH_ARGUMENTS={"customer_id": "customer"},
@@ -96,8 +88,6 @@ LIST_SUBSCRIPTIONS = make_tool(
     PAGINATION="cursor",
 )
 SEARCH_CUSTOMERS = make_tool(
-    NAME="search_stripe_customers",
-    KIND="search",
     HTTP_METHOD="GET",
     PATH="/v1/customers/search",
     QUERY_ARGUMENTS=("query", "limit", "page", "expand"),
@@ -106,8 +96,6 @@ SEARCH_CUSTOMERS = make_tool(
     PAGINATION="search",
 )
 LIST_LOCAL = make_tool(
-    NAME="list_all_stripe_tax_codes_local",
-    KIND="list",
     HTTP_METHOD="GET",
     PATH="/v1/things",
     QUERY_ARGUMENTS=("expand",),
@@ -116,8 +104,6 @@ LIST_LOCAL = make_tool(
     PAGINATION="local",
 )
 GET_QUOTE_PDF = make_tool(
-    NAME="pdf_a_stripe_quote",
-    KIND="custom",
     HTTP_METHOD="GET",
     PATH="/v1/quotes/{quote}/pdf",
     SERVER_URL="https://files.stripe.com",
@@ -126,7 +112,6 @@ GET_QUOTE_PDF = make_tool(
     BODY_ENCODING=None,
 )
 UPLOAD_FILE = make_tool(
-    NAME="create_a_stripe_file",
     PATH="/v1/files",
     SERVER_URL="https://files.stripe.com",
     BODY_ARGUMENTS=("file", "purpose", "file_link_data", "expand"),

@@ -47,8 +47,6 @@ _FILE_SIGNATURES = (
 
 
 class ToolModule(Protocol):
-    NAME: str
-    KIND: str
     HTTP_METHOD: str
     PATH: str
     SERVER_URL: str | None

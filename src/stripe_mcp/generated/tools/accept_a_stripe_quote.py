@@ -30,10 +30,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "accept_a_stripe_quote"
-TITLE = "Accept quote"
-DESCRIPTION = "Accept a Stripe quote. Accepts the specified quote."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}/accept"
 SERVER_URL = None
@@ -42,12 +38,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Accept quote",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

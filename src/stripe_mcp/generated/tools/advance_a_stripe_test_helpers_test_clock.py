@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "advance_a_stripe_test_helpers_test_clock"
-TITLE = "Advance test helpers test clock"
-DESCRIPTION = (
-    "Advance a Stripe test helpers test clock. Starts advancing a test clock to a specified time in "
-    "the future. Advancement is done when status changes to Ready."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/test_clocks/{test_clock}/advance"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("frozen_time",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_test_clock"
-TAGS = ("test_helpers", "test_helpers.test_clock")
-ANNOTATIONS = {
-    "title": "Advance test helpers test clock",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

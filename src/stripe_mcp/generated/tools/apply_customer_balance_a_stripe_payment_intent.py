@@ -31,13 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "apply_customer_balance_a_stripe_payment_intent"
-TITLE = "Apply customer balance payment intent"
-DESCRIPTION = (
-    "Apply customer balance on a Stripe payment intent. Manually reconcile the remaining amount for a "
-    "customer_balance PaymentIntent."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/apply_customer_balance"
 SERVER_URL = None
@@ -46,12 +39,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "currency", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Apply customer balance payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -17,15 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "approve_a_stripe_issuing_authorization"
-TITLE = "Approve issuing authorization"
-DESCRIPTION = (
-    "Approve a Stripe issuing authorization. Approves a pending Issuing Authorization object. This "
-    "request should be made within the timeout window of the real-time authorization flow. You can "
-    "also respond directly to the webhook request to approve an authorization (preferred). More "
-    "details can be found here."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/authorizations/{authorization}/approve"
 SERVER_URL = None
@@ -34,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_authorization"
-TAGS = ("issuing", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Approve issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "approve_a_stripe_review"
-TITLE = "Approve review"
-DESCRIPTION = "Approve a Stripe review. Approves a Review object, closing it and removing it from the list of reviews."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/reviews/{review}/approve"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "review"
-TAGS = ("radar", "review")
-ANNOTATIONS = {
-    "title": "Approve review",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,21 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "attach_a_stripe_payment_method"
-TITLE = "Attach payment method"
-DESCRIPTION = (
-    "Attach a Stripe payment method. Attaches a PaymentMethod object to a Customer. To attach a new "
-    "PaymentMethod to a customer for future payments, we recommend you use a SetupIntent or a "
-    "PaymentIntent with setup_future_usage. These approaches will perform any necessary steps to set "
-    "up the PaymentMethod for future payments. Using the /v1/payment_methods/:id/attach endpoint "
-    "without first using a SetupIntent or PaymentIntent with setup_future_usage does not optimize the "
-    "PaymentMethod for future use, which makes later declines and payment friction more likely. See "
-    "Optimizing cards for future payments for more information about setting up future payments. To "
-    "use this PaymentMethod as the default for invoice or subscription payments, set "
-    "invoice_settings.default_payment_method, on the Customer to the PaymentMethod’s ID. Needs "
-    "customer from list_all_stripe_customers."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods/{payment_method}/attach"
 SERVER_URL = None
@@ -39,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("customer", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "Attach payment method",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

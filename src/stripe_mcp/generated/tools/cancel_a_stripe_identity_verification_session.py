@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_identity_verification_session"
-TITLE = "Cancel identity verification session"
-DESCRIPTION = (
-    "Cancel a Stripe identity verification session. A VerificationSession object can be canceled when "
-    "it is in requires_input status. Once canceled, future submission attempts are disabled. This "
-    "cannot be undone. Learn more."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions/{session}/cancel"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "identity_verification_session"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "Cancel identity verification session",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

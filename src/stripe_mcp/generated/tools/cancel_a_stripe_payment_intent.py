@@ -32,18 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_payment_intent"
-TITLE = "Cancel payment intent"
-DESCRIPTION = (
-    "Cancel a Stripe payment intent. A PaymentIntent object can be canceled when it is in one of "
-    "these statuses: requires_payment_method, requires_capture, requires_confirmation, "
-    "requires_action or, in rare cases, processing. Once canceled, no additional charges will be made "
-    "by the PaymentIntent and any operations on the PaymentIntent will fail with an error. For "
-    "PaymentIntents with a status of requires_capture, the remaining amount_capturable will "
-    "automatically be refunded. You cannot cancel the PaymentIntent for a Checkout Session. Expire "
-    "the Checkout Session instead."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/cancel"
 SERVER_URL = None
@@ -52,12 +40,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("cancellation_reason", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Cancel payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -22,14 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_payout"
-TITLE = "Cancel payout"
-DESCRIPTION = (
-    "Cancel a Stripe payout. A previously created payout can be canceled if it has not yet been paid "
-    "out. Funds will be refunded to your available balance. You may not cancel automatic Stripe "
-    "payouts."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts/{payout}/cancel"
 SERVER_URL = None
@@ -38,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payout"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "Cancel payout",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -30,10 +30,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_quote"
-TITLE = "Cancel quote"
-DESCRIPTION = "Cancel a Stripe quote."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}/cancel"
 SERVER_URL = None
@@ -42,12 +38,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Cancel quote",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -27,14 +27,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_refund"
-TITLE = "Cancel refund"
-DESCRIPTION = (
-    "Cancel a Stripe refund. Cancels a refund with a status of requires_action. Refunds in other "
-    "states cannot be canceled, and only refunds for payment methods that require customer action "
-    "will enter the requires_action state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/refunds/{refund}/cancel"
 SERVER_URL = None
@@ -43,12 +35,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Cancel refund",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

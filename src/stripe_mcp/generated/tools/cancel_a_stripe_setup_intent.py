@@ -31,14 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_setup_intent"
-TITLE = "Cancel setup intent"
-DESCRIPTION = (
-    "Cancel a Stripe setup intent. A SetupIntent object can be canceled when it is in one of these "
-    "statuses: requires_payment_method, requires_confirmation, or requires_action. Once canceled, "
-    "setup is abandoned and any operations on the SetupIntent will fail with an error."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}/cancel"
 SERVER_URL = None
@@ -47,12 +39,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("cancellation_reason", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Cancel setup intent",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,14 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_subscription_schedule"
-TITLE = "Cancel subscription schedule"
-DESCRIPTION = (
-    "Cancel a Stripe subscription schedule. Cancels a subscription schedule and its associated "
-    "subscription immediately (if the subscription schedule has an active subscription). A "
-    "subscription schedule can only be canceled if its status is not_started or active."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}/cancel"
 SERVER_URL = None
@@ -45,12 +37,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "invoice_now", "prorate")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_schedule"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "Cancel subscription schedule",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

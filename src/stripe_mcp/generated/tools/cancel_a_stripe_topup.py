@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_topup"
-TITLE = "Cancel topup"
-DESCRIPTION = "Cancel a Stripe topup. Cancels a top-up. Only pending top-ups can be canceled."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/topups/{topup}/cancel"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "topup"
-TAGS = ("balance", "topup")
-ANNOTATIONS = {
-    "title": "Cancel topup",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_treasury_inbound_transfer"
-TITLE = "Cancel treasury inbound transfer"
-DESCRIPTION = "Cancel a Stripe treasury inbound transfer. Cancels an InboundTransfer."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/inbound_transfers/{inbound_transfer}/cancel"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_inbound_transfer"
-TAGS = ("treasury", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Cancel treasury inbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_treasury_outbound_payment"
-TITLE = "Cancel treasury outbound payment"
-DESCRIPTION = "Cancel a Stripe treasury outbound payment. Cancel an OutboundPayment."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_payments/{id}/cancel"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_outbound_payment"
-TAGS = ("treasury", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "Cancel treasury outbound payment",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

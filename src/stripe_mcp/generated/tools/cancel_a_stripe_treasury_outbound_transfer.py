@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_a_stripe_treasury_outbound_transfer"
-TITLE = "Cancel treasury outbound transfer"
-DESCRIPTION = (
-    "Cancel a Stripe treasury outbound transfer. An OutboundTransfer can be canceled if the funds "
-    "have not yet been paid out."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_transfers/{outbound_transfer}/cancel"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_outbound_transfer"
-TAGS = ("treasury", "treasury.outbound_transfer")
-ANNOTATIONS = {
-    "title": "Cancel treasury outbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

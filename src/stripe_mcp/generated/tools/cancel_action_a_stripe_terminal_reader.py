@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "cancel_action_a_stripe_terminal_reader"
-TITLE = "Cancel action terminal reader"
-DESCRIPTION = "Cancel action on a Stripe terminal reader. Cancels the current reader action."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/cancel_action"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Cancel action terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -44,16 +44,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "capture_a_stripe_charge"
-TITLE = "Capture charge"
-DESCRIPTION = (
-    "Capture a Stripe charge. Capture the payment of an existing, uncaptured charge that was created "
-    "with the capture option set to false. Uncaptured payments expire a set number of days after they "
-    "are created ( 7 by default), after which they are marked as refunded and capture attempts will "
-    "fail. Don’t use this method to capture a PaymentIntent-initiated charge. Use Capture a "
-    "PaymentIntent."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/capture"
 SERVER_URL = None
@@ -72,12 +62,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "Capture charge",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

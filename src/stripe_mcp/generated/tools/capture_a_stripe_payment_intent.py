@@ -37,14 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "capture_a_stripe_payment_intent"
-TITLE = "Capture payment intent"
-DESCRIPTION = (
-    "Capture a Stripe payment intent. Capture the funds of an existing uncaptured PaymentIntent when "
-    "its status is requires_capture. Uncaptured PaymentIntents will be canceled a set number of days "
-    "after they are created (7 by default). Learn more about separate authorization and capture."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/capture"
 SERVER_URL = None
@@ -61,12 +53,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Capture payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

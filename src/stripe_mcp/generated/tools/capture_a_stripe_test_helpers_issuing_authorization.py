@@ -20,10 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "capture_a_stripe_test_helpers_issuing_authorization"
-TITLE = "Capture test helpers issuing authorization"
-DESCRIPTION = "Capture a Stripe test helpers issuing authorization. Capture a test-mode authorization."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/capture"
 SERVER_URL = None
@@ -32,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("capture_amount", "close_authorization", "expand", "purchase_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_authorization"
-TAGS = ("test_helpers", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Capture test helpers issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

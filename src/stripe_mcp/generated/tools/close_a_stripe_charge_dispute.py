@@ -32,10 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "close_a_stripe_charge_dispute"
-TITLE = "Close charge dispute"
-DESCRIPTION = "Close a Stripe charge dispute. Needs charge_id from list_all_stripe_charges."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/dispute/close"
 SERVER_URL = None
@@ -44,12 +40,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge_dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Close charge dispute",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -32,15 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "close_a_stripe_dispute"
-TITLE = "Close dispute"
-DESCRIPTION = (
-    "Close a Stripe dispute. Closing the dispute for a charge indicates that you do not have any "
-    "evidence to submit and are essentially dismissing the dispute, acknowledging it as lost. The "
-    "status of the dispute will change from needs_response to lost. Closing a dispute is "
-    "irreversible."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/disputes/{dispute}/close"
 SERVER_URL = None
@@ -49,12 +40,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Close dispute",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -52,22 +52,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "confirm_a_stripe_payment_intent"
-TITLE = "Confirm payment intent"
-DESCRIPTION = (
-    "Confirm a Stripe payment intent. Confirm that your customer intends to pay with current or "
-    "provided payment method. Upon confirmation, the PaymentIntent will attempt to initiate a "
-    "payment. If the selected payment method requires additional authentication steps, the "
-    "PaymentIntent will transition to the requires_action status and suggest additional actions via "
-    "next_action. If payment fails, the PaymentIntent transitions to the requires_payment_method "
-    "status or the canceled status if the confirmation limit is reached. If payment succeeds, the "
-    "PaymentIntent will transition to the succeeded status (or requires_capture, if capture_method is "
-    "set to manual). If the confirmation_method is automatic, payment may be attempted using our "
-    "client SDKs and the PaymentIntent’s client_secret. After next_action s are handled by the "
-    "client, no additional confirmation is required to complete the payment. If the "
-    "confirmation_method is manual, all payment attempts must be initiated using a secret key."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/confirm"
 SERVER_URL = None
@@ -94,12 +78,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Confirm payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -40,18 +40,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "confirm_a_stripe_setup_intent"
-TITLE = "Confirm setup intent"
-DESCRIPTION = (
-    "Confirm a Stripe setup intent. Confirm that your customer intends to set up the current or "
-    "provided payment method. For example, you would confirm a SetupIntent when a customer hits the "
-    "“Save” button on a payment method management page on your website. If the selected payment "
-    "method does not require any additional steps from the customer, the SetupIntent will transition "
-    "to the succeeded status. Otherwise, it will transition to the requires_action status and suggest "
-    "additional actions via next_action. If setup fails, the SetupIntent will transition to the "
-    "requires_payment_method status or the canceled status if the confirmation limit is reached."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}/confirm"
 SERVER_URL = None
@@ -69,12 +57,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Confirm setup intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -38,16 +38,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account"
-TITLE = "Create account"
-DESCRIPTION = (
-    "Create a Stripe account. With Connect, you can create Stripe accounts for your users. To do "
-    "this, you’ll first need to register your platform. If you’ve already collected information for "
-    "your connected accounts, you can prefill that information when creating the account. Connect "
-    "Onboarding won’t ask for the prefilled information during account onboarding. You can prefill "
-    "any information on the account."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts"
 SERVER_URL = None
@@ -73,12 +63,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Create account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

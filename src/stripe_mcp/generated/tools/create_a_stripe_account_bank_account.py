@@ -21,13 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account_bank_account"
-TITLE = "Create account bank account"
-DESCRIPTION = (
-    "Create a Stripe account bank account. Create an external account for a given account. Needs "
-    "account_id from list_all_stripe_accounts."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/bank_accounts"
 SERVER_URL = None
@@ -36,12 +29,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("bank_account", "default_for_currency", "expand", "external_account", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_bank_account"
-TAGS = ("connect", "bank_account")
-ANNOTATIONS = {
-    "title": "Create account bank account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

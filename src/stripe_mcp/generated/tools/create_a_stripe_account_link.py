@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account_link"
-TITLE = "Create account link"
-DESCRIPTION = (
-    "Create a Stripe account link. Creates an AccountLink object that includes a single-use Stripe "
-    "URL that the platform can redirect their user to in order to take them through the Connect "
-    "Onboarding flow. Needs account from list_all_stripe_accounts."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/account_links"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("account", "collect", "refresh_url", "return_url", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_link"
-TAGS = ("connect", "account_link")
-ANNOTATIONS = {
-    "title": "Create account link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account_login_link"
-TITLE = "Create account login link"
-DESCRIPTION = (
-    "Create a Stripe account login link. Creates a single-use login link for an Express account to "
-    "access their Stripe dashboard. You may only create login links for Express accounts connected to "
-    "your platform. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/login_links"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_login_link"
-TAGS = ("connect", "login_link")
-ANNOTATIONS = {
-    "title": "Create account login link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

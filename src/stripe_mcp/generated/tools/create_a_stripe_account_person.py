@@ -48,10 +48,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account_person"
-TITLE = "Create account person"
-DESCRIPTION = "Create a Stripe account person. Creates a new person. Needs account_id from list_all_stripe_accounts."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/persons"
 SERVER_URL = None
@@ -87,12 +83,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_person"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Create account person",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_account_session"
-TITLE = "Create account session"
-DESCRIPTION = (
-    "Create a Stripe account session. Creates a AccountSession object that includes a single-use "
-    "token that the platform can use on their front-end to grant client-side API access. Needs "
-    "account from list_all_stripe_accounts."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/account_sessions"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("account", "components")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_session"
-TAGS = ("connect", "account_session")
-ANNOTATIONS = {
-    "title": "Create account session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

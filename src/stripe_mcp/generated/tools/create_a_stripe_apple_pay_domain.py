@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_apple_pay_domain"
-TITLE = "Create apple pay domain"
-DESCRIPTION = "Create a Stripe apple pay domain."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/apple_pay/domains"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("domain_name",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "apple_pay_domain"
-TAGS = ("payments", "apple_pay_domain")
-ANNOTATIONS = {
-    "title": "Create apple pay domain",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

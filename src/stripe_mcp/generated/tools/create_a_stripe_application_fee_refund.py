@@ -17,18 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_application_fee_refund"
-TITLE = "Create application fee refund"
-DESCRIPTION = (
-    "Create a Stripe application fee refund. Refunds an application fee that has previously been "
-    "collected but not yet refunded. Funds will be refunded to the Stripe account from which the fee "
-    "was originally collected. You can optionally refund only part of an application fee. You can do "
-    "so multiple times, until the entire fee has been refunded. Once entirely refunded, an "
-    "application fee can’t be refunded again. This method will raise an error when called on an "
-    "already-refunded application fee, or when trying to refund more money than is left on an "
-    "application fee. Needs application_fee_id from list_all_stripe_application_fees."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{id}/refunds"
 SERVER_URL = None
@@ -37,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "application_fee_refund"
-TAGS = ("connect", "fee_refund")
-ANNOTATIONS = {
-    "title": "Create application fee refund",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

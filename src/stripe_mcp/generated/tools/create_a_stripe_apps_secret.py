@@ -19,10 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_apps_secret"
-TITLE = "Create apps secret"
-DESCRIPTION = "Create a Stripe apps secret. Create or replace a secret in the secret store."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/apps/secrets"
 SERVER_URL = None
@@ -31,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expires_at", "name", "payload", "scope")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "apps_secret"
-TAGS = ("apps", "apps.secret")
-ANNOTATIONS = {
-    "title": "Create apps secret",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -23,13 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_billing_portal_configuration"
-TITLE = "Create billing portal configuration"
-DESCRIPTION = (
-    "Create a Stripe billing portal configuration. Creates a configuration that describes the "
-    "functionality and behavior of a PortalSession"
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/billing_portal/configurations"
 SERVER_URL = None
@@ -38,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("business_profile", "default_return_url", "expand", "features", "login_page", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "billing_portal_configuration"
-TAGS = ("billing", "billing_portal.configuration")
-ANNOTATIONS = {
-    "title": "Create billing portal configuration",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -73,13 +73,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_billing_portal_session"
-TITLE = "Create billing portal session"
-DESCRIPTION = (
-    "Create a Stripe billing portal session. Creates a session of the customer portal. Needs customer "
-    "from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/billing_portal/sessions"
 SERVER_URL = None
@@ -88,12 +81,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("configuration", "customer", "expand", "flow_data", "locale", "on_behalf_of", "return_url")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "billing_portal_session"
-TAGS = ("billing", "billing_portal.session")
-ANNOTATIONS = {
-    "title": "Create billing portal session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

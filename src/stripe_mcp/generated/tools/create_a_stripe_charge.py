@@ -58,14 +58,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_charge"
-TITLE = "Create charge"
-DESCRIPTION = (
-    "Create a Stripe charge. Use the Payment Intents API to initiate a new payment instead of using "
-    "this method. Confirmation of the PaymentIntent creates the Charge object used to request "
-    "payment, so this method is limited to legacy integrations."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges"
 SERVER_URL = None
@@ -95,12 +87,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "Create charge",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

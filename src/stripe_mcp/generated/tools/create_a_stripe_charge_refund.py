@@ -37,10 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_charge_refund"
-TITLE = "Create charge refund"
-DESCRIPTION = "Create a Stripe charge refund. Needs charge_id from list_all_stripe_charges."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refunds"
 SERVER_URL = None
@@ -61,12 +57,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge_refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Create charge refund",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -160,10 +160,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_checkout_session"
-TITLE = "Create checkout session"
-DESCRIPTION = "Create a Stripe checkout session. Creates a Session object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/checkout/sessions"
 SERVER_URL = None
@@ -207,12 +203,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "checkout_session"
-TAGS = ("checkout", "checkout.session")
-ANNOTATIONS = {
-    "title": "Create checkout session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

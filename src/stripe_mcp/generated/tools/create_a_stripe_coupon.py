@@ -28,18 +28,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_coupon"
-TITLE = "Create coupon"
-DESCRIPTION = (
-    "Create a Stripe coupon. You can create coupons easily via the coupon management page of the "
-    "Stripe dashboard. Coupon creation is also accessible via the API if you need to create coupons "
-    "on the fly. A coupon has either a percent_off or an amount_off and currency. If you set an "
-    "amount_off, that amount will be subtracted from any invoice’s subtotal. For example, an invoice "
-    "with a subtotal of 100 will have a final total of 0 if a coupon with an amount_off of 200 is "
-    "applied to it and an invoice with a subtotal of 300 will have a final total of 100 if a coupon "
-    "with an amount_off of 200 is applied to it."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/coupons"
 SERVER_URL = None
@@ -61,12 +49,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "coupon"
-TAGS = ("billing", "coupon")
-ANNOTATIONS = {
-    "title": "Create coupon",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

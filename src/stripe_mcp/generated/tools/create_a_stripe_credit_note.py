@@ -32,21 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_credit_note"
-TITLE = "Create credit note"
-DESCRIPTION = (
-    "Create a Stripe credit note. Issue a credit note to adjust the amount of a finalized invoice. "
-    "For a status=open invoice, a credit note reduces its amount_due. For a status=paid invoice, a "
-    "credit note does not affect its amount_due. Instead, it can result in any combination of the "
-    "following: Refund: create a new refund (using refund_amount) or link an existing refund (using "
-    "refund). Customer balance credit: credit the customer’s balance (using credit_amount) which will "
-    "be automatically applied to their next invoice when it’s finalized. Outside of Stripe credit: "
-    "record the amount that is or will be credited outside of Stripe (using out_of_band_amount). For "
-    "post-payment credit notes the sum of the refund, credit and outside of Stripe amounts must equal "
-    "the credit note total. You may issue multiple credit notes for an invoice. Needs invoice from "
-    "list_all_stripe_invoices."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/credit_notes"
 SERVER_URL = None
@@ -69,12 +54,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "credit_note"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "Create credit note",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

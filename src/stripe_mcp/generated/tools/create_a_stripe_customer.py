@@ -53,10 +53,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer"
-TITLE = "Create customer"
-DESCRIPTION = "Create a Stripe customer. Creates a new customer object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers"
 SERVER_URL = None
@@ -88,12 +84,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "Create customer",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

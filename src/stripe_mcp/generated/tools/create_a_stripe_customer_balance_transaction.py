@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer_balance_transaction"
-TITLE = "Create customer balance transaction"
-DESCRIPTION = (
-    "Create a Stripe customer balance transaction. Creates an immutable transaction that updates the "
-    "customer’s credit balance. Needs customer_id from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/balance_transactions"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "currency", "description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_balance_transaction"
-TAGS = ("customers", "customer_balance_transaction")
-ANNOTATIONS = {
-    "title": "Create customer balance transaction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

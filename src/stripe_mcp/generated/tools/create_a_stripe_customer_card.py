@@ -23,16 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer_card"
-TITLE = "Create customer card"
-DESCRIPTION = (
-    "Create a Stripe customer card. When you create a new credit card, you must specify a customer or "
-    "recipient on which to create it. If the card’s owner has no default card, then the new card will "
-    "become the default. However, if the owner already has a default, then it will not change. To "
-    "change the default, you should update the customer to have a new default_source. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/cards"
 SERVER_URL = None
@@ -41,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("alipay_account", "bank_account", "card", "expand", "metadata", "source")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_card"
-TAGS = ("customers", "account")
-ANNOTATIONS = {
-    "title": "Create customer card",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -19,16 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer_funding_instruction"
-TITLE = "Create customer funding instruction"
-DESCRIPTION = (
-    "Create a Stripe customer funding instruction. Retrieve funding instructions for a customer cash "
-    "balance. If funding instructions do not yet exist for the customer, new funding instructions "
-    "will be created. If funding instructions have already been created for a given customer, the "
-    "same funding instructions will be retrieved. In other words, we will return the same funding "
-    "instructions each time. Needs customer_id from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/funding_instructions"
 SERVER_URL = None
@@ -37,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("bank_transfer", "currency", "funding_type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_funding_instruction"
-TAGS = ("customers", "funding_instructions")
-ANNOTATIONS = {
-    "title": "Create customer funding instruction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

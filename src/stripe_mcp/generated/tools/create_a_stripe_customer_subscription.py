@@ -72,13 +72,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer_subscription"
-TITLE = "Create customer subscription"
-DESCRIPTION = (
-    "Create a Stripe customer subscription. Creates a new subscription on an existing customer. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/subscriptions"
 SERVER_URL = None
@@ -117,12 +110,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Create customer subscription",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

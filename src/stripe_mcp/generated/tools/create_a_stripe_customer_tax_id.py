@@ -87,13 +87,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_customer_tax_id"
-TITLE = "Create customer tax id"
-DESCRIPTION = (
-    "Create a Stripe customer tax id. Creates a new tax_id object for a customer. Needs customer_id "
-    "from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/tax_ids"
 SERVER_URL = None
@@ -102,12 +95,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "type", "value")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_tax_id"
-TAGS = ("customers", "tax_id")
-ANNOTATIONS = {
-    "title": "Create customer tax id",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

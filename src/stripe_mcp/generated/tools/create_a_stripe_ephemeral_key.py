@@ -17,10 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_ephemeral_key"
-TITLE = "Create ephemeral key"
-DESCRIPTION = "Create a Stripe ephemeral key. Creates a short-lived API key for a given resource."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/ephemeral_keys"
 SERVER_URL = None
@@ -29,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("customer", "issuing_card", "nonce", "verification_session")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "ephemeral_key"
-TAGS = ("customers", "ephemeral_key")
-ANNOTATIONS = {
-    "title": "Create ephemeral key",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,15 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_file"
-TITLE = "Create file"
-DESCRIPTION = (
-    "Create a Stripe file. To upload a file to Stripe, you’ll need to send a request of type "
-    "multipart/form-data. The request should contain the file you would like to upload, as well as "
-    "the parameters for creating a file. All of Stripe’s officially supported Client libraries should "
-    "have support for sending multipart/form-data. Needs file from list_all_stripe_files."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/files"
 SERVER_URL = "https://files.stripe.com"
@@ -46,12 +37,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("file", "file_link_data", "purpose")
 BODY_ENCODING = "multipart"
 PAGINATION = None
-RESOURCE = "file"
-TAGS = ("files", "file")
-ANNOTATIONS = {
-    "title": "Create file",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -17,10 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_file_link"
-TITLE = "Create file link"
-DESCRIPTION = "Create a Stripe file link. Creates a new file link object. Needs file from list_all_stripe_files."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/file_links"
 SERVER_URL = None
@@ -29,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "expires_at", "file", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "file_link"
-TAGS = ("files", "file_link")
-ANNOTATIONS = {
-    "title": "Create file link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

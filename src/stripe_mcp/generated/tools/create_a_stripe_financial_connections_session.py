@@ -24,14 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_financial_connections_session"
-TITLE = "Create financial connections session"
-DESCRIPTION = (
-    "Create a Stripe financial connections session. To launch the Financial Connections authorization "
-    "flow, create a Session. The session’s client_secret can be used to launch the flow using "
-    "Stripe.js."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/financial_connections/sessions"
 SERVER_URL = None
@@ -40,12 +32,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("account_holder", "expand", "filters", "permissions", "prefetch", "return_url")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "financial_connections_session"
-TAGS = ("financial_connections", "financial_connections.session")
-ANNOTATIONS = {
-    "title": "Create financial connections session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -20,16 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_identity_verification_session"
-TITLE = "Create identity verification session"
-DESCRIPTION = (
-    "Create a Stripe identity verification session. Creates a VerificationSession object. After the "
-    "VerificationSession is created, display a verification modal using the session client_secret or "
-    "send your users to the session’s url. If your API key is in test mode, verification checks won’t "
-    "actually process, though everything else will occur as if in live mode. Related guide: Verify "
-    "your users’ identity documents"
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions"
 SERVER_URL = None
@@ -38,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata", "options", "return_url", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "identity_verification_session"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "Create identity verification session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -74,14 +74,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_invoice"
-TITLE = "Create invoice"
-DESCRIPTION = (
-    "Create a Stripe invoice. This endpoint creates a draft invoice for a given customer. The invoice "
-    "remains a draft until you finalize the invoice, which allows you to pay or send the invoice to "
-    "your customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices"
 SERVER_URL = None
@@ -120,12 +112,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Create invoice",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

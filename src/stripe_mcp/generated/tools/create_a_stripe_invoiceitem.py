@@ -37,14 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_invoiceitem"
-TITLE = "Create invoiceitem"
-DESCRIPTION = (
-    "Create a Stripe invoiceitem. Creates an item to be added to a draft invoice (up to 250 items per "
-    "invoice). If no invoice is specified, the item will be on the next invoice created for the "
-    "customer specified. Needs customer from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoiceitems"
 SERVER_URL = None
@@ -73,12 +65,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoiceitem"
-TAGS = ("billing", "invoiceitem")
-ANNOTATIONS = {
-    "title": "Create invoiceitem",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -27,10 +27,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_issuing_card"
-TITLE = "Create issuing card"
-DESCRIPTION = "Create a Stripe issuing card. Creates an Issuing Card object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/cards"
 SERVER_URL = None
@@ -51,12 +47,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_card"
-TAGS = ("issuing", "issuing.card")
-ANNOTATIONS = {
-    "title": "Create issuing card",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,10 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_issuing_cardholder"
-TITLE = "Create issuing cardholder"
-DESCRIPTION = "Create a Stripe issuing cardholder. Creates a new Issuing Cardholder object that can be issued cards."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/cardholders"
 SERVER_URL = None
@@ -53,12 +49,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_cardholder"
-TAGS = ("issuing", "issuing.cardholder")
-ANNOTATIONS = {
-    "title": "Create issuing cardholder",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

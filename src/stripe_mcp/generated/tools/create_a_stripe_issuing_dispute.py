@@ -22,15 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_issuing_dispute"
-TITLE = "Create issuing dispute"
-DESCRIPTION = (
-    "Create a Stripe issuing dispute. Creates an Issuing Dispute object. Individual pieces of "
-    "evidence within the evidence object are optional at this point. Stripe only validates that "
-    "required evidence is present during submission. Refer to Dispute reasons and evidence for more "
-    "details about evidence requirements."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/disputes"
 SERVER_URL = None
@@ -39,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "evidence", "expand", "metadata", "transaction", "treasury")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_dispute"
-TAGS = ("issuing", "issuing.dispute")
-ANNOTATIONS = {
-    "title": "Create issuing dispute",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

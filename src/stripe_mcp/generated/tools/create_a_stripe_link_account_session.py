@@ -24,13 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_link_account_session"
-TITLE = "Create link account session"
-DESCRIPTION = (
-    "Create a Stripe link account session. To launch the Financial Connections authorization flow, "
-    "create a Session. The session’s client_secret can be used to launch the flow using Stripe.js."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/link_account_sessions"
 SERVER_URL = None
@@ -39,12 +32,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("account_holder", "expand", "filters", "permissions", "prefetch", "return_url")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "link_account_session"
-TAGS = ("financial_connections", "financial_connections.session")
-ANNOTATIONS = {
-    "title": "Create link account session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -65,16 +65,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_payment_intent"
-TITLE = "Create payment intent"
-DESCRIPTION = (
-    "Create a Stripe payment intent. Creates a PaymentIntent object. After the PaymentIntent is "
-    "created, attach a payment method and confirm to continue the payment. You can read more about "
-    "the different payment flows available via the Payment Intents API here. When confirm=true is "
-    "used during creation, it is equivalent to creating and confirming the PaymentIntent in the same "
-    "call. You may use any parameters available in the confirm API when confirm=true is supplied."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents"
 SERVER_URL = None
@@ -114,12 +104,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Create payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

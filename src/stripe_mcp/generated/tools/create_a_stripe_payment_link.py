@@ -88,10 +88,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_payment_link"
-TITLE = "Create payment link"
-DESCRIPTION = "Create a Stripe payment link."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_links"
 SERVER_URL = None
@@ -127,12 +123,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_link"
-TAGS = ("payments", "payment_link")
-ANNOTATIONS = {
-    "title": "Create payment link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -105,15 +105,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_payment_method"
-TITLE = "Create payment method"
-DESCRIPTION = (
-    "Create a Stripe payment method. Creates a PaymentMethod object. Read the Stripe.js reference to "
-    "learn how to create PaymentMethods via Stripe.js. Instead of creating a PaymentMethod directly, "
-    "we recommend using the PaymentIntents API to accept a payment immediately or the SetupIntent API "
-    "to collect payment method details ahead of a future payment."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods"
 SERVER_URL = None
@@ -162,12 +153,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "Create payment method",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_payment_method_domain"
-TITLE = "Create payment method domain"
-DESCRIPTION = "Create a Stripe payment method domain."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_method_domains"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("domain_name", "enabled")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method_domain"
-TAGS = ("payments", "payment_method_domain")
-ANNOTATIONS = {
-    "title": "Create payment method domain",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,18 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_payout"
-TITLE = "Create payout"
-DESCRIPTION = (
-    "Create a Stripe payout. To send funds to your own bank account, you create a new payout object. "
-    "Your Stripe balance must be able to cover the payout amount, or you’ll receive an “Insufficient "
-    "Funds” error. If your API key is in test mode, money won’t actually be sent, though everything "
-    "else will occur as if in live mode. If you are creating a manual payout on a Stripe account that "
-    "uses multiple payment source types, you’ll need to specify the source type balance that the "
-    "payout should draw from. The balance object details available and pending amounts by source "
-    "type."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts"
 SERVER_URL = None
@@ -59,12 +47,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payout"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "Create payout",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

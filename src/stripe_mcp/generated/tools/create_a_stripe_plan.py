@@ -36,13 +36,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_plan"
-TITLE = "Create plan"
-DESCRIPTION = (
-    "Create a Stripe plan. You can now model subscriptions more flexibly using the Prices API. It "
-    "replaces the Plans API and is backwards compatible to simplify your migration."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/plans"
 SERVER_URL = None
@@ -70,12 +63,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "plan"
-TAGS = ("billing", "plan")
-ANNOTATIONS = {
-    "title": "Create plan",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -40,12 +40,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_price"
-TITLE = "Create price"
-DESCRIPTION = (
-    "Create a Stripe price. Creates a new price for an existing product. The price can be recurring or one-time."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/prices"
 SERVER_URL = None
@@ -74,12 +68,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "price"
-TAGS = ("products", "price")
-ANNOTATIONS = {
-    "title": "Create price",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

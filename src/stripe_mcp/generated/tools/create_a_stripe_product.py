@@ -32,10 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_product"
-TITLE = "Create product"
-DESCRIPTION = "Create a Stripe product. Creates a new product object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/products"
 SERVER_URL = None
@@ -60,12 +56,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "product"
-TAGS = ("products", "product")
-ANNOTATIONS = {
-    "title": "Create product",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

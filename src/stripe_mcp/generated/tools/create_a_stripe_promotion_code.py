@@ -24,14 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_promotion_code"
-TITLE = "Create promotion code"
-DESCRIPTION = (
-    "Create a Stripe promotion code. A promotion code points to a coupon. You can optionally restrict "
-    "the code to a specific customer, redemption limit, and expiration date. Needs coupon from "
-    "list_all_stripe_coupons."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/promotion_codes"
 SERVER_URL = None
@@ -50,12 +42,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "promotion_code"
-TAGS = ("billing", "promotion_code")
-ANNOTATIONS = {
-    "title": "Create promotion code",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

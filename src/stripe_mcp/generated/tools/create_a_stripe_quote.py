@@ -56,13 +56,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_quote"
-TITLE = "Create quote"
-DESCRIPTION = (
-    "Create a Stripe quote. A quote models prices and services for a customer. Default options for "
-    "header, description, footer, and expires_at can be set in the dashboard via the quote template."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes"
 SERVER_URL = None
@@ -92,12 +85,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Create quote",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

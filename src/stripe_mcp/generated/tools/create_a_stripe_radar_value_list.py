@@ -32,10 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_radar_value_list"
-TITLE = "Create radar value list"
-DESCRIPTION = "Create a Stripe radar value list. Creates a new ValueList object, which can then be referenced in rules."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/radar/value_lists"
 SERVER_URL = None
@@ -44,12 +40,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("alias", "item_type", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "radar_value_list"
-TAGS = ("radar", "radar.value_list")
-ANNOTATIONS = {
-    "title": "Create radar value list",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

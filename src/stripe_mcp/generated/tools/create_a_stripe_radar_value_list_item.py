@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_radar_value_list_item"
-TITLE = "Create radar value list item"
-DESCRIPTION = (
-    "Create a Stripe radar value list item. Creates a new ValueListItem object, which is added to the "
-    "specified parent value list."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/radar/value_list_items"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("value", "value_list")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "radar_value_list_item"
-TAGS = ("radar", "radar.value_list_item")
-ANNOTATIONS = {
-    "title": "Create radar value list item",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

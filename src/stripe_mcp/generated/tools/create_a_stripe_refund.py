@@ -37,10 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_refund"
-TITLE = "Create refund"
-DESCRIPTION = "Create a Stripe refund."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/refunds"
 SERVER_URL = None
@@ -62,12 +58,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Create refund",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

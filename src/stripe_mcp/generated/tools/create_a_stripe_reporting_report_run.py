@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_reporting_report_run"
-TITLE = "Create reporting report run"
-DESCRIPTION = (
-    "Create a Stripe reporting report run. Creates a new object and begin running the report. "
-    "(Certain report types require a live-mode API key.)"
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/reporting/report_runs"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("parameters", "report_type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "reporting_report_run"
-TAGS = ("reporting", "reporting.report_run")
-ANNOTATIONS = {
-    "title": "Create reporting report run",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -50,14 +50,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_setup_intent"
-TITLE = "Create setup intent"
-DESCRIPTION = (
-    "Create a Stripe setup intent. Creates a SetupIntent object. After the SetupIntent is created, "
-    "attach a payment method and confirm to collect any required permissions to charge the payment "
-    "method later."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents"
 SERVER_URL = None
@@ -85,12 +77,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Create setup intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -24,10 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_shipping_rate"
-TITLE = "Create shipping rate"
-DESCRIPTION = "Create a Stripe shipping rate. Creates a new shipping rate object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/shipping_rates"
 SERVER_URL = None
@@ -45,12 +41,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "shipping_rate"
-TAGS = ("products", "shipping_rate")
-ANNOTATIONS = {
-    "title": "Create shipping rate",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -34,10 +34,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_source"
-TITLE = "Create source"
-DESCRIPTION = "Create a Stripe source. Creates a new source object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/sources"
 SERVER_URL = None
@@ -62,12 +58,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "source"
-TAGS = ("payments", "source")
-ANNOTATIONS = {
-    "title": "Create source",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -74,18 +74,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_subscription"
-TITLE = "Create subscription"
-DESCRIPTION = (
-    "Create a Stripe subscription. Creates a new subscription on an existing customer. Each customer "
-    "can have up to 500 active or scheduled subscriptions. When you create a subscription with "
-    "collection_method=charge_automatically, the first invoice is finalized as part of the request. "
-    "The payment_behavior parameter determines the exact behavior of the initial payment. To start "
-    "subscriptions where the first invoice always begins in a draft status, use subscription "
-    "schedules instead. Schedules provide the flexibility to model more complex billing "
-    "configurations that change over time. Needs customer from list_all_stripe_customers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscriptions"
 SERVER_URL = None
@@ -127,12 +115,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Create subscription",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,13 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_subscription_item"
-TITLE = "Create subscription item"
-DESCRIPTION = (
-    "Create a Stripe subscription item. Adds a new item to an existing subscription. No existing "
-    "items will be changed or replaced. Needs subscription from list_all_stripe_subscriptions."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_items"
 SERVER_URL = None
@@ -56,12 +49,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_item"
-TAGS = ("billing", "subscription_item")
-ANNOTATIONS = {
-    "title": "Create subscription item",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -17,22 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_subscription_item_usage_record"
-TITLE = "Create subscription item usage record"
-DESCRIPTION = (
-    "Create a Stripe subscription item usage record. Creates a usage record for a specified "
-    "subscription item and date, and fills it with a quantity. Usage records provide quantity "
-    "information that Stripe uses to track how much a customer is using your service. With usage "
-    "information and the pricing model set up by the metered billing plan, Stripe helps you send "
-    "accurate invoices to your customers. The default calculation for usage is to add up all the "
-    "quantity values of the usage records within a billing period. You can change this default "
-    "behavior with the billing plan’s aggregate_usage parameter. When there is more than one usage "
-    "record with the same timestamp, Stripe adds the quantity values together. In most cases, this is "
-    "the desired resolution, however, you can change this behavior with the action parameter. The "
-    "default pricing model for metered billing is per-unit pricing. Needs subscription_item_id from "
-    "list_all_stripe_subscription_items."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_items/{subscription_item}/usage_records"
 SERVER_URL = None
@@ -41,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("action", "quantity", "timestamp")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_item_usage_record"
-TAGS = ("billing", "usage_record")
-ANNOTATIONS = {
-    "title": "Create subscription item usage record",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

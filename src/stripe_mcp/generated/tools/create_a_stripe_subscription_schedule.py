@@ -38,13 +38,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_subscription_schedule"
-TITLE = "Create subscription schedule"
-DESCRIPTION = (
-    "Create a Stripe subscription schedule. Creates a new subscription schedule object. Each customer "
-    "can have up to 500 active or scheduled subscriptions."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules"
 SERVER_URL = None
@@ -62,12 +55,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_schedule"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "Create subscription schedule",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -23,10 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_tax_calculation"
-TITLE = "Create tax calculation"
-DESCRIPTION = "Create a Stripe tax calculation. Calculates tax based on input and returns a Tax Calculation object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax/calculations"
 SERVER_URL = None
@@ -35,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("currency", "customer", "customer_details", "line_items", "shipping_cost", "tax_date")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_calculation"
-TAGS = ("tax", "tax.calculation")
-ANNOTATIONS = {
-    "title": "Create tax calculation",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

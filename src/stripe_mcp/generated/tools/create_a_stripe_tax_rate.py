@@ -40,10 +40,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_tax_rate"
-TITLE = "Create tax rate"
-DESCRIPTION = "Create a Stripe tax rate. Creates a new tax rate."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax_rates"
 SERVER_URL = None
@@ -63,12 +59,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_rate"
-TAGS = ("tax", "tax_rate")
-ANNOTATIONS = {
-    "title": "Create tax rate",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -21,10 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_terminal_configuration"
-TITLE = "Create terminal configuration"
-DESCRIPTION = "Create a Stripe terminal configuration. Creates a new Configuration object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/configurations"
 SERVER_URL = None
@@ -33,12 +29,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("bbpos_wisepos_e", "expand", "tipping", "verifone_p400")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_configuration"
-TAGS = ("terminal", "terminal.configuration")
-ANNOTATIONS = {
-    "title": "Create terminal configuration",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

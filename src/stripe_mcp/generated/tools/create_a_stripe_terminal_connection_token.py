@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_terminal_connection_token"
-TITLE = "Create terminal connection token"
-DESCRIPTION = (
-    "Create a Stripe terminal connection token. To connect to a reader the Stripe Terminal SDK needs "
-    "to retrieve a short-lived connection token from Stripe, proxied through your server. On your "
-    "backend, add an endpoint that creates and returns a connection token."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/connection_tokens"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("location",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_connection_token"
-TAGS = ("terminal", "terminal.connection_token")
-ANNOTATIONS = {
-    "title": "Create terminal connection token",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_terminal_location"
-TITLE = "Create terminal location"
-DESCRIPTION = (
-    "Create a Stripe terminal location. Creates a new Location object. For further details, including "
-    "which address fields are required in each country, see the Manage locations guide."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/locations"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("address", "configuration_overrides", "display_name", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_location"
-TAGS = ("terminal", "terminal.location")
-ANNOTATIONS = {
-    "title": "Create terminal location",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -18,10 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_terminal_reader"
-TITLE = "Create terminal reader"
-DESCRIPTION = "Create a Stripe terminal reader. Creates a new Reader object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers"
 SERVER_URL = None
@@ -30,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "label", "location", "metadata", "registration_code")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Create terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -29,10 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_test_helpers_issuing_authorization"
-TITLE = "Create test helpers issuing authorization"
-DESCRIPTION = "Create a Stripe test helpers issuing authorization. Create a test-mode authorization."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations"
 SERVER_URL = None
@@ -53,12 +49,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_authorization"
-TAGS = ("test_helpers", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Create test helpers issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

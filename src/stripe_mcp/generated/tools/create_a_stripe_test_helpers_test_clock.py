@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_test_helpers_test_clock"
-TITLE = "Create test helpers test clock"
-DESCRIPTION = (
-    "Create a Stripe test helpers test clock. Creates a new test clock that can be attached to new "
-    "customers and quotes."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/test_clocks"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("frozen_time", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_test_clock"
-TAGS = ("test_helpers", "test_helpers.test_clock")
-ANNOTATIONS = {
-    "title": "Create test helpers test clock",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

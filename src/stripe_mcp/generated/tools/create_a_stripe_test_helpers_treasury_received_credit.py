@@ -22,14 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_test_helpers_treasury_received_credit"
-TITLE = "Create test helpers treasury received credit"
-DESCRIPTION = (
-    "Create a Stripe test helpers treasury received credit. Use this endpoint to simulate a test mode "
-    "ReceivedCredit initiated by a third party. In live mode, you can’t directly create "
-    "ReceivedCredits initiated by third parties."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/received_credits"
 SERVER_URL = None
@@ -46,12 +38,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_received_credit"
-TAGS = ("test_helpers", "treasury.received_credit")
-ANNOTATIONS = {
-    "title": "Create test helpers treasury received credit",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -30,14 +30,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_token"
-TITLE = "Create token"
-DESCRIPTION = (
-    "Create a Stripe token. Creates a single-use token that represents a bank account’s details. This "
-    "token can be used with any API method in place of a bank account dictionary. This token can be "
-    "used only once, by attaching it to a Custom account."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/tokens"
 SERVER_URL = None
@@ -46,12 +38,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("account", "bank_account", "card", "customer", "cvc_update", "expand", "person", "pii")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "token"
-TAGS = ("payments", "token")
-ANNOTATIONS = {
-    "title": "Create token",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -21,10 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_topup"
-TITLE = "Create topup"
-DESCRIPTION = "Create a Stripe topup. Top up the balance of an account"
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/topups"
 SERVER_URL = None
@@ -42,12 +38,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "topup"
-TAGS = ("balance", "topup")
-ANNOTATIONS = {
-    "title": "Create topup",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -24,14 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_transfer"
-TITLE = "Create transfer"
-DESCRIPTION = (
-    "Create a Stripe transfer. To send funds from your Stripe account to a connected account, you "
-    "create a new transfer object. Your Stripe balance must be able to cover the transfer amount, or "
-    "you’ll receive an “Insufficient Funds” error."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers"
 SERVER_URL = None
@@ -50,12 +42,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "transfer"
-TAGS = ("connect", "transfer")
-ANNOTATIONS = {
-    "title": "Create transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

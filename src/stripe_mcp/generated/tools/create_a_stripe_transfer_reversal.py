@@ -21,17 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_transfer_reversal"
-TITLE = "Create transfer reversal"
-DESCRIPTION = (
-    "Create a Stripe transfer reversal. When you create a new reversal, you must specify a transfer "
-    "to create it on. When reversing transfers, you can optionally reverse part of the transfer. You "
-    "can do so as many times as you wish until the entire transfer has been reversed. Once entirely "
-    "reversed, a transfer can’t be reversed again. This method will return an error when called on an "
-    "already-reversed transfer, or when trying to reverse more money than is left on a transfer. "
-    "Needs transfer_id from list_all_stripe_transfers."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{id}/reversals"
 SERVER_URL = None
@@ -40,12 +29,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "description", "expand", "metadata", "refund_application_fee")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "transfer_reversal"
-TAGS = ("connect", "transfer_reversal")
-ANNOTATIONS = {
-    "title": "Create transfer reversal",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_credit_reversal"
-TITLE = "Create treasury credit reversal"
-DESCRIPTION = "Create a Stripe treasury credit reversal. Reverses a ReceivedCredit and creates a CreditReversal object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/credit_reversals"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata", "received_credit")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_credit_reversal"
-TAGS = ("treasury", "treasury.credit_reversal")
-ANNOTATIONS = {
-    "title": "Create treasury credit reversal",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_debit_reversal"
-TITLE = "Create treasury debit reversal"
-DESCRIPTION = "Create a Stripe treasury debit reversal. Reverses a ReceivedDebit and creates a DebitReversal object."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/debit_reversals"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata", "received_debit")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_debit_reversal"
-TAGS = ("treasury", "treasury.debit_reversal")
-ANNOTATIONS = {
-    "title": "Create treasury debit reversal",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_financial_account"
-TITLE = "Create treasury financial account"
-DESCRIPTION = (
-    "Create a Stripe treasury financial account. Creates a new FinancialAccount. For now, each "
-    "connected account can only have one FinancialAccount."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/financial_accounts"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("features", "metadata", "platform_restrictions", "supported_currencies")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_financial_account"
-TAGS = ("treasury", "treasury.financial_account")
-ANNOTATIONS = {
-    "title": "Create treasury financial account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -21,10 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_inbound_transfer"
-TITLE = "Create treasury inbound transfer"
-DESCRIPTION = "Create a Stripe treasury inbound transfer. Creates an InboundTransfer."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/inbound_transfers"
 SERVER_URL = None
@@ -42,12 +38,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_inbound_transfer"
-TAGS = ("treasury", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Create treasury inbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

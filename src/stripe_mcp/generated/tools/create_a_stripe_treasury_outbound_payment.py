@@ -29,10 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_outbound_payment"
-TITLE = "Create treasury outbound payment"
-DESCRIPTION = "Create a Stripe treasury outbound payment. Creates an OutboundPayment."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_payments"
 SERVER_URL = None
@@ -54,12 +50,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_outbound_payment"
-TAGS = ("treasury", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "Create treasury outbound payment",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

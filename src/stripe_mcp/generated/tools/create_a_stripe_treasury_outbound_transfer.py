@@ -24,10 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_treasury_outbound_transfer"
-TITLE = "Create treasury outbound transfer"
-DESCRIPTION = "Create a Stripe treasury outbound transfer. Creates an OutboundTransfer."
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/outbound_transfers"
 SERVER_URL = None
@@ -46,12 +42,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_outbound_transfer"
-TAGS = ("treasury", "treasury.outbound_transfer")
-ANNOTATIONS = {
-    "title": "Create treasury outbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

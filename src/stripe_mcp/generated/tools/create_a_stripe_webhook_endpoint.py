@@ -349,17 +349,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_a_stripe_webhook_endpoint"
-TITLE = "Create webhook endpoint"
-DESCRIPTION = (
-    "Create a Stripe webhook endpoint. A webhook endpoint must have a url and a list of "
-    "enabled_events. You may optionally specify the Boolean connect parameter. If set to true, then a "
-    "Connect webhook endpoint that notifies the specified url about events from all connected "
-    "accounts is created; otherwise an account webhook endpoint that notifies the specified url only "
-    "about events from your account is created. You can also create webhook endpoints in the webhooks "
-    "settings section of the Dashboard."
-)
-KIND = "create"
 HTTP_METHOD = "POST"
 PATH = "/v1/webhook_endpoints"
 SERVER_URL = None
@@ -368,12 +357,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("api_version", "connect", "description", "enabled_events", "metadata", "url")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "webhook_endpoint"
-TAGS = ("webhooks", "webhook_endpoint")
-ANNOTATIONS = {
-    "title": "Create webhook endpoint",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -22,13 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_force_capture_a_stripe_test_helpers_issuing_transaction"
-TITLE = "Create force capture test helpers issuing transaction"
-DESCRIPTION = (
-    "Create force capture on a Stripe test helpers issuing transaction. Allows the user to capture an "
-    "arbitrary amount, also known as a forced capture."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/transactions/create_force_capture"
 SERVER_URL = None
@@ -37,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "card", "currency", "expand", "merchant_data", "purchase_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_transaction"
-TAGS = ("test_helpers", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "Create force capture test helpers issuing transaction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

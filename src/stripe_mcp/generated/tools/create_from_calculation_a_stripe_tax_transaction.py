@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_from_calculation_a_stripe_tax_transaction"
-TITLE = "Create from calculation tax transaction"
-DESCRIPTION = "Create from calculation on a Stripe tax transaction."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax/transactions/create_from_calculation"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("calculation", "metadata", "reference")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_transaction"
-TAGS = ("tax", "tax.transaction")
-ANNOTATIONS = {
-    "title": "Create from calculation tax transaction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -23,12 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_reversal_a_stripe_tax_transaction"
-TITLE = "Create reversal tax transaction"
-DESCRIPTION = (
-    "Create reversal on a Stripe tax transaction. Partially or fully reverses a previously created Transaction."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax/transactions/create_reversal"
 SERVER_URL = None
@@ -37,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("flat_amount", "line_items", "metadata", "mode", "original_transaction", "reference", "shipping_cost")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_transaction"
-TAGS = ("tax", "tax.transaction")
-ANNOTATIONS = {
-    "title": "Create reversal tax transaction",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -22,13 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "create_unlinked_refund_a_stripe_test_helpers_issuing_transaction"
-TITLE = "Create unlinked refund test helpers issuing transaction"
-DESCRIPTION = (
-    "Create unlinked refund on a Stripe test helpers issuing transaction. Allows the user to refund "
-    "an arbitrary amount, also known as a unlinked refund."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/transactions/create_unlinked_refund"
 SERVER_URL = None
@@ -37,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "card", "currency", "expand", "merchant_data", "purchase_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_transaction"
-TAGS = ("test_helpers", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "Create unlinked refund test helpers issuing transaction",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

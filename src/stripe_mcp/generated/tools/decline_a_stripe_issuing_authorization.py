@@ -16,15 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "decline_a_stripe_issuing_authorization"
-TITLE = "Decline issuing authorization"
-DESCRIPTION = (
-    "Decline a Stripe issuing authorization. Declines a pending Issuing Authorization object. This "
-    "request should be made within the timeout window of the real time authorization flow. You can "
-    "also respond directly to the webhook request to decline an authorization (preferred). More "
-    "details can be found here."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/authorizations/{authorization}/decline"
 SERVER_URL = None
@@ -33,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_authorization"
-TAGS = ("issuing", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Decline issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -13,16 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_account_by_id"
-TITLE = "Delete account"
-DESCRIPTION = (
-    "Delete a Stripe account by its id. With Connect, you can delete accounts you manage. Accounts "
-    "created using test-mode keys can be deleted at any time. Standard accounts created using "
-    "live-mode keys cannot be deleted. Custom or Express accounts created using live-mode keys can "
-    "only be deleted once all balances are zero. If you want to delete your own account, use the "
-    "account information tab in your account settings instead."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
@@ -31,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Delete account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     id: str
 
 
-NAME = "delete_a_stripe_account_external_account_by_id"
-TITLE = "Delete account external account"
-DESCRIPTION = (
-    "Delete a Stripe account external account by its id. Delete a specified external account for a "
-    "given account. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}/external_accounts/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_external_account"
-TAGS = ("connect",)
-ANNOTATIONS = {
-    "title": "Delete account external account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,16 +14,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_account_person_by_id"
-TITLE = "Delete account person"
-DESCRIPTION = (
-    "Delete a Stripe account person by its id. Deletes an existing person’s relationship to the "
-    "account’s legal entity. Any person with a relationship for an account can be deleted through the "
-    "API, except if the person is the account_opener. If your integration is using the executive "
-    "parameter, you cannot delete the only verified executive on file. Needs account_id from "
-    "list_all_stripe_accounts."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/accounts/{account}/persons/{person}"
 SERVER_URL = None
@@ -32,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_person"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Delete account person",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

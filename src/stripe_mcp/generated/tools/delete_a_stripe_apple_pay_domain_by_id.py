@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_apple_pay_domain_by_id"
-TITLE = "Delete apple pay domain"
-DESCRIPTION = "Delete a Stripe apple pay domain by its id."
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/apple_pay/domains/{domain}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "apple_pay_domain"
-TAGS = ("payments", "apple_pay_domain")
-ANNOTATIONS = {
-    "title": "Delete apple pay domain",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

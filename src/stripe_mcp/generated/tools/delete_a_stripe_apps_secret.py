@@ -17,10 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "delete_a_stripe_apps_secret"
-TITLE = "Delete apps secret"
-DESCRIPTION = "Delete a Stripe apps secret. Deletes a secret from the secret store by name and scope."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/apps/secrets/delete"
 SERVER_URL = None
@@ -29,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("name", "scope")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "apps_secret"
-TAGS = ("apps", "apps.secret")
-ANNOTATIONS = {
-    "title": "Delete apps secret",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -13,15 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_coupon_by_id"
-TITLE = "Delete coupon"
-DESCRIPTION = (
-    "Delete a Stripe coupon by its id. You can delete coupons via the coupon management page of the "
-    "Stripe dashboard. However, deleting a coupon does not affect any customers who have already "
-    "applied the coupon; it means that new customers can’t redeem the coupon. You can also delete "
-    "coupons via the API."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
@@ -30,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "coupon"
-TAGS = ("billing", "coupon")
-ANNOTATIONS = {
-    "title": "Delete coupon",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

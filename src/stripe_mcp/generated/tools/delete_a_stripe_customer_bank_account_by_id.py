@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "delete_a_stripe_customer_bank_account_by_id"
-TITLE = "Delete customer bank account"
-DESCRIPTION = (
-    "Delete a Stripe customer bank account by its id. Delete a specified source for a given customer. "
-    "Needs customer_id from list_all_stripe_customers."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/bank_accounts/{id}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_bank_account"
-TAGS = ("customers", "account")
-ANNOTATIONS = {
-    "title": "Delete customer bank account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_customer_by_id"
-TITLE = "Delete customer"
-DESCRIPTION = (
-    "Delete a Stripe customer by its id. Permanently deletes a customer. It cannot be undone. Also "
-    "immediately cancels any active subscriptions on the customer."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "Delete customer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "delete_a_stripe_customer_card_by_id"
-TITLE = "Delete customer card"
-DESCRIPTION = (
-    "Delete a Stripe customer card by its id. Delete a specified source for a given customer. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/cards/{id}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_card"
-TAGS = ("customers", "account")
-ANNOTATIONS = {
-    "title": "Delete customer card",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

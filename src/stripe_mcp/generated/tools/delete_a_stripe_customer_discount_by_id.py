@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     customer_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_customer_discount_by_id"
-TITLE = "Delete customer discount"
-DESCRIPTION = (
-    "Delete the Stripe customer discount. Removes the currently applied discount on a customer. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/discount"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_discount"
-TAGS = ("billing", "discount")
-ANNOTATIONS = {
-    "title": "Delete customer discount",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -35,22 +35,6 @@ class Arguments(BaseModel):
     prorate: bool | None = None
 
 
-NAME = "delete_a_stripe_customer_subscription_by_id"
-TITLE = "Delete customer subscription"
-DESCRIPTION = (
-    "Delete a Stripe customer subscription by its id. Cancels a customer’s subscription. If you set "
-    "the at_period_end parameter to true, the subscription will remain active until the end of the "
-    "period, at which point it will be canceled and not renewed. Otherwise, with the default false "
-    "value, the subscription is terminated immediately. In either case, the customer will not be "
-    "charged again for the subscription. Note, however, that any pending invoice items that you’ve "
-    "created will still be charged for at the end of the period, unless manually deleted. If you’ve "
-    "set the subscription to cancel at the end of the period, any pending prorations will also be "
-    "left in place and collected at the end of the period. But if the subscription is set to cancel "
-    "immediately, pending prorations will be removed. By default, upon subscription cancellation, "
-    "Stripe will stop automatic collection of all finalized invoices for the customer. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -59,12 +43,3 @@ QUERY_ARGUMENTS = ("expand", "invoice_now", "prorate")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Delete customer subscription",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

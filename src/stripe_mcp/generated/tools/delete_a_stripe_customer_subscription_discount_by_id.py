@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     subscription_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_customer_subscription_discount_by_id"
-TITLE = "Delete customer subscription discount"
-DESCRIPTION = (
-    "Delete the Stripe customer subscription discount. Removes the currently applied discount on a "
-    "customer. Needs customer_id from list_all_stripe_customers, subscription_id from "
-    "list_all_stripe_customer_subscriptions."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_subscription_discount"
-TAGS = ("billing", "discount")
-ANNOTATIONS = {
-    "title": "Delete customer subscription discount",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

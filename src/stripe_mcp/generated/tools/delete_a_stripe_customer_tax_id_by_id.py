@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     id: str
 
 
-NAME = "delete_a_stripe_customer_tax_id_by_id"
-TITLE = "Delete customer tax id"
-DESCRIPTION = (
-    "Delete a Stripe customer tax id by its id. Deletes an existing tax_id object. Needs customer_id "
-    "from list_all_stripe_customers."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/customers/{customer}/tax_ids/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_tax_id"
-TAGS = ("customers", "tax_id")
-ANNOTATIONS = {
-    "title": "Delete customer tax id",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

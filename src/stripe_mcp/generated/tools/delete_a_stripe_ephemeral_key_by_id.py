@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_ephemeral_key_by_id"
-TITLE = "Delete ephemeral key"
-DESCRIPTION = "Delete a Stripe ephemeral key by its id. Invalidates a short-lived API key for a given resource."
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/ephemeral_keys/{key}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "ephemeral_key"
-TAGS = ("customers", "ephemeral_key")
-ANNOTATIONS = {
-    "title": "Delete ephemeral key",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

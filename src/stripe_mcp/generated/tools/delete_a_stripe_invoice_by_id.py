@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_invoice_by_id"
-TITLE = "Delete invoice"
-DESCRIPTION = (
-    "Delete a Stripe invoice by its id. Permanently deletes a one-off invoice draft. This cannot be "
-    "undone. Attempts to delete invoices that are no longer in a draft state will fail; once an "
-    "invoice has been finalized or if an invoice is for a subscription, it must be voided."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Delete invoice",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

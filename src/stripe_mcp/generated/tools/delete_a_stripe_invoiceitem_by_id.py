@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_invoiceitem_by_id"
-TITLE = "Delete invoiceitem"
-DESCRIPTION = (
-    "Delete a Stripe invoiceitem by its id. Deletes an invoice item, removing it from an invoice. "
-    "Deleting invoice items is only possible when they’re not attached to invoices, or if it’s "
-    "attached to a draft invoice."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "invoiceitem"
-TAGS = ("billing", "invoiceitem")
-ANNOTATIONS = {
-    "title": "Delete invoiceitem",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_plan_by_id"
-TITLE = "Delete plan"
-DESCRIPTION = (
-    "Delete a Stripe plan by its id. Deleting plans means new subscribers can’t be added. Existing "
-    "subscribers aren’t affected."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/plans/{plan}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "plan"
-TAGS = ("billing", "plan")
-ANNOTATIONS = {
-    "title": "Delete plan",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_product_by_id"
-TITLE = "Delete product"
-DESCRIPTION = (
-    "Delete a Stripe product by its id. Deleting a product is only possible if it has no prices "
-    "associated with it. Additionally, deleting a product with type=good is only possible if it has "
-    "no SKUs associated with it."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "product"
-TAGS = ("products", "product")
-ANNOTATIONS = {
-    "title": "Delete product",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

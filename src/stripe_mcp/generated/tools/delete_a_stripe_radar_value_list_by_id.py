@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_radar_value_list_by_id"
-TITLE = "Delete radar value list"
-DESCRIPTION = (
-    "Delete a Stripe radar value list by its id. Deletes a ValueList object, also deleting any items "
-    "contained within the value list. To be deleted, a value list must not be referenced in any "
-    "rules."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/radar/value_lists/{value_list}"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "radar_value_list"
-TAGS = ("radar", "radar.value_list")
-ANNOTATIONS = {
-    "title": "Delete radar value list",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_radar_value_list_item_by_id"
-TITLE = "Delete radar value list item"
-DESCRIPTION = (
-    "Delete a Stripe radar value list item by its id. Deletes a ValueListItem object, removing it "
-    "from its parent value list."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/radar/value_list_items/{item}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "radar_value_list_item"
-TAGS = ("radar", "radar.value_list_item")
-ANNOTATIONS = {
-    "title": "Delete radar value list item",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -37,22 +37,6 @@ class Arguments(BaseModel):
     prorate: bool | None = None
 
 
-NAME = "delete_a_stripe_subscription_by_id"
-TITLE = "Delete subscription"
-DESCRIPTION = (
-    "Delete a Stripe subscription by its id. Cancels a customer’s subscription immediately. The "
-    "customer will not be charged again for the subscription. Note, however, that any pending invoice "
-    "items that you’ve created will still be charged for at the end of the period, unless manually "
-    "deleted. If you’ve set the subscription to cancel at the end of the period, any pending "
-    "prorations will also be left in place and collected at the end of the period. But if the "
-    "subscription is set to cancel immediately, pending prorations will be removed. By default, upon "
-    "subscription cancellation, Stripe will stop automatic collection of all finalized invoices for "
-    "the customer. This is intended to prevent unexpected payment attempts after the customer has "
-    "canceled a subscription. However, you can resume automatic collection of the invoices manually "
-    "after subscription cancellation to have us proceed. Or, you could check for unpaid invoices "
-    "before allowing the customer to cancel the subscription at all."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -61,12 +45,3 @@ QUERY_ARGUMENTS = ("cancellation_details", "expand", "invoice_now", "prorate")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Delete subscription",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     subscription_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_subscription_discount_by_id"
-TITLE = "Delete subscription discount"
-DESCRIPTION = (
-    "Delete the Stripe subscription discount. Removes the currently applied discount on a "
-    "subscription. Needs subscription_id from list_all_stripe_subscriptions."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscriptions/{subscription_exposed_id}/discount"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription_discount"
-TAGS = ("billing", "discount")
-ANNOTATIONS = {
-    "title": "Delete subscription discount",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     proration_date: int | None = None
 
 
-NAME = "delete_a_stripe_subscription_item_by_id"
-TITLE = "Delete subscription item"
-DESCRIPTION = (
-    "Delete a Stripe subscription item by its id. Deletes an item from the subscription. Removing a "
-    "subscription item from a subscription will not cancel the subscription."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ("clear_usage", "proration_behavior", "proration_date")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription_item"
-TAGS = ("billing", "subscription_item")
-ANNOTATIONS = {
-    "title": "Delete subscription item",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_terminal_configuration_by_id"
-TITLE = "Delete terminal configuration"
-DESCRIPTION = "Delete a Stripe terminal configuration by its id. Deletes a Configuration object."
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_configuration"
-TAGS = ("terminal", "terminal.configuration")
-ANNOTATIONS = {
-    "title": "Delete terminal configuration",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_terminal_location_by_id"
-TITLE = "Delete terminal location"
-DESCRIPTION = "Delete a Stripe terminal location by its id. Deletes a Location object."
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/terminal/locations/{location}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_location"
-TAGS = ("terminal", "terminal.location")
-ANNOTATIONS = {
-    "title": "Delete terminal location",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

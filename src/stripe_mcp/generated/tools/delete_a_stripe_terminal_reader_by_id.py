@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_terminal_reader_by_id"
-TITLE = "Delete terminal reader"
-DESCRIPTION = "Delete a Stripe terminal reader by its id. Deletes a Reader object."
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/terminal/readers/{reader}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Delete terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "delete_a_stripe_webhook_endpoint_by_id"
-TITLE = "Delete webhook endpoint"
-DESCRIPTION = (
-    "Delete a Stripe webhook endpoint by its id. You can also delete webhook endpoints via the "
-    "webhook endpoint management page of the Stripe dashboard."
-)
-KIND = "delete"
 HTTP_METHOD = "DELETE"
 PATH = "/v1/webhook_endpoints/{webhook_endpoint}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "webhook_endpoint"
-TAGS = ("webhooks", "webhook_endpoint")
-ANNOTATIONS = {
-    "title": "Delete webhook endpoint",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "detach_a_stripe_payment_method"
-TITLE = "Detach payment method"
-DESCRIPTION = (
-    "Detach a Stripe payment method. Detaches a PaymentMethod object from a Customer. After a "
-    "PaymentMethod is detached, it can no longer be used for a payment or re-attached to a Customer."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods/{payment_method}/detach"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "Detach payment method",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "disconnect_a_stripe_financial_connections_account"
-TITLE = "Disconnect financial connections account"
-DESCRIPTION = (
-    "Disconnect a Stripe financial connections account. Disables your access to a Financial "
-    "Connections Account. You will no longer be able to access data associated with the account (e.g. "
-    "balances, transactions)."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/financial_connections/accounts/{account}/disconnect"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "financial_connections_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Disconnect financial connections account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "disconnect_a_stripe_linked_account"
-TITLE = "Disconnect linked account"
-DESCRIPTION = (
-    "Disconnect a Stripe linked account. Disables your access to a Financial Connections Account. You "
-    "will no longer be able to access data associated with the account (e.g. balances, transactions)."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/linked_accounts/{account}/disconnect"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "linked_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Disconnect linked account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -28,14 +28,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "expire_a_stripe_checkout_session"
-TITLE = "Expire checkout session"
-DESCRIPTION = (
-    "Expire a Stripe checkout session. A Session can be expired when it is in one of these statuses: "
-    "open After it expires, a customer can’t complete a Session and customers loading the Session see "
-    "a message saying the Session is expired."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/checkout/sessions/{session}/expire"
 SERVER_URL = None
@@ -44,12 +36,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "checkout_session"
-TAGS = ("checkout", "checkout.session")
-ANNOTATIONS = {
-    "title": "Expire checkout session",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

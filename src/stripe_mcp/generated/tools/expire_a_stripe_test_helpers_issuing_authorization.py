@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "expire_a_stripe_test_helpers_issuing_authorization"
-TITLE = "Expire test helpers issuing authorization"
-DESCRIPTION = "Expire a Stripe test helpers issuing authorization. Expire a test-mode Authorization."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/expire"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_authorization"
-TAGS = ("test_helpers", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Expire test helpers issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -27,10 +27,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "expire_a_stripe_test_helpers_refund"
-TITLE = "Expire test helpers refund"
-DESCRIPTION = "Expire a Stripe test helpers refund. Expire a refund with a status of requires_action."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/refunds/{refund}/expire"
 SERVER_URL = None
@@ -39,12 +35,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_refund"
-TAGS = ("test_helpers", "refund")
-ANNOTATIONS = {
-    "title": "Expire test helpers refund",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

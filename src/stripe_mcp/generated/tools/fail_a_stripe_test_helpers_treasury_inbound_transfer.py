@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "fail_a_stripe_test_helpers_treasury_inbound_transfer"
-TITLE = "Fail test helpers treasury inbound transfer"
-DESCRIPTION = (
-    "Fail a Stripe test helpers treasury inbound transfer. Transitions a test mode created "
-    "InboundTransfer to the failed status. The InboundTransfer must already be in the processing "
-    "state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/inbound_transfers/{id}/fail"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "failure_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_inbound_transfer"
-TAGS = ("test_helpers", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Fail test helpers treasury inbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

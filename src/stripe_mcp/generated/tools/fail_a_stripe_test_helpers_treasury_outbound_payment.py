@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "fail_a_stripe_test_helpers_treasury_outbound_payment"
-TITLE = "Fail test helpers treasury outbound payment"
-DESCRIPTION = (
-    "Fail a Stripe test helpers treasury outbound payment. Transitions a test mode created "
-    "OutboundPayment to the failed status. The OutboundPayment must already be in the processing "
-    "state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/outbound_payments/{id}/fail"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_outbound_payment"
-TAGS = ("test_helpers", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "Fail test helpers treasury outbound payment",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -38,14 +38,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "finalize_a_stripe_invoice"
-TITLE = "Finalize invoice"
-DESCRIPTION = (
-    "Finalize a Stripe invoice. Stripe automatically finalizes drafts before sending and attempting "
-    "payment on invoices. However, if you’d like to finalize a draft invoice manually, you can do so "
-    "using this method."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/finalize"
 SERVER_URL = None
@@ -54,12 +46,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("auto_advance", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Finalize invoice",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -31,10 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "finalize_a_stripe_quote"
-TITLE = "Finalize quote"
-DESCRIPTION = "Finalize a Stripe quote."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}/finalize"
 SERVER_URL = None
@@ -43,12 +39,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "expires_at")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Finalize quote",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -30,10 +30,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "fund_cash_balance_a_stripe_test_helpers_customer"
-TITLE = "Fund cash balance test helpers customer"
-DESCRIPTION = "Fund cash balance on a Stripe test helpers customer. Create an incoming testmode bank transfer"
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/customers/{customer}/fund_cash_balance"
 SERVER_URL = None
@@ -42,12 +38,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "currency", "expand", "reference")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_customer"
-TAGS = ("test_helpers", "customer_cash_balance_transaction")
-ANNOTATIONS = {
-    "title": "Fund cash balance test helpers customer",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "get_single_stripe_account_bank_account_by_id"
-TITLE = "Retrieve account bank account"
-DESCRIPTION = (
-    "Retrieve a Stripe account bank account by its id. Retrieve a specified external account for a "
-    "given account. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/bank_accounts/{id}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_bank_account"
-TAGS = ("connect", "bank_account")
-ANNOTATIONS = {
-    "title": "Retrieve account bank account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_account_by_id"
-TITLE = "Retrieve account"
-DESCRIPTION = "Retrieve a Stripe account by its id. Retrieves the details of an account."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Retrieve account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

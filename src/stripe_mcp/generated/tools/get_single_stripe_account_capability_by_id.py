@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account"]] | None = None
 
 
-NAME = "get_single_stripe_account_capability_by_id"
-TITLE = "Retrieve account capability"
-DESCRIPTION = (
-    "Retrieve a Stripe account capability by its id. Retrieves information about the specified "
-    "Account Capability. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/capabilities/{capability}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_capability"
-TAGS = ("connect", "capability")
-ANNOTATIONS = {
-    "title": "Retrieve account capability",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

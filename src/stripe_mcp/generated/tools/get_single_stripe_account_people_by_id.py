@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_account_people_by_id"
-TITLE = "Retrieve account people"
-DESCRIPTION = (
-    "Retrieve a Stripe account people by its id. Retrieves an existing person. Needs account_id from "
-    "list_all_stripe_accounts."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/people/{person}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_people"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Retrieve account people",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

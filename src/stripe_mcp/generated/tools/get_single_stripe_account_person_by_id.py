@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_account_person_by_id"
-TITLE = "Retrieve account person"
-DESCRIPTION = "Retrieve a Stripe account person by its id. Needs account_id from list_all_stripe_accounts."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/persons/{person}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account_person"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Retrieve account person",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

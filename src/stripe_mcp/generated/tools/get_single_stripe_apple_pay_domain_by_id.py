@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_apple_pay_domain_by_id"
-TITLE = "Retrieve apple pay domain"
-DESCRIPTION = "Retrieve a Stripe apple pay domain by its id."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/apple_pay/domains/{domain}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "apple_pay_domain"
-TAGS = ("payments", "apple_pay_domain")
-ANNOTATIONS = {
-    "title": "Retrieve apple pay domain",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

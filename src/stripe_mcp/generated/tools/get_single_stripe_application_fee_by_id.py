@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_application_fee_by_id"
-TITLE = "Retrieve application fee"
-DESCRIPTION = (
-    "Retrieve a Stripe application fee by its id. Retrieves the details of an application fee that "
-    "your account has collected. The same information is returned when refunding the application fee."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{id}"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "application_fee"
-TAGS = ("connect", "application_fee")
-ANNOTATIONS = {
-    "title": "Retrieve application fee",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

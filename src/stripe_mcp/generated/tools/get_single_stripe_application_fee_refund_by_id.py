@@ -15,15 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["balance_transaction", "fee"]] | None = None
 
 
-NAME = "get_single_stripe_application_fee_refund_by_id"
-TITLE = "Retrieve application fee refund"
-DESCRIPTION = (
-    "Retrieve a Stripe application fee refund by its id. By default, you can see the 10 most recent "
-    "refunds stored directly on the application fee object, but you can also retrieve details about a "
-    "specific refund stored on the application fee. Needs application_fee_id from "
-    "list_all_stripe_application_fees."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{fee}/refunds/{id}"
 SERVER_URL = None
@@ -32,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "application_fee_refund"
-TAGS = ("connect", "fee_refund")
-ANNOTATIONS = {
-    "title": "Retrieve application fee refund",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     scope: ScopeParam
 
 
-NAME = "get_single_stripe_apps_secret_find_by_id"
-TITLE = "Retrieve apps secret find"
-DESCRIPTION = "Retrieve the Stripe apps secret find. Finds a secret in the secret store by name and scope."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/apps/secrets/find"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ("name", "scope")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "apps_secret_find"
-TAGS = ("apps", "apps.secret")
-ANNOTATIONS = {
-    "title": "Retrieve apps secret find",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -10,13 +10,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-NAME = "get_single_stripe_balance_by_id"
-TITLE = "Retrieve balance"
-DESCRIPTION = (
-    "Retrieve the Stripe balance. Retrieves the current account balance, based on the authentication "
-    "that was used to make the request. For a sample request, see Accounting for negative balances."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/balance"
 SERVER_URL = None
@@ -25,12 +18,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "balance"
-TAGS = ("balance", "balance")
-ANNOTATIONS = {
-    "title": "Retrieve balance",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

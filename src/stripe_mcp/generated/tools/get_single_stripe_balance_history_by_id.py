@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["source"]] | None = None
 
 
-NAME = "get_single_stripe_balance_history_by_id"
-TITLE = "Retrieve balance history"
-DESCRIPTION = (
-    "Retrieve a Stripe balance history by its id. Retrieves the balance transaction with the given "
-    "ID. Note that this endpoint previously used the path /v1/balance/history/:id."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/balance/history/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "balance_history"
-TAGS = ("balance", "balance_transaction")
-ANNOTATIONS = {
-    "title": "Retrieve balance history",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

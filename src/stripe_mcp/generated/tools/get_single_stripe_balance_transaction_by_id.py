@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["source"]] | None = None
 
 
-NAME = "get_single_stripe_balance_transaction_by_id"
-TITLE = "Retrieve balance transaction"
-DESCRIPTION = (
-    "Retrieve a Stripe balance transaction by its id. Retrieves the balance transaction with the "
-    "given ID. Note that this endpoint previously used the path /v1/balance/history/:id."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/balance_transactions/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "balance_transaction"
-TAGS = ("balance", "balance_transaction")
-ANNOTATIONS = {
-    "title": "Retrieve balance transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

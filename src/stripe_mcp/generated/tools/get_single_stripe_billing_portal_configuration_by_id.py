@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["application"]] | None = None
 
 
-NAME = "get_single_stripe_billing_portal_configuration_by_id"
-TITLE = "Retrieve billing portal configuration"
-DESCRIPTION = (
-    "Retrieve a Stripe billing portal configuration by its id. Retrieves a configuration that "
-    "describes the functionality of the customer portal."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/billing_portal/configurations/{configuration}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "billing_portal_configuration"
-TAGS = ("billing", "billing_portal.configuration")
-ANNOTATIONS = {
-    "title": "Retrieve billing portal configuration",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

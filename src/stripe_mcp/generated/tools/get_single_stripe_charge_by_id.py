@@ -33,15 +33,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_charge_by_id"
-TITLE = "Retrieve charge"
-DESCRIPTION = (
-    "Retrieve a Stripe charge by its id. Retrieves the details of a charge that has previously been "
-    "created. Supply the unique charge ID that was returned from your previous request, and Stripe "
-    "will return the corresponding charge information. The same information is returned when creating "
-    "or refunding the charge."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}"
 SERVER_URL = None
@@ -50,12 +41,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "charge"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "Retrieve charge",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -31,13 +31,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_charge_dispute_by_id"
-TITLE = "Retrieve charge dispute"
-DESCRIPTION = (
-    "Retrieve the Stripe charge dispute. Retrieve a dispute for a specified charge. Needs charge_id "
-    "from list_all_stripe_charges."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}/dispute"
 SERVER_URL = None
@@ -46,12 +39,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "charge_dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Retrieve charge dispute",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -27,13 +27,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_charge_refund_by_id"
-TITLE = "Retrieve charge refund"
-DESCRIPTION = (
-    "Retrieve a Stripe charge refund by its id. Retrieves the details of an existing refund. Needs "
-    "charge_id from list_all_stripe_charges."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}/refunds/{refund}"
 SERVER_URL = None
@@ -42,12 +35,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "charge_refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Retrieve charge refund",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

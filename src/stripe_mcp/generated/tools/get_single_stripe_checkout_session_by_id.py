@@ -27,10 +27,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_checkout_session_by_id"
-TITLE = "Retrieve checkout session"
-DESCRIPTION = "Retrieve a Stripe checkout session by its id. Retrieves a Session object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/checkout/sessions/{session}"
 SERVER_URL = None
@@ -39,12 +35,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "checkout_session"
-TAGS = ("checkout", "checkout.session")
-ANNOTATIONS = {
-    "title": "Retrieve checkout session",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

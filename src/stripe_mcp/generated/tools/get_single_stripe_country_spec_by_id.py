@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_country_spec_by_id"
-TITLE = "Retrieve country spec"
-DESCRIPTION = "Retrieve a Stripe country spec by its id. Returns a Country Spec for a given Country code."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/country_specs/{country}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "country_spec"
-TAGS = ("connect", "country_spec")
-ANNOTATIONS = {
-    "title": "Retrieve country spec",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

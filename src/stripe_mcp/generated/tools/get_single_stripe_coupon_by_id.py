@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_coupon_by_id"
-TITLE = "Retrieve coupon"
-DESCRIPTION = "Retrieve a Stripe coupon by its id. Retrieves the coupon with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "coupon"
-TAGS = ("billing", "coupon")
-ANNOTATIONS = {
-    "title": "Retrieve coupon",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,10 +17,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_credit_note_by_id"
-TITLE = "Retrieve credit note"
-DESCRIPTION = "Retrieve a Stripe credit note by its id. Retrieves the credit note object with the given identifier."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/{id}"
 SERVER_URL = None
@@ -29,12 +25,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "credit_note"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "Retrieve credit note",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

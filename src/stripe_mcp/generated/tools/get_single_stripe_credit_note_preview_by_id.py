@@ -31,13 +31,6 @@ class Arguments(BaseModel):
     shipping_cost: CreditNoteShippingCost | None = None
 
 
-NAME = "get_single_stripe_credit_note_preview_by_id"
-TITLE = "Retrieve credit note preview"
-DESCRIPTION = (
-    "Retrieve the Stripe credit note preview. Get a preview of a credit note without creating it. "
-    "Needs invoice from list_all_stripe_invoices."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/preview"
 SERVER_URL = None
@@ -60,12 +53,3 @@ QUERY_ARGUMENTS = (
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "credit_note_preview"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "Retrieve credit note preview",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

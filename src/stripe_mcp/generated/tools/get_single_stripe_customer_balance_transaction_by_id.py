@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["credit_note", "customer", "invoice"]] | None = None
 
 
-NAME = "get_single_stripe_customer_balance_transaction_by_id"
-TITLE = "Retrieve customer balance transaction"
-DESCRIPTION = (
-    "Retrieve a Stripe customer balance transaction by its id. Retrieves a specific customer balance "
-    "transaction that updated the customer’s balances. Needs customer_id from "
-    "list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/balance_transactions/{transaction}"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_balance_transaction"
-TAGS = ("customers", "customer_balance_transaction")
-ANNOTATIONS = {
-    "title": "Retrieve customer balance transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

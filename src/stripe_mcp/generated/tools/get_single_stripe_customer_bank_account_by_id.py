@@ -15,15 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "get_single_stripe_customer_bank_account_by_id"
-TITLE = "Retrieve customer bank account"
-DESCRIPTION = (
-    "Retrieve a Stripe customer bank account by its id. By default, you can see the 10 most recent "
-    "sources stored on a Customer directly on the object, but you can also retrieve details about a "
-    "specific bank account stored on the Stripe account. Needs customer_id from "
-    "list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/bank_accounts/{id}"
 SERVER_URL = None
@@ -32,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_bank_account"
-TAGS = ("customers", "bank_account")
-ANNOTATIONS = {
-    "title": "Retrieve customer bank account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

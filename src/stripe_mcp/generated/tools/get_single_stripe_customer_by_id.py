@@ -25,10 +25,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_customer_by_id"
-TITLE = "Retrieve customer"
-DESCRIPTION = "Retrieve a Stripe customer by its id. Retrieves a Customer object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
@@ -37,12 +33,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "Retrieve customer",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "get_single_stripe_customer_card_by_id"
-TITLE = "Retrieve customer card"
-DESCRIPTION = (
-    "Retrieve a Stripe customer card by its id. You can always see the 10 most recent cards directly "
-    "on a customer; this method lets you retrieve details about a specific card stored on the "
-    "customer. Needs customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cards/{id}"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_card"
-TAGS = ("customers", "card")
-ANNOTATIONS = {
-    "title": "Retrieve customer card",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

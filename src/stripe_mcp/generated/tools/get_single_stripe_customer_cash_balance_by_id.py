@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     customer_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_customer_cash_balance_by_id"
-TITLE = "Retrieve customer cash balance"
-DESCRIPTION = (
-    "Retrieve the Stripe customer cash balance. Retrieves a customer’s cash balance. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cash_balance"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_cash_balance"
-TAGS = ("customers", "cash_balance")
-ANNOTATIONS = {
-    "title": "Retrieve customer cash balance",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

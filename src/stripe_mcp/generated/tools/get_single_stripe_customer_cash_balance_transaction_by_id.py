@@ -27,14 +27,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_customer_cash_balance_transaction_by_id"
-TITLE = "Retrieve customer cash balance transaction"
-DESCRIPTION = (
-    "Retrieve a Stripe customer cash balance transaction by its id. Retrieves a specific cash balance "
-    "transaction, which updated the customer’s cash balance. Needs customer_id from "
-    "list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cash_balance_transactions/{transaction}"
 SERVER_URL = None
@@ -43,12 +35,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_cash_balance_transaction"
-TAGS = ("customers", "customer_cash_balance_transaction")
-ANNOTATIONS = {
-    "title": "Retrieve customer cash balance transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

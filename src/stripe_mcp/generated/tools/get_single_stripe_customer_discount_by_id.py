@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer", "promotion_code"]] | None = None
 
 
-NAME = "get_single_stripe_customer_discount_by_id"
-TITLE = "Retrieve customer discount"
-DESCRIPTION = "Retrieve the Stripe customer discount. Needs customer_id from list_all_stripe_customers."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/discount"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_discount"
-TAGS = ("billing", "discount")
-ANNOTATIONS = {
-    "title": "Retrieve customer discount",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer"]] | None = None
 
 
-NAME = "get_single_stripe_customer_payment_method_by_id"
-TITLE = "Retrieve customer payment method"
-DESCRIPTION = (
-    "Retrieve a Stripe customer payment method by its id. Retrieves a PaymentMethod object for a "
-    "given Customer. Needs customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/payment_methods/{payment_method}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_payment_method"
-TAGS = ("customers", "payment_method")
-ANNOTATIONS = {
-    "title": "Retrieve customer payment method",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account", "customer"]] | None = None
 
 
-NAME = "get_single_stripe_customer_source_by_id"
-TITLE = "Retrieve customer source"
-DESCRIPTION = (
-    "Retrieve a Stripe customer source by its id. Retrieve a specified source for a given customer. "
-    "Needs customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/sources/{id}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_source"
-TAGS = ("customers", "account")
-ANNOTATIONS = {
-    "title": "Retrieve customer source",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -33,13 +33,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_customer_subscription_by_id"
-TITLE = "Retrieve customer subscription"
-DESCRIPTION = (
-    "Retrieve a Stripe customer subscription by its id. Retrieves the subscription with the given ID. "
-    "Needs customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -48,12 +41,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Retrieve customer subscription",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

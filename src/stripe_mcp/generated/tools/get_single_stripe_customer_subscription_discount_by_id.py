@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer", "promotion_code"]] | None = None
 
 
-NAME = "get_single_stripe_customer_subscription_discount_by_id"
-TITLE = "Retrieve customer subscription discount"
-DESCRIPTION = (
-    "Retrieve the Stripe customer subscription discount. Needs customer_id from "
-    "list_all_stripe_customers, subscription_id from list_all_stripe_customer_subscriptions."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_subscription_discount"
-TAGS = ("billing", "discount")
-ANNOTATIONS = {
-    "title": "Retrieve customer subscription discount",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer"]] | None = None
 
 
-NAME = "get_single_stripe_customer_tax_id_by_id"
-TITLE = "Retrieve customer tax id"
-DESCRIPTION = (
-    "Retrieve a Stripe customer tax id by its id. Retrieves the tax_id object with the given "
-    "identifier. Needs customer_id from list_all_stripe_customers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/tax_ids/{id}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "customer_tax_id"
-TAGS = ("customers", "tax_id")
-ANNOTATIONS = {
-    "title": "Retrieve customer tax id",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -31,10 +31,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_dispute_by_id"
-TITLE = "Retrieve dispute"
-DESCRIPTION = "Retrieve a Stripe dispute by its id. Retrieves the dispute with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/disputes/{dispute}"
 SERVER_URL = None
@@ -43,12 +39,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Retrieve dispute",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_event_by_id"
-TITLE = "Retrieve event"
-DESCRIPTION = (
-    "Retrieve a Stripe event by its id. Retrieves the details of an event. Supply the unique "
-    "identifier of the event, which you might have received in a webhook."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/events/{id}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "event"
-TAGS = ("events", "event")
-ANNOTATIONS = {
-    "title": "Retrieve event",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

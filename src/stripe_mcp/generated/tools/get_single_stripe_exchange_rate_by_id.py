@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_exchange_rate_by_id"
-TITLE = "Retrieve exchange rate"
-DESCRIPTION = (
-    "Retrieve a Stripe exchange rate by its id. Retrieves the exchange rates from the given currency "
-    "to every supported currency."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/exchange_rates/{rate_id}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "exchange_rate"
-TAGS = ("payments", "exchange_rate")
-ANNOTATIONS = {
-    "title": "Retrieve exchange rate",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

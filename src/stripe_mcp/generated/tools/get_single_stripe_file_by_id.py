@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_file_by_id"
-TITLE = "Retrieve file"
-DESCRIPTION = (
-    "Retrieve a Stripe file by its id. Retrieves the details of an existing file object. Supply the "
-    "unique file ID from a file, and Stripe will return the corresponding file object. To access file "
-    "contents, see the File Upload Guide."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/files/{file}"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "file"
-TAGS = ("files", "file")
-ANNOTATIONS = {
-    "title": "Retrieve file",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

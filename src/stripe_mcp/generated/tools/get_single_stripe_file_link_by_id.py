@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["file"]] | None = None
 
 
-NAME = "get_single_stripe_file_link_by_id"
-TITLE = "Retrieve file link"
-DESCRIPTION = "Retrieve a Stripe file link by its id. Retrieves the file link with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/file_links/{link}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "file_link"
-TAGS = ("files", "file_link")
-ANNOTATIONS = {
-    "title": "Retrieve file link",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

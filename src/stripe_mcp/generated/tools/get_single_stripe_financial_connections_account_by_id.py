@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
 
 
-NAME = "get_single_stripe_financial_connections_account_by_id"
-TITLE = "Retrieve financial connections account"
-DESCRIPTION = (
-    "Retrieve a Stripe financial connections account by its id. Retrieves the details of an Financial "
-    "Connections Account."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/accounts/{account}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "financial_connections_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Retrieve financial connections account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

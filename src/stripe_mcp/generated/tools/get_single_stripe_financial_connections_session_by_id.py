@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account_holder.account", "account_holder.customer"]] | None = None
 
 
-NAME = "get_single_stripe_financial_connections_session_by_id"
-TITLE = "Retrieve financial connections session"
-DESCRIPTION = (
-    "Retrieve a Stripe financial connections session by its id. Retrieves the details of a Financial "
-    "Connections Session"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/sessions/{session}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "financial_connections_session"
-TAGS = ("financial_connections", "financial_connections.session")
-ANNOTATIONS = {
-    "title": "Retrieve financial connections session",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

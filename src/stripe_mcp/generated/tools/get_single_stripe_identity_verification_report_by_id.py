@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_identity_verification_report_by_id"
-TITLE = "Retrieve identity verification report"
-DESCRIPTION = "Retrieve a Stripe identity verification report by its id. Retrieves an existing VerificationReport"
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_reports/{report}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "identity_verification_report"
-TAGS = ("identity", "identity.verification_report")
-ANNOTATIONS = {
-    "title": "Retrieve identity verification report",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["last_verification_report"]] | None = None
 
 
-NAME = "get_single_stripe_identity_verification_session_by_id"
-TITLE = "Retrieve identity verification session"
-DESCRIPTION = (
-    "Retrieve a Stripe identity verification session by its id. Retrieves the details of a "
-    "VerificationSession that was previously created. When the session status is requires_input, you "
-    "can use this method to retrieve a valid client_secret or url to allow re-submission."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_sessions/{session}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "identity_verification_session"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "Retrieve identity verification session",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

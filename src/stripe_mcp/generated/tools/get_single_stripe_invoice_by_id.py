@@ -36,10 +36,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_invoice_by_id"
-TITLE = "Retrieve invoice"
-DESCRIPTION = "Retrieve a Stripe invoice by its id. Retrieves the invoice with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
@@ -48,12 +44,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Retrieve invoice",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

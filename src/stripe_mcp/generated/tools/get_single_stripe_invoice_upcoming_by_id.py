@@ -62,22 +62,6 @@ class Arguments(BaseModel):
     subscription_trial_from_plan: bool | None = None
 
 
-NAME = "get_single_stripe_invoice_upcoming_by_id"
-TITLE = "Retrieve invoice upcoming"
-DESCRIPTION = (
-    "Retrieve the Stripe invoice upcoming. At any time, you can preview the upcoming invoice for a "
-    "customer. This will show you all the charges that are pending, including subscription renewal "
-    "charges, invoice item charges, etc. It will also show you any discounts that are applicable to "
-    "the invoice. Note that when you are viewing an upcoming invoice, you are simply viewing a "
-    "preview – the invoice has not yet been created. As such, the upcoming invoice will not show up "
-    "in invoice listing calls, and you cannot use the API to pay or edit the invoice. If you want to "
-    "change the amount that your customer will be billed, you can add, remove, or update pending "
-    "invoice items, or update the customer’s discount. You can preview the effects of updating a "
-    "subscription, including a preview of what proration will take place. To ensure that the actual "
-    "proration is calculated exactly the same as the previewed proration, you should pass a "
-    "proration_date parameter when doing the actual subscription update."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/upcoming"
 SERVER_URL = None
@@ -109,12 +93,3 @@ QUERY_ARGUMENTS = (
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "invoice_upcoming"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Retrieve invoice upcoming",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
 
 
-NAME = "get_single_stripe_invoiceitem_by_id"
-TITLE = "Retrieve invoiceitem"
-DESCRIPTION = "Retrieve a Stripe invoiceitem by its id. Retrieves the invoice item with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "invoiceitem"
-TAGS = ("billing", "invoiceitem")
-ANNOTATIONS = {
-    "title": "Retrieve invoiceitem",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
 
 
-NAME = "get_single_stripe_issuing_authorization_by_id"
-TITLE = "Retrieve issuing authorization"
-DESCRIPTION = "Retrieve a Stripe issuing authorization by its id. Retrieves an Issuing Authorization object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/authorizations/{authorization}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_authorization"
-TAGS = ("issuing", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Retrieve issuing authorization",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["replaced_by", "replacement_for"]] | None = None
 
 
-NAME = "get_single_stripe_issuing_card_by_id"
-TITLE = "Retrieve issuing card"
-DESCRIPTION = "Retrieve a Stripe issuing card by its id. Retrieves an Issuing Card object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cards/{card}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_card"
-TAGS = ("issuing", "issuing.card")
-ANNOTATIONS = {
-    "title": "Retrieve issuing card",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

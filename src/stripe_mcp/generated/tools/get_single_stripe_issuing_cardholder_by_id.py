@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_issuing_cardholder_by_id"
-TITLE = "Retrieve issuing cardholder"
-DESCRIPTION = "Retrieve a Stripe issuing cardholder by its id. Retrieves an Issuing Cardholder object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cardholders/{cardholder}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_cardholder"
-TAGS = ("issuing", "issuing.cardholder")
-ANNOTATIONS = {
-    "title": "Retrieve issuing cardholder",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

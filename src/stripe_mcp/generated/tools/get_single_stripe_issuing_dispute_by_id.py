@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_issuing_dispute_by_id"
-TITLE = "Retrieve issuing dispute"
-DESCRIPTION = "Retrieve a Stripe issuing dispute by its id. Retrieves an Issuing Dispute object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/disputes/{dispute}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_dispute"
-TAGS = ("issuing", "issuing.dispute")
-ANNOTATIONS = {
-    "title": "Retrieve issuing dispute",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

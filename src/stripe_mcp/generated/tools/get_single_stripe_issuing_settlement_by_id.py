@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_issuing_settlement_by_id"
-TITLE = "Retrieve issuing settlement"
-DESCRIPTION = "Retrieve a Stripe issuing settlement by its id. Retrieves an Issuing Settlement object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/settlements/{settlement}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_settlement"
-TAGS = ("issuing", "issuing.settlement")
-ANNOTATIONS = {
-    "title": "Retrieve issuing settlement",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

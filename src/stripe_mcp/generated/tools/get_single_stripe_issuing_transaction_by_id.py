@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None
 
 
-NAME = "get_single_stripe_issuing_transaction_by_id"
-TITLE = "Retrieve issuing transaction"
-DESCRIPTION = "Retrieve a Stripe issuing transaction by its id. Retrieves an Issuing Transaction object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/transactions/{transaction}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "issuing_transaction"
-TAGS = ("issuing", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "Retrieve issuing transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,12 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account_holder.account", "account_holder.customer"]] | None = None
 
 
-NAME = "get_single_stripe_link_account_session_by_id"
-TITLE = "Retrieve link account session"
-DESCRIPTION = (
-    "Retrieve a Stripe link account session by its id. Retrieves the details of a Financial Connections Session"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/link_account_sessions/{session}"
 SERVER_URL = None
@@ -28,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "link_account_session"
-TAGS = ("financial_connections", "financial_connections.session")
-ANNOTATIONS = {
-    "title": "Retrieve link account session",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

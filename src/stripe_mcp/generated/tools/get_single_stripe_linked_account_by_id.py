@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["account_holder.account", "account_holder.customer", "ownership"]] | None = None
 
 
-NAME = "get_single_stripe_linked_account_by_id"
-TITLE = "Retrieve linked account"
-DESCRIPTION = "Retrieve a Stripe linked account by its id. Retrieves the details of an Financial Connections Account."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/linked_accounts/{account}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "linked_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Retrieve linked account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["payment_method"]] | None = None
 
 
-NAME = "get_single_stripe_mandate_by_id"
-TITLE = "Retrieve mandate"
-DESCRIPTION = "Retrieve a Stripe mandate by its id. Retrieves a Mandate object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/mandates/{mandate}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "mandate"
-TAGS = ("payments", "mandate")
-ANNOTATIONS = {
-    "title": "Retrieve mandate",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -10,10 +10,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-NAME = "get_single_stripe_own_account_by_id"
-TITLE = "Retrieve account"
-DESCRIPTION = "Retrieve the Stripe account. Retrieves the details of an account."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/account"
 SERVER_URL = None
@@ -22,12 +18,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Retrieve account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

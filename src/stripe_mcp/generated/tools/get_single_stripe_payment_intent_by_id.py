@@ -29,16 +29,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_payment_intent_by_id"
-TITLE = "Retrieve payment intent"
-DESCRIPTION = (
-    "Retrieve a Stripe payment intent by its id. Retrieves the details of a PaymentIntent that has "
-    "previously been created. You can retrieve a PaymentIntent client-side using a publishable key "
-    "when the client_secret is in the query string. If you retrieve a PaymentIntent with a "
-    "publishable key, it only returns a subset of properties. Refer to the payment intent object "
-    "reference for more details."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_intents/{intent}"
 SERVER_URL = None
@@ -47,12 +37,3 @@ QUERY_ARGUMENTS = ("client_secret", "expand")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Retrieve payment intent",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["application", "on_behalf_of", "transfer_data.destination"]] | None = None
 
 
-NAME = "get_single_stripe_payment_link_by_id"
-TITLE = "Retrieve payment link"
-DESCRIPTION = "Retrieve a Stripe payment link by its id."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_links/{payment_link}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "payment_link"
-TAGS = ("payments", "payment_link")
-ANNOTATIONS = {
-    "title": "Retrieve payment link",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer"]] | None = None
 
 
-NAME = "get_single_stripe_payment_method_by_id"
-TITLE = "Retrieve payment method"
-DESCRIPTION = (
-    "Retrieve a Stripe payment method by its id. Retrieves a PaymentMethod object attached to the "
-    "StripeAccount. To retrieve a payment method attached to a Customer, you should use Retrieve a "
-    "Customer’s PaymentMethods"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_methods/{payment_method}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "payment_method"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "Retrieve payment method",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,12 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_payment_method_domain_by_id"
-TITLE = "Retrieve payment method domain"
-DESCRIPTION = (
-    "Retrieve a Stripe payment method domain by its id. Retrieves the details of an existing payment method domain."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_method_domains/{payment_method_domain}"
 SERVER_URL = None
@@ -27,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "payment_method_domain"
-TAGS = ("payments", "payment_method_domain")
-ANNOTATIONS = {
-    "title": "Retrieve payment method domain",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

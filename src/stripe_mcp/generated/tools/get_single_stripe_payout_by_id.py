@@ -21,14 +21,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_payout_by_id"
-TITLE = "Retrieve payout"
-DESCRIPTION = (
-    "Retrieve a Stripe payout by its id. Retrieves the details of an existing payout. Supply the "
-    "unique payout ID from either a payout creation request or the payout list, and Stripe will "
-    "return the corresponding payout information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/payouts/{payout}"
 SERVER_URL = None
@@ -37,12 +29,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "payout"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "Retrieve payout",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["product"]] | None = None
 
 
-NAME = "get_single_stripe_plan_by_id"
-TITLE = "Retrieve plan"
-DESCRIPTION = "Retrieve a Stripe plan by its id. Retrieves the plan with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/plans/{plan}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "plan"
-TAGS = ("billing", "plan")
-ANNOTATIONS = {
-    "title": "Retrieve plan",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["product"]] | None = None
 
 
-NAME = "get_single_stripe_price_by_id"
-TITLE = "Retrieve price"
-DESCRIPTION = "Retrieve a Stripe price by its id. Retrieves the price with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/prices/{price}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "price"
-TAGS = ("products", "price")
-ANNOTATIONS = {
-    "title": "Retrieve price",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["default_price", "tax_code"]] | None = None
 
 
-NAME = "get_single_stripe_product_by_id"
-TITLE = "Retrieve product"
-DESCRIPTION = (
-    "Retrieve a Stripe product by its id. Retrieves the details of an existing product. Supply the "
-    "unique product ID from either a product creation request or the product list, and Stripe will "
-    "return the corresponding product information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "product"
-TAGS = ("products", "product")
-ANNOTATIONS = {
-    "title": "Retrieve product",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["customer"]] | None = None
 
 
-NAME = "get_single_stripe_promotion_code_by_id"
-TITLE = "Retrieve promotion code"
-DESCRIPTION = (
-    "Retrieve a Stripe promotion code by its id. Retrieves the promotion code with the given ID. In "
-    "order to retrieve a promotion code by the customer-facing code use list with the desired code."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/promotion_codes/{promotion_code}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "promotion_code"
-TAGS = ("billing", "promotion_code")
-ANNOTATIONS = {
-    "title": "Retrieve promotion code",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -29,10 +29,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_quote_by_id"
-TITLE = "Retrieve quote"
-DESCRIPTION = "Retrieve a Stripe quote by its id. Retrieves the quote with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}"
 SERVER_URL = None
@@ -41,12 +37,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Retrieve quote",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

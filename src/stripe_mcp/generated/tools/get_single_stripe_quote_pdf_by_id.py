@@ -13,12 +13,6 @@ class Arguments(BaseModel):
     quote_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_quote_pdf_by_id"
-TITLE = "Retrieve quote pdf"
-DESCRIPTION = (
-    "Retrieve the Stripe quote pdf. Download the PDF for a finalized quote Needs quote_id from list_all_stripe_quotes."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}/pdf"
 SERVER_URL = None
@@ -27,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "quote_pdf"
-TAGS = ("billing",)
-ANNOTATIONS = {
-    "title": "Retrieve quote pdf",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

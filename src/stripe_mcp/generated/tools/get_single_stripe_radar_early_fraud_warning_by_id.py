@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["charge", "payment_intent"]] | None = None
 
 
-NAME = "get_single_stripe_radar_early_fraud_warning_by_id"
-TITLE = "Retrieve radar early fraud warning"
-DESCRIPTION = (
-    "Retrieve a Stripe radar early fraud warning by its id. Retrieves the details of an early fraud "
-    "warning that has previously been created. Please refer to the early fraud warning object "
-    "reference for more details."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/early_fraud_warnings/{early_fraud_warning}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "radar_early_fraud_warning"
-TAGS = ("radar", "radar.early_fraud_warning")
-ANNOTATIONS = {
-    "title": "Retrieve radar early fraud warning",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

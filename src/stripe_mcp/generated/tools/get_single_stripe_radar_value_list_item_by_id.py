@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_radar_value_list_item_by_id"
-TITLE = "Retrieve radar value list item"
-DESCRIPTION = "Retrieve a Stripe radar value list item by its id. Retrieves a ValueListItem object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_list_items/{item}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "radar_value_list_item"
-TAGS = ("radar", "radar.value_list_item")
-ANNOTATIONS = {
-    "title": "Retrieve radar value list item",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -26,10 +26,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_refund_by_id"
-TITLE = "Retrieve refund"
-DESCRIPTION = "Retrieve a Stripe refund by its id. Retrieves the details of an existing refund."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/refunds/{refund}"
 SERVER_URL = None
@@ -38,12 +34,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Retrieve refund",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

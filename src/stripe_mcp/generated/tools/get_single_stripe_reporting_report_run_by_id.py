@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_reporting_report_run_by_id"
-TITLE = "Retrieve reporting report run"
-DESCRIPTION = "Retrieve a Stripe reporting report run by its id. Retrieves the details of an existing Report Run."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_runs/{report_run}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "reporting_report_run"
-TAGS = ("reporting", "reporting.report_run")
-ANNOTATIONS = {
-    "title": "Retrieve reporting report run",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

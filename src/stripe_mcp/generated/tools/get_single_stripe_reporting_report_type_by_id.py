@@ -11,13 +11,6 @@ class Arguments(BaseModel):
     id: str
 
 
-NAME = "get_single_stripe_reporting_report_type_by_id"
-TITLE = "Retrieve reporting report type"
-DESCRIPTION = (
-    "Retrieve a Stripe reporting report type by its id. Retrieves the details of a Report Type. "
-    "(Certain report types require a live-mode API key.)"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_types/{report_type}"
 SERVER_URL = None
@@ -26,12 +19,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "reporting_report_type"
-TAGS = ("reporting", "reporting.report_type")
-ANNOTATIONS = {
-    "title": "Retrieve reporting report type",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

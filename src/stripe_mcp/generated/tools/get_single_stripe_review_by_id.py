@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["charge", "payment_intent"]] | None = None
 
 
-NAME = "get_single_stripe_review_by_id"
-TITLE = "Retrieve review"
-DESCRIPTION = "Retrieve a Stripe review by its id. Retrieves a Review object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/reviews/{review}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "review"
-TAGS = ("radar", "review")
-ANNOTATIONS = {
-    "title": "Retrieve review",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

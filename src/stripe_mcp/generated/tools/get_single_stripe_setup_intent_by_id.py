@@ -28,16 +28,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_setup_intent_by_id"
-TITLE = "Retrieve setup intent"
-DESCRIPTION = (
-    "Retrieve a Stripe setup intent by its id. Retrieves the details of a SetupIntent that has "
-    "previously been created. Client-side retrieval using a publishable key is allowed when the "
-    "client_secret is provided in the query string. When retrieved with a publishable key, only a "
-    "subset of properties will be returned. Please refer to the SetupIntent object reference for more "
-    "details."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/setup_intents/{intent}"
 SERVER_URL = None
@@ -46,12 +36,3 @@ QUERY_ARGUMENTS = ("client_secret", "expand")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Retrieve setup intent",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["tax_code"]] | None = None
 
 
-NAME = "get_single_stripe_shipping_rate_by_id"
-TITLE = "Retrieve shipping rate"
-DESCRIPTION = "Retrieve a Stripe shipping rate by its id. Returns the shipping rate object with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/shipping_rates/{shipping_rate_token}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "shipping_rate"
-TAGS = ("products", "shipping_rate")
-ANNOTATIONS = {
-    "title": "Retrieve shipping rate",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_sigma_scheduled_query_run_by_id"
-TITLE = "Retrieve sigma scheduled query run"
-DESCRIPTION = "Retrieve a Stripe sigma scheduled query run by its id. Retrieves the details of an scheduled query run."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sigma/scheduled_query_runs/{scheduled_query_run}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "sigma_scheduled_query_run"
-TAGS = ("reporting", "scheduled_query_run")
-ANNOTATIONS = {
-    "title": "Retrieve sigma scheduled query run",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "get_single_stripe_source_by_id"
-TITLE = "Retrieve source"
-DESCRIPTION = (
-    "Retrieve a Stripe source by its id. Retrieves an existing source object. Supply the unique "
-    "source ID from a source creation request and Stripe will return the corresponding up-to-date "
-    "source object information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("client_secret",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "source"
-TAGS = ("payments", "source")
-ANNOTATIONS = {
-    "title": "Retrieve source",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

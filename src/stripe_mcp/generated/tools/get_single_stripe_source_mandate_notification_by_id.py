@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     source_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_source_mandate_notification_by_id"
-TITLE = "Retrieve source mandate notification"
-DESCRIPTION = "Retrieve a Stripe source mandate notification by its id. Retrieves a new Source MandateNotification."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/mandate_notifications/{mandate_notification}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "source_mandate_notification"
-TAGS = ("payments", "source_mandate_notification")
-ANNOTATIONS = {
-    "title": "Retrieve source mandate notification",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_source_source_transaction_by_id"
-TITLE = "Retrieve source source transaction"
-DESCRIPTION = (
-    "Retrieve a Stripe source source transaction by its id. Retrieve an existing source transaction "
-    "object. Supply the unique source ID from a source creation request and the source transaction ID "
-    "and Stripe will return the corresponding up-to-date source object information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/source_transactions/{source_transaction}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "source_source_transaction"
-TAGS = ("payments", "source_transaction")
-ANNOTATIONS = {
-    "title": "Retrieve source source transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -32,10 +32,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_subscription_by_id"
-TITLE = "Retrieve subscription"
-DESCRIPTION = "Retrieve a Stripe subscription by its id. Retrieves the subscription with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -44,12 +40,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Retrieve subscription",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

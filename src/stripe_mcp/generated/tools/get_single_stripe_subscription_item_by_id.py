@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["price.product"]] | None = None
 
 
-NAME = "get_single_stripe_subscription_item_by_id"
-TITLE = "Retrieve subscription item"
-DESCRIPTION = "Retrieve a Stripe subscription item by its id. Retrieves the subscription item with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription_item"
-TAGS = ("billing", "subscription_item")
-ANNOTATIONS = {
-    "title": "Retrieve subscription item",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

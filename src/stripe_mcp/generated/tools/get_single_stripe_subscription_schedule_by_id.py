@@ -26,14 +26,6 @@ class Arguments(BaseModel):
     ) = None
 
 
-NAME = "get_single_stripe_subscription_schedule_by_id"
-TITLE = "Retrieve subscription schedule"
-DESCRIPTION = (
-    "Retrieve a Stripe subscription schedule by its id. Retrieves the details of an existing "
-    "subscription schedule. You only need to supply the unique subscription schedule identifier that "
-    "was returned upon subscription schedule creation."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_schedules/{schedule}"
 SERVER_URL = None
@@ -42,12 +34,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "subscription_schedule"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "Retrieve subscription schedule",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,13 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_tax_code_by_id"
-TITLE = "Retrieve tax code"
-DESCRIPTION = (
-    "Retrieve a Stripe tax code by its id. Retrieves the details of an existing tax code. Supply the "
-    "unique tax code ID and Stripe will return the corresponding tax code information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax_codes/{id}"
 SERVER_URL = None
@@ -28,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "tax_code"
-TAGS = ("tax", "tax_code")
-ANNOTATIONS = {
-    "title": "Retrieve tax code",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_tax_rate_by_id"
-TITLE = "Retrieve tax rate"
-DESCRIPTION = "Retrieve a Stripe tax rate by its id. Retrieves a tax rate with the given ID"
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax_rates/{tax_rate}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "tax_rate"
-TAGS = ("tax", "tax_rate")
-ANNOTATIONS = {
-    "title": "Retrieve tax rate",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -10,10 +10,6 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-NAME = "get_single_stripe_tax_settings_by_id"
-TITLE = "Retrieve tax settings"
-DESCRIPTION = "Retrieve the Stripe tax settings. Retrieves Tax Settings for a merchant."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax/settings"
 SERVER_URL = None
@@ -22,12 +18,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "tax_settings"
-TAGS = ("tax", "tax.settings")
-ANNOTATIONS = {
-    "title": "Retrieve tax settings",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_tax_transaction_by_id"
-TITLE = "Retrieve tax transaction"
-DESCRIPTION = "Retrieve a Stripe tax transaction by its id. Retrieves a Tax Transaction object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax/transactions/{transaction}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "tax_transaction"
-TAGS = ("tax", "tax.transaction")
-ANNOTATIONS = {
-    "title": "Retrieve tax transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["bbpos_wisepos_e.splashscreen", "verifone_p400.splashscreen"]] | None = None
 
 
-NAME = "get_single_stripe_terminal_configuration_by_id"
-TITLE = "Retrieve terminal configuration"
-DESCRIPTION = "Retrieve a Stripe terminal configuration by its id. Retrieves a Configuration object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_configuration"
-TAGS = ("terminal", "terminal.configuration")
-ANNOTATIONS = {
-    "title": "Retrieve terminal configuration",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

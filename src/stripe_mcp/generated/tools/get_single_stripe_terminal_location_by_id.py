@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_terminal_location_by_id"
-TITLE = "Retrieve terminal location"
-DESCRIPTION = "Retrieve a Stripe terminal location by its id. Retrieves a Location object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/locations/{location}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_location"
-TAGS = ("terminal", "terminal.location")
-ANNOTATIONS = {
-    "title": "Retrieve terminal location",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

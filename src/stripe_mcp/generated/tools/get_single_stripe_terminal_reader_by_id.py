@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["location"]] | None = None
 
 
-NAME = "get_single_stripe_terminal_reader_by_id"
-TITLE = "Retrieve terminal reader"
-DESCRIPTION = "Retrieve a Stripe terminal reader by its id. Retrieves a Reader object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/readers/{reader}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Retrieve terminal reader",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

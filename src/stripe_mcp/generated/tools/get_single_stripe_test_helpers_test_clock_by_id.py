@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_test_helpers_test_clock_by_id"
-TITLE = "Retrieve test helpers test clock"
-DESCRIPTION = "Retrieve a Stripe test helpers test clock by its id."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/test_helpers/test_clocks/{test_clock}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "test_helpers_test_clock"
-TAGS = ("test_helpers", "test_helpers.test_clock")
-ANNOTATIONS = {
-    "title": "Retrieve test helpers test clock",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

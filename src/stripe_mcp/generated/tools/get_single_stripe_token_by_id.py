@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     )
 
 
-NAME = "get_single_stripe_token_by_id"
-TITLE = "Retrieve token"
-DESCRIPTION = "Retrieve a Stripe token by its id. Retrieves the token with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/tokens/{token}"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "token"
-TAGS = ("payments", "token")
-ANNOTATIONS = {
-    "title": "Retrieve token",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

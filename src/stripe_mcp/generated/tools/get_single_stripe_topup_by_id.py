@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["balance_transaction"]] | None = None
 
 
-NAME = "get_single_stripe_topup_by_id"
-TITLE = "Retrieve topup"
-DESCRIPTION = (
-    "Retrieve a Stripe topup by its id. Retrieves the details of a top-up that has previously been "
-    "created. Supply the unique top-up ID that was returned from your previous request, and Stripe "
-    "will return the corresponding top-up information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/topups/{topup}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "topup"
-TAGS = ("balance", "topup")
-ANNOTATIONS = {
-    "title": "Retrieve topup",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

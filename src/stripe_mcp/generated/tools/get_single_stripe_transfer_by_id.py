@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     )
 
 
-NAME = "get_single_stripe_transfer_by_id"
-TITLE = "Retrieve transfer"
-DESCRIPTION = (
-    "Retrieve a Stripe transfer by its id. Retrieves the details of an existing transfer. Supply the "
-    "unique transfer ID from either a transfer creation request or the transfer list, and Stripe will "
-    "return the corresponding transfer information."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{transfer}"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "transfer"
-TAGS = ("connect", "transfer")
-ANNOTATIONS = {
-    "title": "Retrieve transfer",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

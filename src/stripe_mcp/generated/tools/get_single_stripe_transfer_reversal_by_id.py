@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     )
 
 
-NAME = "get_single_stripe_transfer_reversal_by_id"
-TITLE = "Retrieve transfer reversal"
-DESCRIPTION = (
-    "Retrieve a Stripe transfer reversal by its id. By default, you can see the 10 most recent "
-    "reversals stored directly on the transfer object, but you can also retrieve details about a "
-    "specific reversal stored on the transfer. Needs transfer_id from list_all_stripe_transfers."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{transfer}/reversals/{id}"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "transfer_reversal"
-TAGS = ("connect", "transfer_reversal")
-ANNOTATIONS = {
-    "title": "Retrieve transfer reversal",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

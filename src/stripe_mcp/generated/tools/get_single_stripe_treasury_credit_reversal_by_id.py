@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_credit_reversal_by_id"
-TITLE = "Retrieve treasury credit reversal"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury credit reversal by its id. Retrieves the details of an existing "
-    "CreditReversal by passing the unique CreditReversal ID from either the CreditReversal creation "
-    "request or CreditReversal list"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/credit_reversals/{credit_reversal}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_credit_reversal"
-TAGS = ("treasury", "treasury.credit_reversal")
-ANNOTATIONS = {
-    "title": "Retrieve treasury credit reversal",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_debit_reversal_by_id"
-TITLE = "Retrieve treasury debit reversal"
-DESCRIPTION = "Retrieve a Stripe treasury debit reversal by its id. Retrieves a DebitReversal object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/debit_reversals/{debit_reversal}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_debit_reversal"
-TAGS = ("treasury", "treasury.debit_reversal")
-ANNOTATIONS = {
-    "title": "Retrieve treasury debit reversal",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_treasury_financial_account_by_id"
-TITLE = "Retrieve treasury financial account"
-DESCRIPTION = "Retrieve a Stripe treasury financial account by its id. Retrieves the details of a FinancialAccount."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/financial_accounts/{financial_account}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_financial_account"
-TAGS = ("treasury", "treasury.financial_account")
-ANNOTATIONS = {
-    "title": "Retrieve treasury financial account",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -13,14 +13,6 @@ class Arguments(BaseModel):
     financial_account_id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_treasury_financial_account_features_by_id"
-TITLE = "Retrieve treasury financial account features"
-DESCRIPTION = (
-    "Retrieve the Stripe treasury financial account features. Retrieves Features information "
-    "associated with the FinancialAccount. Needs financial_account_id from "
-    "list_all_stripe_treasury_financial_accounts."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/financial_accounts/{financial_account}/features"
 SERVER_URL = None
@@ -29,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_financial_account_features"
-TAGS = ("treasury", "treasury.financial_account_features")
-ANNOTATIONS = {
-    "title": "Retrieve treasury financial account features",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

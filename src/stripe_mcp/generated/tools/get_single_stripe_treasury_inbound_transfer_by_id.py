@@ -14,12 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_inbound_transfer_by_id"
-TITLE = "Retrieve treasury inbound transfer"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury inbound transfer by its id. Retrieves the details of an existing InboundTransfer."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/inbound_transfers/{id}"
 SERVER_URL = None
@@ -28,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_inbound_transfer"
-TAGS = ("treasury", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Retrieve treasury inbound transfer",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_outbound_payment_by_id"
-TITLE = "Retrieve treasury outbound payment"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury outbound payment by its id. Retrieves the details of an existing "
-    "OutboundPayment by passing the unique OutboundPayment ID from either the OutboundPayment "
-    "creation request or OutboundPayment list."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_payments/{id}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_outbound_payment"
-TAGS = ("treasury", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "Retrieve treasury outbound payment",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

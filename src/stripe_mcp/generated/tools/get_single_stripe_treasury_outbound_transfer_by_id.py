@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["returned_details.transaction", "transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_outbound_transfer_by_id"
-TITLE = "Retrieve treasury outbound transfer"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury outbound transfer by its id. Retrieves the details of an existing "
-    "OutboundTransfer by passing the unique OutboundTransfer ID from either the OutboundTransfer "
-    "creation request or OutboundTransfer list."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_transfers/{outbound_transfer}"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_outbound_transfer"
-TAGS = ("treasury", "treasury.outbound_transfer")
-ANNOTATIONS = {
-    "title": "Retrieve treasury outbound transfer",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

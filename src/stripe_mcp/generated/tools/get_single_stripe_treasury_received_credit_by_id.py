@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_received_credit_by_id"
-TITLE = "Retrieve treasury received credit"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury received credit by its id. Retrieves the details of an existing "
-    "ReceivedCredit by passing the unique ReceivedCredit ID from the ReceivedCredit list."
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_credits/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_received_credit"
-TAGS = ("treasury", "treasury.received_credit")
-ANNOTATIONS = {
-    "title": "Retrieve treasury received credit",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_received_debit_by_id"
-TITLE = "Retrieve treasury received debit"
-DESCRIPTION = (
-    "Retrieve a Stripe treasury received debit by its id. Retrieves the details of an existing "
-    "ReceivedDebit by passing the unique ReceivedDebit ID from the ReceivedDebit list"
-)
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_debits/{id}"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_received_debit"
-TAGS = ("treasury", "treasury.received_debit")
-ANNOTATIONS = {
-    "title": "Retrieve treasury received debit",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

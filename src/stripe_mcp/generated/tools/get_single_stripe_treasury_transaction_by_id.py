@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_treasury_transaction_by_id"
-TITLE = "Retrieve treasury transaction"
-DESCRIPTION = "Retrieve a Stripe treasury transaction by its id. Retrieves the details of an existing Transaction."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transactions/{id}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_transaction"
-TAGS = ("treasury", "treasury.transaction")
-ANNOTATIONS = {
-    "title": "Retrieve treasury transaction",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,10 +14,6 @@ class Arguments(BaseModel):
     expand: list[Literal["transaction"]] | None = None
 
 
-NAME = "get_single_stripe_treasury_transaction_entry_by_id"
-TITLE = "Retrieve treasury transaction entry"
-DESCRIPTION = "Retrieve a Stripe treasury transaction entry by its id. Retrieves a TransactionEntry object."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transaction_entries/{id}"
 SERVER_URL = None
@@ -26,12 +22,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "treasury_transaction_entry"
-TAGS = ("treasury", "treasury.transaction_entry")
-ANNOTATIONS = {
-    "title": "Retrieve treasury transaction entry",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

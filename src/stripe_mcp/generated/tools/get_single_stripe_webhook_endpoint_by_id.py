@@ -13,10 +13,6 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
 
 
-NAME = "get_single_stripe_webhook_endpoint_by_id"
-TITLE = "Retrieve webhook endpoint"
-DESCRIPTION = "Retrieve a Stripe webhook endpoint by its id. Retrieves the webhook endpoint with the given ID."
-KIND = "get"
 HTTP_METHOD = "GET"
 PATH = "/v1/webhook_endpoints/{webhook_endpoint}"
 SERVER_URL = None
@@ -25,12 +21,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = None
-RESOURCE = "webhook_endpoint"
-TAGS = ("webhooks", "webhook_endpoint")
-ANNOTATIONS = {
-    "title": "Retrieve webhook endpoint",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

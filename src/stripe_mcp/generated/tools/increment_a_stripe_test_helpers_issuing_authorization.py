@@ -17,10 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "increment_a_stripe_test_helpers_issuing_authorization"
-TITLE = "Increment test helpers issuing authorization"
-DESCRIPTION = "Increment a Stripe test helpers issuing authorization. Increment a test-mode Authorization."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/increment"
 SERVER_URL = None
@@ -29,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "increment_amount", "is_amount_controllable")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_authorization"
-TAGS = ("test_helpers", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Increment test helpers issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -37,22 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "increment_authorization_a_stripe_payment_intent"
-TITLE = "Increment authorization payment intent"
-DESCRIPTION = (
-    "Increment authorization on a Stripe payment intent. Perform an incremental authorization on an "
-    "eligible PaymentIntent. To be eligible, the PaymentIntent’s status must be requires_capture and "
-    "incremental_authorization_supported must be true. Incremental authorizations attempt to increase "
-    "the authorized amount on your customer’s card to the new, higher amount provided. As with the "
-    "initial authorization, incremental authorizations may be declined. A single PaymentIntent can "
-    "call this endpoint multiple times to further increase the authorized amount. If the incremental "
-    "authorization succeeds, the PaymentIntent object is returned with the updated amount. If the "
-    "incremental authorization fails, a card_declined error is returned, and no fields on the "
-    "PaymentIntent or Charge are updated. The PaymentIntent object remains capturable for the "
-    "previously authorized amount. Each PaymentIntent can have a maximum of 10 incremental "
-    "authorization attempts, including declines."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/increment_authorization"
 SERVER_URL = None
@@ -69,12 +53,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Increment authorization payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,15 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_account_capabilities"
-TITLE = "List account capabilities"
-DESCRIPTION = (
-    "List Stripe account capabilities, one page at a time. Returns a list of capabilities associated "
-    "with the account. The capabilities are returned sorted by creation date, with the most recent "
-    "capability appearing first. Needs account_id from list_all_stripe_accounts. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/capabilities"
 SERVER_URL = None
@@ -33,12 +24,3 @@ QUERY_ARGUMENTS = ("expand",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "local"
-RESOURCE = "account_capabilities"
-TAGS = ("connect", "capability")
-ANNOTATIONS = {
-    "title": "List account capabilities",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_account_external_accounts"
-TITLE = "List account external accounts"
-DESCRIPTION = (
-    "List Stripe account external accounts, one page at a time. List external accounts for an "
-    "account. Needs account_id from list_all_stripe_accounts. Returns {result: [...], next_cursor}; "
-    "pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/external_accounts"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "account_external_accounts"
-TAGS = ("connect", "bank_account")
-ANNOTATIONS = {
-    "title": "List account external accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

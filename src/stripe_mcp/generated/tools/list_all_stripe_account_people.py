@@ -18,15 +18,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_account_people"
-TITLE = "List account people"
-DESCRIPTION = (
-    "List Stripe account people, one page at a time. Returns a list of people associated with the "
-    "account’s legal entity. The people are returned sorted by creation date, with the most recent "
-    "people appearing first. Needs account_id from list_all_stripe_accounts. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts/{account}/people"
 SERVER_URL = None
@@ -35,12 +26,3 @@ QUERY_ARGUMENTS = ("limit", "relationship")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "account_people"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "List account people",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

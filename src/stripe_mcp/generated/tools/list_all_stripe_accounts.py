@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_accounts"
-TITLE = "List accounts"
-DESCRIPTION = (
-    "List Stripe accounts, one page at a time. Returns a list of accounts connected to your platform "
-    "via Connect. If you’re not a platform, the list is empty. Returns {result: [...], next_cursor}; "
-    "pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/accounts"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "accounts"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "List accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_apple_pay_domains"
-TITLE = "List apple pay domains"
-DESCRIPTION = (
-    "List Stripe apple pay domains, one page at a time. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/apple_pay/domains"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("domain_name", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "apple_pay_domains"
-TAGS = ("payments", "apple_pay_domain")
-ANNOTATIONS = {
-    "title": "List apple pay domains",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,17 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_application_fee_refunds"
-TITLE = "List application fee refunds"
-DESCRIPTION = (
-    "List Stripe application fee refunds, one page at a time. You can see a list of the refunds "
-    "belonging to a specific application fee. Note that the 10 most recent refunds are always "
-    "available by default on the application fee object. If you need more than those 10, you can use "
-    "this API method and the limit and starting_after parameters to page through additional refunds. "
-    "Needs application_fee_id from list_all_stripe_application_fees. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees/{id}/refunds"
 SERVER_URL = None
@@ -35,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "application_fee_refunds"
-TAGS = ("connect", "fee_refund")
-ANNOTATIONS = {
-    "title": "List application fee refunds",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -30,15 +30,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_application_fees"
-TITLE = "List application fees"
-DESCRIPTION = (
-    "List Stripe application fees, one page at a time. Returns a list of application fees you’ve "
-    "previously collected. The application fees are returned in sorted order, with the most recent "
-    "fees appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/application_fees"
 SERVER_URL = None
@@ -47,12 +38,3 @@ QUERY_ARGUMENTS = ("charge", "created", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "application_fees"
-TAGS = ("connect", "application_fee")
-ANNOTATIONS = {
-    "title": "List application fees",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_apps_secrets"
-TITLE = "List apps secrets"
-DESCRIPTION = (
-    "List Stripe apps secrets, one page at a time. List all secrets stored on the given scope. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/apps/secrets"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ("limit", "scope")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "apps_secrets"
-TAGS = ("apps", "apps.secret")
-ANNOTATIONS = {
-    "title": "List apps secrets",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

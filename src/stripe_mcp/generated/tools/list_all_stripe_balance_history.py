@@ -22,17 +22,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_balance_history"
-TITLE = "List balance history"
-DESCRIPTION = (
-    "List Stripe balance history, one page at a time. Returns a list of transactions that have "
-    "contributed to the Stripe account balance (e.g., charges, transfers, and so forth). The "
-    "transactions are returned in sorted order, with the most recent transactions appearing first. "
-    "Note that this endpoint was previously called “Balance history” and used the path "
-    "/v1/balance/history. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/balance/history"
 SERVER_URL = None
@@ -41,12 +30,3 @@ QUERY_ARGUMENTS = ("created", "currency", "expand", "limit", "payout", "source",
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "balance_history"
-TAGS = ("balance", "balance_transaction")
-ANNOTATIONS = {
-    "title": "List balance history",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

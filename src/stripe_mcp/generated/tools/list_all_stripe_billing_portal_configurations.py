@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_billing_portal_configurations"
-TITLE = "List billing portal configurations"
-DESCRIPTION = (
-    "List Stripe billing portal configurations, one page at a time. Returns a list of configurations "
-    "that describe the functionality of the customer portal. Returns {result: [...], next_cursor}; "
-    "pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/billing_portal/configurations"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("active", "expand", "is_default", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "billing_portal_configurations"
-TAGS = ("billing", "billing_portal.configuration")
-ANNOTATIONS = {
-    "title": "List billing portal configurations",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

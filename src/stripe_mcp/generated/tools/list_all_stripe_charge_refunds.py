@@ -28,17 +28,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_charge_refunds"
-TITLE = "List charge refunds"
-DESCRIPTION = (
-    "List Stripe charge refunds, one page at a time. You can see a list of the refunds belonging to a "
-    "specific charge. Note that the 10 most recent refunds are always available by default on the "
-    "charge object. If you need more than those 10, you can use this API method and the limit and "
-    "starting_after parameters to page through additional refunds. Needs charge_id from "
-    "list_all_stripe_charges. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges/{charge}/refunds"
 SERVER_URL = None
@@ -47,12 +36,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "charge_refunds"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "List charge refunds",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -40,14 +40,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_charges"
-TITLE = "List charges"
-DESCRIPTION = (
-    "List Stripe charges, one page at a time. Returns a list of charges you’ve previously created. "
-    "The charges are returned in sorted order, with the most recent charges appearing first. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/charges"
 SERVER_URL = None
@@ -56,12 +48,3 @@ QUERY_ARGUMENTS = ("created", "customer", "expand", "limit", "payment_intent", "
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "charges"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "List charges",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

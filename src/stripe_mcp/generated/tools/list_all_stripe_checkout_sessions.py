@@ -35,13 +35,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_checkout_sessions"
-TITLE = "List checkout sessions"
-DESCRIPTION = (
-    "List Stripe checkout sessions, one page at a time. Returns a list of Checkout Sessions. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/checkout/sessions"
 SERVER_URL = None
@@ -50,12 +43,3 @@ QUERY_ARGUMENTS = ("customer", "customer_details", "expand", "limit", "payment_i
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "checkout_sessions"
-TAGS = ("checkout", "checkout.session")
-ANNOTATIONS = {
-    "title": "List checkout sessions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_country_specs"
-TITLE = "List country specs"
-DESCRIPTION = (
-    "List Stripe country specs, one page at a time. Lists all Country Spec objects available in the "
-    "API. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/country_specs"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "country_specs"
-TAGS = ("connect", "country_spec")
-ANNOTATIONS = {
-    "title": "List country specs",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

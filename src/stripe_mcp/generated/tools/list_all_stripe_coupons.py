@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_coupons"
-TITLE = "List coupons"
-DESCRIPTION = (
-    "List Stripe coupons, one page at a time. Returns a list of your coupons. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/coupons"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ("created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "coupons"
-TAGS = ("billing", "coupon")
-ANNOTATIONS = {
-    "title": "List coupons",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,16 +15,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_credit_note_lines"
-TITLE = "List credit note lines"
-DESCRIPTION = (
-    "List Stripe credit note lines, one page at a time. When retrieving a credit note, you’ll get a "
-    "lines property containing the the first handful of those items. There is also a URL where you "
-    "can retrieve the full (paginated) list of line items. Needs credit_note_id from "
-    "list_all_stripe_credit_notes. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/{credit_note}/lines"
 SERVER_URL = None
@@ -33,12 +23,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "credit_note_lines"
-TAGS = ("billing", "credit_note_line_item")
-ANNOTATIONS = {
-    "title": "List credit note lines",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -29,16 +29,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_credit_note_preview_lines"
-TITLE = "List credit note preview lines"
-DESCRIPTION = (
-    "List Stripe credit note preview lines, one page at a time. When retrieving a credit note "
-    "preview, you’ll get a lines property containing the first handful of those items. This URL you "
-    "can retrieve the full (paginated) list of line items. Needs invoice from "
-    "list_all_stripe_invoices. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes/preview/lines"
 SERVER_URL = None
@@ -61,12 +51,3 @@ QUERY_ARGUMENTS = (
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "credit_note_preview_lines"
-TAGS = ("billing", "credit_note_line_item")
-ANNOTATIONS = {
-    "title": "List credit note preview lines",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -28,13 +28,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_credit_notes"
-TITLE = "List credit notes"
-DESCRIPTION = (
-    "List Stripe credit notes, one page at a time. Returns a list of credit notes. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/credit_notes"
 SERVER_URL = None
@@ -43,12 +36,3 @@ QUERY_ARGUMENTS = ("customer", "expand", "invoice", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "credit_notes"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "List credit notes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

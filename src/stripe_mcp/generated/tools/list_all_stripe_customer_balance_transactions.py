@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_balance_transactions"
-TITLE = "List customer balance transactions"
-DESCRIPTION = (
-    "List Stripe customer balance transactions, one page at a time. Returns a list of transactions "
-    "that updated the customer’s balances. Needs customer_id from list_all_stripe_customers. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/balance_transactions"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_balance_transactions"
-TAGS = ("customers", "customer_balance_transaction")
-ANNOTATIONS = {
-    "title": "List customer balance transactions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

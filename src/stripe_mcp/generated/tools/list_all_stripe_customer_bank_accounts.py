@@ -16,17 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_bank_accounts"
-TITLE = "List customer bank accounts"
-DESCRIPTION = (
-    "List Stripe customer bank accounts, one page at a time. You can see a list of the bank accounts "
-    "belonging to a Customer. Note that the 10 most recent sources are always available by default on "
-    "the Customer. If you need more than those 10, you can use this API method and the limit and "
-    "starting_after parameters to page through additional bank accounts. Needs customer_id from "
-    "list_all_stripe_customers. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/bank_accounts"
 SERVER_URL = None
@@ -35,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_bank_accounts"
-TAGS = ("customers", "bank_account")
-ANNOTATIONS = {
-    "title": "List customer bank accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,16 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_cards"
-TITLE = "List customer cards"
-DESCRIPTION = (
-    "List Stripe customer cards, one page at a time. You can see a list of the cards belonging to a "
-    "customer. Note that the 10 most recent sources are always available on the Customer object. If "
-    "you need more than those 10, you can use this API method and the limit and starting_after "
-    "parameters to page through additional cards. Needs customer_id from list_all_stripe_customers. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/cards"
 SERVER_URL = None
@@ -34,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_cards"
-TAGS = ("customers", "card")
-ANNOTATIONS = {
-    "title": "List customer cards",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

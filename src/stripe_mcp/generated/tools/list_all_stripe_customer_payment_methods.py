@@ -52,14 +52,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_payment_methods"
-TITLE = "List customer payment methods"
-DESCRIPTION = (
-    "List Stripe customer payment methods, one page at a time. Returns a list of PaymentMethods for a "
-    "given Customer Needs customer_id from list_all_stripe_customers. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/payment_methods"
 SERVER_URL = None
@@ -68,12 +60,3 @@ QUERY_ARGUMENTS = ("expand", "limit", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_payment_methods"
-TAGS = ("customers", "payment_method")
-ANNOTATIONS = {
-    "title": "List customer payment methods",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_sources"
-TITLE = "List customer sources"
-DESCRIPTION = (
-    "List Stripe customer sources, one page at a time. List sources for a specified customer. Needs "
-    "customer_id from list_all_stripe_customers. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/sources"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("expand", "limit", "object")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_sources"
-TAGS = ("customers", "bank_account")
-ANNOTATIONS = {
-    "title": "List customer sources",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -34,17 +34,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_subscriptions"
-TITLE = "List customer subscriptions"
-DESCRIPTION = (
-    "List Stripe customer subscriptions, one page at a time. You can see a list of the customer’s "
-    "active subscriptions. Note that the 10 most recent active subscriptions are always available by "
-    "default on the customer object. If you need more than those 10, you can use the limit and "
-    "starting_after parameters to page through additional subscriptions. Needs customer_id from "
-    "list_all_stripe_customers. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/subscriptions"
 SERVER_URL = None
@@ -53,12 +42,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_subscriptions"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "List customer subscriptions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customer_tax_ids"
-TITLE = "List customer tax ids"
-DESCRIPTION = (
-    "List Stripe customer tax ids, one page at a time. Returns a list of tax IDs for a customer. "
-    "Needs customer_id from list_all_stripe_customers. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/{customer}/tax_ids"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customer_tax_ids"
-TAGS = ("customers", "tax_id")
-ANNOTATIONS = {
-    "title": "List customer tax ids",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -31,14 +31,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_customers"
-TITLE = "List customers"
-DESCRIPTION = (
-    "List Stripe customers, one page at a time. Returns a list of your customers. The customers are "
-    "returned sorted by creation date, with the most recent customers appearing first. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers"
 SERVER_URL = None
@@ -47,12 +39,3 @@ QUERY_ARGUMENTS = ("created", "email", "expand", "limit", "test_clock")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "customers"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "List customers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

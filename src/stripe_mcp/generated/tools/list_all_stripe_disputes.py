@@ -37,13 +37,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_disputes"
-TITLE = "List disputes"
-DESCRIPTION = (
-    "List Stripe disputes, one page at a time. Returns a list of your disputes. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/disputes"
 SERVER_URL = None
@@ -52,12 +45,3 @@ QUERY_ARGUMENTS = ("charge", "created", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "disputes"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "List disputes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

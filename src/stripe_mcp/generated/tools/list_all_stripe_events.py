@@ -20,15 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_events"
-TITLE = "List events"
-DESCRIPTION = (
-    "List Stripe events, one page at a time. List events, going back up to 30 days. Each event data "
-    "is rendered according to Stripe API version at its creation time, specified in event object "
-    "api_version attribute (not according to your current Stripe API version or Stripe-Version "
-    "header). Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/events"
 SERVER_URL = None
@@ -37,12 +28,3 @@ QUERY_ARGUMENTS = ("created", "delivery_success", "limit", "type", "types")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "events"
-TAGS = ("events", "event")
-ANNOTATIONS = {
-    "title": "List events",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_exchange_rates"
-TITLE = "List exchange rates"
-DESCRIPTION = (
-    "List Stripe exchange rates, one page at a time. Returns a list of objects that contain the rates "
-    "at which foreign currencies are converted to one another. Only shows the currencies for which "
-    "Stripe supports. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/exchange_rates"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "exchange_rates"
-TAGS = ("payments", "exchange_rate")
-ANNOTATIONS = {
-    "title": "List exchange rates",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_file_links"
-TITLE = "List file links"
-DESCRIPTION = (
-    "List Stripe file links, one page at a time. Returns a list of file links. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/file_links"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ("created", "expand", "expired", "file", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "file_links"
-TAGS = ("files", "file_link")
-ANNOTATIONS = {
-    "title": "List file links",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -38,14 +38,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_files"
-TITLE = "List files"
-DESCRIPTION = (
-    "List Stripe files, one page at a time. Returns a list of the files that your account has access "
-    "to. The files are returned sorted by creation date, with the most recently created files "
-    "appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/files"
 SERVER_URL = None
@@ -54,12 +46,3 @@ QUERY_ARGUMENTS = ("created", "limit", "purpose")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "files"
-TAGS = ("files", "file")
-ANNOTATIONS = {
-    "title": "List files",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_financial_connections_account_owners"
-TITLE = "List financial connections account owners"
-DESCRIPTION = (
-    "List Stripe financial connections account owners, one page at a time. Lists all owners for a "
-    "given Account Needs account_id from list_all_stripe_financial_connections_accounts. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/accounts/{account}/owners"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("limit", "ownership")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "financial_connections_account_owners"
-TAGS = ("financial_connections", "financial_connections.account_owner")
-ANNOTATIONS = {
-    "title": "List financial connections account owners",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

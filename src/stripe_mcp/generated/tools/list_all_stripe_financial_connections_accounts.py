@@ -21,14 +21,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_financial_connections_accounts"
-TITLE = "List financial connections accounts"
-DESCRIPTION = (
-    "List Stripe financial connections accounts, one page at a time. Returns a list of Financial "
-    "Connections Account objects. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/financial_connections/accounts"
 SERVER_URL = None
@@ -37,12 +29,3 @@ QUERY_ARGUMENTS = ("account_holder", "expand", "limit", "session")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "financial_connections_accounts"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "List financial connections accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

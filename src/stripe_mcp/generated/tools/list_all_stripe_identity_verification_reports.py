@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_identity_verification_reports"
-TITLE = "List identity verification reports"
-DESCRIPTION = (
-    "List Stripe identity verification reports, one page at a time. List all verification reports. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_reports"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ("created", "limit", "type", "verification_session")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "identity_verification_reports"
-TAGS = ("identity", "identity.verification_report")
-ANNOTATIONS = {
-    "title": "List identity verification reports",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -19,14 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_identity_verification_sessions"
-TITLE = "List identity verification sessions"
-DESCRIPTION = (
-    "List Stripe identity verification sessions, one page at a time. Returns a list of "
-    "VerificationSessions Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/identity/verification_sessions"
 SERVER_URL = None
@@ -35,12 +27,3 @@ QUERY_ARGUMENTS = ("created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "identity_verification_sessions"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "List identity verification sessions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -18,16 +18,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_invoice_lines"
-TITLE = "List invoice lines"
-DESCRIPTION = (
-    "List Stripe invoice lines, one page at a time. When retrieving an invoice, you’ll get a lines "
-    "property containing the total count of line items and the first handful of those items. There is "
-    "also a URL where you can retrieve the full (paginated) list of line items. Needs invoice_id from "
-    "list_all_stripe_invoices. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/{invoice}/lines"
 SERVER_URL = None
@@ -36,12 +26,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "invoice_lines"
-TAGS = ("billing", "line_item")
-ANNOTATIONS = {
-    "title": "List invoice lines",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

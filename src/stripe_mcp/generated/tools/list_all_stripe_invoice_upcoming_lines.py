@@ -44,15 +44,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_invoice_upcoming_lines"
-TITLE = "List invoice upcoming lines"
-DESCRIPTION = (
-    "List Stripe invoice upcoming lines, one page at a time. When retrieving an upcoming invoice, "
-    "you’ll get a lines property containing the total count of line items and the first handful of "
-    "those items. There is also a URL where you can retrieve the full (paginated) list of line items. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices/upcoming/lines"
 SERVER_URL = None
@@ -85,12 +76,3 @@ QUERY_ARGUMENTS = (
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "invoice_upcoming_lines"
-TAGS = ("billing", "line_item")
-ANNOTATIONS = {
-    "title": "List invoice upcoming lines",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -24,14 +24,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_invoiceitems"
-TITLE = "List invoiceitems"
-DESCRIPTION = (
-    "List Stripe invoiceitems, one page at a time. Returns a list of your invoice items. Invoice "
-    "items are returned sorted by creation date, with the most recently created invoice items "
-    "appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoiceitems"
 SERVER_URL = None
@@ -40,12 +32,3 @@ QUERY_ARGUMENTS = ("created", "customer", "expand", "invoice", "limit", "pending
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "invoiceitems"
-TAGS = ("billing", "invoiceitem")
-ANNOTATIONS = {
-    "title": "List invoiceitems",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

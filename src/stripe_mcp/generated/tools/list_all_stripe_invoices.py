@@ -45,15 +45,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_invoices"
-TITLE = "List invoices"
-DESCRIPTION = (
-    "List Stripe invoices, one page at a time. You can list all invoices, or list the invoices for a "
-    "specific customer. The invoices are returned sorted by creation date, with the most recently "
-    "created invoices appearing first. Returns {result: [...], next_cursor}; pass next_cursor back "
-    "for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/invoices"
 SERVER_URL = None
@@ -62,12 +53,3 @@ QUERY_ARGUMENTS = ("collection_method", "created", "customer", "due_date", "expa
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "invoices"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "List invoices",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

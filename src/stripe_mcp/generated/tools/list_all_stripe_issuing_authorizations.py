@@ -21,15 +21,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_authorizations"
-TITLE = "List issuing authorizations"
-DESCRIPTION = (
-    "List Stripe issuing authorizations, one page at a time. Returns a list of Issuing Authorization "
-    "objects. The objects are sorted in descending order by creation date, with the most recently "
-    "created object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/authorizations"
 SERVER_URL = None
@@ -38,12 +29,3 @@ QUERY_ARGUMENTS = ("card", "cardholder", "created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_authorizations"
-TAGS = ("issuing", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "List issuing authorizations",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -21,15 +21,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_cardholders"
-TITLE = "List issuing cardholders"
-DESCRIPTION = (
-    "List Stripe issuing cardholders, one page at a time. Returns a list of Issuing Cardholder "
-    "objects. The objects are sorted in descending order by creation date, with the most recently "
-    "created object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cardholders"
 SERVER_URL = None
@@ -38,12 +29,3 @@ QUERY_ARGUMENTS = ("created", "email", "limit", "phone_number", "status", "type"
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_cardholders"
-TAGS = ("issuing", "issuing.cardholder")
-ANNOTATIONS = {
-    "title": "List issuing cardholders",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -24,14 +24,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_cards"
-TITLE = "List issuing cards"
-DESCRIPTION = (
-    "List Stripe issuing cards, one page at a time. Returns a list of Issuing Card objects. The "
-    "objects are sorted in descending order by creation date, with the most recently created object "
-    "appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/cards"
 SERVER_URL = None
@@ -40,12 +32,3 @@ QUERY_ARGUMENTS = ("cardholder", "created", "exp_month", "exp_year", "expand", "
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_cards"
-TAGS = ("issuing", "issuing.card")
-ANNOTATIONS = {
-    "title": "List issuing cards",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

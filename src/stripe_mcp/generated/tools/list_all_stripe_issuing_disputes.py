@@ -20,14 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_disputes"
-TITLE = "List issuing disputes"
-DESCRIPTION = (
-    "List Stripe issuing disputes, one page at a time. Returns a list of Issuing Dispute objects. The "
-    "objects are sorted in descending order by creation date, with the most recently created object "
-    "appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/disputes"
 SERVER_URL = None
@@ -36,12 +28,3 @@ QUERY_ARGUMENTS = ("created", "expand", "limit", "status", "transaction")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_disputes"
-TAGS = ("issuing", "issuing.dispute")
-ANNOTATIONS = {
-    "title": "List issuing disputes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,15 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_settlements"
-TITLE = "List issuing settlements"
-DESCRIPTION = (
-    "List Stripe issuing settlements, one page at a time. Returns a list of Issuing Settlement "
-    "objects. The objects are sorted in descending order by creation date, with the most recently "
-    "created object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/settlements"
 SERVER_URL = None
@@ -34,12 +25,3 @@ QUERY_ARGUMENTS = ("created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_settlements"
-TAGS = ("issuing", "issuing.settlement")
-ANNOTATIONS = {
-    "title": "List issuing settlements",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

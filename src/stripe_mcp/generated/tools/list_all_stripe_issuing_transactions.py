@@ -24,15 +24,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_issuing_transactions"
-TITLE = "List issuing transactions"
-DESCRIPTION = (
-    "List Stripe issuing transactions, one page at a time. Returns a list of Issuing Transaction "
-    "objects. The objects are sorted in descending order by creation date, with the most recently "
-    "created object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/issuing/transactions"
 SERVER_URL = None
@@ -41,12 +32,3 @@ QUERY_ARGUMENTS = ("card", "cardholder", "created", "expand", "limit", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "issuing_transactions"
-TAGS = ("issuing", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "List issuing transactions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_linked_account_owners"
-TITLE = "List linked account owners"
-DESCRIPTION = (
-    "List Stripe linked account owners, one page at a time. Lists all owners for a given Account "
-    "Needs linked_account_id from list_all_stripe_linked_accounts. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/linked_accounts/{account}/owners"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("limit", "ownership")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "linked_account_owners"
-TAGS = ("financial_connections", "financial_connections.account_owner")
-ANNOTATIONS = {
-    "title": "List linked account owners",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -21,13 +21,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_linked_accounts"
-TITLE = "List linked accounts"
-DESCRIPTION = (
-    "List Stripe linked accounts, one page at a time. Returns a list of Financial Connections Account "
-    "objects. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/linked_accounts"
 SERVER_URL = None
@@ -36,12 +29,3 @@ QUERY_ARGUMENTS = ("account_holder", "expand", "limit", "session")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "linked_accounts"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "List linked accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

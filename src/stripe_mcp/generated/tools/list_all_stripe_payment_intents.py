@@ -33,13 +33,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payment_intents"
-TITLE = "List payment intents"
-DESCRIPTION = (
-    "List Stripe payment intents, one page at a time. Returns a list of PaymentIntents. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_intents"
 SERVER_URL = None
@@ -48,12 +41,3 @@ QUERY_ARGUMENTS = ("created", "customer", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payment_intents"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "List payment intents",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,16 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payment_link_line_items"
-TITLE = "List payment link line items"
-DESCRIPTION = (
-    "List Stripe payment link line items, one page at a time. When retrieving a payment link, there "
-    "is an includable line_items property containing the first handful of those items. There is also "
-    "a URL where you can retrieve the full (paginated) list of line items. Needs payment_link_id from "
-    "list_all_stripe_payment_links. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_links/{payment_link}/line_items"
 SERVER_URL = None
@@ -34,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payment_link_line_items"
-TAGS = ("payments", "item")
-ANNOTATIONS = {
-    "title": "List payment link line items",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payment_links"
-TITLE = "List payment links"
-DESCRIPTION = (
-    "List Stripe payment links, one page at a time. Returns a list of your payment links. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_links"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ("active", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payment_links"
-TAGS = ("payments", "payment_link")
-ANNOTATIONS = {
-    "title": "List payment links",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

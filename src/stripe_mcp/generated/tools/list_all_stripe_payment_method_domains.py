@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payment_method_domains"
-TITLE = "List payment method domains"
-DESCRIPTION = (
-    "List Stripe payment method domains, one page at a time. Lists the details of existing payment "
-    "method domains. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_method_domains"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ("domain_name", "enabled", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payment_method_domains"
-TAGS = ("payments", "payment_method_domain")
-ANNOTATIONS = {
-    "title": "List payment method domains",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -52,15 +52,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payment_methods"
-TITLE = "List payment methods"
-DESCRIPTION = (
-    "List Stripe payment methods, one page at a time. Returns a list of PaymentMethods for Treasury "
-    "flows. If you want to list the PaymentMethods attached to a Customer for payments, you should "
-    "use the List a Customer’s PaymentMethods API instead. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payment_methods"
 SERVER_URL = None
@@ -69,12 +60,3 @@ QUERY_ARGUMENTS = ("customer", "expand", "limit", "type")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payment_methods"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "List payment methods",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -32,15 +32,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_payouts"
-TITLE = "List payouts"
-DESCRIPTION = (
-    "List Stripe payouts, one page at a time. Returns a list of existing payouts sent to third-party "
-    "bank accounts or that Stripe has sent you. The payouts are returned in sorted order, with the "
-    "most recently created payouts appearing first. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/payouts"
 SERVER_URL = None
@@ -49,12 +40,3 @@ QUERY_ARGUMENTS = ("arrival_date", "created", "destination", "expand", "limit", 
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "payouts"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "List payouts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_plans"
-TITLE = "List plans"
-DESCRIPTION = (
-    "List Stripe plans, one page at a time. Returns a list of your plans. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/plans"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ("active", "created", "expand", "limit", "product")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "plans"
-TAGS = ("billing", "plan")
-ANNOTATIONS = {
-    "title": "List plans",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

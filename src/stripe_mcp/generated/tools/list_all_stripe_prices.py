@@ -25,13 +25,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_prices"
-TITLE = "List prices"
-DESCRIPTION = (
-    "List Stripe prices, one page at a time. Returns a list of your prices. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/prices"
 SERVER_URL = None
@@ -40,12 +33,3 @@ QUERY_ARGUMENTS = ("active", "created", "currency", "expand", "limit", "lookup_k
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "prices"
-TAGS = ("products", "price")
-ANNOTATIONS = {
-    "title": "List prices",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -22,14 +22,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_products"
-TITLE = "List products"
-DESCRIPTION = (
-    "List Stripe products, one page at a time. Returns a list of your products. The products are "
-    "returned sorted by creation date, with the most recently created products appearing first. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/products"
 SERVER_URL = None
@@ -38,12 +30,3 @@ QUERY_ARGUMENTS = ("active", "created", "expand", "ids", "limit", "shippable", "
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "products"
-TAGS = ("products", "product")
-ANNOTATIONS = {
-    "title": "List products",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

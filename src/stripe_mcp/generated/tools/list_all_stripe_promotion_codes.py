@@ -22,13 +22,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_promotion_codes"
-TITLE = "List promotion codes"
-DESCRIPTION = (
-    "List Stripe promotion codes, one page at a time. Returns a list of your promotion codes. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/promotion_codes"
 SERVER_URL = None
@@ -37,12 +30,3 @@ QUERY_ARGUMENTS = ("active", "code", "coupon", "created", "customer", "expand", 
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "promotion_codes"
-TAGS = ("billing", "promotion_code")
-ANNOTATIONS = {
-    "title": "List promotion codes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

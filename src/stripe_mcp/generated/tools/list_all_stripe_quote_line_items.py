@@ -16,16 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_quote_line_items"
-TITLE = "List quote line items"
-DESCRIPTION = (
-    "List Stripe quote line items, one page at a time. When retrieving a quote, there is an "
-    "includable line_items property containing the first handful of those items. There is also a URL "
-    "where you can retrieve the full (paginated) list of line items. Needs quote_id from "
-    "list_all_stripe_quotes. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes/{quote}/line_items"
 SERVER_URL = None
@@ -34,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "quote_line_items"
-TAGS = ("billing", "item")
-ANNOTATIONS = {
-    "title": "List quote line items",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

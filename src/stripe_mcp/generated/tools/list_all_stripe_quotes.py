@@ -33,13 +33,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_quotes"
-TITLE = "List quotes"
-DESCRIPTION = (
-    "List Stripe quotes, one page at a time. Returns a list of your quotes. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/quotes"
 SERVER_URL = None
@@ -48,12 +41,3 @@ QUERY_ARGUMENTS = ("customer", "expand", "limit", "status", "test_clock")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "quotes"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "List quotes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_radar_early_fraud_warnings"
-TITLE = "List radar early fraud warnings"
-DESCRIPTION = (
-    "List Stripe radar early fraud warnings, one page at a time. Returns a list of early fraud "
-    "warnings. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/early_fraud_warnings"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ("charge", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "radar_early_fraud_warnings"
-TAGS = ("radar", "radar.early_fraud_warning")
-ANNOTATIONS = {
-    "title": "List radar early fraud warnings",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -19,15 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_radar_value_list_items"
-TITLE = "List radar value list items"
-DESCRIPTION = (
-    "List Stripe radar value list items, one page at a time. Returns a list of ValueListItem objects. "
-    "The objects are sorted in descending order by creation date, with the most recently created "
-    "object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_list_items"
 SERVER_URL = None
@@ -36,12 +27,3 @@ QUERY_ARGUMENTS = ("created", "limit", "value", "value_list")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "radar_value_list_items"
-TAGS = ("radar", "radar.value_list_item")
-ANNOTATIONS = {
-    "title": "List radar value list items",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

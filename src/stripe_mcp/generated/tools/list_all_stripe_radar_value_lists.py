@@ -19,14 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_radar_value_lists"
-TITLE = "List radar value lists"
-DESCRIPTION = (
-    "List Stripe radar value lists, one page at a time. Returns a list of ValueList objects. The "
-    "objects are sorted in descending order by creation date, with the most recently created object "
-    "appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/radar/value_lists"
 SERVER_URL = None
@@ -35,12 +27,3 @@ QUERY_ARGUMENTS = ("alias", "contains", "created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "radar_value_lists"
-TAGS = ("radar", "radar.value_list")
-ANNOTATIONS = {
-    "title": "List radar value lists",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

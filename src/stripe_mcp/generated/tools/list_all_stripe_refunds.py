@@ -32,15 +32,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_refunds"
-TITLE = "List refunds"
-DESCRIPTION = (
-    "List Stripe refunds, one page at a time. Returns a list of all refunds you’ve previously "
-    "created. The refunds are returned in sorted order, with the most recent refunds appearing first. "
-    "For convenience, the 10 most recent refunds are always available by default on the charge "
-    "object. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/refunds"
 SERVER_URL = None
@@ -49,12 +40,3 @@ QUERY_ARGUMENTS = ("charge", "created", "expand", "limit", "payment_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "refunds"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "List refunds",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

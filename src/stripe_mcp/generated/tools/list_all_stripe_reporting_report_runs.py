@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_reporting_report_runs"
-TITLE = "List reporting report runs"
-DESCRIPTION = (
-    "List Stripe reporting report runs, one page at a time. Returns a list of Report Runs, with the "
-    "most recent appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_runs"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "reporting_report_runs"
-TAGS = ("reporting", "reporting.report_run")
-ANNOTATIONS = {
-    "title": "List reporting report runs",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

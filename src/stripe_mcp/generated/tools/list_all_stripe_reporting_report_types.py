@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_reporting_report_types"
-TITLE = "List reporting report types"
-DESCRIPTION = (
-    "List Stripe reporting report types, one page at a time. Returns a full list of Report Types. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/reporting/report_types"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "local"
-RESOURCE = "reporting_report_types"
-TAGS = ("reporting", "reporting.report_type")
-ANNOTATIONS = {
-    "title": "List reporting report types",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

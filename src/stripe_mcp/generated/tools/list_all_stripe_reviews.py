@@ -18,15 +18,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_reviews"
-TITLE = "List reviews"
-DESCRIPTION = (
-    "List Stripe reviews, one page at a time. Returns a list of Review objects that have open set to "
-    "true. The objects are sorted in descending order by creation date, with the most recently "
-    "created object appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/reviews"
 SERVER_URL = None
@@ -35,12 +26,3 @@ QUERY_ARGUMENTS = ("created", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "reviews"
-TAGS = ("radar", "review")
-ANNOTATIONS = {
-    "title": "List reviews",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

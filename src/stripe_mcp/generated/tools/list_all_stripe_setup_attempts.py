@@ -26,14 +26,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_setup_attempts"
-TITLE = "List setup attempts"
-DESCRIPTION = (
-    "List Stripe setup attempts, one page at a time. Returns a list of SetupAttempts associated with "
-    "a provided SetupIntent. Needs setup_intent from list_all_stripe_setup_intents. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/setup_attempts"
 SERVER_URL = None
@@ -42,12 +34,3 @@ QUERY_ARGUMENTS = ("created", "expand", "limit", "setup_intent")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "setup_attempts"
-TAGS = ("payments", "setup_attempt")
-ANNOTATIONS = {
-    "title": "List setup attempts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

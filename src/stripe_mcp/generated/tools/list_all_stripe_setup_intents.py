@@ -34,13 +34,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_setup_intents"
-TITLE = "List setup intents"
-DESCRIPTION = (
-    "List Stripe setup intents, one page at a time. Returns a list of SetupIntents. Returns {result: "
-    "[...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/setup_intents"
 SERVER_URL = None
@@ -49,12 +42,3 @@ QUERY_ARGUMENTS = ("attach_to_self", "created", "customer", "expand", "limit", "
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "setup_intents"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "List setup intents",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

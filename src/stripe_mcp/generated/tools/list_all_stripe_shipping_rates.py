@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_shipping_rates"
-TITLE = "List shipping rates"
-DESCRIPTION = (
-    "List Stripe shipping rates, one page at a time. Returns a list of your shipping rates. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/shipping_rates"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ("active", "created", "currency", "expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "shipping_rates"
-TAGS = ("products", "shipping_rate")
-ANNOTATIONS = {
-    "title": "List shipping rates",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

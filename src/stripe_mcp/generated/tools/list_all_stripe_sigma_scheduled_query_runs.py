@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_sigma_scheduled_query_runs"
-TITLE = "List sigma scheduled query runs"
-DESCRIPTION = (
-    "List Stripe sigma scheduled query runs, one page at a time. Returns a list of scheduled query "
-    "runs. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/sigma/scheduled_query_runs"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "sigma_scheduled_query_runs"
-TAGS = ("reporting", "scheduled_query_run")
-ANNOTATIONS = {
-    "title": "List sigma scheduled query runs",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

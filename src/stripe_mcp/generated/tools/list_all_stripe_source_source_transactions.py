@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_source_source_transactions"
-TITLE = "List source source transactions"
-DESCRIPTION = (
-    "List Stripe source source transactions, one page at a time. List source transactions for a given "
-    "source. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/sources/{source}/source_transactions"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "source_source_transactions"
-TAGS = ("payments", "source_transaction")
-ANNOTATIONS = {
-    "title": "List source source transactions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,21 +15,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_subscription_item_usage_record_summaries"
-TITLE = "List subscription item usage record summaries"
-DESCRIPTION = (
-    "List Stripe subscription item usage record summaries, one page at a time. For the specified "
-    "subscription item, returns a list of summary objects. Each object in the list provides usage "
-    "information that’s been summarized from multiple usage records and over a subscription billing "
-    "period (e.g., 15 usage records in the month of September). The list is sorted in "
-    "reverse-chronological order (newest first). The first list item represents the most current "
-    "usage period that hasn’t ended yet. Since new usage records can still be added, the returned "
-    "summary information for the subscription item’s ID should be seen as unstable until the "
-    "subscription billing period ends. Needs subscription_item_id from "
-    "list_all_stripe_subscription_items. Returns {result: [...], next_cursor}; pass next_cursor back "
-    "for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items/{subscription_item}/usage_record_summaries"
 SERVER_URL = None
@@ -38,12 +23,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "subscription_item_usage_record_summaries"
-TAGS = ("billing", "usage_record_summary")
-ANNOTATIONS = {
-    "title": "List subscription item usage record summaries",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_subscription_items"
-TITLE = "List subscription items"
-DESCRIPTION = (
-    "List Stripe subscription items, one page at a time. Returns a list of your subscription items "
-    "for a given subscription. Needs subscription from list_all_stripe_subscriptions. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_items"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit", "subscription")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "subscription_items"
-TAGS = ("billing", "subscription_item")
-ANNOTATIONS = {
-    "title": "List subscription items",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -35,13 +35,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_subscription_schedules"
-TITLE = "List subscription schedules"
-DESCRIPTION = (
-    "List Stripe subscription schedules, one page at a time. Returns {result: [...], next_cursor}; "
-    "pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscription_schedules"
 SERVER_URL = None
@@ -50,12 +43,3 @@ QUERY_ARGUMENTS = ("canceled_at", "completed_at", "created", "customer", "expand
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "subscription_schedules"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "List subscription schedules",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

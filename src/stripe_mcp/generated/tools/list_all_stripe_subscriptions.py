@@ -59,14 +59,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_subscriptions"
-TITLE = "List subscriptions"
-DESCRIPTION = (
-    "List Stripe subscriptions, one page at a time. By default, returns a list of subscriptions that "
-    "have not been canceled. In order to list canceled subscriptions, specify status=canceled. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/subscriptions"
 SERVER_URL = None
@@ -87,12 +79,3 @@ QUERY_ARGUMENTS = (
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "subscriptions"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "List subscriptions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

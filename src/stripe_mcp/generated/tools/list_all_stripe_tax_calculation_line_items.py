@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_tax_calculation_line_items"
-TITLE = "List tax calculation line items"
-DESCRIPTION = (
-    "List Stripe tax calculation line items, one page at a time. Retrieves the line items of a "
-    "persisted tax calculation as a collection. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax/calculations/{calculation}/line_items"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "tax_calculation_line_items"
-TAGS = ("tax", "tax.calculation_line_item")
-ANNOTATIONS = {
-    "title": "List tax calculation line items",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,14 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_tax_codes"
-TITLE = "List tax codes"
-DESCRIPTION = (
-    "List Stripe tax codes, one page at a time. A list of all tax codes available to add to Products "
-    "in order to allow specific tax calculations. Returns {result: [...], next_cursor}; pass "
-    "next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax_codes"
 SERVER_URL = None
@@ -30,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "tax_codes"
-TAGS = ("tax", "tax_code")
-ANNOTATIONS = {
-    "title": "List tax codes",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

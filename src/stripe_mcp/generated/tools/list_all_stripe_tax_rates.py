@@ -19,14 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_tax_rates"
-TITLE = "List tax rates"
-DESCRIPTION = (
-    "List Stripe tax rates, one page at a time. Returns a list of your tax rates. Tax rates are "
-    "returned sorted by creation date, with the most recently created tax rates appearing first. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/tax_rates"
 SERVER_URL = None
@@ -35,12 +27,3 @@ QUERY_ARGUMENTS = ("active", "created", "inclusive", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "tax_rates"
-TAGS = ("tax", "tax_rate")
-ANNOTATIONS = {
-    "title": "List tax rates",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_terminal_configurations"
-TITLE = "List terminal configurations"
-DESCRIPTION = (
-    "List Stripe terminal configurations, one page at a time. Returns a list of Configuration "
-    "objects. Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/configurations"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "is_account_default", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "terminal_configurations"
-TAGS = ("terminal", "terminal.configuration")
-ANNOTATIONS = {
-    "title": "List terminal configurations",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

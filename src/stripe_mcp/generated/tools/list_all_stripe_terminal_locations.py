@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_terminal_locations"
-TITLE = "List terminal locations"
-DESCRIPTION = (
-    "List Stripe terminal locations, one page at a time. Returns a list of Location objects. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/locations"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "terminal_locations"
-TAGS = ("terminal", "terminal.location")
-ANNOTATIONS = {
-    "title": "List terminal locations",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -24,13 +24,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_terminal_readers"
-TITLE = "List terminal readers"
-DESCRIPTION = (
-    "List Stripe terminal readers, one page at a time. Returns a list of Reader objects. Returns "
-    "{result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/terminal/readers"
 SERVER_URL = None
@@ -39,12 +32,3 @@ QUERY_ARGUMENTS = ("device_type", "expand", "limit", "location", "serial_number"
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "terminal_readers"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "List terminal readers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_test_helpers_test_clocks"
-TITLE = "List test helpers test clocks"
-DESCRIPTION = (
-    "List Stripe test helpers test clocks, one page at a time. Returns a list of your test clocks. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/test_helpers/test_clocks"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "test_helpers_test_clocks"
-TAGS = ("test_helpers", "test_helpers.test_clock")
-ANNOTATIONS = {
-    "title": "List test helpers test clocks",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_topups"
-TITLE = "List topups"
-DESCRIPTION = (
-    "List Stripe topups, one page at a time. Returns a list of top-ups. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/topups"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ("amount", "created", "expand", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "topups"
-TAGS = ("balance", "topup")
-ANNOTATIONS = {
-    "title": "List topups",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

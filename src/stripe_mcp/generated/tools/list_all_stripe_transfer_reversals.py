@@ -23,17 +23,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_transfer_reversals"
-TITLE = "List transfer reversals"
-DESCRIPTION = (
-    "List Stripe transfer reversals, one page at a time. You can see a list of the reversals "
-    "belonging to a specific transfer. Note that the 10 most recent reversals are always available by "
-    "default on the transfer object. If you need more than those 10, you can use this API method and "
-    "the limit and starting_after parameters to page through additional reversals. Needs transfer_id "
-    "from list_all_stripe_transfers. Returns {result: [...], next_cursor}; pass next_cursor back for "
-    "the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers/{id}/reversals"
 SERVER_URL = None
@@ -42,12 +31,3 @@ QUERY_ARGUMENTS = ("expand", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "transfer_reversals"
-TAGS = ("connect", "transfer_reversal")
-ANNOTATIONS = {
-    "title": "List transfer reversals",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -27,15 +27,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_transfers"
-TITLE = "List transfers"
-DESCRIPTION = (
-    "List Stripe transfers, one page at a time. Returns a list of existing transfers sent to "
-    "connected accounts. The transfers are returned in sorted order, with the most recently created "
-    "transfers appearing first. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/transfers"
 SERVER_URL = None
@@ -44,12 +35,3 @@ QUERY_ARGUMENTS = ("created", "destination", "expand", "limit", "transfer_group"
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "transfers"
-TAGS = ("connect", "transfer")
-ANNOTATIONS = {
-    "title": "List transfers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

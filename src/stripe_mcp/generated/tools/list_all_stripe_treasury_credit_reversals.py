@@ -18,13 +18,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_credit_reversals"
-TITLE = "List treasury credit reversals"
-DESCRIPTION = (
-    "List Stripe treasury credit reversals, one page at a time. Returns a list of CreditReversals. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/credit_reversals"
 SERVER_URL = None
@@ -33,12 +26,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "received_credit", "s
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_credit_reversals"
-TAGS = ("treasury", "treasury.credit_reversal")
-ANNOTATIONS = {
-    "title": "List treasury credit reversals",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

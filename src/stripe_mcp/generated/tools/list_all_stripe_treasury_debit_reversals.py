@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_debit_reversals"
-TITLE = "List treasury debit reversals"
-DESCRIPTION = (
-    "List Stripe treasury debit reversals, one page at a time. Returns a list of DebitReversals. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/debit_reversals"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "received_debit", "re
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_debit_reversals"
-TAGS = ("treasury", "treasury.debit_reversal")
-ANNOTATIONS = {
-    "title": "List treasury debit reversals",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_financial_accounts"
-TITLE = "List treasury financial accounts"
-DESCRIPTION = (
-    "List Stripe treasury financial accounts, one page at a time. Returns a list of "
-    "FinancialAccounts. Returns {result: [...], next_cursor}; pass next_cursor back for the next "
-    "page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/financial_accounts"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("created", "limit")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_financial_accounts"
-TAGS = ("treasury", "treasury.financial_account")
-ANNOTATIONS = {
-    "title": "List treasury financial accounts",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_inbound_transfers"
-TITLE = "List treasury inbound transfers"
-DESCRIPTION = (
-    "List Stripe treasury inbound transfers, one page at a time. Returns a list of InboundTransfers "
-    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
-    "back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/inbound_transfers"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_inbound_transfers"
-TAGS = ("treasury", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "List treasury inbound transfers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_outbound_payments"
-TITLE = "List treasury outbound payments"
-DESCRIPTION = (
-    "List Stripe treasury outbound payments, one page at a time. Returns a list of OutboundPayments "
-    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
-    "back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_payments"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ("customer", "expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_outbound_payments"
-TAGS = ("treasury", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "List treasury outbound payments",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

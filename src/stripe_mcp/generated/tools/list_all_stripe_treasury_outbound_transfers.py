@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_outbound_transfers"
-TITLE = "List treasury outbound transfers"
-DESCRIPTION = (
-    "List Stripe treasury outbound transfers, one page at a time. Returns a list of OutboundTransfers "
-    "sent from the specified FinancialAccount. Returns {result: [...], next_cursor}; pass next_cursor "
-    "back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/outbound_transfers"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_outbound_transfers"
-TAGS = ("treasury", "treasury.outbound_transfer")
-ANNOTATIONS = {
-    "title": "List treasury outbound transfers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

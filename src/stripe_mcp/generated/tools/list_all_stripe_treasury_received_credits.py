@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_received_credits"
-TITLE = "List treasury received credits"
-DESCRIPTION = (
-    "List Stripe treasury received credits, one page at a time. Returns a list of ReceivedCredits. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_credits"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "linked_flows", "stat
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_received_credits"
-TAGS = ("treasury", "treasury.received_credit")
-ANNOTATIONS = {
-    "title": "List treasury received credits",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_received_debits"
-TITLE = "List treasury received debits"
-DESCRIPTION = (
-    "List Stripe treasury received debits, one page at a time. Returns a list of ReceivedDebits. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/received_debits"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ("expand", "financial_account", "limit", "status")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_received_debits"
-TAGS = ("treasury", "treasury.received_debit")
-ANNOTATIONS = {
-    "title": "List treasury received debits",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

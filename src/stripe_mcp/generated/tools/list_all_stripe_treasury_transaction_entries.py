@@ -22,14 +22,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_transaction_entries"
-TITLE = "List treasury transaction entries"
-DESCRIPTION = (
-    "List Stripe treasury transaction entries, one page at a time. Retrieves a list of "
-    "TransactionEntry objects. Returns {result: [...], next_cursor}; pass next_cursor back for the "
-    "next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transaction_entries"
 SERVER_URL = None
@@ -38,12 +30,3 @@ QUERY_ARGUMENTS = ("created", "effective_at", "expand", "financial_account", "li
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_transaction_entries"
-TAGS = ("treasury", "treasury.transaction_entry")
-ANNOTATIONS = {
-    "title": "List treasury transaction entries",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

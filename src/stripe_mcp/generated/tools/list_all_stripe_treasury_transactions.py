@@ -22,13 +22,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_treasury_transactions"
-TITLE = "List treasury transactions"
-DESCRIPTION = (
-    "List Stripe treasury transactions, one page at a time. Retrieves a list of Transaction objects. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/treasury/transactions"
 SERVER_URL = None
@@ -37,12 +30,3 @@ QUERY_ARGUMENTS = ("created", "financial_account", "limit", "order_by", "status"
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "treasury_transactions"
-TAGS = ("treasury", "treasury.transaction")
-ANNOTATIONS = {
-    "title": "List treasury transactions",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

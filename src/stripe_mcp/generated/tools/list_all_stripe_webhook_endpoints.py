@@ -14,13 +14,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "list_all_stripe_webhook_endpoints"
-TITLE = "List webhook endpoints"
-DESCRIPTION = (
-    "List Stripe webhook endpoints, one page at a time. Returns a list of your webhook endpoints. "
-    "Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "list"
 HTTP_METHOD = "GET"
 PATH = "/v1/webhook_endpoints"
 SERVER_URL = None
@@ -29,12 +22,3 @@ QUERY_ARGUMENTS = ("limit",)
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "cursor"
-RESOURCE = "webhook_endpoints"
-TAGS = ("webhooks", "webhook_endpoint")
-ANNOTATIONS = {
-    "title": "List webhook endpoints",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

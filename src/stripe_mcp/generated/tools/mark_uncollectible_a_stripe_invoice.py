@@ -37,13 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "mark_uncollectible_a_stripe_invoice"
-TITLE = "Mark uncollectible invoice"
-DESCRIPTION = (
-    "Mark uncollectible on a Stripe invoice. Marking an invoice as uncollectible is useful for "
-    "keeping track of bad debts that can be written off for accounting purposes."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/mark_uncollectible"
 SERVER_URL = None
@@ -52,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Mark uncollectible invoice",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

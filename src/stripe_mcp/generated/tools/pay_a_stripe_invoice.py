@@ -43,15 +43,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "pay_a_stripe_invoice"
-TITLE = "Pay invoice"
-DESCRIPTION = (
-    "Pay a Stripe invoice. Stripe automatically creates and then attempts to collect payment on "
-    "invoices for customers on subscriptions according to your subscriptions settings. However, if "
-    "you’d like to attempt payment on an invoice out of the normal collection schedule or for some "
-    "other reason, you can do so."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/pay"
 SERVER_URL = None
@@ -60,12 +51,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "forgive", "mandate", "off_session", "paid_out_of_band", "payment_method", "source")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Pay invoice",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -22,14 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "present_payment_method_a_stripe_test_helpers_terminal_reader"
-TITLE = "Present payment method test helpers terminal reader"
-DESCRIPTION = (
-    "Present payment method on a Stripe test helpers terminal reader. Presents a payment method on a "
-    "simulated reader. Can be used to simulate accepting a payment, saving a card or refunding a "
-    "transaction."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/terminal/readers/{reader}/present_payment_method"
 SERVER_URL = None
@@ -38,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount_tip", "card_present", "expand", "interac_present", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_terminal_reader"
-TAGS = ("test_helpers", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Present payment method test helpers terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

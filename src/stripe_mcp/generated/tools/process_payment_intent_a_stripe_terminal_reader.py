@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "process_payment_intent_a_stripe_terminal_reader"
-TITLE = "Process payment intent terminal reader"
-DESCRIPTION = (
-    "Process payment intent on a Stripe terminal reader. Initiates a payment flow on a Reader. Needs "
-    "payment_intent from list_all_stripe_payment_intents."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/process_payment_intent"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "payment_intent", "process_config")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Process payment intent terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

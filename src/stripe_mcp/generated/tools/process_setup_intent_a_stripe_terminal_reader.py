@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "process_setup_intent_a_stripe_terminal_reader"
-TITLE = "Process setup intent terminal reader"
-DESCRIPTION = (
-    "Process setup intent on a Stripe terminal reader. Initiates a setup intent flow on a Reader. "
-    "Needs setup_intent from list_all_stripe_setup_intents."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/process_setup_intent"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("customer_consent_collected", "expand", "process_config", "setup_intent")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Process setup intent terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,22 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "redact_a_stripe_identity_verification_session"
-TITLE = "Redact identity verification session"
-DESCRIPTION = (
-    "Redact a Stripe identity verification session. Redact a VerificationSession to remove all "
-    "collected information from Stripe. This will redact the VerificationSession and all objects "
-    "related to it, including VerificationReports, Events, request logs, etc. A VerificationSession "
-    "object can be redacted when it is in requires_input or verified status. Redacting a "
-    "VerificationSession in requires_action state will automatically cancel it. The redaction process "
-    "may take up to four days. When the redaction process is in progress, the VerificationSession’s "
-    "redaction.status field will be set to processing; when the process is finished, it will change "
-    "to redacted and an identity.verification_session.redacted event will be emitted. Redaction is "
-    "irreversible. Redacted objects are still accessible in the Stripe API, but all the fields that "
-    "contain personal data will be replaced by the string [redacted] or a similar placeholder. The "
-    "metadata field will also be erased."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions/{session}/redact"
 SERVER_URL = None
@@ -39,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "identity_verification_session"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "Redact identity verification session",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

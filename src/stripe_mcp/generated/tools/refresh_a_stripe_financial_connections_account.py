@@ -16,13 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refresh_a_stripe_financial_connections_account"
-TITLE = "Refresh financial connections account"
-DESCRIPTION = (
-    "Refresh a Stripe financial connections account. Refreshes the data associated with a Financial "
-    "Connections Account."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/financial_connections/accounts/{account}/refresh"
 SERVER_URL = None
@@ -31,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "features")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "financial_connections_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Refresh financial connections account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refresh_a_stripe_linked_account"
-TITLE = "Refresh linked account"
-DESCRIPTION = "Refresh a Stripe linked account. Refreshes the data associated with a Financial Connections Account."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/linked_accounts/{account}/refresh"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "features")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "linked_account"
-TAGS = ("financial_connections", "financial_connections.account")
-ANNOTATIONS = {
-    "title": "Refresh linked account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

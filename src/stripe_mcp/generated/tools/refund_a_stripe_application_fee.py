@@ -19,10 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refund_a_stripe_application_fee"
-TITLE = "Refund application fee"
-DESCRIPTION = "Refund a Stripe application fee."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{id}/refund"
 SERVER_URL = None
@@ -31,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "directive", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "application_fee"
-TAGS = ("connect", "application_fee")
-ANNOTATIONS = {
-    "title": "Refund application fee",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

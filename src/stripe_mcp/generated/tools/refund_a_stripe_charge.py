@@ -41,18 +41,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refund_a_stripe_charge"
-TITLE = "Refund charge"
-DESCRIPTION = (
-    "Refund a Stripe charge. When you create a new refund, you must specify a Charge or a "
-    "PaymentIntent object on which to create it. Creating a new refund will refund a charge that has "
-    "previously been created but not yet refunded. Funds will be refunded to the credit or debit card "
-    "that was originally charged. You can optionally refund only part of a charge. You can do so "
-    "multiple times, until the entire charge has been refunded. Once entirely refunded, a charge "
-    "can’t be refunded again. This method will raise an error when called on an already-refunded "
-    "charge, or when trying to refund more money than is left on a charge."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refund"
 SERVER_URL = None
@@ -70,12 +58,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "Refund charge",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

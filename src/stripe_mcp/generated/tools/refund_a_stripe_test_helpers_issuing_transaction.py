@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refund_a_stripe_test_helpers_issuing_transaction"
-TITLE = "Refund test helpers issuing transaction"
-DESCRIPTION = "Refund a Stripe test helpers issuing transaction. Refund a test-mode Transaction."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/transactions/{transaction}/refund"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "refund_amount")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_transaction"
-TAGS = ("test_helpers", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "Refund test helpers issuing transaction",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

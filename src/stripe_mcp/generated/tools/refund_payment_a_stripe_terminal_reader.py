@@ -21,10 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "refund_payment_a_stripe_terminal_reader"
-TITLE = "Refund payment terminal reader"
-DESCRIPTION = "Refund payment on a Stripe terminal reader. Initiates a refund on a Reader"
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/refund_payment"
 SERVER_URL = None
@@ -41,12 +37,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Refund payment terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "reject_a_stripe_account"
-TITLE = "Reject account"
-DESCRIPTION = (
-    "Reject a Stripe account. With Connect, you may flag accounts as suspicious. Test-mode Custom and "
-    "Express accounts can be rejected at any time. Accounts created using live-mode keys may only be "
-    "rejected once all balances are zero."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/reject"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("reason",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Reject account",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -28,16 +28,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "release_a_stripe_subscription_schedule"
-TITLE = "Release subscription schedule"
-DESCRIPTION = (
-    "Release a Stripe subscription schedule. Releases the subscription schedule immediately, which "
-    "will stop scheduling of its phases, but leave any existing subscription in place. A schedule can "
-    "only be released if its status is not_started or active. If the subscription schedule is "
-    "currently associated with a subscription, releasing it will remove its subscription property and "
-    "set the subscription’s ID to the released_subscription property."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}/release"
 SERVER_URL = None
@@ -46,12 +36,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "preserve_cancel_date")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_schedule"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "Release subscription schedule",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

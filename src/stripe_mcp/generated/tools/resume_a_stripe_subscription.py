@@ -36,16 +36,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "resume_a_stripe_subscription"
-TITLE = "Resume subscription"
-DESCRIPTION = (
-    "Resume a Stripe subscription. Initiates resumption of a paused subscription, optionally "
-    "resetting the billing cycle anchor and creating prorations. If a resumption invoice is "
-    "generated, it must be paid or marked uncollectible before the subscription will be unpaused. If "
-    "payment succeeds the subscription will become active, and if payment fails the subscription will "
-    "be past_due. The resumption invoice will void automatically if not paid by the expiration date."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscriptions/{subscription}/resume"
 SERVER_URL = None
@@ -54,12 +44,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("billing_cycle_anchor", "expand", "proration_behavior", "proration_date")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Resume subscription",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

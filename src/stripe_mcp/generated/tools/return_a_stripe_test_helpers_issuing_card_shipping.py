@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "return_a_stripe_test_helpers_issuing_card_shipping"
-TITLE = "Return test helpers issuing card shipping"
-DESCRIPTION = (
-    "Return a Stripe test helpers issuing card shipping. Updates the shipping status of the specified "
-    "Issuing Card object to returned."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/cards/{card}/shipping/return"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_card_shipping"
-TAGS = ("test_helpers", "issuing.card")
-ANNOTATIONS = {
-    "title": "Return test helpers issuing card shipping",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

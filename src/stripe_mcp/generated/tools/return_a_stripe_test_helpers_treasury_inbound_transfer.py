@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "return_a_stripe_test_helpers_treasury_inbound_transfer"
-TITLE = "Return test helpers treasury inbound transfer"
-DESCRIPTION = (
-    "Return a Stripe test helpers treasury inbound transfer. Marks the test mode InboundTransfer "
-    "object as returned and links the InboundTransfer to a ReceivedDebit. The InboundTransfer must "
-    "already be in the succeeded state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/inbound_transfers/{id}/return"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_inbound_transfer"
-TAGS = ("test_helpers", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Return test helpers treasury inbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

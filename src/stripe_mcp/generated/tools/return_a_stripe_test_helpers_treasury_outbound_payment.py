@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "return_a_stripe_test_helpers_treasury_outbound_payment"
-TITLE = "Return test helpers treasury outbound payment"
-DESCRIPTION = (
-    "Return a Stripe test helpers treasury outbound payment. Transitions a test mode created "
-    "OutboundPayment to the returned status. The OutboundPayment must already be in the processing "
-    "state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/outbound_payments/{id}/return"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "returned_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_outbound_payment"
-TAGS = ("test_helpers", "treasury.outbound_payment")
-ANNOTATIONS = {
-    "title": "Return test helpers treasury outbound payment",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

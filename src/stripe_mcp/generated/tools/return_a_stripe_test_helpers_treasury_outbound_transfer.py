@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "return_a_stripe_test_helpers_treasury_outbound_transfer"
-TITLE = "Return test helpers treasury outbound transfer"
-DESCRIPTION = (
-    "Return a Stripe test helpers treasury outbound transfer. Transitions a test mode created "
-    "OutboundTransfer to the returned status. The OutboundTransfer must already be in the processing "
-    "state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "returned_details")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_outbound_transfer"
-TAGS = ("test_helpers", "treasury.outbound_transfer")
-ANNOTATIONS = {
-    "title": "Return test helpers treasury outbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

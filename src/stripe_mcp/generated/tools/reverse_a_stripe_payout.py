@@ -23,17 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "reverse_a_stripe_payout"
-TITLE = "Reverse payout"
-DESCRIPTION = (
-    "Reverse a Stripe payout. Reverses a payout by debiting the destination bank account. Only "
-    "payouts for connected accounts to US bank accounts may be reversed at this time. If the payout "
-    "is in the pending status, /v1/payouts/:id/cancel should be used instead. By requesting a "
-    "reversal via /v1/payouts/:id/reverse, you confirm that the authorized signatory of the selected "
-    "bank account has authorized the debit on the bank account and that no other authorization is "
-    "required."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts/{payout}/reverse"
 SERVER_URL = None
@@ -42,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payout"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "Reverse payout",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

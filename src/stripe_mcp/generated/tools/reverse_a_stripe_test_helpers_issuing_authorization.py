@@ -16,10 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "reverse_a_stripe_test_helpers_issuing_authorization"
-TITLE = "Reverse test helpers issuing authorization"
-DESCRIPTION = "Reverse a Stripe test helpers issuing authorization. Reverse a test-mode Authorization."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/issuing/authorizations/{authorization}/reverse"
 SERVER_URL = None
@@ -28,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "reverse_amount")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_issuing_authorization"
-TAGS = ("test_helpers", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Reverse test helpers issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

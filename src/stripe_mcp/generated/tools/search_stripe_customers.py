@@ -27,18 +27,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "search_stripe_customers"
-TITLE = "Search customers"
-DESCRIPTION = (
-    "Search Stripe customers with Stripe's query language, by fields or metadata "
-    "(metadata['order_id']:'6735'). Search for customers you’ve previously created using Stripe’s "
-    "Search Query Language. Don’t use search in read-after-write flows where strict consistency is "
-    "necessary. Under normal operating conditions, data is searchable in less than a minute. "
-    "Occasionally, propagation of new or updated data can be up to an hour behind during outages. "
-    "Search functionality is not available to merchants in India. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "search"
 HTTP_METHOD = "GET"
 PATH = "/v1/customers/search"
 SERVER_URL = None
@@ -47,12 +35,3 @@ QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
-RESOURCE = "customers"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "Search customers",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

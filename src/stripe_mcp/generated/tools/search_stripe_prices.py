@@ -16,18 +16,6 @@ class Arguments(BaseModel):
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 
-NAME = "search_stripe_prices"
-TITLE = "Search prices"
-DESCRIPTION = (
-    "Search Stripe prices with Stripe's query language, by fields or metadata "
-    "(metadata['order_id']:'6735'). Search for prices you’ve previously created using Stripe’s Search "
-    "Query Language. Don’t use search in read-after-write flows where strict consistency is "
-    "necessary. Under normal operating conditions, data is searchable in less than a minute. "
-    "Occasionally, propagation of new or updated data can be up to an hour behind during outages. "
-    "Search functionality is not available to merchants in India. Returns {result: [...], "
-    "next_cursor}; pass next_cursor back for the next page."
-)
-KIND = "search"
 HTTP_METHOD = "GET"
 PATH = "/v1/prices/search"
 SERVER_URL = None
@@ -36,12 +24,3 @@ QUERY_ARGUMENTS = ("expand", "limit", "query")
 BODY_ARGUMENTS = ()
 BODY_ENCODING = None
 PAGINATION = "search"
-RESOURCE = "prices"
-TAGS = ("products", "price")
-ANNOTATIONS = {
-    "title": "Search prices",
-    "readOnlyHint": True,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -37,16 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "send_a_stripe_invoice"
-TITLE = "Send invoice"
-DESCRIPTION = (
-    "Send a Stripe invoice. Stripe will automatically send invoices to customers according to your "
-    "subscriptions settings. However, if you’d like to manually send an invoice to your customer out "
-    "of the normal schedule, you can do so. When sending invoices that have already been paid, there "
-    "will be no reference to the payment in the email. Requests made in test-mode result in no emails "
-    "being sent, despite sending an invoice.sent event."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/send"
 SERVER_URL = None
@@ -55,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Send invoice",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -19,10 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "set_reader_display_a_stripe_terminal_reader"
-TITLE = "Set reader display terminal reader"
-DESCRIPTION = "Set reader display on a Stripe terminal reader. Sets reader display to show cart details."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/readers/{reader}/set_reader_display"
 SERVER_URL = None
@@ -31,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("cart", "expand", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_reader"
-TAGS = ("terminal", "terminal.reader")
-ANNOTATIONS = {
-    "title": "Set reader display terminal reader",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "submit_a_stripe_issuing_dispute"
-TITLE = "Submit issuing dispute"
-DESCRIPTION = (
-    "Submit a Stripe issuing dispute. Submits an Issuing Dispute to the card network. Stripe "
-    "validates that all evidence fields required for the dispute’s reason are present. For more "
-    "details, see Dispute reasons and evidence."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/disputes/{dispute}/submit"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_dispute"
-TAGS = ("issuing", "issuing.dispute")
-ANNOTATIONS = {
-    "title": "Submit issuing dispute",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -15,14 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "succeed_a_stripe_test_helpers_treasury_inbound_transfer"
-TITLE = "Succeed test helpers treasury inbound transfer"
-DESCRIPTION = (
-    "Succeed a Stripe test helpers treasury inbound transfer. Transitions a test mode created "
-    "InboundTransfer to the succeeded status. The InboundTransfer must already be in the processing "
-    "state."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/test_helpers/treasury/inbound_transfers/{id}/succeed"
 SERVER_URL = None
@@ -31,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "test_helpers_treasury_inbound_transfer"
-TAGS = ("test_helpers", "treasury.inbound_transfer")
-ANNOTATIONS = {
-    "title": "Succeed test helpers treasury inbound transfer",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

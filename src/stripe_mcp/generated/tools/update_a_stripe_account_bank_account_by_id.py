@@ -33,16 +33,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_account_bank_account_by_id"
-TITLE = "Update account bank account"
-DESCRIPTION = (
-    "Update a Stripe account bank account by its id. Updates the metadata, account holder name, "
-    "account holder type of a bank account belonging to a Custom account, and optionally sets it as "
-    "the default for its currency. Other bank account details are not editable by design. You can "
-    "re-enable a disabled bank account by performing an update call without providing any arguments "
-    "or changes. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/bank_accounts/{id}"
 SERVER_URL = None
@@ -68,12 +58,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_bank_account"
-TAGS = ("connect", "bank_account")
-ANNOTATIONS = {
-    "title": "Update account bank account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -35,18 +35,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_account_by_id"
-TITLE = "Update account"
-DESCRIPTION = (
-    "Update a Stripe account by its id. Updates a connected account by setting the values of the "
-    "parameters passed. Any parameters not provided are left unchanged. For Custom accounts, you can "
-    "update any information on the account. For other accounts, you can update all information until "
-    "that account has started to go through Connect Onboarding. Once you create an Account Link for a "
-    "Standard or Express account, some parameters can no longer be changed. These are marked as "
-    "Custom Only or Custom and Express below. To update your own account, use the Dashboard. Refer to "
-    "our Connect documentation to learn more about updating accounts."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}"
 SERVER_URL = None
@@ -69,12 +57,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account"
-TAGS = ("connect", "account")
-ANNOTATIONS = {
-    "title": "Update account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_account_capability_by_id"
-TITLE = "Update account capability"
-DESCRIPTION = (
-    "Update a Stripe account capability by its id. Request or remove a capability by updating its "
-    "requested parameter. Needs account_id from list_all_stripe_accounts."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/capabilities/{capability}"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "requested")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_capability"
-TAGS = ("connect", "capability")
-ANNOTATIONS = {
-    "title": "Update account capability",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

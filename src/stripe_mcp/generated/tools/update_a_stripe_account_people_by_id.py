@@ -49,13 +49,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_account_people_by_id"
-TITLE = "Update account people"
-DESCRIPTION = (
-    "Update a Stripe account people by its id. Updates an existing person. Needs account_id from "
-    "list_all_stripe_accounts."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/people/{person}"
 SERVER_URL = None
@@ -91,12 +84,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_people"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Update account people",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

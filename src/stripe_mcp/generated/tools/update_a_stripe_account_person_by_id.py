@@ -49,10 +49,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_account_person_by_id"
-TITLE = "Update account person"
-DESCRIPTION = "Update a Stripe account person by its id. Needs account_id from list_all_stripe_accounts."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/accounts/{account}/persons/{person}"
 SERVER_URL = None
@@ -88,12 +84,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "account_person"
-TAGS = ("connect", "person")
-ANNOTATIONS = {
-    "title": "Update account person",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,15 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_application_fee_refund_by_id"
-TITLE = "Update application fee refund"
-DESCRIPTION = (
-    "Update a Stripe application fee refund by its id. Updates the specified application fee refund "
-    "by setting the values of the parameters passed. Any parameters not provided will be left "
-    "unchanged. This request only accepts metadata as an argument. Needs application_fee_id from "
-    "list_all_stripe_application_fees."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/application_fees/{fee}/refunds/{id}"
 SERVER_URL = None
@@ -34,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "application_fee_refund"
-TAGS = ("connect", "fee_refund")
-ANNOTATIONS = {
-    "title": "Update application fee refund",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

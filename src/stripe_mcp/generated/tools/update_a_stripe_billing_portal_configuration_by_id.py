@@ -25,13 +25,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_billing_portal_configuration_by_id"
-TITLE = "Update billing portal configuration"
-DESCRIPTION = (
-    "Update a Stripe billing portal configuration by its id. Updates a configuration that describes "
-    "the functionality of the customer portal."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/billing_portal/configurations/{configuration}"
 SERVER_URL = None
@@ -40,12 +33,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("active", "business_profile", "default_return_url", "expand", "features", "login_page", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "billing_portal_configuration"
-TAGS = ("billing", "billing_portal.configuration")
-ANNOTATIONS = {
-    "title": "Update billing portal configuration",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

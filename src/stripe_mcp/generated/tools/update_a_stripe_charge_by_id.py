@@ -44,13 +44,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_charge_by_id"
-TITLE = "Update charge"
-DESCRIPTION = (
-    "Update a Stripe charge by its id. Updates the specified charge by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}"
 SERVER_URL = None
@@ -68,12 +61,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge"
-TAGS = ("payments", "charge")
-ANNOTATIONS = {
-    "title": "Update charge",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -37,10 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_charge_dispute_by_id"
-TITLE = "Update charge dispute"
-DESCRIPTION = "Update the Stripe charge dispute. Needs charge_id from list_all_stripe_charges."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/dispute"
 SERVER_URL = None
@@ -49,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("evidence", "expand", "metadata", "submit")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge_dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Update charge dispute",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -29,12 +29,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_charge_refund_by_id"
-TITLE = "Update charge refund"
-DESCRIPTION = (
-    "Update a Stripe charge refund by its id. Update a specified refund. Needs charge_id from list_all_stripe_charges."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/charges/{charge}/refunds/{refund}"
 SERVER_URL = None
@@ -43,12 +37,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "charge_refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Update charge refund",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

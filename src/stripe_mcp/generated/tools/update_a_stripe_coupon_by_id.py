@@ -19,13 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_coupon_by_id"
-TITLE = "Update coupon"
-DESCRIPTION = (
-    "Update a Stripe coupon by its id. Updates the metadata of a coupon. Other coupon details "
-    "(currency, duration, amount_off) are, by design, not editable."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/coupons/{coupon}"
 SERVER_URL = None
@@ -34,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("currency_options", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "coupon"
-TAGS = ("billing", "coupon")
-ANNOTATIONS = {
-    "title": "Update coupon",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -20,10 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_credit_note_by_id"
-TITLE = "Update credit note"
-DESCRIPTION = "Update a Stripe credit note by its id."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/credit_notes/{id}"
 SERVER_URL = None
@@ -32,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "memo", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "credit_note"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "Update credit note",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -18,14 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_customer_balance_transaction_by_id"
-TITLE = "Update customer balance transaction"
-DESCRIPTION = (
-    "Update a Stripe customer balance transaction by its id. Most credit balance transaction fields "
-    "are immutable, but you may update its description and metadata. Needs customer_id from "
-    "list_all_stripe_customers."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/balance_transactions/{transaction}"
 SERVER_URL = None
@@ -34,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_balance_transaction"
-TAGS = ("customers", "customer_balance_transaction")
-ANNOTATIONS = {
-    "title": "Update customer balance transaction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

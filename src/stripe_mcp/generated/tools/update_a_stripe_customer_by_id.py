@@ -58,21 +58,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_customer_by_id"
-TITLE = "Update customer"
-DESCRIPTION = (
-    "Update a Stripe customer by its id. Updates the specified customer by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged. For example, if you pass "
-    "the source parameter, that becomes the customer’s active source (e.g., a card) to be used for "
-    "all charges in the future. When you update a customer to a new valid card source by passing the "
-    "source parameter: for each of the customer’s current subscriptions, if the subscription bills "
-    "automatically and is in the past_due state, then the latest open invoice for the subscription "
-    "with automatic collection enabled will be retried. This retry will not count as an automatic "
-    "retry, and will not affect the next regularly scheduled payment for the invoice. Changing the "
-    "default_source for a customer will not trigger this behavior. This request accepts mostly the "
-    "same arguments as the customer creation call."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}"
 SERVER_URL = None
@@ -107,12 +92,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer"
-TAGS = ("customers", "customer")
-ANNOTATIONS = {
-    "title": "Update customer",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

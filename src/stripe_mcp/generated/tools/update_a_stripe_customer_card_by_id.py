@@ -31,13 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_customer_card_by_id"
-TITLE = "Update customer card"
-DESCRIPTION = (
-    "Update a Stripe customer card by its id. Update a specified source for a given customer. Needs "
-    "customer_id from list_all_stripe_customers."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/cards/{id}"
 SERVER_URL = None
@@ -61,12 +54,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_card"
-TAGS = ("customers", "card")
-ANNOTATIONS = {
-    "title": "Update customer card",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

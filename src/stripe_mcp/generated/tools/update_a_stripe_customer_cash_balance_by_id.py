@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_customer_cash_balance_by_id"
-TITLE = "Update customer cash balance"
-DESCRIPTION = (
-    "Update the Stripe customer cash balance. Changes the settings on a customer’s cash balance. "
-    "Needs customer_id from list_all_stripe_customers."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/cash_balance"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("settings",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_cash_balance"
-TAGS = ("customers", "cash_balance")
-ANNOTATIONS = {
-    "title": "Update customer cash balance",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -75,16 +75,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_customer_subscription_by_id"
-TITLE = "Update customer subscription"
-DESCRIPTION = (
-    "Update a Stripe customer subscription by its id. Updates an existing subscription on a customer "
-    "to match the specified parameters. When changing plans or quantities, we will optionally prorate "
-    "the price we charge next month to make up for any price changes. To preview how the proration "
-    "will be calculated, use the upcoming invoice endpoint. Needs customer_id from "
-    "list_all_stripe_customers."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -123,12 +113,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Update customer subscription",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

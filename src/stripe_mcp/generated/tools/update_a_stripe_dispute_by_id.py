@@ -37,17 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_dispute_by_id"
-TITLE = "Update dispute"
-DESCRIPTION = (
-    "Update a Stripe dispute by its id. When you get a dispute, contacting your customer is always "
-    "the best first step. If that doesn’t work, you can submit evidence to help us resolve the "
-    "dispute in your favor. You can do this in your dashboard, but if you prefer, you can use the API "
-    "to submit evidence programmatically. Depending on your dispute type, different evidence fields "
-    "will give you a better chance of winning your dispute. To figure out which evidence fields to "
-    "provide, see our guide to dispute types."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/disputes/{dispute}"
 SERVER_URL = None
@@ -56,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("evidence", "expand", "metadata", "submit")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "dispute"
-TAGS = ("disputes", "dispute")
-ANNOTATIONS = {
-    "title": "Update dispute",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

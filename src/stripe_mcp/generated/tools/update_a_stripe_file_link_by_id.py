@@ -17,12 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_file_link_by_id"
-TITLE = "Update file link"
-DESCRIPTION = (
-    "Update a Stripe file link by its id. Updates an existing file link object. Expired links can no longer be updated."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/file_links/{link}"
 SERVER_URL = None
@@ -31,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "expires_at", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "file_link"
-TAGS = ("files", "file_link")
-ANNOTATIONS = {
-    "title": "Update file link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

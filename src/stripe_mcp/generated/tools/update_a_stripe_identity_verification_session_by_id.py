@@ -20,14 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_identity_verification_session_by_id"
-TITLE = "Update identity verification session"
-DESCRIPTION = (
-    "Update a Stripe identity verification session by its id. Updates a VerificationSession object. "
-    "When the session status is requires_input, you can use this method to update the verification "
-    "check and options."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/identity/verification_sessions/{session}"
 SERVER_URL = None
@@ -36,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata", "options", "type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "identity_verification_session"
-TAGS = ("identity", "identity.verification_session")
-ANNOTATIONS = {
-    "title": "Update identity verification session",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -69,15 +69,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_invoice_by_id"
-TITLE = "Update invoice"
-DESCRIPTION = (
-    "Update a Stripe invoice by its id. Draft invoices are fully editable. Once an invoice is "
-    "finalized, monetary values, as well as collection_method, become uneditable. If you would like "
-    "to stop the Stripe Billing engine from automatically finalizing, reattempting payments on, "
-    "sending reminders for, or automatically reconciling invoices, pass auto_advance=false."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}"
 SERVER_URL = None
@@ -111,12 +102,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Update invoice",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

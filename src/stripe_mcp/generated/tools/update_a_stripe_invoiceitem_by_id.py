@@ -34,14 +34,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_invoiceitem_by_id"
-TITLE = "Update invoiceitem"
-DESCRIPTION = (
-    "Update a Stripe invoiceitem by its id. Updates the amount or description of an invoice item on "
-    "an upcoming invoice. Updating an invoice item is only possible before the invoice it’s attached "
-    "to is closed."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoiceitems/{invoiceitem}"
 SERVER_URL = None
@@ -66,12 +58,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoiceitem"
-TAGS = ("billing", "invoiceitem")
-ANNOTATIONS = {
-    "title": "Update invoiceitem",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_authorization_by_id"
-TITLE = "Update issuing authorization"
-DESCRIPTION = (
-    "Update a Stripe issuing authorization by its id. Updates the specified Issuing Authorization "
-    "object by setting the values of the parameters passed. Any parameters not provided will be left "
-    "unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/authorizations/{authorization}"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_authorization"
-TAGS = ("issuing", "issuing.authorization")
-ANNOTATIONS = {
-    "title": "Update issuing authorization",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

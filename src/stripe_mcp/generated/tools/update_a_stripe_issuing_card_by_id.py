@@ -23,13 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_card_by_id"
-TITLE = "Update issuing card"
-DESCRIPTION = (
-    "Update a Stripe issuing card by its id. Updates the specified Issuing Card object by setting the "
-    "values of the parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/cards/{card}"
 SERVER_URL = None
@@ -38,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("cancellation_reason", "expand", "metadata", "pin", "spending_controls", "status")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_card"
-TAGS = ("issuing", "issuing.card")
-ANNOTATIONS = {
-    "title": "Update issuing card",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

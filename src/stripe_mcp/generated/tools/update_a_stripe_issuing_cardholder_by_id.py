@@ -28,13 +28,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_cardholder_by_id"
-TITLE = "Update issuing cardholder"
-DESCRIPTION = (
-    "Update a Stripe issuing cardholder by its id. Updates the specified Issuing Cardholder object by "
-    "setting the values of the parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/cardholders/{cardholder}"
 SERVER_URL = None
@@ -53,12 +46,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_cardholder"
-TAGS = ("issuing", "issuing.cardholder")
-ANNOTATIONS = {
-    "title": "Update issuing cardholder",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

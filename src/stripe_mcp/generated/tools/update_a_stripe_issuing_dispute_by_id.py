@@ -20,14 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_dispute_by_id"
-TITLE = "Update issuing dispute"
-DESCRIPTION = (
-    "Update a Stripe issuing dispute by its id. Updates the specified Issuing Dispute object by "
-    "setting the values of the parameters passed. Any parameters not provided will be left unchanged. "
-    "Properties on the evidence object can be unset by passing in an empty string."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/disputes/{dispute}"
 SERVER_URL = None
@@ -36,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "evidence", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_dispute"
-TAGS = ("issuing", "issuing.dispute")
-ANNOTATIONS = {
-    "title": "Update issuing dispute",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,13 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_settlement_by_id"
-TITLE = "Update issuing settlement"
-DESCRIPTION = (
-    "Update a Stripe issuing settlement by its id. Updates the specified Issuing Settlement object by "
-    "setting the values of the parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/settlements/{settlement}"
 SERVER_URL = None
@@ -30,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("metadata",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_settlement"
-TAGS = ("issuing", "issuing.settlement")
-ANNOTATIONS = {
-    "title": "Update issuing settlement",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

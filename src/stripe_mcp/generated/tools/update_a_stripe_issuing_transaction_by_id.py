@@ -16,14 +16,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_issuing_transaction_by_id"
-TITLE = "Update issuing transaction"
-DESCRIPTION = (
-    "Update a Stripe issuing transaction by its id. Updates the specified Issuing Transaction object "
-    "by setting the values of the parameters passed. Any parameters not provided will be left "
-    "unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/issuing/transactions/{transaction}"
 SERVER_URL = None
@@ -32,12 +24,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "issuing_transaction"
-TAGS = ("issuing", "issuing.transaction")
-ANNOTATIONS = {
-    "title": "Update issuing transaction",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

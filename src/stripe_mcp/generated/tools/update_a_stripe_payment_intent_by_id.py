@@ -52,16 +52,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_payment_intent_by_id"
-TITLE = "Update payment intent"
-DESCRIPTION = (
-    "Update a Stripe payment intent by its id. Updates properties on a PaymentIntent object without "
-    "confirming. Depending on which properties you update, you may need to confirm the PaymentIntent "
-    "again. For example, updating the payment_method will always require you to confirm the "
-    "PaymentIntent again. If you prefer to update and confirm at the same time, we recommend updating "
-    "properties via the confirm API instead."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}"
 SERVER_URL = None
@@ -90,12 +80,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Update payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

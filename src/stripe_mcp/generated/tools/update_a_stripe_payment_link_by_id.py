@@ -72,10 +72,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_payment_link_by_id"
-TITLE = "Update payment link"
-DESCRIPTION = "Update a Stripe payment link by its id."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_links/{payment_link}"
 SERVER_URL = None
@@ -100,12 +96,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_link"
-TAGS = ("payments", "payment_link")
-ANNOTATIONS = {
-    "title": "Update payment link",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -25,13 +25,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_payment_method_by_id"
-TITLE = "Update payment method"
-DESCRIPTION = (
-    "Update a Stripe payment method by its id. Updates a PaymentMethod object. A PaymentMethod must "
-    "be attached a customer to be updated."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_methods/{payment_method}"
 SERVER_URL = None
@@ -40,12 +33,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("billing_details", "card", "expand", "link", "metadata", "us_bank_account")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method"
-TAGS = ("payments", "payment_method")
-ANNOTATIONS = {
-    "title": "Update payment method",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_payment_method_domain_by_id"
-TITLE = "Update payment method domain"
-DESCRIPTION = "Update a Stripe payment method domain by its id."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_method_domains/{payment_method_domain}"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("enabled",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method_domain"
-TAGS = ("payments", "payment_method_domain")
-ANNOTATIONS = {
-    "title": "Update payment method domain",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -23,14 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_payout_by_id"
-TITLE = "Update payout"
-DESCRIPTION = (
-    "Update a Stripe payout by its id. Updates the specified payout by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged. This request accepts only "
-    "the metadata as arguments."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/payouts/{payout}"
 SERVER_URL = None
@@ -39,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payout"
-TAGS = ("payouts", "payout")
-ANNOTATIONS = {
-    "title": "Update payout",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

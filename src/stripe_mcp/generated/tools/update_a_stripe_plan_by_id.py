@@ -20,14 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_plan_by_id"
-TITLE = "Update plan"
-DESCRIPTION = (
-    "Update a Stripe plan by its id. Updates the specified plan by setting the values of the "
-    "parameters passed. Any parameters not provided are left unchanged. By design, you cannot change "
-    "a plan’s ID, amount, currency, or billing cycle."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/plans/{plan}"
 SERVER_URL = None
@@ -36,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("active", "expand", "metadata", "nickname", "product", "trial_period_days")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "plan"
-TAGS = ("billing", "plan")
-ANNOTATIONS = {
-    "title": "Update plan",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -24,13 +24,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_price_by_id"
-TITLE = "Update price"
-DESCRIPTION = (
-    "Update a Stripe price by its id. Updates the specified price by setting the values of the "
-    "parameters passed. Any parameters not provided are left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/prices/{price}"
 SERVER_URL = None
@@ -48,12 +41,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "price"
-TAGS = ("products", "price")
-ANNOTATIONS = {
-    "title": "Update price",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -31,13 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_product_by_id"
-TITLE = "Update product"
-DESCRIPTION = (
-    "Update a Stripe product by its id. Updates the specific product by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/products/{id}"
 SERVER_URL = None
@@ -61,12 +54,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "product"
-TAGS = ("products", "product")
-ANNOTATIONS = {
-    "title": "Update product",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

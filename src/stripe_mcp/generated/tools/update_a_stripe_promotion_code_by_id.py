@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_promotion_code_by_id"
-TITLE = "Update promotion code"
-DESCRIPTION = (
-    "Update a Stripe promotion code by its id. Updates the specified promotion code by setting the "
-    "values of the parameters passed. Most fields are, by design, not editable."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/promotion_codes/{promotion_code}"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("active", "expand", "metadata", "restrictions")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "promotion_code"
-TAGS = ("billing", "promotion_code")
-ANNOTATIONS = {
-    "title": "Update promotion code",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

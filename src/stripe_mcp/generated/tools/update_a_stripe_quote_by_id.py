@@ -54,10 +54,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_quote_by_id"
-TITLE = "Update quote"
-DESCRIPTION = "Update a Stripe quote by its id. A quote models prices and services for a customer."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/quotes/{quote}"
 SERVER_URL = None
@@ -85,12 +81,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "quote"
-TAGS = ("billing", "quote")
-ANNOTATIONS = {
-    "title": "Update quote",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -17,14 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_radar_value_list_by_id"
-TITLE = "Update radar value list"
-DESCRIPTION = (
-    "Update a Stripe radar value list by its id. Updates a ValueList object by setting the values of "
-    "the parameters passed. Any parameters not provided will be left unchanged. Note that item_type "
-    "is immutable."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/radar/value_lists/{value_list}"
 SERVER_URL = None
@@ -33,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("alias", "metadata", "name")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "radar_value_list"
-TAGS = ("radar", "radar.value_list")
-ANNOTATIONS = {
-    "title": "Update radar value list",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -28,14 +28,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_refund_by_id"
-TITLE = "Update refund"
-DESCRIPTION = (
-    "Update a Stripe refund by its id. Updates the specified refund by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged. This request only accepts "
-    "metadata as an argument."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/refunds/{refund}"
 SERVER_URL = None
@@ -44,12 +36,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "refund"
-TAGS = ("payments", "refund")
-ANNOTATIONS = {
-    "title": "Update refund",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -40,10 +40,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_setup_intent_by_id"
-TITLE = "Update setup intent"
-DESCRIPTION = "Update a Stripe setup intent by its id. Updates a SetupIntent object."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}"
 SERVER_URL = None
@@ -63,12 +59,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Update setup intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -21,10 +21,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_shipping_rate_by_id"
-TITLE = "Update shipping rate"
-DESCRIPTION = "Update a Stripe shipping rate by its id. Updates an existing shipping rate object."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/shipping_rates/{shipping_rate_token}"
 SERVER_URL = None
@@ -33,12 +29,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("active", "expand", "fixed_amount", "metadata", "tax_behavior")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "shipping_rate"
-TAGS = ("products", "shipping_rate")
-ANNOTATIONS = {
-    "title": "Update shipping rate",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

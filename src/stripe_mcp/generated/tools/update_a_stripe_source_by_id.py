@@ -23,15 +23,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_source_by_id"
-TITLE = "Update source"
-DESCRIPTION = (
-    "Update a Stripe source by its id. Updates the specified source by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged. This request accepts the "
-    "metadata and owner as arguments. It is also possible to update type specific information for "
-    "selected payment methods. Please refer to our payment method guides for more detail."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/sources/{source}"
 SERVER_URL = None
@@ -40,12 +31,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amount", "mandate", "metadata", "owner", "source_order")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "source"
-TAGS = ("payments", "source")
-ANNOTATIONS = {
-    "title": "Update source",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

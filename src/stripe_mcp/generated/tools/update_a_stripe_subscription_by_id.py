@@ -76,15 +76,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_subscription_by_id"
-TITLE = "Update subscription"
-DESCRIPTION = (
-    "Update a Stripe subscription by its id. Updates an existing subscription on a customer to match "
-    "the specified parameters. When changing plans or quantities, we will optionally prorate the "
-    "price we charge next month to make up for any price changes. To preview how the proration will "
-    "be calculated, use the upcoming invoice endpoint."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscriptions/{subscription_exposed_id}"
 SERVER_URL = None
@@ -125,12 +116,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription"
-TAGS = ("billing", "subscription")
-ANNOTATIONS = {
-    "title": "Update subscription",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

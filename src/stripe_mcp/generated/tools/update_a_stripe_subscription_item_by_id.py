@@ -30,12 +30,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_subscription_item_by_id"
-TITLE = "Update subscription item"
-DESCRIPTION = (
-    "Update a Stripe subscription item by its id. Updates the plan or quantity of an item on a current subscription."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_items/{item}"
 SERVER_URL = None
@@ -56,12 +50,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_item"
-TAGS = ("billing", "subscription_item")
-ANNOTATIONS = {
-    "title": "Update subscription item",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -37,10 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_subscription_schedule_by_id"
-TITLE = "Update subscription schedule"
-DESCRIPTION = "Update a Stripe subscription schedule by its id."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/subscription_schedules/{schedule}"
 SERVER_URL = None
@@ -49,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("default_settings", "end_behavior", "expand", "metadata", "phases", "proration_behavior")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "subscription_schedule"
-TAGS = ("billing", "subscription_schedule")
-ANNOTATIONS = {
-    "title": "Update subscription schedule",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

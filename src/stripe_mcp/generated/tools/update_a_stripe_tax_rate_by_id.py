@@ -39,10 +39,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_tax_rate_by_id"
-TITLE = "Update tax rate"
-DESCRIPTION = "Update a Stripe tax rate by its id."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax_rates/{tax_rate}"
 SERVER_URL = None
@@ -51,12 +47,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("active", "country", "description", "display_name", "jurisdiction", "metadata", "state", "tax_type")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_rate"
-TAGS = ("tax", "tax_rate")
-ANNOTATIONS = {
-    "title": "Update tax rate",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -18,13 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_tax_settings_by_id"
-TITLE = "Update tax settings"
-DESCRIPTION = (
-    "Update the Stripe tax settings. Updates Tax Settings parameters used in tax calculations. All "
-    "parameters are editable but none can be removed once set."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/tax/settings"
 SERVER_URL = None
@@ -33,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("defaults", "head_office")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "tax_settings"
-TAGS = ("tax", "tax.settings")
-ANNOTATIONS = {
-    "title": "Update tax settings",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

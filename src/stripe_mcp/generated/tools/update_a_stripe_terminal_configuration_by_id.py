@@ -22,10 +22,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_terminal_configuration_by_id"
-TITLE = "Update terminal configuration"
-DESCRIPTION = "Update a Stripe terminal configuration by its id. Updates a new Configuration object."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/configurations/{configuration}"
 SERVER_URL = None
@@ -34,12 +30,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("bbpos_wisepos_e", "expand", "tipping", "verifone_p400")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_configuration"
-TAGS = ("terminal", "terminal.configuration")
-ANNOTATIONS = {
-    "title": "Update terminal configuration",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

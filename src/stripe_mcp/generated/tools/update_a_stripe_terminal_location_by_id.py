@@ -20,13 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_terminal_location_by_id"
-TITLE = "Update terminal location"
-DESCRIPTION = (
-    "Update a Stripe terminal location by its id. Updates a Location object by setting the values of "
-    "the parameters passed. Any parameters not provided will be left unchanged."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/terminal/locations/{location}"
 SERVER_URL = None
@@ -35,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("address", "configuration_overrides", "display_name", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "terminal_location"
-TAGS = ("terminal", "terminal.location")
-ANNOTATIONS = {
-    "title": "Update terminal location",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

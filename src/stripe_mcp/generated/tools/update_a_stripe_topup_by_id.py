@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_topup_by_id"
-TITLE = "Update topup"
-DESCRIPTION = (
-    "Update a Stripe topup by its id. Updates the metadata of a top-up. Other top-up details are not "
-    "editable by design."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/topups/{topup}"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "topup"
-TAGS = ("balance", "topup")
-ANNOTATIONS = {
-    "title": "Update topup",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -19,14 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_transfer_by_id"
-TITLE = "Update transfer"
-DESCRIPTION = (
-    "Update a Stripe transfer by its id. Updates the specified transfer by setting the values of the "
-    "parameters passed. Any parameters not provided will be left unchanged. This request accepts only "
-    "metadata as an argument."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{transfer}"
 SERVER_URL = None
@@ -35,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("description", "expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "transfer"
-TAGS = ("connect", "transfer")
-ANNOTATIONS = {
-    "title": "Update transfer",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

@@ -19,15 +19,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_transfer_reversal_by_id"
-TITLE = "Update transfer reversal"
-DESCRIPTION = (
-    "Update a Stripe transfer reversal by its id. Updates the specified reversal by setting the "
-    "values of the parameters passed. Any parameters not provided will be left unchanged. This "
-    "request only accepts metadata and description as arguments. Needs transfer_id from "
-    "list_all_stripe_transfers."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/transfers/{transfer}/reversals/{id}"
 SERVER_URL = None
@@ -36,12 +27,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand", "metadata")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "transfer_reversal"
-TAGS = ("connect", "transfer_reversal")
-ANNOTATIONS = {
-    "title": "Update transfer reversal",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

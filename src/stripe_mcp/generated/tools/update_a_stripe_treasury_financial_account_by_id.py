@@ -20,10 +20,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_treasury_financial_account_by_id"
-TITLE = "Update treasury financial account"
-DESCRIPTION = "Update a Stripe treasury financial account by its id. Updates the details of a FinancialAccount."
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/financial_accounts/{financial_account}"
 SERVER_URL = None
@@ -32,12 +28,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("features", "metadata", "platform_restrictions")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_financial_account"
-TAGS = ("treasury", "treasury.financial_account")
-ANNOTATIONS = {
-    "title": "Update treasury financial account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

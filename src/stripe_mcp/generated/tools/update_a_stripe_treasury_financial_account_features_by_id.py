@@ -27,13 +27,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_treasury_financial_account_features_by_id"
-TITLE = "Update treasury financial account features"
-DESCRIPTION = (
-    "Update the Stripe treasury financial account features. Updates the Features associated with a "
-    "FinancialAccount. Needs financial_account_id from list_all_stripe_treasury_financial_accounts."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/treasury/financial_accounts/{financial_account}/features"
 SERVER_URL = None
@@ -50,12 +43,3 @@ BODY_ARGUMENTS = (
 )
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "treasury_financial_account_features"
-TAGS = ("treasury", "treasury.financial_account_features")
-ANNOTATIONS = {
-    "title": "Update treasury financial account features",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

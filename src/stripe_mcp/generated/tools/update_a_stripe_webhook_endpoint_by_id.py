@@ -248,13 +248,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "update_a_stripe_webhook_endpoint_by_id"
-TITLE = "Update webhook endpoint"
-DESCRIPTION = (
-    "Update a Stripe webhook endpoint by its id. You may edit the url, the list of enabled_events, "
-    "and the status of your endpoint."
-)
-KIND = "update"
 HTTP_METHOD = "POST"
 PATH = "/v1/webhook_endpoints/{webhook_endpoint}"
 SERVER_URL = None
@@ -263,12 +256,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("description", "disabled", "enabled_events", "metadata", "url")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "webhook_endpoint"
-TAGS = ("webhooks", "webhook_endpoint")
-ANNOTATIONS = {
-    "title": "Update webhook endpoint",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": True,
-    "openWorldHint": True,
-}

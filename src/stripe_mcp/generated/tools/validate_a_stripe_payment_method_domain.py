@@ -14,17 +14,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "validate_a_stripe_payment_method_domain"
-TITLE = "Validate payment method domain"
-DESCRIPTION = (
-    "Validate a Stripe payment method domain. Some payment methods such as Apple Pay require "
-    "additional steps to verify a domain. If the requirements weren’t satisfied when the domain was "
-    "created, the payment method will be inactive on the domain. The payment method doesn’t appear in "
-    "Elements for this domain until it is active. To activate a payment method on an existing payment "
-    "method domain, complete the required validation steps specific to the payment method, and then "
-    "validate the payment method domain with this endpoint. Related guides: Payment method domains."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_method_domains/{payment_method_domain}/validate"
 SERVER_URL = None
@@ -33,12 +22,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ()
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_method_domain"
-TAGS = ("payments", "payment_method_domain")
-ANNOTATIONS = {
-    "title": "Validate payment method domain",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -17,13 +17,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "verify_a_stripe_customer_bank_account"
-TITLE = "Verify customer bank account"
-DESCRIPTION = (
-    "Verify a Stripe customer bank account. Verify a specified bank account for a given customer. "
-    "Needs customer_id from list_all_stripe_customers."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/customers/{customer}/bank_accounts/{id}/verify"
 SERVER_URL = None
@@ -32,12 +25,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amounts", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "customer_bank_account"
-TAGS = ("customers", "bank_account")
-ANNOTATIONS = {
-    "title": "Verify customer bank account",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

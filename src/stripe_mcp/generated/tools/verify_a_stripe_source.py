@@ -15,10 +15,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "verify_a_stripe_source"
-TITLE = "Verify source"
-DESCRIPTION = "Verify a Stripe source. Verify a given source."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/sources/{source}/verify"
 SERVER_URL = None
@@ -27,12 +23,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("values",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "source"
-TAGS = ("payments", "source")
-ANNOTATIONS = {
-    "title": "Verify source",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

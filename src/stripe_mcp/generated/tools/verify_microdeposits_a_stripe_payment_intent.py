@@ -32,10 +32,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "verify_microdeposits_a_stripe_payment_intent"
-TITLE = "Verify microdeposits payment intent"
-DESCRIPTION = "Verify microdeposits on a Stripe payment intent. Verifies microdeposits on a PaymentIntent object."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/payment_intents/{intent}/verify_microdeposits"
 SERVER_URL = None
@@ -44,12 +40,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amounts", "client_secret", "descriptor_code", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "payment_intent"
-TAGS = ("payments", "payment_intent")
-ANNOTATIONS = {
-    "title": "Verify microdeposits payment intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

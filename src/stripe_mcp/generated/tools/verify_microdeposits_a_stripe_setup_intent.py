@@ -31,10 +31,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "verify_microdeposits_a_stripe_setup_intent"
-TITLE = "Verify microdeposits setup intent"
-DESCRIPTION = "Verify microdeposits on a Stripe setup intent. Verifies microdeposits on a SetupIntent object."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/setup_intents/{intent}/verify_microdeposits"
 SERVER_URL = None
@@ -43,12 +39,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("amounts", "client_secret", "descriptor_code", "expand")
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "setup_intent"
-TAGS = ("payments", "setup_intent")
-ANNOTATIONS = {
-    "title": "Verify microdeposits setup intent",
-    "readOnlyHint": False,
-    "destructiveHint": False,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

@@ -18,10 +18,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "void_a_stripe_credit_note"
-TITLE = "Void credit note"
-DESCRIPTION = "Void a Stripe credit note. Marks a credit note as void. Learn more about voiding credit notes."
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/credit_notes/{id}/void"
 SERVER_URL = None
@@ -30,12 +26,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "credit_note"
-TAGS = ("billing", "credit_note")
-ANNOTATIONS = {
-    "title": "Void credit note",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}

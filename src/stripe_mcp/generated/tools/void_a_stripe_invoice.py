@@ -37,14 +37,6 @@ class Arguments(BaseModel):
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-NAME = "void_a_stripe_invoice"
-TITLE = "Void invoice"
-DESCRIPTION = (
-    "Void a Stripe invoice. Mark a finalized invoice as void. This cannot be undone. Voiding an "
-    "invoice is similar to deletion, however it only applies to finalized invoices and maintains a "
-    "papertrail where the invoice can still be found."
-)
-KIND = "custom"
 HTTP_METHOD = "POST"
 PATH = "/v1/invoices/{invoice}/void"
 SERVER_URL = None
@@ -53,12 +45,3 @@ QUERY_ARGUMENTS = ()
 BODY_ARGUMENTS = ("expand",)
 BODY_ENCODING = "form"
 PAGINATION = None
-RESOURCE = "invoice"
-TAGS = ("billing", "invoice")
-ANNOTATIONS = {
-    "title": "Void invoice",
-    "readOnlyHint": False,
-    "destructiveHint": True,
-    "idempotentHint": False,
-    "openWorldHint": True,
-}
