@@ -501,3 +501,39 @@ def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas, ent
             if entries[hinted.group(1)]["tags"][-1:] != entries[expected]["tags"][-1:]:
                 wrong.append(f"{name}: hints {hinted.group(1)}, the list at {collection} is {expected}")
     assert wrong == []
+
+
+def test_no_served_schema_carries_the_generated_file_mark():
+    """Each schema file opens with a `$comment` saying it is generated; clients never get it."""
+    from stripe_mcp.tools.registry import Registry
+
+    registry = Registry()
+    names = sorted(registry.tools)
+    assert all(registry.schema_text(n).startswith('{"additionalProperties"') for n in names)
+    assert b"$comment" not in registry.tools_json(names)
+    assert json.loads((GENERATED / "schemas" / f"{names[0]}.json").read_text())["$comment"].startswith("Generated")
+
+
+def test_no_generated_line_is_wider_than_the_formatter_allows_but_for_a_lone_literal(files):
+    """ruff wraps everything it can at LINE_LENGTH; what is left wider is one string literal it cannot split."""
+    import io
+    import tokenize
+
+    from stripe_mcp.codegen.formatting import LINE_LENGTH
+
+    wide = []
+    for path, text in files.items():
+        if not path.endswith(".py"):
+            continue
+        strings = {
+            t.start[0]: t
+            for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type == tokenize.STRING and t.start[0] == t.end[0]
+        }
+        for number, line in enumerate(text.splitlines(), 1):
+            if len(line) <= LINE_LENGTH:
+                continue
+            literal = strings.get(number)
+            if literal is None or len(line) - len(literal.string) > LINE_LENGTH:
+                wide.append(f"{path}:{number}: {line[:80]}")
+    assert wide == []

@@ -173,7 +173,6 @@ class StripeConventions:
             annotations=self._annotations(op, shape),
             arguments=arguments,
             operation_id=op.operation_id,
-            api_version=self.api.version,
         )
 
     def _pagination(self, op: Operation, shape: RouteShape) -> str | None:

@@ -39,7 +39,6 @@ class Tool:
     annotations: dict[str, Any]
     arguments: tuple[Argument, ...]
     operation_id: str
-    api_version: str
 
     @property
     def input_schema(self) -> Schema:
