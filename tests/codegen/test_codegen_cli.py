@@ -18,6 +18,8 @@ from tests.codegen.spec_fragments import Spec, form_body, ref, string
 
 TIMEOUT = 120
 
+pytestmark = pytest.mark.integration  # every test here runs the CLI in a subprocess
+
 
 def command() -> list[str]:
     script = shutil.which("stripe-mcp")

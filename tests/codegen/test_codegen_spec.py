@@ -42,7 +42,10 @@ CONTRACT_TOOLS = [
     "search_stripe_customers",
 ]
 
-pytestmark = pytest.mark.skipif(not SPEC.is_file(), reason=f"pinned spec not found at {SPEC}")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not SPEC.is_file(), reason=f"pinned spec not found at {SPEC}"),
+]
 
 
 # Fixtures -------------------------------------------------------------------------------------------

@@ -199,6 +199,7 @@ def test_snapshot_of_a_generated_folder_equals_the_snapshot_of_its_spec(tmp_path
     assert diff_snapshots(from_spec, from_folder).changes == []
 
 
+@pytest.mark.integration
 def test_cli_reports_and_exits_0(tmp_path):
     old, new = (s.write(tmp_path, n) for s, n in zip(widget_pair(), ("old.json", "new.json"), strict=True))
     markdown = cli("diff", old, new)
@@ -217,6 +218,7 @@ def test_cli_reports_and_exits_0(tmp_path):
     assert same.returncode == 0 and json.loads(same.stdout)["changes"] == []
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", ["missing", "not_openapi", "folder_without_manifest", "broken_manifest"])
 def test_cli_bad_input_is_one_error_line_and_exit_2(tmp_path, case):
     good = widget_pair()[0].write(tmp_path)
@@ -265,6 +267,7 @@ def stripe_pair(tmp_path_factory):
     }
 
 
+@pytest.mark.integration
 def test_the_2022_spec_needs_only_its_deprecated_account_routes_dropped(stripe_pair):
     # Today's rules give /v1/account/<x> and /v1/accounts/{account}/<x> the same names (see spec_pairs).
     dropped = stripe_pair["dropped"]
@@ -272,6 +275,7 @@ def test_the_2022_spec_needs_only_its_deprecated_account_routes_dropped(stripe_p
     assert len(operations(read_spec(SPEC_2022))) - len(dropped) == len(operations(stripe_pair["old_doc"]))
 
 
+@pytest.mark.integration
 def test_added_and_removed_match_an_independent_count(stripe_pair):
     report = stripe_pair["report"]
     old_ops, new_ops = operations(stripe_pair["old_doc"]), operations(stripe_pair["new_doc"])
@@ -286,6 +290,7 @@ def test_added_and_removed_match_an_independent_count(stripe_pair):
     assert len(added) == 102 and len(removed) == 51 - len(stripe_pair["dropped"])
 
 
+@pytest.mark.integration
 def test_operations_in_both_specs_keep_their_tool_and_argument_names(stripe_pair):
     """Stable names: the same operation gets the same tool name; arguments differ only where Stripe's fields do."""
     by_operation = lambda tools: {(t.method, t.path): t for t in tools.values()}  # noqa: E731
@@ -302,6 +307,7 @@ def test_operations_in_both_specs_keep_their_tool_and_argument_names(stripe_pair
             assert all(x.name == x.wire_name for x in tool.arguments if x.location in ("query", "body"))
 
 
+@pytest.mark.integration
 def test_every_tool_that_differs_is_reported(stripe_pair):
     report, old, new = stripe_pair["report"], stripe_pair["old_tools"], stripe_pair["new_tools"]
     differs = {
@@ -349,6 +355,7 @@ def _schema_files(status: dict, code: str) -> set[str]:
     return {p.removeprefix("schemas/").removesuffix(".json") for p in status.get(code, ()) if p.startswith("schemas/")}
 
 
+@pytest.mark.integration
 def test_git_status_of_schemas_matches_the_report(stripe_pair, regenerated):
     report, status = stripe_pair["report"], regenerated["status"]
     assert set(status) <= {"A", "D", "M"}
@@ -377,6 +384,7 @@ def test_git_status_of_schemas_matches_the_report(stripe_pair, regenerated):
     assert modified_modules <= {f"tools/{n}.py" for n in common} and len(modified_modules) < len(common)
 
 
+@pytest.mark.integration
 def test_manifest_changes_match_the_tool_level_report(stripe_pair, regenerated):
     report = stripe_pair["report"]
     old = {t["name"]: t for t in json.loads((regenerated["before"] / "manifest.json").read_text())["tools"]}
@@ -386,6 +394,7 @@ def test_manifest_changes_match_the_tool_level_report(stripe_pair, regenerated):
     assert differs == {c.tool for c in report.changes if c.change in TOOL_LEVEL}
 
 
+@pytest.mark.integration
 def test_cli_diff_of_the_two_generated_folders_equals_the_diff_of_the_specs(stripe_pair, regenerated):
     result = cli("diff", regenerated["before"], regenerated["after"], "--format", "json")
     assert result.returncode == 0, result.stderr
