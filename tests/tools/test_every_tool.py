@@ -393,10 +393,9 @@ def test_tool_request_matches_the_spec(spec: dict[str, Any], name: str, variant:
     assert module.PATH in spec["paths"], f"{module.PATH} is not a path of the spec"
     operation = spec["paths"][module.PATH].get(module.HTTP_METHOD.lower())
     assert operation is not None, f"the spec has no {module.HTTP_METHOD} {module.PATH}"
-    header = Path(module.__file__).read_text(encoding="utf-8").split("\n", 1)[0]
-    declared_id = re.search(r"spec \((\w+)\)", header)
-    if declared_id:
-        assert declared_id.group(1) == operation["operationId"]
+    docstring = Path(module.__file__).read_text(encoding="utf-8").split("\n")[1]
+    declared_id = re.match(r'"""(\w+): ', docstring)
+    assert declared_id and declared_id.group(1) == operation["operationId"], docstring
     assert request.method == module.HTTP_METHOD.upper()
     # The host: the operation's own `servers` (files.stripe.com for uploads), else the spec's.
     servers = operation.get("servers") or spec["paths"][module.PATH].get("servers") or spec["servers"]
