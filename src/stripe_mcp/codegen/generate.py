@@ -25,7 +25,7 @@ class Generation:
 
 
 def generate_files(
-    spec: Path, on_start: Callable[[int], None] = lambda n: None, on_done: Callable[[], None] = lambda: None
+    spec: Path, on_start: Callable[[int], None] = lambda n: None, on_done: Callable[[int], None] = lambda n: None
 ) -> Generation:
     started = time.perf_counter()
     check_pins()
