@@ -32,6 +32,10 @@ UNIX_SECONDS = (
     "Unix seconds (1700000000 is 2023-11-14 22:13:20 UTC): one exact value, or a range object with gt, gte, lt "
     'and lte, e.g. {"gte": 1700000000, "lt": 1702592000}.'
 )
+AMOUNT_RANGE = (
+    "In the currency's smallest unit (1500 = 15.00 USD): one exact value, or a range object with gt, gte, lt and "
+    'lte, e.g. {"gte": 1500}.'
+)
 RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
 AMOUNT_NAME = re.compile(r"(^|_)amount(_|$)")
 
@@ -81,6 +85,9 @@ class Descriptions:
     def is_deprecated(self, tool: str, in_spec: bool) -> bool:
         return in_spec or tool in self.deprecated
 
+    def successor(self, tool: str) -> str:
+        return self.deprecated.get(tool, "")
+
     def tool_description(self, tool: str, kind: str, lead: str, body: str, needs: str, *, deprecated: bool) -> str:
         """The override, or the generated lead and Stripe's text, fitted between the deprecation note and the
         tail: which tools yield the ids it needs, then for list and search tools query_stripe and paging."""
@@ -104,7 +111,7 @@ class Descriptions:
         if is_range_filter(schema):
             # The object's field says what the field is; a filter on it says which objects it keeps.
             text = clean_text(text or f"Filter on {argument}.")
-            return text if "gte" in text else f"{text} {UNIX_SECONDS}"
+            return text if "gte" in text else f"{text} {AMOUNT_RANGE if AMOUNT_NAME.search(argument) else UNIX_SECONDS}"
         text = text or object_fields.get(argument, "") or self.arguments.get(argument, "")
         text = clean_text(text, ARGUMENT_DESCRIPTION_LIMIT)
         if AMOUNT_NAME.search(argument) and accepts_integer(schema) and "smallest" not in text.lower():

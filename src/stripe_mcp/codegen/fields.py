@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from stripe_mcp.codegen.model import FieldNode
 from stripe_mcp.codegen.tool import Tool
 
+RETURNED_FIELDS = Path(__file__).resolve().parent / "returned_fields.yaml"
 
-def fields_catalog(tools: Iterable[Tool], objects: dict[str, FieldNode]) -> dict[str, Any]:
-    """{"tools": {tool: node}, "objects": {name: node}}, with only the objects the tools reach."""
+
+def returned_fields(path: Path = RETURNED_FIELDS) -> dict[str, dict[str, FieldNode]]:
+    """Fields Stripe returns beyond its spec (returned_fields.yaml): object name -> field -> node."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(name): dict(fields) for name, fields in raw.items()}
+
+
+def fields_catalog(
+    tools: Iterable[Tool], objects: dict[str, FieldNode], extra: dict[str, dict[str, FieldNode]] | None = None
+) -> dict[str, Any]:
+    """{"tools": {tool: node}, "objects": {name: node}}, with only the objects the tools reach; `extra` adds
+    fields to named objects (returned_fields.yaml when None)."""
+    extra = returned_fields() if extra is None else extra
+    objects = {
+        name: {**node, **extra[name]} if isinstance(node, dict) and name in extra else node
+        for name, node in objects.items()
+    }
     roots = {t.name: t.fields for t in tools if t.fields is not None}
     reached: dict[str, FieldNode] = {}
     pending = [name for node in roots.values() for name in _names(node)]

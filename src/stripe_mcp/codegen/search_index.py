@@ -74,7 +74,8 @@ class Thesaurus:
                     continue
                 strength = SYNONYM_WEIGHT * min(weights.get(term, 0.0) for term in concept)
                 for phrase in phrases:
-                    for word in [*phrase, *bigrams(list(phrase))]:
+                    # A word of the tool's own name ("customer" in "customer credit") already weighs what it should.
+                    for word in [*(w for w in phrase if w not in name_terms), *bigrams(list(phrase))]:
                         share = PHRASE_SHARE if " " in word else 1.0 if len(phrase) == 1 else 1 / len(phrase)
                         found[word] = max(found.get(word, 0.0), strength * share)
         return found
@@ -106,14 +107,23 @@ def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, floa
     add(terms(tool.object_description[:OBJECT_DESCRIPTION_CHARS]), OBJECT_WEIGHT)
     for word, weight in thesaurus.everyday_words(tool, dict(weights)).items():
         weights[word] = weights.get(word, 0.0) + weight
-    if tool.deprecated:
-        weights = {word: weight * DEPRECATED_WEIGHT for word, weight in weights.items()}
     return weights
 
 
 def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[str, Any]:
     thesaurus = Thesaurus.load() if thesaurus is None else thesaurus
-    per_tool = [tool_terms(t, thesaurus) for t in tools]
+    own = {t.name: tool_terms(t, thesaurus) for t in tools}
+    # A deprecated tool's words ("balance history") point to its successor as strongly as to it, and the
+    # deprecated one weighs half: whatever finds it finds its successor first.
+    for tool in tools:
+        if tool.successor in own:
+            successor = own[tool.successor]
+            for word, weight in own[tool.name].items():
+                successor[word] = max(successor.get(word, 0.0), weight)
+    per_tool = [
+        {w: weight * DEPRECATED_WEIGHT for w, weight in own[t.name].items()} if t.deprecated else own[t.name]
+        for t in tools
+    ]
     frequency: dict[str, int] = {}
     for weights in per_tool:
         for term in weights:

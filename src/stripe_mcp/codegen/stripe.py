@@ -183,6 +183,7 @@ class StripeConventions:
             fields=self._result_fields(op, shape),
             object_description=clean_text(op.response.object_description),
             deprecated=self.words.is_deprecated(name, op.deprecated),
+            successor=self.words.successor(name),
         )
 
     def _result_fields(self, op: Operation, shape: RouteShape) -> FieldNode | None:

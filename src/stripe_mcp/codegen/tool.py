@@ -46,6 +46,8 @@ class Tool:
     """What the returned object is, in the spec's words (for the discovery index)."""
     deprecated: bool = False
     """A successor does the same (descriptions.yaml, or the spec's `deprecated`): ranked below it."""
+    successor: str = ""
+    """The tool that replaces a deprecated one, when descriptions.yaml names it."""
 
     @property
     def input_schema(self) -> Schema:

@@ -10,7 +10,7 @@ import re
 
 STOPWORDS = frozenset(
     "a an the of for to in on by with and or my our your me us is are was be do does did can i we it this that "
-    "from at as all stripe single please id".split()
+    "from at as all stripe single please id how have has there their they them".split()
 )
 
 
