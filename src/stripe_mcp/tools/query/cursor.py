@@ -46,8 +46,8 @@ def decode_cursor(text: str, fingerprint: str) -> ScanState:
         packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         inflater = zlib.decompressobj()
         data = inflater.decompress(packed, MAX_DECOMPRESSED_BYTES)
-        if inflater.unconsumed_tail:
-            raise ValueError("too large")
+        if inflater.unconsumed_tail or not inflater.eof:  # too large, or cut short (its checksum unread)
+            raise ValueError("not a whole cursor")
         version, made_for, page, skip, scanned, matched, totals = json.loads(data)
     except (ValueError, TypeError, binascii.Error, zlib.error, RecursionError):
         raise CursorError("next_cursor: not a cursor returned by query_stripe") from None
