@@ -217,9 +217,7 @@ class Spec:
         return path
 
 
-def tools_of(
-    spec: Spec | Path, folder: Path | None = None, overrides: Any = None, words: Any = None
-) -> dict[str, Any]:
+def tools_of(spec: Spec | Path, folder: Path | None = None, overrides: Any = None, words: Any = None) -> dict[str, Any]:
     """Load a spec with the real loader and apply the Stripe conventions: tool name -> Tool.
 
     `words`: the description overrides (codegen/descriptions.yaml when None)."""
