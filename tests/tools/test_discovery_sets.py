@@ -23,7 +23,7 @@ INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today. heldout.yaml stays below the 95 %: its misses were seen after the first
 # measurement and the ranking was not tuned to them (README, "Discovery").
-FLOORS = {"dev": 0.99, "heldout": 0.92}
+FLOORS = {"dev": 0.99, "heldout": 0.929}
 
 
 def tasks(name: str) -> list[dict[str, Any]]:

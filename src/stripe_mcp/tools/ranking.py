@@ -85,10 +85,11 @@ class SearchIndex:
         return frozenset(" ".join(terms(tool.resource)) for tool in self.registry.tools.values())
 
     def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
-        return self.rank(query, allowed)[:limit]
+        return self.rank(query, allowed, limit)
 
-    def rank(self, query: str, allowed: Iterable[str]) -> list[tuple[str, float]]:
-        """Every allowed tool that the query's words point at, best first (query_stripe among them)."""
+    def rank(self, query: str, allowed: Iterable[str], limit: int | None = None) -> list[tuple[str, float]]:
+        """The allowed tools that the query's words point at, best first (query_stripe among them); all of them,
+        or the first `limit`."""
         allowed = set(allowed)
         words = self.read(query)
         scores: dict[str, float] = {}
@@ -100,9 +101,12 @@ class SearchIndex:
                     if name in allowed:
                         scores[name] = scores.get(name, 0.0) + weight * share
         acts_on_it = not words.kinds & {"create", "list"}
+        about_many = bool(QUERY_STEMS & set(words.terms)) and not words.id_resources
+        # A question about many objects is answered over a list: query_stripe pages one.
+        kinds = words.kinds | {"list", "search"} if about_many else words.kinds
         for name in list(scores):
             tool = self.registry.tools[name]
-            if tool.kind in words.kinds:
+            if tool.kind in kinds:
                 scores[name] *= INTENT_BOOST
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
@@ -115,10 +119,10 @@ class SearchIndex:
             if words.has_email and "email" in tool.arguments:
                 scores[name] *= INTENT_BOOST
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        if ranked and query_tool.NAME in allowed and QUERY_STEMS & set(words.terms) and not words.id_resources:
+        if ranked and query_tool.NAME in allowed and about_many:
             # A question about many objects: query_stripe answers it in one call over the best list tool.
             ranked.insert(0, (query_tool.NAME, ranked[0][1] * QUERY_BOOST))
-        return [(name, round(score, 3)) for name, score in ranked]
+        return [(name, round(score, 3)) for name, score in ranked[:limit]]
 
     def read(self, query: str) -> QueryWords:
         query = query[:MAX_QUERY_CHARS]
@@ -131,6 +135,7 @@ class SearchIndex:
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
         kinds = {kind for kind, vocabulary in KIND_STEMS.items() if vocabulary & set(words)}
+        words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         if words and words[0] in IMPERATIVE_NOUNS:
             kinds.add("create")
         if not kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", text)):
@@ -142,6 +147,14 @@ class SearchIndex:
         metadata key, which no tool's words describe: left out."""
         words = " ".join(terms(match[0]))
         return words if any(words in resource for resource in self.resources) else " "
+
+    def _base_form(self, word: str) -> str:
+        """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
+        index knows it (the shared stemmer folds plurals only); the word itself counts too."""
+        if len(word) < 5 or not word.endswith("ed"):
+            return word
+        candidates = (word[:-1], word[:-2], word[:-3])
+        return next((c for c in candidates if c in self.postings and len(c) > 2), word)
 
     def _compounds(self, words: list[str]) -> list[str]:
         """ "set up" -> setup, "pay out" -> payout, "top up" -> topup: two words the index knows as one."""

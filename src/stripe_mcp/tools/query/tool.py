@@ -25,16 +25,14 @@ MAX_PATH_CHARS = 200
 MAX_CURSOR_CHARS = 100_000
 
 DESCRIPTION = (
-    "Answer a question about many Stripe objects in one call: pages through one list or search tool on the "
-    "server and returns only the answer: the matching objects (where), cut to some fields, a count, a sum, "
-    "average, minimum or maximum, or those per group (group_by). Use it instead of paging for how many, how much "
-    "in total and which customers / charges / subscriptions ... questions. Example: "
-    '{"tool": "list_all_stripe_customers", "where": [{"field": "metadata.segment", "op": "eq", "value": '
-    '"enterprise"}], "aggregate": "count"}. Paths are dotted fields of the listed objects (email, '
-    "metadata.segment, items.data.price.id); amounts are integers in the smallest currency unit (1500 = 15.00 "
-    "USD), dates unix seconds. Returns {result, scanned, complete, next_cursor}: when complete is false "
-    "(max_items, the time limit, a budget or Stripe's rate limit stopped the scan), pass next_cursor back with "
-    "the same query to go on; totals and groups then cover the whole scan so far."
+    "Answer a question about many Stripe objects in one call: pages through one list or search tool on the server "
+    "and returns only the answer: the matching objects (where) cut to some fields, or a count, sum, avg, min or "
+    "max, or those per group (group_by). Use it instead of paging for how many, how much in total and which "
+    'customers / charges / ... questions. Example: {"tool": "list_all_stripe_customers", "where": [{"field": '
+    '"metadata.segment", "op": "eq", "value": "enterprise"}], "aggregate": "count"}. Paths are dotted fields of '
+    "the listed objects; amounts are integers in the smallest currency unit (1500 = 15.00 USD), dates unix seconds. "
+    "Returns {result, scanned, complete, next_cursor}; when complete is false (max_items, the time limit, a budget "
+    "or a rate limit stopped the scan), pass next_cursor back with the same query: totals then cover the whole scan."
 )
 
 
@@ -48,25 +46,24 @@ INPUT_SCHEMA: dict[str, Any] = {
         "tool": {
             "type": "string",
             "maxLength": 64,
-            "description": "The list or search tool to page through, e.g. list_all_stripe_customers, "
-            "list_all_stripe_charges, search_stripe_invoices.",
+            "description": "The list or search tool to page through, e.g. list_all_stripe_charges.",
         },
         "arguments": {
             "type": "object",
-            "description": "That tool's own arguments, sent to Stripe on every page: filters such as customer, "
-            'status, created ({"gte": unix seconds}), or query for a search tool. Not limit, next_cursor or fields.',
+            "description": "That tool's own arguments (filters such as customer or created, query for a search "
+            "tool), sent with every page; not limit, next_cursor or fields.",
         },
         "where": {
             "type": "array",
             "maxItems": MAX_CONDITIONS,
-            "description": "Conditions that must all hold. contains is a case-insensitive substring of a string or "
-            "a member of a list; in takes a list of values; exists takes true or false (present and not null).",
+            "description": "Conditions that all hold. contains: a substring (any case) or a list member; in: a list "
+            "of values; exists: true or false (present and not null).",
             "items": {
                 "type": "object",
                 "properties": {
                     "field": _path("A dotted path of the object: email, metadata.segment, amount."),
                     "op": {"type": "string", "enum": list(OPS)},
-                    "value": {"description": "What to compare with: a string, number, boolean, or a list for in."},
+                    "value": {"description": "A string, number or boolean; a list for in."},
                 },
                 "required": ["field", "op"],
                 "additionalProperties": False,
@@ -78,14 +75,14 @@ INPUT_SCHEMA: dict[str, Any] = {
             "items": _path("A dotted path to keep."),
             "description": 'Keep only these paths of each matching object, e.g. ["id", "email"].',
         },
-        "group_by": _path("A dotted path: one row {key, value} per distinct value (count unless aggregate says)."),
+        "group_by": _path("A path: one row {key, value} per distinct value (a count unless aggregate says)."),
         "aggregate": {
             "type": "string",
             "maxLength": MAX_PATH_CHARS + 4,
             "pattern": "^(count|(sum|avg|min|max):.+)$",
-            "description": "count, or sum:PATH, avg:PATH, min:PATH, max:PATH of a numeric field (sum:amount).",
+            "description": "count, or sum:PATH, avg:PATH, min:PATH or max:PATH of a number (sum:amount).",
         },
-        "order_by": _path("A path to sort rows by, descending with a leading - (-amount); key or value for groups.", 1),
+        "order_by": _path("A path to sort rows by, - first for descending (-amount); key or value for groups.", 1),
         "limit": {
             "type": "integer",
             "minimum": 1,
