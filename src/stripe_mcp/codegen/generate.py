@@ -32,7 +32,7 @@ def generate_files(
     api = load_api(spec)
     tools = build_tools(api)
     on_start(len(tools))
-    files = format_python(render(tools, api.version, api.source_sha256, on_done))
+    files = format_python(render(tools, api.version, api.source_sha256, on_done, api.objects))
     return Generation(files, len(tools), api.version, time.perf_counter() - started)
 
 

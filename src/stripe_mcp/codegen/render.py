@@ -14,6 +14,8 @@ from typing import Any
 import jinja2
 
 from stripe_mcp.codegen.argument_models import arguments_codes, models_code, split_imports
+from stripe_mcp.codegen.fields import fields_catalog, fields_text
+from stripe_mcp.codegen.model import FieldNode
 from stripe_mcp.codegen.nested import SharedModels, share_models
 from stripe_mcp.codegen.schemas import Schema
 from stripe_mcp.codegen.search_index import build_index, index_text
@@ -83,7 +85,11 @@ def model_codes(
 
 
 def render(
-    tools: list[Tool], api_version: str, spec_sha256: str, on_done: Callable[[int], None] = lambda n: None
+    tools: list[Tool],
+    api_version: str,
+    spec_sha256: str,
+    on_done: Callable[[int], None] = lambda n: None,
+    objects: dict[str, FieldNode] | None = None,
 ) -> dict[str, str]:
     """Every file of generated/, by path relative to it (Python not yet formatted)."""
     environment = jinja2.Environment(
@@ -108,6 +114,7 @@ def render(
         "manifest.json": json_text(manifest(tools, api_version, spec_sha256)),
     }
     files["search_index.json"] = index_text(build_index(tools), GENERATED_MARK)
+    files["fields.json"] = fields_text(fields_catalog(tools, objects or {}), GENERATED_MARK)
     shared = share_models(tools)
     definitions, codes = model_codes(shared, tools, on_done)
     files["models/__init__.py"] = init_template.render(
