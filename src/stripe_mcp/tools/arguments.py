@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.tools.results import error_result
+from stripe_mcp.tools.strict_values import strict_value_message
 
 MAX_ARGUMENT_STRING_CHARS = 100_000  # per string (and per object key) in tool arguments; base64 file content excepted
 MAX_REPORTED_PROBLEMS = 20  # validation problems listed in one tool error
@@ -83,9 +84,10 @@ def _validation_error_result(tool: str, error: ValidationError) -> CallOutcome:
     At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
     """
     problems = []
-    for item in error.errors(include_url=False, include_input=False)[:MAX_REPORTED_PROBLEMS]:
+    for item in error.errors(include_url=False)[:MAX_REPORTED_PROBLEMS]:
         field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problems.append({"field": field, "message": item["msg"]})
+        message = strict_value_message(item["type"], item["loc"], item.get("input")) or item["msg"]
+        problems.append({"field": field, "message": message})
     text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     details: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
     if (more := error.error_count() - len(problems)) > 0:
