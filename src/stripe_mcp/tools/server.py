@@ -15,7 +15,7 @@ from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
-from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.filters import ToolFilter, allowed_tools, refusal_message
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
@@ -75,6 +75,8 @@ class ToolServer(Protocol):
     @property
     def livemode(self) -> bool: ...  # whether its API key is a live one
 
+    def refusal_of(self, name: str) -> str | None: ...  # why it refuses a tool its filters leave out, else None
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
 
 
@@ -105,6 +107,7 @@ class StripeMcpServer:
         self.server_id = server_id
         self.before_call = before_call
         self.lean = not full_results
+        self.tool_filter = tool_filter
         self.tool_names = allowed_tools(registry, tool_filter)
         self._allowed = frozenset(self.tool_names)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
@@ -118,9 +121,18 @@ class StripeMcpServer:
     def tools_json(self) -> bytes:
         return self.registry.tools_json(self.tool_names)
 
+    def refusal_of(self, name: str) -> str | None:
+        if name in self._allowed or name not in self.registry.tools:
+            return None
+        return refusal_message(self.tool_filter, self.registry.tools[name])
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name not in self._allowed:
-            # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
+            # Nothing reaches Stripe. A tool the filters leave out is named as refused, not as unknown: an agent
+            # told "unknown tool" tells its user there is no refund tool at all.
+            refused = self.refusal_of(name)
+            if refused is not None:
+                raise JsonRpcError(INVALID_PARAMS, refused)
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
         module = self.registry.module(name)
