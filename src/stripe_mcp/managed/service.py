@@ -19,6 +19,7 @@ from stripe_mcp.managed.secrets import (
 from stripe_mcp.managed.store.base import (
     AccountRecord,
     ApiTokenRecord,
+    ServerHistoryRecord,
     ServerRecord,
     Store,
 )
@@ -182,6 +183,23 @@ async def list_servers(store: Store, account_id: str, now: float) -> list[Server
     return [s for s in await store.list_servers(account_id) if s.expires_at is None or s.expires_at > now]
 
 
+async def ended_servers(store: Store, account_id: str, now: float) -> list[ServerHistoryRecord]:
+    """The account's revoked and expired servers, the latest to end first: who had which URL, until when."""
+    ended = [
+        h
+        for h in await store.list_server_history(account_id)
+        if h.revoked_at is not None or (h.expires_at is not None and h.expires_at <= now)
+    ]
+    return sorted(ended, key=ended_at, reverse=True)
+
+
+def ended_at(history: ServerHistoryRecord) -> float:
+    """When a server stopped answering: its revocation, else its expiry."""
+    if history.revoked_at is not None and (history.expires_at is None or history.revoked_at < history.expires_at):
+        return history.revoked_at
+    return history.expires_at if history.expires_at is not None else 0.0
+
+
 async def find_server(store: Store, account_id: str, server_id: str, now: float) -> ServerRecord | None:
     return next((s for s in await list_servers(store, account_id, now) if s.id == server_id), None)
 
@@ -196,11 +214,16 @@ async def record_call(store: Store, server_id: str, now: float) -> None:
 
 
 async def revoke_server(
-    store: Store, account_id: str, server_id: str, forget: Callable[[], None] | None = None
+    store: Store,
+    account_id: str,
+    server_id: str,
+    forget: Callable[[], None] | None = None,
+    *,
+    now: float | None = None,
 ) -> bool:
-    """Delete the server; `forget` drops a serving replica's resolve cache so the URL answers 404 at once
-    (other replicas follow within their cache's lifetime)."""
-    removed = await store.delete_server(account_id, server_id)
+    """Delete the server, keeping it in the account's history as revoked at `now`; `forget` drops a serving
+    replica's resolve cache so the URL answers 404 at once (other replicas follow within their cache's lifetime)."""
+    removed = await store.delete_server(account_id, server_id, revoked_at=now)
     if removed and forget is not None:
         forget()
     return removed
