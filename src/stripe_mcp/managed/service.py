@@ -23,6 +23,7 @@ from stripe_mcp.managed.store.base import (
     ServerRecord,
     Store,
 )
+from stripe_mcp.managed.store_keys import record_key_id
 from stripe_mcp.tools.filters import (
     EXPOSURES,
     PolicyError,
@@ -59,6 +60,7 @@ async def create_account(store: Store, keys: KeyBox | None, name: str, stripe_ap
         created_at=time.time(),
     )
     await store.add_account(record)
+    await record_key_id(store, keys)
     return record
 
 
