@@ -42,7 +42,8 @@ def validate_filter(registry: Registry, methods: Iterable[str], tags: Iterable[s
     unknown_tags = [t for t in tags if t not in known_tags]
     if unknown_tags:
         raise PolicyError(
-            f"unknown tag(s) {', '.join(unknown_tags)}; known tags include {', '.join(sorted(known_tags)[:40])}"
+            f"unknown tag(s) {', '.join(unknown_tags)}; use functional areas ({', '.join(registry.areas)}) "
+            "or resources (charge, customer, dispute, refund, ...)"
         )
     tool_filter = ToolFilter(methods, tags)
     if not allowed_tools(registry, tool_filter):
