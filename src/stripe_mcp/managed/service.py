@@ -31,6 +31,7 @@ from stripe_mcp.tools.filters import (
     allowed_tools,
     validate_filter,
 )
+from stripe_mcp.tools.money import money_tools
 from stripe_mcp.tools.registry import Registry
 
 SERVER_TOKEN_PREFIX = "smcp"
@@ -146,6 +147,7 @@ class ToolPreview:
     tool_names: tuple[str, ...]  # the tools the filters leave (what call_tool can reach)
     listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
     warnings: tuple[str, ...]
+    money_tools: tuple[str, ...] = ()  # those of them that can move money (tools/money.py)
 
 
 def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
@@ -166,7 +168,8 @@ def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
     """The tools of a stored (already valid) configuration."""
     names = allowed_tools(registry, tool_filter(config))
     exposure = config.get("tool_exposure", "all")
-    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
+    money = money_tools(registry.tools[name] for name in names)
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)), money)
 
 
 def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
