@@ -33,6 +33,9 @@ from stripe_mcp.stripe_api.request import SPECIAL_ARGUMENTS, OutgoingRequest, bu
 from stripe_mcp.tools.registry import Registry
 from tests.support.paths import SPEC
 
+# Every tool of the pinned spec, twice: the slow lane.
+pytestmark = pytest.mark.integration
+
 SPEC_PATH = SPEC
 BASE_URL = "https://api.stripe.com"
 FORM = "application/x-www-form-urlencoded"
