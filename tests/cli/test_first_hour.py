@@ -138,6 +138,9 @@ def test_servers_create_takes_every_config_key(here: Path) -> None:
         "stripe_account=acct_1Connected",
     ):
         assert f"  {field}  " in line, line
+    # Plain words and ISO 8601 times, never a Python dict or a unix float.
+    assert re.search(r"  created_at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  last_used_at=never  ", line), line
+    assert "{" not in line and "expires_at=never" in line
     bad = run("servers", "create", "--account", account_id, "--name", "x", "--tool-exposure", "some", code=2)
     assert "'some' is not one of 'all', 'discovery', 'chatgpt'" in bad.stderr
 

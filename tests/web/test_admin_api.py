@@ -376,6 +376,13 @@ def test_openapi_document(running: RunningServer) -> None:
     assert len(admin_routes) == 7
 
 
+def test_provisioning_logs_one_line_per_change(running: RunningServer, admin: Admin) -> None:
+    """As the console does: by now the flows above added, revoked and removed through the admin API."""
+    events = [json.loads(line)["event"] for line in running.printed.splitlines() if line.startswith('{"time"')]
+    for change in ("account added", "account removed", "MCP server created", "MCP server revoked", "API token created"):
+        assert f"admin API: {change}" in events, change
+
+
 def test_log_holds_no_secret(running: RunningServer, admin: Admin) -> None:
     # Runs last: by now every flow above has gone through this process.
     assert len(SEEN_SECRETS) >= 4
