@@ -136,6 +136,7 @@ def test_the_readme_s_example_server_runs_both_workflows() -> None:
     named = {name for name in re.findall(r"`([a-z_]+_stripe_[a-z_]+) \{", workflows)}
     reads = {name for name in named if registry.tools[name].kind in ("get", "list", "search")}
     assert len(reads) >= 5 and reads <= example
+    assert f"tags `disputes` and `customers`: {len(example)} tools)" in README  # the count it states is true
     desk = set(allowed_tools(registry, ToolFilter(("read", "create", "update"), ("support",))))
     assert named | {"update_a_stripe_dispute_by_id"} <= desk
 
