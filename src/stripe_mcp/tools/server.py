@@ -31,6 +31,7 @@ ALL_TOOLS = ToolFilter()  # no method or tag filter
 MAX_CONCURRENT_CALLS = 16  # upstream requests in flight per MCP server (per server id, across cached instances)
 CONCURRENCY_WAIT_SECONDS = 5.0  # how long a call over that limit waits for a slot before it is refused
 RETRY_AFTER_SECONDS = 1
+INLINE_RESULT_BYTES = 256 * 1024  # Stripe answers larger than this are made tool results in a worker thread
 
 # One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
 # an entry lives as long as some instance (or a call in flight) holds it.
@@ -123,10 +124,7 @@ class StripeMcpServer:
             # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
-        module = self.registry.module(name)
-        values = check_arguments(name, module.Arguments, arguments)
-        if isinstance(values, CallOutcome):
-            return values
+        # The budget first: a call refused for its arguments still costs the work of checking them.
         if self.before_call is not None:
             refusal = await self.before_call()
             if refusal is not None:
@@ -134,6 +132,10 @@ class StripeMcpServer:
                     "tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message}
                 )
                 raise refusal
+        module = self.registry.module(name)
+        values = await check_arguments(name, module.Arguments, arguments)
+        if isinstance(values, CallOutcome):
+            return values
         if not await self._take_slot():
             access_log.info(
                 "tools/call refused",
@@ -152,7 +154,10 @@ class StripeMcpServer:
             return invalid_argument_result(error)
         finally:
             self._gate.release()
-        outcome = to_tool_result(module, upstream, values, lean=self.lean)
+        if len(upstream.body) > INLINE_RESULT_BYTES:  # parsing and shaping a large answer would hold up the loop
+            outcome = await asyncio.to_thread(to_tool_result, module, upstream, values, lean=self.lean)
+        else:
+            outcome = to_tool_result(module, upstream, values, lean=self.lean)
         access_log.info(
             "tools/call",
             extra={
