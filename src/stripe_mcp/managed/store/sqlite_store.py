@@ -198,7 +198,8 @@ class SqliteStore:
                 self._db.execute("DELETE FROM sign_in_attempts WHERE last_at <= ?", (now - rule.forget_after,))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
         return float(wait)
 
@@ -278,7 +279,8 @@ class SqliteStore:
                     count = self._db.execute(sql, params).rowcount
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself after some errors (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
         return count
 

@@ -86,7 +86,7 @@ async def revoke_server(page: Page) -> Response:
     runtime = page.runtime
     if page.posted:
         server_id = page.path_id("server_id")
-        if not await service.revoke_server(runtime.store, account.id, server_id, runtime.forget_servers):
+        if not await service.revoke_server(runtime.store, account.id, server_id, runtime.forget_servers, runtime.keys):
             raise NotFound()
         log.info("console: MCP server revoked", extra={"account_id": account.id, "server_id": server_id})
         return see_other(f"{account_url(account.id)}?notice=server-revoked")
