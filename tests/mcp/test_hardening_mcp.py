@@ -235,6 +235,11 @@ def test_stdio_with_stdin_from_dev_null_exits_at_once(tmp_path) -> None:
     lines.write_text(json.dumps(rpc("ping", 3)) + "\n")
     with lines.open("rb") as stdin:  # a regular file: epoll refuses it too
         done = subprocess.run(
-            [sys.executable, "-m", "stripe_mcp", "stdio"], stdin=stdin, capture_output=True, env=env, cwd=REPO, timeout=30
+            [sys.executable, "-m", "stripe_mcp", "stdio"],
+            stdin=stdin,
+            capture_output=True,
+            env=env,
+            cwd=REPO,
+            timeout=30,
         )
     assert done.returncode == 0 and json.loads(done.stdout) == {"jsonrpc": "2.0", "id": 3, "result": {}}

@@ -76,9 +76,12 @@ async def test_an_array_of_500k_items_is_refused_before_any_model_runs(
 async def test_objects_and_the_whole_are_bounded_too(server: StripeMcpServer, fake_stripe: FakeStripe) -> None:
     limit = arguments_module.MAX_ARGUMENT_ITEMS
     wide = await server.call_tool("create_a_stripe_refund", {"metadata": {f"k{i}": "v" for i in range(limit + 1)}})
-    assert structured(wide)["errors"][0] == {"field": "metadata", "message": f"{limit + 1} members, more than the limit of {limit}"}
+    assert structured(wide)["errors"][0] == {
+        "field": "metadata",
+        "message": f"{limit + 1} members, more than the limit of {limit}",
+    }
     values = arguments_module.MAX_ARGUMENT_VALUES
-    many = [{"a": [1] * 900} for _ in range(values // 900 + 1)][: limit]
+    many = [{"a": [1] * 900} for _ in range(values // 900 + 1)][:limit]
     total = await server.call_tool("create_a_stripe_refund", {"metadata": {"nested": many}})
     assert structured(total)["errors"][0]["field"] == "arguments"
     assert structured(total)["limit"] == values
