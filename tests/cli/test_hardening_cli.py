@@ -222,6 +222,20 @@ def test_silent_slow_and_oversized_clients_are_closed(tmp_path: Path) -> None:
             assert huge.recv(4096).startswith(b"HTTP/1.1 431 ")
             wait_closed([silent, slow_headers, slow_body, huge])
             assert httpx.get(f"{server.base_url}/healthz", timeout=5).status_code == 200  # others are served
+            # A large body that arrives in one piece with its headers is no header flood: two requests, two answers.
+            keep_alive = connect(server)[0]
+            keep_alive.settimeout(10)
+            body = b'{"name": "' + b"x" * 200_000 + b'"}'
+            head = b"POST /integrated-account HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            keep_alive.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            keep_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answers = b""
+            while answers.count(b"HTTP/1.1 ") < 2 or not answers.endswith(b"}"):
+                chunk = keep_alive.recv(65536)
+                assert chunk, answers
+                answers += chunk
+            assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answers) == [b"403", b"200"]
+            keep_alive.close()
         finally:
             for sock in (silent, slow_headers, slow_body, huge):
                 sock.close()

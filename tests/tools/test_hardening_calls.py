@@ -55,14 +55,10 @@ async def test_an_array_of_500k_items_is_refused_before_any_model_runs(
     server: StripeMcpServer, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 2.5 MB `expand` of 500,000 invalid items held the loop 2.78 s in the model; the walk refuses it first."""
-    validated: list[str] = []
-    original = arguments_module._validate
-
-    def spy(tool: str, model: Any, arguments: dict[str, Any]) -> Any:
-        validated.append(tool)
-        return original(tool, model, arguments)
-
-    monkeypatch.setattr(arguments_module, "_validate", spy)
+    module = server.registry.module("get_single_stripe_charge_by_id")
+    validated: list[Any] = []
+    original = module.Arguments.model_validate
+    monkeypatch.setattr(module.Arguments, "model_validate", lambda *a, **k: validated.append(a) or original(*a, **k))
     outcome = await server.call_tool("get_single_stripe_charge_by_id", {"id": "ch_1", "expand": ["nope"] * 500_000})
     assert outcome.result["isError"] is True
     limit = arguments_module.MAX_ARGUMENT_ITEMS
@@ -81,35 +77,17 @@ async def test_objects_and_the_whole_are_bounded_too(server: StripeMcpServer, fa
         "message": f"{limit + 1} members, more than the limit of {limit}",
     }
     values = arguments_module.MAX_ARGUMENT_VALUES
-    many = [{"a": [1] * 900} for _ in range(values // 900 + 1)][:limit]
+    many = [{"a": [1] * 900} for _ in range(values // 900 + 1)]
     total = await server.call_tool("create_a_stripe_refund", {"metadata": {"nested": many}})
     assert structured(total)["errors"][0]["field"] == "arguments"
     assert structured(total)["limit"] == values
     assert fake_stripe.requests == []
-
-
-async def test_large_valid_arguments_are_validated_off_the_event_loop(
-    server: StripeMcpServer, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    threads: list[str] = []
-    original = arguments_module._validate
-
-    def spy(tool: str, model: Any, arguments: dict[str, Any]) -> Any:
-        threads.append(threading.current_thread().name)
-        return original(tool, model, arguments)
-
-    monkeypatch.setattr(arguments_module, "_validate", spy)
+    # Within every bound, the most a call may carry is validated and sent as before.
     fake_stripe.on("POST", "/v1/refunds", respond(200, {"id": "re_1", "object": "refund"}))
-    small = await server.call_tool("create_a_stripe_refund", {"charge": "ch_1"})
-    assert small.result["isError"] is False
-    # More values than are validated inline, within every bound.
-    items = arguments_module.MAX_ARGUMENT_ITEMS
-    large = {"charge": "ch_1", "metadata": {f"k{i}": "v" for i in range(items)}, "expand": ["charge"] * items}
-    assert arguments_module.scan_arguments(large).values > arguments_module.INLINE_VALIDATION_VALUES
-    answer = await server.call_tool("create_a_stripe_refund", large)
-    assert threads[0] == threading.main_thread().name
-    assert len(threads) == 2 and threads[1] != threading.main_thread().name
-    assert answer.result["isError"] is False, answer.result  # expand repeats are Stripe's to judge
+    largest = {"charge": "ch_1", "metadata": {f"k{i}": "v" for i in range(limit)}, "expand": ["charge"] * limit}
+    assert arguments_module.scan_arguments(largest).values <= values
+    assert (await server.call_tool("create_a_stripe_refund", largest)).result["isError"] is False
+    assert len(fake_stripe.requests) == 1
 
 
 # --------------------------------------------------------------------------- 8. Stripe's answers are bounded

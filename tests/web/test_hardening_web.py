@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import socket
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +30,8 @@ from stripe_mcp.web.console.sign_in import SIGN_IN_THROTTLE
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
+from tests.support.redis_server import require_redis_binary
+from tests.support.runtime_process import free_port
 
 ADMIN_TOKEN = "admin-token-hardening-web-7a1c"
 API_KEY = "sk_test_hardening_web_4242"
@@ -410,3 +414,69 @@ async def test_calls_refused_for_their_arguments_count_against_the_budget(
         over = await app.mcp(url, good)
         assert over.status_code == 429 and over.json()["error"]["code"] == -32029
         assert fake_stripe.requests == []
+
+
+@pytest.mark.integration
+async def test_redis_down_is_503_json_and_a_restart_recovers(tmp_path: Path, fake_stripe: FakeStripe) -> None:
+    """Redis down answered tools/call 200/-32603, and admin writes a 500 text/plain and a reset connection."""
+    fake_stripe.on("GET", "/v1/balance", respond(200, {"object": "balance"}))
+    port = free_port()
+    redis = start_redis(tmp_path / "redis", port)
+    try:
+        async with running_on(f"redis://127.0.0.1:{port}/0", fake_stripe.base_url) as app:
+            url = (await app.server(await app.account()))["url"]
+            call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call"}
+            call["params"] = {"name": "get_single_stripe_balance_by_id"}
+            assert (await app.mcp(url, call)).json()["result"]["isError"] is False
+            stop_redis(redis)
+            for _ in range(2):  # with the server in the resolve cache, then after it
+                refused = await app.mcp(url, call)
+                assert refused.status_code == 503, refused.text
+                assert refused.json()["error"]["message"] == "the store is unavailable; nothing was sent to Stripe"
+                app.runtime.forget_servers()
+            write = await app.http.post("/integrated-account", json={"name": "x", "stripe_api_key": API_KEY})
+            assert error_of(write, 503)["code"] == "store_unavailable"
+            redis = start_redis(tmp_path / "redis", port)  # back, empty: nothing else to do
+            account = await app.account("after")
+            assert (await app.mcp((await app.server(account))["url"], call)).json()["result"]["isError"] is False
+            assert len(fake_stripe.requests) == 2
+    finally:
+        stop_redis(redis)
+
+
+@asynccontextmanager
+async def running_on(store_url: str, stripe_base_url: str) -> AsyncIterator[App]:
+    clock = Clock()
+    settings = Settings(
+        store_url=store_url, stripe_base_url=stripe_base_url, public_url=BASE, admin_token=ADMIN_TOKEN, clock=clock
+    )
+    ready: list[Runtime] = []
+    app = create_app(settings, on_ready=ready.append)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers, timeout=30) as http:
+            yield App(transport, http, ready[0], clock)
+
+
+def start_redis(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [require_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return process
+        except OSError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
+        time.sleep(0.05)
+
+
+def stop_redis(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)

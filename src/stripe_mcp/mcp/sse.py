@@ -4,9 +4,9 @@ answered 202 and its reply goes out on the stream as a `message` event.
 
 Sessions live in this process, so they are bounded: SSE_MAX_SESSIONS in all and
 SSE_MAX_SESSIONS_PER_URL per MCP URL (429 beyond), and SSE_MAX_PENDING_BYTES of replies waiting for a
-stream's client to read them. A POST finding that much waiting is refused (429); a reply that does not
-fit within SSE_KEEPALIVE_SECONDS is dropped; a stream whose client takes no chunk for SSE_SEND_SECONDS
-is ended, with its session.
+stream's client to read them. A POST finding that much waiting is refused (429); a reply that would pass
+it is replaced by a short error saying so (-32013); a stream whose client takes no chunk for
+SSE_SEND_SECONDS is ended, with its session.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from starlette.types import Receive, Scope, Send
 
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, wait_disconnect
 from stripe_mcp.mcp.dispatch import dispatch_message
-from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, JsonRpcError, one_line, request_id_of
+from stripe_mcp.mcp.jsonrpc import (
+    INVALID_REQUEST,
+    RESPONSE_TOO_LARGE,
+    JsonRpcError,
+    error_bytes,
+    one_line,
+    request_id_of,
+)
 from stripe_mcp.mcp.responses import error_response, find_server, http_error
 from stripe_mcp.mcp.security import TransportSecurity, is_json_content, read_message
 from stripe_mcp.mcp.types import McpServer, Resolver
@@ -57,7 +64,6 @@ class SseSession:
     version: str = SSE_VERSION
     in_flight: InFlight = field(default_factory=InFlight)
     pending_bytes: int = 0  # of the replies in `queue`
-    sent: asyncio.Event = field(default_factory=asyncio.Event)  # set each time the stream takes a reply
 
     def backlogged(self) -> bool:
         return self.queue.full() or self.pending_bytes >= SSE_MAX_PENDING_BYTES
@@ -109,22 +115,23 @@ class SseStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         first = _sse_event("endpoint", self.endpoint.encode())
         await send({"type": "http.response.body", "body": first, "more_body": True})
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that ends the stream when
+        # its inner await finishes at the same moment, and the pump would outlive its client.
         while True:
             try:
-                message = await asyncio.wait_for(self.session.take(), SSE_KEEPALIVE_SECONDS)
+                async with asyncio.timeout(SSE_KEEPALIVE_SECONDS):
+                    message = await self.session.take()
                 chunk = _sse_event("message", message)
             except TimeoutError:
                 chunk = b": keepalive\r\n\r\n"
             try:
-                await asyncio.wait_for(
-                    send({"type": "http.response.body", "body": chunk, "more_body": True}), SSE_SEND_SECONDS
-                )
+                async with asyncio.timeout(SSE_SEND_SECONDS):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TimeoutError:
                 logger.warning(
                     "Ended a legacy SSE session: its client took nothing from its stream for %gs", SSE_SEND_SECONDS
                 )
                 return
-            self.session.sent.set()
 
 
 class SseTransport:
@@ -190,14 +197,15 @@ async def _answer_on_stream(server: McpServer, session: SseSession, message: Any
     reply = await dispatch_message(server, message, session.version, depth_checked=True)
     if reply.negotiated is not None:
         session.version = reply.negotiated
-    if reply.body is None:
+    body = reply.body
+    if body is None:
         return
-    try:
-        async with asyncio.timeout(SSE_KEEPALIVE_SECONDS):
-            while not session.fits(len(reply.body)):
-                session.sent.clear()
-                await session.sent.wait()
-    except TimeoutError:
+    if not session.fits(len(body)):
+        # Held here, it would wait with the others for a client that may never read: say so instead, briefly.
+        waiting = f"{session.pending_bytes} bytes of replies wait for this stream's client to read them"
+        error = JsonRpcError(RESPONSE_TOO_LARGE, f"Reply dropped: {waiting}; read the stream, then retry")
+        body = error_bytes(request_id_of(message), error)
+    if session.queue.full():
         logger.warning("Dropped an MCP reply: the SSE client is not reading its stream")
         return
-    session.put(reply.body)
+    session.put(body)

@@ -31,7 +31,9 @@ ALL_TOOLS = ToolFilter()  # no method or tag filter
 MAX_CONCURRENT_CALLS = 16  # upstream requests in flight per MCP server (per server id, across cached instances)
 CONCURRENCY_WAIT_SECONDS = 5.0  # how long a call over that limit waits for a slot before it is refused
 RETRY_AFTER_SECONDS = 1
-INLINE_RESULT_BYTES = 256 * 1024  # Stripe answers larger than this are made tool results in a worker thread
+# Stripe answers larger than this are made tool results in a worker thread: shaping 4 MB takes ~1 s of CPU, most of
+# it Python code that lets the event loop run in between (json's C parts do not).
+INLINE_RESULT_BYTES = 64 * 1024
 
 # One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
 # an entry lives as long as some instance (or a call in flight) holds it.
@@ -133,7 +135,7 @@ class StripeMcpServer:
                 )
                 raise refusal
         module = self.registry.module(name)
-        values = await check_arguments(name, module.Arguments, arguments)
+        values = check_arguments(name, module.Arguments, arguments)
         if isinstance(values, CallOutcome):
             return values
         if not await self._take_slot():

@@ -26,10 +26,10 @@ SEND_TIMEOUT_SECONDS = 30.0
 MAX_HEADER_BYTES = 64 * 1024
 DESCRIPTOR_HEADROOM = 256
 MIN_CONNECTIONS = 16
+_TOO_LARGE_BODY = b'{"error": {"code": "headers_too_large", "message": "the request headers are too large"}}'
 TOO_LARGE_HEADERS = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-    b"content-length: 84\r\nconnection: close\r\n\r\n"
-    b'{"error": {"code": "headers_too_large", "message": "the request headers are too large"}}'
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
 
 
@@ -89,6 +89,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     awaiting_headers = True  # between requests (or before the first): the next one's headers are not complete
     _header_bytes = 0
+    _headers_completed = 0  # requests whose headers were complete, so far
     _deadline: asyncio.TimerHandle | None = None  # the header or the body timeout, whichever applies now
     _stalled: asyncio.TimerHandle | None = None  # the send timeout, while the client reads nothing
 
@@ -112,9 +113,9 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        waiting = self.awaiting_headers
+        waiting, completed = self.awaiting_headers, self._headers_completed
         super().data_received(data)
-        if waiting and self.awaiting_headers:  # the headers are still incomplete after this chunk
+        if waiting and completed == self._headers_completed:  # no request's headers ended in this chunk
             self._header_bytes += len(data)
             if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
                 self.guard.timed_out += 1
@@ -123,6 +124,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.awaiting_headers = False
+        self._headers_completed += 1
         self._header_bytes = 0
         self._arm(self.guard.limits.body_timeout)
         super().on_headers_complete()
