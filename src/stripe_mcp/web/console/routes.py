@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from stripe_mcp.managed.secrets import KeyBox
-from stripe_mcp.mcp.security import host_allowed
 from stripe_mcp.web.console import accounts, api_tokens, servers, tool_browser
 from stripe_mcp.web.console.forms import Form, FormError, read_form
 from stripe_mcp.web.console.page import Handler, NotFound, Page
@@ -88,8 +87,6 @@ class Console:
                     "Console closed",
                     "The admin console is closed: set STRIPE_MCP_ADMIN_TOKEN to open it.",
                 )
-            if not host_allowed(request.headers.get("host"), self.settings.allowed_hosts):
-                return PlainTextResponse("Invalid Host header", status_code=421)
             posted = request.method == "POST"
             if posted and not self._same_origin(request):
                 return self._refused(request, None)
