@@ -15,6 +15,7 @@ INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
 MISSING_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_VERSION = -32022
+RESPONSE_TOO_LARGE = -32013  # in the implementation-defined range, after HTTP's 413
 
 RequestId = str | int  # MCP narrows JSON-RPC: an id is never null
 
@@ -64,6 +65,20 @@ class Envelope:
     @property
     def is_notification(self) -> bool:
         return self.request_id is None
+
+
+def is_notification(message: Any) -> bool:
+    """A request without an id: never answered, not even with an error (JSON-RPC 2.0, section 4.1).
+
+    An object without an id that is no request at all (no method, another jsonrpc) is not a notification:
+    it is answered -32600 with a null id, as the specification's own examples do.
+    """
+    return (
+        isinstance(message, dict)
+        and "id" not in message
+        and message.get("jsonrpc") == "2.0"
+        and isinstance(message.get("method"), str)
+    )
 
 
 def parse_envelope(message: Any) -> Envelope | JsonRpcError | None:

@@ -3,7 +3,8 @@
 `Upstream.call` builds the request (request.py), sends it exactly once (never retried) and returns
 the raw outcome as an `UpstreamResult`, which tools/results.py turns into an MCP tool result.
 Transport failures never raise: they come back as an `UpstreamResult` with `failure` set, in fixed
-wording (an exception's own text can quote the request).
+wording (an exception's own text can quote the request). An answer larger than MAX_BODY_BYTES is not
+read: it comes back with `too_large` set and no body.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ DEFAULT_BASE_URL = "https://api.stripe.com"
 DEFAULT_TIMEOUT = httpx.Timeout(80.0, connect=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 POOL_SHARDS = 4
+# Stripe's answers are pages of at most 100 objects: far smaller than this. Anything larger is refused
+# unread, so that one answer cannot take the process's memory.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
@@ -58,6 +62,7 @@ class UpstreamResult:
     sent: bool = True
     idempotency_key: str | None = None
     livemode: bool = False
+    too_large: bool = False  # the answer was over the body limit and was not read
 
     @property
     def upstream(self) -> str:
@@ -180,7 +185,7 @@ class Upstream:
             with anyio.fail_after(self.total_timeout):
                 response = await transport.handle_async_request(request)
                 try:
-                    body = await response.aread()
+                    body = await _read_body(response, MAX_BODY_BYTES)
                 finally:
                     await response.aclose()
         except TimeoutError:
@@ -189,7 +194,24 @@ class Upstream:
             return replace(pending, failure=_timeout_text(error, self.timeout), sent=not _never_sent(error))
         except httpx.RequestError as error:
             return replace(pending, failure=_transport_text(error), sent=not _never_sent(error))
+        if body is None:
+            return replace(pending, status=response.status_code, headers=response.headers, too_large=True)
         return replace(pending, status=response.status_code, headers=response.headers, body=body)
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes | None:
+    """The (decoded) body, or None as soon as its declared length or the bytes read so far pass `limit`."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():  # decoded: a compressed answer is held to the limit unpacked
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _headers(

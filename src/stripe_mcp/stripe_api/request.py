@@ -86,8 +86,8 @@ def _check_id(argument: str, value: Any) -> str:
         raise InvalidArgument(argument, "must not be empty")
     if text == "." or ".." in text or "/" in text or "\\" in text:
         raise InvalidArgument(argument, "must not contain '/', '\\' or '..'")
-    if any(_is_control(char) for char in text):
-        raise InvalidArgument(argument, "must not contain control characters")
+    if any(_is_control(char) or 0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise InvalidArgument(argument, "must not contain control characters or lone surrogates")
     return text
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.stripe_api.client import MAX_BODY_BYTES as MAX_UPSTREAM_BODY_BYTES
 from stripe_mcp.stripe_api.client import UpstreamResult
 from stripe_mcp.stripe_api.pagination import PAGINATIONS, page_result
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
@@ -72,6 +73,8 @@ def to_tool_result(
     `fields` keeps only those paths of each object (the paths asked for stay, even when null)."""
     if upstream.failure is not None:
         return _transport_error(upstream)
+    if upstream.too_large:
+        return _too_large(upstream)
     if upstream.status == 429:
         return _stripe_error(upstream, rate_limit_headers(upstream.headers, livemode=upstream.livemode))
     if not 200 <= (upstream.status or 0) < 300:
@@ -183,6 +186,21 @@ def _unreadable(upstream: UpstreamResult, what: str) -> CallOutcome:
     details = {"type": "api_error", "message": mask_secrets(text), **_status_details(upstream)}
     if content_type := _media_type(upstream.headers):
         details["content_type"] = content_type
+    return _masked_error(text, details)
+
+
+def _too_large(upstream: UpstreamResult) -> CallOutcome:
+    text = (
+        f"Stripe ({upstream.upstream}) answered {upstream.method} {upstream.path} with HTTP {upstream.status} and a body "
+        f"over the limit of {MAX_UPSTREAM_BODY_BYTES} bytes, which was not read: ask for less (a smaller limit, fewer "
+        f"expand paths){_outcome_note(upstream)}"
+    )
+    details = {
+        "type": "response_too_large",
+        "message": mask_secrets(text),
+        "limit": MAX_UPSTREAM_BODY_BYTES,
+        **_status_details(upstream),
+    }
     return _masked_error(text, details)
 
 

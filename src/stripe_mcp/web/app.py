@@ -10,6 +10,8 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,6 +22,8 @@ from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.tools.registry import release_memory
 from stripe_mcp.web.admin.routes import AdminApi
 from stripe_mcp.web.console.routes import Console
+from stripe_mcp.web.errors import http_exception
+from stripe_mcp.web.host_check import HEALTH_PATH, HostCheck
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
 
@@ -61,7 +65,7 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
     routes = [
-        Route("/healthz", health),
+        Route(HEALTH_PATH, health),
         *AdminApi(runtime, settings.admin_token).routes(),
         *Console(runtime, settings, keys).routes(),
         *mcp_routes(
@@ -71,7 +75,14 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
             allowed_origins=settings.allowed_origins,
         ),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(HostCheck, allowed_hosts=settings.allowed_hosts)],
+        exception_handlers={HTTPException: http_exception},
+    )
+    app.router.redirect_slashes = False  # a redirect would echo the request's Host, and never fits a token URL
+    return app
 
 
 async def clean_up_forever(runtime: Runtime) -> None:

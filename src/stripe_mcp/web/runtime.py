@@ -41,6 +41,9 @@ NOT_FOUND_MESSAGE = (
     "No MCP server at this URL: it may be mistyped, revoked or expired. "
     "Ask the admin who gave it to you for a new URL (they can see its state in the admin console)."
 )
+STORE_UNAVAILABLE = -32053  # in the implementation-defined range, after HTTP's 503
+STORE_UNAVAILABLE_MESSAGE = "the store is unavailable; nothing was sent to Stripe"
+API_TOKEN_TOUCH_SECONDS = 60.0  # an API token's last use is written at most this often per process
 
 
 @dataclass
@@ -60,7 +63,10 @@ class Runtime:
     keys: KeyBox | None
     upstream: Upstream
     default_url: str | None = None
+    default_revoked_at: float | None = None  # when the default server of STRIPE_API_KEY was revoked, if it was
+    default_account_id: str | None = None
     _servers: dict[str, _Cached] = field(default_factory=dict)
+    _token_touched: dict[str, float] = field(default_factory=dict)  # API token id -> when its use was last written
 
     @property
     def stripe_version(self) -> str:
@@ -77,6 +83,13 @@ class Runtime:
         self._servers.clear()
 
     async def resolve(self, request: Request, token: str) -> McpServer | Response:
+        try:
+            return await self._resolve(request, token)
+        except self.store.unavailable:
+            log.exception("the store is unavailable")
+            return error_response(503, "store_unavailable", STORE_UNAVAILABLE_MESSAGE)
+
+    async def _resolve(self, request: Request, token: str) -> McpServer | Response:
         hashed = token_hash(token)
         cached = self._servers.get(hashed)
         if cached is None or cached.until < time.monotonic():
@@ -85,8 +98,13 @@ class Runtime:
                 return not_found()
         if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
-        if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(request):
-            return unauthorized("this MCP server needs Authorization: Bearer <api token>")
+        if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(
+            request, cached.record.account_id
+        ):
+            return unauthorized(
+                "this MCP server needs Authorization: Bearer <api token>, with a token that is not revoked, "
+                "not expired and not limited to another account"
+            )
         return cached.server
 
     async def _load(self, hashed: str) -> _Cached | None:
@@ -135,7 +153,15 @@ class Runtime:
         return SearchIndex(self.registry)
 
     async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
-        """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe."""
+        """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe, nor one
+        whose budget cannot be taken because the store is unavailable."""
+        try:
+            return await self._take_budgets(record)
+        except self.store.unavailable:
+            log.exception("the store is unavailable")
+            return JsonRpcError(STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE, http_status=503)
+
+    async def _take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
         now = self.clock()
         for scope, key, rule in (
             ("server", f"server:{record.id}", self.settings.server_budget),
@@ -154,24 +180,44 @@ class Runtime:
         return None
 
     async def record_call(self, record: ServerRecord) -> None:
-        """Usage for the console (last used, calls in 24 h): a call the budgets let through, about to reach Stripe."""
+        """Usage for the console (last used, calls in 24 h): a call the budgets let through (its arguments are
+        checked after)."""
         try:
             await service.record_call(self.store, record.id, self.clock())
         except Exception:  # statistics never fail a call
             log.exception("recording the usage of %s failed", record.id)
 
-    async def _api_token_ok(self, request: Request) -> bool:
+    async def _api_token_ok(self, request: Request, account_id: str) -> bool:
+        """A bearer API token that holds (looked up on every request: a revoke holds at once on every replica) and
+        opens this account's servers; its use is noted, at most once a minute per token and process."""
         token = bearer_token(request)
-        return token is not None and await service.api_token(self.store, token) is not None
+        if token is None:
+            return False
+        now = self.clock()
+        record = await service.api_token(self.store, token, now)
+        if record is None or not service.token_opens(record, account_id):
+            return False
+        if now - self._token_touched.get(record.id, 0.0) >= API_TOKEN_TOUCH_SECONDS:
+            self._token_touched[record.id] = now
+            try:
+                await self.store.touch_api_token(record.id, now)
+            except Exception:  # statistics never fail a call
+                log.exception("recording the use of API token %s failed", record.id)
+        return True
 
-    async def ensure_default_server(self, keys: KeyBox, api_key: str) -> str:
-        """The integrated account of STRIPE_API_KEY and a read-only server on it; returns its MCP URL."""
+    async def ensure_default_server(self, keys: KeyBox, api_key: str) -> str | None:
+        """The integrated account of STRIPE_API_KEY and a read-only server on it; returns its MCP URL, or None when
+        that server was revoked (`default_revoked_at` then says when): a revoke holds across restarts."""
         account = await self.store.find_account_by_name(DEFAULT_ACCOUNT)
         if account is None or keys.decrypt(account.encrypted_key) != api_key:
             account = await service.create_account(self.store, keys, DEFAULT_ACCOUNT, api_key)
-        # Derived, not stored: the same URL is printed on every start, and only its hash is kept.
-        token = keys.derive_token(service.SERVER_TOKEN_PREFIX, f"default-read-only-server:{account.id}")
+        self.default_account_id = account.id
+        token = service.default_server_token(keys, account.id)
         if await self.store.server_by_token_hash(token_hash(token)) is None:
+            revoked_at = await self.store.revocation(service.default_server_revocation(account.id), self.clock())
+            if revoked_at is not None:
+                self.default_revoked_at = revoked_at
+                return None
             await service.create_server(
                 self.store, self.registry, account.id, "default (read-only)", {"methods": ["read"]}, token=token
             )

@@ -4,11 +4,14 @@ Keys (prefix `stripe-mcp:`):
 - `account:<id>` hash, `accounts` and `account-name:<name>` sorted sets of ids by creation time;
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
-- `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
+- `api-token:<hash>` JSON, `api-tokens` hash token id -> hash, `api-token-used` sorted set id -> time of last use;
+  `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
 - `server-history:<account id>` hash server id -> JSON of the server as made, plus `revoked_at` once revoked
   (never a token hash); kept when the server expires or is revoked, dropped with the account;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
-  `usage-last` sorted set server id -> time of its latest call.
+  `usage-last` sorted set server id -> time of its latest call;
+- `revoked:<key>` the time of a revocation, expiring when it stops mattering; `sign-in:<key>` hash of a client's
+  sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import json
 import math
 import time
+from dataclasses import replace
 
 import redis.asyncio as redis
 
@@ -27,9 +31,24 @@ from stripe_mcp.managed.store.base import (
     Budget,
     ServerHistoryRecord,
     ServerRecord,
+    ThrottleRule,
 )
 
 PREFIX = "stripe-mcp:"
+# take_sign_in_attempt, atomically: refuse while the key must wait, else count the attempt and set the wait after
+# it (ThrottleRule.delay). ARGV: now, free, max_delay, forget_after.
+SIGN_IN_ATTEMPT = """
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts')) or 0
+local next_at = tonumber(redis.call('HGET', KEYS[1], 'next_at')) or 0
+local now, free = tonumber(ARGV[1]), tonumber(ARGV[2])
+if attempts >= free and now < next_at then return tostring(next_at - now) end
+attempts = attempts + 1
+local delay = 0
+if attempts >= free then delay = math.min(2 ^ math.min(attempts - free, 30), tonumber(ARGV[3])) end
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'next_at', tostring(now + delay))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return '0'
+"""
 
 
 def _text(value: object) -> str:
@@ -40,8 +59,11 @@ def _text(value: object) -> str:
 
 
 class RedisStore:
+    unavailable: tuple[type[Exception], ...] = (redis.RedisError, OSError)  # down, timing out, out of memory
+
     def __init__(self, url: str) -> None:
         self.url = url
+        self._tokens_indexed = False  # api-tokens holds the tokens made before it existed too
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
 
     def _key(self, *parts: str) -> str:
@@ -221,17 +243,84 @@ class RedisStore:
     # API tokens, settings, budgets --------------------------------------------------------------
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
-        await self._redis.set(
-            self._key("api-token", record.token_hash),
-            json.dumps({"id": record.id, "created_at": record.created_at, "admin": record.admin}),
-        )
+        value = {
+            "id": record.id,
+            "created_at": record.created_at,
+            "admin": record.admin,
+            "account_id": record.account_id,
+            "expires_at": record.expires_at,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key("api-token", record.token_hash), json.dumps(value))
+            pipe.hset(self._key("api-tokens"), record.id, record.token_hash)
+            await pipe.execute()
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
         raw = await self._redis.get(self._key("api-token", token_hash))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return ApiTokenRecord(data["id"], token_hash, data["created_at"], bool(data.get("admin", False)))
+        return None if raw is None else _api_token(token_hash, _text(raw))
+
+    async def list_api_tokens(self) -> list[ApiTokenRecord]:
+        await self._index_api_tokens()
+        hashes = {_text(k): _text(v) for k, v in (await self._redis.hgetall(self._key("api-tokens"))).items()}
+        if not hashes:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.mget([self._key("api-token", h) for h in hashes.values()])
+            pipe.zmscore(self._key("api-token-used"), list(hashes))
+            raws, used = await pipe.execute()
+        records = [
+            replace(_api_token(token_hash, _text(raw)), last_used_at=None if last is None else float(last))
+            for token_hash, raw, last in zip(hashes.values(), raws, used, strict=True)
+            if raw is not None
+        ]
+        return sorted(records, key=lambda r: (r.created_at, r.id))
+
+    async def delete_api_token(self, token_id: str) -> bool:
+        await self._index_api_tokens()
+        token_hash = await self._redis.hget(self._key("api-tokens"), token_id)
+        if token_hash is None:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key("api-token", _text(token_hash)))
+            pipe.hdel(self._key("api-tokens"), token_id)
+            pipe.zrem(self._key("api-token-used"), token_id)
+            await pipe.execute()
+        return True
+
+    async def touch_api_token(self, token_id: str, now: float) -> None:
+        await self._redis.zadd(self._key("api-token-used"), {token_id: now}, gt=True)
+
+    async def _index_api_tokens(self) -> None:
+        """Once per process: index the tokens a store made before `api-tokens` existed, so they can be listed."""
+        if self._tokens_indexed:
+            return
+        async for key in self._redis.scan_iter(match=self._key("api-token", "*"), count=1000):
+            raw = await self._redis.get(key)
+            if raw is not None:
+                token_id = json.loads(raw)["id"]
+                await self._redis.hsetnx(self._key("api-tokens"), token_id, _text(key).rsplit(":", 1)[1])
+        self._tokens_indexed = True
+
+    # Revocations and the sign-in throttle --------------------------------------------------------
+
+    async def add_revocation(self, key: str, revoked_at: float, until: float | None) -> None:
+        await self._redis.set(
+            self._key("revoked", key), repr(revoked_at), exat=None if until is None else math.ceil(until)
+        )
+
+    async def revocation(self, key: str, now: float) -> float | None:
+        raw = await self._redis.get(self._key("revoked", key))
+        return None if raw is None else float(raw)
+
+    async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float:
+        forget_after = str(math.ceil(rule.forget_after))
+        wait = await self._redis.eval(
+            SIGN_IN_ATTEMPT, 1, self._key("sign-in", key), repr(now), str(rule.free), repr(rule.max_delay), forget_after
+        )
+        return float(wait)
+
+    async def clear_sign_in_attempts(self, key: str) -> None:
+        await self._redis.delete(self._key("sign-in", key))
 
     async def setting(self, key: str, default: str) -> str:
         await self._redis.set(self._key("setting", key), default, nx=True)
@@ -258,3 +347,15 @@ class RedisStore:
 def _history_json(record: ServerRecord, revoked_at: float | None) -> str:
     fields = {"name": record.name, "config": record.config, "created_at": record.created_at}
     return json.dumps({**fields, "expires_at": record.expires_at, "revoked_at": revoked_at}, sort_keys=True)
+
+
+def _api_token(token_hash: str, raw: str) -> ApiTokenRecord:
+    data = json.loads(raw)
+    return ApiTokenRecord(
+        id=data["id"],
+        token_hash=token_hash,
+        created_at=data["created_at"],
+        admin=bool(data.get("admin", False)),
+        account_id=data.get("account_id"),
+        expires_at=data.get("expires_at"),
+    )

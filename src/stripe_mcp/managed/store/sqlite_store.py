@@ -19,6 +19,7 @@ from stripe_mcp.managed.store.base import (
     Budget,
     ServerHistoryRecord,
     ServerRecord,
+    ThrottleRule,
 )
 
 SCHEMA = """
@@ -44,13 +45,27 @@ CREATE TABLE IF NOT EXISTS budgets (key TEXT NOT NULL, window INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS usage (
     server_id TEXT NOT NULL, hour INTEGER NOT NULL, calls INTEGER NOT NULL, last_at REAL NOT NULL, PRIMARY KEY (server_id, hour)
 );
+CREATE TABLE IF NOT EXISTS revocations (key TEXT PRIMARY KEY, revoked_at REAL NOT NULL, until REAL);
+CREATE TABLE IF NOT EXISTS sign_in_attempts (
+    key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, next_at REAL NOT NULL, last_at REAL NOT NULL
+);
 """
+# Columns added after a store was first made: (table, column, its definition).
+ADDED_COLUMNS = (
+    ("api_tokens", "admin", "INTEGER NOT NULL DEFAULT 0"),
+    ("api_tokens", "account_id", "TEXT"),
+    ("api_tokens", "expires_at", "REAL"),
+    ("api_tokens", "last_used_at", "REAL"),
+)
+API_TOKEN_COLUMNS = "id, token_hash, created_at, admin, account_id, expires_at, last_used_at"
 
 Params = tuple[object, ...]
 Row = tuple[Any, ...]  # what sqlite3 hands back: its column types are the schema's
 
 
 class SqliteStore:
+    unavailable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, OSError)  # locked, full, read-only, corrupt
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,10 +80,11 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         """Columns added after a store was first made (callers hold the lock)."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(api_tokens)")}
-        if "admin" not in columns:
+        for table, column, definition in ADDED_COLUMNS:
+            if column in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                continue
             try:
-                self._db.execute("ALTER TABLE api_tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0")
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             except sqlite3.OperationalError as error:  # another process added it first
                 if "duplicate column" not in str(error):
                     raise
@@ -166,16 +182,65 @@ class SqliteStore:
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
         self._write(
-            "INSERT INTO api_tokens (id, token_hash, created_at, admin) VALUES (?, ?, ?, ?)",
-            (record.id, record.token_hash, record.created_at, int(record.admin)),
+            "INSERT INTO api_tokens (id, token_hash, created_at, admin, account_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.token_hash, record.created_at, int(record.admin), record.account_id, record.expires_at),
         )
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
-        rows = self._run("SELECT id, token_hash, created_at, admin FROM api_tokens WHERE token_hash = ?", (token_hash,))
-        if not rows:
-            return None
-        id_, hashed, created_at, admin = rows[0]
-        return ApiTokenRecord(id_, hashed, created_at, bool(admin))
+        rows = self._run(f"SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        return _api_token(rows[0]) if rows else None
+
+    async def list_api_tokens(self) -> list[ApiTokenRecord]:
+        return [
+            _api_token(row) for row in self._run(f"SELECT {API_TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id")
+        ]
+
+    async def delete_api_token(self, token_id: str) -> bool:
+        return self._write("DELETE FROM api_tokens WHERE id = ?", (token_id,)) > 0
+
+    async def touch_api_token(self, token_id: str, now: float) -> None:
+        self._write(
+            "UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?", (now, token_id)
+        )
+
+    async def add_revocation(self, key: str, revoked_at: float, until: float | None) -> None:
+        self._transaction(
+            ("DELETE FROM revocations WHERE until IS NOT NULL AND until <= ?", (revoked_at,)),  # the ones gone by
+            ("INSERT OR REPLACE INTO revocations VALUES (?, ?, ?)", (key, revoked_at, until)),
+        )
+
+    async def revocation(self, key: str, now: float) -> float | None:
+        rows = self._run(
+            "SELECT revoked_at FROM revocations WHERE key = ? AND (until IS NULL OR until > ?)", (key, now)
+        )
+        return float(rows[0][0]) if rows else None
+
+    async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT attempts, next_at FROM sign_in_attempts WHERE key = ? AND last_at > ?",
+                    (key, now - rule.forget_after),
+                ).fetchone()
+                attempts, next_at = row if row else (0, 0.0)
+                wait = next_at - now if attempts >= rule.free and now < next_at else 0.0
+                if not wait:
+                    attempts += 1
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO sign_in_attempts VALUES (?, ?, ?, ?)",
+                        (key, attempts, now + rule.delay(attempts), now),
+                    )
+                self._db.execute("DELETE FROM sign_in_attempts WHERE last_at <= ?", (now - rule.forget_after,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return float(wait)
+
+    async def clear_sign_in_attempts(self, key: str) -> None:
+        self._write("DELETE FROM sign_in_attempts WHERE key = ?", (key,))
 
     async def setting(self, key: str, default: str) -> str:
         """The stored value, or `default` stored first: replicas sharing a store agree on it."""
@@ -254,13 +319,19 @@ class SqliteStore:
                     count = self._db.execute(sql, params).rowcount
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself after some errors (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
         return count
 
     async def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _api_token(row: Row) -> ApiTokenRecord:
+    id_, hashed, created_at, admin, account_id, expires_at, last_used_at = row
+    return ApiTokenRecord(id_, hashed, created_at, bool(admin), account_id, expires_at, last_used_at)
 
 
 def _server(row: Row) -> ServerRecord:
