@@ -330,10 +330,10 @@ async def test_connection_refused_says_nothing_was_sent() -> None:
 async def test_a_call_cancelled_at_any_moment_leaves_its_connection_usable(fake_stripe: FakeStripe) -> None:
     """Cancelled after 0, 1, 2, ... event-loop turns, a call is stopped in each phase in turn: connecting,
     sending, reading, handing its connection back. The pool holds one connection, so one left behind
-    unusable (httpcore keeps it ACTIVE when a cancellation lands as it is handed back) fails the next call."""
+    unusable (as httpcore kept it when a cancellation landed as it was handed back) fails the next call."""
     fake_stripe.on("GET", "/v1/charges/ch_1", respond(200, {"id": "ch_1", "object": "charge"}))
     one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    upstream = Upstream(fake_stripe.base_url, timeout=httpx.Timeout(READ_TIMEOUT), limits=one_connection, shards=1)
+    upstream = Upstream(fake_stripe.base_url, timeout=httpx.Timeout(READ_TIMEOUT), limits=one_connection)
 
     def call() -> Any:
         return upstream.call(GET_CHARGE, {"id": "ch_1"}, api_key=API_KEY, stripe_version=VERSION)
