@@ -6,6 +6,7 @@ account's budgets and counts towards the usage the console shows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.budgets import BudgetTake
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
-from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Upstream
@@ -130,29 +132,29 @@ class Runtime:
 
     async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
         """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe."""
-        now = self.clock()
-        for scope, key, rule in (
-            ("server", f"server:{record.id}", self.settings.server_budget),
-            ("account", f"account:{record.account_id}", self.settings.account_budget),
-        ):
-            budget = await self.store.take_budget(key, rule.limit, rule.window_seconds, now)
-            if not budget.allowed:
-                return JsonRpcError(
-                    BUDGET_EXCEEDED,
-                    f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
-                    f"retry after {budget.reset_seconds} s",
-                    data={"scope": scope, "retry_after": budget.reset_seconds},
-                    http_status=429,
-                    headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
-                )
-        return None
+        scopes = (("server", self.settings.server_budget), ("account", self.settings.account_budget))
+        takes = [
+            BudgetTake(f"server:{record.id}", self.settings.server_budget),
+            BudgetTake(f"account:{record.account_id}", self.settings.account_budget),
+        ]
+        budgets = await self.store.take_budgets(takes, self.clock())
+        if budgets[0].allowed:
+            return None
+        # The budget without room is the one with none left (the other's own count was not taken).
+        (scope, rule), budget = next(((s, b) for s, b in zip(scopes, budgets, strict=True) if b.remaining == 0))
+        return JsonRpcError(
+            BUDGET_EXCEEDED,
+            f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
+            f"retry after {budget.reset_seconds} s",
+            data={"scope": scope, "retry_after": budget.reset_seconds},
+            http_status=429,
+            headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
+        )
 
     async def record_call(self, record: ServerRecord) -> None:
-        """Usage for the console (last used, calls in 24 h): a call the budgets let through, about to reach Stripe."""
-        try:
-            await service.record_call(self.store, record.id, self.clock())
-        except Exception:  # statistics never fail a call
-            log.exception("recording the usage of %s failed", record.id)
+        """Usage for the console (last used, calls in 24 h): a call the budgets let through, about to reach Stripe.
+        Counted in memory and written at the store's next flush (`flush_forever`)."""
+        await service.record_call(self.store, record.id, self.clock())
 
     async def _api_token_ok(self, request: Request) -> bool:
         token = bearer_token(request)
@@ -170,6 +172,15 @@ class Runtime:
                 self.store, self.registry, account.id, "default (read-only)", {"methods": ["read"]}, token=token
             )
         return self.mcp_url(token)
+
+    async def flush_forever(self) -> None:
+        """Write what the store counts in memory (usage; budget calls on SQLite) every FLUSH_SECONDS."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.store.flush()
+            except Exception:  # kept in memory for the next try; a call is never failed for it
+                log.exception("flushing usage and budget counts to the store failed; trying again")
 
     async def delete_expired(self) -> None:
         removed = await self.store.delete_expired_servers(self.clock())
