@@ -15,7 +15,7 @@ from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
-from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
@@ -106,7 +106,7 @@ class StripeMcpServer:
         self.before_call = before_call
         self.lean = not full_results
         self.tool_names = allowed_tools(registry, tool_filter)
-        self._allowed = frozenset(self.tool_names)
+        self._allowed = allowed_tool_set(registry, tool_filter)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)

@@ -1,6 +1,9 @@
 """The per-process runtime: the store, the tools and Stripe, opened once; MCP servers resolved from URL tokens.
 
-A resolved server is cached for RESOLVE_CACHE_SECONDS; each of its tool calls first takes the server's and the
+A resolved server is built once (its Stripe key decrypted, its tools decided) and kept while its record in the
+store stays the same: every RESOLVE_CACHE_SECONDS a request reads the record again (one indexed read), so a
+revoke, an expiry or a change seen by any replica holds here within a second. At most RESOLVE_CACHE_SIZE
+servers are kept, the least recently used going first. Each tool call first takes the server's and the
 account's budgets and counts towards the usage the console shows.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -35,6 +39,7 @@ from stripe_mcp.web.settings import Settings
 
 log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
+RESOLVE_CACHE_SIZE = 1024  # servers kept built; one costs ~3 KB (its tool names are shared per filter)
 DEFAULT_ACCOUNT = "default"
 BUDGET_EXCEEDED = -32029
 
@@ -43,7 +48,7 @@ BUDGET_EXCEEDED = -32029
 class _Cached:
     server: McpServer
     record: ServerRecord
-    until: float
+    until: float  # when the record is read again (time.monotonic)
 
 
 @dataclass
@@ -56,7 +61,7 @@ class Runtime:
     keys: KeyBox | None
     upstream: Upstream
     default_url: str | None = None
-    _servers: dict[str, _Cached] = field(default_factory=dict)
+    _servers: OrderedDict[str, _Cached] = field(default_factory=OrderedDict)  # by token hash, least recent first
 
     @property
     def stripe_version(self) -> str:
@@ -76,20 +81,35 @@ class Runtime:
         hashed = token_hash(token)
         cached = self._servers.get(hashed)
         if cached is None or cached.until < time.monotonic():
-            cached = await self._load(hashed)
+            cached = await self._load(hashed, cached)
             if cached is None:
                 return not_found()
+        self._servers.move_to_end(hashed)
         if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
         if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(request):
             return unauthorized("this MCP server needs Authorization: Bearer <api token>")
         return cached.server
 
-    async def _load(self, hashed: str) -> _Cached | None:
-        self._servers.pop(hashed, None)
+    async def _load(self, hashed: str, stale: _Cached | None) -> _Cached | None:
+        """The server of a token hash, read again from the store; built anew only when its record changed."""
         record = await self.store.server_by_token_hash(hashed)
         if record is None or not same_hash(record.token_hash, hashed):
+            self._servers.pop(hashed, None)
             return None
+        if stale is not None and stale.record == record and self._servers.get(hashed) is stale:
+            stale.until = time.monotonic() + RESOLVE_CACHE_SECONDS
+            return stale
+        server = await self._build(record)
+        if server is None:
+            self._servers.pop(hashed, None)
+            return None
+        cached = self._servers[hashed] = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
+        while len(self._servers) > RESOLVE_CACHE_SIZE:
+            self._servers.popitem(last=False)
+        return cached
+
+    async def _build(self, record: ServerRecord) -> McpServer | None:
         account = await self.store.get_account(record.account_id)
         if account is None or self.keys is None:
             return None
@@ -110,13 +130,7 @@ class Runtime:
             before_call=take_budgets,
             full_results=bool(record.config.get("full_results", False)),
         )
-        cached = _Cached(
-            self.expose(server, record.config.get("tool_exposure", "all")),
-            record,
-            time.monotonic() + RESOLVE_CACHE_SECONDS,
-        )
-        self._servers[hashed] = cached
-        return cached
+        return self.expose(server, record.config.get("tool_exposure", "all"))
 
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""
