@@ -62,15 +62,16 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
     routes = [
-        Route("/healthz", health),
-        *AdminApi(runtime, settings.admin_token).routes(),
-        *Console(runtime, settings, keys).routes(),
+        # First: the router tries routes in order, and nearly every request is an MCP one.
         *mcp_routes(
             resolve,
             session_secret=session_secret,
             allowed_hosts=settings.allowed_hosts,
             allowed_origins=settings.allowed_origins,
         ),
+        Route("/healthz", health),
+        *AdminApi(runtime, settings.admin_token).routes(),
+        *Console(runtime, settings, keys).routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
