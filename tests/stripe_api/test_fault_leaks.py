@@ -20,12 +20,11 @@ from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Timeouts, Upstream
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
 from tests.support.fakes import (
@@ -172,7 +171,7 @@ def socket_counts(fake_port: int, resetting_port: int) -> tuple[int, int, int]:
 async def test_a_thousand_faulted_calls_end_in_time_and_leak_nothing(fakes: tuple[FakeStripe, ResettingServer]) -> None:
     fake, resetting = fakes
     registry = Registry()
-    timeout = httpx.Timeout(READ_TIMEOUT)
+    timeout = Timeouts(READ_TIMEOUT)
 
     def upstream_at(url: str) -> Upstream:
         return Upstream(url, timeout=timeout, total_timeout=TOTAL_TIMEOUT)

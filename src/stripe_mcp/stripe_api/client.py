@@ -1,39 +1,53 @@
 """The HTTP client to Stripe: pooled connections per host, each call sent once.
 
-`Upstream.call` builds the request (request.py), sends it once and returns the raw outcome as an
-`UpstreamResult`, which tools/results.py turns into an MCP tool result. Transport failures never
-raise: they come back as an `UpstreamResult` with `failure` set, in fixed wording (an exception's own
-text can quote the request).
+`Upstream.call` builds the request (request.py), sends it once (wire.py) and returns the raw outcome as an
+`UpstreamResult`, which tools/results.py turns into an MCP tool result. Transport failures never raise:
+they come back as an `UpstreamResult` with `failure` set, in fixed wording.
 
-The connections are aiohttp's (its HTTP parser is C): a third of the CPU a call costs went to a pure
-Python HTTP stack before. A POST is never re-sent; a GET or DELETE that meets a kept-alive connection
-the peer had already closed is re-sent once on a new one (aiohttp does so, as RFC 9112 §9.3.1.1 allows
-for idempotent requests), which Stripe cannot tell from one request.
+wire.py (and aiohttp with it) is imported when the first call is sent, not with this module: importing
+aiohttp builds two TLS contexts and a few dozen classes, 40 % of a server's start-up, which a server
+answers tools/list without. The first tool call of a process pays it once (~60 ms).
 """
 
 from __future__ import annotations
 
-import asyncio
-import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
-import httpx
-from yarl import URL
-
 from stripe_mcp.stripe_api.request import build_request, idempotency_key_for
-from stripe_mcp.stripe_api.types import ToolModule
+from stripe_mcp.stripe_api.types import SendFailure, ToolModule
+
+if TYPE_CHECKING:
+    from stripe_mcp.stripe_api.wire import Wire
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
-# The SDK's own defaults: 80 s per request, connection set up within 30 s.
-DEFAULT_TIMEOUT = httpx.Timeout(80.0, connect=30.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds: `read` bounds each wait for bytes of an answer (and, by default, the call as a whole:
+    Upstream's `total_timeout`), `connect` setting up a connection, `pool` the wait for a free one.
+    `connect` and `pool` default to `read`."""
+
+    read: float
+    connect: float | None = None
+    pool: float | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Connections per Stripe host, and how long an idle one is kept for the next call."""
+
+    max_connections: int = 100
+    keepalive_expiry: float = 5.0
+
+
+DEFAULT_TIMEOUT = Timeouts(80.0, connect=30.0)  # the Stripe SDK's own: 80 s per request, 30 s to connect
+DEFAULT_LIMITS = Limits()
 
 
 def _package_version() -> str:
@@ -76,31 +90,22 @@ class UpstreamResult:
 
 
 class Upstream:
-    """One aiohttp connection pool per Stripe host. A call is bounded as a whole by `total_timeout`
-    (default: the read timeout), since a read timeout bounds each read and a slow trickle of bytes
-    would never trip it; `timeout.connect` bounds setting up a connection, `timeout.pool` the wait
-    for a free one, `limits` the connections per host and how long an idle one is kept."""
+    """Pooled connections per Stripe host. A call is bounded as a whole by `total_timeout` (default: the
+    read timeout), since a read timeout bounds each read and a slow trickle of bytes would never trip it."""
 
     def __init__(
         self,
         stripe_base_url: str = DEFAULT_BASE_URL,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeouts = DEFAULT_TIMEOUT,
         total_timeout: float | None = None,
-        limits: httpx.Limits = DEFAULT_LIMITS,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.stripe_base_url = stripe_base_url.rstrip("/")
         self.timeout = timeout
         self.total_timeout = total_timeout if total_timeout is not None else timeout.read
         self.limits = limits
-        self._client_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=_sum(timeout.pool, timeout.connect),
-            sock_connect=timeout.connect,
-            sock_read=timeout.read,
-        )
-        self._pools: dict[str, aiohttp.ClientSession] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._wire: Wire | None = None
 
     def base_url_for(self, tool: ToolModule) -> str:
         # An overridden base URL (an emulator, a test) receives every operation.
@@ -108,28 +113,10 @@ class Upstream:
             return tool.SERVER_URL.rstrip("/")
         return self.stripe_base_url
 
-    def _pool(self, base_url: str) -> aiohttp.ClientSession:
-        pool = self._pools.get(base_url)
-        if pool is None:
-            connector = aiohttp.TCPConnector(
-                limit=self.limits.max_connections or 0,
-                keepalive_timeout=self.limits.keepalive_expiry or 0,
-                ssl=self._tls_context() if base_url.startswith("https:") else False,
-            )
-            # No cookie jar: a cookie one account's answer set must never travel with another's request.
-            pool = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
-            self._pools[base_url] = pool
-        return pool
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()  # the certifi bundle, as the Stripe SDK trusts
-        return self._tls
-
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.close()
+        wire, self._wire = self._wire, None
+        if wire is not None:
+            await wire.aclose()
 
     async def call(
         self,
@@ -151,40 +138,27 @@ class Upstream:
             idempotency_key=key,
             livemode=is_live_key(api_key),
         )
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.total_timeout):
-                # encoded=True: the path and query are sent exactly as request.py percent-encoded them.
-                async with self._pool(base_url).request(
-                    outgoing.method,
-                    URL(outgoing.url, encoded=True),
-                    headers=headers,
-                    data=outgoing.body,
-                    allow_redirects=False,
-                    timeout=self._client_timeout,
-                ) as response:
-                    body = await response.read()
-        except aiohttp.ConnectionTimeoutError:
-            return replace(pending, failure=self._connect_timeout_text(time.monotonic() - started), sent=False)
-        except aiohttp.SocketTimeoutError:
-            return replace(pending, failure=f"did not answer within {self.timeout.read:g}s")
-        except TimeoutError:  # the total bound (aiohttp's own timeouts are TimeoutErrors too: caught above)
-            return replace(pending, failure=f"did not complete its answer within {self.total_timeout:g}s")
-        except aiohttp.ClientError as error:
-            return replace(pending, failure=_transport_text(error), sent=not _never_sent(error))
-        return replace(pending, status=response.status, headers=response.headers, body=body)
+        wire = self._wire or self._open_wire()
+        answer = await wire.exchange(
+            outgoing.method, outgoing.url, base_url, headers, outgoing.body, self.total_timeout
+        )
+        if isinstance(answer, SendFailure):
+            return replace(pending, failure=answer.text, sent=answer.sent)
+        status, answer_headers, body = answer
+        return replace(pending, status=status, headers=answer_headers, body=body)
 
-    def _connect_timeout_text(self, elapsed: float) -> str:
-        # aiohttp raises the same error whether the wait for a free connection or the connecting ran out;
-        # connecting alone never outlasts timeout.connect.
-        connect = self.timeout.connect
-        if connect is not None and elapsed <= connect + 0.05:
-            return f"could not be reached within {connect:g}s"
-        return "had no free connection in the pool in time"
+    def _open_wire(self) -> Wire:
+        from stripe_mcp.stripe_api.wire import Wire  # once per Upstream: see the module docstring
 
-
-def _sum(*seconds: float | None) -> float | None:
-    return None if any(s is None for s in seconds) else sum(s for s in seconds if s is not None)
+        read = self.timeout.read
+        self._wire = Wire(
+            read=read,
+            connect=self.timeout.connect if self.timeout.connect is not None else read,
+            pool=self.timeout.pool if self.timeout.pool is not None else read,
+            max_connections=self.limits.max_connections,
+            keepalive=self.limits.keepalive_expiry,
+        )
+        return self._wire
 
 
 def _headers(
@@ -207,21 +181,3 @@ def _headers(
     if content_type:
         headers["Content-Type"] = content_type
     return headers
-
-
-def _never_sent(error: aiohttp.ClientError) -> bool:
-    # ClientConnectorError: refused, unreachable, DNS or TLS set-up; an invalid URL is refused before that.
-    return isinstance(error, (aiohttp.ClientConnectorError, aiohttp.InvalidURL))
-
-
-def _transport_text(error: aiohttp.ClientError) -> str:
-    # Exception texts can quote the request; keep to fixed wording.
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return "refused or failed the connection"
-    if isinstance(error, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
-        return "closed the connection without a complete answer"
-    if isinstance(error, aiohttp.ClientOSError):
-        return "reset the connection"
-    if isinstance(error, aiohttp.ClientResponseError):
-        return "answered with something that is not HTTP"
-    return f"failed ({type(error).__name__})"

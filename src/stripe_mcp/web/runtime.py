@@ -16,7 +16,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,7 +26,7 @@ from stripe_mcp.managed.store import open_store
 from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Timeouts, Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
 from stripe_mcp.tools.ratelimit import budget_headers
@@ -224,7 +223,7 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     except BaseException:
         await store.close()
         raise
-    upstream = Upstream(settings.stripe_base_url, timeout=httpx.Timeout(settings.upstream_timeout, connect=5.0))
+    upstream = Upstream(settings.stripe_base_url, timeout=Timeouts(settings.upstream_timeout, connect=5.0))
     runtime = Runtime(settings, registry, store, keys, upstream)
     if settings.default_api_key and keys is not None:
         runtime.default_url = await runtime.ensure_default_server(keys, settings.default_api_key)
