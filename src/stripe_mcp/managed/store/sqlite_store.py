@@ -5,8 +5,8 @@ SQLite answers in microseconds, so calls run inline on the event loop behind one
 Budgets and usage stay off the write path of a tool call: budgets are counted in memory (an exact
 sliding window per process, managed/budgets.py) and usage in memory (usage.py); `flush` writes both in
 one transaction, every FLUSH_SECONDS while serving and when closing. The calls a process let through
-are rows of `budget_calls` until they leave their window, so that a restart, and any other process on
-the same file, counts them: each flush also reads the rows the other processes wrote since its last
+are kept in `budget_calls` until they leave their window (one row per budget and flush, the times packed
+as little-endian doubles), so that a restart, and any other process on the same file, counts them: each flush also reads the rows the other processes wrote since its last
 one. Processes on one file therefore see each other's calls within two flush intervals (1 s): each is
 exact alone, and together they may let through, in their first second, what the others let through in
 their last one. Several replicas with exact shared budgets: use Redis. A kill -9 loses the calls of the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS budget_calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, at REAL NOT NULL, until REAL NOT NULL, replica TEXT NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, window INTEGER NOT NULL, times BLOB NOT NULL,
+    until REAL NOT NULL, replica TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budget_calls_by_until ON budget_calls(until);
 CREATE TABLE IF NOT EXISTS usage (
@@ -68,7 +70,7 @@ class SqliteStore:
         self._counting = threading.Lock()  # what is counted in memory: never held while the file is written
         self._replica = uuid.uuid4().hex
         self._budgets = SlidingLog()
-        self._unwritten: list[tuple[str, float, float]] = []  # (key, at, until) of calls let through
+        self._unwritten: dict[str, tuple[int, list[float]]] = {}  # key -> (window, times) of calls let through
         self._usage = PendingUsage()
         self._clock = 0.0  # the latest `now` a budget was asked at: what the stored calls are pruned by
         self._seen = 0  # the last budget_calls row read
@@ -78,7 +80,7 @@ class SqliteStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
             self._migrate()
-            self._count_stored_calls(self._db.execute("SELECT id, key, at, until FROM budget_calls").fetchall())
+            self._count_stored_calls(self._db.execute("SELECT id, key, window, times FROM budget_calls").fetchall())
 
     def _migrate(self) -> None:
         """Changes made after a store was first made (callers hold the lock)."""
@@ -185,7 +187,8 @@ class SqliteStore:
             answers = self._budgets.take(takes, now)
             self._clock = max(self._clock, now)
             if answers and answers[0].allowed:
-                self._unwritten.extend((take.key, now, now + take.rule.window_seconds) for take in takes)
+                for take in takes:
+                    self._unwritten.setdefault(take.key, (take.rule.window_seconds, []))[1].append(now)
         return answers
 
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
@@ -223,27 +226,31 @@ class SqliteStore:
     async def flush(self) -> None:
         """Write the usage and budget calls counted since the last flush, and count the other processes'."""
         with self._counting:
-            calls, self._unwritten = self._unwritten, []
+            calls, self._unwritten = self._unwritten, {}
             usage, clock = self._usage.take(), self._clock
         try:
             stored = self._write_counts(calls, usage, clock)
         except BaseException:
             with self._counting:  # kept for the next flush: nothing counted is dropped
-                self._unwritten[:0] = calls
+                for key, (window, times) in calls.items():
+                    self._unwritten.setdefault(key, (window, []))[1][:0] = times
                 self._usage.merge(usage)
             raise
         with self._counting:
             self._count_stored_calls(stored)
             self._budgets.prune(self._clock)
 
-    def _write_counts(self, calls: list[tuple[str, float, float]], usage: PendingUsage, clock: float) -> list[Row]:
+    def _write_counts(self, calls: dict[str, tuple[int, list[float]]], usage: PendingUsage, clock: float) -> list[Row]:
         """One transaction: this process's calls and usage in, expired calls out, the others' new calls read."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT INTO budget_calls (key, at, until, replica) VALUES (?, ?, ?, ?)",
-                    [(key, at, until, self._replica) for key, at, until in calls],
+                    "INSERT INTO budget_calls (key, window, times, until, replica) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (key, window, struct.pack(f"<{len(times)}d", *times), max(times) + window, self._replica)
+                        for key, (window, times) in calls.items()
+                    ],
                 )
                 self._db.execute("DELETE FROM budget_calls WHERE until <= ?", (clock,))
                 for server_id, hours in usage.calls.items():
@@ -258,7 +265,7 @@ class SqliteStore:
                         "DELETE FROM usage WHERE server_id = ? AND hour <= ?", (server_id, max(hours) - USAGE_HOURS)
                     )
                 others = self._db.execute(
-                    "SELECT id, key, at, until FROM budget_calls WHERE id > ? AND replica != ?",
+                    "SELECT id, key, window, times FROM budget_calls WHERE id > ? AND replica != ?",
                     (self._seen, self._replica),
                 ).fetchall()
                 newest = self._db.execute("SELECT MAX(id) FROM budget_calls").fetchone()[0]
@@ -270,8 +277,9 @@ class SqliteStore:
         return others
 
     def _count_stored_calls(self, rows: list[Row]) -> None:
-        for id_, key, at, until in rows:
-            self._budgets.add(key, round(until - at), at)
+        for id_, key, window, times in rows:
+            for at in struct.unpack(f"<{len(times) // 8}d", times):
+                self._budgets.add(key, window, at)
             self._seen = max(self._seen, id_)
 
     def _transaction(self, *statements: tuple[str, Params]) -> int:
