@@ -70,23 +70,30 @@ class Load:
 
 
 async def _load(side: Side, operation: str, clients: int, seconds: float) -> tuple[int, int, float]:
+    """`clients` connections, each with a session of its own, calling back to back for `seconds`."""
+    requests = [(await side.own_requests())[operation] for _ in range(clients)]
     connections = [await side.connect() for _ in range(clients)]
-    request = side.requests[operation]
     done = errors = 0
     stop_at = 0.0
 
-    async def client(connection: Any) -> None:
+    async def client(connection: Any, request: bytes) -> None:
         nonlocal done, errors
         while time.perf_counter() < stop_at:
-            status, _, body = await connection.request(request)
+            try:
+                status, _, body = await connection.request(request)
+            except (TimeoutError, ConnectionError):  # counted; this client's connection is out of step: it stops
+                errors += 1
+                return
             done += 1
             errors += not side.good(status, body)
 
-    for connection in connections:  # every connection open and warm before the clock starts
+    for connection, request in zip(connections, requests, strict=True):  # open and warm before the clock starts
         await connection.request(request)
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.wait_for(asyncio.gather(*(client(c) for c in connections)), seconds + 60)
+    await asyncio.wait_for(
+        asyncio.gather(*(client(c, r) for c, r in zip(connections, requests, strict=True))), seconds + 60
+    )
     elapsed = time.perf_counter() - started
     for connection in connections:
         connection.close()

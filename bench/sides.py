@@ -73,6 +73,7 @@ class Side:
     process: subprocess.Popen | None = None  # the server measured (None: the direct side measures the fake)
     requests: dict[str, bytes] = field(default_factory=dict)
     mcp_url: str | None = None
+    session: tuple[str, str] | None = None  # (path, which Operation field names the tool): how to open a session
 
     def good(self, status: int, body: bytes) -> bool:
         if self.mcp_url is None:
@@ -85,6 +86,13 @@ class Side:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+
+    async def own_requests(self) -> dict[str, bytes]:
+        """The requests of a session of its own (the direct side's are always the same): concurrent clients of
+        one session would reuse one JSON-RPC id, and an MCP server may answer only one of them."""
+        if self.session is None:
+            return self.requests
+        return await open_session(self, *self.session)
 
 
 def direct_side(upstream_port: int, version: str, user_agent: str) -> Side:
@@ -115,7 +123,7 @@ INITIALIZE = json.dumps(
 ).encode()
 
 
-async def open_session(side: Side, path: str, tool_of: str) -> None:
+async def open_session(side: Side, path: str, tool_of: str) -> dict[str, bytes]:
     """initialize (+ initialized), then the tools/call request of every operation, on one signed or stored session."""
     connection = await side.connect()
     try:
@@ -127,6 +135,7 @@ async def open_session(side: Side, path: str, tool_of: str) -> None:
         await connection.request(raw_request("POST", path, mcp_headers(session_id), note))
     finally:
         connection.close()
+    requests = {}
     for index, (name, op) in enumerate(OPERATIONS.items(), start=1):
         tool = getattr(op, tool_of)
         call = {
@@ -135,7 +144,8 @@ async def open_session(side: Side, path: str, tool_of: str) -> None:
             "method": "tools/call",
             "params": {"name": tool, "arguments": op.arguments},
         }
-        side.requests[name] = raw_request("POST", path, mcp_headers(session_id), json.dumps(call).encode())
+        requests[name] = raw_request("POST", path, mcp_headers(session_id), json.dumps(call).encode())
+    return requests
 
 
 def modern_tools_list() -> tuple[dict[str, str], bytes]:
@@ -196,8 +206,8 @@ def start_ours(
     if count != expected_tools:
         stop(process)
         raise RuntimeError(f"tools/list answered {status} with {count} tools, expected {expected_tools}")
-    side = Side("stripe-mcp", port, process, mcp_url=f"http://127.0.0.1:{port}{path}")
-    asyncio.run(open_session(side, path, "ours"))
+    side = Side("stripe-mcp", port, process, mcp_url=f"http://127.0.0.1:{port}{path}", session=(path, "ours"))
+    side.requests = asyncio.run(open_session(side, path, "ours"))
     return side, elapsed
 
 
@@ -234,6 +244,6 @@ def start_fastmcp(
     if status != 200:
         stop(process)
         raise RuntimeError(f"FastMCP tools/list answered {status}")
-    side = Side("FastMCP", port, process, mcp_url=f"http://127.0.0.1:{port}/mcp")
-    asyncio.run(open_session(side, "/mcp", "fastmcp"))
+    side = Side("FastMCP", port, process, mcp_url=f"http://127.0.0.1:{port}/mcp", session=("/mcp", "fastmcp"))
+    side.requests = asyncio.run(open_session(side, "/mcp", "fastmcp"))
     return side, elapsed, len(answer)
