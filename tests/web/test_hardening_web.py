@@ -289,6 +289,8 @@ async def test_a_store_that_cannot_be_written_is_503_json_and_recovers(app: App,
     assert (await app.mcp(url, call)).json()["result"]["isError"] is False
     database = app.runtime.store._db  # type: ignore[attr-defined]  # writes fail as on a read-only file
     database.execute("PRAGMA query_only = ON")
+    with pytest.raises(app.runtime.store.unavailable):  # budgets and usage are written every 0.5 s
+        await app.runtime.store.flush()
     sent = len(fake_stripe.requests)
     refused = await app.mcp(url, call)
     assert refused.status_code == 503
@@ -310,9 +312,10 @@ async def test_a_full_disk_is_503_too(app: App, fake_stripe: FakeStripe) -> None
     database = app.runtime.store._db  # type: ignore[attr-defined]  # no room past its pages: SQLITE_FULL
     pages = database.execute("PRAGMA page_count").fetchone()[0]
     database.execute(f"PRAGMA max_page_count = {pages}")
-    with pytest.raises(app.runtime.store.unavailable):  # fill what is left with budget rows: "disk is full"
-        for index in range(100_000):
-            await app.runtime.store.take_budget(f"server:srv_{index:016x}", 50, 10, app.clock.now)
+    for index in range(100_000):  # counted in memory, then more budget rows than the file has room for
+        await app.runtime.store.take_budget(f"server:srv_{index:016x}", 50, 10, app.clock.now)
+    with pytest.raises(app.runtime.store.unavailable):  # "database or disk is full" at the next flush
+        await app.runtime.store.flush()
     answer = await app.mcp(url, call)
     assert answer.status_code == 503 and "nothing was sent" in answer.json()["error"]["message"]
     assert fake_stripe.requests == []

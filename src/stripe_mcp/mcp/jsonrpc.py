@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+import orjson
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -102,8 +104,14 @@ def parse_envelope(message: Any) -> Envelope | JsonRpcError | None:
 
 
 def dumps(value: Any) -> bytes:
-    # ensure_ascii keeps lone surrogates from failing the encode; allow_nan=False keeps the output JSON.
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    """Compact JSON, UTF-8. orjson writes it ten times faster than the standard library; what orjson refuses
+    (a lone surrogate, an integer beyond 64 bits, a key that is not a string) goes to the standard library,
+    whose ensure_ascii escapes the surrogate. Values are finite: every parser feeding a reply refuses NaN and
+    the infinities (orjson would write them as null; allow_nan=False refuses them on the other path)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 def response_bytes(request_id: RequestId | None, result: dict[str, Any] | bytes) -> bytes:

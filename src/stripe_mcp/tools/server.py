@@ -17,7 +17,7 @@ from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.calls import SentCall
-from stripe_mcp.tools.filters import ToolFilter, allowed_tools, refusal_message
+from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools, refusal_message
 from stripe_mcp.tools.object_fields import PathError
 from stripe_mcp.tools.projection import path_tree
 from stripe_mcp.tools.query import tool as query_tool
@@ -46,6 +46,12 @@ INLINE_RESULT_BYTES = 64 * 1024
 # One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
 # an entry lives as long as some instance (or a call in flight) holds it.
 _GATES: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+
+
+@functools.lru_cache(maxsize=64)
+def _listed(operations: tuple[str, ...]) -> tuple[str, ...]:
+    """The operations and query_stripe: one tuple for every server on the same filter, however many."""
+    return (*operations, query_tool.NAME)
 
 
 def _gate_for(server_id: str, limit: int) -> asyncio.Semaphore:
@@ -122,9 +128,9 @@ class StripeMcpServer:
         operations = allowed_tools(registry, tool_filter)
         # query_stripe reads through list and search tools: it comes with the first one the filters allow.
         self.queryable = any(registry.tools[name].kind in ("list", "search") for name in operations)
-        self.tool_names = operations + ((query_tool.NAME,) if self.queryable else ())
+        self.tool_names = _listed(operations) if self.queryable else operations
         self._operations = operations
-        self._allowed = frozenset(operations)
+        self._allowed = allowed_tool_set(registry, tool_filter)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)

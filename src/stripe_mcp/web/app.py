@@ -52,28 +52,30 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
         release_memory()
         gc.freeze()
         opened.append(started)
-        cleaner = asyncio.create_task(clean_up_forever(started))
+        background = [asyncio.create_task(clean_up_forever(started)), asyncio.create_task(started.flush_forever())]
         if on_ready is not None:
             on_ready(started)
         try:
             yield
         finally:
-            cleaner.cancel()
-            await asyncio.gather(cleaner, return_exceptions=True)
-            await close_runtime(started)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await close_runtime(started)  # flushes the store: what the last calls counted is kept
 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
     routes = [
-        Route(HEALTH_PATH, health),
-        *AdminApi(runtime, settings.admin_token).routes(),
-        *Console(runtime, settings, keys).routes(),
+        # First: the router tries routes in order, and nearly every request is an MCP one.
         *mcp_routes(
             resolve,
             session_secret=session_secret,
             allowed_hosts=settings.allowed_hosts,
             allowed_origins=settings.allowed_origins,
         ),
+        Route(HEALTH_PATH, health),
+        *AdminApi(runtime, settings.admin_token).routes(),
+        *Console(runtime, settings, keys).routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -1,28 +1,33 @@
 """The per-process runtime: the store, the tools and Stripe, opened once; MCP servers resolved from URL tokens.
 
-A resolved server is cached for RESOLVE_CACHE_SECONDS; each of its tool calls first takes the server's and the
+A resolved server is built once (its Stripe key decrypted, its tools decided) and kept while its record in the
+store stays the same: every RESOLVE_CACHE_SECONDS a request reads the record again (one indexed read), so a
+revoke, an expiry or a change seen by any replica holds here within a second. At most RESOLVE_CACHE_SIZE
+servers are kept, the least recently used going first. Each tool call first takes the server's and the
 account's budgets and counts towards the usage the console shows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.budgets import BudgetTake
 from stripe_mcp.managed.secrets import KeyBox, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
-from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
 from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Timeouts, Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer
 from stripe_mcp.tools.ranking import SearchIndex
@@ -35,6 +40,7 @@ from stripe_mcp.web.settings import Settings
 
 log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
+RESOLVE_CACHE_SIZE = 1024  # servers kept built; one costs ~3 KB (its tool names are shared per filter)
 DEFAULT_ACCOUNT = "default"
 BUDGET_EXCEEDED = -32029
 NOT_FOUND_MESSAGE = (
@@ -50,7 +56,7 @@ API_TOKEN_TOUCH_SECONDS = 60.0  # an API token's last use is written at most thi
 class _Cached:
     server: McpServer
     record: ServerRecord
-    until: float
+    until: float  # when the record is read again (time.monotonic)
 
 
 @dataclass
@@ -65,7 +71,7 @@ class Runtime:
     default_url: str | None = None
     default_revoked_at: float | None = None  # when the default server of STRIPE_API_KEY was revoked, if it was
     default_account_id: str | None = None
-    _servers: dict[str, _Cached] = field(default_factory=dict)
+    _servers: OrderedDict[str, _Cached] = field(default_factory=OrderedDict)  # by token hash, least recent first
     _token_touched: dict[str, float] = field(default_factory=dict)  # API token id -> when its use was last written
 
     @property
@@ -93,9 +99,10 @@ class Runtime:
         hashed = token_hash(token)
         cached = self._servers.get(hashed)
         if cached is None or cached.until < time.monotonic():
-            cached = await self._load(hashed)
+            cached = await self._load(hashed, cached)
             if cached is None:
                 return not_found()
+        self._servers.move_to_end(hashed)
         if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
         if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(
@@ -107,11 +114,25 @@ class Runtime:
             )
         return cached.server
 
-    async def _load(self, hashed: str) -> _Cached | None:
-        self._servers.pop(hashed, None)
+    async def _load(self, hashed: str, stale: _Cached | None) -> _Cached | None:
+        """The server of a token hash, read again from the store; built anew only when its record changed."""
         record = await self.store.server_by_token_hash(hashed)
         if record is None or not same_hash(record.token_hash, hashed):
+            self._servers.pop(hashed, None)
             return None
+        if stale is not None and stale.record == record and self._servers.get(hashed) is stale:
+            stale.until = time.monotonic() + RESOLVE_CACHE_SECONDS
+            return stale
+        server = await self._build(record)
+        if server is None:
+            self._servers.pop(hashed, None)
+            return None
+        cached = self._servers[hashed] = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
+        while len(self._servers) > RESOLVE_CACHE_SIZE:
+            self._servers.popitem(last=False)
+        return cached
+
+    async def _build(self, record: ServerRecord) -> McpServer | None:
         account = await self.store.get_account(record.account_id)
         if account is None or self.keys is None:
             return None
@@ -132,13 +153,7 @@ class Runtime:
             before_call=take_budgets,
             full_results=bool(record.config.get("full_results", False)),
         )
-        cached = _Cached(
-            self.expose(server, record.config.get("tool_exposure", "all")),
-            record,
-            time.monotonic() + RESOLVE_CACHE_SECONDS,
-        )
-        self._servers[hashed] = cached
-        return cached
+        return self.expose(server, record.config.get("tool_exposure", "all"))
 
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""
@@ -162,30 +177,29 @@ class Runtime:
             return JsonRpcError(STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE, http_status=503)
 
     async def _take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
-        now = self.clock()
-        for scope, key, rule in (
-            ("server", f"server:{record.id}", self.settings.server_budget),
-            ("account", f"account:{record.account_id}", self.settings.account_budget),
-        ):
-            budget = await self.store.take_budget(key, rule.limit, rule.window_seconds, now)
-            if not budget.allowed:
-                return JsonRpcError(
-                    BUDGET_EXCEEDED,
-                    f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
-                    f"retry after {budget.reset_seconds} s",
-                    data={"scope": scope, "retry_after": budget.reset_seconds},
-                    http_status=429,
-                    headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
-                )
-        return None
+        scopes = (("server", self.settings.server_budget), ("account", self.settings.account_budget))
+        takes = [
+            BudgetTake(f"server:{record.id}", self.settings.server_budget),
+            BudgetTake(f"account:{record.account_id}", self.settings.account_budget),
+        ]
+        budgets = await self.store.take_budgets(takes, self.clock())
+        if budgets[0].allowed:
+            return None
+        # The budget without room is the one with none left (the other's own count was not taken).
+        (scope, rule), budget = next(((s, b) for s, b in zip(scopes, budgets, strict=True) if b.remaining == 0))
+        return JsonRpcError(
+            BUDGET_EXCEEDED,
+            f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
+            f"retry after {budget.reset_seconds} s",
+            data={"scope": scope, "retry_after": budget.reset_seconds},
+            http_status=429,
+            headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
+        )
 
     async def record_call(self, record: ServerRecord) -> None:
         """Usage for the console (last used, calls in 24 h): a call the budgets let through (its arguments are
-        checked after)."""
-        try:
-            await service.record_call(self.store, record.id, self.clock())
-        except Exception:  # statistics never fail a call
-            log.exception("recording the usage of %s failed", record.id)
+        checked after). Counted in memory and written at the store's next flush (`flush_forever`)."""
+        await service.record_call(self.store, record.id, self.clock())
 
     async def _api_token_ok(self, request: Request, account_id: str) -> bool:
         """A bearer API token that holds (looked up on every request: a revoke holds at once on every replica) and
@@ -223,6 +237,15 @@ class Runtime:
             )
         return self.mcp_url(token)
 
+    async def flush_forever(self) -> None:
+        """Write what the store counts in memory (usage; budget calls on SQLite) every FLUSH_SECONDS."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.store.flush()
+            except Exception:  # kept in memory for the next try; a call is never failed for it
+                log.exception("flushing usage and budget counts to the store failed; trying again")
+
     async def delete_expired(self) -> None:
         removed = await self.store.delete_expired_servers(self.clock())
         if removed:
@@ -243,7 +266,7 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     except BaseException:
         await store.close()
         raise
-    upstream = Upstream(settings.stripe_base_url, timeout=httpx.Timeout(settings.upstream_timeout, connect=5.0))
+    upstream = Upstream(settings.stripe_base_url, timeout=Timeouts(settings.upstream_timeout, connect=5.0))
     runtime = Runtime(settings, registry, store, keys, upstream)
     if settings.default_api_key and keys is not None:
         runtime.default_url = await runtime.ensure_default_server(keys, settings.default_api_key)
@@ -252,7 +275,10 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.upstream.aclose()
-    await runtime.store.close()
+    try:
+        await runtime.store.close()  # flushes first
+    except runtime.store.unavailable:
+        log.exception("the store is unavailable: the usage and budget counts of the last 0.5 s are lost")
 
 
 async def preflight(settings: Settings) -> None:

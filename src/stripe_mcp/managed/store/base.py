@@ -5,10 +5,16 @@ Only hashes of tokens and encrypted Stripe keys are ever stored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stripe_mcp.managed.budgets import Budget, BudgetTake
+
 USAGE_HOURS = 24  # calls are counted per hour; server_usage sums the current hour and the 23 before it
+# How often a serving process flushes what its store keeps in memory: usage, and on SQLite the budget
+# calls it let through (which other processes on the same file then count); closing flushes too.
+FLUSH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,16 +78,6 @@ class ThrottleRule:
         return 0.0 if attempts < self.free else float(min(2 ** min(attempts - self.free, 30), self.max_delay))
 
 
-@dataclass(frozen=True)
-class Budget:
-    """One fixed-window request budget after taking a request from it."""
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_seconds: int
-
-
 class Store(Protocol):
     # What the backend raises when it cannot be reached or written (down, disk full, read-only, corrupt).
     unavailable: tuple[type[Exception], ...]
@@ -106,10 +102,14 @@ class Store(Protocol):
     async def delete_account(self, account_id: str) -> bool: ...
     async def setting(self, key: str, default: str) -> str: ...  # the stored value, or `default` stored first
     async def stored_setting(self, key: str) -> str | None: ...  # the stored value, if any; stores nothing
+    # Budgets (managed/budgets.py): take_budgets counts a call at `now` in all of `takes` or, when one has
+    # no room, in none; take_budget is the same for one budget.
+    async def take_budgets(self, takes: Sequence[BudgetTake], now: float) -> list[Budget]: ...
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget: ...
     async def delete_expired_servers(self, now: float) -> int: ...
     # Usage: record_call counts a tool call in an hourly bucket and keeps the latest time; server_usage
     # answers (that time or None, the calls of the current hour and the USAGE_HOURS - 1 before it).
+    # record_call is counted in memory (usage.py) and written at the next flush.
     async def record_call(self, server_id: str, now: float) -> None: ...
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]: ...
     # Revocations: a key (a revoked server's token hash, a signed-out console session) held until `until`
@@ -120,4 +120,5 @@ class Store(Protocol):
     # wait before the next one. `clear_sign_in_attempts` forgets a key's attempts (after a success).
     async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float: ...
     async def clear_sign_in_attempts(self, key: str) -> None: ...
-    async def close(self) -> None: ...
+    async def flush(self) -> None: ...
+    async def close(self) -> None: ...  # flushes first

@@ -5,34 +5,43 @@ Keys (prefix `stripe-mcp:`):
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
 - `api-token:<hash>` JSON, `api-tokens` hash token id -> hash, `api-token-used` sorted set id -> time of last use;
-  `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
+  `setting:<key>`;
+- `budget:<key>` sorted set of the calls a budget let through (member: replica and call number, score:
+  its time) within its window, expiring a window after the latest;
 - `server-history:<account id>` hash server id -> JSON of the server as made, plus `revoked_at` once revoked
   (never a token hash); kept when the server expires or is revoked, dropped with the account;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
   `usage-last` sorted set server id -> time of its latest call;
 - `revoked:<key>` the time of a revocation, expiring when it stops mattering; `sign-in:<key>` hash of a client's
   sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest.
+
+A tool call takes its budgets in one round trip (a script: exact across replicas, managed/budgets.py);
+its usage is counted in memory (usage.py) and written by `flush`, one pipeline for all servers.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 
 import redis.asyncio as redis
 
+from stripe_mcp.managed.budgets import Budget, BudgetRule, BudgetTake, budget_after
 from stripe_mcp.managed.store.base import (
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
-    Budget,
     ServerHistoryRecord,
     ServerRecord,
     ThrottleRule,
 )
+from stripe_mcp.managed.store.usage import PendingUsage
 
 PREFIX = "stripe-mcp:"
 # take_sign_in_attempt, atomically: refuse while the key must wait, else count the attempt and set the wait after
@@ -50,6 +59,35 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return '0'
 """
 
+# KEYS: the budgets' sorted sets. ARGV: now, this call's member, then per key its limit and window.
+# Returns 1 or 0 (let through or not), then per key the calls counted before this one and the time of
+# the counted call whose leaving frees a place (budgets.freeing_index; "" for none). Let through, the
+# call is added to every set; refused, to none.
+TAKE_BUDGETS = """
+local now = tonumber(ARGV[1])
+local used, allowed = {}, 1
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  used[i] = redis.call('ZCARD', key)
+  if used[i] >= tonumber(ARGV[1 + 2 * i]) then allowed = 0 end
+end
+local answer = {allowed}
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local index = 0
+  if allowed == 0 then index = math.max(0, used[i] - limit) end
+  local freeing = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+  if allowed == 1 then
+    redis.call('ZADD', key, now, ARGV[2])
+    redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  end
+  table.insert(answer, used[i])
+  table.insert(answer, freeing[2] or '')
+end
+return answer
+"""
+
 
 def _text(value: object) -> str:
     """A reply as the str it is: decode_responses=True decodes every reply, which redis-py's types cannot say."""
@@ -65,6 +103,9 @@ class RedisStore:
         self.url = url
         self._tokens_indexed = False  # api-tokens holds the tokens made before it existed too
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
+        self._take_budgets = self._redis.register_script(TAKE_BUDGETS)
+        self._calls = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())  # unique budget-set members
+        self._usage = PendingUsage()
 
     def _key(self, *parts: str) -> str:
         return PREFIX + ":".join(parts)
@@ -129,6 +170,7 @@ class RedisStore:
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
             await pipe.execute()
+        self._usage.forget(map(_text, entries))
         return True
 
     # Servers ------------------------------------------------------------------------------------
@@ -187,6 +229,7 @@ class RedisStore:
             pipe.zrem(self._key("usage-last"), server_id)
             pipe.delete(self._key("usage", server_id))
             await pipe.execute()
+        self._usage.forget([server_id])
         return True
 
     async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]:
@@ -217,19 +260,13 @@ class RedisStore:
                     removed += await self._redis.hdel(self._key("servers", account_id), server_id)
                     await self._redis.zrem(self._key("usage-last"), server_id)
                     await self._redis.delete(self._key("usage", _text(server_id)))
+                    self._usage.forget([_text(server_id)])
         return removed
 
     # Usage --------------------------------------------------------------------------------------
 
     async def record_call(self, server_id: str, now: float) -> None:
-        hour, counters = int(now // 3600), self._key("usage", server_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(counters, str(hour), 1)
-            # Buckets that left the window go (a longer pause lets the whole hash expire).
-            pipe.hdel(counters, *(str(h) for h in range(hour - 2 * USAGE_HOURS, hour - USAGE_HOURS + 1)))
-            pipe.expire(counters, (USAGE_HOURS + 1) * 3600)
-            pipe.zadd(self._key("usage-last"), {server_id: now}, gt=True)  # replicas' calls land in any order
-            await pipe.execute()
+        self._usage.add(server_id, now)
 
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
         hour = int(now // 3600)
@@ -238,7 +275,28 @@ class RedisStore:
             pipe.zscore(self._key("usage-last"), server_id)
             pipe.hmget(self._key("usage", server_id), hours)
             last_at, counts = await pipe.execute()
-        return (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
+        stored = (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
+        return self._usage.added_to(server_id, now, stored)
+
+    async def flush(self) -> None:
+        usage = self._usage.take()
+        if not usage:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for server_id, calls in usage.calls.items():
+                    counters, newest = self._key("usage", server_id), max(calls)
+                    for hour, count in calls.items():
+                        pipe.hincrby(counters, str(hour), count)
+                    # Buckets that left the window go (a longer pause lets the whole hash expire).
+                    pipe.hdel(counters, *(str(h) for h in range(newest - 2 * USAGE_HOURS, newest - USAGE_HOURS + 1)))
+                    pipe.expire(counters, (USAGE_HOURS + 1) * 3600)
+                    # Replicas' calls land in any order.
+                    pipe.zadd(self._key("usage-last"), {server_id: usage.last_at[server_id]}, gt=True)
+                await pipe.execute()
+        except BaseException:
+            self._usage.merge(usage)  # kept for the next flush
+            raise
 
     # API tokens, settings, budgets --------------------------------------------------------------
 
@@ -330,18 +388,26 @@ class RedisStore:
         value = await self._redis.get(self._key("setting", key))
         return None if value is None else _text(value)
 
+    async def take_budgets(self, takes: Sequence[BudgetTake], now: float) -> list[Budget]:
+        arguments: list[str | int | float] = [repr(now), next(self._calls)]
+        for take in takes:
+            arguments += [take.rule.limit, take.rule.window_seconds]
+        allowed, *counted = await self._take_budgets(keys=[self._key("budget", t.key) for t in takes], args=arguments)
+        answers = []
+        for index, take in enumerate(takes):
+            used, freeing = int(counted[2 * index]), counted[2 * index + 1]
+            freeing_at = float(freeing) if freeing else (now if allowed else None)
+            answers.append(budget_after(bool(allowed), take.rule, used, freeing_at, now))
+        return answers
+
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
-        window = int(now // window_seconds)
-        counter = self._key("budget", key, str(window))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(counter)
-            pipe.expire(counter, window_seconds * 2)
-            used, _ = await pipe.execute()
-        reset = max(1, int((window + 1) * window_seconds - now + 0.999))
-        return Budget(used <= limit, limit, max(0, limit - used), reset)
+        return (await self.take_budgets([BudgetTake(key, BudgetRule(limit, window_seconds))], now))[0]
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        try:
+            await self.flush()
+        finally:
+            await self._redis.aclose()
 
 
 def _history_json(record: ServerRecord, revoked_at: float | None) -> str:
