@@ -1,6 +1,8 @@
 """The deprecated HTTP+SSE transport of 2024-11-05: ``GET /mcp/{token}/sse`` opens a stream whose
 first event names the POST endpoint (``/mcp/{token}/messages?session_id=...``); each POST is
-answered 202 and its reply goes out on the stream as a `message` event.
+answered 202 and its reply goes out on the stream as a `message` event. A session that initialized at
+2025-06-18 or later with elicitation declared may be asked mid-call: elicitation/create goes out on the
+stream too, and the client posts its response like any other message.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker, PendingRequests, RoundTripAsker, is_response
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, wait_disconnect
 from stripe_mcp.mcp.dispatch import dispatch_message
 from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, JsonRpcError, one_line, request_id_of
 from stripe_mcp.mcp.responses import error_response, find_server, http_error
 from stripe_mcp.mcp.security import TransportSecurity, is_json_content, read_message
 from stripe_mcp.mcp.types import McpServer, Resolver
-from stripe_mcp.mcp.versions import SSE_VERSION
+from stripe_mcp.mcp.versions import ELICITATION_VERSIONS, SSE_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,15 @@ class SseSession:
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(SSE_QUEUE_SIZE))
     version: str = SSE_VERSION
     in_flight: InFlight = field(default_factory=InFlight)
+    can_elicit: bool = False  # its client declared elicitation in initialize
+
+    async def send(self, body: bytes) -> None:
+        await asyncio.wait_for(self.queue.put(body), SSE_KEEPALIVE_SECONDS)
+
+    def asker(self, pending: PendingRequests) -> Asker:
+        if not (self.can_elicit and self.version in ELICITATION_VERSIONS):
+            return CANNOT_ASK
+        return RoundTripAsker(self.send, pending, self.token, self.version)
 
 
 def _sse_event(event: str, data: bytes) -> bytes:
@@ -99,6 +111,7 @@ class SseTransport:
         # The reply to a POST must go out on the GET stream held open by this very process,
         # so this transport cannot be stateless.
         self.sessions: dict[str, SseSession] = {}
+        self.pending = PendingRequests()  # elicitations sent on these streams, awaiting the posted response
 
     async def connect(self, request: Request) -> Response | SseStream:
         token = request.path_params["token"]
@@ -138,16 +151,21 @@ class SseTransport:
         if is_cancellation(message):
             session.in_flight.cancel(message.get("params"))
             return Response("Accepted", status_code=202)
+        if is_response(message):
+            self.pending.deliver(message, token)
+            return Response("Accepted", status_code=202)
         if session.in_flight.full() or session.queue.full():
             return http_error(429, INVALID_REQUEST, "Too many pending requests on this session")
-        session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message))
+        asker = session.asker(self.pending)
+        session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message, asker))
         return Response("Accepted", status_code=202)
 
 
-async def _answer_on_stream(server: McpServer, session: SseSession, message: Any) -> None:
-    reply = await dispatch_message(server, message, session.version, depth_checked=True)
+async def _answer_on_stream(server: McpServer, session: SseSession, message: Any, asker: Asker) -> None:
+    reply = await dispatch_message(server, message, session.version, depth_checked=True, asker=asker)
     if reply.negotiated is not None:
         session.version = reply.negotiated
+        session.can_elicit = reply.can_elicit
     if reply.body is None:
         return
     try:
