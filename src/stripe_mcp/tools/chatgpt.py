@@ -11,8 +11,10 @@ import json
 import re
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.stripe_api.amounts import ZERO_DECIMAL_CURRENCIES
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.results import json_error_result, success_result
 from stripe_mcp.tools.server import ToolServer
@@ -36,7 +38,6 @@ FREE_TEXT_QUERIES = {
 }
 # Id prefix -> the tool that retrieves such an object: what fetch, and search by id, can read.
 RETRIEVE_TOOLS = {prefix: entry.retrieve_tool for prefix, entry in ID_PREFIXES.items() if entry.retrieve_tool}
-ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$")
 DASHBOARD = "https://dashboard.stripe.com/"
 
@@ -134,7 +135,8 @@ class ChatGptServer:
         path = entry.dashboard_path if entry and entry.dashboard_path else "search"
         return f"{DASHBOARD}{'test/' if self.test_mode else ''}{path}/{object_id}"
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
+        # search and fetch only read, and reads never need approval: nothing to ask.
         if name not in ("search", "fetch"):
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. This server offers search and fetch.")
         value = arguments.get("query" if name == "search" else "id")
