@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.search.terms import stem, terms
@@ -174,13 +175,13 @@ class DiscoveryServer:
     def tools_json(self) -> bytes:
         return META_TOOLS_JSON
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         if name == "search_tools":
             return self._search(arguments)
         if name == "get_tool_schema":
             return self._schemas(arguments)
         if name == "call_tool":
-            return await self._call(arguments)
+            return await self._call(arguments, asker)
         if name in self.inner.tool_names:
             raise JsonRpcError(
                 INVALID_PARAMS,
@@ -220,7 +221,7 @@ class DiscoveryServer:
                 {
                     "name": n,
                     "description": self.index.registry.tools[n].description,
-                    "inputSchema": self.index.registry.input_schema(n),
+                    "inputSchema": self.inner.input_schema(n),
                 }
                 for n in known
             ]
@@ -229,7 +230,8 @@ class DiscoveryServer:
             payload["unknown"] = [{"name": n[:64], "did_you_mean": close} for n, close in unknown.items()]
         return success_result(payload) if known else json_error_result(payload)
 
-    async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
+    async def _call(self, arguments: dict[str, Any], asker: Asker) -> CallOutcome:
+        """The inner tool, under the same rules as when it is called directly (approval included)."""
         name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
         if not isinstance(name, str) or name not in self.inner.tool_names:
             close = difflib.get_close_matches(str(name), self.inner.tool_names, n=3, cutoff=0.5)
@@ -238,4 +240,4 @@ class DiscoveryServer:
             )
         if not isinstance(tool_arguments, dict):
             return json_error_result({"error": "arguments must be an object"})
-        return await self.inner.call_tool(name, tool_arguments)
+        return await self.inner.call_tool(name, tool_arguments, asker)

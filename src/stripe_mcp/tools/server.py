@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
@@ -10,10 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import Upstream, is_live_key
-from stripe_mcp.stripe_api.types import InvalidArgument
+from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
+from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
+from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
 from stripe_mcp.tools.registry import Registry
@@ -75,7 +79,9 @@ class ToolServer(Protocol):
     @property
     def livemode(self) -> bool: ...  # whether its API key is a live one
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+    def input_schema(self, name: str) -> dict[str, Any]: ...  # as tools/list shows it
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome: ...
 
 
 class StripeMcpServer:
@@ -97,6 +103,7 @@ class StripeMcpServer:
         full_results: bool = False,
         max_concurrent_calls: int | None = None,
         concurrency_wait: float | None = None,
+        approvals: ApprovalGate | None = None,
     ) -> None:
         self.registry = registry
         self.upstream = upstream
@@ -110,19 +117,35 @@ class StripeMcpServer:
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
+        self.approvals = approvals
+        # The tools that reach Stripe only after a person's yes (approval_gate.py).
+        self.gated = frozenset(n for n in self.tool_names if approvals and approvals.applies(registry.tools[n]))
 
     @property
     def livemode(self) -> bool:
         return is_live_key(self.account.api_key)
 
     def tools_json(self) -> bytes:
-        return self.registry.tools_json(self.tool_names)
+        return self.registry.tools_json(self.tool_names, self.gated)
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    def input_schema(self, name: str) -> dict[str, Any]:
+        return self.registry.input_schema(name, approval=name in self.gated)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         if name not in self._allowed:
             # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
+        approval_id = None
+        if name in self.gated and APPROVAL_ID_ARGUMENT in arguments:
+            arguments = dict(arguments)
+            approval_id = arguments.pop(APPROVAL_ID_ARGUMENT)
+            if not isinstance(approval_id, str) or not 1 <= len(approval_id) <= 64:
+                message = "approval_id must be the id of an approval (a string of at most 64 characters)"
+                problems = [{"field": APPROVAL_ID_ARGUMENT, "message": message}]
+                return error_result(
+                    f"Invalid arguments for {name}: {message}", {"type": "invalid_arguments", "errors": problems}
+                )
         module = self.registry.module(name)
         values = check_arguments(name, module.Arguments, arguments)
         if isinstance(values, CallOutcome):
@@ -134,12 +157,22 @@ class StripeMcpServer:
                     "tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message}
                 )
                 raise refusal
+        if self.approvals is not None and name in self.gated:
+
+            async def send(key: str) -> Sent:
+                return await self._send(name, module, {**values, "idempotency_key": key}, started)
+
+            proposal = Proposal(self.registry.tools[name], values, self.livemode, send, self.read_object)
+            return await self.approvals.call(proposal, asker, approval_id)
+        return (await self._send(name, module, values, started)).outcome
+
+    async def _send(self, name: str, module: ToolModule, values: dict[str, Any], started: float) -> Sent:
         if not await self._take_slot():
             access_log.info(
                 "tools/call refused",
                 extra={"server_id": self.server_id, "tool": name, "refusal": "too many concurrent calls"},
             )
-            return self._busy_result()
+            return Sent(self._busy_result(), reached_stripe=False)
         try:
             upstream = await self.upstream.call(
                 module,
@@ -149,10 +182,11 @@ class StripeMcpServer:
                 stripe_account=self.account.stripe_account,
             )
         except InvalidArgument as error:
-            return invalid_argument_result(error)
+            return Sent(invalid_argument_result(error), reached_stripe=False)
         finally:
             self._gate.release()
         outcome = to_tool_result(module, upstream, values, lean=self.lean)
+        request_id = upstream.headers.get("request-id") if upstream.headers else None
         access_log.info(
             "tools/call",
             extra={
@@ -160,10 +194,39 @@ class StripeMcpServer:
                 "tool": name,
                 "upstream_status": upstream.status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                "request_id": upstream.headers.get("request-id") if upstream.headers else None,
+                "request_id": request_id,
             },
         )
-        return outcome
+        return Sent(outcome, reached_stripe=upstream.sent, request_id=request_id, upstream_status=upstream.status)
+
+    async def read_object(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """The object a GET tool answers, for the question a person is asked; None if anything fails.
+
+        Reads whatever the question needs, whether or not this server's filters list the tool: the answer
+        goes to the person deciding, not to the agent.
+        """
+        entry = self.registry.tools.get(tool)
+        if entry is None or entry.method != "GET" or not await self._take_slot():
+            return None
+        try:
+            upstream = await self.upstream.call(
+                self.registry.module(tool),
+                arguments,
+                api_key=self.account.api_key,
+                stripe_version=self.account.stripe_version,
+                stripe_account=self.account.stripe_account,
+            )
+        except InvalidArgument:
+            return None
+        finally:
+            self._gate.release()
+        if upstream.failure is not None or not 200 <= (upstream.status or 0) < 300:
+            return None
+        try:
+            body = json.loads(upstream.body)
+        except (ValueError, RecursionError):
+            return None
+        return body if isinstance(body, dict) else None
 
     async def _take_slot(self) -> bool:
         """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""
