@@ -22,6 +22,7 @@ from stripe_mcp.managed.store.base import (
     ServerRecord,
     Store,
 )
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.filters import (
     EXPOSURES,
     PolicyError,
@@ -68,6 +69,9 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
     exposure = config.get("tool_exposure", "all")
     if exposure not in EXPOSURES:
         raise PolicyError(f"tool_exposure must be one of {', '.join(EXPOSURES)}")
+    approval = config.get("approval") or "none"
+    if approval not in APPROVAL_MODES:
+        raise PolicyError(f"approval must be one of {', '.join(APPROVAL_MODES)}")
     validate_filter(registry, methods, tags)
     stripe_account = config.get("stripe_account") or None
     if stripe_account is not None and not (
@@ -81,6 +85,8 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
         "tool_exposure": exposure,
         "full_results": bool(config.get("full_results", False)),
     }
+    if approval != "none":  # kept out when off, so that configs from before approvals read the same
+        normalized["approval"] = approval
     return {**normalized, "stripe_account": stripe_account} if stripe_account else normalized
 
 
@@ -143,6 +149,7 @@ class ToolPreview:
     tool_names: tuple[str, ...]  # the tools the filters leave (what call_tool can reach)
     listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
     warnings: tuple[str, ...]
+    writes: bool = False  # some of them are not read-only: approval is worth considering
 
 
 def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
@@ -163,7 +170,8 @@ def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
     """The tools of a stored (already valid) configuration."""
     names = allowed_tools(registry, tool_filter(config))
     exposure = config.get("tool_exposure", "all")
-    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
+    writes = any(not registry.tools[name].annotations.get("readOnlyHint") for name in names)
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)), writes)
 
 
 def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:

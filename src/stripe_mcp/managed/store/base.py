@@ -1,6 +1,7 @@
 """The store's interface: the records it holds and the operations every backend implements.
 
-Only hashes of tokens and encrypted Stripe keys are ever stored.
+Only hashes of tokens and encrypted Stripe keys are ever stored. Approvals (tools/approvals.py) hold the
+arguments of the calls they allow, and are deleted with their account.
 """
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stripe_mcp.tools.approvals import Approval  # the approval gate owns the record; the store keeps it
+
 USAGE_HOURS = 24  # calls are counted per hour; server_usage sums the current hour and the 23 before it
+LISTED_APPROVALS = 500  # list_approvals answers at most this many, newest first
 
 
 @dataclass(frozen=True)
@@ -69,4 +73,10 @@ class Store(Protocol):
     # answers (that time or None, the calls of the current hour and the USAGE_HOURS - 1 before it).
     async def record_call(self, server_id: str, now: float) -> None: ...
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]: ...
+    # Approvals: the tools.approvals.ApprovalBook operations. replace_approval is a compare-and-set: it stores
+    # the record only over the revision just before it, so replicas never both run one approved call.
+    async def add_approval(self, approval: Approval) -> bool: ...
+    async def get_approval(self, approval_id: str) -> Approval | None: ...
+    async def list_approvals(self, account_id: str) -> list[Approval]: ...
+    async def replace_approval(self, approval: Approval) -> bool: ...
     async def close(self) -> None: ...

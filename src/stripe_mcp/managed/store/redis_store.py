@@ -6,7 +6,9 @@ Keys (prefix `stripe-mcp:`):
   `servers:<account id>` hash server id -> token hash;
 - `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
-  `usage-last` sorted set server id -> time of its latest call.
+  `usage-last` sorted set server id -> time of its latest call;
+- `approval:<id>` hash (record JSON, revision), changed only by compare-and-set scripts;
+  `approvals:<account id>` sorted set of approval ids by creation time.
 """
 
 from __future__ import annotations
@@ -18,14 +20,29 @@ import math
 import redis.asyncio as redis
 
 from stripe_mcp.managed.store.base import (
+    LISTED_APPROVALS,
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
     Budget,
     ServerRecord,
 )
+from stripe_mcp.tools.approvals import Approval
 
 PREFIX = "stripe-mcp:"
+# KEYS: the approval, the account's index; ARGV: record, revision, created_at, id. 1 if added.
+ADD_APPROVAL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'revision', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+# KEYS: the approval; ARGV: record, its revision, the revision it replaces. 1 if replaced.
+REPLACE_APPROVAL = """
+if redis.call('HGET', KEYS[1], 'revision') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'revision', ARGV[2])
+return 1
+"""
 
 
 def _text(value: object) -> str:
@@ -39,6 +56,8 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
+        self._add_approval = self._redis.register_script(ADD_APPROVAL)
+        self._replace_approval = self._redis.register_script(REPLACE_APPROVAL)
 
     def _key(self, *parts: str) -> str:
         return PREFIX + ":".join(parts)
@@ -89,7 +108,11 @@ class RedisStore:
         if account is None:
             return False
         entries = await self._redis.hgetall(self._key("servers", account_id))
+        approvals = await self._redis.zrange(self._key("approvals", account_id), 0, -1)
         async with self._redis.pipeline(transaction=True) as pipe:
+            for approval_id in approvals:
+                pipe.delete(self._key("approval", _text(approval_id)))
+            pipe.delete(self._key("approvals", account_id))
             for token_hash in entries.values():
                 pipe.delete(self._key("server", _text(token_hash)))
             if entries:
@@ -215,6 +238,34 @@ class RedisStore:
             used, _ = await pipe.execute()
         reset = max(1, int((window + 1) * window_seconds - now + 0.999))
         return Budget(used <= limit, limit, max(0, limit - used), reset)
+
+    # Approvals -------------------------------------------------------------------------------------
+
+    async def add_approval(self, approval: Approval) -> bool:
+        keys = [self._key("approval", approval.id), self._key("approvals", approval.account_id)]
+        added = await self._add_approval(
+            keys=keys, args=[approval.to_json(), approval.revision, repr(approval.created_at), approval.id]
+        )
+        return bool(added)
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        record = await self._redis.hget(self._key("approval", approval_id), "record")
+        return None if record is None else Approval.from_json(_text(record))
+
+    async def list_approvals(self, account_id: str) -> list[Approval]:
+        ids = await self._redis.zrevrange(self._key("approvals", account_id), 0, LISTED_APPROVALS - 1)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for approval_id in ids:
+                pipe.hget(self._key("approval", _text(approval_id)), "record")
+            records = await pipe.execute()
+        return [Approval.from_json(_text(record)) for record in records if record is not None]
+
+    async def replace_approval(self, approval: Approval) -> bool:
+        replaced = await self._replace_approval(
+            keys=[self._key("approval", approval.id)],
+            args=[approval.to_json(), approval.revision, str(approval.revision - 1)],
+        )
+        return bool(replaced)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from stripe_mcp.managed.store.base import (
+    LISTED_APPROVALS,
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
     Budget,
     ServerRecord,
 )
+from stripe_mcp.tools.approvals import Approval
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -37,6 +39,11 @@ CREATE TABLE IF NOT EXISTS budgets (key TEXT NOT NULL, window INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS usage (
     server_id TEXT NOT NULL, hour INTEGER NOT NULL, calls INTEGER NOT NULL, last_at REAL NOT NULL, PRIMARY KEY (server_id, hour)
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL, revision INTEGER NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_by_account ON approvals(account_id, created_at);
 """
 
 Params = tuple[object, ...]
@@ -203,6 +210,31 @@ class SqliteStore:
             (first_hour, server_id),
         )[0]
         return last_at, int(calls)
+
+    async def add_approval(self, approval: Approval) -> bool:
+        inserted = self._write(
+            "INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?, ?)",
+            (approval.id, approval.account_id, approval.created_at, approval.revision, approval.to_json()),
+        )
+        return inserted == 1
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        rows = self._run("SELECT record FROM approvals WHERE id = ?", (approval_id,))
+        return Approval.from_json(rows[0][0]) if rows else None
+
+    async def list_approvals(self, account_id: str) -> list[Approval]:
+        rows = self._run(
+            "SELECT record FROM approvals WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ?",
+            (account_id, LISTED_APPROVALS),
+        )
+        return [Approval.from_json(row[0]) for row in rows]
+
+    async def replace_approval(self, approval: Approval) -> bool:
+        changed = self._write(
+            "UPDATE approvals SET record = ?, revision = ? WHERE id = ? AND revision = ?",
+            (approval.to_json(), approval.revision, approval.id, approval.revision - 1),
+        )
+        return changed == 1
 
     def _transaction(self, *statements: tuple[str, Params]) -> int:
         """Run the statements as one transaction; the row count of the last one."""
