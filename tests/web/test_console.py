@@ -524,6 +524,7 @@ def test_created_server_has_every_option(running: RunningServer, browser: Browse
         "tool_exposure": "discovery",
         "full_results": True,
         "stripe_account": None,
+        "approval": "none",
     }
     assert listed[server_id]["expires_at"] is not None
     assert httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=10.0).status_code == 401

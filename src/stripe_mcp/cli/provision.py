@@ -16,6 +16,7 @@ from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys
 from stripe_mcp.managed.store import StoreUrlError, open_store
 from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.filters import PolicyError
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.web.settings import DEFAULTS
@@ -73,6 +74,8 @@ def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsag
     ]
     if config.get("full_results"):
         fields.append("full_results=yes")
+    if config.get("approval"):
+        fields.append(f"approval={config['approval']}")
     if config.get("stripe_account"):
         fields.append(f"stripe_account={config['stripe_account']}")
     fields += [
@@ -135,6 +138,13 @@ def servers() -> None:
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option(
+    "--approval",
+    type=click.Choice(APPROVAL_MODES),
+    default="none",
+    show_default=True,
+    help="Calls that reach Stripe only after a person said yes: destructive tools, every write, or none.",
+)
+@click.option(
     "--expires-at",
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
     default=None,
@@ -149,6 +159,7 @@ def servers_create(
     tags: str,
     require_api_token: bool,
     stripe_account: str | None,
+    approval: str,
     expires_at: datetime | None,
     store_url: str,
     public_url: str,
@@ -162,6 +173,7 @@ def servers_create(
         "tags": comma_list(tags),
         "require_api_token_auth": require_api_token,
         "stripe_account": stripe_account,
+        "approval": approval,
     }
 
     async def create(store: Store, keys: KeyBox | None, registry: Registry) -> service.CreatedServer:

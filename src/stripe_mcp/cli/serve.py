@@ -75,6 +75,13 @@ SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown 
     type=click.IntRange(1, 1000),
     help="Tool modules kept imported; more saves re-imports (~3 ms) when agents use many tools, fewer saves memory.",
 )
+@click.option(
+    "--approval-ttl",
+    default=DEFAULTS.approval_ttl,
+    show_default=True,
+    type=click.FloatRange(30, 86400),
+    help="Seconds a call waits for a person's approval, and an approved call for the agent to make it.",
+)
 def serve(
     host: str,
     port: int,
@@ -88,6 +95,7 @@ def serve(
     server_budget: str,
     account_budget: str,
     loaded_tools: int,
+    approval_ttl: float,
 ) -> None:
     """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
     try:
@@ -107,6 +115,7 @@ def serve(
         server_budget=server_rule,
         account_budget=account_rule,
         loaded_tools=loaded_tools,
+        approval_ttl=approval_ttl,
     )
 
     def ready(runtime: Runtime) -> None:

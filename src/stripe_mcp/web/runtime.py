@@ -22,6 +22,7 @@ from stripe_mcp.managed.store.base import ServerRecord, Store
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.tools.approval_gate import ApprovalGate
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
 from stripe_mcp.tools.ratelimit import budget_headers
@@ -66,6 +67,11 @@ class Runtime:
     def mcp_url(self, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/mcp/{token}"
 
+    @property
+    def approvals_url(self) -> str | None:
+        """Where a person decides pending approvals: the console, when it is open."""
+        return f"{self.settings.public_url.rstrip('/')}/admin/approvals" if self.settings.admin_token else None
+
     def forget_servers(self) -> None:
         """Drop this replica's cache at once (others follow within RESOLVE_CACHE_SECONDS)."""
         self._servers.clear()
@@ -107,6 +113,7 @@ class Runtime:
             server_id=record.id,
             before_call=take_budgets,
             full_results=bool(record.config.get("full_results", False)),
+            approvals=self.approval_gate(record),
         )
         cached = _Cached(
             self.expose(server, record.config.get("tool_exposure", "all")),
@@ -115,6 +122,21 @@ class Runtime:
         )
         self._servers[hashed] = cached
         return cached
+
+    def approval_gate(self, record: ServerRecord) -> ApprovalGate | None:
+        """The server's approval gate, keeping approvals in the store that every replica shares."""
+        mode = record.config.get("approval", "none")
+        if mode == "none":
+            return None
+        return ApprovalGate(
+            mode,
+            server_id=record.id,
+            account_id=record.account_id,
+            book=self.store,
+            console_url=self.approvals_url,
+            ttl=self.settings.approval_ttl,
+            clock=self.clock,
+        )
 
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""

@@ -10,11 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_mcp.managed import service
+from stripe_mcp.managed import approvals, service
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.managed.store.base import AccountRecord
 from stripe_mcp.tools.filters import PolicyError
-from stripe_mcp.web.admin.models import AccountIn, ApiTokenIn, ApiTokenOut, ServerIn, account_out, server_out
+from stripe_mcp.web.admin.models import (
+    AccountIn,
+    ApiTokenIn,
+    ApiTokenOut,
+    ServerIn,
+    account_out,
+    approval_out,
+    server_out,
+)
 from stripe_mcp.web.admin.openapi import openapi_document
 from stripe_mcp.web.bodies import BodyTooLarge, read_body
 from stripe_mcp.web.credentials import bearer_token, same_secret
@@ -46,6 +54,9 @@ class AdminApi:
             self._route("/integrated-account/{account_id}/mcp", POST=self.create_server, GET=self.list_servers),
             self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
             self._route("/api-token", POST=self.create_api_token),
+            self._route("/integrated-account/{account_id}/approvals", GET=self.list_approvals),
+            self._route("/approvals/{approval_id}/approve", POST=self.approve),
+            self._route("/approvals/{approval_id}/deny", POST=self.deny),
         ]
 
     def _route(self, path: str, **handlers: Endpoint) -> Route:
@@ -158,6 +169,29 @@ class AdminApi:
         body = await self._body(request, ApiTokenIn)
         record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
+
+    async def list_approvals(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        listed = await approvals.list_approvals(runtime.store, account.id, runtime.clock())
+        return JSONResponse({"data": [approval_out(item) for item in listed]})
+
+    async def approve(self, request: Request) -> Response:
+        return await self._decide(request, approve=True)
+
+    async def deny(self, request: Request) -> Response:
+        return await self._decide(request, approve=False)
+
+    async def _decide(self, request: Request, *, approve: bool) -> Response:
+        runtime = self.runtime_of()
+        now = runtime.clock()
+        try:
+            decided = await approvals.decide(
+                runtime.store, request.path_params["approval_id"], approve=approve, who=approvals.ADMIN_API, now=now
+            )
+        except approvals.DecisionError as error:
+            raise AdminError(error.status, error.code, error.message) from None
+        return JSONResponse(approval_out(approvals.Listed(decided, decided.status_at(now), True)))
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
