@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from stripe_mcp.managed import service
+from stripe_mcp.managed import approvals, service
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.web.admin.models import AccountIn
 from stripe_mcp.web.console.forms import problems
@@ -51,7 +51,8 @@ async def account(page: Page) -> Response:
         }
         for server in await service.list_servers(runtime.store, record.id, now)
     ]
-    return page.render("account.html", account=record, servers=rows, now=now, crumbs=to_accounts())
+    waiting = len(await approvals.pending_approvals(runtime.store, record.id, now))
+    return page.render("account.html", account=record, servers=rows, waiting=waiting, now=now, crumbs=to_accounts())
 
 
 async def remove_account(page: Page) -> Response:

@@ -32,6 +32,8 @@ NOTICES = {
     "account-added": "Account added.",
     "account-removed": "Account removed, with its MCP servers.",
     "server-revoked": "MCP server revoked: its URL now answers 404.",
+    "approval-approved": "Approved: the agent's next call with this approval runs it, once.",
+    "approval-denied": "Denied: the agent's call is refused; nothing reaches Stripe.",
 }
 
 
