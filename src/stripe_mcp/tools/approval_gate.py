@@ -138,16 +138,16 @@ class ApprovalGate:
             )
         return await self._proceed(approval, proposal)
 
-    async def _proceed(self, approval: Approval, proposal: Proposal) -> CallOutcome:
+    async def _proceed(self, approval: Approval, proposal: Proposal, *, may_run: bool = True) -> CallOutcome:
         """The answer an approval gives the call it matches, by its status."""
         status = approval.status_at(self.clock())
-        if status == APPROVED:
+        if status == APPROVED and may_run:
             return await self._execute(approval, proposal)
         if status == EXECUTED and approval.result is not None:
             return CallOutcome(approval.result)
         if status == PENDING:
             return self._required(approval, still=True)
-        if status == EXECUTING:
+        if status in (EXECUTING, APPROVED):  # approved here: a claim was just lost and given back
             return _refusal(
                 "approval_in_progress",
                 f"The approved call {approval.id} is running now; call again in a few seconds for its result.",
@@ -170,9 +170,7 @@ class ApprovalGate:
         claimed = replace(approval, status=EXECUTING, claimed_at=self.clock(), revision=approval.revision + 1)
         if not await self.book.replace_approval(claimed):  # another call, here or on another replica, got it first
             current = await self.book.get_approval(approval.id)
-            if current is None or current.revision == approval.revision:
-                return _refusal("approval_in_progress", f"Approval {approval.id} is busy; call again.", approval.id)
-            return await self._proceed(current, proposal)
+            return await self._proceed(current or claimed, proposal, may_run=False)
         sent = await proposal.send(idempotency_key(approval.id))
         if not sent.reached_stripe:  # e.g. the connection could not be made: the yes still stands
             await self.book.replace_approval(
