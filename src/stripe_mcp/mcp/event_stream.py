@@ -3,7 +3,8 @@
 The call runs at once. If it finishes without sending anything to the client, the POST is answered
 with application/json as usual. If it first sends a request (elicitation/create), the answer becomes
 text/event-stream: that request, any later ones, keep-alive comments while the user thinks, and the
-reply last; then the stream closes. A client that hangs up cancels the call.
+reply last; then the stream closes. A client that hangs up cancels the call. Headers the reply would
+have set (rate limits) cannot follow the stream's start: they are dropped, as on the legacy SSE transport.
 """
 
 from __future__ import annotations
