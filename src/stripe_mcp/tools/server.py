@@ -19,7 +19,12 @@ from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
 from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
 from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
 from stripe_mcp.tools.arguments import check_arguments
+from stripe_mcp.tools.calls import SentCall
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.object_fields import PathError
+from stripe_mcp.tools.projection import path_tree
+from stripe_mcp.tools.query import tool as query_tool
+from stripe_mcp.tools.query.scan import run_query
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
@@ -27,7 +32,9 @@ SERVER_NAME = "stripe-mcp"
 INSTRUCTIONS = (
     "Tools for one Stripe account. List and search tools return {result, next_cursor}: pass next_cursor "
     "back to get the next page. Ids come from list or search tools (customers cus_, charges ch_, "
-    "payment intents pi_). Amounts are integers in the currency's smallest unit (1500 = 15.00 USD)."
+    "payment intents pi_). Amounts are integers in the currency's smallest unit (1500 = 15.00 USD). "
+    "Read tools take fields to keep only some paths of each object; to count, total or filter many objects "
+    "in one call, use query_stripe."
 )
 access_log = logging.getLogger("stripe_mcp.access")
 ALL_TOOLS = ToolFilter()  # no method or tag filter
@@ -112,32 +119,59 @@ class StripeMcpServer:
         self.server_id = server_id
         self.before_call = before_call
         self.lean = not full_results
-        self.tool_names = allowed_tools(registry, tool_filter)
-        self._allowed = frozenset(self.tool_names)
+        operations = allowed_tools(registry, tool_filter)
+        # query_stripe reads through list and search tools: it comes with the first one the filters allow.
+        self.queryable = any(registry.tools[name].kind in ("list", "search") for name in operations)
+        self.tool_names = operations + ((query_tool.NAME,) if self.queryable else ())
+        self._operations = operations
+        self._allowed = frozenset(operations)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
         self.approvals = approvals
         # The tools that reach Stripe only after a person's yes (approval_gate.py).
-        self.gated = frozenset(n for n in self.tool_names if approvals and approvals.applies(registry.tools[n]))
+        self.gated = frozenset(n for n in operations if approvals and approvals.applies(registry.tools[n]))
 
     @property
     def livemode(self) -> bool:
         return is_live_key(self.account.api_key)
 
     def tools_json(self) -> bytes:
-        return self.registry.tools_json(self.tool_names, self.gated)
+        extra = (query_tool.TOOL_JSON,) if self.queryable else ()
+        return self.registry.tools_json(self._operations, extra, self.gated)
 
     def input_schema(self, name: str) -> dict[str, Any]:
+        if name == query_tool.NAME:
+            return query_tool.INPUT_SCHEMA
         return self.registry.input_schema(name, approval=name in self.gated)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
-        if name not in self._allowed:
-            # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
-            raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
-        started = time.perf_counter()
+        if name == query_tool.NAME and self.queryable:
+            return await run_query(self, arguments)  # reads only: list and search tools, never gated
+        if name in self.gated:
+            return await self._call_gated(name, arguments, asker)
+        sent = await self.send(name, arguments)
+        return sent if isinstance(sent, CallOutcome) else self._outcome(sent)
+
+    async def send(self, name: str, arguments: dict[str, Any], *, via: str | None = None) -> SentCall | CallOutcome:
+        """One call of an allowed tool: validated, within the budgets and the concurrency limit, sent once and logged.
+
+        Raises JsonRpcError for a tool this server does not allow and when a budget refuses the call. A tool
+        that needs a person's approval is sent only through call_tool, past the approval gate.
+        """
+        if name in self.gated:
+            raise JsonRpcError(INVALID_PARAMS, f"{name} needs a person's approval on this server: call it directly.")
+        checked = await self._check(name, arguments)
+        if isinstance(checked, CallOutcome):
+            return checked
+        module, values, started = checked
+        return await self._post(name, module, values, started, via)
+
+    async def _call_gated(self, name: str, arguments: dict[str, Any], asker: Asker) -> CallOutcome:
+        """A call that reaches Stripe only after a person's yes (approval_gate.py)."""
+        assert self.approvals is not None
         approval_id = None
-        if name in self.gated and APPROVAL_ID_ARGUMENT in arguments:
+        if APPROVAL_ID_ARGUMENT in arguments:
             arguments = dict(arguments)
             approval_id = arguments.pop(APPROVAL_ID_ARGUMENT)
             if not isinstance(approval_id, str) or not 1 <= len(approval_id) <= 64:
@@ -146,10 +180,36 @@ class StripeMcpServer:
                 return error_result(
                     f"Invalid arguments for {name}: {message}", {"type": "invalid_arguments", "errors": problems}
                 )
+        checked = await self._check(name, arguments)
+        if isinstance(checked, CallOutcome):
+            return checked
+        module, values, started = checked
+
+        async def send(key: str) -> Sent:
+            sent = await self._post(name, module, {**values, "idempotency_key": key}, started, None)
+            if isinstance(sent, CallOutcome):  # nothing left this process: busy, or an argument Stripe cannot take
+                return Sent(sent, reached_stripe=False)
+            upstream = sent.upstream
+            request_id = upstream.headers.get("request-id") if upstream.headers else None
+            return Sent(self._outcome(sent), upstream.sent, request_id, upstream.status)
+
+        proposal = Proposal(self.registry.tools[name], values, self.livemode, send, self.read_object)
+        return await self.approvals.call(proposal, asker, approval_id)
+
+    async def _check(
+        self, name: str, arguments: dict[str, Any]
+    ) -> tuple[ToolModule, dict[str, Any], float] | CallOutcome:
+        """The tool's module and validated arguments, once the budgets allow the call; or why not."""
+        if name not in self._allowed:
+            # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
+            raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
+        started = time.perf_counter()
         module = self.registry.module(name)
         values = check_arguments(name, module.Arguments, arguments)
         if isinstance(values, CallOutcome):
             return values
+        if values.get("fields") and (problem := self._fields_problem(name, values)):
+            return problem
         if self.before_call is not None:
             refusal = await self.before_call()
             if refusal is not None:
@@ -157,22 +217,17 @@ class StripeMcpServer:
                     "tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message}
                 )
                 raise refusal
-        if self.approvals is not None and name in self.gated:
+        return module, values, started
 
-            async def send(key: str) -> Sent:
-                return await self._send(name, module, {**values, "idempotency_key": key}, started)
-
-            proposal = Proposal(self.registry.tools[name], values, self.livemode, send, self.read_object)
-            return await self.approvals.call(proposal, asker, approval_id)
-        return (await self._send(name, module, values, started)).outcome
-
-    async def _send(self, name: str, module: ToolModule, values: dict[str, Any], started: float) -> Sent:
+    async def _post(
+        self, name: str, module: ToolModule, values: dict[str, Any], started: float, via: str | None
+    ) -> SentCall | CallOutcome:
         if not await self._take_slot():
             access_log.info(
                 "tools/call refused",
                 extra={"server_id": self.server_id, "tool": name, "refusal": "too many concurrent calls"},
             )
-            return Sent(self._busy_result(), reached_stripe=False)
+            return self._busy_result()
         try:
             upstream = await self.upstream.call(
                 module,
@@ -182,11 +237,9 @@ class StripeMcpServer:
                 stripe_account=self.account.stripe_account,
             )
         except InvalidArgument as error:
-            return Sent(invalid_argument_result(error), reached_stripe=False)
+            return invalid_argument_result(error)
         finally:
             self._gate.release()
-        outcome = to_tool_result(module, upstream, values, lean=self.lean)
-        request_id = upstream.headers.get("request-id") if upstream.headers else None
         access_log.info(
             "tools/call",
             extra={
@@ -194,10 +247,18 @@ class StripeMcpServer:
                 "tool": name,
                 "upstream_status": upstream.status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                "request_id": request_id,
+                "request_id": upstream.headers.get("request-id") if upstream.headers else None,
+                **({"via": via} if via else {}),
             },
         )
-        return Sent(outcome, reached_stripe=upstream.sent, request_id=request_id, upstream_status=upstream.status)
+        return SentCall(module, values, upstream)
+
+    def _outcome(self, sent: SentCall) -> CallOutcome:
+        fields = sent.values.get("fields")
+        return to_tool_result(
+            sent.module, sent.upstream, sent.values, lean=self.lean, fields=path_tree(tuple(f.split(".")) for f in fields)
+            if fields else None,
+        )  # fmt: skip
 
     async def read_object(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
         """The object a GET tool answers, for the question a person is asked; None if anything fails.
@@ -227,6 +288,20 @@ class StripeMcpServer:
         except (ValueError, RecursionError):
             return None
         return body if isinstance(body, dict) else None
+
+    def _fields_problem(self, name: str, values: dict[str, Any]) -> CallOutcome | None:
+        """A `fields` path that names no field of what the tool returns: refused before anything is sent."""
+        kind = self.registry.tools[name].kind
+        problems = []
+        for index, text in enumerate(values["fields"]):
+            try:
+                self.registry.fields.resolve(name, text, values.get("expand") or (), list_items=kind != "get")
+            except PathError as error:
+                problems.append({"field": f"fields.{index}", "message": str(error)})
+        if not problems:
+            return None
+        text = f"Invalid arguments for {name}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return error_result(text, {"type": "invalid_arguments", "errors": problems})
 
     async def _take_slot(self) -> bool:
         """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""
