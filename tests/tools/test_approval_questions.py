@@ -6,14 +6,21 @@ read them from localstripe); a reader that fails shows what a failed read does t
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
 
+from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.stripe_api.amounts import format_amount
+from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.tools.approval_gate import ApprovalGate
 from stripe_mcp.tools.approvals import needs_approval
 from stripe_mcp.tools.questions import question_for
 from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.server import Account, StripeMcpServer
+from tests.support.fakes import unused_port_url
 
 CREATED = 1793577600  # 2026-11-02 00:00 UTC
 CHARGE = {
@@ -133,3 +140,24 @@ def test_which_tools_need_approval(registry: Registry) -> None:
     assert destructive < writes
     assert not any(t.annotations["readOnlyHint"] for n, t in tools.items() if n in writes)
     assert not {n for n, t in tools.items() if needs_approval("none", t.annotations)}
+
+
+async def test_a_gated_tool_is_sent_only_past_the_gate(registry: Registry) -> None:
+    """query_stripe and the discovery profile send through `send`: it refuses what needs a person's yes."""
+    gate = ApprovalGate("destructive", ttl=60, clock=time.time)
+    upstream = Upstream(unused_port_url())  # never reached: every path here stops before Stripe
+    server = StripeMcpServer(registry, upstream, Account("sk_test_gate", registry.api_version), approvals=gate)
+    try:
+        with pytest.raises(JsonRpcError, match="needs a person's approval"):
+            await server.send("create_a_stripe_refund", {"charge": "ch_1", "amount": 100})
+        refused = await server.call_tool("create_a_stripe_refund", {"charge": "ch_1", "amount": 100})
+        assert refused.result["structuredContent"]["error"]["code"] == "approval_unavailable"  # no book, no asking
+        listed = {tool["name"]: tool for tool in json.loads(server.tools_json())}
+        assert "approval_id" in listed["create_a_stripe_refund"]["inputSchema"]["properties"]
+        assert (
+            "query_stripe" in listed
+            and "approval_id" not in listed["list_all_stripe_charges"]["inputSchema"]["properties"]
+        )
+        assert server.input_schema("query_stripe") == listed["query_stripe"]["inputSchema"]
+    finally:
+        await upstream.aclose()
