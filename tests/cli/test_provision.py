@@ -150,3 +150,31 @@ def test_option_defaults_are_the_runtime_settings() -> None:
     create = servers.commands["create"]
     assert {p.name: p.default for p in create.params}["store_url"] == DEFAULTS.store_url
     assert {p.name: p.default for p in create.params}["public_url"] == DEFAULTS.public_url
+
+
+def test_servers_create_takes_the_approval_mode(cli: Cli, store_url: str) -> None:
+    account_id = added_account(cli, "shop")
+    gated, _ = created_server(cli, account_id, "--name", "refunds", "--approval", "destructive")
+    plain, _ = created_server(cli, account_id, "--name", "plain")
+    lines = {line.split("  ")[0]: line for line in listed(cli, account_id)}
+    assert "  approval=destructive  " in lines[gated]
+    assert "approval=" not in lines[plain]  # none is the default, and not worth a field
+    refused = cli("servers", "create", "--account", account_id, "--name", "x", "--approval", "sometimes", code=2)
+    assert "'sometimes' is not one of 'none', 'destructive', 'writes'" in refused.stderr
+
+    async def stored() -> dict[str, object]:
+        store = open_store(store_url)
+        try:
+            return {s.id: s.config.get("approval", "none") for s in await store.list_servers(account_id)}
+        finally:
+            await store.close()
+
+    assert asyncio.run(stored()) == {gated: "destructive", plain: "none"}
+
+
+def test_approval_option_defaults() -> None:
+    from stripe_mcp.cli.serve import serve
+    from stripe_mcp.cli.stdio import stdio
+
+    assert {p.name: p.default for p in serve.params}["approval_ttl"] == DEFAULTS.approval_ttl == 900
+    assert {p.name: p.default for p in stdio.params}["approval"] == "none"

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.fernet import Fernet
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -26,10 +24,10 @@ from mcp import Client
 from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.sqlite_store import SqliteStore
 from stripe_mcp.tools.registry import Registry
-from stripe_mcp.web.app import create_app
 from stripe_mcp.web.runtime import NOT_FOUND_MESSAGE
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
+from tests.support.in_process import in_process
 from tests.support.runtime_process import RunningServer, free_port, serve
 from tests.support.seeding import customer_with_card, stripe_client
 
@@ -46,7 +44,6 @@ INITIALIZE = {
     "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "tests", "version": "1"}},
 }
 WRITE_KINDS = {"create", "update", "delete", "custom"}
-START_TIMEOUT = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -290,31 +287,6 @@ async def test_server_budget_stops_the_fourth_call(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- expiry with an injected clock
-
-
-@asynccontextmanager
-async def in_process(settings: Settings, port: int) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(START_TIMEOUT):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise AssertionError("the app stopped before it started")
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def not_found_answers(http: httpx.AsyncClient, url: str) -> list[tuple[int, str, bytes]]:

@@ -20,6 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from stripe_mcp.mcp import dispatch, sse
+from stripe_mcp.mcp.asking import CANNOT_ASK
 from stripe_mcp.mcp.dispatch import MAX_BATCH_MEMBERS, MAX_RESPONSE_BYTES
 from stripe_mcp.mcp.jsonrpc import RESPONSE_TOO_LARGE
 from tests.mcp.conformance.toyserver import TOKEN, ToyServer, make_app, serve
@@ -213,11 +214,11 @@ def test_a_client_that_never_reads_its_stream_is_bounded_then_dropped(monkeypatc
 async def test_a_reply_that_would_pass_the_backlog_limit_is_replaced_by_a_short_error() -> None:
     toy = ToyServer(tools=big_tools(3_000_000))
     session = sse.SseSession(TOKEN)
-    await sse._answer_on_stream(toy, session, rpc("tools/list", 1))  # alone, a large reply still goes out
+    await sse._answer_on_stream(toy, session, rpc("tools/list", 1), CANNOT_ASK)  # alone, a large reply still goes out
     assert session.pending_bytes > sse.SSE_MAX_PENDING_BYTES / 2
-    await sse._answer_on_stream(toy, session, rpc("tools/list", 2))
+    await sse._answer_on_stream(toy, session, rpc("tools/list", 2), CANNOT_ASK)
     assert session.pending_bytes < sse.SSE_MAX_PENDING_BYTES
-    await sse._answer_on_stream(toy, session, rpc("ping", 3))  # small replies still fit
+    await sse._answer_on_stream(toy, session, rpc("ping", 3), CANNOT_ASK)  # small replies still fit
     first, second, third = [json.loads(await session.take()) for _ in range(3)]
     assert len(first["result"]["tools"]) == 468
     assert (

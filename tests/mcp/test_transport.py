@@ -239,7 +239,7 @@ from stripe_mcp.mcp.versions import SUPPORTED_VERSIONS
 from tests.mcp.conformance.toyserver import ToyServer
 
 class Noisy(ToyServer):
-    async def call_tool(self, name, arguments):
+    async def call_tool(self, name, arguments, asker=None):
         print("a stray print must not reach stdout")
         logging.getLogger("toy").warning("a log line must not reach stdout")
         return await super().call_tool(name, arguments)

@@ -375,7 +375,7 @@ def test_openapi_document(running: RunningServer) -> None:
         for method in route.methods - {"HEAD"}
     }
     assert admin_routes <= documented, admin_routes - documented
-    assert len(admin_routes) == 9
+    assert len(admin_routes) == 12  # with API tokens (list, revoke) and approvals (list, approve, deny)
 
 
 def test_provisioning_logs_one_line_per_change(running: RunningServer, admin: Admin) -> None:

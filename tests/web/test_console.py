@@ -154,11 +154,13 @@ def page_paths(account: str, server_id: str) -> list[str]:
         base,
         f"{base}/remove",
         f"{base}/servers/new",
+        f"{base}/servers/{server_id}",
         f"{base}/servers/{server_id}/revoke",
         f"{base}/servers/{server_id}/tools",
         f"{base}/servers/{server_id}/tools?q=refund",
         f"{base}/servers/{server_id}/tools/list_all_stripe_charges",
         "/admin/tool-count?methods=read",
+        "/admin/approvals",
     ]
 
 
@@ -169,6 +171,8 @@ def form_posts(account: str, server_id: str) -> list[tuple[str, dict[str, str]]]
         (f"{base}/remove", {}),
         (f"{base}/servers", {"name": "intruder", "action": "create", "expires": "never"}),
         (f"{base}/servers/{server_id}/revoke", {}),
+        (f"/admin/approvals/apr_{'0' * 24}/approve", {}),
+        (f"/admin/approvals/apr_{'0' * 24}/deny", {}),
     ]
 
 
@@ -533,6 +537,7 @@ def test_created_server_has_every_option(running: RunningServer, browser: Browse
         "tool_exposure": "discovery",
         "full_results": True,
         "stripe_account": None,
+        "approval": "none",
     }
     assert listed[server_id]["expires_at"] is not None
     assert httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=10.0).status_code == 401

@@ -18,6 +18,7 @@ from stripe_mcp.managed.store import StoreUrlError, open_store, store_exists, st
 from stripe_mcp.managed.store.base import ApiTokenRecord, ServerRecord, Store
 from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.managed.times import iso
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.filters import EXPOSURES, PolicyError
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.web.settings import DEFAULTS
@@ -107,6 +108,8 @@ def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsag
     ]
     if config.get("full_results"):
         fields.append("full_results=yes")
+    if config.get("approval"):
+        fields.append(f"approval={config['approval']}")
     if config.get("stripe_account"):
         fields.append(f"stripe_account={config['stripe_account']}")
     fields += [
@@ -193,6 +196,13 @@ def servers() -> None:
 @click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
+@click.option(
+    "--approval",
+    type=click.Choice(APPROVAL_MODES),
+    default="none",
+    show_default=True,
+    help="Calls that reach Stripe only after a person said yes: destructive tools, every write, or none.",
+)
 @expires_at_option
 @store_option
 @public_url_option
@@ -205,6 +215,7 @@ def servers_create(
     full_results: bool,
     require_api_token: bool,
     stripe_account: str | None,
+    approval: str,
     expires_at: datetime | None,
     store_url: str,
     public_url: str,
@@ -219,6 +230,7 @@ def servers_create(
         "full_results": full_results,
         "require_api_token_auth": require_api_token,
         "stripe_account": stripe_account,
+        "approval": approval,
     }
 
     async def create(store: Store, keys: KeyBox | None, registry: Registry) -> service.CreatedServer:

@@ -106,6 +106,13 @@ KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this
     type=click.FloatRange(0.1, 3600),
     help="Seconds a request has to send its body.",
 )
+@click.option(
+    "--approval-ttl",
+    default=DEFAULTS.approval_ttl,
+    show_default=True,
+    type=click.FloatRange(30, 86400),
+    help="Seconds a call waits for a person's approval, and an approved call for the agent to make it.",
+)
 def serve(
     host: str,
     port: int,
@@ -122,6 +129,7 @@ def serve(
     max_connections: int | None,
     header_timeout: float,
     body_timeout: float,
+    approval_ttl: float,
 ) -> None:
     """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
     try:
@@ -141,6 +149,7 @@ def serve(
         server_budget=server_rule,
         account_budget=account_rule,
         loaded_tools=loaded_tools,
+        approval_ttl=approval_ttl,
     )
 
     try:

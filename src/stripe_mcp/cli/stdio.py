@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import click
 
@@ -11,6 +12,8 @@ from stripe_mcp.cli.main import comma_list, fail
 from stripe_mcp.managed.service import STRIPE_ACCOUNT
 from stripe_mcp.mcp.stdio import serve_stdio
 from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.tools.approval_gate import ApprovalGate
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.discovery import DiscoveryServer
 from stripe_mcp.tools.filters import PolicyError, validate_filter
 from stripe_mcp.tools.ranking import SearchIndex
@@ -34,6 +37,14 @@ from stripe_mcp.web.settings import DEFAULTS
 @click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option(
+    "--approval",
+    type=click.Choice(APPROVAL_MODES),
+    default="none",
+    show_default=True,
+    help="Calls that need a person's yes: the client asks its user (MCP elicitation); a client that cannot be "
+    "asked is refused.",
+)
+@click.option(
     "--stripe-base-url",
     default=DEFAULTS.stripe_base_url,
     show_default=True,
@@ -48,6 +59,7 @@ def stdio(
     discovery: bool,
     full_results: bool,
     stripe_account: str | None,
+    approval: str,
     stripe_base_url: str,
     stripe_version: str | None,
 ) -> None:
@@ -64,9 +76,12 @@ def stdio(
         fail("--stripe-account must be a connected account id, acct_...")
     account = Account(api_key, stripe_version or registry.api_version, stripe_account)
 
+    # No console behind stdio: a question goes to the client's user or the call is refused.
+    gate = None if approval == "none" else ApprovalGate(approval, ttl=DEFAULTS.approval_ttl, clock=time.time)
+
     async def run() -> None:
         upstream = Upstream(stripe_base_url)
-        server = StripeMcpServer(registry, upstream, account, tool_filter, full_results=full_results)
+        server = StripeMcpServer(registry, upstream, account, tool_filter, full_results=full_results, approvals=gate)
         try:
             await serve_stdio(DiscoveryServer(server, SearchIndex(registry)) if discovery else server)
         finally:

@@ -26,6 +26,7 @@ from stripe_mcp.managed.store.base import (
 )
 from stripe_mcp.managed.store_keys import record_key_id
 from stripe_mcp.managed.times import check_expiry
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.filters import (
     EXPOSURES,
     PolicyError,
@@ -73,6 +74,9 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
     exposure = config.get("tool_exposure", "all")
     if exposure not in EXPOSURES:
         raise PolicyError(f"tool_exposure must be one of {', '.join(EXPOSURES)}")
+    approval = config.get("approval") or "none"
+    if approval not in APPROVAL_MODES:
+        raise PolicyError(f"approval must be one of {', '.join(APPROVAL_MODES)}")
     validate_filter(registry, methods, tags)
     stripe_account = config.get("stripe_account") or None
     if stripe_account is not None and not (
@@ -86,6 +90,8 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
         "tool_exposure": exposure,
         "full_results": bool(config.get("full_results", False)),
     }
+    if approval != "none":  # kept out when off, so that configs from before approvals read the same
+        normalized["approval"] = approval
     return {**normalized, "stripe_account": stripe_account} if stripe_account else normalized
 
 
@@ -200,6 +206,7 @@ class ToolPreview:
     listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
     warnings: tuple[str, ...]
     money_tools: tuple[str, ...] = ()  # those of them that can move money (tools/money.py)
+    writes: bool = False  # some of them are not read-only: approval is worth considering
 
 
 def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
@@ -221,7 +228,9 @@ def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
     names = allowed_tools(registry, tool_filter(config))
     exposure = config.get("tool_exposure", "all")
     money = money_tools(registry.tools[name] for name in names)
-    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)), money)
+    writes = any(not registry.tools[name].annotations.get("readOnlyHint") for name in names)
+    warnings = tool_warnings(config, len(names))
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), warnings, money_tools=money, writes=writes)
 
 
 def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:

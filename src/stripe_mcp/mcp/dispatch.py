@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -26,7 +27,7 @@ from stripe_mcp.mcp.jsonrpc import (
     request_id_of,
     response_bytes,
 )
-from stripe_mcp.mcp.methods import Answer, handler_for, modern_result
+from stripe_mcp.mcp.methods import Answer, call_tool, handler_for, modern_result
 from stripe_mcp.mcp.modern import modern_status
 from stripe_mcp.mcp.security import depth_error, too_deep
 from stripe_mcp.mcp.types import McpServer
@@ -46,6 +47,7 @@ class Reply:
     status: int = 200  # the HTTP status this reply asks for when it is the whole HTTP response
     headers: Mapping[str, str] = field(default_factory=dict)
     negotiated: str | None = None  # the protocol version an `initialize` settled on
+    can_elicit: bool = False  # ... and whether that client may be asked through elicitation
 
 
 def error_reply(request_id: RequestId | None, error: JsonRpcError, version: str) -> Reply:
@@ -53,8 +55,9 @@ def error_reply(request_id: RequestId | None, error: JsonRpcError, version: str)
     return Reply(body=error_bytes(request_id, error), status=status, headers=error.headers)
 
 
-async def dispatch(server: McpServer, envelope: Envelope, version: str) -> Reply:
-    """Answer one well-formed JSON-RPC message for `server` at protocol `version`."""
+async def dispatch(server: McpServer, envelope: Envelope, version: str, asker: Asker = CANNOT_ASK) -> Reply:
+    """Answer one well-formed JSON-RPC message for `server` at protocol `version`; a tools/call may ask
+    the client through `asker`."""
     if envelope.is_notification:
         return Reply(status=202)  # initialized, cancelled, roots/list_changed...: nothing to act on here
     request_id = envelope.request_id
@@ -63,7 +66,11 @@ async def dispatch(server: McpServer, envelope: Envelope, version: str) -> Reply
         error = JsonRpcError(METHOD_NOT_FOUND, f"Method not found: {envelope.method[:100]}")
         return error_reply(request_id, error, version)
     try:
-        answer = await handler(server, envelope.params, version)
+        answer: dict[str, Any] | Answer
+        if envelope.method == "tools/call":
+            answer = await call_tool(server, envelope.params, version, asker)
+        else:
+            answer = await handler(server, envelope.params, version)
         if not isinstance(answer, Answer):
             answer = Answer(answer)
         result = answer.result
@@ -79,14 +86,16 @@ async def dispatch(server: McpServer, envelope: Envelope, version: str) -> Reply
         # The arguments may carry customer data, so only the method is logged.
         logger.exception("MCP method %s failed", envelope.method)
         return error_reply(request_id, JsonRpcError(INTERNAL_ERROR, "Internal error"), version)
-    return Reply(body=body, headers=answer.headers, negotiated=answer.negotiated)
+    return Reply(body=body, headers=answer.headers, negotiated=answer.negotiated, can_elicit=answer.can_elicit)
 
 
 def response_too_large(why: str) -> JsonRpcError:
     return JsonRpcError(RESPONSE_TOO_LARGE, f"Response too large: {why} bytes", data={"limit": MAX_RESPONSE_BYTES})
 
 
-async def dispatch_message(server: McpServer, message: Any, version: str, *, depth_checked: bool = False) -> Reply:
+async def dispatch_message(
+    server: McpServer, message: Any, version: str, *, depth_checked: bool = False, asker: Asker = CANNOT_ASK
+) -> Reply:
     """Check a decoded JSON-RPC message, then `dispatch` it.
 
     `depth_checked` says the framing already held the message to MAX_JSON_DEPTH (the HTTP framings do).
@@ -102,7 +111,7 @@ async def dispatch_message(server: McpServer, message: Any, version: str, *, dep
         if is_notification(message):
             return Reply(status=202)
         return error_reply(request_id_of(message), envelope, version)
-    return await dispatch(server, envelope, version)
+    return await dispatch(server, envelope, version, asker)
 
 
 async def dispatch_batch(server: McpServer, messages: list[Any], version: str, *, depth_checked: bool = False) -> Reply:

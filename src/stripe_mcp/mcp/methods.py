@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker, InputRequired, declares_form_elicitation
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError, dumps
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.mcp.versions import (
+    ELICITATION_VERSIONS,
     LATEST_LEGACY_VERSION,
     LEGACY_CAPABILITIES,
     LEGACY_VERSIONS,
@@ -35,6 +37,7 @@ class Answer:
     result: dict[str, Any] | bytes  # bytes: an already-serialized JSON object
     headers: Mapping[str, str] = field(default_factory=dict)
     negotiated: str | None = None  # the protocol version an `initialize` settled on
+    can_elicit: bool = False  # the client that initialized declared form-mode elicitation, at a version that has it
 
 
 Handler = Callable[[McpServer, dict[str, Any], str], Awaitable["dict[str, Any] | Answer"]]
@@ -48,7 +51,8 @@ def modern_result(server: McpServer, method: str, result: dict[str, Any]) -> dic
     """Add the fields every 2026-07-28 result carries."""
     meta = dict(result.get("_meta") or {})
     meta.setdefault(META_SERVER_INFO, server_info(server))
-    extra: dict[str, Any] = {"resultType": "complete", "_meta": meta}
+    # An input_required answer keeps its own resultType.
+    extra: dict[str, Any] = {"resultType": result.get("resultType", "complete"), "_meta": meta}
     if method in CACHEABLE_METHODS:
         extra.update(ttlMs=LIST_TTL_MS, cacheScope="private")  # the list depends on the URL's key
     return {**result, **extra}
@@ -72,7 +76,8 @@ async def _initialize(server: McpServer, params: dict[str, Any], version: str) -
     }
     if server.instructions:
         result["instructions"] = server.instructions
-    return Answer(result, negotiated=negotiated)
+    can_elicit = negotiated in ELICITATION_VERSIONS and declares_form_elicitation(params.get("capabilities"))
+    return Answer(result, negotiated=negotiated, can_elicit=can_elicit)
 
 
 async def _discover(server: McpServer, params: dict[str, Any], version: str) -> dict[str, Any]:
@@ -101,7 +106,8 @@ async def _tools_list(server: McpServer, params: dict[str, Any], version: str) -
     return Answer(b"".join((b'{"tools":', server.tools_json(), tail)))
 
 
-async def _tools_call(server: McpServer, params: dict[str, Any], version: str) -> Answer:
+async def call_tool(server: McpServer, params: dict[str, Any], version: str, asker: Asker = CANNOT_ASK) -> Answer:
+    """tools/call: the one method that may ask the client something before it answers (`asker`)."""
     name = params.get("name")
     arguments = params.get("arguments")
     if not isinstance(name, str):
@@ -110,7 +116,10 @@ async def _tools_call(server: McpServer, params: dict[str, Any], version: str) -
         arguments = {}
     if not isinstance(arguments, dict):
         raise JsonRpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
-    outcome = await server.call_tool(name, arguments)
+    try:
+        outcome = await server.call_tool(name, arguments, asker)
+    except InputRequired as asked:  # 2026-07-28: the client asks its user, then retries the call
+        return Answer(asked.result)
     return Answer(outcome.result, headers=outcome.headers)
 
 
@@ -146,7 +155,7 @@ _HANDLERS: Mapping[str, Handler] = {
     "logging/setLevel": _set_level,
     "server/discover": _discover,
     "tools/list": _tools_list,
-    "tools/call": _tools_call,
+    "tools/call": call_tool,
     "completion/complete": _complete,
     "resources/list": _empty_list("resources"),
     "resources/templates/list": _empty_list("resourceTemplates"),

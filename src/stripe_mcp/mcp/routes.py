@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Route
 
+from stripe_mcp.mcp.input_required import StateSeal
 from stripe_mcp.mcp.security import TransportSecurity
 from stripe_mcp.mcp.sessions import SessionSigner
 from stripe_mcp.mcp.sse import SseTransport
@@ -35,11 +36,12 @@ def mcp_routes(
     """Starlette routes serving every MCP URL: ``/mcp/{token}`` plus the legacy ``/sse`` pair.
 
     `resolve` finds the server of a URL token (or the response refusing it); `session_secret`
-    signs the Mcp-Session-Id values, so replicas sharing it accept each other's sessions.
+    signs the Mcp-Session-Id values and seals 2026-07-28 request states, so replicas sharing it
+    accept each other's sessions and retries.
     `allowed_hosts` and `allowed_origins` extend the loopback defaults (see `TransportSecurity`).
     """
     security = TransportSecurity(allowed_hosts, allowed_origins)
-    streamable = StreamableHttp(resolve, security, SessionSigner(session_secret))
+    streamable = StreamableHttp(resolve, security, SessionSigner(session_secret), StateSeal(session_secret))
     sse = SseTransport(resolve, security)
     return [
         Route("/mcp/{token}", streamable.handle, methods=["GET", "POST", "DELETE"]),

@@ -94,6 +94,11 @@ def accepts_json(request: Request) -> bool:
     return any(t in ("application/json", "application/*", "*/*") for t in _media_types(accept))
 
 
+def accepts_event_stream(request: Request) -> bool:
+    """The client takes an SSE answer to its POST (Streamable HTTP clients list it beside application/json)."""
+    return any(t in ("text/event-stream", "text/*", "*/*") for t in _media_types(request.headers.get("accept", "")))
+
+
 def is_json_content(request: Request) -> bool:
     return _media_types(request.headers.get("content-type", ""))[0] == "application/json"
 

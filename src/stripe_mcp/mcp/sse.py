@@ -1,6 +1,8 @@
 """The deprecated HTTP+SSE transport of 2024-11-05: ``GET /mcp/{token}/sse`` opens a stream whose
 first event names the POST endpoint (``/mcp/{token}/messages?session_id=...``); each POST is
-answered 202 and its reply goes out on the stream as a `message` event.
+answered 202 and its reply goes out on the stream as a `message` event. A session that initialized at
+2025-06-18 or later with elicitation declared may be asked mid-call: elicitation/create goes out on the
+stream too, and the client posts its response like any other message.
 
 Sessions live in this process, so they are bounded: SSE_MAX_SESSIONS in all and
 SSE_MAX_SESSIONS_PER_URL per MCP URL (429 beyond), and SSE_MAX_PENDING_BYTES of replies waiting for a
@@ -25,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker, PendingRequests, RoundTripAsker, is_response
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, wait_disconnect
 from stripe_mcp.mcp.dispatch import dispatch_message
 from stripe_mcp.mcp.jsonrpc import (
@@ -38,7 +41,7 @@ from stripe_mcp.mcp.jsonrpc import (
 from stripe_mcp.mcp.responses import error_response, find_server, http_error
 from stripe_mcp.mcp.security import TransportSecurity, is_json_content, read_message
 from stripe_mcp.mcp.types import McpServer, Resolver
-from stripe_mcp.mcp.versions import SSE_VERSION
+from stripe_mcp.mcp.versions import ELICITATION_VERSIONS, SSE_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class SseSession:
     version: str = SSE_VERSION
     in_flight: InFlight = field(default_factory=InFlight)
     pending_bytes: int = 0  # of the replies in `queue`
+    can_elicit: bool = False  # its client declared elicitation in initialize
 
     def backlogged(self) -> bool:
         return self.queue.full() or self.pending_bytes >= SSE_MAX_PENDING_BYTES
@@ -80,6 +84,17 @@ class SseSession:
         reply = await self.queue.get()
         self.pending_bytes -= len(reply)
         return reply
+
+    async def send(self, body: bytes) -> None:
+        """A request to the client (elicitation/create) out on the stream, waiting a while for room."""
+        async with asyncio.timeout(SSE_KEEPALIVE_SECONDS):
+            await self.queue.put(body)
+        self.pending_bytes += len(body)  # no await since the put: the reader cannot have taken it yet
+
+    def asker(self, pending: PendingRequests) -> Asker:
+        if not (self.can_elicit and self.version in ELICITATION_VERSIONS):
+            return CANNOT_ASK
+        return RoundTripAsker(self.send, pending, self.token, self.version)
 
 
 def _sse_event(event: str, data: bytes) -> bytes:
@@ -143,6 +158,7 @@ class SseTransport:
         # The reply to a POST must go out on the GET stream held open by this very process,
         # so this transport cannot be stateless.
         self.sessions: dict[str, SseSession] = {}
+        self.pending = PendingRequests()  # elicitations sent on these streams, awaiting the posted response
 
     async def connect(self, request: Request) -> Response | SseStream:
         token = request.path_params["token"]
@@ -187,16 +203,21 @@ class SseTransport:
         if is_cancellation(message):
             session.in_flight.cancel(message.get("params"))
             return Response("Accepted", status_code=202)
+        if is_response(message):
+            self.pending.deliver(message, token)
+            return Response("Accepted", status_code=202)
         if session.in_flight.full() or session.backlogged():
             return http_error(429, INVALID_REQUEST, "Too many pending requests on this session")
-        session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message))
+        asker = session.asker(self.pending)
+        session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message, asker))
         return Response("Accepted", status_code=202)
 
 
-async def _answer_on_stream(server: McpServer, session: SseSession, message: Any) -> None:
-    reply = await dispatch_message(server, message, session.version, depth_checked=True)
+async def _answer_on_stream(server: McpServer, session: SseSession, message: Any, asker: Asker) -> None:
+    reply = await dispatch_message(server, message, session.version, depth_checked=True, asker=asker)
     if reply.negotiated is not None:
         session.version = reply.negotiated
+        session.can_elicit = reply.can_elicit
     body = reply.body
     if body is None:
         return

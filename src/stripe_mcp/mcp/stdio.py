@@ -3,7 +3,9 @@
 The framing only; the messages go to `stripe_mcp.mcp.dispatch`. Protocol versions
 2024-11-05 .. 2025-11-25 (with `initialize`). Standard output carries protocol messages
 only: while serving the real stdout, `sys.stdout` points at stderr so a stray print()
-cannot corrupt the stream, and logging must be configured to stderr (the default).
+cannot corrupt the stream, and logging must be configured to stderr (the default). A client that
+declared elicitation in initialize (2025-06-18 or later) may be asked mid-call: elicitation/create is
+written like any message, and the client's response line settles it.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import stat
 import sys
 from typing import Any, BinaryIO, Protocol
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker, PendingRequests, RoundTripAsker, is_response
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation
 from stripe_mcp.mcp.dispatch import Reply, dispatch_batch, dispatch_message
 from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, JsonRpcError, error_bytes, one_line, request_id_of
 from stripe_mcp.mcp.security import MAX_BODY_BYTES
 from stripe_mcp.mcp.types import McpServer
-from stripe_mcp.mcp.versions import BATCH_VERSION, LATEST_LEGACY_VERSION
+from stripe_mcp.mcp.versions import BATCH_VERSION, ELICITATION_VERSIONS, LATEST_LEGACY_VERSION
 
 logger = logging.getLogger(__name__)
+OWNER = "stdio"  # one client per process: every response is that client's
 
 
 class LineReader(Protocol):
@@ -96,19 +100,27 @@ class _Connection:
         self.version = LATEST_LEGACY_VERSION  # until initialize says otherwise
         self.in_flight = InFlight()
         self.write_lock = asyncio.Lock()
+        self.can_elicit = False  # until initialize says otherwise
+        self.pending = PendingRequests()
 
     async def send(self, body: bytes) -> None:
         async with self.write_lock:
             self.writer.write(one_line(body) + b"\n")
             await self.writer.drain()
 
+    def asker(self) -> Asker:
+        if not (self.can_elicit and self.version in ELICITATION_VERSIONS):
+            return CANNOT_ASK
+        return RoundTripAsker(self.send, self.pending, OWNER, self.version)
+
     async def answer(self, message: Any) -> None:
         if isinstance(message, list):
             reply = await self._batch(message)
         else:
-            reply = await dispatch_message(self.server, message, self.version)
+            reply = await dispatch_message(self.server, message, self.version, asker=self.asker())
         if reply.negotiated is not None:
             self.version = reply.negotiated
+            self.can_elicit = reply.can_elicit
         if reply.body is not None:
             await self.send(reply.body)
 
@@ -124,7 +136,9 @@ class _Connection:
         except (ValueError, RecursionError):
             await self.send(error_bytes(None, JsonRpcError(PARSE_ERROR, "Parse error")))
             return
-        if is_cancellation(message):
+        if is_response(message):
+            self.pending.deliver(message, OWNER)  # the client answering an elicitation
+        elif is_cancellation(message):
             self.in_flight.cancel(message.get("params"))
         elif isinstance(message, dict) and message.get("method") == "initialize":
             await self.answer(message)  # inline: later messages depend on the negotiated version

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
+
 
 @dataclass(frozen=True)
 class CallOutcome:
@@ -36,7 +38,9 @@ class McpServer(Protocol):
         """The JSON array of MCP tool objects, serialized once and cached by the server."""
         ...
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
+        """`asker` asks the client's user mid-call, when the client and its era allow it (asking.py)."""
+        ...
 
 
 # The server behind `/mcp/{token}`, or the HTTP response that refuses the request (401, 404...).

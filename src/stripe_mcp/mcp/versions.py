@@ -17,6 +17,8 @@ LATEST_LEGACY_VERSION = "2025-11-25"
 SSE_VERSION = "2024-11-05"
 BATCH_VERSION = "2025-03-26"  # the only revision that has JSON-RPC batches
 DEFAULT_HEADER_VERSION = "2025-03-26"  # what a missing MCP-Protocol-Version header means
+# The handshake revisions in which a server may send elicitation/create (it came with 2025-06-18).
+ELICITATION_VERSIONS: tuple[str, ...] = ("2025-06-18", "2025-11-25")
 
 HEADER_VERSION = "mcp-protocol-version"
 

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
@@ -108,7 +109,8 @@ class ChatGptServer:
         path = entry.dashboard_path if entry and entry.dashboard_path else "search"
         return f"{DASHBOARD}{'test/' if self.test_mode else ''}{path}/{object_id}"
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
+        # search and fetch only read, and reads never need approval: nothing to ask.
         if name not in ("search", "fetch"):
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. This server offers search and fetch.")
         value = arguments.get("query" if name == "search" else "id")

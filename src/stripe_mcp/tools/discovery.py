@@ -12,6 +12,7 @@ import difflib
 import json
 from typing import Any
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.tools.query import tool as query_tool
@@ -104,13 +105,13 @@ class DiscoveryServer:
     def tools_json(self) -> bytes:
         return META_TOOLS_JSON
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         if name == "search_tools":
             return self._search(arguments)
         if name == "get_tool_schema":
             return self._schemas(arguments)
         if name == "call_tool":
-            return await self._call(arguments)
+            return await self._call(arguments, asker)
         if name in self.inner.tool_names:
             raise JsonRpcError(
                 INVALID_PARAMS,
@@ -152,7 +153,7 @@ class DiscoveryServer:
         unknown = {n: difflib.get_close_matches(n, allowed, n=3, cutoff=0.5) for n in names if n not in allowed}
         payload: dict[str, Any] = {
             "tools": [
-                {"name": n, "description": self.index.entry(n).description, "inputSchema": self.index.input_schema(n)}
+                {"name": n, "description": self.index.entry(n).description, "inputSchema": self.inner.input_schema(n)}
                 for n in known
             ]
         }
@@ -160,7 +161,8 @@ class DiscoveryServer:
             payload["unknown"] = [{"name": n[:64], "did_you_mean": close} for n, close in unknown.items()]
         return success_result(payload) if known else json_error_result(payload)
 
-    async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
+    async def _call(self, arguments: dict[str, Any], asker: Asker) -> CallOutcome:
+        """The inner tool, under the same rules as when it is called directly (approval included)."""
         name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
         refused = self.inner.refusal_of(name) if isinstance(name, str) else None
         if refused is not None:
@@ -172,4 +174,4 @@ class DiscoveryServer:
             )
         if not isinstance(tool_arguments, dict):
             return json_error_result({"error": "arguments must be an object"})
-        return await self.inner.call_tool(name, tool_arguments)
+        return await self.inner.call_tool(name, tool_arguments, asker)

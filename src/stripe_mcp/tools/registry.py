@@ -15,11 +15,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT
 from stripe_mcp.tools.object_fields import ObjectFields
 
 DEFAULT_PACKAGE = "stripe_mcp.generated"
 DEFAULT_MAX_LOADED_MODULES = 24
 RELEASE_EVERY_EVICTIONS = 12
+# Added to the input schema of the tools that need a person's approval on a server (tools/approvals.py).
+APPROVAL_ID_SCHEMA = {
+    "type": "string",
+    "maxLength": 64,
+    "description": "Only after a person approved this call: the id the approval_required error gave. Send it with "
+    "exactly the approved arguments; the call then runs once, and calling again returns the same result.",
+}
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -105,8 +113,11 @@ class Registry:
         """The input schema as generated, compacted, without the file's `$comment` mark."""
         return _compact_schema(self.root / "schemas" / f"{name}.json")
 
-    def input_schema(self, name: str) -> dict[str, Any]:
+    def input_schema(self, name: str, *, approval: bool = False) -> dict[str, Any]:
+        """The tool's input schema; with `approval`, it also takes the `approval_id` of a person's yes."""
         schema: dict[str, Any] = json.loads(self.schema_text(name))
+        if approval:
+            schema.setdefault("properties", {})[APPROVAL_ID_ARGUMENT] = APPROVAL_ID_SCHEMA
         return schema
 
     def module(self, name: str) -> ModuleType:
@@ -132,28 +143,34 @@ class Registry:
                 release_memory()
         return module
 
-    def tools_json(self, names: Iterable[str], extra: tuple[str, ...] = ()) -> bytes:
+    def tools_json(
+        self, names: Iterable[str], extra: tuple[str, ...] = (), approval: frozenset[str] = frozenset()
+    ) -> bytes:
         """The MCP tool objects of `names` and then `extra` (tool objects already as JSON, such as query_stripe's),
-        serialized once per distinct set and then cached."""
-        return self._tools_json(tuple(names), extra)
+        serialized once per distinct set and then cached; the tools in `approval` need a person's yes, so their
+        schemas take `approval_id`."""
+        return self._tools_json(tuple(names), extra, approval)
 
-    def _serialize_tools(self, names: tuple[str, ...], extra: tuple[str, ...]) -> bytes:
+    def _serialize_tools(self, names: tuple[str, ...], extra: tuple[str, ...], approval: frozenset[str]) -> bytes:
         try:
-            return self._join_tools(names, extra)
+            return self._join_tools(names, extra, approval)
         finally:
             release_memory()  # the parse-and-compact garbage of up to 468 schemas, once per tool set
 
-    def _join_tools(self, names: tuple[str, ...], extra: tuple[str, ...]) -> bytes:
+    def _join_tools(self, names: tuple[str, ...], extra: tuple[str, ...], approval: frozenset[str]) -> bytes:
         parts = []
         for name in names:
             entry = self.tools[name]
+            schema = self.schema_text(name)
+            if name in approval:
+                schema = json.dumps(self.input_schema(name, approval=True), ensure_ascii=False, separators=(",", ":"))
             head = json.dumps(
                 {"name": entry.name, "title": entry.title, "description": entry.description},
                 ensure_ascii=False,
                 separators=(",", ":"),
             )[:-1]
             annotations = json.dumps(entry.annotations, separators=(",", ":"))
-            parts.append(f'{head},"inputSchema":{self.schema_text(name)},"annotations":{annotations}}}')
+            parts.append(f'{head},"inputSchema":{schema},"annotations":{annotations}}}')
         return ("[" + ",".join([*parts, *extra]) + "]").encode("utf-8")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import time
 import weakref
@@ -11,10 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import Upstream, is_live_key
-from stripe_mcp.stripe_api.types import InvalidArgument
+from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
+from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
+from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.calls import SentCall
 from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools, refusal_message
@@ -94,7 +98,9 @@ class ToolServer(Protocol):
 
     def refusal_of(self, name: str) -> str | None: ...  # why it refuses a tool its filters leave out, else None
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
+    def input_schema(self, name: str) -> dict[str, Any]: ...  # as tools/list shows it
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome: ...
 
 
 class StripeMcpServer:
@@ -116,6 +122,7 @@ class StripeMcpServer:
         full_results: bool = False,
         max_concurrent_calls: int | None = None,
         concurrency_wait: float | None = None,
+        approvals: ApprovalGate | None = None,
     ) -> None:
         self.registry = registry
         self.upstream = upstream
@@ -134,39 +141,83 @@ class StripeMcpServer:
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
+        self.approvals = approvals
+        # The tools that reach Stripe only after a person's yes (approval_gate.py).
+        self.gated = frozenset(n for n in operations if approvals and approvals.applies(registry.tools[n]))
 
     @property
     def livemode(self) -> bool:
         return is_live_key(self.account.api_key)
 
     def tools_json(self) -> bytes:
-        return self.registry.tools_json(self._operations, (query_tool.TOOL_JSON,) if self.queryable else ())
+        extra = (query_tool.TOOL_JSON,) if self.queryable else ()
+        return self.registry.tools_json(self._operations, extra, self.gated)
 
     def refusal_of(self, name: str) -> str | None:
         if name in self._allowed or name not in self.registry.tools:
             return None
         return refusal_message(self.tool_filter, self.registry.tools[name])
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    def input_schema(self, name: str) -> dict[str, Any]:
+        if name == query_tool.NAME:
+            return query_tool.INPUT_SCHEMA
+        return self.registry.input_schema(name, approval=name in self.gated)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         if name == query_tool.NAME and self.queryable:
-            return await run_query(self, arguments)
+            return await run_query(self, arguments)  # reads only: list and search tools, never gated
+        if name in self.gated:
+            return await self._call_gated(name, arguments, asker)
         sent = await self.send(name, arguments)
-        if isinstance(sent, CallOutcome):
-            return sent
-        fields = sent.values.get("fields")
-        shape = functools.partial(
-            to_tool_result, sent.module, sent.upstream, sent.values, lean=self.lean,
-            fields=path_tree(tuple(f.split(".")) for f in fields) if fields else None,
-        )  # fmt: skip
-        if len(sent.upstream.body) > INLINE_RESULT_BYTES:  # parsing and shaping a large answer would hold up the loop
-            return await asyncio.to_thread(shape)
-        return shape()
+        return sent if isinstance(sent, CallOutcome) else await self._outcome(sent)
 
     async def send(self, name: str, arguments: dict[str, Any], *, via: str | None = None) -> SentCall | CallOutcome:
         """One call of an allowed tool: validated, within the budgets and the concurrency limit, sent once and logged.
 
-        Raises JsonRpcError for a tool this server does not allow and when a budget refuses the call.
+        Raises JsonRpcError for a tool this server does not allow and when a budget refuses the call. A tool
+        that needs a person's approval is sent only through call_tool, past the approval gate.
         """
+        if name in self.gated:
+            raise JsonRpcError(INVALID_PARAMS, f"{name} needs a person's approval on this server: call it directly.")
+        checked = await self._check(name, arguments)
+        if isinstance(checked, CallOutcome):
+            return checked
+        module, values, started = checked
+        return await self._post(name, module, values, started, via)
+
+    async def _call_gated(self, name: str, arguments: dict[str, Any], asker: Asker) -> CallOutcome:
+        """A call that reaches Stripe only after a person's yes (approval_gate.py)."""
+        assert self.approvals is not None
+        approval_id = None
+        if APPROVAL_ID_ARGUMENT in arguments:
+            arguments = dict(arguments)
+            approval_id = arguments.pop(APPROVAL_ID_ARGUMENT)
+            if not isinstance(approval_id, str) or not 1 <= len(approval_id) <= 64:
+                message = "approval_id must be the id of an approval (a string of at most 64 characters)"
+                problems = [{"field": APPROVAL_ID_ARGUMENT, "message": message}]
+                return error_result(
+                    f"Invalid arguments for {name}: {message}", {"type": "invalid_arguments", "errors": problems}
+                )
+        checked = await self._check(name, arguments)
+        if isinstance(checked, CallOutcome):
+            return checked
+        module, values, started = checked
+
+        async def send(key: str) -> Sent:
+            sent = await self._post(name, module, {**values, "idempotency_key": key}, started, None)
+            if isinstance(sent, CallOutcome):  # nothing left this process: busy, or an argument Stripe cannot take
+                return Sent(sent, reached_stripe=False)
+            upstream = sent.upstream
+            request_id = upstream.headers.get("request-id") if upstream.headers else None
+            return Sent(await self._outcome(sent), upstream.sent, request_id, upstream.status)
+
+        proposal = Proposal(self.registry.tools[name], values, self.livemode, send, self.read_object)
+        return await self.approvals.call(proposal, asker, approval_id)
+
+    async def _check(
+        self, name: str, arguments: dict[str, Any]
+    ) -> tuple[ToolModule, dict[str, Any], float] | CallOutcome:
+        """The tool's module and validated arguments, once the budgets allow the call; or why not."""
         if name not in self._allowed:
             # Nothing reaches Stripe. A tool the filters leave out is named as refused, not as unknown: an agent
             # told "unknown tool" tells its user there is no refund tool at all.
@@ -189,6 +240,11 @@ class StripeMcpServer:
             return values
         if values.get("fields") and (problem := self._fields_problem(name, values)):
             return problem
+        return module, values, started
+
+    async def _post(
+        self, name: str, module: ToolModule, values: dict[str, Any], started: float, via: str | None
+    ) -> SentCall | CallOutcome:
         if not await self._take_slot():
             access_log.info(
                 "tools/call refused",
@@ -219,6 +275,45 @@ class StripeMcpServer:
             },
         )
         return SentCall(module, values, upstream)
+
+    async def _outcome(self, sent: SentCall) -> CallOutcome:
+        fields = sent.values.get("fields")
+        shape = functools.partial(
+            to_tool_result, sent.module, sent.upstream, sent.values, lean=self.lean,
+            fields=path_tree(tuple(f.split(".")) for f in fields) if fields else None,
+        )  # fmt: skip
+        if len(sent.upstream.body) > INLINE_RESULT_BYTES:  # parsing and shaping a large answer would hold up the loop
+            return await asyncio.to_thread(shape)
+        return shape()
+
+    async def read_object(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """The object a GET tool answers, for the question a person is asked; None if anything fails.
+
+        Reads whatever the question needs, whether or not this server's filters list the tool: the answer
+        goes to the person deciding, not to the agent.
+        """
+        entry = self.registry.tools.get(tool)
+        if entry is None or entry.method != "GET" or not await self._take_slot():
+            return None
+        try:
+            upstream = await self.upstream.call(
+                self.registry.module(tool),
+                arguments,
+                api_key=self.account.api_key,
+                stripe_version=self.account.stripe_version,
+                stripe_account=self.account.stripe_account,
+            )
+        except InvalidArgument:
+            return None
+        finally:
+            self._gate.release()
+        if upstream.failure is not None or not 200 <= (upstream.status or 0) < 300:
+            return None
+        try:
+            body = json.loads(upstream.body)
+        except (ValueError, RecursionError):
+            return None
+        return body if isinstance(body, dict) else None
 
     def _fields_problem(self, name: str, values: dict[str, Any]) -> CallOutcome | None:
         """A `fields` path that names no field of what the tool returns: refused before anything is sent."""

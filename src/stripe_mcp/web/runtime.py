@@ -28,6 +28,7 @@ from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Timeouts, Upstream
+from stripe_mcp.tools.approval_gate import ApprovalGate
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer
 from stripe_mcp.tools.ranking import SearchIndex
@@ -83,6 +84,11 @@ class Runtime:
 
     def mcp_url(self, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/mcp/{token}"
+
+    @property
+    def approvals_url(self) -> str | None:
+        """Where a person decides pending approvals: the console, when it is open."""
+        return f"{self.settings.public_url.rstrip('/')}/admin/approvals" if self.settings.admin_token else None
 
     def forget_servers(self) -> None:
         """Drop this replica's cache at once (others follow within RESOLVE_CACHE_SECONDS)."""
@@ -152,8 +158,24 @@ class Runtime:
             server_id=record.id,
             before_call=take_budgets,
             full_results=bool(record.config.get("full_results", False)),
+            approvals=self.approval_gate(record),
         )
         return self.expose(server, record.config.get("tool_exposure", "all"))
+
+    def approval_gate(self, record: ServerRecord) -> ApprovalGate | None:
+        """The server's approval gate, keeping approvals in the store that every replica shares."""
+        mode = record.config.get("approval", "none")
+        if mode == "none":
+            return None
+        return ApprovalGate(
+            mode,
+            server_id=record.id,
+            account_id=record.account_id,
+            book=self.store,
+            console_url=self.approvals_url,
+            ttl=self.settings.approval_ttl,
+            clock=self.clock,
+        )
 
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""

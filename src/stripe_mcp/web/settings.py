@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from stripe_mcp.managed.budgets import BudgetRule
 from stripe_mcp.managed.store import DEFAULT_STORE_URL
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL
+from stripe_mcp.tools.approvals import DEFAULT_APPROVAL_SECONDS
 from stripe_mcp.tools.registry import DEFAULT_MAX_LOADED_MODULES, DEFAULT_PACKAGE
 
 DEFAULT_HOST = "127.0.0.1"  # loopback unless asked: the admin API and every MCP URL hold secrets
@@ -34,6 +35,7 @@ class Settings:
     account_budget: BudgetRule = DEFAULT_BUDGET
     generated_package: str = DEFAULT_PACKAGE
     loaded_tools: int = DEFAULT_MAX_LOADED_MODULES  # tool modules kept imported: memory against re-imports
+    approval_ttl: float = DEFAULT_APPROVAL_SECONDS  # how long a question waits for a person, and a yes for the call
     clock: Callable[[], float] = time.time  # injectable, for expiry tests
 
 

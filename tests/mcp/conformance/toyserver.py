@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from stripe_mcp.mcp.asking import CANNOT_ASK, Asker, Question
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.mcp.types import CallOutcome, McpServer
@@ -27,6 +28,7 @@ TOKEN = "tok_toy_0123456789abcdef"
 LOCKED_TOKEN = "tok_locked_needs_bearer"  # answers 401 unless Authorization: Bearer let-me-in
 SECRET = b"toy-session-secret"
 RATE_HEADERS = {"ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "1", "retry-after": "1"}
+CONFIRM_SCHEMA = {"type": "object", "properties": {"sure": {"type": "boolean", "title": "Sure?"}}, "required": ["sure"]}
 
 TOOLS: list[dict[str, Any]] = [
     {
@@ -59,7 +61,8 @@ TOOLS: list[dict[str, Any]] = [
 
 
 class ToyServer:
-    """Two tools: `echo` and `fail`. Unlisted: `explode` raises, `slow` sleeps, `over_budget` is refused."""
+    """Two tools: `echo` and `fail`. Unlisted: `explode` raises, `slow` sleeps, `over_budget` is refused,
+    `confirm` asks the client's user (elicitation) and answers what they said."""
 
     name = "toy-mcp"
     version = "1.2.3"
@@ -74,8 +77,10 @@ class ToyServer:
     def tools_json(self) -> bytes:
         return self._tools_json
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+    async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         self.calls.append(name)
+        if name == "confirm":
+            return await self._confirm(arguments, asker)
         if name == "echo":
             text = json.dumps(arguments)
             return CallOutcome(
@@ -104,6 +109,20 @@ class ToyServer:
                 raise
             return CallOutcome({"content": [{"type": "text", "text": "done"}], "isError": False})
         raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name[:64]}")
+
+    async def _confirm(self, arguments: dict[str, Any], asker: Asker) -> CallOutcome:
+        answered = asker.answered("confirm")
+        if answered is not None:
+            answer, state = answered.answer, dict(answered.state)
+        elif not asker.can_elicit:
+            return CallOutcome({"content": [{"type": "text", "text": "cannot ask"}], "isError": True})
+        else:
+            question = Question(f"Proceed with {arguments.get('what', 'it')}?", CONFIRM_SCHEMA, {"asked": "yes"})
+            answer, state = await asker.elicit("confirm", question, timeout=float(arguments.get("timeout", 10))), {}
+        said = {"action": answer.action, "content": dict(answer.content), "state": state}
+        return CallOutcome(
+            {"content": [{"type": "text", "text": json.dumps(said)}], "structuredContent": said, "isError": False}
+        )
 
 
 def make_app(server: McpServer | None = None, secret: bytes = SECRET, **options: Any) -> Starlette:

@@ -1,6 +1,7 @@
 """The store's interface: the records it holds and the operations every backend implements.
 
-Only hashes of tokens and encrypted Stripe keys are ever stored.
+Only hashes of tokens and encrypted Stripe keys are ever stored. Approvals (tools/approvals.py) hold the
+arguments of the calls they allow, and are deleted with their account.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stripe_mcp.managed.budgets import Budget, BudgetTake
+from stripe_mcp.tools.approvals import Approval  # the approval gate owns the record; the store keeps it
 
 USAGE_HOURS = 24  # calls are counted per hour; server_usage sums the current hour and the 23 before it
+LISTED_APPROVALS = 500  # list_approvals answers at most this many, newest first
 # How often a serving process flushes what its store keeps in memory: usage, and on SQLite the budget
 # calls it let through (which other processes on the same file then count); closing flushes too.
 FLUSH_SECONDS = 0.5
@@ -120,5 +123,11 @@ class Store(Protocol):
     # wait before the next one. `clear_sign_in_attempts` forgets a key's attempts (after a success).
     async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float: ...
     async def clear_sign_in_attempts(self, key: str) -> None: ...
+    # Approvals: the tools.approvals.ApprovalBook operations. replace_approval is a compare-and-set: it stores
+    # the record only over the revision just before it, so replicas never both run one approved call.
+    async def add_approval(self, approval: Approval) -> bool: ...
+    async def get_approval(self, approval_id: str) -> Approval | None: ...
+    async def list_approvals(self, account_id: str) -> list[Approval]: ...
+    async def replace_approval(self, approval: Approval) -> bool: ...
     async def flush(self) -> None: ...
     async def close(self) -> None: ...  # flushes first

@@ -13,7 +13,9 @@ Keys (prefix `stripe-mcp:`):
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
   `usage-last` sorted set server id -> time of its latest call;
 - `revoked:<key>` the time of a revocation, expiring when it stops mattering; `sign-in:<key>` hash of a client's
-  sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest.
+  sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest;
+- `approval:<id>` hash (record JSON, revision), changed only by compare-and-set scripts;
+  `approvals:<account id>` sorted set of approval ids by creation time.
 
 A tool call takes its budgets in one round trip (a script: exact across replicas, managed/budgets.py);
 its usage is counted in memory (usage.py) and written by `flush`, one pipeline for all servers.
@@ -34,6 +36,7 @@ import redis.asyncio as redis
 
 from stripe_mcp.managed.budgets import Budget, BudgetRule, BudgetTake, budget_after
 from stripe_mcp.managed.store.base import (
+    LISTED_APPROVALS,
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
@@ -42,6 +45,7 @@ from stripe_mcp.managed.store.base import (
     ThrottleRule,
 )
 from stripe_mcp.managed.store.usage import PendingUsage
+from stripe_mcp.tools.approvals import Approval
 
 PREFIX = "stripe-mcp:"
 # take_sign_in_attempt, atomically: refuse while the key must wait, else count the attempt and set the wait after
@@ -87,6 +91,19 @@ for i, key in ipairs(KEYS) do
 end
 return answer
 """
+# KEYS: the approval, the account's index; ARGV: record, revision, created_at, id. 1 if added.
+ADD_APPROVAL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'revision', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+# KEYS: the approval; ARGV: record, its revision, the revision it replaces. 1 if replaced.
+REPLACE_APPROVAL = """
+if redis.call('HGET', KEYS[1], 'revision') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'revision', ARGV[2])
+return 1
+"""
 
 
 def _text(value: object) -> str:
@@ -106,6 +123,8 @@ class RedisStore:
         self._take_budgets = self._redis.register_script(TAKE_BUDGETS)
         self._calls = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())  # unique budget-set members
         self._usage = PendingUsage()
+        self._add_approval = self._redis.register_script(ADD_APPROVAL)
+        self._replace_approval = self._redis.register_script(REPLACE_APPROVAL)
 
     def _key(self, *parts: str) -> str:
         return PREFIX + ":".join(parts)
@@ -156,7 +175,11 @@ class RedisStore:
         if account is None:
             return False
         entries = await self._redis.hgetall(self._key("servers", account_id))
+        approvals = await self._redis.zrange(self._key("approvals", account_id), 0, -1)
         async with self._redis.pipeline(transaction=True) as pipe:
+            for approval_id in approvals:
+                pipe.delete(self._key("approval", _text(approval_id)))
+            pipe.delete(self._key("approvals", account_id))
             for token_hash in entries.values():
                 pipe.delete(self._key("server", _text(token_hash)))
             if entries:
@@ -402,6 +425,34 @@ class RedisStore:
 
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
         return (await self.take_budgets([BudgetTake(key, BudgetRule(limit, window_seconds))], now))[0]
+
+    # Approvals -------------------------------------------------------------------------------------
+
+    async def add_approval(self, approval: Approval) -> bool:
+        keys = [self._key("approval", approval.id), self._key("approvals", approval.account_id)]
+        added = await self._add_approval(
+            keys=keys, args=[approval.to_json(), approval.revision, repr(approval.created_at), approval.id]
+        )
+        return bool(added)
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        record = await self._redis.hget(self._key("approval", approval_id), "record")
+        return None if record is None else Approval.from_json(_text(record))
+
+    async def list_approvals(self, account_id: str) -> list[Approval]:
+        ids = await self._redis.zrevrange(self._key("approvals", account_id), 0, LISTED_APPROVALS - 1)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for approval_id in ids:
+                pipe.hget(self._key("approval", _text(approval_id)), "record")
+            records = await pipe.execute()
+        return [Approval.from_json(_text(record)) for record in records if record is not None]
+
+    async def replace_approval(self, approval: Approval) -> bool:
+        replaced = await self._replace_approval(
+            keys=[self._key("approval", approval.id)],
+            args=[approval.to_json(), approval.revision, str(approval.revision - 1)],
+        )
+        return bool(replaced)
 
     async def close(self) -> None:
         try:

@@ -27,6 +27,7 @@ from typing import Any
 
 from stripe_mcp.managed.budgets import Budget, BudgetRule, BudgetTake, SlidingLog
 from stripe_mcp.managed.store.base import (
+    LISTED_APPROVALS,
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
@@ -35,6 +36,7 @@ from stripe_mcp.managed.store.base import (
     ThrottleRule,
 )
 from stripe_mcp.managed.store.usage import PendingUsage
+from stripe_mcp.tools.approvals import Approval
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -67,6 +69,11 @@ CREATE TABLE IF NOT EXISTS revocations (key TEXT PRIMARY KEY, revoked_at REAL NO
 CREATE TABLE IF NOT EXISTS sign_in_attempts (
     key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, next_at REAL NOT NULL, last_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL, revision INTEGER NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_by_account ON approvals(account_id, created_at);
 """
 # Columns added after a store was first made: (table, column, its definition).
 ADDED_COLUMNS = (
@@ -394,6 +401,31 @@ class SqliteStore:
             for at in struct.unpack(f"<{len(times) // 8}d", times):
                 self._budgets.add(key, window, at)
             self._seen = max(self._seen, id_)
+
+    async def add_approval(self, approval: Approval) -> bool:
+        inserted = self._write(
+            "INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?, ?)",
+            (approval.id, approval.account_id, approval.created_at, approval.revision, approval.to_json()),
+        )
+        return inserted == 1
+
+    async def get_approval(self, approval_id: str) -> Approval | None:
+        rows = self._run("SELECT record FROM approvals WHERE id = ?", (approval_id,))
+        return Approval.from_json(rows[0][0]) if rows else None
+
+    async def list_approvals(self, account_id: str) -> list[Approval]:
+        rows = self._run(
+            "SELECT record FROM approvals WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ?",
+            (account_id, LISTED_APPROVALS),
+        )
+        return [Approval.from_json(row[0]) for row in rows]
+
+    async def replace_approval(self, approval: Approval) -> bool:
+        changed = self._write(
+            "UPDATE approvals SET record = ?, revision = ? WHERE id = ? AND revision = ?",
+            (approval.to_json(), approval.revision, approval.id, approval.revision - 1),
+        )
+        return changed == 1
 
     def _transaction(self, *statements: tuple[str, Params]) -> int:
         """Run the statements as one transaction; the row count of the last one."""

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.approvals import Listed
 from stripe_mcp.managed.store.base import AccountRecord, ApiTokenRecord, ServerRecord
 from stripe_mcp.managed.times import utc
 from stripe_mcp.tools.filters import KINDS, METHOD_GROUPS
@@ -45,6 +46,10 @@ class ServerConfigIn(Strict):
         default=None,
         pattern=f"^{service.STRIPE_ACCOUNT.pattern}$",
         description="A Connect platform's connected account: every call carries Stripe-Account with it.",
+    )
+    approval: Literal["none", "destructive", "writes"] = Field(
+        default="none",
+        description="Calls that reach Stripe only after a person said yes: destructive tools, every write, or none.",
     )
 
 
@@ -93,6 +98,24 @@ class ApiTokenInfo(BaseModel):
     last_used_at: datetime | None = Field(description="When a request last carried it (to the minute), if ever.")
 
 
+class ApprovalOut(BaseModel):
+    id: str
+    server_id: str
+    tool: str
+    arguments: dict[str, Any] = Field(description="Exactly what is sent to Stripe once approved.")
+    question: str = Field(description="The sentence a person answers.")
+    livemode: bool
+    status: Literal["pending", "approved", "denied", "expired", "executing", "executed"]
+    asked_via: Literal["console", "elicitation"]
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    executed_at: datetime | None
+    request_id: str | None = Field(description="Stripe's Request-Id of the approved call, once it ran.")
+    upstream_status: int | None
+
+
 class ErrorOut(BaseModel):
     error: dict[str, str]
 
@@ -139,3 +162,26 @@ def server_out(
         last_used_at=_maybe_when(usage.last_used_at),
         calls_24h=usage.calls_24h,
     ).model_dump(mode="json", exclude_none=False)
+
+
+def approval_out(listed: Listed) -> dict[str, Any]:
+    a = listed.approval
+    return ApprovalOut.model_validate(
+        {
+            "id": a.id,
+            "server_id": a.server_id,
+            "tool": a.tool,
+            "arguments": a.arguments,
+            "question": a.question,
+            "livemode": a.livemode,
+            "status": listed.status,
+            "asked_via": a.asked_via,
+            "created_at": _when(a.created_at),
+            "expires_at": _when(a.expires_at),
+            "decided_at": _maybe_when(a.decided_at),
+            "decided_by": a.decided_by,
+            "executed_at": _maybe_when(a.executed_at),
+            "request_id": a.request_id,
+            "upstream_status": a.upstream_status,
+        }
+    ).model_dump(mode="json")

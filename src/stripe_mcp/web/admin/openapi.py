@@ -10,6 +10,7 @@ from stripe_mcp.web.admin.models import (
     ApiTokenIn,
     ApiTokenInfo,
     ApiTokenOut,
+    ApprovalOut,
     ErrorOut,
     ServerIn,
     ServerOut,
@@ -18,7 +19,8 @@ from stripe_mcp.web.admin.models import (
 
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ApiTokenInfo, ErrorOut):
+    models = (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ApiTokenInfo, ApprovalOut, ErrorOut)
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -38,6 +40,7 @@ def openapi_document() -> dict[str, Any]:
         **answer("401", "ErrorOut", "Missing or wrong admin token"),
         **answer("403", "ErrorOut", "Admin API closed"),
         **answer("404", "ErrorOut", "Not found"),
+        **answer("409", "ErrorOut", "Not pending any more (approvals)"),
         **answer("413", "ErrorOut", "Body too large"),
         **answer("415", "ErrorOut", "Not JSON"),
         **answer("503", "ErrorOut", "The store is unavailable"),
@@ -45,6 +48,17 @@ def openapi_document() -> dict[str, Any]:
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     token_id = {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    approval_id = {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
+    def decision(operation: str, words: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "operationId": operation,
+                "parameters": [approval_id],
+                "responses": {**answer("200", "ApprovalOut", words), **errors},
+            }
+        }
+
     return {
         "openapi": "3.1.0",
         "info": {"title": "stripe-mcp admin API", "version": "1"},
@@ -104,6 +118,21 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"204": {"description": "Revoked at once"}, **errors},
                 },
             },
+            "/integrated-account/{account_id}/approvals": {
+                "get": {
+                    "operationId": "listApprovals",
+                    "parameters": [account_id],
+                    "responses": {
+                        "200": {
+                            "description": "Approvals, pending first",
+                            "content": {"application/json": {"schema": listing("ApprovalOut")}},
+                        },
+                        **errors,
+                    },
+                },
+            },
+            "/approvals/{approval_id}/approve": decision("approveApproval", "Approved: the agent's next call runs it"),
+            "/approvals/{approval_id}/deny": decision("denyApproval", "Denied: the call is refused"),
             "/api-token": {
                 "post": {
                     "operationId": "createApiToken",

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_mcp.managed import service
+from stripe_mcp.managed import approvals, service
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.managed.store.base import AccountRecord
 from stripe_mcp.managed.times import timestamp_of
@@ -25,6 +25,7 @@ from stripe_mcp.web.admin.models import (
     ServerIn,
     account_out,
     api_token_out,
+    approval_out,
     server_out,
 )
 from stripe_mcp.web.admin.openapi import openapi_document
@@ -60,6 +61,9 @@ class AdminApi:
             self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
             self._route("/api-token", POST=self.create_api_token, GET=self.list_api_tokens),
             self._route("/api-token/{token_id}", DELETE=self.revoke_api_token),
+            self._route("/integrated-account/{account_id}/approvals", GET=self.list_approvals),
+            self._route("/approvals/{approval_id}/approve", POST=self.approve),
+            self._route("/approvals/{approval_id}/deny", POST=self.deny),
         ]
 
     def _route(self, path: str, **handlers: Endpoint) -> Route:
@@ -212,6 +216,29 @@ class AdminApi:
             raise AdminError(404, "not_found", f"no API token {token_id}")
         log.info("admin API: API token revoked", extra={"api_token_id": token_id})
         return Response(status_code=204)
+
+    async def list_approvals(self, request: Request) -> Response:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        listed = await approvals.list_approvals(runtime.store, account.id, runtime.clock())
+        return JSONResponse({"data": [approval_out(item) for item in listed]})
+
+    async def approve(self, request: Request) -> Response:
+        return await self._decide(request, approve=True)
+
+    async def deny(self, request: Request) -> Response:
+        return await self._decide(request, approve=False)
+
+    async def _decide(self, request: Request, *, approve: bool) -> Response:
+        runtime = self.runtime_of()
+        now = runtime.clock()
+        try:
+            decided = await approvals.decide(
+                runtime.store, request.path_params["approval_id"], approve=approve, who=approvals.ADMIN_API, now=now
+            )
+        except approvals.DecisionError as error:
+            raise AdminError(error.status, error.code, error.message) from None
+        return JSONResponse(approval_out(approvals.Listed(decided, decided.status_at(now), True)))
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from stripe_mcp.managed import service
+from stripe_mcp.managed import approvals, service
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.web.admin.models import AccountIn, ServerConfigIn
 from stripe_mcp.web.console.forms import problems
@@ -62,7 +62,10 @@ async def account(page: Page) -> Response:
         {"record": ended, "ended_at": service.ended_at(ended), "revoked": ended.revoked_at == service.ended_at(ended)}
         for ended in await service.ended_servers(runtime.store, record.id, now)
     ]
-    return page.render("account.html", account=record, servers=rows, history=history, now=now, crumbs=to_accounts())
+    waiting = len(await approvals.pending_approvals(runtime.store, record.id, now))
+    return page.render(
+        "account.html", account=record, servers=rows, history=history, waiting=waiting, now=now, crumbs=to_accounts()
+    )
 
 
 async def remove_account(page: Page) -> Response:

@@ -18,6 +18,7 @@ FIELD_LABELS = {
     "methods": "Methods: choose from the listed ones.",
     "tags": "Tags: give functional areas or resources, separated by commas.",
     "tool_exposure": "Tool exposure: choose all, discovery or chatgpt.",
+    "approval": "Approval: choose none, destructive or writes.",
     "expires_at": "Expiry: give a date and time.",
 }
 

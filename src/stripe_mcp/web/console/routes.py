@@ -16,13 +16,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from stripe_mcp.managed.secrets import KeyBox
-from stripe_mcp.web.console import accounts, api_tokens, servers, tool_browser
+from stripe_mcp.web.console import accounts, api_tokens, approvals, server_page, servers, tool_browser
 from stripe_mcp.web.console.forms import Form, FormError, read_form
 from stripe_mcp.web.console.page import Handler, NotFound, Page
 from stripe_mcp.web.console.rendering import Renderer, see_other, stylesheet
 from stripe_mcp.web.console.sessions import Session, Sessions
 from stripe_mcp.web.console.sign_in import SignIn
-from stripe_mcp.web.console.urls import ACCOUNTS, API_TOKENS, PREFIX, SIGN_IN
+from stripe_mcp.web.console.urls import ACCOUNTS, API_TOKENS, APPROVALS, PREFIX, SIGN_IN
 from stripe_mcp.web.credentials import same_secret
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
@@ -55,6 +55,7 @@ class Console:
             Route(account + "/remove", self._page(accounts.remove_account), methods=["GET", "POST"]),
             Route(account + "/servers/new", self._page(servers.new_server), methods=["GET"]),
             Route(account + "/servers", self._page(servers.create_server), methods=["POST"]),
+            Route(server, self._page(server_page.server), methods=["GET"]),
             Route(server + "/revoke", self._page(servers.revoke_server), methods=["GET", "POST"]),
             Route(server + "/tools", self._page(tool_browser.tools), methods=["GET"]),
             Route(server + "/tools/{tool_name}", self._page(tool_browser.tool), methods=["GET"]),
@@ -62,6 +63,9 @@ class Console:
             Route(API_TOKENS, self._page(api_tokens.api_tokens), methods=["GET"]),
             Route(API_TOKENS, self._page(api_tokens.create_api_token), methods=["POST"]),
             Route(API_TOKENS + "/{token_id}/revoke", self._page(api_tokens.revoke_api_token), methods=["GET", "POST"]),
+            Route(APPROVALS, self._page(approvals.pending), methods=["GET"]),
+            Route(APPROVALS + "/{approval_id}/approve", self._page(approvals.approve), methods=["POST"]),
+            Route(APPROVALS + "/{approval_id}/deny", self._page(approvals.deny), methods=["POST"]),
         ]
 
     def _page(self, handler: Handler, *, signed_in: bool = True) -> Endpoint:

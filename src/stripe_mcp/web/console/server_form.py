@@ -9,6 +9,12 @@ from typing import Any
 from stripe_mcp.managed.service import ToolPreview
 from stripe_mcp.web.console.forms import Form
 
+APPROVAL_HELP = {
+    "none": "none: calls reach Stripe as the agent makes them",
+    "destructive": "destructive: refunds, payouts, cancellations and deletions wait for a person's yes",
+    "writes": "writes: every call that changes something waits for a person's yes",
+}
+SUGGESTED_APPROVAL = "destructive"  # what a new server's form starts with: its default filters allow writes
 EXPIRY_CHOICES = (
     ("never", "Never"),
     ("3600", "In 1 hour"),
@@ -41,6 +47,7 @@ class ServerForm:
             "require_api_token_auth": form.first("require_api_token_auth") == "on",
             "tool_exposure": form.first("tool_exposure", "all") or "all",
             "full_results": form.first("full_results") == "on",
+            "approval": form.first("approval", "none") or "none",
         }
         return cls(
             name=form.first("name")[:300],

@@ -9,13 +9,21 @@ from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.store.base import AccountRecord
+from stripe_mcp.tools.approvals import APPROVAL_MODES
 from stripe_mcp.tools.filters import EXPOSURES, KINDS, METHOD_GROUPS, PolicyError
 from stripe_mcp.tools.money import money_tools
 from stripe_mcp.web.admin.models import ServerIn
 from stripe_mcp.web.console.forms import Form, problems
 from stripe_mcp.web.console.page import NotFound, Page
 from stripe_mcp.web.console.rendering import see_other
-from stripe_mcp.web.console.server_form import EXPIRY_CHOICES, ServerForm, count_text, money_text
+from stripe_mcp.web.console.server_form import (
+    APPROVAL_HELP,
+    EXPIRY_CHOICES,
+    SUGGESTED_APPROVAL,
+    ServerForm,
+    count_text,
+    money_text,
+)
 from stripe_mcp.web.console.snippets import snippets
 from stripe_mcp.web.console.urls import account_url, server_url, to_account
 
@@ -34,7 +42,7 @@ METHOD_HELP = {
 
 async def new_server(page: Page) -> Response:
     account = await page.account()
-    values = ServerForm.read(Form())
+    values = ServerForm.read(Form({"approval": [SUGGESTED_APPROVAL]}))
     preview = service.preview_tools(page.runtime.registry, values.config)
     return _server_form(page, account, 200, values, [], preview)
 
@@ -123,6 +131,7 @@ async def tool_count(page: Page) -> Response:
             "text": count_text(preview),
             "warnings": list(preview.warnings),
             "money": money_text(preview),
+            "writes": preview.writes,
         },
         headers=headers,
     )
@@ -160,5 +169,7 @@ def _server_form(
         exposures=EXPOSURES,
         exposure_help=EXPOSURE_HELP,
         expiry_choices=EXPIRY_CHOICES,
+        approval_modes=APPROVAL_MODES,
+        approval_help=APPROVAL_HELP,
         crumbs=to_account(account),
     )

@@ -8,6 +8,7 @@ PREFIX = "/admin"
 ACCOUNTS = PREFIX + "/accounts"
 SIGN_IN = PREFIX + "/sign-in"
 API_TOKENS = PREFIX + "/api-tokens"
+APPROVALS = PREFIX + "/approvals"
 
 Crumbs = list[tuple[str, str]]
 
