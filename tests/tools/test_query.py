@@ -105,7 +105,10 @@ def running(
     encryption_key = Fernet.generate_key().decode()
     store_url = f"sqlite:///{workdir / 'store.sqlite3'}"
     env = {"STRIPE_API_KEY": API_KEY, "STRIPE_MCP_ENCRYPTION_KEY": encryption_key}
-    with serve(workdir, "--store", store_url, "--stripe-base-url", stripe_url, env=env) as server:
+    # Every page of a scan is a call the budgets count: at the default 50 per 10 s, this module's scans would be
+    # cut short when the machine runs them fast (test_query_limits.py checks budgets stopping a scan).
+    budgets = ("--server-budget", "10000/10", "--account-budget", "10000/10")
+    with serve(workdir, "--store", store_url, "--stripe-base-url", stripe_url, *budgets, env=env) as server:
 
         async def provision() -> dict[str, str]:
             store = SqliteStore(workdir / "store.sqlite3")
