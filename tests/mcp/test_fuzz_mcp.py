@@ -199,7 +199,8 @@ def still_serving(http: httpx.Client, url: str, session: str) -> None:
         url, json={"jsonrpc": "2.0", "id": 99, "method": "tools/list"}, headers=legacy_headers(session)
     )
     assert response.status_code == 200, response.text[:500]
-    assert len(response.json()["result"]["tools"]) == len(TOOL_NAMES)
+    listed = {tool["name"] for tool in response.json()["result"]["tools"]}
+    assert listed == {*TOOL_NAMES, "query_stripe"}  # every generated tool, and the query tool over them
 
 
 # --------------------------------------------------------------------------- strategies: the endpoint
