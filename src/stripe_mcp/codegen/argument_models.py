@@ -66,6 +66,11 @@ def arguments_codes(tools: Sequence[tuple[Schema, Iterable[str]]]) -> list[str]:
     return [codes[name].replace(f"class {name}(", f"class {ARGUMENTS}(", 1) for name in placeholders]
 
 
+def warm_up() -> None:
+    """Import datamodel-code-generator and run it once on a tiny schema: its first run pays for the imports."""
+    _datamodel({"type": "object", "title": "WarmUp", "properties": {"name": {"type": "string"}}})
+
+
 def _datamodel(schema: Schema, **options: Any) -> str:
     from datamodel_code_generator import LiteralType, PythonVersion, generate
     from datamodel_code_generator.enums import DataModelType, InputFileType, StrictTypes

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from stripe_mcp.codegen.formatting import format_python
 from stripe_mcp.codegen.loader import load_api
-from stripe_mcp.codegen.render import render
+from stripe_mcp.codegen.render import model_workers, render
 from stripe_mcp.codegen.stripe import build_tools
 from stripe_mcp.codegen.toolchain import check_pins
 
@@ -29,10 +29,11 @@ def generate_files(
 ) -> Generation:
     started = time.perf_counter()
     check_pins()
-    api = load_api(spec)
-    tools = build_tools(api)
-    on_start(len(tools))
-    files = format_python(render(tools, api.version, api.source_sha256, on_done, api.objects))
+    with model_workers() as pool:  # warming up while the spec is read
+        api = load_api(spec)
+        tools = build_tools(api)
+        on_start(len(tools))
+        files = format_python(render(tools, api.version, api.source_sha256, on_done, api.objects, pool))
     return Generation(files, len(tools), api.version, time.perf_counter() - started)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from stripe_mcp.codegen.argument_models import arguments_codes, models_code, split_imports
+from stripe_mcp.codegen.argument_models import arguments_codes, models_code, split_imports, warm_up
 from stripe_mcp.codegen.fields import fields_catalog, fields_text
 from stripe_mcp.codegen.model import FieldNode
 from stripe_mcp.codegen.nested import SharedModels, share_models
@@ -59,8 +59,18 @@ def _definition_batch(batch: DefinitionBatch) -> dict[str, str]:
     return models_code(*batch)
 
 
+def model_workers() -> ProcessPoolExecutor:
+    """The processes that write the argument models, already importing datamodel-code-generator: started
+    before the spec is read, they are ready by the time the models are asked for."""
+    workers = min(os.cpu_count() or 1, 8)
+    pool = ProcessPoolExecutor(max_workers=workers)
+    for _ in range(workers):
+        pool.submit(warm_up)
+    return pool
+
+
 def model_codes(
-    shared: SharedModels, tools: list[Tool], on_done: Callable[[int], None]
+    shared: SharedModels, tools: list[Tool], on_done: Callable[[int], None], pool: ProcessPoolExecutor
 ) -> tuple[dict[str, str], list[str]]:
     """The shared models' code and each tool's, in batches on all cores: datamodel-code-generator is the slow step."""
     names = list(shared.definitions)
@@ -73,14 +83,12 @@ def model_codes(
     tool_batches: list[ToolBatch] = [jobs[i : i + BATCH] for i in range(0, len(jobs), BATCH)]
     definitions: dict[str, str] = {}
     codes: list[str] = []
-    workers = min(os.cpu_count() or 1, 8)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = [pool.submit(_definition_batch, batch) for batch in definition_batches]
-        for batch_codes in pool.map(arguments_codes, tool_batches):
-            codes += batch_codes
-            on_done(len(batch_codes))
-        for future in pending:
-            definitions.update(future.result())
+    pending = [pool.submit(_definition_batch, batch) for batch in definition_batches]
+    for batch_codes in pool.map(arguments_codes, tool_batches):
+        codes += batch_codes
+        on_done(len(batch_codes))
+    for future in pending:
+        definitions.update(future.result())
     return dict(sorted(definitions.items())), codes
 
 
@@ -90,6 +98,7 @@ def render(
     spec_sha256: str,
     on_done: Callable[[int], None] = lambda n: None,
     objects: dict[str, FieldNode] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> dict[str, str]:
     """Every file of generated/, by path relative to it (Python not yet formatted)."""
     environment = jinja2.Environment(
@@ -116,7 +125,11 @@ def render(
     files["search_index.json"] = index_text(build_index(tools), GENERATED_MARK)
     files["fields.json"] = fields_text(fields_catalog(tools, objects or {}), GENERATED_MARK)
     shared = share_models(tools)
-    definitions, codes = model_codes(shared, tools, on_done)
+    if pool is None:
+        with model_workers() as workers:
+            definitions, codes = model_codes(shared, tools, on_done, workers)
+    else:
+        definitions, codes = model_codes(shared, tools, on_done, pool)
     files["models/__init__.py"] = init_template.render(
         docstring="The nested argument models: each defined once, in its own module, under a name from its Stripe title.",
     )
