@@ -6,7 +6,8 @@ Keys (prefix `stripe-mcp:`):
   `servers:<account id>` hash server id -> token hash;
 - `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
-  `usage-last` sorted set server id -> time of its latest call.
+  `usage-last` sorted set server id -> time of its latest call;
+- OAuth clients, grants and tokens: see `redis_oauth`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stripe_mcp.managed.store.base import (
     Budget,
     ServerRecord,
 )
+from stripe_mcp.managed.store.redis_oauth import RedisOAuthStore
 
 PREFIX = "stripe-mcp:"
 
@@ -39,6 +41,7 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
+        self.oauth = RedisOAuthStore(self._redis, self._key)
 
     def _key(self, *parts: str) -> str:
         return PREFIX + ":".join(parts)
@@ -99,6 +102,8 @@ class RedisStore:
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
             await pipe.execute()
+        for server_id in entries:
+            await self.oauth.forget_server(_text(server_id))
         return True
 
     # Servers ------------------------------------------------------------------------------------
@@ -152,6 +157,7 @@ class RedisStore:
             pipe.zrem(self._key("usage-last"), server_id)
             pipe.delete(self._key("usage", server_id))
             await pipe.execute()
+        await self.oauth.forget_server(server_id)
         return True
 
     async def delete_expired_servers(self, now: float) -> int:
@@ -164,6 +170,7 @@ class RedisStore:
                     removed += await self._redis.hdel(self._key("servers", account_id), server_id)
                     await self._redis.zrem(self._key("usage-last"), server_id)
                     await self._redis.delete(self._key("usage", _text(server_id)))
+                    await self.oauth.forget_server(_text(server_id))
         return removed
 
     # Usage --------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from stripe_mcp.managed.store.base import (
     Budget,
     ServerRecord,
 )
+from stripe_mcp.managed.store.sqlite_oauth import SCHEMA as OAUTH_SCHEMA
+from stripe_mcp.managed.store.sqlite_oauth import SqliteOAuthStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -53,8 +55,9 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + OAUTH_SCHEMA)
             self._migrate()
+        self.oauth = SqliteOAuthStore(self._run, self._write)
 
     def _migrate(self) -> None:
         """Columns added after a store was first made (callers hold the lock)."""
