@@ -71,6 +71,8 @@ def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsag
         f"tools={tool_count}",
         f"api_token_required={'yes' if config.get('require_api_token_auth') else 'no'}",
     ]
+    if service.uses_oauth(config):
+        fields.append("auth=oauth")
     if config.get("full_results"):
         fields.append("full_results=yes")
     if config.get("stripe_account"):
@@ -133,6 +135,13 @@ def servers() -> None:
 @click.option("--methods", default="", help="Comma-separated: read, write, or kinds.")
 @click.option("--tags", default="")
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
+@click.option(
+    "--auth",
+    type=click.Choice(service.AUTH_MODES),
+    default="url_token",
+    show_default=True,
+    help="url_token: a secret URL. oauth: a URL without secret; clients connect with OAuth and a person's consent.",
+)
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option(
     "--expires-at",
@@ -148,6 +157,7 @@ def servers_create(
     methods: str,
     tags: str,
     require_api_token: bool,
+    auth: str,
     stripe_account: str | None,
     expires_at: datetime | None,
     store_url: str,
@@ -161,6 +171,7 @@ def servers_create(
         "methods": comma_list(methods),
         "tags": comma_list(tags),
         "require_api_token_auth": require_api_token,
+        "auth": auth,
         "stripe_account": stripe_account,
     }
 
@@ -169,7 +180,8 @@ def servers_create(
         return await service.create_server(store, registry, account_id, name, config, expires)
 
     created = with_store(store_url, create)
-    click.echo(f"created server {created.record.id}; its MCP URL (shown once):")
+    shown = "no secret: clients connect with OAuth" if auth == "oauth" else "shown once"
+    click.echo(f"created server {created.record.id}; its MCP URL ({shown}):")
     click.echo(f"{public_url.rstrip('/')}/mcp/{created.token}")
 
 

@@ -11,6 +11,7 @@ import uvicorn
 
 from stripe_mcp.cli.main import fail
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
+from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.managed.store import StoreUrlError
 from stripe_mcp.web.app import create_app
@@ -75,6 +76,14 @@ SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown 
     type=click.IntRange(1, 1000),
     help="Tool modules kept imported; more saves re-imports (~3 ms) when agents use many tools, fewer saves memory.",
 )
+@click.option(
+    "--client-id-documents",
+    type=click.Choice([p.value for p in DocumentPolicy]),
+    default=DEFAULTS.client_documents.value,
+    show_default=True,
+    help="OAuth clients known by a Client ID Metadata Document (their client_id is its URL): fetched over https "
+    "from public addresses only; 'private' also allows private and loopback addresses and plain http; 'off' refuses them.",
+)
 def serve(
     host: str,
     port: int,
@@ -88,6 +97,7 @@ def serve(
     server_budget: str,
     account_budget: str,
     loaded_tools: int,
+    client_id_documents: str,
 ) -> None:
     """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
     try:
@@ -107,6 +117,7 @@ def serve(
         server_budget=server_rule,
         account_budget=account_rule,
         loaded_tools=loaded_tools,
+        client_documents=DocumentPolicy(client_id_documents),
     )
 
     def ready(runtime: Runtime) -> None:

@@ -20,6 +20,7 @@ from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.tools.registry import release_memory
 from stripe_mcp.web.admin.routes import AdminApi
 from stripe_mcp.web.console.routes import Console
+from stripe_mcp.web.oauth.endpoints import OAuthEndpoints
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
         Route("/healthz", health),
         *AdminApi(runtime, settings.admin_token).routes(),
         *Console(runtime, settings, keys).routes(),
+        *OAuthEndpoints(runtime).routes(),
         *mcp_routes(
             resolve,
             session_secret=session_secret,

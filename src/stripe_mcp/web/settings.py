@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stripe_mcp.managed.budgets import BudgetRule
+from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.store import DEFAULT_STORE_URL
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL
 from stripe_mcp.tools.registry import DEFAULT_MAX_LOADED_MODULES, DEFAULT_PACKAGE
@@ -34,6 +35,7 @@ class Settings:
     account_budget: BudgetRule = DEFAULT_BUDGET
     generated_package: str = DEFAULT_PACKAGE
     loaded_tools: int = DEFAULT_MAX_LOADED_MODULES  # tool modules kept imported: memory against re-imports
+    client_documents: DocumentPolicy = DocumentPolicy.PUBLIC  # which OAuth Client ID Metadata Documents are fetched
     clock: Callable[[], float] = time.time  # injectable, for expiry tests
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_mcp.web.admin.models import AccountIn, AccountOut, ApiTokenIn, ApiTokenOut, ErrorOut, ServerIn, ServerOut
+from stripe_mcp.web.admin.models import (
+    AccountIn,
+    AccountOut,
+    ApiTokenIn,
+    ApiTokenOut,
+    ErrorOut,
+    OAuthClientOut,
+    ServerIn,
+    ServerOut,
+)
 
 
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ErrorOut):
+    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, OAuthClientOut, ErrorOut):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -34,6 +43,7 @@ def openapi_document() -> dict[str, Any]:
     }
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    client_id = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 2000}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "stripe-mcp admin API", "version": "1"},
@@ -91,6 +101,31 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "revokeMcpServer",
                     "parameters": [account_id, server_id],
                     "responses": {"204": {"description": "Revoked at once"}, **errors},
+                },
+            },
+            "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients": {
+                "get": {
+                    "operationId": "listOAuthClients",
+                    "parameters": [account_id, server_id],
+                    "responses": {
+                        "200": {
+                            "description": "The clients connected to an OAuth server",
+                            "content": {"application/json": {"schema": listing("OAuthClientOut")}},
+                        },
+                        **errors,
+                    },
+                },
+                "delete": {
+                    "operationId": "revokeOAuthClients",
+                    "parameters": [account_id, server_id],
+                    "responses": {"204": {"description": "Every client disconnected, its tokens revoked"}, **errors},
+                },
+            },
+            "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients/{client_id}": {
+                "delete": {
+                    "operationId": "revokeOAuthClient",
+                    "parameters": [account_id, server_id, client_id],
+                    "responses": {"204": {"description": "Disconnected, its tokens revoked"}, **errors},
                 },
             },
             "/api-token": {

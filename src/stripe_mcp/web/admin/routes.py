@@ -11,10 +11,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.oauth import connections
 from stripe_mcp.managed.secrets import MissingEncryptionKey
-from stripe_mcp.managed.store.base import AccountRecord
+from stripe_mcp.managed.store.base import AccountRecord, ServerRecord
 from stripe_mcp.tools.filters import PolicyError
-from stripe_mcp.web.admin.models import AccountIn, ApiTokenIn, ApiTokenOut, ServerIn, account_out, server_out
+from stripe_mcp.web.admin.models import (
+    AccountIn,
+    ApiTokenIn,
+    ApiTokenOut,
+    ServerIn,
+    account_out,
+    oauth_client_out,
+    server_out,
+)
 from stripe_mcp.web.admin.openapi import openapi_document
 from stripe_mcp.web.bodies import BodyTooLarge, read_body
 from stripe_mcp.web.credentials import bearer_token, same_secret
@@ -22,6 +31,7 @@ from stripe_mcp.web.errors import error_response, unauthorized
 from stripe_mcp.web.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
+OAUTH_CLIENTS = "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -46,6 +56,8 @@ class AdminApi:
             self._route("/integrated-account/{account_id}/mcp", POST=self.create_server, GET=self.list_servers),
             self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
             self._route("/api-token", POST=self.create_api_token),
+            self._route(OAUTH_CLIENTS, GET=self.list_oauth_clients, DELETE=self.revoke_oauth_clients),
+            self._route(OAUTH_CLIENTS + "/{client_id:path}", DELETE=self.revoke_oauth_clients),
         ]
 
     def _route(self, path: str, **handlers: Endpoint) -> Route:
@@ -140,7 +152,12 @@ class AdminApi:
         runtime = self.runtime_of()
         now = runtime.clock()
         data = [
-            server_out(runtime.registry, s, usage=await service.server_usage(runtime.store, s.id, now))
+            server_out(
+                runtime.registry,
+                s,
+                runtime.mcp_url(token) if (token := service.shown_token(s)) else None,
+                await service.server_usage(runtime.store, s.id, now),
+            )
             for s in await service.list_servers(runtime.store, account.id, now)
         ]
         return JSONResponse({"data": data})
@@ -158,6 +175,28 @@ class AdminApi:
         body = await self._body(request, ApiTokenIn)
         record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
+
+    async def _oauth_server(self, request: Request) -> ServerRecord:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        server = await service.find_server(runtime.store, account.id, request.path_params["server_id"], runtime.clock())
+        if server is None or not service.uses_oauth(server.config):
+            raise AdminError(404, "not_found", "no such OAuth MCP server on this account")
+        return server
+
+    async def list_oauth_clients(self, request: Request) -> Response:
+        server = await self._oauth_server(request)
+        runtime = self.runtime_of()
+        found = await connections.connections(runtime.store.oauth, server.id, runtime.clock())
+        return JSONResponse({"data": [oauth_client_out(c) for c in found]})
+
+    async def revoke_oauth_clients(self, request: Request) -> Response:
+        """One client's grants (its id in the path), or every client's: their tokens stop working at once."""
+        server = await self._oauth_server(request)
+        client_id = request.path_params.get("client_id")
+        if not await connections.disconnect(self.runtime_of().store.oauth, server.id, client_id) and client_id:
+            raise AdminError(404, "not_found", "that client is not connected to this server")
+        return Response(status_code=204)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())

@@ -48,6 +48,7 @@ async def account(page: Page) -> Response:
             "record": server,
             "tools": service.server_tools(runtime.registry, server.config),
             "usage": await service.server_usage(runtime.store, server.id, now),
+            "url": runtime.mcp_url(token) if (token := service.shown_token(server)) else None,
         }
         for server in await service.list_servers(runtime.store, record.id, now)
     ]

@@ -16,13 +16,13 @@ from starlette.routing import Route
 
 from stripe_mcp.managed.secrets import KeyBox
 from stripe_mcp.mcp.security import host_allowed
-from stripe_mcp.web.console import accounts, servers, tool_browser
+from stripe_mcp.web.console import accounts, consent, servers, tool_browser
 from stripe_mcp.web.console.forms import Form, FormError, read_form
 from stripe_mcp.web.console.page import Handler, NotFound, Page
 from stripe_mcp.web.console.rendering import Renderer, see_other, stylesheet
 from stripe_mcp.web.console.sessions import Session, Sessions
 from stripe_mcp.web.console.sign_in import SignIn
-from stripe_mcp.web.console.urls import ACCOUNTS, PREFIX, SIGN_IN
+from stripe_mcp.web.console.urls import ACCOUNTS, CONSENT, PREFIX, SIGN_IN
 from stripe_mcp.web.credentials import same_secret
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
@@ -58,6 +58,10 @@ class Console:
             Route(server + "/tools", self._page(tool_browser.tools), methods=["GET"]),
             Route(server + "/tools/{tool_name}", self._page(tool_browser.tool), methods=["GET"]),
             Route(PREFIX + "/tool-count", self._page(servers.tool_count), methods=["GET"]),
+            Route(CONSENT, self._page(consent.consent), methods=["GET"]),
+            Route(CONSENT, self._page(consent.decide), methods=["POST"]),
+            Route(server + "/clients", self._page(consent.clients), methods=["GET"]),
+            Route(server + "/clients/revoke", self._page(consent.revoke_clients), methods=["POST"]),
         ]
 
     def _page(self, handler: Handler, *, signed_in: bool = True) -> Endpoint:
