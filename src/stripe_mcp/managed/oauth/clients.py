@@ -148,13 +148,7 @@ async def find_client(
         return record
     if record is not None and record.document_stale_at is not None and record.document_stale_at > now:
         return record
-    try:
-        document = await fetch(client_id, policy)
-    except OAuthError:
-        if record is None:
-            raise
-        log.warning("oauth: a client's metadata document could not be fetched again; using the last one")
-        return record
+    document = await fetch(client_id, policy)  # when this fails, so does the authorization: the document rules
     metadata = ClientMetadata.parse(document.metadata, document=True)
     fetched = OAuthClientRecord(
         client_id=client_id,

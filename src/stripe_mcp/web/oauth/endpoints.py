@@ -37,7 +37,7 @@ from stripe_mcp.web.runtime import Runtime
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 32
 # Per client address and minute, counted in the store (so across replicas): each of these writes to it.
-BUDGETS = {"register": 20, "authorize": 60, "token": 120}
+BUDGETS = {"register": 60, "authorize": 120, "token": 300}
 BUDGET_WINDOW_SECONDS = 60
 
 
