@@ -17,6 +17,7 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull,
 
 CONSENT = "/admin/oauth/consent"
 HIDDEN = re.compile(r'name="(csrf|request)" value="([^"]*)"')
+REFRESH = re.compile(r'<meta http-equiv="refresh" content="0;url=([^"]+)">')
 
 
 def pkce() -> tuple[str, str]:
@@ -51,16 +52,23 @@ class Person:
 
     async def consent_page(self, authorization_url: str) -> httpx.Response:
         """Follow the client's authorization URL to the consent page (signing in on the way if need be)."""
-        sent = await self.http.get(authorization_url)
-        assert sent.status_code == 303, sent.text
-        location = sent.headers["location"]
-        assert location.startswith(CONSENT + "?request="), location
+        location = await self.consent_location(authorization_url)
         page = await self.http.get(location)
         if page.status_code == 303:  # not signed in yet: the console asks first, then comes back here
             await self.sign_in()
             page = await self.http.get(location)
         self.pages.append(page.text)
         return page
+
+    async def consent_location(self, authorization_url: str) -> str:
+        """Where the authorization endpoint's page sends the browser on (a meta refresh, as no script runs)."""
+        sent = await self.http.get(authorization_url)
+        assert sent.status_code == 200 and "location" not in sent.headers, sent.text
+        found = REFRESH.search(sent.text)
+        assert found, sent.text
+        location = html.unescape(found.group(1))
+        assert location.startswith(CONSENT + "?request="), location
+        return location
 
     async def answer(self, page: httpx.Response, decision: str = "allow") -> str:
         """Press Allow or Deny on a consent page; where the browser is sent next (the client's redirect URI)."""

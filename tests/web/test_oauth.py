@@ -452,8 +452,10 @@ async def test_consent_asks_to_sign_in_first_and_comes_back(running: RunningServ
     _, challenge = pkce()
     stranger = Person(running.base_url, ADMIN_TOKEN)
     try:
-        sent = await stranger.http.get(authorization_url(running, client["client_id"], server["url"], challenge))
-        to_sign_in = await stranger.http.get(sent.headers["location"])
+        location = await stranger.consent_location(
+            authorization_url(running, client["client_id"], server["url"], challenge)
+        )
+        to_sign_in = await stranger.http.get(location)
         assert to_sign_in.status_code == 303 and to_sign_in.headers["location"].startswith("/admin/sign-in?next=")
         page = await stranger.consent_page(authorization_url(running, client["client_id"], server["url"], challenge))
         assert page.status_code == 200 and 'value="allow"' in page.text

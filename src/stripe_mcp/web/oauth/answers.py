@@ -48,6 +48,19 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
+def continue_page(url: str) -> HTMLResponse:
+    """A hop to `url` (a console page) that the browser makes from this site: a plain redirect would keep the
+    navigation cross-site when the client's site started it, and the console's SameSite=Strict session would
+    not come along (the person would have to sign in again). Works without JavaScript."""
+    link = html.escape(url)
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={link}"><title>Continue</title>'
+        f'<p><a href="{link}">Continue to stripe-mcp to allow or deny this app</a></p></html>'
+    )
+    return HTMLResponse(body, headers=PAGE_HEADERS)
+
+
 def with_cors(endpoint: Endpoint) -> Endpoint:
     """The endpoint, answering CORS preflights itself."""
 

@@ -20,7 +20,7 @@ from stripe_mcp.managed.store.base import OAuthClientRecord, ServerRecord
 from stripe_mcp.web.bodies import BodyTooLarge, read_body
 from stripe_mcp.web.console.urls import CONSENT
 from stripe_mcp.web.errors import error_response
-from stripe_mcp.web.oauth.answers import error_page, json_answer, oauth_error, with_cors
+from stripe_mcp.web.oauth.answers import continue_page, error_page, json_answer, oauth_error, with_cors
 from stripe_mcp.web.oauth.metadata import (
     AUTHORIZATION_SERVER,
     AUTHORIZE,
@@ -120,7 +120,7 @@ class OAuthEndpoints:
             return RedirectResponse(
                 with_query(redirect_uri, {**failed, "iss": issuer(runtime.settings.public_url)}), 303
             )
-        return RedirectResponse(f"{CONSENT}?request={quote(request_id, safe='')}", 303)
+        return continue_page(f"{CONSENT}?request={quote(request_id, safe='')}")
 
     async def _start(self, client: OAuthClientRecord, redirect_uri: str, state: str | None, request: Request) -> str:
         runtime = self.runtime_of()
