@@ -3,11 +3,11 @@ OAuth support, a person consenting in the console over HTTP, and every endpoint 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -529,6 +529,31 @@ async def test_the_admin_api_lists_and_revokes_clients(running: RunningServer, a
     assert httpx.get(running.base_url + path).status_code == 401
 
 
+async def test_an_oauth_server_made_in_the_console(running: RunningServer, account_id: str, person: Person) -> None:
+    form_page = await person.http.get(f"/admin/accounts/{account_id}/servers/new")
+    assert 'name="auth" value="oauth"' in form_page.text
+    csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', form_page.text).group(1))
+    fields = {"csrf": csrf, "name": "from the console", "methods": "read", "tags": "customers", "auth": "oauth"}
+    created = await person.http.post(
+        f"/admin/accounts/{account_id}/servers",
+        data={**fields, "tool_exposure": "all", "expires": "never", "action": "create"},
+        headers={"origin": running.base_url},
+    )
+    assert created.status_code == 200, created.text
+    url = html.unescape(re.search(r'id="mcp-url"[^>]*value="([^"]+)"', created.text).group(1))
+    assert "holds no secret" in created.text and "Claude (custom connector)" in created.text
+    server_id = url.rsplit("/", 1)[1]
+    assert server_id.startswith("srv_") and initialize(url).status_code == 401
+    account_page = await person.http.get(f"/admin/accounts/{account_id}")
+    assert url in account_page.text  # shown again
+    refused = await person.http.post(
+        f"/admin/accounts/{account_id}/servers",
+        data={**fields, "require_api_token_auth": "on", "expires": "never", "action": "create"},
+        headers={"origin": running.base_url},
+    )
+    assert refused.status_code == 400 and "require_api_token_auth is for url_token servers" in refused.text
+
+
 # --------------------------------------------------------------------------- registration and documents
 
 
@@ -594,8 +619,15 @@ async def test_a_client_known_by_its_metadata_document(running: RunningServer, a
 # --------------------------------------------------------------------------- last
 
 
-def test_no_token_code_or_secret_reaches_the_log(running: RunningServer, tmp_path: Path) -> None:
+def test_no_token_code_or_secret_reaches_the_log(running: RunningServer) -> None:
     log = running.printed
     assert "oauth: consent given" in log  # the events are there, by id
     leaked = [secret for secret in SECRETS if secret and secret in log]
     assert leaked == []
+
+
+def test_the_store_keeps_only_hashes(running: RunningServer) -> None:
+    stored = b"".join(path.read_bytes() for path in running.output.parent.glob("store.sqlite3*"))
+    assert [secret for secret in SECRETS if secret and secret.encode() in stored] == []
+    access_tokens = [secret for secret in SECRETS if secret.startswith("smcp_at_")]
+    assert access_tokens and all(hashlib.sha256(t.encode()).hexdigest().encode() in stored for t in access_tokens[-3:])
