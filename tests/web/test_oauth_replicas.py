@@ -159,7 +159,8 @@ async def test_disconnecting_on_one_replica_holds_on_the_other_at_once(
     tokens = await grant_across(a, b, person, server)
     assert mcp_on(b, server, tokens["access_token"]) == 200
     removed = httpx.delete(
-        f"{b.base_url}/integrated-account/{server['account_id']}/mcp/{server['id']}/oauth-clients/{tokens['client_id']}",
+        f"{b.base_url}/integrated-account/{server['account_id']}/mcp/{server['id']}/oauth-clients",
+        params={"client_id": tokens["client_id"]},
         headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     assert removed.status_code == 204

@@ -43,7 +43,13 @@ def openapi_document() -> dict[str, Any]:
     }
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-    client_id = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 2000}}
+    client_id = {
+        "name": "client_id",
+        "in": "query",
+        "required": False,
+        "description": "Only this client (its id may be a URL); without it, every client.",
+        "schema": {"type": "string", "maxLength": 2000},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "stripe-mcp admin API", "version": "1"},
@@ -117,15 +123,8 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "delete": {
                     "operationId": "revokeOAuthClients",
-                    "parameters": [account_id, server_id],
-                    "responses": {"204": {"description": "Every client disconnected, its tokens revoked"}, **errors},
-                },
-            },
-            "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients/{client_id}": {
-                "delete": {
-                    "operationId": "revokeOAuthClient",
                     "parameters": [account_id, server_id, client_id],
-                    "responses": {"204": {"description": "Disconnected, its tokens revoked"}, **errors},
+                    "responses": {"204": {"description": "Disconnected, their tokens revoked at once"}, **errors},
                 },
             },
             "/api-token": {

@@ -57,7 +57,6 @@ class AdminApi:
             self._route("/integrated-account/{account_id}/mcp/{server_id}", DELETE=self.revoke_server),
             self._route("/api-token", POST=self.create_api_token),
             self._route(OAUTH_CLIENTS, GET=self.list_oauth_clients, DELETE=self.revoke_oauth_clients),
-            self._route(OAUTH_CLIENTS + "/{client_id:path}", DELETE=self.revoke_oauth_clients),
         ]
 
     def _route(self, path: str, **handlers: Endpoint) -> Route:
@@ -176,24 +175,26 @@ class AdminApi:
         record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
 
-    async def _oauth_server(self, request: Request) -> ServerRecord:
+    async def _server(self, request: Request) -> ServerRecord:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
         server = await service.find_server(runtime.store, account.id, request.path_params["server_id"], runtime.clock())
-        if server is None or not service.uses_oauth(server.config):
-            raise AdminError(404, "not_found", "no such OAuth MCP server on this account")
+        if server is None:
+            raise AdminError(404, "not_found", "no such MCP server on this account")
         return server
 
     async def list_oauth_clients(self, request: Request) -> Response:
-        server = await self._oauth_server(request)
+        """The clients connected to the server with OAuth (none, for a url_token server)."""
+        server = await self._server(request)
         runtime = self.runtime_of()
         found = await connections.connections(runtime.store.oauth, server.id, runtime.clock())
         return JSONResponse({"data": [oauth_client_out(c) for c in found]})
 
     async def revoke_oauth_clients(self, request: Request) -> Response:
-        """One client's grants (its id in the path), or every client's: their tokens stop working at once."""
-        server = await self._oauth_server(request)
-        client_id = request.path_params.get("client_id")
+        """One client's grants (?client_id=...: a client id may be a URL), or every client's; their tokens stop
+        working at once."""
+        server = await self._server(request)
+        client_id = request.query_params.get("client_id") or None
         if not await connections.disconnect(self.runtime_of().store.oauth, server.id, client_id) and client_id:
             raise AdminError(404, "not_found", "that client is not connected to this server")
         return Response(status_code=204)
