@@ -97,7 +97,8 @@ class OAuthEndpoints:
     # Authorization ------------------------------------------------------------------------------------
 
     async def authorize(self, request: Request) -> Response:
-        """Check the request, keep it, and send the browser to the console's consent page."""
+        """Check the request, keep it, and send the browser on to the console's consent page. Until the client
+        and its redirect URI are known, errors are told to the person; after, to the client (RFC 6749 4.1.2.1)."""
         runtime = self.runtime_of()
         query = request.query_params
         try:
@@ -106,9 +107,7 @@ class OAuthEndpoints:
                 runtime.store.oauth, query.get("client_id", ""), runtime.settings.client_documents, runtime.clock()
             )
         except OAuthError as error:
-            return error_page(
-                error.status if error.status != 401 else 400, "This app cannot connect", error.description
-            )
+            return error_page(error.status, "This app cannot connect", error.description)
         redirect_uri = query.get("redirect_uri") or (client.redirect_uris[0] if len(client.redirect_uris) == 1 else "")
         if not redirect_uri or not redirect_matches(client.redirect_uris, redirect_uri):
             return error_page(400, "This app cannot connect", "redirect_uri is not one the app registered")
