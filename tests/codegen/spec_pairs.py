@@ -108,8 +108,8 @@ def widget_overrides() -> tuple[Any, Any]:
 
 def widget_snapshots(folder: Path):
     """The diff snapshots of the pair, built with widget_overrides()."""
-    from stripe_mcp.codegen.diff import snapshot_from_tools
     from stripe_mcp.codegen.loader import load_api
+    from stripe_mcp.codegen.snapshot import snapshot_from_tools
     from stripe_mcp.codegen.stripe import build_tools
 
     folder = Path(folder)

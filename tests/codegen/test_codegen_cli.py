@@ -18,6 +18,8 @@ from tests.codegen.spec_fragments import Spec, form_body, ref, string
 
 TIMEOUT = 120
 
+pytestmark = pytest.mark.integration  # every test here runs the CLI in a subprocess
+
 
 def command() -> list[str]:
     script = shutil.which("stripe-mcp")
@@ -285,7 +287,7 @@ def test_generated_output_layout(fresh_output):
         "delete_a_stripe_widget_by_id",
         "polish_a_stripe_widget",
     }
-    assert {"__init__.py", "manifest.json", "tools/__init__.py"} <= files
+    assert {"__init__.py", "manifest.json", "tools/__init__.py", "models/__init__.py"} <= files
     assert {p for p in files if p.startswith("tools/")} == {"tools/__init__.py"} | {f"tools/{n}.py" for n in names}
     assert {p for p in files if p.startswith("schemas/")} == {f"schemas/{n}.json" for n in names}
     manifest = json.loads((fresh_output / "manifest.json").read_text())

@@ -7,6 +7,7 @@ tests/test_codegen_spec.py` and review the diff before committing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -18,11 +19,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from stripe_mcp.codegen.generate import generate_files, stale_files
+from stripe_mcp.codegen.generate import generate_files, stale_files, write_tree
 from tests.support.paths import GENERATED, SPEC
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+PACKAGE = "_codegen_spec_check"
 
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 OPERATIONS_IN_PINNED_SPEC = 468
@@ -40,7 +42,10 @@ CONTRACT_TOOLS = [
     "search_stripe_customers",
 ]
 
-pytestmark = pytest.mark.skipif(not SPEC.is_file(), reason=f"pinned spec not found at {SPEC}")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not SPEC.is_file(), reason=f"pinned spec not found at {SPEC}"),
+]
 
 
 # Fixtures -------------------------------------------------------------------------------------------
@@ -79,22 +84,21 @@ def schemas(files) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def modules(files) -> dict[str, types.ModuleType]:
-    """Every tool module, executed from the rendered source as a real (temporary) module."""
-    loaded = {}
-    for path, text in sorted(files.items()):
-        if not path.startswith("tools/") or path == "tools/__init__.py":
-            continue
-        name = Path(path).stem
-        module_name = f"_codegen_spec_check.{name}"
-        module = types.ModuleType(module_name)
-        module.__file__ = f"<generated {path}>"
-        sys.modules[module_name] = module  # pydantic resolves the postponed annotations through sys.modules
-        exec(compile(text, path, "exec"), module.__dict__)
-        loaded[name] = module
-    yield loaded
-    for name in loaded:
-        sys.modules.pop(f"_codegen_spec_check.{name}", None)
+def modules(files, tmp_path_factory) -> dict[str, types.ModuleType]:
+    """Every tool module, imported from the rendered files as a real (temporary) package."""
+    root = tmp_path_factory.mktemp("rendered")
+    write_tree(files, root / PACKAGE)
+    sys.path.insert(0, str(root))
+    try:
+        yield {
+            Path(path).stem: importlib.import_module(f"{PACKAGE}.tools.{Path(path).stem}")
+            for path in sorted(files)
+            if path.startswith("tools/") and path != "tools/__init__.py"
+        }
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            sys.modules.pop(name)
 
 
 def subschemas(schema: Any, path: str = "#"):
@@ -171,16 +175,16 @@ def location_of(module: types.ModuleType, argument: str) -> str:
 def summary(module: types.ModuleType, schema: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     """What a golden file pins about one tool (arguments in the tool's order, from the manifest)."""
     return {
-        "name": module.NAME,
-        "kind": module.KIND,
+        "name": entry["name"],
+        "kind": entry["kind"],
         "method": module.HTTP_METHOD,
         "path": module.PATH,
         "arguments": [{"name": name, "location": location_of(module, name)} for name in entry["arguments"]],
         "path_arguments": dict(module.PATH_ARGUMENTS),
         "required": schema.get("required", []),
         "pagination": module.PAGINATION,
-        "tags": list(module.TAGS),
-        "annotations": dict(module.ANNOTATIONS),
+        "tags": entry["tags"],
+        "annotations": entry["annotations"],
     }
 
 
@@ -278,10 +282,10 @@ def test_arguments_are_placed_exactly_once(modules, schemas):
             assert module.BODY_ARGUMENTS == (), name
 
 
-def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas):
+def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas, entries):
     for name, module in modules.items():
         properties = schemas[name]["properties"]
-        if module.KIND in ("list", "search"):
+        if entries[name]["kind"] in ("list", "search"):
             assert module.PAGINATION in ("cursor", "local", "search"), name
             assert {"limit", "next_cursor"} <= set(properties), name
             assert not {"starting_after", "ending_before", "page"} & set(properties), name
@@ -292,7 +296,7 @@ def test_list_and_search_tools_take_limit_and_next_cursor(modules, schemas):
             assert "idempotency_key" in properties, name
 
 
-def test_expand_is_an_enum_of_paths(schemas, modules):
+def test_expand_is_an_enum_of_paths(schemas, entries):
     for name, schema in schemas.items():
         expand = schema["properties"].get("expand")
         if expand is None:
@@ -300,7 +304,7 @@ def test_expand_is_an_enum_of_paths(schemas, modules):
         assert expand["type"] == "array", name
         values = expand["items"]["enum"]
         assert values and len(values) == len(set(values)), name
-        if modules[name].KIND in ("list", "search"):
+        if entries[name]["kind"] in ("list", "search"):
             assert all(v.startswith("data.") for v in values), name
 
 
@@ -347,18 +351,14 @@ def test_tools_list_fits_the_budget(manifest, schemas):
 # Modules ----------------------------------------------------------------------------------------------
 
 
-def test_module_constants_match_the_manifest(modules, manifest, schemas):
+def test_modules_hold_the_request_facts_and_the_manifest_the_listing_facts(modules, manifest, schemas):
+    request = {"HTTP_METHOD", "PATH", "SERVER_URL", "PATH_ARGUMENTS", "QUERY_ARGUMENTS", "BODY_ARGUMENTS"}
+    request |= {"BODY_ENCODING", "PAGINATION"}
     for tool in manifest["tools"]:
         module = modules[tool["name"]]
-        assert (module.NAME, module.KIND, module.HTTP_METHOD, module.PATH) == (
-            tool["name"],
-            tool["kind"],
-            tool["method"],
-            tool["path"],
-        )
-        assert module.DESCRIPTION == tool["description"]
-        assert list(module.TAGS) == tool["tags"]
-        assert module.ANNOTATIONS == tool["annotations"]
+        constants = {name for name in vars(module) if name.isupper()}
+        assert constants == request, tool["name"]  # NAME, TITLE, DESCRIPTION, TAGS... live in the manifest only
+        assert (module.HTTP_METHOD, module.PATH) == (tool["method"], tool["path"])
         assert sorted(tool["arguments"]) == sorted(schemas[tool["name"]]["properties"])
 
 
@@ -487,8 +487,8 @@ def test_contract_semantics_of_the_golden_tools(modules, schemas, entries):
 # Known wrong hints ------------------------------------------------------------------------------------
 
 
-def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas):
-    list_tools = {module.PATH: name for name, module in modules.items() if module.KIND == "list"}
+def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas, entries):
+    list_tools = {module.PATH: name for name, module in modules.items() if entries[name]["kind"] == "list"}
     wrong = []
     for name, module in modules.items():
         for argument, placeholder in module.PATH_ARGUMENTS.items():
@@ -501,6 +501,42 @@ def test_own_id_hints_name_the_list_of_the_same_collection(modules, schemas):
             if not (expected and hinted) or hinted.group(1) == expected:
                 continue
             # Another list of the same kind of object (GET /v1/refunds for a charge's refund) is fine.
-            if modules[hinted.group(1)].TAGS[-1:] != modules[expected].TAGS[-1:]:
+            if entries[hinted.group(1)]["tags"][-1:] != entries[expected]["tags"][-1:]:
                 wrong.append(f"{name}: hints {hinted.group(1)}, the list at {collection} is {expected}")
     assert wrong == []
+
+
+def test_no_served_schema_carries_the_generated_file_mark():
+    """Each schema file opens with a `$comment` saying it is generated; clients never get it."""
+    from stripe_mcp.tools.registry import Registry
+
+    registry = Registry()
+    names = sorted(registry.tools)
+    assert all(registry.schema_text(n).startswith('{"additionalProperties"') for n in names)
+    assert b"$comment" not in registry.tools_json(names)
+    assert json.loads((GENERATED / "schemas" / f"{names[0]}.json").read_text())["$comment"].startswith("Generated")
+
+
+def test_no_generated_line_is_wider_than_the_formatter_allows_but_for_a_lone_literal(files):
+    """ruff wraps everything it can at LINE_LENGTH; what is left wider is one string literal it cannot split."""
+    import io
+    import tokenize
+
+    from stripe_mcp.codegen.formatting import LINE_LENGTH
+
+    wide = []
+    for path, text in files.items():
+        if not path.endswith(".py"):
+            continue
+        strings = {
+            t.start[0]: t
+            for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type == tokenize.STRING and t.start[0] == t.end[0]
+        }
+        for number, line in enumerate(text.splitlines(), 1):
+            if len(line) <= LINE_LENGTH:
+                continue
+            literal = strings.get(number)
+            if literal is None or len(line) - len(literal.string) > LINE_LENGTH:
+                wide.append(f"{path}:{number}: {line[:80]}")
+    assert wide == []

@@ -19,20 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from stripe_mcp.codegen.diff import (
-    ADDITIVE,
-    BREAKING,
-    CHANGE_KINDS,
-    FORMAT,
-    compare_schemas,
-    diff_snapshots,
-    render_json,
-    render_markdown,
-    report_dict,
-    snapshot_from_generated,
-    snapshot_from_spec,
-    snapshot_from_tools,
-)
+from stripe_mcp.codegen.diff import CHANGE_KINDS, FORMAT, diff_snapshots, render_json, render_markdown, report_dict
+from stripe_mcp.codegen.schema_diff import ADDITIVE, BREAKING, compare_schemas
+from stripe_mcp.codegen.snapshot import snapshot_from_generated, snapshot_from_spec, snapshot_from_tools
 from tests.codegen.spec_pairs import (
     SPEC_2022,
     SPEC_PINNED,
@@ -210,6 +199,7 @@ def test_snapshot_of_a_generated_folder_equals_the_snapshot_of_its_spec(tmp_path
     assert diff_snapshots(from_spec, from_folder).changes == []
 
 
+@pytest.mark.integration
 def test_cli_reports_and_exits_0(tmp_path):
     old, new = (s.write(tmp_path, n) for s, n in zip(widget_pair(), ("old.json", "new.json"), strict=True))
     markdown = cli("diff", old, new)
@@ -228,6 +218,7 @@ def test_cli_reports_and_exits_0(tmp_path):
     assert same.returncode == 0 and json.loads(same.stdout)["changes"] == []
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", ["missing", "not_openapi", "folder_without_manifest", "broken_manifest"])
 def test_cli_bad_input_is_one_error_line_and_exit_2(tmp_path, case):
     good = widget_pair()[0].write(tmp_path)
@@ -276,6 +267,7 @@ def stripe_pair(tmp_path_factory):
     }
 
 
+@pytest.mark.integration
 def test_the_2022_spec_needs_only_its_deprecated_account_routes_dropped(stripe_pair):
     # Today's rules give /v1/account/<x> and /v1/accounts/{account}/<x> the same names (see spec_pairs).
     dropped = stripe_pair["dropped"]
@@ -283,6 +275,7 @@ def test_the_2022_spec_needs_only_its_deprecated_account_routes_dropped(stripe_p
     assert len(operations(read_spec(SPEC_2022))) - len(dropped) == len(operations(stripe_pair["old_doc"]))
 
 
+@pytest.mark.integration
 def test_added_and_removed_match_an_independent_count(stripe_pair):
     report = stripe_pair["report"]
     old_ops, new_ops = operations(stripe_pair["old_doc"]), operations(stripe_pair["new_doc"])
@@ -297,6 +290,7 @@ def test_added_and_removed_match_an_independent_count(stripe_pair):
     assert len(added) == 102 and len(removed) == 51 - len(stripe_pair["dropped"])
 
 
+@pytest.mark.integration
 def test_operations_in_both_specs_keep_their_tool_and_argument_names(stripe_pair):
     """Stable names: the same operation gets the same tool name; arguments differ only where Stripe's fields do."""
     by_operation = lambda tools: {(t.method, t.path): t for t in tools.values()}  # noqa: E731
@@ -313,6 +307,7 @@ def test_operations_in_both_specs_keep_their_tool_and_argument_names(stripe_pair
             assert all(x.name == x.wire_name for x in tool.arguments if x.location in ("query", "body"))
 
 
+@pytest.mark.integration
 def test_every_tool_that_differs_is_reported(stripe_pair):
     report, old, new = stripe_pair["report"], stripe_pair["old_tools"], stripe_pair["new_tools"]
     differs = {
@@ -360,40 +355,36 @@ def _schema_files(status: dict, code: str) -> set[str]:
     return {p.removeprefix("schemas/").removesuffix(".json") for p in status.get(code, ()) if p.startswith("schemas/")}
 
 
+@pytest.mark.integration
 def test_git_status_of_schemas_matches_the_report(stripe_pair, regenerated):
     report, status = stripe_pair["report"], regenerated["status"]
     assert set(status) <= {"A", "D", "M"}
     assert _schema_files(status, "A") == set(report.added)
     assert _schema_files(status, "D") == set(report.removed)
     common = set(stripe_pair["old_tools"]) & set(stripe_pair["new_tools"])
-    # Every schema in both is modified: its first line, {"$comment": "Generated ... from the Stripe API
-    # <version> spec ..."}, names the API version, 2020-08-27 then 2023-08-16. Apart from that line,
-    # exactly the tools reported with a change of their arguments differ.
-    assert _schema_files(status, "M") == common
-    content_changed = set()
-    for name in common:
-        old = json.loads((regenerated["before"] / "schemas" / f"{name}.json").read_text())
-        new = json.loads((regenerated["after"] / "schemas" / f"{name}.json").read_text())
-        assert old.pop("$comment") != new.pop("$comment")
-        if old != new:
-            content_changed.add(name)
+    # No generated file names the API version (manifest.json alone holds it), so exactly the tools
+    # reported with a change of their arguments have a modified schema file.
     argument_level = {c.tool for c in report.changes if c.change not in TOOL_LEVEL | {"tool_added", "tool_removed"}}
-    assert content_changed == argument_level
-    # Besides the per-tool files, a regeneration with a new API version touches every other file of
-    # generated/ (each names the version in its first line; manifest.json also has the spec's sha256):
-    # today manifest.json, search_index.json, __init__.py and tools/__init__.py.
-    per_tool = lambda p: p != "tools/__init__.py" and p.startswith(("schemas/", "tools/"))  # noqa: E731
+    assert _schema_files(status, "M") == argument_level
+    assert 0 < len(argument_level) < len(common)
+    for name in common - argument_level:
+        old = (regenerated["before"] / "schemas" / f"{name}.json").read_bytes()
+        assert old == (regenerated["after"] / "schemas" / f"{name}.json").read_bytes(), name
+    # Besides the per-tool and per-model files, the new version and tools touch manifest.json and
+    # search_index.json only: the package docstrings stay as they were.
+    per_tool = lambda p: not p.endswith("__init__.py") and p.startswith(("schemas/", "tools/", "models/"))  # noqa: E731
     others = {p for code in status for p in status[code] if not per_tool(p)}
-    tree = {str(p.relative_to(regenerated["after"])) for p in regenerated["after"].rglob("*") if p.is_file()}
-    assert others == {p for p in tree if not per_tool(p)}
-    assert {"manifest.json", "__init__.py", "tools/__init__.py"} <= others <= status["M"]
-    # tools/<name>.py follow schemas/<name>.json file for file.
-    for code, names in (("A", report.added), ("D", report.removed), ("M", common)):
+    assert others == {"manifest.json", "search_index.json"} <= status["M"]
+    # tools/<name>.py are added and removed with schemas/<name>.json; a module changes with its arguments.
+    for code, names in (("A", report.added), ("D", report.removed)):
         assert {p for p in status.get(code, ()) if per_tool(p) and p.startswith("tools/")} == {
             f"tools/{n}.py" for n in names
         }
+    modified_modules = {p for p in status.get("M", ()) if p.startswith("tools/")}
+    assert modified_modules <= {f"tools/{n}.py" for n in common} and len(modified_modules) < len(common)
 
 
+@pytest.mark.integration
 def test_manifest_changes_match_the_tool_level_report(stripe_pair, regenerated):
     report = stripe_pair["report"]
     old = {t["name"]: t for t in json.loads((regenerated["before"] / "manifest.json").read_text())["tools"]}
@@ -403,6 +394,7 @@ def test_manifest_changes_match_the_tool_level_report(stripe_pair, regenerated):
     assert differs == {c.tool for c in report.changes if c.change in TOOL_LEVEL}
 
 
+@pytest.mark.integration
 def test_cli_diff_of_the_two_generated_folders_equals_the_diff_of_the_specs(stripe_pair, regenerated):
     result = cli("diff", regenerated["before"], regenerated["after"], "--format", "json")
     assert result.returncode == 0, result.stderr

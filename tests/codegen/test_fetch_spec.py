@@ -137,6 +137,7 @@ def tagged_remote(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 # fetch-spec ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_fetch_writes_the_spec_and_updates_the_pin_copy(server, pin, tmp_path):
     real_pin = PIN.read_bytes()
     out = tmp_path / "cache" / "spec3.yaml"
@@ -165,6 +166,7 @@ def test_fetch_writes_the_spec_and_updates_the_pin_copy(server, pin, tmp_path):
     assert PIN.read_bytes() == real_pin  # the real pin is never touched
 
 
+@pytest.mark.integration
 def test_a_commit_ref_is_recorded_as_the_commit(server, pin, tmp_path):
     commit = "0123456789abcdef0123456789abcdef01234567"
     server.bodies[commit] = server.bodies["v1"]
@@ -174,6 +176,7 @@ def test_a_commit_ref_is_recorded_as_the_commit(server, pin, tmp_path):
     assert (source["tag"], source["commit"], source["url"]) == (None, commit, f"{server.base}/{commit}/{SPEC_PATH}")
 
 
+@pytest.mark.integration
 def test_the_newest_tag_comes_from_the_remote(server, pin, tmp_path, tagged_remote):
     remote, commits = tagged_remote
     assert remote_tags(str(remote))["v9"] == commits["v9"]  # the annotated tag peeled to its commit
@@ -225,6 +228,7 @@ def test_the_pin_is_rewritten_deterministically():
     assert render_pin(read_pin(PIN), header) == text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
@@ -245,6 +249,7 @@ def test_bad_answers_are_one_error_line_and_change_nothing(server, pin, tmp_path
     assert not out.exists() and pin.read_bytes() == before
 
 
+@pytest.mark.integration
 def test_network_failure_and_timeout_are_clean_errors(server, pin, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -265,6 +270,7 @@ def test_network_failure_and_timeout_are_clean_errors(server, pin, tmp_path):
     assert time.monotonic() - started < server.delay
 
 
+@pytest.mark.integration
 def test_the_spec_is_never_written_inside_the_repository(server, pin):
     result = cli(
         "fetch-spec", "--ref", "v2", "--out", ROOT / "specs" / "spec3.yaml", "--pin", pin, "--source-url", server.base
@@ -321,6 +327,7 @@ def run_script(copy: Path, *args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.integration
 def test_regenerate_no_publish_end_to_end(server, repo_copy):
     work = repo_copy.parent
     spec, report = work / "cache" / "spec3.yaml", work / "body.md"
@@ -348,6 +355,7 @@ def test_regenerate_no_publish_end_to_end(server, repo_copy):
     assert "No tool changes." in report.read_text()
 
 
+@pytest.mark.integration
 def test_regenerate_fails_cleanly_on_a_bad_ref(server, repo_copy):
     before = (repo_copy / "specs" / "stripe.yaml").read_bytes()
     result = run_script(

@@ -44,8 +44,6 @@ def sdk_requestor() -> _APIRequestor:
 
 def tool(method: str, names: tuple[str, ...]) -> SimpleNamespace:
     return SimpleNamespace(
-        NAME="probe",
-        KIND="custom",
         HTTP_METHOD=method,
         PATH="/v1/probe",
         SERVER_URL=None,

@@ -169,6 +169,7 @@ def socket_counts(fake_port: int, resetting_port: int) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------- the run
 
 
+@pytest.mark.integration  # a thousand calls against two fake upstreams
 async def test_a_thousand_faulted_calls_end_in_time_and_leak_nothing(fakes: tuple[FakeStripe, ResettingServer]) -> None:
     fake, resetting = fakes
     registry = Registry()

@@ -25,10 +25,6 @@ EMAIL = "sarah.jones@example.com"
 
 def make_tool(name: str, method: str, path: str, names: tuple[str, ...] = (), **extra: Any) -> SimpleNamespace:
     fields: dict[str, Any] = dict(
-        NAME=name,
-        KIND={"cursor": "list", "search": "search"}.get(
-            extra.get("PAGINATION"), {"GET": "get", "POST": "create"}[method]
-        ),
         HTTP_METHOD=method,
         PATH=path,
         SERVER_URL=None,

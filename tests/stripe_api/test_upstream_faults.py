@@ -46,8 +46,6 @@ SLACK = 1.0
 
 def make_tool(**overrides: Any) -> SimpleNamespace:
     fields: dict[str, Any] = dict(
-        NAME="create_a_stripe_refund",
-        KIND="create",
         HTTP_METHOD="POST",
         PATH="/v1/refunds",
         SERVER_URL=None,
@@ -62,8 +60,6 @@ def make_tool(**overrides: Any) -> SimpleNamespace:
 
 REFUND = make_tool()
 GET_CHARGE = make_tool(
-    NAME="get_single_stripe_charge_by_id",
-    KIND="get",
     HTTP_METHOD="GET",
     PATH="/v1/charges/{charge}",
     PATH_ARGUMENTS={"id": "charge"},
@@ -72,8 +68,6 @@ GET_CHARGE = make_tool(
     BODY_ENCODING=None,
 )
 DELETE_CUSTOMER = make_tool(
-    NAME="delete_a_stripe_customer_by_id",
-    KIND="delete",
     HTTP_METHOD="DELETE",
     PATH="/v1/customers/{customer}",
     PATH_ARGUMENTS={"id": "customer"},
@@ -81,8 +75,6 @@ DELETE_CUSTOMER = make_tool(
     BODY_ENCODING=None,
 )
 LIST_SUBSCRIPTIONS = make_tool(
-    NAME="list_all_stripe_customer_subscriptions",
-    KIND="list",
     HTTP_METHOD="GET",
     PATH="/v1/customers/{customer}/subscriptions",
     PATH_ARGUMENTS={"customer_id": "customer"},
@@ -92,8 +84,6 @@ LIST_SUBSCRIPTIONS = make_tool(
     PAGINATION="cursor",
 )
 SEARCH_CUSTOMERS = make_tool(
-    NAME="search_stripe_customers",
-    KIND="search",
     HTTP_METHOD="GET",
     PATH="/v1/customers/search",
     QUERY_ARGUMENTS=("query", "limit", "page", "expand"),
@@ -102,8 +92,6 @@ SEARCH_CUSTOMERS = make_tool(
     PAGINATION="search",
 )
 LIST_LOCAL = make_tool(
-    NAME="list_all_stripe_tax_codes_local",
-    KIND="list",
     HTTP_METHOD="GET",
     PATH="/v1/things",
     QUERY_ARGUMENTS=("expand",),
@@ -112,8 +100,6 @@ LIST_LOCAL = make_tool(
     PAGINATION="local",
 )
 GET_QUOTE_PDF = make_tool(
-    NAME="pdf_a_stripe_quote",
-    KIND="custom",
     HTTP_METHOD="GET",
     PATH="/v1/quotes/{quote}/pdf",
     SERVER_URL="https://files.stripe.com",
@@ -122,7 +108,6 @@ GET_QUOTE_PDF = make_tool(
     BODY_ENCODING=None,
 )
 UPLOAD_FILE = make_tool(
-    NAME="create_a_stripe_file",
     PATH="/v1/files",
     SERVER_URL="https://files.stripe.com",
     BODY_ARGUMENTS=("file", "purpose", "file_link_data", "expand"),

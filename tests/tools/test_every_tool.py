@@ -33,6 +33,9 @@ from stripe_mcp.stripe_api.request import SPECIAL_ARGUMENTS, OutgoingRequest, bu
 from stripe_mcp.tools.registry import Registry
 from tests.support.paths import SPEC
 
+# Every tool of the pinned spec, twice: the slow lane.
+pytestmark = pytest.mark.integration
+
 SPEC_PATH = SPEC
 BASE_URL = "https://api.stripe.com"
 FORM = "application/x-www-form-urlencoded"
@@ -393,10 +396,9 @@ def test_tool_request_matches_the_spec(spec: dict[str, Any], name: str, variant:
     assert module.PATH in spec["paths"], f"{module.PATH} is not a path of the spec"
     operation = spec["paths"][module.PATH].get(module.HTTP_METHOD.lower())
     assert operation is not None, f"the spec has no {module.HTTP_METHOD} {module.PATH}"
-    header = Path(module.__file__).read_text(encoding="utf-8").split("\n", 1)[0]
-    declared_id = re.search(r"spec \((\w+)\)", header)
-    if declared_id:
-        assert declared_id.group(1) == operation["operationId"]
+    docstring = Path(module.__file__).read_text(encoding="utf-8").split("\n")[1]
+    declared_id = re.match(r'"""(\w+): ', docstring)
+    assert declared_id and declared_id.group(1) == operation["operationId"], docstring
     assert request.method == module.HTTP_METHOD.upper()
     # The host: the operation's own `servers` (files.stripe.com for uploads), else the spec's.
     servers = operation.get("servers") or spec["paths"][module.PATH].get("servers") or spec["servers"]

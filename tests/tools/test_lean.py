@@ -141,6 +141,7 @@ json_values = st.recursive(
 json_objects = st.dictionaries(keys, json_values, max_size=6)
 
 
+@pytest.mark.integration  # hundreds of generated examples: the slow lane
 @settings(max_examples=400, deadline=None)
 @given(json_objects)
 def test_lean_result_keeps_every_non_null_leaf_and_adds_nothing(value: dict[str, Any]) -> None:
@@ -150,6 +151,7 @@ def test_lean_result_keeps_every_non_null_leaf_and_adds_nothing(value: dict[str,
     check_lean(value, lean, page=True)
 
 
+@pytest.mark.integration  # hundreds of generated examples: the slow lane
 @settings(max_examples=400, deadline=None)
 @given(json_values)
 def test_without_empty_keeps_every_non_null_leaf_and_adds_nothing(value: Any) -> None:
@@ -159,6 +161,7 @@ def test_without_empty_keeps_every_non_null_leaf_and_adds_nothing(value: Any) ->
     json.dumps(lean)  # still JSON
 
 
+@pytest.mark.integration  # hundreds of generated examples: the slow lane
 @settings(max_examples=200, deadline=None)
 @given(st.lists(json_objects, max_size=4), st.none() | st.text(min_size=1, max_size=8))
 def test_pages_keep_result_and_next_cursor(items: list[dict[str, Any]], cursor: str | None) -> None:

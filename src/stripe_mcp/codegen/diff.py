@@ -1,9 +1,7 @@
 """What a spec update changes for agents: a diff of two tool sets, for a pull-request body or a CI job.
 
-Both sides are a *tool snapshot* (`Snapshot`): every tool's name, kind, endpoint, description,
-annotations, tags and input JSON Schema. A snapshot comes from a spec (`snapshot_from_spec`: the
-loader and the Stripe conventions, exactly what `generate` would render) or from a generated/ folder
-(`snapshot_from_generated`: manifest.json plus schemas/<tool>.json). Everything else here is a pure
+Both sides are a tool snapshot (stripe_mcp.codegen.snapshot: from a spec or a generated/ folder);
+the comparison of argument schemas is stripe_mcp.codegen.schema_diff. Everything here is a pure
 function over snapshots.
 
 Each change is `breaking` when it removes or narrows what an agent could send (a tool removed, an
@@ -37,16 +35,14 @@ tool_added and tool_removed records.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stripe_mcp.codegen.loader import SpecError
+from stripe_mcp.codegen.schema_diff import ADDITIVE, BREAKING, compare_schemas, short
+from stripe_mcp.codegen.snapshot import Snapshot, ToolSnapshot, load_snapshot
 
 FORMAT = "stripe-mcp-diff/1"
-BREAKING = "breaking"
-ADDITIVE = "additive"
 CHANGE_KINDS = (
     "tool_added",
     "tool_removed",
@@ -66,129 +62,6 @@ CHANGE_KINDS = (
 )
 FOLD_OVER = 10
 """Markdown lists longer than this are folded in <details>."""
-PR_BODY_LIMIT = 65536
-"""GitHub refuses a pull-request body longer than this many characters."""
-
-# Keywords whose bigger value accepts more (max*) or less (min*).
-_UPPER_BOUNDS = {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties"}
-_LOWER_BOUNDS = {"minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"}
-_COMBINATORS = ("anyOf", "oneOf")
-
-
-# Snapshots ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ToolSnapshot:
-    name: str
-    kind: str
-    method: str
-    path: str
-    description: str
-    annotations: dict[str, Any]
-    tags: tuple[str, ...]
-    input_schema: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    source: str
-    origin: str  # "spec" or "generated"
-    api_version: str
-    tools: dict[str, ToolSnapshot]
-
-
-def snapshot_from_tools(tools: Iterable[Any], api_version: str, source: str, origin: str = "spec") -> Snapshot:
-    """From stripe_mcp.codegen.stripe.Tool objects (build_tools)."""
-    snapshots = {}
-    for tool in tools:
-        snapshots[tool.name] = ToolSnapshot(
-            name=tool.name,
-            kind=tool.kind,
-            method=tool.method,
-            path=tool.path,
-            description=tool.description,
-            annotations=dict(tool.annotations),
-            tags=tuple(tool.tags),
-            input_schema=_plain(tool.input_schema),
-        )
-    return Snapshot(source, origin, api_version, dict(sorted(snapshots.items())))
-
-
-def snapshot_from_spec(path: Path | str) -> Snapshot:
-    """What `stripe-mcp generate --spec PATH` would render, as a snapshot."""
-    from stripe_mcp.codegen.loader import load_api
-    from stripe_mcp.codegen.stripe import ConventionError, build_tools
-
-    api = load_api(path)
-    try:
-        tools = build_tools(api)
-    except ConventionError as exc:
-        raise SpecError(path, "", f"the Stripe naming rules cannot make its tools ({exc})") from None
-    return snapshot_from_tools(tools, api.version, str(path), "spec")
-
-
-def snapshot_from_generated(folder: Path | str) -> Snapshot:
-    """A generated/ folder: manifest.json for the tools, schemas/<tool>.json for their arguments."""
-    folder = Path(folder)
-    manifest = _read_json(folder, "manifest.json")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("tools"), list):
-        raise SpecError(folder, "manifest.json", "not a stripe-mcp manifest (no 'tools' list)")
-    snapshots = {}
-    for i, entry in enumerate(manifest["tools"]):
-        try:
-            name = entry["name"]
-            schema = _read_json(folder, f"schemas/{name}.json")
-            if not isinstance(schema, dict):
-                raise SpecError(folder, f"schemas/{name}.json", "not a JSON object")
-            schema.pop("$comment", None)
-            snapshots[name] = ToolSnapshot(
-                name=name,
-                kind=entry["kind"],
-                method=entry["method"],
-                path=entry["path"],
-                description=entry.get("description", ""),
-                annotations=dict(entry.get("annotations") or {}),
-                tags=tuple(entry.get("tags") or ()),
-                input_schema=schema,
-            )
-        except (KeyError, TypeError) as exc:
-            raise SpecError(folder, f"manifest.json tools[{i}]", f"missing or malformed field {exc}") from None
-    return Snapshot(str(folder), "generated", str(manifest.get("api_version", "")), dict(sorted(snapshots.items())))
-
-
-def load_snapshot(path: Path | str) -> Snapshot:
-    """A spec file (JSON or YAML) or a generated/ folder (it holds manifest.json and schemas/)."""
-    path = Path(path)
-    if path.is_dir():
-        if not (path / "manifest.json").is_file():
-            raise SpecError(
-                path,
-                "",
-                "is a folder but not a generated/ folder (no manifest.json): give a spec file or a generated/ folder",
-            )
-        return snapshot_from_generated(path)
-    return snapshot_from_spec(path)
-
-
-def _read_json(folder: Path, relative: str) -> Any:
-    path = folder / relative
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(folder, relative, "missing") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            folder, f"{relative} line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(folder, relative, f"cannot be read ({exc})") from None
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, as a JSON round trip would give them."""
-    return json.loads(json.dumps(value))
-
 
 # Changes ----------------------------------------------------------------------------------------
 
@@ -301,7 +174,7 @@ def compare_tools(old: ToolSnapshot, new: ToolSnapshot) -> list[Change]:
     if old.annotations != new.annotations:
         keys = sorted(old.annotations.keys() | new.annotations.keys())
         parts = [
-            f"{k}: {_short(old.annotations.get(k))} → {_short(new.annotations.get(k))}"
+            f"{k}: {short(old.annotations.get(k))} → {short(new.annotations.get(k))}"
             for k in keys
             if old.annotations.get(k) != new.annotations.get(k)
         ]
@@ -324,7 +197,7 @@ def compare_tools(old: ToolSnapshot, new: ToolSnapshot) -> list[Change]:
                 name,
                 "tags_changed",
                 BREAKING,
-                f"tags removed: {_names(removed_tags)} (servers filtered by them lose this tool)",
+                f"tags removed: {', '.join(removed_tags)} (servers filtered by them lose this tool)",
                 None,
                 list(old.tags),
                 list(new.tags),
@@ -336,7 +209,7 @@ def compare_tools(old: ToolSnapshot, new: ToolSnapshot) -> list[Change]:
                 name,
                 "tags_changed",
                 ADDITIVE,
-                f"tags added: {_names(added_tags)}",
+                f"tags added: {', '.join(added_tags)}",
                 None,
                 list(old.tags),
                 list(new.tags),
@@ -345,221 +218,6 @@ def compare_tools(old: ToolSnapshot, new: ToolSnapshot) -> list[Change]:
     if not removed_tags and not added_tags and old.tags != new.tags:
         changes.append(Change(name, "tags_changed", ADDITIVE, "tags reordered", None, list(old.tags), list(new.tags)))
     return changes
-
-
-# A schema change before it knows its tool: (change, severity, detail, argument, old, new).
-_Found = tuple
-
-
-def compare_schemas(old: dict[str, Any], new: dict[str, Any], where: str) -> list[_Found]:
-    """Every difference between two argument schemas (or two tools' input schemas, at where="")."""
-    found: list[_Found] = []
-    old, new = dict(old), dict(new)
-    label = where or None
-
-    old_description, new_description = old.pop("description", None), new.pop("description", None)
-    if old_description != new_description and where:
-        found.append(
-            ("argument_description_changed", ADDITIVE, "description changed", label, old_description, new_description)
-        )
-
-    for combinator in _COMBINATORS:
-        if combinator in old or combinator in new:
-            # A plain schema on one side is a single branch: `string` -> anyOf[string, enum [""]] adds a branch.
-            old_branches = old.pop(combinator) if combinator in old else [_pop_all(old)]
-            new_branches = new.pop(combinator) if combinator in new else [_pop_all(new)]
-            found += _compare_branches(old_branches, new_branches, where, combinator)
-
-    found += _compare_types(old.pop("type", None), new.pop("type", None), label)
-    found += _compare_enums(old.pop("enum", None), new.pop("enum", None), label)
-
-    old_properties, new_properties = old.pop("properties", None), new.pop("properties", None)
-    old_required, new_required = set(old.pop("required", []) or []), set(new.pop("required", []) or [])
-    if old_properties is not None and new_properties is not None:
-        found += _compare_properties(old_properties, new_properties, old_required, new_required, where)
-    elif old_properties is not None or new_properties is not None:
-        found.append(_keyword_change("properties", old_properties, new_properties, label))
-
-    for keyword, suffix in (("items", "[]"), ("additionalProperties", "{}")):
-        old_value, new_value = old.pop(keyword, None), new.pop(keyword, None)
-        if isinstance(old_value, dict) and isinstance(new_value, dict):
-            found += compare_schemas(old_value, new_value, f"{where}{suffix}")
-        elif old_value != new_value:
-            found.append(_keyword_change(keyword, old_value, new_value, label))
-
-    for keyword in sorted(old.keys() | new.keys()):
-        if old.get(keyword) != new.get(keyword):
-            found.append(_keyword_change(keyword, old.get(keyword), new.get(keyword), label))
-    return found
-
-
-def _compare_properties(old: dict, new: dict, old_required: set, new_required: set, where: str) -> list[_Found]:
-    found: list[_Found] = []
-    for name in sorted(old.keys() | new.keys()):
-        path = f"{where}.{name}" if where else name
-        if name not in new:
-            found.append(("argument_removed", BREAKING, "argument removed", path, old[name], None))
-        elif name not in old:
-            if name in new_required:
-                found.append(("argument_added", BREAKING, "required argument added", path, None, new[name]))
-            else:
-                found.append(("argument_added", ADDITIVE, "argument added", path, None, new[name]))
-        else:
-            if (name in old_required) != (name in new_required):
-                if name in new_required:
-                    found.append(("required_changed", BREAKING, "became required", path, False, True))
-                else:
-                    found.append(("required_changed", ADDITIVE, "became optional", path, True, False))
-            found += compare_schemas(old[name], new[name], path)
-    return found
-
-
-def _compare_branches(old: list, new: list, where: str, combinator: str) -> list[_Found]:
-    """anyOf/oneOf branches matched by their shape (type, has enum); matched pairs are compared in depth."""
-    found: list[_Found] = []
-    label = where or None
-    old_left, new_left = list(old), list(new)
-    for branch in list(old_left):  # identical branches first
-        if branch in new_left:
-            old_left.remove(branch)
-            new_left.remove(branch)
-    pairs = []
-    for branch in list(old_left):
-        match = next((b for b in new_left if _branch_key(b) == _branch_key(branch)), None)
-        if match is not None:
-            old_left.remove(branch)
-            new_left.remove(match)
-            pairs.append((branch, match))
-    for a, b in pairs:
-        found += compare_schemas(a, b, where)
-    for branch in old_left:
-        found.append(
-            ("anyof_changed", BREAKING, f"{combinator} branch removed: {_describe(branch)}", label, branch, None)
-        )
-    for branch in new_left:
-        found.append(
-            ("anyof_changed", ADDITIVE, f"{combinator} branch added: {_describe(branch)}", label, None, branch)
-        )
-    return found
-
-
-def _branch_key(schema: Any) -> tuple:
-    if not isinstance(schema, dict):
-        return ("?", False)
-    return (tuple(sorted(_types(schema.get("type")) or {"any"})), "enum" in schema)
-
-
-def _pop_all(schema: dict) -> dict:
-    branch = dict(schema)
-    schema.clear()
-    return branch
-
-
-def _types(value: Any) -> set[str]:
-    if value is None:
-        return set()
-    return {value} if isinstance(value, str) else set(value)
-
-
-def _accepts(types: set[str], other: set[str]) -> bool:
-    """Every value of a type in `other` is valid for `types` (integer is a number)."""
-    return all(t in types or (t == "integer" and "number" in types) for t in other)
-
-
-def _compare_types(old: Any, new: Any, label: str | None) -> list[_Found]:
-    if old == new:
-        return []
-    old_types, new_types = _types(old), _types(new)
-    if old_types == new_types:
-        return []
-    if not new_types:
-        return [("type_changed", ADDITIVE, f"type {_type_text(old)} → any", label, old, new)]
-    if old_types and _accepts(new_types, old_types):
-        return [("type_changed", ADDITIVE, f"type widened {_type_text(old)} → {_type_text(new)}", label, old, new)]
-    if old_types and _accepts(old_types, new_types):
-        return [("type_changed", BREAKING, f"type narrowed {_type_text(old)} → {_type_text(new)}", label, old, new)]
-    return [
-        (
-            "type_changed",
-            BREAKING,
-            f"type {_type_text(old) if old_types else 'any'} → {_type_text(new)}",
-            label,
-            old,
-            new,
-        )
-    ]
-
-
-def _compare_enums(old: Any, new: Any, label: str | None) -> list[_Found]:
-    if old == new:
-        return []
-    if old is None:
-        return [("enum_changed", BREAKING, f"now limited to {_values(new)}", label, old, new)]
-    if new is None:
-        return [("enum_changed", ADDITIVE, "no longer limited to a list of values", label, old, new)]
-    found: list[_Found] = []
-    removed = [v for v in old if v not in new]
-    added = [v for v in new if v not in old]
-    if removed:
-        found.append(("enum_changed", BREAKING, f"enum values removed: {_values(removed)}", label, removed, None))
-    if added:
-        found.append(("enum_changed", ADDITIVE, f"enum values added: {_values(added)}", label, None, added))
-    return found
-
-
-def _keyword_change(keyword: str, old: Any, new: Any, label: str | None) -> _Found:
-    if new is None:
-        severity, text = ADDITIVE, f"{keyword} dropped (was {_short(old)})"
-    elif old is None:
-        severity, text = BREAKING, f"{keyword} added ({_short(new)})"
-    else:
-        text = f"{keyword} {_short(old)} → {_short(new)}"
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
-        if numbers and keyword in _UPPER_BOUNDS:
-            severity = ADDITIVE if new > old else BREAKING
-        elif numbers and keyword in _LOWER_BOUNDS:
-            severity = ADDITIVE if new < old else BREAKING
-        elif keyword == "additionalProperties" and old is False and new is not False:
-            severity = ADDITIVE
-        else:
-            severity = BREAKING
-    return ("constraint_changed", severity, text, label, old, new)
-
-
-# Words ----------------------------------------------------------------------------------------
-
-
-def _type_text(value: Any) -> str:
-    types = sorted(_types(value))
-    return " | ".join(types) if types else "any"
-
-
-def _describe(schema: Any) -> str:
-    if not isinstance(schema, dict):
-        return _short(schema)
-    text = _type_text(schema.get("type"))
-    if "enum" in schema:
-        text += f" enum {_values(schema['enum'])}"
-    if "items" in schema and isinstance(schema["items"], dict):
-        text += f" of {_describe(schema['items'])}"
-    if "properties" in schema:
-        text += f" with {len(schema['properties'])} properties"
-    return text
-
-
-def _values(values: Iterable[Any], limit: int = 12) -> str:
-    values = list(values)
-    shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:limit])
-    return f"[{shown}{', …' if len(values) > limit else ''}]"
-
-
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(names)
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # JSON -----------------------------------------------------------------------------------------
@@ -616,9 +274,11 @@ def render_markdown(report: DiffReport, max_chars: int | None = None) -> str:
     With max_chars, detail is shed until it fits: first the additive changes of each tool (names
     and counts stay), then the breaking ones; as a last resort the text is cut.
     """
+    if max_chars is None:
+        return _markdown(report, 2)
     for detail in (2, 1, 0):
         text = _markdown(report, detail)
-        if max_chars is None or len(text) <= max_chars:
+        if len(text) <= max_chars:
             return text
     note = "\n\n_…cut to fit; run `stripe-mcp diff` for the full report._\n"
     return text[: max(max_chars - len(note), 0)] + note
@@ -679,7 +339,7 @@ def _markdown(report: DiffReport, detail: int) -> str:
 def _change_text(change: Change) -> str:
     subject = f"`{change.argument}`: " if change.argument else ""
     if change.change == "description_changed":
-        return f"tool description changed: “{_cell(_short(change.old, 100))}” → “{_cell(_short(change.new, 100))}”"
+        return f"tool description changed: “{_cell(short(change.old, 100))}” → “{_cell(short(change.new, 100))}”"
     if change.change == "argument_description_changed":
         return f"{subject}description changed"
     if change.change == "argument_added":

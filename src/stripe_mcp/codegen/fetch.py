@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from stripe_mcp.codegen.loader import SpecError, load_api
@@ -194,6 +193,8 @@ def _commit_of(remote: str, tag: str, timeout: float) -> str:
 
 def download(url: str, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
     """The body of a 200 answer; SpecError (naming the URL) for anything else."""
+    import httpx  # only here: generating from a spec on disk needs no HTTP client
+
     deadline = time.monotonic() + timeout * 5
     limits = httpx.Timeout(timeout, connect=min(timeout, 15.0))
     try:
@@ -250,6 +251,8 @@ def fetch_spec(
     if remote is None and source_url is None:
         remote = f"https://github.com/{source['repository']}.git"
 
+    tag: str | None
+    commit: str | None
     if ref is None:
         if remote is None:
             raise SpecError(base, "", "no --ref given and no git remote to find the newest tag: pass --ref or --remote")

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stripe_mcp.codegen.formatting import format_python
 from stripe_mcp.codegen.loader import load_api
 from stripe_mcp.codegen.render import render
 from stripe_mcp.codegen.stripe import build_tools
+from stripe_mcp.codegen.toolchain import check_pins
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,11 @@ def generate_files(
     spec: Path, on_start: Callable[[int], None] = lambda n: None, on_done: Callable[[], None] = lambda: None
 ) -> Generation:
     started = time.perf_counter()
+    check_pins()
     api = load_api(spec)
     tools = build_tools(api)
     on_start(len(tools))
-    files = render(tools, api.version, api.source_sha256, on_done)
+    files = format_python(render(tools, api.version, api.source_sha256, on_done))
     return Generation(files, len(tools), api.version, time.perf_counter() - started)
 
 

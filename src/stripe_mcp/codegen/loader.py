@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from stripe_mcp.codegen.model import Api, Operation, Parameter, Response
+from stripe_mcp.codegen.model import Api, BodyEncoding, Location, Operation, Parameter, Response
 
 HTTP_METHODS = ("get", "post", "delete", "put", "patch")
 FORM = "application/x-www-form-urlencoded"
@@ -108,7 +108,7 @@ class _SpecReader:
             operations=tuple(operations),
         )
 
-    def _operation(self, route: str, method: str, raw: Any, shared: list, place: str) -> Operation:
+    def _operation(self, route: str, method: str, raw: Any, shared: list[Any], place: str) -> Operation:
         if not isinstance(raw, dict):
             raise SpecError(self.path, place, "not an object")
         own = raw.get("parameters", [])
@@ -118,7 +118,7 @@ class _SpecReader:
         parameters = [self._parameter(p, f"{place}.parameters[{i}]") for i, p in enumerate(shared + own)]
         body_encoding, body_parameters = self._body(raw.get("requestBody"), f"{place}.requestBody")
         # A GET or DELETE sends its fields in the query string, whatever the spec calls them.
-        body_location = "body" if method in ("post", "put", "patch") else "query"
+        body_location: Location = "body" if method in ("post", "put", "patch") else "query"
         parameters += [Parameter(p.name, body_location, p.required, p.schema, p.description) for p in body_parameters]
         for placeholder in _placeholders(route):
             if not any(p.location == "path" and p.name == placeholder for p in parameters):
@@ -151,14 +151,15 @@ class _SpecReader:
             description=str(raw.get("description") or schema.pop("description", "") or ""),
         )
 
-    def _body(self, raw: Any, place: str) -> tuple[str | None, list[Parameter]]:
+    def _body(self, raw: Any, place: str) -> tuple[BodyEncoding | None, list[Parameter]]:
         if raw is None:
             return None, []
         body = self.resolve(raw, place)
         if not isinstance(body, dict) or not isinstance(body.get("content", {}), dict):
             raise SpecError(self.path, place, "not a request body object (needs a 'content' map)")
         content = body.get("content", {})
-        for media_type, encoding in ((FORM, "form"), (MULTIPART, "multipart")):
+        encodings: tuple[tuple[str, BodyEncoding], ...] = ((FORM, "form"), (MULTIPART, "multipart"))
+        for media_type, encoding in encodings:
             if media_type in content:
                 schema_place = f"{place}.content.{media_type}.schema"
                 schema = self.json_schema(content[media_type].get("schema", {}), schema_place)
@@ -191,7 +192,7 @@ class _SpecReader:
         expandable = tuple(dict.fromkeys(f for m in members for f in self._expandable(m, place)))
         return Response(shape=shape, resource_ids=resource_ids, expandable_fields=expandable)
 
-    def _expandable(self, schema: dict, place: str, depth: int = 0) -> list[str]:
+    def _expandable(self, schema: dict[str, Any], place: str, depth: int = 0) -> list[str]:
         """Paths the API expands: an id-or-object field (`x-expansionResources`), a field left out
         unless expanded, or such fields one level inside an object.
 
@@ -210,7 +211,7 @@ class _SpecReader:
                 paths += [f"{field}.{sub}" for sub in self._expandable(inner, place, depth + 1)]
         return paths
 
-    def _members(self, schema: Any, place: str) -> list[dict]:
+    def _members(self, schema: Any, place: str) -> list[dict[str, Any]]:
         schema = self.resolve(schema, place)
         variants = schema.get("anyOf") or schema.get("oneOf")
         if variants:

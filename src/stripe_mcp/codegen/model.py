@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 Location = Literal["path", "query", "body"]
 ResponseShape = Literal["object", "list", "search_result", "binary"]
+BodyEncoding = Literal["form", "multipart"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Operation:
     description: str
     parameters: tuple[Parameter, ...]
     response: Response
-    body_encoding: Literal["form", "multipart"] | None = None
+    body_encoding: BodyEncoding | None = None
     server_url: str | None = None
     deprecated: bool = False
 

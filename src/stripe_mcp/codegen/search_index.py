@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stripe_mcp.codegen.stripe import Tool
+from stripe_mcp.codegen.tool import Tool
 from stripe_mcp.search.terms import idf, terms
 
 # How much a word counts by where it appears in a tool.

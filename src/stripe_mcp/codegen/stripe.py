@@ -8,7 +8,6 @@ Tool objects that the templates render with no further logic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,10 @@ from typing import Any
 import yaml
 
 from stripe_mcp.codegen.model import Api, Operation, Parameter
+from stripe_mcp.codegen.routes import RouteIndex, RouteShape, route_shape, segments, singular, tool_name
+from stripe_mcp.codegen.schemas import Schema
 from stripe_mcp.codegen.text import clean_text, first_sentences
+from stripe_mcp.codegen.tool import Argument, Tool
 
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 OVERRIDES = Path(__file__).resolve().parent / "overrides.yaml"
@@ -52,52 +54,6 @@ class ConventionError(Exception):
     """The spec breaks a naming or argument rule that needs an override."""
 
 
-@dataclass(frozen=True)
-class Argument:
-    name: str
-    location: str  # "path", "query", "body" or "control" (used by the runtime, never sent as is)
-    wire_name: str
-    required: bool
-    schema: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    title: str
-    description: str
-    kind: str
-    method: str
-    path: str
-    server_url: str | None
-    body_encoding: str | None
-    pagination: str | None
-    resource: str
-    tags: tuple[str, ...]
-    annotations: dict[str, Any]
-    arguments: tuple[Argument, ...]
-    operation_id: str
-    api_version: str
-
-    @property
-    def input_schema(self) -> dict[str, Any]:
-        properties = {a.name: a.schema for a in self.arguments}
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [a.name for a in self.arguments if a.required]
-        if required:
-            schema["required"] = required
-        schema["additionalProperties"] = False
-        return schema
-
-    def arguments_in(self, location: str) -> tuple[str, ...]:
-        return tuple(a.name for a in self.arguments if a.location == location)
-
-    @property
-    def path_arguments(self) -> dict[str, str]:
-        """Tool argument name -> the placeholder it fills in the path."""
-        return {a.name: a.wire_name for a in self.arguments if a.location == "path"}
-
-
 @dataclass
 class Overrides:
     tool_names: dict[str, str] = field(default_factory=dict)
@@ -118,137 +74,12 @@ class Overrides:
         )
 
 
-def singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def is_placeholder(segment: str) -> bool:
-    return segment.startswith("{") and segment.endswith("}")
-
-
-def normalized(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "{}", path)
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """What an operation's path says: its kind, the resource words and the action verb."""
-
-    kind: str
-    nouns: tuple[str, ...]
-    action: str | None
-    own_id: str | None  # the placeholder that is the operation's own object
-
-
-class _PathIndex:
-    """Which operations exist at which (normalized) paths: the context the naming rules need."""
-
-    def __init__(self, operations: Iterable[Operation]) -> None:
-        self.by_path: dict[tuple[str, str], Operation] = {}
-        for op in operations:
-            self.by_path[(op.method, normalized(op.path))] = op
-        self.paths = {path for _, path in self.by_path}
-
-    def get(self, path: str) -> Operation | None:
-        return self.by_path.get(("GET", normalized(path)))
-
-    def is_collection(self, prefix: str) -> bool:
-        """A path prefix names a collection (or a singleton object) when the API has operations at it."""
-        prefix = normalized(prefix)
-        return prefix in self.paths or any(p.startswith(prefix + "/{}") for p in self.paths)
-
-
-def _segments(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return parts[1:] if parts and re.fullmatch(r"v\d+", parts[0]) else parts
-
-
-def _nouns(segments: list[str], index: _PathIndex, root: str, last_form: str) -> tuple[str, ...]:
-    """The resource words of a path: instances singular, namespaces as they are.
-
-    last_form says what to do with the final literal: "plural" (lists), "singular" (one new or
-    acted-on object) or "as_is" (a singleton such as /v1/balance or /v1/tax/settings).
-    """
-    nouns: list[str] = []
-    literals = [i for i, s in enumerate(segments) if not is_placeholder(s)]
-    for i in literals:
-        word = segments[i]
-        followed_by_id = i + 1 < len(segments) and is_placeholder(segments[i + 1])
-        if i == literals[-1] and not followed_by_id:
-            nouns.append({"plural": word, "singular": singular(word), "as_is": word}[last_form])
-        elif followed_by_id or index.is_collection(root + "/".join(segments[: i + 1])):
-            nouns.append(singular(word))
-        else:
-            nouns.append(word)
-    return tuple(nouns)
-
-
-def _shape(op: Operation, index: _PathIndex) -> _Shape:
-    segments = _segments(op.path)
-    root = op.path[: op.path.index(segments[0])] if segments else op.path
-    ends_with_id = bool(segments) and is_placeholder(segments[-1])
-    last_id = segments[-1][1:-1] if ends_with_id else None
-    if op.method == "GET":
-        if segments and segments[-1] == "search" and op.response.shape == "search_result":
-            return _Shape("search", _nouns(segments[:-1], index, root, "plural"), None, None)
-        if op.response.shape in ("list", "search_result"):
-            return _Shape("list", _nouns(segments, index, root, "plural"), None, None)
-        return _Shape("get", _nouns(segments, index, root, "as_is"), None, last_id)
-    if op.method == "DELETE":
-        return _Shape("delete", _nouns(segments, index, root, "as_is"), None, last_id)
-    if ends_with_id:
-        return _Shape("update", _nouns(segments, index, root, "as_is"), None, last_id)
-    same_path_get = index.get(op.path)
-    if same_path_get is not None:
-        if same_path_get.response.shape == "list":
-            return _Shape("create", _nouns(segments, index, root, "singular"), None, None)
-        return _Shape("update", _nouns(segments, index, root, "as_is"), None, None)
-    if _is_action(op, segments, index):
-        target = segments[:-1]
-        own = target[-1][1:-1] if target and is_placeholder(target[-1]) else None
-        return _Shape("custom", _nouns(target, index, root, "singular"), segments[-1], own)
-    return _Shape("create", _nouns(segments, index, root, "singular"), None, None)
-
-
-def _is_action(op: Operation, segments: list[str], index: _PathIndex) -> bool:
-    """POST /charges/{charge}/capture acts on the charge; POST /accounts/{account}/login_links creates a login link.
-
-    An action returns the object it acts on; a create returns a new kind of object. Without a
-    retrieve operation to compare with, a plural last word means a create, any other an action.
-    """
-    if len(segments) < 2:
-        return False
-    parent = index.get(op.path.rsplit("/", 1)[0])
-    if parent is not None and parent.response.resource_ids:
-        return bool(set(parent.response.resource_ids) & set(op.response.resource_ids))
-    return not segments[-1].endswith("s")
-
-
-def tool_name(kind: str, resource: str, action: str | None, with_id_suffix: bool = True) -> str:
-    suffix = "_by_id" if with_id_suffix else ""
-    return {
-        "list": f"list_all_stripe_{resource}",
-        "search": f"search_stripe_{resource}",
-        "get": f"get_single_stripe_{resource}{suffix}",
-        "create": f"create_a_stripe_{resource}",
-        "update": f"update_a_stripe_{resource}{suffix}",
-        "delete": f"delete_a_stripe_{resource}{suffix}",
-        "custom": f"{action}_a_stripe_{resource}",
-    }[kind]
-
-
 class StripeConventions:
     def __init__(self, api: Api, overrides: Overrides | None = None) -> None:
         self.api = api
         self.overrides = overrides or Overrides.load()
-        self.index = _PathIndex(api.operations)
-        self.shapes = {op.operation_id: _shape(op, self.index) for op in api.operations}
+        self.index = RouteIndex(api.operations)
+        self.shapes = {op.operation_id: route_shape(op, self.index) for op in api.operations}
         self.names = self._names()
         self.list_tool_for_noun = self._list_tools_by_noun()
 
@@ -298,9 +129,9 @@ class StripeConventions:
         cards) is no answer for a bare `card` argument.
         """
         return {
-            singular(_segments(op.path)[0]): self.names[op.operation_id]
+            singular(segments(op.path)[0]): self.names[op.operation_id]
             for op in self.api.operations
-            if self.shapes[op.operation_id].kind == "list" and len(_segments(op.path)) == 1
+            if self.shapes[op.operation_id].kind == "list" and len(segments(op.path)) == 1
         }
 
     def _yielding_tool(self, op: Operation, argument: Argument, name: str) -> str | None:
@@ -342,10 +173,9 @@ class StripeConventions:
             annotations=self._annotations(op, shape),
             arguments=arguments,
             operation_id=op.operation_id,
-            api_version=self.api.version,
         )
 
-    def _pagination(self, op: Operation, shape: _Shape) -> str | None:
+    def _pagination(self, op: Operation, shape: RouteShape) -> str | None:
         names = {p.name for p in op.parameters}
         if shape.kind == "search":
             return "search"
@@ -353,14 +183,14 @@ class StripeConventions:
             return "cursor" if "starting_after" in names else "local"
         return None
 
-    def _arguments(self, op: Operation, shape: _Shape, pagination: str | None, name: str) -> tuple[Argument, ...]:
+    def _arguments(self, op: Operation, shape: RouteShape, pagination: str | None, name: str) -> tuple[Argument, ...]:
         hidden = set(PAGINATION_PARAMETERS.get(pagination or "", ()))
         arguments: list[Argument] = []
         for parameter in op.parameters_in("path"):
             arg_name = "id" if parameter.name == shape.own_id else self._parent_argument(op.path, parameter.name)
-            schema = self._client_schema(parameter.schema, top_level=True)
-            argument = Argument(arg_name, "path", parameter.name, True, schema)
-            schema["description"] = self._id_description(op, argument, name)
+            id_schema = client_schema(parameter.schema, top_level=True)
+            argument = Argument(arg_name, "path", parameter.name, True, id_schema)
+            id_schema["description"] = self._id_description(op, argument, name)
             arguments.append(argument)
         for parameter in op.parameters_in("query") + op.parameters_in("body"):
             if parameter.name in hidden:
@@ -383,17 +213,17 @@ class StripeConventions:
         return tuple(arguments)
 
     def _parent_argument(self, path: str, placeholder: str) -> str:
-        segments = _segments(path)
-        position = segments.index("{" + placeholder + "}")
-        collection = segments[position - 1] if position > 0 else placeholder
+        parts = segments(path)
+        position = parts.index("{" + placeholder + "}")
+        collection = parts[position - 1] if position > 0 else placeholder
         return f"{singular(collection)}_id"
 
-    def _argument_schema(self, op: Operation, shape: _Shape, parameter: Parameter, name: str) -> dict | None:
+    def _argument_schema(self, op: Operation, shape: RouteShape, parameter: Parameter, name: str) -> Schema | None:
         if parameter.name == "expand":
             return self._expand_schema(op, shape)
         if parameter.name == "limit" and shape.kind in ("list", "search"):
             return dict(LIMIT)
-        schema = self._client_schema(parameter.schema, top_level=True)
+        schema = client_schema(parameter.schema, top_level=True)
         if schema.get("format") == "binary":
             # MCP arguments are JSON, so file content travels as base64 text.
             schema = {"type": "string", "contentEncoding": "base64"}
@@ -412,7 +242,7 @@ class StripeConventions:
             schema = {"description": description, **schema}
         return schema
 
-    def _expand_schema(self, op: Operation, shape: _Shape) -> dict | None:
+    def _expand_schema(self, op: Operation, shape: RouteShape) -> Schema | None:
         fields = op.response.expandable_fields
         if not fields:
             return None
@@ -424,8 +254,8 @@ class StripeConventions:
         }
 
     def _id_description(self, op: Operation, argument: Argument, name: str) -> str:
-        segments = _segments(op.path)
-        noun = singular(segments[segments.index("{" + argument.wire_name + "}") - 1])
+        parts = segments(op.path)
+        noun = singular(parts[parts.index("{" + argument.wire_name + "}") - 1])
         text = f"The id of the {noun.replace('_', ' ')}."
         tool = self._yielding_tool(op, argument, name)
         return f"{text} Find one with {tool}." if tool else text
@@ -437,35 +267,9 @@ class StripeConventions:
         words = argument.wire_name.replace("_", " ")
         return f"Takes {'an' if words[:1] in 'aeiou' else 'a'} {words} id: find one with {tool}."
 
-    def _client_schema(self, schema: dict[str, Any], top_level: bool = False) -> dict[str, Any]:
-        """What every MCP client accepts: no titles, no nested additionalProperties flags, plain text."""
-        result: dict[str, Any] = {}
-        for key, value in schema.items():
-            if key == "title":
-                continue
-            if key == "description":
-                if not top_level:
-                    text = clean_text(value, NESTED_DESCRIPTION_LIMIT)
-                    if text:
-                        result[key] = text
-                else:
-                    result[key] = value
-            elif key == "additionalProperties":
-                if isinstance(value, dict):
-                    result[key] = self._client_schema(value)
-            elif key == "properties":
-                result[key] = {n: self._client_schema(s) for n, s in value.items()}
-            elif key in ("items", "not"):
-                result[key] = self._client_schema(value)
-            elif key in ("anyOf", "oneOf", "allOf"):
-                result[key] = [self._client_schema(s) for s in value]
-            else:
-                result[key] = value
-        return result
-
     # Words ----------------------------------------------------------------------------------------
 
-    def _title(self, shape: _Shape, resource_words: str) -> str:
+    def _title(self, shape: RouteShape, resource_words: str) -> str:
         words = resource_words
         action = (shape.action or "").replace("_", " ")
         return {
@@ -478,7 +282,9 @@ class StripeConventions:
             "custom": f"{action.capitalize()} {words}",
         }[shape.kind]
 
-    def _description(self, op: Operation, shape: _Shape, words: str, arguments: tuple[Argument, ...], name: str) -> str:
+    def _description(
+        self, op: Operation, shape: RouteShape, words: str, arguments: tuple[Argument, ...], name: str
+    ) -> str:
         article = "a"  # "a Stripe ..." whatever the resource
         identified = "by its id" if shape.own_id else ""
         lead = {
@@ -503,15 +309,15 @@ class StripeConventions:
         return " ".join(part for part in (lead, body, tail.strip()) if part)
 
     def _tags(self, op: Operation) -> tuple[str, ...]:
-        segments = _segments(op.path)
-        area = self.overrides.areas_by_path.get(segments[0], segments[0]) if segments else "other"
+        parts = segments(op.path)
+        area = self.overrides.areas_by_path.get(parts[0], parts[0]) if parts else "other"
         resource = op.response.resource_ids[0] if op.response.resource_ids else ""
         base_resource = resource.removeprefix("deleted_")
-        if base_resource in self.overrides.areas_by_resource and segments[0] != "test_helpers":
+        if base_resource in self.overrides.areas_by_resource and parts[0] != "test_helpers":
             area = self.overrides.areas_by_resource[base_resource]
         return tuple(t for t in (area, base_resource) if t)
 
-    def _annotations(self, op: Operation, shape: _Shape) -> dict[str, Any]:
+    def _annotations(self, op: Operation, shape: RouteShape) -> dict[str, Any]:
         read_only = op.method == "GET"
         if shape.kind == "delete":
             destructive = True
@@ -528,6 +334,34 @@ class StripeConventions:
             "idempotentHint": read_only or shape.kind in ("update", "delete"),
             "openWorldHint": True,
         }
+
+
+def client_schema(schema: Schema, top_level: bool = False) -> Schema:
+    """What every MCP client accepts: no nested additionalProperties flags, plain text.
+
+    Titles stay for now: they name the argument models, and Tool.input_schema drops them.
+    """
+    result: Schema = {}
+    for key, value in schema.items():
+        if key == "description":
+            if not top_level:
+                text = clean_text(value, NESTED_DESCRIPTION_LIMIT)
+                if text:
+                    result[key] = text
+            else:
+                result[key] = value
+        elif key == "additionalProperties":
+            if isinstance(value, dict):
+                result[key] = client_schema(value)
+        elif key == "properties":
+            result[key] = {n: client_schema(s) for n, s in value.items()}
+        elif key in ("items", "not"):
+            result[key] = client_schema(value)
+        elif key in ("anyOf", "oneOf", "allOf"):
+            result[key] = [client_schema(s) for s in value]
+        else:
+            result[key] = value
+    return result
 
 
 def _action_phrase(action: str, target: str) -> str:
@@ -547,7 +381,7 @@ def _without_echo(text: str, lead: str) -> str:
     return text
 
 
-def _accepts_string(schema: dict) -> bool:
+def _accepts_string(schema: Schema) -> bool:
     if schema.get("type") == "string":
         return True
     return any(_accepts_string(s) for s in schema.get("anyOf", []))

@@ -84,7 +84,7 @@ class Registry:
         return name in self.tools
 
     def schema_text(self, name: str) -> str:
-        """The input schema exactly as generated, compacted."""
+        """The input schema as generated, compacted, without the file's `$comment` mark."""
         return _compact_schema(self.root / "schemas" / f"{name}.json")
 
     def input_schema(self, name: str) -> dict[str, Any]:
@@ -140,4 +140,6 @@ class Registry:
 
 @lru_cache(maxsize=64)
 def _compact_schema(path: Path) -> str:
-    return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema.pop("$comment", None)  # the file's generated-file mark, for its readers: never served
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
