@@ -402,10 +402,17 @@ async def test_authorization_errors_go_back_to_the_client_only_when_it_is_known(
         answer = query_of(sent.headers["location"])
         assert answer["error"] == error and answer["state"] == "the-state" and answer["iss"] == running.base_url
         assert answer["error_description"]
+    # What a client without Protected Resource Metadata sends (it found only the authorization server's): the
+    # refusal says what to do instead, as a url_token server's 401 would have.
     url_token = admin(running, "POST", f"/integrated-account/{account_id}/mcp", json={"name": "not oauth"}).json()
     SECRETS.append(url_token["url"].rsplit("/", 1)[1])
-    sent = await person.http.get(authorization_url(running, client["client_id"], url_token["url"], challenge))
-    assert query_of(sent.headers["location"])["error"] == "invalid_target"
+    for resource, words in [
+        (url_token["url"], "this MCP server does not use OAuth: its URL is its credential"),
+        ("", "did not say which MCP server it wants (no resource parameter"),
+    ]:
+        sent = await person.http.get(authorization_url(running, client["client_id"], resource, challenge))
+        answer = query_of(sent.headers["location"])
+        assert answer["error"] == "invalid_target" and words in answer["error_description"], answer
 
 
 async def test_the_consent_page(running: RunningServer, account_id: str, person: Person) -> None:

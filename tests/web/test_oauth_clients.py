@@ -1,5 +1,6 @@
 """OAuth from the Node clients people use, against a real `stripe-mcp serve`: mcp-remote (Claude Desktop's bridge),
-the MCP Inspector's CLI, and the official conformance suite's authorization-server scenarios.
+on an OAuth server and on a url_token one, the MCP Inspector's CLI, and the official conformance suite's
+authorization-server scenarios.
 
 Each client opens "a browser" at the authorization URL; here that browser is a stub that writes the URL to a
 file. A person then signs in to the console and consents over HTTP, and the browser's last step (following the
@@ -16,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -179,6 +180,59 @@ async def test_mcp_remote_connects_after_consent(
         await process.stdin.drain()
         listed = await read_message(process.stdout, 2)
         assert len(listed["result"]["tools"]) == server["tool_count"]
+    finally:
+        await stop(process)
+
+
+async def test_mcp_remote_on_a_url_token_server_learns_why_oauth_cannot_help(
+    tmp_path: Path, running: RunningServer, person: Person
+) -> None:
+    """The issue's first report: a require_api_token_auth server's 401 starts OAuth in mcp-remote, which used to
+    end in "Dynamic Client Registration rejected (HTTP 404)". It now registers, and the browser's answer says why."""
+    _require(NODE, MCP_REMOTE)
+    auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    account = httpx.post(
+        f"{running.base_url}/integrated-account",
+        headers=auth,
+        json={"name": "locked", "stripe_api_key": "sk_test_node2"},
+    ).json()
+    locked = httpx.post(
+        f"{running.base_url}/integrated-account/{account['id']}/mcp",
+        headers=auth,
+        json={"name": "locked", "config": {"methods": ["read"], "require_api_token_auth": True}},
+    ).json()
+    browser = StubBrowser(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        str(NODE),
+        str(MCP_REMOTE),
+        locked["url"],
+        "--transport",
+        "http-only",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=node_env(tmp_path, browser),
+    )
+    assert process.stdin is not None
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "claude", "version": "1"}}
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}).encode())
+        process.stdin.write(b"\n")
+        await process.stdin.drain()
+        authorization_url = await browser.url()
+        assert authorization_url.startswith(f"{running.base_url}/oauth/authorize?")
+        answer = await person.http.get(authorization_url)
+        assert answer.status_code == 303, answer.text
+        callback = urlsplit(answer.headers["location"])
+        error = dict(parse_qsl(callback.query))
+        assert error["error"] == "invalid_target", error  # mcp-remote sent no resource: it found no metadata
+        # mcp-remote's callback page shows the person the description.
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            shown = await http.get(
+                urlunsplit(("http", f"127.0.0.1:{callback.port}", callback.path, callback.query, ""))
+            )
+        assert "url_token server's URL is its credential" in shown.text, shown.text
+        assert "send an API token in Authorization: Bearer" in shown.text, shown.text
     finally:
         await stop(process)
 

@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from stripe_mcp.managed import service
 from stripe_mcp.managed.oauth import clients, grants
 from stripe_mcp.managed.oauth.errors import OAuthError
 from stripe_mcp.managed.oauth.urls import canonical_url, redirect_matches, with_query
+from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.base import OAuthClientRecord, ServerRecord
 from stripe_mcp.web.bodies import BodyTooLarge, read_body
 from stripe_mcp.web.console.urls import CONSENT
@@ -135,7 +137,7 @@ class OAuthEndpoints:
             raise OAuthError("invalid_request", "code_challenge must be the base64url SHA-256 of the code verifier")
         server = await self._server_of(query.get("resource", ""))
         if server is None:
-            raise OAuthError("invalid_target", "resource must be the URL of an OAuth MCP server here (RFC 8707)")
+            raise OAuthError("invalid_target", await self._target_refusal(query.get("resource", "")))
         request_record = grants.AuthorizationRequest(
             client_id=client.client_id,
             redirect_uri=redirect_uri,
@@ -157,6 +159,26 @@ class OAuthEndpoints:
         if canonical_url(runtime.mcp_url(server_id)) != wanted:
             return None
         return await grants.oauth_server(runtime.store, server_id, runtime.clock())
+
+    async def _target_refusal(self, resource: str) -> str:
+        """Why `resource` gets no token, in words that tell the person what to do: clients without Protected
+        Resource Metadata (a url_token server has none) fall back to this endpoint and send no resource."""
+        if not resource:
+            return (
+                "the app did not say which MCP server it wants (no resource parameter, RFC 8707), as apps do when "
+                'the server does not use OAuth: only MCP servers with auth "oauth" connect with OAuth; a url_token '
+                "server's URL is its credential (with require_api_token_auth, send an API token in Authorization: Bearer)"
+            )
+        runtime = self.runtime_of()
+        path_token = resource.rsplit("/", 1)[-1]
+        here = canonical_url(resource) == canonical_url(runtime.mcp_url(path_token))
+        record = await runtime.store.server_by_token_hash(token_hash(path_token)) if here else None
+        if record is not None and not service.uses_oauth(record.config):
+            return (
+                "this MCP server does not use OAuth: its URL is its credential (with require_api_token_auth, "
+                'send an API token in Authorization: Bearer); ask its administrator for a server with auth "oauth"'
+            )
+        return "resource must be the URL of an OAuth MCP server here (RFC 8707)"
 
     # Tokens and revocation ------------------------------------------------------------------------------
 
