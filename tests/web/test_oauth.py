@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from starlette.applications import Starlette
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcp import Client
+from mcp import Client, ClientSession
 from tests.mcp.conformance.toyserver import serve as serve_app
 from tests.support.oauth import MemoryTokens, Person, official_provider, pkce, query_of
 from tests.support.runtime_process import RunningServer, serve
@@ -174,6 +175,38 @@ async def test_the_official_client_connects_with_the_url_and_a_persons_consent(
         async with Client(streamable_http_client(url, http_client=http), mode="auto") as client:
             assert len((await client.list_tools()).tools) == server["tool_count"]
     assert len(person.pages) == pages
+
+
+async def test_the_official_client_over_the_legacy_sse_transport(
+    running: RunningServer, account_id: str, person: Person
+) -> None:
+    """Given the deprecated HTTP+SSE URL (`.../sse`), the client finds the same metadata: the resource is the
+    server's URL, a prefix of the one it was given, and the token works on the stream and its message URL."""
+    server = oauth_server(running, account_id, "legacy sse")
+    sse_url = server["url"] + "/sse"
+    assert httpx.get(sse_url, timeout=10.0).status_code == 401
+    storage = MemoryTokens()
+    transport = sse_client(sse_url, auth=official_provider(sse_url, person, storage))
+    async with transport as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        assert len((await session.list_tools()).tools) == server["tool_count"]
+    assert storage.tokens is not None and storage.tokens.refresh_token
+    SECRETS.extend([storage.tokens.access_token, storage.tokens.refresh_token])
+    # Each message of a stream is checked again: the stream's token does not carry over to a request without it.
+    bearer = {"authorization": f"Bearer {storage.tokens.access_token}"}
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=10.0) as http:
+        async with http.stream("GET", sse_url, headers={**bearer, "accept": "text/event-stream"}) as stream:
+            lines, endpoint = stream.aiter_lines(), ""
+            for _ in range(10):  # the endpoint event comes first
+                line = await anext(lines)
+                if line.startswith("data: "):
+                    endpoint = line.removeprefix("data: ")
+                    break
+            assert "/messages?session_id=" in endpoint, endpoint
+            refused = await http.post(endpoint, json=INITIALIZE, headers={"authorization": "Bearer not-it"})
+            assert refused.status_code == 401 and "resource_metadata=" in refused.headers["www-authenticate"]
+            assert (await http.post(endpoint, json=INITIALIZE)).status_code == 401
+            assert (await http.post(endpoint, json=INITIALIZE, headers=bearer)).status_code == 202
 
 
 async def test_a_denial_reaches_the_client_as_access_denied(
