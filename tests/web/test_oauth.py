@@ -143,15 +143,17 @@ async def connect(running: RunningServer, person: Person, url: str, client_id: s
 # --------------------------------------------------------------------------- the official client
 
 
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])  # the initialize handshake, and the stateless era
 async def test_the_official_client_connects_with_the_url_and_a_persons_consent(
-    running: RunningServer, account_id: str, person: Person
+    running: RunningServer, account_id: str, person: Person, mode: str
 ) -> None:
-    server = oauth_server(running, account_id, "official")
+    server = oauth_server(running, account_id, f"official {mode}")
     url = server["url"]
     assert url == f"{running.base_url}/mcp/{server['id']}"  # no secret in it
     storage = MemoryTokens()
     async with create_mcp_http_client(auth=official_provider(url, person, storage)) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            assert client.protocol_version == ("2026-07-28" if mode != "legacy" else "2025-11-25")
             tools = await client.list_tools()
             assert len(tools.tools) == server["tool_count"]
             listed = await client.call_tool("list_all_stripe_customers", {"limit": 3})
