@@ -307,6 +307,26 @@ async def test_tokens_are_bound_rotate_and_revoke(running: RunningServer, accoun
     assert initialize(first["url"], tokens["access_token"]).status_code == 200
     refused = initialize(second["url"], tokens["access_token"])  # bound to the first server's URL
     assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+    # Nor is it an API token: not for the admin API, the console, or a require_api_token_auth server.
+    bearer = {"authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.get(f"{running.base_url}/integrated-account", headers=bearer, timeout=10.0).status_code == 401
+    locked = admin(
+        running,
+        "POST",
+        f"/integrated-account/{account_id}/mcp",
+        json={"name": "locked", "config": {"require_api_token_auth": True}},
+    ).json()
+    SECRETS.append(locked["url"].rsplit("/", 1)[1])
+    assert initialize(locked["url"], tokens["access_token"]).status_code == 401
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=10.0) as browser:
+        form = await browser.get("/admin/sign-in")
+        csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', form.text).group(1))
+        signed = await browser.post(
+            "/admin/sign-in",
+            data={"csrf": csrf, "token": tokens["access_token"], "next": ""},
+            headers={"origin": running.base_url},
+        )
+        assert signed.status_code != 303 and (await browser.get("/admin")).status_code == 303  # still signed out
 
     rotated = token_request(
         running, grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client["client_id"]
