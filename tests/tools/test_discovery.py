@@ -22,8 +22,9 @@ from mcp import Client
 from stripe_mcp.managed.secrets import KeyBox
 from stripe_mcp.managed.service import create_account, create_server
 from stripe_mcp.managed.store.sqlite_store import SqliteStore
-from stripe_mcp.tools.discovery import META_TOOLS, SearchIndex
+from stripe_mcp.tools.discovery import META_TOOLS
 from stripe_mcp.tools.filters import METHOD_GROUPS, ToolFilter, allowed_tools
+from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.registry import Registry
 from tests.support.runtime_process import serve
 from tests.support.seeding import customer_with_card, stripe_client

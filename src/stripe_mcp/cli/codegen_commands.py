@@ -47,9 +47,9 @@ def generate(spec: Path, out: Path, check: bool) -> None:
                 bar.enter_context(click.progressbar(length=total, label="rendering tools", file=sys.stderr)).update
             )
 
-        def done() -> None:
+        def done(count: int) -> None:
             for update in updates:
-                update(1)
+                update(count)
 
         try:
             result = generate_files(spec, on_start=start, on_done=done)

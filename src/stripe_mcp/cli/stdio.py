@@ -11,8 +11,9 @@ from stripe_mcp.cli.main import comma_list, fail
 from stripe_mcp.managed.service import STRIPE_ACCOUNT
 from stripe_mcp.mcp.stdio import serve_stdio
 from stripe_mcp.stripe_api.client import Upstream
-from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
+from stripe_mcp.tools.discovery import DiscoveryServer
 from stripe_mcp.tools.filters import PolicyError, validate_filter
+from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
 from stripe_mcp.web.settings import DEFAULTS

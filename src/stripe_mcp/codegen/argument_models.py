@@ -14,12 +14,14 @@ import io
 import json
 import tokenize
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from stripe_mcp.codegen.schemas import Schema
 
 ARGUMENTS = "Arguments"
+PLACEHOLDER = "StripeMcpToolArguments"
+"""The name a tool's `Arguments` class has inside a batch, before it is renamed."""
 STUB: Schema = {"type": "object", "properties": {}}
 """Stands for a shared definition while a tool's own model is written: only its name is used."""
 
@@ -28,11 +30,16 @@ class ModelCodeError(Exception):
     """datamodel-code-generator wrote something the generator cannot place."""
 
 
-def definitions_code(definitions: dict[str, Schema]) -> dict[str, str]:
-    """Each shared definition as its own module's code: the imports it may need, then its class."""
-    if not definitions:
+def models_code(schemas: dict[str, Schema], references: Iterable[str]) -> dict[str, str]:
+    """Each schema's class as its own module's code (the imports it may need, then the class), from one
+    datamodel-code-generator run. The shared models named in `references` and not in `schemas` are imported
+    by the module, not written. The imports are the run's; the formatter drops those a module does not use.
+    """
+    if not schemas:
         return {}
-    code = _checked(_inline_root_models(_datamodel({"$defs": definitions}, skip_root_model=True)), set(definitions))
+    elsewhere = set(references) - schemas.keys()
+    code = _datamodel({"$defs": {**dict.fromkeys(sorted(elsewhere), STUB), **schemas}}, skip_root_model=True)
+    code = _checked(_inline_root_models(_without_classes(code, elsewhere)), set(schemas))
     imports, _ = split_imports(code)
     lines = code.splitlines()
     return {
@@ -48,11 +55,15 @@ def split_imports(code: str) -> tuple[str, str]:
     return "\n".join(lines[:count]).strip(), "\n".join(lines[count:]).strip()
 
 
-def arguments_code(schema: Schema, references: Iterable[str]) -> str:
-    """A tool's `Arguments` model (imports first); the shared models it names are imported, not written."""
-    shared = set(references)
-    code = _datamodel({**schema, "title": ARGUMENTS, "$defs": {name: STUB for name in sorted(shared)}})
-    return _checked(_inline_root_models(_without_classes(code, shared)), {ARGUMENTS})
+def arguments_codes(tools: Sequence[tuple[Schema, Iterable[str]]]) -> list[str]:
+    """Each tool's `Arguments` model, from one run for them all: written under a placeholder name, then renamed."""
+    placeholders = [f"{PLACEHOLDER}{index:04d}" for index in range(len(tools))]
+    references = {name for _, names in tools for name in names}
+    if any(name.startswith(PLACEHOLDER) for name in references):
+        raise ModelCodeError(f"a shared model's name starts with the placeholder {PLACEHOLDER}")
+    schemas = {name: {**schema, "title": name} for name, (schema, _) in zip(placeholders, tools, strict=True)}
+    codes = models_code(schemas, references)
+    return [codes[name].replace(f"class {name}(", f"class {ARGUMENTS}(", 1) for name in placeholders]
 
 
 def _datamodel(schema: Schema, **options: Any) -> str:

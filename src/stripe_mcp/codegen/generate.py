@@ -25,14 +25,14 @@ class Generation:
 
 
 def generate_files(
-    spec: Path, on_start: Callable[[int], None] = lambda n: None, on_done: Callable[[], None] = lambda: None
+    spec: Path, on_start: Callable[[int], None] = lambda n: None, on_done: Callable[[int], None] = lambda n: None
 ) -> Generation:
     started = time.perf_counter()
     check_pins()
     api = load_api(spec)
     tools = build_tools(api)
     on_start(len(tools))
-    files = format_python(render(tools, api.version, api.source_sha256, on_done))
+    files = format_python(render(tools, api.version, api.source_sha256, on_done, api.objects))
     return Generation(files, len(tools), api.version, time.perf_counter() - started)
 
 

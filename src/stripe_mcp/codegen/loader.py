@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from stripe_mcp.codegen.model import Api, BodyEncoding, Location, Operation, Parameter, Response
+from stripe_mcp.codegen.model import Api, BodyEncoding, FieldNode, Location, Operation, Parameter, Response
 
 HTTP_METHODS = ("get", "post", "delete", "put", "patch")
 FORM = "application/x-www-form-urlencoded"
@@ -17,6 +17,8 @@ MULTIPART = "multipart/form-data"
 # OpenAPI 3.0 keywords with no JSON Schema 2020-12 meaning for a tool's arguments.
 OPENAPI_ONLY_KEYWORDS = {"nullable", "discriminator", "xml", "externalDocs", "example", "deprecated"}
 MAX_INLINE_DEPTH = 24
+COMPONENT_PREFIX = "#/components/schemas/"
+LEAF_TYPES = {"string": "s", "integer": "i", "number": "n", "boolean": "b"}
 
 
 class SpecError(Exception):
@@ -79,6 +81,7 @@ class _SpecReader:
         if not isinstance(document.get("paths"), dict):
             raise SpecError(path, "paths", "missing or not an object")
         self.document = document
+        self.referenced: set[str] = set()  # the components that some response's fields name
 
     def api(self, digest: str) -> Api:
         info = self.document["info"]
@@ -106,6 +109,7 @@ class _SpecReader:
             version=str(info["version"]),
             source_sha256=digest,
             operations=tuple(operations),
+            objects=self._objects(),
         )
 
     def _operation(self, route: str, method: str, raw: Any, shared: list[Any], place: str) -> Operation:
@@ -190,7 +194,67 @@ class _SpecReader:
             shape = "object"
         resource_ids = tuple(dict.fromkeys(m["x-resourceId"] for m in members if "x-resourceId" in m))
         expandable = tuple(dict.fromkeys(f for m in members for f in self._expandable(m, place)))
-        return Response(shape=shape, resource_ids=resource_ids, expandable_fields=expandable)
+        returned = self.resolve(schema["properties"]["data"], place).get("items", {}) if shape != "object" else schema
+        return Response(
+            shape=shape,
+            resource_ids=resource_ids,
+            expandable_fields=expandable,
+            fields=self.field_node(content["application/json"].get("schema", {}) if shape == "object" else returned),
+            object_description=str(members[0].get("description") or "") if len(members) == 1 else "",
+            field_descriptions={
+                name: str(prop.get("description") or "")
+                for m in members
+                for name, prop in self.resolve(m.get("properties") or {}, place).items()
+                if isinstance(prop, dict) and prop.get("description")
+            },
+        )
+
+    def field_node(self, node: Any) -> FieldNode:
+        """A response schema as a FieldNode: named components by reference, the rest inline."""
+        if not isinstance(node, dict):
+            return "?"
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(COMPONENT_PREFIX):
+            self._target(ref, "fields")  # a broken reference fails here, naming itself
+            self.referenced.add(ref.removeprefix(COMPONENT_PREFIX))
+            return "@" + ref.removeprefix(COMPONENT_PREFIX)
+        if "$ref" in node:
+            return self.field_node(self.resolve(node, "fields"))
+        expansions = node.get("x-expansionResources")
+        if isinstance(expansions, dict):
+            return {"~": [self.field_node(v) for v in expansions.get("oneOf", [])]}
+        variants = node.get("anyOf") or node.get("oneOf")
+        if isinstance(variants, list):
+            shapes = list(
+                {json.dumps(shape, sort_keys=True): shape for shape in map(self.field_node, variants)}.values()
+            )
+            return shapes[0] if len(shapes) == 1 else shapes
+        properties = node.get("properties")
+        if isinstance(properties, dict) and properties:
+            return {name: self.field_node(sub) for name, sub in properties.items()}
+        kind = node.get("type")
+        if kind == "object" or "additionalProperties" in node:
+            values = node.get("additionalProperties")
+            return {"*": self.field_node(values)} if isinstance(values, dict) else "?"
+        if kind == "array":
+            return {"[]": self.field_node(node.get("items", {}))}
+        if kind == "integer" and node.get("format") == "unix-time":
+            return "t"
+        return LEAF_TYPES.get(str(kind), "?")
+
+    def _objects(self) -> dict[str, FieldNode]:
+        """Every component some response names, directly or through another component, with its fields."""
+        components = self.document.get("components", {}).get("schemas", {})
+        objects: dict[str, FieldNode] = {}
+        pending = sorted(self.referenced)
+        while pending:
+            name = pending.pop()
+            if name in objects or name not in components:
+                continue
+            before = set(self.referenced)
+            objects[name] = self.field_node(components[name])
+            pending += sorted(self.referenced - before)
+        return dict(sorted(objects.items()))
 
     def _expandable(self, schema: dict[str, Any], place: str, depth: int = 0) -> list[str]:
         """Paths the API expands: an id-or-object field (`x-expansionResources`), a field left out

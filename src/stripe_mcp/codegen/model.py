@@ -12,6 +12,15 @@ from typing import Any, Literal
 Location = Literal["path", "query", "body"]
 ResponseShape = Literal["object", "list", "search_result", "binary"]
 BodyEncoding = Literal["form", "multipart"]
+FieldNode = str | dict[str, "FieldNode"] | list["FieldNode"]
+"""The fields of a returned object, compactly (generated/fields.json holds these as they are):
+
+- a leaf type: "s" string, "i" integer, "n" number, "b" boolean, "t" unix time (integer seconds), "?" anything;
+- "@name": the object `name` of `Api.objects`;
+- {"field": node, ...}: an object and its fields; {"*": node}: a map whose keys are free (metadata);
+- {"[]": node}: an array of nodes; {"~": [node, ...]}: an id that `expand` turns into one of these objects;
+- [node, ...]: one of several shapes.
+"""
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,12 @@ class Response:
     expandable_fields: tuple[str, ...] = ()
     """The fields of that object (or of the list's items) that the API can expand."""
     content_type: str = "application/json"
+    fields: FieldNode | None = None
+    """The fields of the object returned (of each item, for a list or search), or None when it has none."""
+    object_description: str = ""
+    """What the spec says that object is ("This object represents a customer of your business...")."""
+    field_descriptions: dict[str, str] = field(default_factory=dict)
+    """The spec's description of each top-level field of that object."""
 
 
 @dataclass(frozen=True)
@@ -55,3 +70,5 @@ class Api:
     version: str
     source_sha256: str
     operations: tuple[Operation, ...] = field(default_factory=tuple)
+    objects: dict[str, FieldNode] = field(default_factory=dict)
+    """The named objects that responses' `fields` refer to ("@charge"), each with its fields."""

@@ -13,7 +13,9 @@ from typing import Any
 
 import jinja2
 
-from stripe_mcp.codegen.argument_models import arguments_code, definitions_code, split_imports
+from stripe_mcp.codegen.argument_models import arguments_codes, models_code, split_imports
+from stripe_mcp.codegen.fields import fields_catalog, fields_text
+from stripe_mcp.codegen.model import FieldNode
 from stripe_mcp.codegen.nested import SharedModels, share_models
 from stripe_mcp.codegen.schemas import Schema
 from stripe_mcp.codegen.search_index import build_index, index_text
@@ -43,37 +45,51 @@ def json_text(value: Any) -> str:
     return '{"$comment": ' + mark + ("," if value else "") + body[1:] + "\n"
 
 
-ArgumentsJob = tuple[Schema, tuple[str, ...]]
-"""A tool's arguments schema and the shared models it refers to."""
+BATCH = 32
+"""Models per datamodel-code-generator run: its set-up is spread over many, and its cost grows faster
+than the number of models in a run, so many small runs on every core beat one big one."""
+
+ToolBatch = list[tuple[Schema, tuple[str, ...]]]
+"""Tools' arguments schemas, each with the shared models it refers to."""
+DefinitionBatch = tuple[dict[str, Schema], set[str]]
+"""Shared models' schemas and the shared models they refer to."""
 
 
-def arguments_job(job: ArgumentsJob) -> str:
-    return arguments_code(*job)
+def _definition_batch(batch: DefinitionBatch) -> dict[str, str]:
+    return models_code(*batch)
 
 
 def model_codes(
-    shared: SharedModels, tools: list[Tool], on_done: Callable[[], None]
+    shared: SharedModels, tools: list[Tool], on_done: Callable[[int], None]
 ) -> tuple[dict[str, str], list[str]]:
-    """The shared models' code and each tool's, on all cores: datamodel-code-generator is the slow step."""
-    jobs: list[ArgumentsJob] = [(shared.arguments[t.name], shared.references[t.name]) for t in tools]
+    """The shared models' code and each tool's, in batches on all cores: datamodel-code-generator is the slow step."""
+    names = list(shared.definitions)
+    definition_batches: list[DefinitionBatch] = []
+    for start in range(0, len(names), BATCH):
+        chunk = names[start : start + BATCH]
+        referenced = {ref for name in chunk for ref in shared.references[name]}
+        definition_batches.append(({name: shared.definitions[name] for name in chunk}, referenced))
+    jobs = [(shared.arguments[t.name], shared.references[t.name]) for t in tools]
+    tool_batches: list[ToolBatch] = [jobs[i : i + BATCH] for i in range(0, len(jobs), BATCH)]
+    definitions: dict[str, str] = {}
+    codes: list[str] = []
     workers = min(os.cpu_count() or 1, 8)
-    if workers == 1 or len(jobs) < 32:
-        definitions, codes = definitions_code(shared.definitions), []
-        for job in jobs:
-            codes.append(arguments_job(job))
-            on_done()
-        return definitions, codes
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = pool.submit(definitions_code, shared.definitions)
-        codes = []
-        for code in pool.map(arguments_job, jobs, chunksize=8):
-            codes.append(code)
-            on_done()
-        return pending.result(), codes
+        pending = [pool.submit(_definition_batch, batch) for batch in definition_batches]
+        for batch_codes in pool.map(arguments_codes, tool_batches):
+            codes += batch_codes
+            on_done(len(batch_codes))
+        for future in pending:
+            definitions.update(future.result())
+    return dict(sorted(definitions.items())), codes
 
 
 def render(
-    tools: list[Tool], api_version: str, spec_sha256: str, on_done: Callable[[], None] = lambda: None
+    tools: list[Tool],
+    api_version: str,
+    spec_sha256: str,
+    on_done: Callable[[int], None] = lambda n: None,
+    objects: dict[str, FieldNode] | None = None,
 ) -> dict[str, str]:
     """Every file of generated/, by path relative to it (Python not yet formatted)."""
     environment = jinja2.Environment(
@@ -98,6 +114,7 @@ def render(
         "manifest.json": json_text(manifest(tools, api_version, spec_sha256)),
     }
     files["search_index.json"] = index_text(build_index(tools), GENERATED_MARK)
+    files["fields.json"] = fields_text(fields_catalog(tools, objects or {}), GENERATED_MARK)
     shared = share_models(tools)
     definitions, codes = model_codes(shared, tools, on_done)
     files["models/__init__.py"] = init_template.render(

@@ -1,28 +1,94 @@
 """The discovery index: which words point at which tool, weighted, built once at generation time.
 
-The runtime (runtime/discovery.py) only adds up these weights for a query's words, so ranking
-is offline, deterministic and takes microseconds. The tokenizer is the runtime's own, so both
-sides always split words alike.
+The runtime (tools/discovery.py) only adds up these weights for a query's words, so ranking is
+offline, deterministic and takes microseconds. The tokenizer is the runtime's own, so both sides
+always split words alike.
+
+A tool is indexed under the words of its name, resource, tags, arguments and description, the
+description of the object it returns ("a customer of your business"), and the everyday words of
+thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes). A deprecated tool
+weighs less than its successor, so it ranks below it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from stripe_mcp.codegen.tool import Tool
-from stripe_mcp.search.terms import idf, terms
+import yaml
 
+from stripe_mcp.codegen.tool import Tool
+from stripe_mcp.search.terms import bigrams, idf, terms
+
+THESAURUS = Path(__file__).resolve().parent / "thesaurus.yaml"
 # How much a word counts by where it appears in a tool.
 NAME_WEIGHT = 3.0
 RESOURCE_WEIGHT = 3.0
 TAG_WEIGHT = 1.5
 ARGUMENT_WEIGHT = 1.0
+ACTION_WEIGHT = 1.5
+"""The tool's verb: its name's, and the first word of its description (a reviewed one says "Cancel", "Charge")."""
 DESCRIPTION_WEIGHT = 0.5
 DESCRIPTION_CHARS = 300
+OBJECT_WEIGHT = 0.3
+OBJECT_DESCRIPTION_CHARS = 200
+SYNONYM_WEIGHT = 0.6
+"""An everyday word weighs this share of the concept's own weight in the tool (split over a phrase's words)."""
+PHRASE_SHARE = 1.5
+"""A whole everyday phrase ("money back") is strong evidence: it weighs more than the concept itself."""
+DEPRECATED_WEIGHT = 0.5
 
 
-def tool_terms(tool: Tool) -> dict[str, float]:
+Concepts = tuple[tuple[frozenset[str], tuple[tuple[str, ...], ...]], ...]
+"""Each Stripe concept (its terms) with the terms of each of its everyday phrases."""
+
+
+@dataclass(frozen=True)
+class Thesaurus:
+    """Everyday words for Stripe's nouns (met in a tool's name) and verbs (met in what the tool does)."""
+
+    nouns: Concepts = ()
+    verbs: Concepts = ()
+
+    @classmethod
+    def load(cls, path: Path = THESAURUS) -> Thesaurus:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+        def concepts(entries: dict[str, list[str]]) -> Concepts:
+            return tuple(
+                (frozenset(terms(concept)), tuple(tuple(terms(phrase)) for phrase in phrases if terms(phrase)))
+                for concept, phrases in sorted(entries.items())
+            )
+
+        return cls(concepts(raw.get("nouns") or {}), concepts(raw.get("verbs") or {}))
+
+    def everyday_words(self, tool: Tool, weights: dict[str, float]) -> dict[str, float]:
+        """Everyday word or phrase -> weight, for the tool's nouns and its action."""
+        found: dict[str, float] = {}
+        name_terms = set(terms(tool.name))
+        for concepts, words in ((self.nouns, name_terms), (self.verbs, action_terms(tool))):
+            for concept, phrases in concepts:
+                if not concept or not concept <= words:
+                    continue
+                strength = SYNONYM_WEIGHT * min(weights.get(term, 0.0) for term in concept)
+                for phrase in phrases:
+                    # A word of the tool's own name ("customer" in "customer credit") already weighs what it should.
+                    for word in [*(w for w in phrase if w not in name_terms), *bigrams(list(phrase))]:
+                        share = PHRASE_SHARE if " " in word else 1.0 if len(phrase) == 1 else 1 / len(phrase)
+                        found[word] = max(found.get(word, 0.0), strength * share)
+        return found
+
+
+def action_terms(tool: Tool) -> set[str]:
+    """What the tool does: the verb of its name (cancel_a_stripe_payout) and the first word of its description,
+    which for a reviewed description is the plain verb (delete_a_stripe_subscription_by_id "Cancel ...")."""
+    verb = tool.name.split("_stripe_", 1)[0]
+    return set(terms(verb)) | set(terms(tool.description.split(" ", 1)[0]))
+
+
+def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, float]:
     weights: dict[str, float] = {}
 
     def add(words: list[str], weight: float) -> None:
@@ -33,14 +99,31 @@ def tool_terms(tool: Tool) -> dict[str, float]:
     add(terms(tool.name), NAME_WEIGHT)
     # A short resource name is a closer match than a long one: "balance" beats "balance transaction".
     add(resource_words, RESOURCE_WEIGHT / max(1, len(resource_words)))
+    add(bigrams(resource_words), RESOURCE_WEIGHT)
     add([w for tag in tool.tags for w in terms(tag)], TAG_WEIGHT)
     add([w for a in tool.arguments for w in terms(a.name)], ARGUMENT_WEIGHT)
+    add(sorted(action_terms(tool)), ACTION_WEIGHT)
     add(terms(tool.description[:DESCRIPTION_CHARS]), DESCRIPTION_WEIGHT)
+    add(terms(tool.object_description[:OBJECT_DESCRIPTION_CHARS]), OBJECT_WEIGHT)
+    for word, weight in thesaurus.everyday_words(tool, dict(weights)).items():
+        weights[word] = weights.get(word, 0.0) + weight
     return weights
 
 
-def build_index(tools: list[Tool]) -> dict[str, Any]:
-    per_tool = [tool_terms(t) for t in tools]
+def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[str, Any]:
+    thesaurus = Thesaurus.load() if thesaurus is None else thesaurus
+    own = {t.name: tool_terms(t, thesaurus) for t in tools}
+    # A deprecated tool's words ("balance history") point to its successor as strongly as to it, and the
+    # deprecated one weighs half: whatever finds it finds its successor first.
+    for tool in tools:
+        if tool.successor in own:
+            successor = own[tool.successor]
+            for word, weight in own[tool.name].items():
+                successor[word] = max(successor.get(word, 0.0), weight)
+    per_tool = [
+        {w: weight * DEPRECATED_WEIGHT for w, weight in own[t.name].items()} if t.deprecated else own[t.name]
+        for t in tools
+    ]
     frequency: dict[str, int] = {}
     for weights in per_tool:
         for term in weights:

@@ -14,17 +14,16 @@ from typing import Any
 
 import yaml
 
-from stripe_mcp.codegen.model import Api, Operation, Parameter
+from stripe_mcp.codegen.descriptions import Descriptions
+from stripe_mcp.codegen.model import Api, FieldNode, Operation, Parameter
 from stripe_mcp.codegen.routes import RouteIndex, RouteShape, route_shape, segments, singular, tool_name
 from stripe_mcp.codegen.schemas import Schema
-from stripe_mcp.codegen.text import clean_text, first_sentences
+from stripe_mcp.codegen.text import clean_text
 from stripe_mcp.codegen.tool import Argument, Tool
 
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 OVERRIDES = Path(__file__).resolve().parent / "overrides.yaml"
 PAGINATION_PARAMETERS = {"cursor": ("starting_after", "ending_before"), "search": ("page",)}
-TOOL_DESCRIPTION_LIMIT = 1024
-ARGUMENT_DESCRIPTION_LIMIT = 400
 NESTED_DESCRIPTION_LIMIT = 200
 
 NEXT_CURSOR = {
@@ -37,6 +36,13 @@ LIMIT = {
     "minimum": 1,
     "maximum": 100,
     "description": "How many objects one page holds, 1 to 100 (default 10).",
+}
+FIELDS = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "maxLength": 200},
+    "maxItems": 50,
+    "description": 'Keep only these dotted paths of each object, e.g. ["id", "email", "metadata.segment"]. '
+    "A path inside an expandable field also needs that field in expand.",
 }
 IDEMPOTENCY_KEY = {
     "type": "string",
@@ -75,9 +81,10 @@ class Overrides:
 
 
 class StripeConventions:
-    def __init__(self, api: Api, overrides: Overrides | None = None) -> None:
+    def __init__(self, api: Api, overrides: Overrides | None = None, words: Descriptions | None = None) -> None:
         self.api = api
         self.overrides = overrides or Overrides.load()
+        self.words = words or Descriptions.load()
         self.index = RouteIndex(api.operations)
         self.shapes = {op.operation_id: route_shape(op, self.index) for op in api.operations}
         self.names = self._names()
@@ -173,7 +180,17 @@ class StripeConventions:
             annotations=self._annotations(op, shape),
             arguments=arguments,
             operation_id=op.operation_id,
+            fields=self._result_fields(op, shape),
+            object_description=clean_text(op.response.object_description),
+            deprecated=self.words.is_deprecated(name, op.deprecated),
+            successor=self.words.successor(name),
         )
+
+    def _result_fields(self, op: Operation, shape: RouteShape) -> FieldNode | None:
+        """What `fields` may name: the fields of the object a read tool returns, when it is an object."""
+        if shape.kind not in ("get", "list", "search") or op.response.shape == "binary":
+            return None
+        return op.response.fields if _names_fields(op.response.fields) else None
 
     def _pagination(self, op: Operation, shape: RouteShape) -> str | None:
         names = {p.name for p in op.parameters}
@@ -199,6 +216,8 @@ class StripeConventions:
             if schema is None:
                 continue
             arguments.append(Argument(parameter.name, parameter.location, parameter.name, parameter.required, schema))
+        if self._result_fields(op, shape) is not None:
+            arguments.append(Argument("fields", "control", "fields", False, dict(FIELDS)))
         if pagination:
             if not any(a.name == "limit" for a in arguments):
                 arguments.append(Argument("limit", "control", "limit", False, dict(LIMIT)))
@@ -229,14 +248,17 @@ class StripeConventions:
             schema = {"type": "string", "contentEncoding": "base64"}
             description = "The file's content, base64-encoded."
         else:
-            description = clean_text(parameter.description or schema.pop("description", ""), ARGUMENT_DESCRIPTION_LIMIT)
+            spec_text = parameter.description or schema.pop("description", "")
             schema.pop("description", None)
+            description = self.words.argument_description(
+                name, parameter.name, spec_text, schema, op.response.field_descriptions
+            )
             hint = self._yields_hint(
                 op, Argument(parameter.name, parameter.location, parameter.name, parameter.required, schema), name
             )
             if hint:
                 description = f"{description} {hint}".strip()
-        if parameter.name == "query" and shape.kind == "search":
+        if parameter.name == "query" and shape.kind == "search" and " AND or OR" not in description:
             description = (description + SEARCH_QUERY_HELP).strip()
         if description:
             schema = {"description": description, **schema}
@@ -301,12 +323,15 @@ class StripeConventions:
             for a in arguments
             if (a.required or a.location == "path") and a.name != "id" and (tool := self._yielding_tool(op, a, name))
         ]
-        tail = f" Needs {', '.join(needs)}." if needs else ""
-        if shape.kind in ("list", "search"):
-            tail += " Returns {result: [...], next_cursor}; pass next_cursor back for the next page."
-        budget = TOOL_DESCRIPTION_LIMIT - len(lead) - len(tail) - 1
-        body = first_sentences(_without_echo(clean_text(op.description), lead), budget)
-        return " ".join(part for part in (lead, body, tail.strip()) if part)
+        body = _without_echo(clean_text(op.description), lead)
+        return self.words.tool_description(
+            name,
+            shape.kind,
+            lead,
+            body,
+            f"Needs {', '.join(needs)}." if needs else "",
+            deprecated=self.words.is_deprecated(name, op.deprecated),
+        )
 
     def _tags(self, op: Operation) -> tuple[str, ...]:
         parts = segments(op.path)
@@ -387,5 +412,14 @@ def _accepts_string(schema: Schema) -> bool:
     return any(_accepts_string(s) for s in schema.get("anyOf", []))
 
 
-def build_tools(api: Api, overrides: Overrides | None = None) -> list[Tool]:
-    return StripeConventions(api, overrides).tools()
+def _names_fields(node: FieldNode | None) -> bool:
+    """An object (named or inline) or a choice of objects, rather than a bare value."""
+    if isinstance(node, str):
+        return node.startswith("@")
+    if isinstance(node, list):
+        return any(_names_fields(n) for n in node)
+    return isinstance(node, dict) and "[]" not in node
+
+
+def build_tools(api: Api, overrides: Overrides | None = None, words: Descriptions | None = None) -> list[Tool]:
+    return StripeConventions(api, overrides, words).tools()

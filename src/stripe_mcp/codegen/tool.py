@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stripe_mcp.codegen.model import FieldNode
 from stripe_mcp.codegen.schemas import Schema, without_keywords
 
 SERVED_WITHOUT = frozenset({"title"})
@@ -39,6 +40,14 @@ class Tool:
     annotations: dict[str, Any]
     arguments: tuple[Argument, ...]
     operation_id: str
+    fields: FieldNode | None = None
+    """The fields of the object returned (each item's, for list and search tools): what `fields` may name."""
+    object_description: str = ""
+    """What the returned object is, in the spec's words (for the discovery index)."""
+    deprecated: bool = False
+    """A successor does the same (descriptions.yaml, or the spec's `deprecated`): ranked below it."""
+    successor: str = ""
+    """The tool that replaces a deprecated one, when descriptions.yaml names it."""
 
     @property
     def input_schema(self) -> Schema:

@@ -10,7 +10,7 @@ import re
 
 STOPWORDS = frozenset(
     "a an the of for to in on by with and or my our your me us is are was be do does did can i we it this that "
-    "from at as all stripe single please id".split()
+    "from at as all stripe single please id how have has there their they them".split()
 )
 
 
@@ -31,3 +31,8 @@ def terms(text: str) -> list[str]:
 
 def idf(document_count: int, frequency: int) -> float:
     return math.log(1 + document_count / frequency)
+
+
+def bigrams(words: list[str]) -> list[str]:
+    """Adjacent terms as one term ("money back", "setup intent"): phrases weigh more than their words apart."""
+    return [f"{first} {second}" for first, second in zip(words, words[1:], strict=False)]

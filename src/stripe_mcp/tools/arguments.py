@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.tools.argument_paths import argument_path, is_unset_noise
 from stripe_mcp.tools.results import error_result
 
 MAX_ARGUMENT_STRING_CHARS = 100_000  # per string (and per object key) in tool arguments; base64 file content excepted
@@ -27,7 +28,7 @@ def check_arguments(tool: str, model: type[BaseModel], arguments: dict[str, Any]
     try:
         validated = model.model_validate(arguments)
     except ValidationError as error:
-        return _validation_error_result(tool, error)
+        return _validation_error_result(tool, model, error)
     return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
@@ -77,18 +78,21 @@ def _string_limit_result(tool: str, field: str) -> CallOutcome:
     return error_result(f"Invalid arguments for {tool}: {field}: {message}", details)
 
 
-def _validation_error_result(tool: str, error: ValidationError) -> CallOutcome:
-    """Which argument was wrong and why, without echoing values (they may be sensitive).
+def _validation_error_result(tool: str, model: type[BaseModel], error: ValidationError) -> CallOutcome:
+    """Which argument was wrong and why, by argument path, without echoing values (they may be sensitive).
 
     At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
     """
+    found = error.errors(include_url=False, include_input=False)
+    meaningful = [item for item in found if not is_unset_noise(item["loc"])] or found
     problems = []
-    for item in error.errors(include_url=False, include_input=False)[:MAX_REPORTED_PROBLEMS]:
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problems.append({"field": field, "message": item["msg"]})
+    for item in meaningful[:MAX_REPORTED_PROBLEMS]:
+        # "a valid dictionary or instance of RangeQuerySpecs" names a generated class, not what to send.
+        message = "Input should be an object" if item["type"] == "model_type" else item["msg"]
+        problems.append({"field": argument_path(model, item["loc"]), "message": message})
     text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     details: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}
-    if (more := error.error_count() - len(problems)) > 0:
+    if (more := len(meaningful) - len(problems)) > 0:
         text += f"; and {more} more problem(s)"
         details["more_errors"] = more
     return error_result(text, details)

@@ -1,93 +1,23 @@
 """Discovery mode: three tools that let an agent find, read and call any of the server's tools.
 
 468 tools do not fit an agent (OpenAI lists at most 128, Cursor sends 40). In discovery mode
-tools/list shows search_tools, get_tool_schema and call_tool; the ranking uses an index built at
-generation time (generated/search_index.json), so a query is a few dictionary look-ups.
+tools/list shows search_tools, get_tool_schema and call_tool; the ranking (tools/ranking.py) uses an
+index built at generation time (generated/search_index.json), so a query is a few dictionary look-ups.
+query_stripe, on a server that has it, is found, described and called through them like any tool.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import re
-from collections.abc import Iterable
-from functools import cached_property
 from typing import Any
 
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.search.terms import stem, terms
-from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
-from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.query import tool as query_tool
+from stripe_mcp.tools.ranking import MAX_QUERY_CHARS, SearchIndex
 from stripe_mcp.tools.results import json_error_result, success_result
 from stripe_mcp.tools.server import ToolServer
-
-# Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
-INTENT_WORDS = (
-    "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
-    "delete remove why what see current every recent latest status detail"
-)
-# Plain words an agent uses for what a tool does, by tool kind.
-KIND_WORDS = {
-    "list": {"list", "all", "every", "recent", "latest", "open", "history", "find"},
-    "search": {"search", "find", "lookup", "look", "metadata", "query", "where"},
-    "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"},
-    "create": {"create", "issue", "make", "new", "add", "start"},
-    "update": {"update", "change", "edit", "modify", "set", "rename"},
-    "delete": {"delete", "remove", "erase"},
-}
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
-MAX_QUERY_CHARS = 500
-
-
-INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
-KIND_STEMS = {kind: {stem(w) for w in words} for kind, words in KIND_WORDS.items()}
-
-
-class SearchIndex:
-    """Term -> [(tool, weight)], precomputed by the generator; scoring adds intent bonuses."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-
-    @cached_property
-    def postings(self) -> dict[str, list[tuple[str, float]]]:
-        raw = json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8"))
-        names = raw["tools"]
-        return {term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()}
-
-    def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
-        allowed = set(allowed)
-        query = query[:MAX_QUERY_CHARS]
-        id_resources = {ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES}
-        has_email = bool(EMAIL.search(query))
-        words = terms(EMAIL.sub(" ", STRIPE_ID.sub(" ", query)))
-        words += [w for resource in id_resources for w in terms(resource) if w not in words]
-        scores: dict[str, float] = {}
-        for term in words:
-            if term in INTENT_ONLY:
-                continue
-            for name, weight in self.postings.get(term, ()):
-                if name in allowed:
-                    scores[name] = scores.get(name, 0.0) + weight
-        wanted_kinds = {kind for kind, vocabulary in KIND_STEMS.items() if vocabulary & set(words)}
-        if not wanted_kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", query.lower())):
-            wanted_kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
-        acts_on_it = not wanted_kinds & {"create", "list"}
-        for name in list(scores):
-            tool = self.registry.tools[name]
-            if tool.kind in wanted_kinds:
-                scores[name] *= INTENT_BOOST
-            for resource in id_resources:
-                # An id names the object to act on, or the object a new one refers to.
-                refers = resource in tool.arguments or f"{resource}_id" in tool.arguments
-                if (acts_on_it and tool.resource == resource and "id" in tool.arguments) or refers:
-                    scores[name] *= INTENT_BOOST
-            if has_email and "email" in tool.arguments:
-                scores[name] *= INTENT_BOOST
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return [(name, round(score, 3)) for name, score in ranked[:limit]]
 
 
 def _tool(
@@ -117,8 +47,8 @@ META_TOOLS = [
     _tool(
         "search_tools",
         'Find the Stripe tools for a task, described in plain words ("refund a charge", "open disputes", '
-        '"current balance"). Returns tool names, titles and descriptions, best first. Then read a tool\'s '
-        "arguments with get_tool_schema and run it with call_tool.",
+        '"current balance", "how many customers are in segment smb"). Returns tool names, titles and descriptions, '
+        "best first. Then read a tool's arguments with get_tool_schema and run it with call_tool.",
         {
             "query": {
                 "type": "string",
@@ -197,16 +127,18 @@ class DiscoveryServer:
             return json_error_result({"error": "query must be a non-empty string"})
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 20:
             return json_error_result({"error": "limit must be an integer from 1 to 20"})
-        found = self.index.search(query, self.inner.tool_names, limit)
-        tools = self.index.registry.tools
-        return success_result(
-            {
-                "tools": [
-                    {"name": n, "title": tools[n].title, "description": tools[n].description, "score": s}
-                    for n, s in found
-                ]
-            }
-        )
+        ranked = self.index.rank(query, self.inner.tool_names)
+        found = []
+        for name, score in ranked[:limit]:
+            entry = self.index.entry(name)
+            tool = {"name": name, "title": entry.title, "description": entry.description, "score": score}
+            if name == query_tool.NAME:
+                # The list tool the question is about: what query_stripe's `tool` argument would be.
+                readers = (n for n, _ in ranked if n != name and self.index.entry(n).kind in ("list", "search"))
+                if (reader := next(readers, None)) is not None:
+                    tool["use_with"] = reader
+            found.append(tool)
+        return success_result({"tools": found})
 
     def _schemas(self, arguments: dict[str, Any]) -> CallOutcome:
         names = arguments.get("tool_names")
@@ -217,11 +149,7 @@ class DiscoveryServer:
         unknown = {n: difflib.get_close_matches(n, allowed, n=3, cutoff=0.5) for n in names if n not in allowed}
         payload: dict[str, Any] = {
             "tools": [
-                {
-                    "name": n,
-                    "description": self.index.registry.tools[n].description,
-                    "inputSchema": self.index.registry.input_schema(n),
-                }
+                {"name": n, "description": self.index.entry(n).description, "inputSchema": self.index.input_schema(n)}
                 for n in known
             ]
         }

@@ -10,10 +10,12 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from stripe_mcp.tools.object_fields import ObjectFields
 
 DEFAULT_PACKAGE = "stripe_mcp.generated"
 DEFAULT_MAX_LOADED_MODULES = 24
@@ -83,6 +85,11 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self.tools
 
+    @cached_property
+    def fields(self) -> ObjectFields:
+        """The fields of what each read tool returns (generated/fields.json), read on first use."""
+        return ObjectFields(self.root / "fields.json")
+
     def schema_text(self, name: str) -> str:
         """The input schema as generated, compacted, without the file's `$comment` mark."""
         return _compact_schema(self.root / "schemas" / f"{name}.json")
@@ -114,17 +121,18 @@ class Registry:
                 release_memory()
         return module
 
-    def tools_json(self, names: Iterable[str]) -> bytes:
-        """The MCP tool objects of `names`, serialized once per distinct set and then cached."""
-        return self._tools_json(tuple(names))
+    def tools_json(self, names: Iterable[str], extra: tuple[str, ...] = ()) -> bytes:
+        """The MCP tool objects of `names` and then `extra` (tool objects already as JSON, such as query_stripe's),
+        serialized once per distinct set and then cached."""
+        return self._tools_json(tuple(names), extra)
 
-    def _serialize_tools(self, names: tuple[str, ...]) -> bytes:
+    def _serialize_tools(self, names: tuple[str, ...], extra: tuple[str, ...]) -> bytes:
         try:
-            return self._join_tools(names)
+            return self._join_tools(names, extra)
         finally:
             release_memory()  # the parse-and-compact garbage of up to 468 schemas, once per tool set
 
-    def _join_tools(self, names: tuple[str, ...]) -> bytes:
+    def _join_tools(self, names: tuple[str, ...], extra: tuple[str, ...]) -> bytes:
         parts = []
         for name in names:
             entry = self.tools[name]
@@ -135,7 +143,7 @@ class Registry:
             )[:-1]
             annotations = json.dumps(entry.annotations, separators=(",", ":"))
             parts.append(f'{head},"inputSchema":{self.schema_text(name)},"annotations":{annotations}}}')
-        return ("[" + ",".join(parts) + "]").encode("utf-8")
+        return ("[" + ",".join([*parts, *extra]) + "]").encode("utf-8")
 
 
 @lru_cache(maxsize=64)

@@ -25,6 +25,7 @@ from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import UpstreamResult
 from stripe_mcp.stripe_api.pagination import PAGINATIONS, page_result
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
+from stripe_mcp.tools.projection import PathTree, project
 from stripe_mcp.tools.ratelimit import rate_limit_headers
 
 MAX_INLINE_BYTES = 1024 * 1024
@@ -60,9 +61,15 @@ def invalid_argument_result(error: InvalidArgument) -> CallOutcome:
 
 
 def to_tool_result(
-    tool: ToolModule, upstream: UpstreamResult, arguments: Mapping[str, Any], *, lean: bool = False
+    tool: ToolModule,
+    upstream: UpstreamResult,
+    arguments: Mapping[str, Any],
+    *,
+    lean: bool = False,
+    fields: PathTree | None = None,
 ) -> CallOutcome:
-    """`lean` drops null fields and empty collections from successes (Stripe objects are mostly nulls)."""
+    """`lean` drops null fields and empty collections from successes (Stripe objects are mostly nulls);
+    `fields` keeps only those paths of each object (the paths asked for stay, even when null)."""
     if upstream.failure is not None:
         return _transport_error(upstream)
     if upstream.status == 429:
@@ -79,6 +86,8 @@ def to_tool_result(
         return _unreadable(upstream, _TOO_DEEP)
     try:
         shaped = _shape(tool, body, arguments)
+        if fields is not None:
+            return success_result(_projected(tool, shaped, fields))
         return success_result(lean_result(shaped) if lean else shaped)
     except InvalidArgument as error:
         return invalid_argument_result(error)
@@ -115,6 +124,13 @@ def _shape(tool: ToolModule, body: Any, arguments: Mapping[str, Any]) -> dict[st
     if tool.PAGINATION in PAGINATIONS:
         return page_result(tool, body, arguments)
     return body if isinstance(body, dict) else {"result": body}
+
+
+def _projected(tool: ToolModule, shaped: dict[str, Any], fields: PathTree) -> dict[str, Any]:
+    if tool.PAGINATION in PAGINATIONS:
+        return {"result": [project(item, fields) for item in shaped["result"]], "next_cursor": shaped["next_cursor"]}
+    projected: dict[str, Any] = project(shaped, fields)
+    return projected
 
 
 def _binary_result(upstream: UpstreamResult) -> CallOutcome:

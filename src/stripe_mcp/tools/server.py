@@ -15,7 +15,12 @@ from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
+from stripe_mcp.tools.calls import SentCall
 from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.object_fields import PathError
+from stripe_mcp.tools.projection import path_tree
+from stripe_mcp.tools.query import tool as query_tool
+from stripe_mcp.tools.query.scan import run_query
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
 
@@ -23,7 +28,9 @@ SERVER_NAME = "stripe-mcp"
 INSTRUCTIONS = (
     "Tools for one Stripe account. List and search tools return {result, next_cursor}: pass next_cursor "
     "back to get the next page. Ids come from list or search tools (customers cus_, charges ch_, "
-    "payment intents pi_). Amounts are integers in the currency's smallest unit (1500 = 15.00 USD)."
+    "payment intents pi_). Amounts are integers in the currency's smallest unit (1500 = 15.00 USD). "
+    "Read tools take fields to keep only some paths of each object; to count, total or filter many objects "
+    "in one call, use query_stripe."
 )
 access_log = logging.getLogger("stripe_mcp.access")
 ALL_TOOLS = ToolFilter()  # no method or tag filter
@@ -105,8 +112,12 @@ class StripeMcpServer:
         self.server_id = server_id
         self.before_call = before_call
         self.lean = not full_results
-        self.tool_names = allowed_tools(registry, tool_filter)
-        self._allowed = frozenset(self.tool_names)
+        operations = allowed_tools(registry, tool_filter)
+        # query_stripe reads through list and search tools: it comes with the first one the filters allow.
+        self.queryable = any(registry.tools[name].kind in ("list", "search") for name in operations)
+        self.tool_names = operations + ((query_tool.NAME,) if self.queryable else ())
+        self._operations = operations
+        self._allowed = frozenset(operations)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
@@ -116,9 +127,25 @@ class StripeMcpServer:
         return is_live_key(self.account.api_key)
 
     def tools_json(self) -> bytes:
-        return self.registry.tools_json(self.tool_names)
+        return self.registry.tools_json(self._operations, (query_tool.TOOL_JSON,) if self.queryable else ())
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
+        if name == query_tool.NAME and self.queryable:
+            return await run_query(self, arguments)
+        sent = await self.send(name, arguments)
+        if isinstance(sent, CallOutcome):
+            return sent
+        fields = sent.values.get("fields")
+        return to_tool_result(
+            sent.module, sent.upstream, sent.values, lean=self.lean, fields=path_tree(tuple(f.split(".")) for f in fields)
+            if fields else None,
+        )  # fmt: skip
+
+    async def send(self, name: str, arguments: dict[str, Any], *, via: str | None = None) -> SentCall | CallOutcome:
+        """One call of an allowed tool: validated, within the budgets and the concurrency limit, sent once and logged.
+
+        Raises JsonRpcError for a tool this server does not allow and when a budget refuses the call.
+        """
         if name not in self._allowed:
             # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
@@ -127,6 +154,8 @@ class StripeMcpServer:
         values = check_arguments(name, module.Arguments, arguments)
         if isinstance(values, CallOutcome):
             return values
+        if values.get("fields") and (problem := self._fields_problem(name, values)):
+            return problem
         if self.before_call is not None:
             refusal = await self.before_call()
             if refusal is not None:
@@ -152,7 +181,6 @@ class StripeMcpServer:
             return invalid_argument_result(error)
         finally:
             self._gate.release()
-        outcome = to_tool_result(module, upstream, values, lean=self.lean)
         access_log.info(
             "tools/call",
             extra={
@@ -161,9 +189,24 @@ class StripeMcpServer:
                 "upstream_status": upstream.status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 "request_id": upstream.headers.get("request-id") if upstream.headers else None,
+                **({"via": via} if via else {}),
             },
         )
-        return outcome
+        return SentCall(module, values, upstream)
+
+    def _fields_problem(self, name: str, values: dict[str, Any]) -> CallOutcome | None:
+        """A `fields` path that names no field of what the tool returns: refused before anything is sent."""
+        kind = self.registry.tools[name].kind
+        problems = []
+        for index, text in enumerate(values["fields"]):
+            try:
+                self.registry.fields.resolve(name, text, values.get("expand") or (), list_items=kind != "get")
+            except PathError as error:
+                problems.append({"field": f"fields.{index}", "message": str(error)})
+        if not problems:
+            return None
+        text = f"Invalid arguments for {name}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return error_result(text, {"type": "invalid_arguments", "errors": problems})
 
     async def _take_slot(self) -> bool:
         """A slot among this server's concurrent upstream requests, waiting at most `concurrency_wait` seconds."""

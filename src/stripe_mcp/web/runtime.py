@@ -24,7 +24,8 @@ from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer
-from stripe_mcp.tools.discovery import DiscoveryServer, SearchIndex
+from stripe_mcp.tools.discovery import DiscoveryServer
+from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.ratelimit import budget_headers
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer

@@ -13,6 +13,7 @@ class Arguments(BaseModel):
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
     expand: list[Literal["account"]] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

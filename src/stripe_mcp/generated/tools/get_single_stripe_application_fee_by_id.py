@@ -14,6 +14,7 @@ class Arguments(BaseModel):
     expand: (
         list[Literal["account", "application", "balance_transaction", "charge", "originating_transaction"]] | None
     ) = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

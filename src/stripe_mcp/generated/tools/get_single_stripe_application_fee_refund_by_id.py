@@ -13,6 +13,7 @@ class Arguments(BaseModel):
     application_fee_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["balance_transaction", "fee"]] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

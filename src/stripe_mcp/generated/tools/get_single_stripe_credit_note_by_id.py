@@ -15,6 +15,7 @@ class Arguments(BaseModel):
         list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
         | None
     ) = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

@@ -12,6 +12,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

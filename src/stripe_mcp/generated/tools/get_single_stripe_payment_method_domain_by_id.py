@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

@@ -30,6 +30,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

@@ -14,6 +14,7 @@ class Arguments(BaseModel):
     expand: list[Literal["bank_account.account", "bank_account.customer", "card.account", "card.customer"]] | None = (
         None
     )
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

@@ -15,6 +15,7 @@ class Arguments(BaseModel):
     expand: list[Literal["balance_transaction", "destination_payment_refund", "source_refund", "transfer"]] | None = (
         None
     )
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 
 HTTP_METHOD = "GET"

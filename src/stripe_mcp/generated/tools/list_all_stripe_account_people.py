@@ -15,6 +15,7 @@ class Arguments(BaseModel):
     account_id: Annotated[str, Field(max_length=5000)]
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     relationship: AllPeopleRelationshipSpecs | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

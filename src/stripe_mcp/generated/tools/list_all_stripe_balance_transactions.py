@@ -19,6 +19,7 @@ class Arguments(BaseModel):
     payout: Annotated[str | None, Field(max_length=5000)] = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     type: Annotated[str | None, Field(max_length=5000)] = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -28,6 +28,7 @@ class Arguments(BaseModel):
     ) = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     test_clock: Annotated[str | None, Field(max_length=5000)] = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

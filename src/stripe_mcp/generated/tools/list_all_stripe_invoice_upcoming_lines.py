@@ -41,6 +41,7 @@ class Arguments(BaseModel):
     subscription_start_date: int | None = None
     subscription_trial_end: Literal["now"] | int | None = None
     subscription_trial_from_plan: bool | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

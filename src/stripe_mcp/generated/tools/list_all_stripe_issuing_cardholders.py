@@ -18,6 +18,7 @@ class Arguments(BaseModel):
     phone_number: str | None = None
     status: Literal["active", "blocked", "inactive"] | None = None
     type: Literal["company", "individual"] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -22,6 +22,7 @@ class Arguments(BaseModel):
     product: Annotated[str | None, Field(max_length=5000)] = None
     recurring: AllPricesRecurringParams | None = None
     type: Literal["one_time", "recurring"] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

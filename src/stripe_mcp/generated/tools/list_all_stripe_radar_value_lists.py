@@ -16,6 +16,7 @@ class Arguments(BaseModel):
     contains: Annotated[str | None, Field(max_length=800)] = None
     created: RangeQuerySpecs | int | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -21,6 +21,7 @@ class Arguments(BaseModel):
     location: Annotated[str | None, Field(max_length=5000)] = None
     serial_number: Annotated[str | None, Field(max_length=5000)] = None
     status: Literal["offline", "online"] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

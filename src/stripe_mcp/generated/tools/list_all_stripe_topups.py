@@ -17,6 +17,7 @@ class Arguments(BaseModel):
     expand: list[Literal["data.balance_transaction"]] | None = None
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     status: Annotated[Literal["canceled", "failed", "pending", "succeeded"] | None, Field(max_length=5000)] = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

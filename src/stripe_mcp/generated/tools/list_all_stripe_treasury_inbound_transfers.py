@@ -14,6 +14,7 @@ class Arguments(BaseModel):
     financial_account: str
     limit: Annotated[int | None, Field(ge=1, le=100)] = None
     status: Literal["canceled", "failed", "processing", "succeeded"] | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

@@ -19,6 +19,7 @@ class Arguments(BaseModel):
     order_by: Literal["created", "posted_at"] | None = None
     status: Literal["open", "posted", "void"] | None = None
     status_transitions: StatusTransitionTimestampSpecs | None = None
+    fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 
 

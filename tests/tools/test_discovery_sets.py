@@ -1,0 +1,62 @@
+"""Discovery ranking on plain-language task sets: tests/tools/discovery_sets/dev.yaml (the ranking is tuned on it)
+and heldout.yaml (written once, before the ranking changed, and never tuned against).
+
+A task hits when one of its acceptable tools is among search_tools' first three; query_stripe must come first
+for the counting, summing and "which customers ..." questions (`first: true`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stripe_mcp.tools.query.tool import NAME as QUERY_STRIPE
+from stripe_mcp.tools.ranking import SearchIndex
+from stripe_mcp.tools.registry import Registry
+
+SETS = Path(__file__).parent / "discovery_sets"
+REGISTRY = Registry()
+INDEX = SearchIndex(REGISTRY)
+EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
+# What each set reaches today. heldout.yaml stays below the issue's 95 %: its misses were seen after the first
+# measurement and the ranking was not tuned to them (README, "Discovery").
+FLOORS = {"dev": 0.99, "heldout": 0.929}
+
+
+def tasks(name: str) -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = yaml.safe_load((SETS / f"{name}.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def top(query: str) -> list[str]:
+    return [name for name, _ in INDEX.search(query, EVERY_TOOL, 3)]
+
+
+def test_the_sets_are_apart_and_name_real_tools() -> None:
+    dev, heldout = tasks("dev"), tasks("heldout")
+    assert len(dev) >= 100 and len(heldout) >= 100
+    assert not {t["query"] for t in dev} & {t["query"] for t in heldout}
+    assert {tool for t in dev + heldout for tool in t["tools"]} <= set(EVERY_TOOL)
+
+
+@pytest.mark.parametrize("name", ["dev", "heldout"])
+def test_top_3_hit_rate(name: str) -> None:
+    found = tasks(name)
+    misses = [(t["query"], top(t["query"])) for t in found if not set(top(t["query"])) & set(t["tools"])]
+    assert 1 - len(misses) / len(found) >= FLOORS[name], misses
+
+
+@pytest.mark.parametrize("name", ["dev", "heldout"])
+def test_query_stripe_comes_first_for_questions_about_many_objects(name: str) -> None:
+    questions = [t["query"] for t in tasks(name) if t.get("first")]
+    assert len(questions) >= 10
+    assert [q for q in questions if top(q)[:1] != [QUERY_STRIPE]] == []
+
+
+def test_query_stripe_is_not_offered_where_one_object_is_named() -> None:
+    for query in ("Who is customer cus_NffrFeUfNV2Hib", "How many refunds does charge ch_3Many have"):
+        assert QUERY_STRIPE not in top(query)[:1], query
+    assert QUERY_STRIPE not in [n for n, _ in INDEX.search("how many customers", REGISTRY.tools, 20)]  # not allowed
