@@ -100,10 +100,11 @@ def test_servers_list_shows_live_servers_one_readable_line_each(cli: Cli, store_
     assert token_hash(support_token) not in output
 
 
-def test_servers_list_of_an_unknown_account_is_an_error(cli: Cli) -> None:
+def test_servers_list_of_an_unknown_account_is_an_error(cli: Cli, store_url: str) -> None:
+    added_account(cli, "shop")  # the store exists: the account is what is missing
     refused = cli("servers", "list", "--account", "acct_missing", code=2)
     assert refused.stdout == ""
-    assert refused.stderr == "error: no integrated account acct_missing\n"
+    assert refused.stderr == f"store: {store_url}\nerror: no integrated account acct_missing\n"
 
 
 def test_servers_revoke_removes_the_server_and_its_token(cli: Cli, store_url: str) -> None:
@@ -112,7 +113,7 @@ def test_servers_revoke_removes_the_server_and_its_token(cli: Cli, store_url: st
     revoked, token = created_server(cli, shop, "--name", "revoked")
 
     foreign = cli("servers", "revoke", "--account", other, "--id", revoked, code=2)
-    assert foreign.stderr == f"error: no server {revoked} on account {other}\n"
+    assert foreign.stderr == f"store: {store_url}\nerror: no server {revoked} on account {other}\n"
     assert [line.split("  ")[0] for line in listed(cli, shop)] == [kept, revoked]
 
     assert cli("servers", "revoke", "--account", shop, "--id", revoked).stdout == f"revoked {revoked}\n"
@@ -128,7 +129,7 @@ def test_servers_revoke_removes_the_server_and_its_token(cli: Cli, store_url: st
     assert asyncio.run(by_token()) is None  # its URL answers 404 from now on
 
     again = cli("servers", "revoke", "--account", shop, "--id", revoked, code=2)
-    assert again.stderr == f"error: no server {revoked} on account {shop}\n"
+    assert again.stderr == f"store: {store_url}\nerror: no server {revoked} on account {shop}\n"
 
 
 def test_option_defaults_are_the_runtime_settings() -> None:

@@ -444,22 +444,21 @@ def test_every_tool_has_all_annotations(tools):
 @pytest.mark.parametrize(
     ("name", "tags"),
     [
-        ("list_all_stripe_customers", ("customers", "customer")),
-        ("delete_a_stripe_customer_by_id", ("customers", "customer")),  # deleted_customer counts as customer
-        (
-            "list_all_stripe_customer_subscriptions",
-            ("billing", "subscription"),
-        ),  # area of the resource, not of the path
-        ("list_all_stripe_charges", ("payments", "charge")),
-        ("create_a_stripe_refund", ("payments", "refund")),
+        ("list_all_stripe_customers", ("customers", "support", "customer")),
+        ("delete_a_stripe_customer_by_id", ("customers", "support", "customer")),  # deleted_customer: a customer
+        # The resource's area first, then the path's, then the teams' areas that work with it.
+        ("list_all_stripe_customer_subscriptions", ("billing", "customers", "support", "subscription")),
+        ("list_all_stripe_charges", ("payments", "disputes", "support", "finance", "charge")),  # a dispute's charge
+        ("create_a_stripe_refund", ("payments", "support", "finance", "refund")),
         ("get_single_stripe_own_account_by_id", ("connect", "account")),
-        ("get_single_stripe_balance_by_id", ("balance", "balance")),
-        ("list_all_stripe_reporting_report_types", ("reporting", "reporting.report_type")),
+        ("get_single_stripe_balance_by_id", ("balance", "finance", "balance")),
+        ("list_all_stripe_reporting_report_types", ("reporting", "finance", "reporting.report_type")),
         ("get_single_stripe_widget_by_id", ("widgets", "widget")),  # unknown area: the path segment
     ],
 )
-def test_tags_are_area_and_resource(tools, name, tags):
+def test_tags_are_areas_then_resource(tools, name, tags):
     assert tools[name].tags == tags
+    assert tools[name].tags[: len(tools[name].areas)] == tools[name].areas
 
 
 def test_areas_come_from_the_overrides_file(tmp_path):

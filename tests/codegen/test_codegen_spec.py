@@ -479,9 +479,9 @@ def test_contract_semantics_of_the_golden_tools(modules, schemas, entries):
     assert refund["annotations"]["readOnlyHint"] is False
     assert refund["annotations"]["idempotentHint"] is False
 
-    assert s["list_all_stripe_disputes"]["tags"] == ["disputes", "dispute"]
-    assert s["list_all_stripe_customer_subscriptions"]["tags"] == ["billing", "subscription"]
-    assert s["list_all_stripe_customers"]["tags"] == ["customers", "customer"]
+    assert s["list_all_stripe_disputes"]["tags"] == ["disputes", "support", "finance", "dispute"]
+    assert s["list_all_stripe_customer_subscriptions"]["tags"] == ["billing", "customers", "support", "subscription"]
+    assert s["list_all_stripe_customers"]["tags"] == ["customers", "support", "customer"]
 
 
 # Known wrong hints ------------------------------------------------------------------------------------

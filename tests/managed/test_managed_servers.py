@@ -27,6 +27,7 @@ from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.sqlite_store import SqliteStore
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.web.app import create_app
+from stripe_mcp.web.runtime import NOT_FOUND_MESSAGE
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
 from tests.support.runtime_process import RunningServer, free_port, serve
@@ -368,7 +369,8 @@ async def test_expiry_with_an_injected_clock(tmp_path: Path, stripe_url: str, mo
             gone = await not_found_answers(http, revoked_url)
         assert all(status == 404 for status, _, _ in expired)
         assert expired == unknown == gone
-        assert json.loads(expired[0][2])["error"]["code"]
+        assert json.loads(expired[0][2])["error"] == {"code": "not_found", "message": NOT_FOUND_MESSAGE}
+        assert "mistyped, revoked or expired" in NOT_FOUND_MESSAGE and "Ask the admin" in NOT_FOUND_MESSAGE
 
         listed = await admin.get(servers)
         assert [s["name"] for s in listed.json()["data"]] == []

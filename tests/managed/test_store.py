@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stripe_mcp.managed.store import open_store, sqlite_path
 from stripe_mcp.managed.store.base import (
     AccountRecord,
     ApiTokenRecord,
+    ServerHistoryRecord,
     ServerRecord,
     Store,
 )
@@ -332,6 +334,66 @@ async def test_usage_is_shared_by_two_connections(store: Store, store_url: str) 
         assert await store.server_usage("srv_1", now + 3) == (now + 2, 3)
     finally:
         await other.close()
+
+
+def history(record: ServerRecord, revoked_at: float | None = None) -> ServerHistoryRecord:
+    return ServerHistoryRecord(
+        record.id, record.account_id, record.name, record.config, record.created_at, record.expires_at, revoked_at
+    )
+
+
+async def test_revoked_and_expired_servers_stay_in_the_history_and_stay_unresolvable(store: Store) -> None:
+    now = time.time()
+    await store.add_account(account("acct_1"))
+    await store.add_account(account("acct_2", "other", 1001.0))
+    revoked = server("srv_revoked", "acct_1", "tok-revoked", created_at=2000.0)
+    expired = server("srv_expired", "acct_1", "tok-expired", expires_at=now + 0.5, created_at=2001.0)
+    live = server("srv_live", "acct_1", "tok-live", created_at=2002.0)
+    other = server("srv_other", "acct_2", "tok-other")
+    for record in (revoked, expired, live, other):
+        await store.add_server(record)
+    assert await store.delete_server("acct_1", "srv_revoked", revoked_at=now) is True
+    await asyncio.sleep(0.6)  # Redis drops the expired record by its TTL
+    await store.delete_expired_servers(time.time())
+
+    assert await store.list_server_history("acct_1") == [history(revoked, now), history(expired), history(live)]
+    assert await store.list_server_history("acct_2") == [history(other)]
+    # History is not a way back in: neither URL resolves, and only the live server is listed.
+    assert await store.server_by_token_hash(token_hash("tok-revoked")) is None
+    assert await store.server_by_token_hash(token_hash("tok-expired")) is None
+    assert [s.id for s in await store.list_servers("acct_1")] == ["srv_live"]
+    ended = await service.ended_servers(store, "acct_1", time.time())
+    assert [h.id for h in ended] == ["srv_expired", "srv_revoked"]  # the latest to end first
+
+    assert await store.delete_account("acct_1") is True
+    assert await store.list_server_history("acct_1") == []
+    assert await store.list_server_history("acct_2") == [history(other)]
+
+
+async def test_a_sqlite_store_from_before_the_history_gets_its_servers_into_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    made = open_store(f"sqlite:///{path}")
+    await made.add_account(account("acct_1"))
+    old = server("srv_old", "acct_1", "tok-old")
+    await made.add_server(old)
+    await made.close()
+    with sqlite3.connect(path) as db:  # as a store made before server_history existed
+        db.execute("DROP TABLE server_history")
+
+    reopened = open_store(f"sqlite:///{path}")
+    try:
+        assert await reopened.list_server_history("acct_1") == [history(old)]
+        assert await reopened.delete_server("acct_1", "srv_old", revoked_at=3000.0) is True
+        assert await reopened.list_server_history("acct_1") == [history(old, 3000.0)]
+    finally:
+        await reopened.close()
+
+
+async def test_stored_setting_reads_without_storing(store: Store) -> None:
+    assert await store.stored_setting("encryption-key-id") is None
+    assert await store.stored_setting("encryption-key-id") is None
+    assert await store.setting("encryption-key-id", "abc") == "abc"
+    assert await store.stored_setting("encryption-key-id") == "abc"
 
 
 async def test_usage_goes_with_its_server(store: Store) -> None:

@@ -423,3 +423,80 @@ async def test_search_a_checkout_session_by_its_real_id(fake_stripe: FakeStripe,
     entries = await search(chatgpt, SESSION["id"])
     assert [e["id"] for e in entries] == [SESSION["id"]]
     assert searches(fake_stripe) == {}
+
+
+SEARCH_UNAVAILABLE = {
+    "error": {
+        "type": "invalid_request_error",
+        "message": "Search is not available for this account.",
+    }
+}
+
+
+async def test_a_failed_stripe_search_says_so_instead_of_finding_nothing(
+    fake_stripe: FakeStripe, chatgpt: ChatGptServer
+) -> None:
+    for path in SEARCH_PATHS.values():
+        fake_stripe.on("GET", path, respond(400, SEARCH_UNAVAILABLE))
+    outcome = await chatgpt.call_tool("search", {"query": "Jane"})
+    assert outcome.result["isError"] is False
+    payload = outcome.result["structuredContent"]
+    assert payload["results"] == []
+    assert payload["note"] == (
+        "Stripe's search failed for customers, products (Search is not available for this account.), so these "
+        "results may be incomplete. fetch reads any object by its id (cus_..., ch_..., pi_..., in_...)."
+    )
+    assert json.loads(outcome.result["content"][0]["text"]) == payload  # the note is in what the model reads
+
+
+async def test_an_email_is_looked_up_in_the_customer_list_when_search_is_unavailable(
+    fake_stripe: FakeStripe, chatgpt: ChatGptServer
+) -> None:
+    fake_stripe.on("GET", SEARCH_PATHS["customers"], respond(400, SEARCH_UNAVAILABLE))
+    listed = {"object": "list", "data": [JANE], "has_more": False, "url": "/v1/customers"}
+    fake_stripe.on("GET", "/v1/customers", respond(200, listed))
+    outcome = await chatgpt.call_tool("search", {"query": "jane@example.com"})
+    payload = outcome.result["structuredContent"]
+    assert [e["id"] for e in payload["results"]] == [JANE["id"]]
+    assert "Customers were looked up by email in the customer list instead." in payload["note"]
+    [lookup] = [r for r in fake_stripe.requests if r.path == "/v1/customers"]
+    assert ("email", "jane@example.com") in lookup.query_pairs
+
+
+SUBSCRIPTION = {
+    "id": "sub_Reads1234567",
+    "object": "subscription",
+    "status": "active",
+    "created": 1700000000,
+    "current_period_end": 1702592000,
+    "cancel_at_period_end": False,
+    "quantity": 3,
+    "items": {
+        "object": "list",
+        "data": [{"id": f"si_Item{n:07d}", "object": "subscription_item", "quantity": n} for n in range(1, 8)],
+        "has_more": True,
+        "total_count": 9,
+        "url": "/v1/subscription_items?subscription=sub_Reads1234567",
+    },
+    "default_tax_rates": [],
+    "payment_settings": {"payment_method_types": ["card", "link"], "save_default_payment_method": "off"},
+    "metadata": {"order_id": "6735"},
+}
+
+
+async def test_fetch_reads_as_a_person_would_read_it(fake_stripe: FakeStripe, chatgpt: ChatGptServer) -> None:
+    fake_stripe.on("GET", f"/v1/subscriptions/{SUBSCRIPTION['id']}", respond(200, SUBSCRIPTION))
+    outcome = await chatgpt.call_tool("fetch", {"id": SUBSCRIPTION["id"]})
+    lines = outcome.result["structuredContent"]["text"].splitlines()
+    assert "created: 2023-11-14T22:13:20Z (1700000000)" in lines
+    assert "current_period_end: 2023-12-14T22:13:20Z (1702592000)" in lines
+    assert "quantity: 3" in lines and "cancel_at_period_end: false" in lines  # not every number is a time
+    assert (
+        "items: 9 items: Subscription item (si_Item0000001); Subscription item (si_Item0000002); "
+        "Subscription item (si_Item0000003); Subscription item (si_Item0000004); "
+        "Subscription item (si_Item0000005); and 2 more (more on Stripe)"
+    ) in lines
+    assert "payment_settings.payment_method_types: card, link" in lines
+    assert "payment_settings.save_default_payment_method: off" in lines
+    assert "metadata.order_id: 6735" in lines
+    assert not any("{" in line for line in lines), lines  # no JSON left for a person to decode

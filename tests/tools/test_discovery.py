@@ -466,11 +466,15 @@ async def test_call_tool_outside_the_filters_is_refused_and_nothing_is_sent(
         assert refused.is_error is True
         assert "create_a_stripe_refund" in refused.content[0].text
 
-        # A direct call to it is an unknown tool on this server, not a pointer to call_tool.
+        # A direct call to it is refused as not allowed here (not as unknown, not as a pointer to call_tool).
         with pytest.raises(MCPError) as direct:
             await client.call_tool("create_a_stripe_refund", {"charge": seeded["charge"], "amount": 100})
         assert direct.value.error.code == -32602
-        assert direct.value.error.message.startswith("Unknown tool: create_a_stripe_refund")
+        assert direct.value.error.message == (
+            "This MCP server does not allow create_a_stripe_refund: it is read-only. Nothing was sent to Stripe; "
+            "ask an admin for a write-enabled MCP URL."
+        )
+        assert refused.structured_content == {"error": direct.value.error.message}
 
         # Reads still work through call_tool on the same server.
         page = await run(client, "get_single_stripe_charge_by_id", {"id": seeded["charge"]})

@@ -267,14 +267,9 @@ ACCOUNT_CASES: dict[str, tuple[dict[str, Any], int]] = {
     "null body": ({"content": b"null", "headers": {"content-type": "application/json"}}, 400),
     "broken json": ({"content": b'{"name": "x", ', "headers": {"content-type": "application/json"}}, 400),
     "not utf-8": ({"content": b'{"name": "\xff\xfe"}', "headers": {"content-type": "application/json"}}, 400),
-    "text/plain": (
-        {
-            "content": json.dumps({"name": "x", "stripe_api_key": API_KEY}).encode(),
-            "headers": {"content-type": "text/plain"},
-        },
-        415,
-    ),
     "form": ({"data": {"name": "x", "stripe_api_key": API_KEY}}, 415),
+    "multipart": ({"files": {"name": (None, "x"), "stripe_api_key": (None, API_KEY)}}, 415),
+    "broken json labelled text/plain": ({"content": b'{"name": "x", ', "headers": {"content-type": "text/plain"}}, 415),
     "1 MB body": ({"content": ONE_MB, "headers": {"content-type": "application/json"}}, 413),
     "1 MB chunked body": (
         {
@@ -314,7 +309,7 @@ SERVER_CASES: dict[str, tuple[dict[str, Any], int]] = {
     "missing name": ({"json": {"config": {"methods": ["read"]}}}, 400),
     "name not a string": ({"json": {"name": ["s"]}}, 400),
     "broken json": ({"content": b"{'name': 's'}", "headers": {"content-type": "application/json"}}, 400),
-    "text/plain": ({"content": b'{"name": "s"}', "headers": {"content-type": "text/plain"}}, 415),
+    "form": ({"data": {"name": "s"}}, 415),
     "1 MB body": ({"content": ONE_MB, "headers": {"content-type": "application/json"}}, 413),
 }
 
@@ -325,6 +320,21 @@ def test_bad_server_input(admin: Admin, account_id: str, case: str) -> None:
     request, status = SERVER_CASES[case]
     assert_error(admin("POST", f"/integrated-account/{account_id}/mcp", **request), status)
     assert snapshot(admin, account_id) == before
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+)
+def test_a_json_body_is_read_whatever_its_content_type_says(admin: Admin, account_id: str, content_type: str) -> None:
+    """`curl -d '{...}'` labels its JSON as a form: the body parses as JSON, so it is read as JSON."""
+    headers = {"content-type": content_type}
+    body = json.dumps({"name": f"labelled {content_type}", "stripe_api_key": API_KEY}).encode()
+    created = admin("POST", "/integrated-account", content=body, headers=headers)
+    assert created.status_code == 201, created.text
+    server = admin("POST", f"/integrated-account/{account_id}/mcp", content=b'{"name": "curl -d"}', headers=headers)
+    assert server.status_code == 201, server.text
+    assert admin("DELETE", f"/integrated-account/{created.json()['id']}").status_code == 204
+    assert admin("DELETE", f"/integrated-account/{account_id}/mcp/{server.json()['id']}").status_code == 204
 
 
 def test_unknown_account_is_404(admin: Admin, account_id: str) -> None:
@@ -364,6 +374,13 @@ def test_openapi_document(running: RunningServer) -> None:
     }
     assert admin_routes <= documented, admin_routes - documented
     assert len(admin_routes) == 9  # with GET and DELETE of an OAuth server's clients
+
+
+def test_provisioning_logs_one_line_per_change(running: RunningServer, admin: Admin) -> None:
+    """As the console does: by now the flows above added, revoked and removed through the admin API."""
+    events = [json.loads(line)["event"] for line in running.printed.splitlines() if line.startswith('{"time"')]
+    for change in ("account added", "account removed", "MCP server created", "MCP server revoked", "API token created"):
+        assert f"admin API: {change}" in events, change
 
 
 def test_log_holds_no_secret(running: RunningServer, admin: Admin) -> None:

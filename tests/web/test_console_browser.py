@@ -169,6 +169,18 @@ async def test_console_end_to_end_in_chromium(browser: Any, running: RunningServ
     assert await page.locator("#tool-warning").is_hidden()
     await page.get_by_label("The URL stops working").select_option("86400")
     await tab.shot("new-server")
+    # Compact on a phone: the whole form in under two and a half screens (it was ~2,700 px), nothing too wide.
+    await page.set_viewport_size(PHONE)
+    await tab.no_horizontal_scroll()
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    assert height < 2000, f"the new-server form is {height} px tall on a phone"
+    await tab.shot("new-server-on-a-phone")
+    await page.set_viewport_size(LAPTOP)
+    # Which tools each area brings, one click away.
+    await page.get_by_text("Which tools each area brings").click()
+    disputes = page.locator(".area-tools dt").filter(has_text="disputes").locator("xpath=following-sibling::dd[1]")
+    assert "get_single_stripe_charge_by_id" in await disputes.text_content()
+    await page.get_by_text("Which tools each area brings").click()
     await page.get_by_role("button", name="Create server").click()
     await page.get_by_role("heading", name='MCP server "support (read-only)" created').wait_for()
     await tab.shot("server-created")
@@ -213,7 +225,12 @@ async def test_console_end_to_end_in_chromium(browser: Any, running: RunningServ
     await page.get_by_role("link", name="get_single_stripe_customer_by_id").click()
     await page.get_by_role("heading", name="Input schema").wait_for()
     assert "readOnlyHint" in await page.content()
+    assert "yes: it changes nothing in Stripe" in await page.content()
     await tab.shot("tool")
+    await page.set_viewport_size(PHONE)
+    await tab.no_horizontal_scroll()
+    await tab.shot("tool-on-a-phone")
+    await page.set_viewport_size(LAPTOP)
 
     # Revoke: the URL answers 404 from then on.
     await page.goto(account_url)
@@ -222,6 +239,13 @@ async def test_console_end_to_end_in_chromium(browser: Any, running: RunningServ
     await page.get_by_role("button", name="Revoke server").click()
     await page.get_by_role("status").filter(has_text="MCP server revoked").wait_for()
     await tab.shot("revoked")
+    # Kept as history: who had which URL, until when.
+    history = page.locator("table.history")
+    assert "support (read-only)" in await history.text_content() and "revoked" in await history.text_content()
+    await page.set_viewport_size(PHONE)
+    await tab.no_horizontal_scroll()
+    await tab.shot("history-on-a-phone")
+    await page.set_viewport_size(LAPTOP)
     call = {
         "jsonrpc": "2.0",
         "id": 1,

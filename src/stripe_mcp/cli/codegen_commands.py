@@ -83,7 +83,12 @@ def generate(spec: Path, out: Path, check: bool) -> None:
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="markdown for a pull-request body, json (stripe-mcp-diff/1) for programs.",
 )
 @click.option(
     "--max-chars",

@@ -14,16 +14,24 @@ import click
 from stripe_mcp.cli.main import comma_list, fail
 from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys
-from stripe_mcp.managed.store import StoreUrlError, open_store
+from stripe_mcp.managed.store import StoreUrlError, open_store, store_exists, store_label
 from stripe_mcp.managed.store.base import ServerRecord, Store
-from stripe_mcp.tools.filters import PolicyError
+from stripe_mcp.managed.store_keys import check_store_keys
+from stripe_mcp.tools.filters import EXPOSURES, PolicyError
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.web.settings import DEFAULTS
 
 T = TypeVar("T")
 Action = Callable[[Store, KeyBox | None, Registry], Awaitable[T]]
 
-store_option = click.option("--store", "store_url", default=DEFAULTS.store_url, show_default=True)
+store_option = click.option(
+    "--store",
+    "store_url",
+    default=DEFAULTS.store_url,
+    show_default=True,
+    help="The store `stripe-mcp serve` uses: sqlite:///PATH (relative to this directory) or redis://HOST:PORT/DB.",
+)
+account_option = click.option("--account", "account_id", required=True, help="The integrated account's id, acct_...")
 public_url_option = click.option(
     "--public-url", default=DEFAULTS.public_url, show_default=True, help="Base of the MCP URL printed."
 )
@@ -33,13 +41,29 @@ class Refused(Exception):
     """Input the command cannot act on; said on stderr, exit 2, nothing changed."""
 
 
-def with_store(store_url: str, action: Action[T]) -> T:
-    """Open the store and keys, run `action(store, keys, registry)`, close; clean errors for bad input."""
+def with_store(store_url: str, action: Action[T], *, creates: bool = False) -> T:
+    """Open the store and keys, run `action(store, keys, registry)`, close; clean errors for bad input.
+
+    Says on stderr which store it opened. Only a command that `creates` (adding an account or an API token)
+    may start a new SQLite store: any other one run in the wrong directory says so instead of making an
+    empty store there.
+    """
+    try:
+        where, exists = store_label(store_url), store_exists(store_url)
+    except StoreUrlError as exc:
+        fail(str(exc))
+    if not exists and not creates:
+        fail(
+            f"there is no store at {where}. Run this where `stripe-mcp serve` keeps its store (the directory "
+            "holding .stripe-mcp/), or pass --store with its location."
+        )
+    click.echo(f"store: {where}{'' if exists else ' (new)'}", err=True)
 
     async def run() -> T:
         keys = encryption_keys(store_url)
         store = open_store(store_url)
         try:
+            await check_store_keys(store, store_url, keys)
             return await action(store, keys, Registry())
         finally:
             await store.close()
@@ -49,7 +73,7 @@ def with_store(store_url: str, action: Action[T]) -> T:
     except (Refused, PolicyError, MissingEncryptionKey, StoreUrlError) as exc:
         fail(str(exc))
     except (OSError, ConnectionError) as exc:
-        fail(f"cannot open the store {store_url}: {exc}")
+        fail(f"cannot open the store {where}: {exc}")
 
 
 async def existing_account(store: Store, account_id: str) -> None:
@@ -88,11 +112,11 @@ def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsag
 
 @click.group()
 def accounts() -> None:
-    """Integrated Stripe accounts."""
+    """Integrated Stripe accounts: add, list, remove."""
 
 
 @accounts.command("add")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="What people call the account, e.g. acme; shown in lists and the console.")
 @click.option(
     "--stripe-api-key",
     envvar="STRIPE_API_KEY",
@@ -109,7 +133,7 @@ def accounts_add(name: str, stripe_api_key: str, store_url: str) -> None:
     async def add(store: Store, keys: KeyBox | None, registry: Registry) -> str:
         return (await service.create_account(store, keys, name, stripe_api_key)).id
 
-    click.echo(f"added account {with_store(store_url, add)}")
+    click.echo(f"added account {with_store(store_url, add, creates=True)}")
 
 
 @accounts.command("list")
@@ -124,16 +148,41 @@ def accounts_list(store_url: str) -> None:
         click.echo(line)
 
 
+@accounts.command("remove")
+@click.option("--id", "account_id", required=True, help="The account to remove, acct_...")
+@click.confirmation_option(prompt="Remove the account, its stored Stripe key and every MCP server on it?")
+@store_option
+def accounts_remove(account_id: str, store_url: str) -> None:
+    """Remove an account, its stored key and all its servers: their URLs answer 404 from then on."""
+
+    async def remove(store: Store, keys: KeyBox | None, registry: Registry) -> None:
+        if not await service.delete_account(store, account_id):
+            raise Refused(f"no integrated account {account_id}")
+
+    with_store(store_url, remove)
+    click.echo(f"removed account {account_id}")
+
+
 @click.group()
 def servers() -> None:
-    """MCP servers of an account."""
+    """MCP servers of an account: create, list, revoke."""
 
 
 @servers.command("create")
-@click.option("--account", "account_id", required=True)
-@click.option("--name", required=True)
-@click.option("--methods", default="", help="Comma-separated: read, write, or kinds.")
-@click.option("--tags", default="")
+@account_option
+@click.option("--name", required=True, help='Shown to agents as the server\'s name, e.g. "support (read-only)".')
+@click.option("--methods", default="", help="Comma-separated: read, write, or kinds. Default: every kind.")
+@click.option(
+    "--tags", default="", help="Comma-separated functional areas or resources, e.g. support. Default: every tool."
+)
+@click.option(
+    "--tool-exposure",
+    type=click.Choice(EXPOSURES),
+    default="all",
+    show_default=True,
+    help="What agents list: every tool, the three discovery tools, or ChatGPT's search and fetch.",
+)
+@click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
 @click.option(
     "--auth",
@@ -147,7 +196,7 @@ def servers() -> None:
     "--expires-at",
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
     default=None,
-    help="e.g. 2026-12-01T00:00:00Z",
+    help="When the URL stops working, e.g. 2026-12-01T00:00:00Z. Default: never.",
 )
 @store_option
 @public_url_option
@@ -156,6 +205,8 @@ def servers_create(
     name: str,
     methods: str,
     tags: str,
+    tool_exposure: str,
+    full_results: bool,
     require_api_token: bool,
     auth: str,
     stripe_account: str | None,
@@ -167,9 +218,12 @@ def servers_create(
     expires = None
     if expires_at is not None:
         expires = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    # The admin API's config keys, one option each.
     config = {
         "methods": comma_list(methods),
         "tags": comma_list(tags),
+        "tool_exposure": tool_exposure,
+        "full_results": full_results,
         "require_api_token_auth": require_api_token,
         "auth": auth,
         "stripe_account": stripe_account,
@@ -186,7 +240,7 @@ def servers_create(
 
 
 @servers.command("list")
-@click.option("--account", "account_id", required=True)
+@account_option
 @store_option
 def servers_list(account_id: str, store_url: str) -> None:
     """The account's servers, as the admin API lists them: expired ones left out, never a token."""
@@ -208,8 +262,8 @@ def servers_list(account_id: str, store_url: str) -> None:
 
 
 @servers.command("revoke")
-@click.option("--account", "account_id", required=True)
-@click.option("--id", "server_id", required=True)
+@account_option
+@click.option("--id", "server_id", required=True, help="The server to revoke, srv_... (see servers list).")
 @store_option
 def servers_revoke(account_id: str, server_id: str, store_url: str) -> None:
     """Revoke a server: its URL answers 404 from then on."""
@@ -237,6 +291,6 @@ def api_tokens_create(admin: bool, store_url: str) -> None:
         record, token = await service.create_api_token(store, admin=admin)
         return record.id, token
 
-    token_id, token = with_store(store_url, create)
+    token_id, token = with_store(store_url, create, creates=True)
     click.echo(f"created API token {token_id} (shown once):")
     click.echo(token)

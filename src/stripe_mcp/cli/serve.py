@@ -13,7 +13,7 @@ from stripe_mcp.cli.main import fail
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
 from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
-from stripe_mcp.managed.store import StoreUrlError
+from stripe_mcp.managed.store import StoreUrlError, store_exists, store_label
 from stripe_mcp.web.app import create_app
 from stripe_mcp.web.logging import configure_logging
 from stripe_mcp.web.runtime import Runtime, preflight
@@ -24,7 +24,9 @@ SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown 
 
 @click.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on."
+)
 @click.option(
     "--store",
     "store_url",
@@ -120,10 +122,21 @@ def serve(
         client_documents=DocumentPolicy(client_id_documents),
     )
 
+    try:
+        where = store_label(store_url) + ("" if store_exists(store_url) else " (new)")
+    except StoreUrlError as exc:
+        fail(str(exc))
+
     def ready(runtime: Runtime) -> None:
-        click.echo(
-            f"stripe-mcp: {len(runtime.registry.tools)} tools (Stripe API {runtime.stripe_version}) on {settings.public_url}"
-        )
+        base = settings.public_url.rstrip("/")
+        click.echo(f"stripe-mcp: {len(runtime.registry.tools)} tools (Stripe API {runtime.stripe_version}) on {base}")
+        click.echo(f"store: {where}")
+        if settings.admin_token:
+            click.echo(
+                f"admin console: {base}/admin (sign in with STRIPE_MCP_ADMIN_TOKEN); admin API: {base}/openapi.json"
+            )
+        else:
+            click.echo("admin console and API: closed (set STRIPE_MCP_ADMIN_TOKEN to open them at /admin)")
         if runtime.default_url:
             click.echo(f"read-only MCP server for STRIPE_API_KEY: {runtime.default_url}")
 
@@ -133,7 +146,7 @@ def serve(
     except (MissingEncryptionKey, StoreUrlError) as exc:
         fail(str(exc))
     except (OSError, ConnectionError) as exc:
-        fail(f"cannot open the store {store_url}: {exc}")
+        fail(f"cannot open the store {where}: {exc}")
     uvicorn.run(
         create_app(settings, on_ready=ready),
         host=host,

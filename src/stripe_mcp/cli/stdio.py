@@ -33,8 +33,15 @@ from stripe_mcp.web.settings import DEFAULTS
 )
 @click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
-@click.option("--stripe-base-url", default=DEFAULTS.stripe_base_url, show_default=True)
-@click.option("--stripe-version", default=None)
+@click.option(
+    "--stripe-base-url",
+    default=DEFAULTS.stripe_base_url,
+    show_default=True,
+    help="Where Stripe is (an emulator in tests).",
+)
+@click.option(
+    "--stripe-version", default=None, help="Stripe-Version header. Default: the API version of the generated tools."
+)
 def stdio(
     methods: str,
     tags: str,

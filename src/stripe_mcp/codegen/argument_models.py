@@ -68,7 +68,7 @@ def arguments_codes(tools: Sequence[tuple[Schema, Iterable[str]]]) -> list[str]:
 
 def _datamodel(schema: Schema, **options: Any) -> str:
     from datamodel_code_generator import LiteralType, PythonVersion, generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType
+    from datamodel_code_generator.enums import DataModelType, InputFileType, StrictTypes
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -81,6 +81,9 @@ def _datamodel(schema: Schema, **options: Any) -> str:
             disable_timestamp=True,
             enum_field_as_literal=LiteralType.All,
             extra_fields="forbid",
+            # Money is never guessed: "15.00" or 15.0 for an amount in cents is refused, not sent as 15;
+            # "false" for a flag likewise (stripe_mcp.tools.arguments words the error).
+            strict_types=[StrictTypes.int, StrictTypes.bool],
             use_annotated=True,
             use_double_quotes=True,
             use_union_operator=True,

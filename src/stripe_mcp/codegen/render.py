@@ -158,6 +158,7 @@ def manifest(tools: Iterable[Tool], api_version: str, spec_sha256: str) -> dict[
                 "method": t.method,
                 "path": t.path,
                 "resource": t.resource,
+                "areas": list(t.areas),
                 "tags": list(t.tags),
                 "annotations": t.annotations,
                 "arguments": [a.name for a in t.arguments],

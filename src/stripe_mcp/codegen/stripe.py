@@ -67,6 +67,7 @@ class Overrides:
     destructive_creates: frozenset[str] = frozenset()
     areas_by_path: dict[str, str] = field(default_factory=dict)
     areas_by_resource: dict[str, str] = field(default_factory=dict)
+    areas_across_resources: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = OVERRIDES) -> Overrides:
@@ -77,6 +78,9 @@ class Overrides:
             destructive_creates=frozenset(raw.get("destructive_creates") or ()),
             areas_by_path=dict(raw.get("areas_by_path") or {}),
             areas_by_resource=dict(raw.get("areas_by_resource") or {}),
+            areas_across_resources={
+                area: frozenset(resources) for area, resources in (raw.get("areas_across_resources") or {}).items()
+            },
         )
 
 
@@ -176,6 +180,7 @@ class StripeConventions:
             body_encoding=op.body_encoding,
             pagination=pagination,
             resource="_".join(shape.nouns),
+            areas=self._areas(op),
             tags=self._tags(op),
             annotations=self._annotations(op, shape),
             arguments=arguments,
@@ -333,14 +338,24 @@ class StripeConventions:
             deprecated=self.words.is_deprecated(name, op.deprecated),
         )
 
-    def _tags(self, op: Operation) -> tuple[str, ...]:
+    def _areas(self, op: Operation) -> tuple[str, ...]:
+        """The tool's functional areas, its main one first (see overrides.yaml)."""
         parts = segments(op.path)
-        area = self.overrides.areas_by_path.get(parts[0], parts[0]) if parts else "other"
+        path_area = self.overrides.areas_by_path.get(parts[0], parts[0]) if parts else "other"
+        if parts and parts[0] == "test_helpers":
+            return (path_area,)
+        resource = self._resource_tag(op)
+        areas = [self.overrides.areas_by_resource.get(resource, path_area), path_area]
+        areas += [area for area, members in self.overrides.areas_across_resources.items() if resource in members]
+        return tuple(dict.fromkeys(areas))
+
+    def _resource_tag(self, op: Operation) -> str:
         resource = op.response.resource_ids[0] if op.response.resource_ids else ""
-        base_resource = resource.removeprefix("deleted_")
-        if base_resource in self.overrides.areas_by_resource and parts[0] != "test_helpers":
-            area = self.overrides.areas_by_resource[base_resource]
-        return tuple(t for t in (area, base_resource) if t)
+        return resource.removeprefix("deleted_")
+
+    def _tags(self, op: Operation) -> tuple[str, ...]:
+        """Its areas, then the resource it returns: a server's tags filter matches either."""
+        return tuple(t for t in (*self._areas(op), self._resource_tag(op)) if t)
 
     def _annotations(self, op: Operation, shape: RouteShape) -> dict[str, Any]:
         read_only = op.method == "GET"

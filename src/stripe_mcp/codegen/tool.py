@@ -36,7 +36,8 @@ class Tool:
     body_encoding: str | None
     pagination: str | None
     resource: str
-    tags: tuple[str, ...]
+    areas: tuple[str, ...]  # functional areas, the main one first
+    tags: tuple[str, ...]  # the areas, then the resource returned
     annotations: dict[str, Any]
     arguments: tuple[Argument, ...]
     operation_id: str

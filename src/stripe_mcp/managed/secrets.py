@@ -15,6 +15,7 @@ from stripe_mcp.managed.store import sqlite_path
 
 TOKEN_BYTES = 32  # 256 random bits
 ENCRYPTION_KEY_ENV = "STRIPE_MCP_ENCRYPTION_KEY"
+KEY_ID_CHARS = 12
 
 
 class MissingEncryptionKey(RuntimeError):
@@ -58,7 +59,12 @@ class KeyBox:
                     f"{ENCRYPTION_KEY_ENV} is not a valid key (32 url-safe base64-encoded bytes)"
                 ) from None
         if key_file is not None and key_file.exists():
-            return cls(key_file.read_bytes().strip())
+            try:
+                return cls(key_file.read_bytes().strip())
+            except ValueError:
+                raise MissingEncryptionKey(
+                    f"the key file {key_file.resolve()} does not hold a valid key (32 url-safe base64-encoded bytes)"
+                ) from None
         return None
 
     @classmethod
@@ -69,6 +75,19 @@ class KeyBox:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(key)
         return cls(key)
+
+    @property
+    def key_id(self) -> str:
+        """A fingerprint that tells keys apart in messages: 48 bits of an HMAC, useless for finding the key."""
+        return hmac.new(self._key, b"stripe-mcp encryption key id", hashlib.sha256).hexdigest()[:KEY_ID_CHARS]
+
+    def opens(self, token: bytes) -> bool:
+        """Whether this key decrypts `token`."""
+        try:
+            self._fernet.decrypt(token)
+        except InvalidToken:
+            return False
+        return True
 
     def derive_token(self, prefix: str, label: str) -> str:
         """A token that only this encryption key can reproduce: lets `serve` print the same URL on every start."""
@@ -87,13 +106,14 @@ class KeyBox:
 
 def encryption_keys(store_url: str) -> KeyBox | None:
     """From STRIPE_MCP_ENCRYPTION_KEY, else (embedded store only) from a key file beside it, made on first use."""
-    key_file = _key_file(store_url)
+    key_file = key_file_path(store_url)
     keys = KeyBox.from_environment(key_file)
     if keys is None and key_file is not None:
         keys = KeyBox.create_key_file(key_file)
     return keys
 
 
-def _key_file(store_url: str) -> Path | None:
+def key_file_path(store_url: str) -> Path | None:
+    """The embedded store's key file (beside its database); None for a store that has none (Redis)."""
     path = sqlite_path(store_url)
     return path.with_name(path.name + ".key") if path is not None else None

@@ -19,9 +19,11 @@ from stripe_mcp.managed.secrets import (
 from stripe_mcp.managed.store.base import (
     AccountRecord,
     ApiTokenRecord,
+    ServerHistoryRecord,
     ServerRecord,
     Store,
 )
+from stripe_mcp.managed.store_keys import record_key_id
 from stripe_mcp.tools.filters import (
     EXPOSURES,
     PolicyError,
@@ -29,6 +31,7 @@ from stripe_mcp.tools.filters import (
     allowed_tools,
     validate_filter,
 )
+from stripe_mcp.tools.money import money_tools
 from stripe_mcp.tools.registry import Registry
 
 SERVER_TOKEN_PREFIX = "smcp"
@@ -61,6 +64,7 @@ async def create_account(store: Store, keys: KeyBox | None, name: str, stripe_ap
         created_at=time.time(),
     )
     await store.add_account(record)
+    await record_key_id(store, keys)
     return record
 
 
@@ -165,6 +169,7 @@ class ToolPreview:
     tool_names: tuple[str, ...]  # the tools the filters leave (what call_tool can reach)
     listed: int  # what the agent's tools/list shows: all of them, or the discovery/ChatGPT tools
     warnings: tuple[str, ...]
+    money_tools: tuple[str, ...] = ()  # those of them that can move money (tools/money.py)
 
 
 def tool_warnings(config: dict[str, Any], tool_count: int) -> tuple[str, ...]:
@@ -185,7 +190,8 @@ def server_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
     """The tools of a stored (already valid) configuration."""
     names = allowed_tools(registry, tool_filter(config))
     exposure = config.get("tool_exposure", "all")
-    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)))
+    money = money_tools(registry.tools[name] for name in names)
+    return ToolPreview(names, LISTED_TOOLS.get(exposure, len(names)), tool_warnings(config, len(names)), money)
 
 
 def preview_tools(registry: Registry, config: dict[str, Any]) -> ToolPreview:
@@ -204,6 +210,23 @@ async def list_servers(store: Store, account_id: str, now: float) -> list[Server
     return [s for s in await store.list_servers(account_id) if s.expires_at is None or s.expires_at > now]
 
 
+async def ended_servers(store: Store, account_id: str, now: float) -> list[ServerHistoryRecord]:
+    """The account's revoked and expired servers, the latest to end first: who had which URL, until when."""
+    ended = [
+        h
+        for h in await store.list_server_history(account_id)
+        if h.revoked_at is not None or (h.expires_at is not None and h.expires_at <= now)
+    ]
+    return sorted(ended, key=ended_at, reverse=True)
+
+
+def ended_at(history: ServerHistoryRecord) -> float:
+    """When a server stopped answering: its revocation, else its expiry."""
+    if history.revoked_at is not None and (history.expires_at is None or history.revoked_at < history.expires_at):
+        return history.revoked_at
+    return history.expires_at if history.expires_at is not None else 0.0
+
+
 async def find_server(store: Store, account_id: str, server_id: str, now: float) -> ServerRecord | None:
     return next((s for s in await list_servers(store, account_id, now) if s.id == server_id), None)
 
@@ -218,11 +241,16 @@ async def record_call(store: Store, server_id: str, now: float) -> None:
 
 
 async def revoke_server(
-    store: Store, account_id: str, server_id: str, forget: Callable[[], None] | None = None
+    store: Store,
+    account_id: str,
+    server_id: str,
+    forget: Callable[[], None] | None = None,
+    *,
+    now: float | None = None,
 ) -> bool:
-    """Delete the server; `forget` drops a serving replica's resolve cache so the URL answers 404 at once
-    (other replicas follow within their cache's lifetime)."""
-    removed = await store.delete_server(account_id, server_id)
+    """Delete the server, keeping it in the account's history as revoked at `now`; `forget` drops a serving
+    replica's resolve cache so the URL answers 404 at once (other replicas follow within their cache's lifetime)."""
+    removed = await store.delete_server(account_id, server_id, revoked_at=now)
     if removed and forget is not None:
         forget()
     return removed

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.tools.argument_paths import argument_path, is_unset_noise
 from stripe_mcp.tools.results import error_result
+from stripe_mcp.tools.strict_values import strict_value_message
 
 MAX_ARGUMENT_STRING_CHARS = 100_000  # per string (and per object key) in tool arguments; base64 file content excepted
 MAX_REPORTED_PROBLEMS = 20  # validation problems listed in one tool error
@@ -83,12 +84,14 @@ def _validation_error_result(tool: str, model: type[BaseModel], error: Validatio
 
     At most MAX_REPORTED_PROBLEMS are listed: 400,000 bad array items would otherwise answer ~140 MB.
     """
-    found = error.errors(include_url=False, include_input=False)
+    found = error.errors(include_url=False)  # the input is read for its JSON type only, never echoed
     meaningful = [item for item in found if not is_unset_noise(item["loc"])] or found
     problems = []
     for item in meaningful[:MAX_REPORTED_PROBLEMS]:
         # "a valid dictionary or instance of RangeQuerySpecs" names a generated class, not what to send.
-        message = "Input should be an object" if item["type"] == "model_type" else item["msg"]
+        message = strict_value_message(item["type"], item["loc"], item.get("input")) or (
+            "Input should be an object" if item["type"] == "model_type" else item["msg"]
+        )
         problems.append({"field": argument_path(model, item["loc"]), "message": message})
     text = f"Invalid arguments for {tool}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     details: dict[str, Any] = {"type": "invalid_arguments", "errors": problems}

@@ -14,12 +14,12 @@ from typing import Any
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.tools.readable import readable, title_of
 from stripe_mcp.tools.results import json_error_result, success_result
 from stripe_mcp.tools.server import ToolServer
 
 RESULTS_PER_RESOURCE = 5
 MAX_QUERY_CHARS = 500
-MAX_TEXT_CHARS = 20_000
 SEARCH_TOOLS = (
     "search_stripe_customers",
     "search_stripe_charges",
@@ -36,7 +36,6 @@ FREE_TEXT_QUERIES = {
 }
 # Id prefix -> the tool that retrieves such an object: what fetch, and search by id, can read.
 RETRIEVE_TOOLS = {prefix: entry.retrieve_tool for prefix, entry in ID_PREFIXES.items() if entry.retrieve_tool}
-ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$")
 DASHBOARD = "https://dashboard.stripe.com/"
 
@@ -90,31 +89,6 @@ TOOLS_JSON = json.dumps(
 ).encode()
 
 
-def title_of(obj: dict[str, Any]) -> str:
-    kind = str(obj.get("object", "object")).replace("_", " ")
-    label = obj.get("name") or obj.get("email") or obj.get("description") or obj.get("number") or obj.get("nickname")
-    amount = obj.get("amount") if obj.get("amount") is not None else obj.get("amount_due", obj.get("unit_amount"))
-    parts = [kind.capitalize()]
-    if label:
-        parts.append(str(label))
-    currency = str(obj.get("currency") or "")
-    if isinstance(amount, int) and currency:
-        shown = f"{amount}" if currency.lower() in ZERO_DECIMAL_CURRENCIES else f"{amount / 100:.2f}"
-        parts.append(f"{shown} {currency.upper()}")
-    if obj.get("status"):
-        parts.append(str(obj["status"]))
-    return " · ".join(parts) + f" ({obj.get('id', '?')})"
-
-
-def readable(obj: dict[str, Any]) -> str:
-    """One `field: value` line per field, nested objects as compact JSON: what a reader skims."""
-    lines = []
-    for key, value in obj.items():
-        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        lines.append(f"{key}: {text}")
-    return "\n".join(lines)[:MAX_TEXT_CHARS]
-
-
 class ChatGptServer:
     """Implements stripe_mcp.mcp.types.McpServer around a server that holds the real tools."""
 
@@ -147,21 +121,40 @@ class ChatGptServer:
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
         """The structured result of one of the server's tools, or None when it failed or is not allowed."""
+        answer, _ = await self._answer(tool, arguments)
+        return answer
+
+    async def _answer(self, tool: str, arguments: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """The structured result, or None and why not: Stripe's error message (None when the tool is not allowed)."""
         if tool not in self.inner.tool_names:
-            return None
+            return None, None
         outcome = await self.inner.call_tool(tool, arguments)
-        return None if outcome.result.get("isError") else outcome.result.get("structuredContent")
+        details = outcome.result.get("structuredContent")
+        if outcome.result.get("isError"):
+            message = details.get("message") if isinstance(details, dict) else None
+            return None, str(message or outcome.result["content"][0]["text"])[:300]
+        return details, None
 
     async def _search(self, query: str) -> CallOutcome:
         results: list[dict[str, str]] = []
         for prefix, object_id in ((m.group(1), m.group(0)) for m in STRIPE_ID.finditer(query)):
             if prefix in RETRIEVE_TOOLS and (obj := await self._call(RETRIEVE_TOOLS[prefix], {"id": object_id})):
                 results.append(self._entry(obj))
+        failed: dict[str, str] = {}  # what was searched -> Stripe's error
         for tool, stripe_query in self._stripe_queries(query):
-            page = await self._call(tool, {"query": stripe_query, "limit": RESULTS_PER_RESOURCE})
+            page, error = await self._answer(tool, {"query": stripe_query, "limit": RESULTS_PER_RESOURCE})
+            if error is not None:
+                failed[tool.removeprefix("search_stripe_").replace("_", " ")] = error
+                if tool == "search_stripe_customers" and EMAIL.match(query):
+                    # Search is not offered everywhere (accounts in India): the customer list filters by email too.
+                    page = await self._call(
+                        "list_all_stripe_customers", {"email": query, "limit": RESULTS_PER_RESOURCE}
+                    )
             results += [self._entry(obj) for obj in (page or {}).get("result", []) if isinstance(obj, dict)]
         unique = list({r["id"]: r for r in results}.values())
-        return success_result({"results": unique})
+        if not failed:
+            return success_result({"results": unique})
+        return success_result({"results": unique, "note": search_failure_note(failed, EMAIL.match(query) is not None)})
 
     def _stripe_queries(self, query: str) -> list[tuple[str, str]]:
         if STRIPE_ID.fullmatch(query):
@@ -202,3 +195,12 @@ class ChatGptServer:
                 "metadata": metadata,
             }
         )
+
+
+def search_failure_note(failed: dict[str, str], by_email: bool) -> str:
+    """Why the results may be incomplete: which of Stripe's searches failed, what Stripe said, what works instead."""
+    said = "; ".join(dict.fromkeys(failed.values()))
+    note = f"Stripe's search failed for {', '.join(failed)} ({said}), so these results may be incomplete. "
+    if by_email and "customers" in failed:
+        note += "Customers were looked up by email in the customer list instead. "
+    return note + "fetch reads any object by its id (cus_..., ch_..., pi_..., in_...)."

@@ -117,6 +117,9 @@ class DiscoveryServer:
                 f"{name} is reached through call_tool on this server: call call_tool with "
                 f'{{"tool_name": "{name}", "arguments": {{...}}}} (see get_tool_schema for its arguments).',
             )
+        refused = self.inner.refusal_of(name)
+        if refused is not None:
+            raise JsonRpcError(INVALID_PARAMS, refused)
         raise JsonRpcError(
             INVALID_PARAMS, f"Unknown tool: {name}. This server offers search_tools, get_tool_schema and call_tool."
         )
@@ -159,6 +162,9 @@ class DiscoveryServer:
 
     async def _call(self, arguments: dict[str, Any]) -> CallOutcome:
         name, tool_arguments = arguments.get("tool_name"), arguments.get("arguments", {})
+        refused = self.inner.refusal_of(name) if isinstance(name, str) else None
+        if refused is not None:
+            return json_error_result({"error": refused})
         if not isinstance(name, str) or name not in self.inner.tool_names:
             close = difflib.get_close_matches(str(name), self.inner.tool_names, n=3, cutoff=0.5)
             return json_error_result(

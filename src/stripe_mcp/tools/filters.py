@@ -42,7 +42,8 @@ def validate_filter(registry: Registry, methods: Iterable[str], tags: Iterable[s
     unknown_tags = [t for t in tags if t not in known_tags]
     if unknown_tags:
         raise PolicyError(
-            f"unknown tag(s) {', '.join(unknown_tags)}; known tags include {', '.join(sorted(known_tags)[:40])}"
+            f"unknown tag(s) {', '.join(unknown_tags)}; use functional areas ({', '.join(registry.areas)}) "
+            "or resources (charge, customer, dispute, refund, ...)"
         )
     tool_filter = ToolFilter(methods, tags)
     if not allowed_tools(registry, tool_filter):
@@ -52,3 +53,20 @@ def validate_filter(registry: Registry, methods: Iterable[str], tags: Iterable[s
 
 def allowed_tools(registry: Registry, tool_filter: ToolFilter) -> tuple[str, ...]:
     return tuple(name for name, tool in registry.tools.items() if tool_filter.allows(tool))
+
+
+def refusal_message(tool_filter: ToolFilter, tool: ToolEntry) -> str:
+    """Why a server refuses `tool`, in words an agent can pass on: what is true, and who can change it.
+
+    Says which filter leaves the tool out (read-only, another kind, other functional areas), never the
+    server's configuration itself.
+    """
+    kinds = tool_filter.kinds()
+    if tool.kind not in kinds:
+        if tool.kind in METHOD_GROUPS["write"] and kinds <= frozenset(METHOD_GROUPS["read"]):
+            why, ask = "it is read-only", "a write-enabled MCP URL"
+        else:
+            why, ask = f"it does not allow {tool.kind} tools", "an MCP URL whose server allows them"
+    else:
+        why, ask = "it is limited to other functional areas", "an MCP URL whose server includes this tool"
+    return f"This MCP server does not allow {tool.name}: {why}. Nothing was sent to Stripe; ask an admin for {ask}."

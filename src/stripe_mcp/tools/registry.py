@@ -48,7 +48,8 @@ class ToolEntry:
     method: str
     path: str
     resource: str
-    tags: tuple[str, ...]
+    areas: tuple[str, ...]  # functional areas, the main one first
+    tags: tuple[str, ...]  # the areas, then the resource returned: what a server's tags filter matches
     annotations: dict[str, Any]
     arguments: tuple[str, ...]
 
@@ -74,6 +75,7 @@ class Registry:
                 method=raw["method"],
                 path=raw["path"],
                 resource=raw["resource"],
+                areas=tuple(raw["areas"]),
                 tags=tuple(raw["tags"]),
                 annotations=raw["annotations"],
                 arguments=tuple(raw["arguments"]),
@@ -81,6 +83,15 @@ class Registry:
             for raw in manifest["tools"]
         }
         self._tools_json = lru_cache(maxsize=64)(self._serialize_tools)
+
+    @property
+    def areas(self) -> dict[str, tuple[str, ...]]:
+        """Each functional area and the tools it brings, in registry order; areas sorted by name."""
+        members: dict[str, list[str]] = {}
+        for entry in self.tools.values():
+            for area in entry.areas:
+                members.setdefault(area, []).append(entry.name)
+        return {area: tuple(members[area]) for area in sorted(members)}
 
     def __contains__(self, name: object) -> bool:
         return name in self.tools

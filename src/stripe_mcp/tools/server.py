@@ -16,7 +16,7 @@ from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.calls import SentCall
-from stripe_mcp.tools.filters import ToolFilter, allowed_tools
+from stripe_mcp.tools.filters import ToolFilter, allowed_tools, refusal_message
 from stripe_mcp.tools.object_fields import PathError
 from stripe_mcp.tools.projection import path_tree
 from stripe_mcp.tools.query import tool as query_tool
@@ -82,6 +82,8 @@ class ToolServer(Protocol):
     @property
     def livemode(self) -> bool: ...  # whether its API key is a live one
 
+    def refusal_of(self, name: str) -> str | None: ...  # why it refuses a tool its filters leave out, else None
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome: ...
 
 
@@ -112,6 +114,7 @@ class StripeMcpServer:
         self.server_id = server_id
         self.before_call = before_call
         self.lean = not full_results
+        self.tool_filter = tool_filter
         operations = allowed_tools(registry, tool_filter)
         # query_stripe reads through list and search tools: it comes with the first one the filters allow.
         self.queryable = any(registry.tools[name].kind in ("list", "search") for name in operations)
@@ -128,6 +131,11 @@ class StripeMcpServer:
 
     def tools_json(self) -> bytes:
         return self.registry.tools_json(self._operations, (query_tool.TOOL_JSON,) if self.queryable else ())
+
+    def refusal_of(self, name: str) -> str | None:
+        if name in self._allowed or name not in self.registry.tools:
+            return None
+        return refusal_message(self.tool_filter, self.registry.tools[name])
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallOutcome:
         if name == query_tool.NAME and self.queryable:
@@ -147,7 +155,11 @@ class StripeMcpServer:
         Raises JsonRpcError for a tool this server does not allow and when a budget refuses the call.
         """
         if name not in self._allowed:
-            # Filtered-out tools are refused exactly like unknown ones: nothing reaches Stripe.
+            # Nothing reaches Stripe. A tool the filters leave out is named as refused, not as unknown: an agent
+            # told "unknown tool" tells its user there is no refund tool at all.
+            refused = self.refusal_of(name)
+            if refused is not None:
+                raise JsonRpcError(INVALID_PARAMS, refused)
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
         module = self.registry.module(name)

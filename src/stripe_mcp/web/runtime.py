@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.oauth.grants import verify_access
-from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys, same_hash, token_hash
+from stripe_mcp.managed.secrets import KeyBox, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
 from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Upstream
@@ -38,6 +39,10 @@ log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
 DEFAULT_ACCOUNT = "default"
 BUDGET_EXCEEDED = -32029
+NOT_FOUND_MESSAGE = (
+    "No MCP server at this URL: it may be mistyped, revoked or expired. "
+    "Ask the admin who gave it to you for a new URL (they can see its state in the admin console)."
+)
 
 
 @dataclass
@@ -196,7 +201,7 @@ class Runtime:
 
 def not_found() -> JSONResponse:
     # The same answer for unknown, revoked and expired tokens: no hint of which.
-    return error_response(404, "not_found", "no MCP server at this URL")
+    return error_response(404, "not_found", NOT_FOUND_MESSAGE)
 
 
 async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
@@ -204,15 +209,7 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     registry = Registry(settings.generated_package, max_loaded_modules=settings.loaded_tools)
     store = open_store(settings.store_url)
     try:
-        accounts = await store.list_accounts()
-        if accounts:
-            if keys is None:
-                raise MissingEncryptionKey(
-                    "the store holds encrypted Stripe keys but STRIPE_MCP_ENCRYPTION_KEY is not set; refusing to start"
-                )
-            keys.decrypt(accounts[0].encrypted_key)
-        if settings.default_api_key and keys is None:
-            raise MissingEncryptionKey("set STRIPE_MCP_ENCRYPTION_KEY to store the Stripe key of STRIPE_API_KEY")
+        await check_store_keys(store, settings.store_url, keys)  # refuses a store these keys cannot open
     except BaseException:
         await store.close()
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .one_time_price_data_with_negative_amounts import OneTimePriceDataWithNegativeAmounts
 
@@ -14,5 +14,5 @@ class AddInvoiceItemEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: OneTimePriceDataWithNegativeAmounts | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 
 class AdjustableQuantityParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
+    enabled: StrictBool
+    maximum: StrictInt | None = None
+    minimum: StrictInt | None = None

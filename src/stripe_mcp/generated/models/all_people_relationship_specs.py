@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class AllPeopleRelationshipSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    director: bool | None = None
-    executive: bool | None = None
-    owner: bool | None = None
-    representative: bool | None = None
+    director: StrictBool | None = None
+    executive: StrictBool | None = None
+    owner: StrictBool | None = None
+    representative: StrictBool | None = None

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class AmountDetailsSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    atm_fee: int | None = None
-    cashback_amount: int | None = None
+    atm_fee: StrictInt | None = None
+    cashback_amount: StrictInt | None = None

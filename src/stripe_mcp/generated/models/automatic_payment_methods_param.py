@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class AutomaticPaymentMethodsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     allow_redirects: Literal["always", "never"] | None = None
-    enabled: bool
+    enabled: StrictBool

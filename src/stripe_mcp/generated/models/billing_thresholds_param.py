@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 
 class BillingThresholdsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_gte: int | None = None
-    reset_billing_cycle_anchor: bool | None = None
+    amount_gte: StrictInt | None = None
+    reset_billing_cycle_anchor: StrictBool | None = None

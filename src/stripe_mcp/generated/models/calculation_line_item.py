@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class CalculationLineItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     product: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     reference: Annotated[str | None, Field(max_length=500)] = None
     tax_behavior: Literal["exclusive", "inclusive"] | None = None
     tax_code: str | None = None

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Canceled(BaseModel):
     model_config = ConfigDict(extra="forbid")
     additional_documentation: str | Literal[""] | None = None
-    canceled_at: int | Literal[""] | None = None
-    cancellation_policy_provided: bool | Literal[""] | None = None
+    canceled_at: StrictInt | Literal[""] | None = None
+    cancellation_policy_provided: StrictBool | Literal[""] | None = None
     cancellation_reason: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
-    expected_at: int | Literal[""] | None = None
+    expected_at: StrictInt | Literal[""] | None = None
     explanation: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     product_description: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     product_type: Literal["", "merchandise", "service"] | None = None
     return_status: Literal["", "merchant_rejected", "successful"] | None = None
-    returned_at: int | Literal[""] | None = None
+    returned_at: StrictInt | Literal[""] | None = None

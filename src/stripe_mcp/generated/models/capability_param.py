@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class CapabilityParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    requested: bool | None = None
+    requested: StrictBool | None = None

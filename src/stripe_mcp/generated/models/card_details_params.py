@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class CardDetailsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
+    exp_month: StrictInt
+    exp_year: StrictInt
     number: Annotated[str, Field(max_length=5000)]

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class CardPresentPaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    request_extended_authorization: bool | None = None
-    request_incremental_authorization_support: bool | None = None
+    request_extended_authorization: StrictBool | None = None
+    request_incremental_authorization_support: StrictBool | None = None

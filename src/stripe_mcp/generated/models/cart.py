@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from .line_item import LineItem
 
@@ -12,5 +12,5 @@ class Cart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     currency: str
     line_items: list[LineItem]
-    tax: int | None = None
-    total: int
+    tax: StrictInt | None = None
+    total: StrictInt

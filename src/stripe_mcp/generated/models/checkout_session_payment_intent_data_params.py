@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .shipping import Shipping
 from .transfer_data_params import TransferDataParams
@@ -13,7 +13,7 @@ from .transfer_data_params import TransferDataParams
 
 class CheckoutSessionPaymentIntentDataParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    application_fee_amount: int | None = None
+    application_fee_amount: StrictInt | None = None
     capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     metadata: dict[str, str] | None = None

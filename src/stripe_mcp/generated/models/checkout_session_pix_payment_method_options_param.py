@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class CheckoutSessionPixPaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expires_after_seconds: int | None = None
+    expires_after_seconds: StrictInt | None = None

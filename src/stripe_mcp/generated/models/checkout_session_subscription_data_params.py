@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .checkout_session_transfer_data_specs import CheckoutSessionTransferDataSpecs
 from .trial_settings_config import TrialSettingsConfig
@@ -14,13 +14,13 @@ from .trial_settings_config import TrialSettingsConfig
 class CheckoutSessionSubscriptionDataParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     application_fee_percent: float | None = None
-    billing_cycle_anchor: int | None = None
+    billing_cycle_anchor: StrictInt | None = None
     default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None
     description: Annotated[str | None, Field(max_length=500)] = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
     proration_behavior: Literal["create_prorations", "none"] | None = None
     transfer_data: CheckoutSessionTransferDataSpecs | None = None
-    trial_end: int | None = None
-    trial_period_days: int | None = None
+    trial_end: StrictInt | None = None
+    trial_period_days: StrictInt | None = None
     trial_settings: TrialSettingsConfig | None = None

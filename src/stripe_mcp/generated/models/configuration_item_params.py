@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .item_billing_thresholds_param import ItemBillingThresholdsParam
 from .recurring_price_data import RecurringPriceData
@@ -17,5 +17,5 @@ class ConfigurationItemParams(BaseModel):
     metadata: dict[str, str] | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: RecurringPriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .address_specs import AddressSpecs
 from .company_ownership_declaration import CompanyOwnershipDeclaration
@@ -19,16 +19,16 @@ class ConnectJsAccountTokenCompanySpecs(BaseModel):
     address: AddressSpecs | None = None
     address_kana: JapanAddressKanaSpecs | None = None
     address_kanji: JapanAddressKanjiSpecs | None = None
-    directors_provided: bool | None = None
-    executives_provided: bool | None = None
+    directors_provided: StrictBool | None = None
+    executives_provided: StrictBool | None = None
     export_license_id: Annotated[str | None, Field(max_length=5000)] = None
     export_purpose_code: Annotated[str | None, Field(max_length=5000)] = None
     name: Annotated[str | None, Field(max_length=100)] = None
     name_kana: Annotated[str | None, Field(max_length=100)] = None
     name_kanji: Annotated[str | None, Field(max_length=100)] = None
-    owners_provided: bool | None = None
+    owners_provided: StrictBool | None = None
     ownership_declaration: CompanyOwnershipDeclaration | None = None
-    ownership_declaration_shown_and_signed: bool | None = None
+    ownership_declaration_shown_and_signed: StrictBool | None = None
     phone: Annotated[str | None, Field(max_length=5000)] = None
     registration_number: Annotated[str | None, Field(max_length=5000)] = None
     structure: (

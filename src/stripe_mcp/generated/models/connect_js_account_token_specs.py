@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .connect_js_account_token_company_specs import ConnectJsAccountTokenCompanySpecs
 from .individual_specs import IndividualSpecs
@@ -16,4 +16,4 @@ class ConnectJsAccountTokenSpecs(BaseModel):
     business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
     company: ConnectJsAccountTokenCompanySpecs | None = None
     individual: IndividualSpecs | None = None
-    tos_shown_and_accepted: bool | None = None
+    tos_shown_and_accepted: StrictBool | None = None

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class CouponCurrencyOption(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_off: int
+    amount_off: StrictInt

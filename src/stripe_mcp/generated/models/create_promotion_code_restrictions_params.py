@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 from .restrictions_currency_option import RestrictionsCurrencyOption
 
@@ -11,6 +11,6 @@ from .restrictions_currency_option import RestrictionsCurrencyOption
 class CreatePromotionCodeRestrictionsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     currency_options: dict[str, RestrictionsCurrencyOption] | None = None
-    first_time_transaction: bool | None = None
-    minimum_amount: int | None = None
+    first_time_transaction: StrictBool | None = None
+    minimum_amount: StrictInt | None = None
     minimum_amount_currency: str | None = None

@@ -6,16 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class CreditNoteLineItemParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     invoice_line_item: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     type: Literal["custom_line_item", "invoice_line_item"]
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

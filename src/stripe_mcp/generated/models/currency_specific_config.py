@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class CurrencySpecificConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    fixed_amounts: list[int] | None = None
-    percentages: list[int] | None = None
-    smart_tip_threshold: int | None = None
+    fixed_amounts: list[StrictInt] | None = None
+    percentages: list[StrictInt] | None = None
+    smart_tip_threshold: StrictInt | None = None

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class CustomFieldNumericParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    maximum_length: int | None = None
-    minimum_length: int | None = None
+    maximum_length: StrictInt | None = None
+    minimum_length: StrictInt | None = None

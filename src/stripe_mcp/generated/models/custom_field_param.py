@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .custom_field_dropdown_param import CustomFieldDropdownParam
 from .custom_field_label_param import CustomFieldLabelParam
@@ -19,6 +19,6 @@ class CustomFieldParam(BaseModel):
     key: Annotated[str, Field(max_length=200)]
     label: CustomFieldLabelParam
     numeric: CustomFieldNumericParam | None = None
-    optional: bool | None = None
+    optional: StrictBool | None = None
     text: CustomFieldTextParam | None = None
     type: Literal["dropdown", "numeric", "text"]

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 
 class CustomUnitAmount(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    maximum: int | None = None
-    minimum: int | None = None
-    preset: int | None = None
+    enabled: StrictBool
+    maximum: StrictInt | None = None
+    minimum: StrictInt | None = None
+    preset: StrictInt | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class CustomerPaymentSourceCard(BaseModel):
@@ -17,8 +17,8 @@ class CustomerPaymentSourceCard(BaseModel):
     address_state: Annotated[str | None, Field(max_length=5000)] = None
     address_zip: Annotated[str | None, Field(max_length=5000)] = None
     cvc: Annotated[str | None, Field(max_length=5000)] = None
-    exp_month: int
-    exp_year: int
+    exp_month: StrictInt
+    exp_year: StrictInt
     metadata: dict[str, str] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     number: Annotated[str, Field(max_length=5000)]

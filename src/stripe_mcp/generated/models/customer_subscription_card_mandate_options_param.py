@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class CustomerSubscriptionCardMandateOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     amount_type: Literal["fixed", "maximum"] | None = None
     description: Annotated[str | None, Field(max_length=200)] = None

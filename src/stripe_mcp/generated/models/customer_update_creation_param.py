@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class CustomerUpdateCreationParam(BaseModel):
@@ -13,4 +13,4 @@ class CustomerUpdateCreationParam(BaseModel):
     allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"]] | Literal[""] | None = (
         None
     )
-    enabled: bool
+    enabled: StrictBool

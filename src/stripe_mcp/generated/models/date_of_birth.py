@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class DateOfBirth(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    day: int
-    month: int
-    year: int
+    day: StrictInt
+    month: StrictInt
+    year: StrictInt

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class DeclineChargeOnSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    avs_failure: bool | None = None
-    cvc_failure: bool | None = None
+    avs_failure: StrictBool | None = None
+    cvc_failure: StrictBool | None = None

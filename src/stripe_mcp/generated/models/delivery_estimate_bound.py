@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class DeliveryEstimateBound(BaseModel):
     model_config = ConfigDict(extra="forbid")
     unit: Literal["business_day", "day", "hour", "month", "week"]
-    value: int
+    value: StrictInt

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class DestinationSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class DocumentOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     allowed_types: list[Literal["driving_license", "id_card", "passport"]] | None = None
-    require_id_number: bool | None = None
-    require_live_capture: bool | None = None
-    require_matching_selfie: bool | None = None
+    require_id_number: StrictBool | None = None
+    require_live_capture: StrictBool | None = None
+    require_matching_selfie: StrictBool | None = None

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class EndUserDetailsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ip_address: str | None = None
-    present: bool
+    present: StrictBool

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 
 class FileLinkCreationParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    create: bool
-    expires_at: int | None = None
+    create: StrictBool
+    expires_at: StrictInt | None = None
     metadata: dict[str, str] | Literal[""] | None = None

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from .fixed_amount_currency_option import FixedAmountCurrencyOption
 
 
 class FixedAmount(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     currency: str
     currency_options: dict[str, FixedAmountCurrencyOption] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class FlightSegmentSpecs(BaseModel):
@@ -15,4 +15,4 @@ class FlightSegmentSpecs(BaseModel):
     departure_airport_code: Annotated[str | None, Field(max_length=3)] = None
     flight_number: Annotated[str | None, Field(max_length=5000)] = None
     service_class: Annotated[str | None, Field(max_length=5000)] = None
-    stopover_allowed: bool | None = None
+    stopover_allowed: StrictBool | None = None

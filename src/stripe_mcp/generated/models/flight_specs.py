@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .flight_segment_specs import FlightSegmentSpecs
 
 
 class FlightSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    departure_at: int | None = None
+    departure_at: StrictInt | None = None
     passenger_name: Annotated[str | None, Field(max_length=5000)] = None
-    refundable: bool | None = None
+    refundable: StrictBool | None = None
     segments: list[FlightSegmentSpecs] | None = None
     travel_agency: Annotated[str | None, Field(max_length=5000)] = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class FromQuoteParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    is_revision: bool | None = None
+    is_revision: StrictBool | None = None
     quote: Annotated[str, Field(max_length=5000)]

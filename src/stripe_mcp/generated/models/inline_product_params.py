@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class InlineProductParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
     name: Annotated[str, Field(max_length=5000)]

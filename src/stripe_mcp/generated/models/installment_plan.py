@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class InstallmentPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    count: int
+    count: StrictInt
     interval: Literal["month"]
     type: Literal["fixed_count"]

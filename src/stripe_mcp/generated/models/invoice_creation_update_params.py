@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .invoice_settings_params import InvoiceSettingsParams
 
 
 class InvoiceCreationUpdateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool
+    enabled: StrictBool
     invoice_data: InvoiceSettingsParams | None = None

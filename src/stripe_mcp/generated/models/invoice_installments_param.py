@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .installment_plan import InstallmentPlan
 
 
 class InvoiceInstallmentsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     plan: InstallmentPlan | Literal[""] | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .discounts_data_param import DiscountsDataParam
 from .one_time_price_data import OneTimePriceData
@@ -15,19 +15,19 @@ from .period import Period
 
 class InvoiceItemPreviewParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     currency: str | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
-    discountable: bool | None = None
+    discountable: StrictBool | None = None
     discounts: list[DiscountsDataParam] | Literal[""] | None = None
     invoiceitem: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: OneTimePriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | Literal[""] | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

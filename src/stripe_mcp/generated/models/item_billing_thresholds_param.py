@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class ItemBillingThresholdsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    usage_gte: int
+    usage_gte: StrictInt

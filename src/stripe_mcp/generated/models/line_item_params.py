@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .adjustable_quantity_params import AdjustableQuantityParams
 from .price_data_with_product_data import PriceDataWithProductData
@@ -17,5 +17,5 @@ class LineItemParams(BaseModel):
     dynamic_tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceDataWithProductData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None

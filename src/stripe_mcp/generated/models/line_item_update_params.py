@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .price_data import PriceData
 
@@ -15,5 +15,5 @@ class LineItemUpdateParams(BaseModel):
     id: Annotated[str | None, Field(max_length=5000)] = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: PriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .adjustable_quantity_params import AdjustableQuantityParams
 
@@ -14,4 +14,4 @@ class LineItemsCreateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     adjustable_quantity: AdjustableQuantityParams | None = None
     price: Annotated[str, Field(max_length=5000)]
-    quantity: int
+    quantity: StrictInt

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class LodgingSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    check_in_at: int | None = None
-    nights: int | None = None
+    check_in_at: StrictInt | None = None
+    nights: StrictInt | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .mandate_offline_acceptance_params import MandateOfflineAcceptanceParams
 from .mandate_online_acceptance_params import MandateOnlineAcceptanceParams
@@ -13,7 +13,7 @@ from .mandate_online_acceptance_params import MandateOnlineAcceptanceParams
 
 class MandateAcceptanceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: int | None = None
+    date: StrictInt | None = None
     ip: str | None = None
     offline: MandateOfflineAcceptanceParams | None = None
     online: MandateOnlineAcceptanceParams | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .mandate_acceptance_params import MandateAcceptanceParams
 
@@ -13,7 +13,7 @@ from .mandate_acceptance_params import MandateAcceptanceParams
 class MandateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     acceptance: MandateAcceptanceParams | None = None
-    amount: int | Literal[""] | None = None
+    amount: StrictInt | Literal[""] | None = None
     currency: str | None = None
     interval: Annotated[Literal["one_time", "scheduled", "variable"] | None, Field(max_length=5000)] = None
     notification_method: Annotated[

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class MerchandiseNotAsDescribed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     additional_documentation: str | Literal[""] | None = None
     explanation: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
-    received_at: int | Literal[""] | None = None
+    received_at: StrictInt | Literal[""] | None = None
     return_description: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     return_status: Literal["", "merchant_rejected", "successful"] | None = None
-    returned_at: int | Literal[""] | None = None
+    returned_at: StrictInt | Literal[""] | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class NotReceived(BaseModel):
     model_config = ConfigDict(extra="forbid")
     additional_documentation: str | Literal[""] | None = None
-    expected_at: int | Literal[""] | None = None
+    expected_at: StrictInt | Literal[""] | None = None
     explanation: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     product_description: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     product_type: Literal["", "merchandise", "service"] | None = None

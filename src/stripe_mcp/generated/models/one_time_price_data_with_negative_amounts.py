@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class OneTimePriceDataWithNegativeAmounts(BaseModel):
@@ -14,5 +14,5 @@ class OneTimePriceDataWithNegativeAmounts(BaseModel):
     currency: str
     product: Annotated[str, Field(max_length=5000)]
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class OrderItemSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     currency: str | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     parent: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     type: Annotated[Literal["discount", "shipping", "sku", "tax"] | None, Field(max_length=5000)] = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class P24PaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     setup_future_usage: Literal["none"] | None = None
-    tos_shown_and_accepted: bool | None = None
+    tos_shown_and_accepted: StrictBool | None = None

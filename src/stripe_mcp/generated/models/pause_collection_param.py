@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class PauseCollectionParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     behavior: Literal["keep_as_draft", "mark_uncollectible", "void"]
-    resumes_at: int | None = None
+    resumes_at: StrictInt | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class PaymentIntentBoletoPaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expires_after_days: int | None = None
+    expires_after_days: StrictInt | None = None
     setup_future_usage: Literal["", "none", "off_session", "on_session"] | None = None

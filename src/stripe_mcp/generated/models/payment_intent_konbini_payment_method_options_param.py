@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class PaymentIntentKonbiniPaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     confirmation_number: Annotated[str, Field(max_length=11)] | Literal[""] | None = None
-    expires_after_days: int | Literal[""] | None = None
-    expires_at: int | Literal[""] | None = None
+    expires_after_days: StrictInt | Literal[""] | None = None
+    expires_at: StrictInt | Literal[""] | None = None
     product_description: Annotated[str, Field(max_length=22)] | Literal[""] | None = None
     setup_future_usage: Literal["none"] | None = None

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class PaymentIntentMandateOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     amount_type: Literal["fixed", "maximum"]
     description: Annotated[str | None, Field(max_length=200)] = None
-    end_date: int | None = None
+    end_date: StrictInt | None = None
     interval: Literal["day", "month", "sporadic", "week", "year"]
-    interval_count: int | None = None
+    interval_count: StrictInt | None = None
     reference: Annotated[str, Field(max_length=80)]
-    start_date: int
+    start_date: StrictInt
     supported_types: list[Literal["india"]] | None = None

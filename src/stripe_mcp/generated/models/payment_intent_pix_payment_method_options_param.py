@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class PaymentIntentPixPaymentMethodOptionsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expires_after_seconds: int | None = None
-    expires_at: int | None = None
+    expires_after_seconds: StrictInt | None = None
+    expires_at: StrictInt | None = None
     setup_future_usage: Literal["none"] | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class PaymentLinkSubscriptionDataParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=500)] = None
-    trial_period_days: int | None = None
+    trial_period_days: StrictInt | None = None

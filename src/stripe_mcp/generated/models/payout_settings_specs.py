@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .transfer_schedule_specs import TransferScheduleSpecs
 
 
 class PayoutSettingsSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    debit_negative_balances: bool | None = None
+    debit_negative_balances: StrictBool | None = None
     schedule: TransferScheduleSpecs | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class Period(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    end: int
-    start: int
+    end: StrictInt
+    start: StrictInt

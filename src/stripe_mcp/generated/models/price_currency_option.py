@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from .custom_unit_amount import CustomUnitAmount
 from .tier import Tier
@@ -17,5 +17,5 @@ class PriceCurrencyOption(BaseModel):
     custom_unit_amount: CustomUnitAmount | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

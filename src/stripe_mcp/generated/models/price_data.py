@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .recurring_adhoc import RecurringAdhoc
 
@@ -17,5 +17,5 @@ class PriceData(BaseModel):
     product: Annotated[str, Field(max_length=5000)]
     recurring: RecurringAdhoc | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

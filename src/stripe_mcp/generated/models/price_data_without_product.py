@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from .price_currency_option import PriceCurrencyOption
 from .recurring_adhoc import RecurringAdhoc
@@ -18,5 +18,5 @@ class PriceDataWithoutProduct(BaseModel):
     currency_options: dict[str, PriceCurrencyOption] | None = None
     recurring: RecurringAdhoc | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .tipping_config import TippingConfig
 
 
 class ProcessConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    skip_tipping: bool | None = None
+    skip_tipping: StrictBool | None = None
     tipping: TippingConfig | None = None

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class RangeQuerySpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+    gt: StrictInt | None = None
+    gte: StrictInt | None = None
+    lt: StrictInt | None = None
+    lte: StrictInt | None = None

@@ -6,12 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class ReceiptSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: Annotated[str | None, Field(max_length=26)] = None
     quantity: Decimal | None = None
-    total: int | None = None
-    unit_cost: int | None = None
+    total: StrictInt | None = None
+    unit_cost: StrictInt | None = None

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class RecoveryParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    allow_promotion_codes: bool | None = None
-    enabled: bool
+    allow_promotion_codes: StrictBool | None = None
+    enabled: StrictBool

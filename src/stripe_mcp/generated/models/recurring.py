@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class Recurring(BaseModel):
     model_config = ConfigDict(extra="forbid")
     aggregate_usage: Literal["last_during_period", "last_ever", "max", "sum"] | None = None
     interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
+    interval_count: StrictInt | None = None
     usage_type: Literal["licensed", "metered"] | None = None

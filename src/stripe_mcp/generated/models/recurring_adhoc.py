@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class RecurringAdhoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
     interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
+    interval_count: StrictInt | None = None

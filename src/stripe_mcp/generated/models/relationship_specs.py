@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class RelationshipSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    director: bool | None = None
-    executive: bool | None = None
-    owner: bool | None = None
+    director: StrictBool | None = None
+    executive: StrictBool | None = None
+    owner: StrictBool | None = None
     percent_ownership: float | Literal[""] | None = None
-    representative: bool | None = None
+    representative: StrictBool | None = None
     title: Annotated[str | None, Field(max_length=5000)] = None

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class RestrictionsCurrencyOption(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    minimum_amount: int | None = None
+    minimum_amount: StrictInt | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class RunParameterSpecs(BaseModel):
@@ -13,8 +13,8 @@ class RunParameterSpecs(BaseModel):
     columns: list[Annotated[str, Field(max_length=5000)]] | None = None
     connected_account: str | None = None
     currency: str | None = None
-    interval_end: int | None = None
-    interval_start: int | None = None
+    interval_end: StrictInt | None = None
+    interval_start: StrictInt | None = None
     payout: str | None = None
     reporting_category: Annotated[
         Literal[

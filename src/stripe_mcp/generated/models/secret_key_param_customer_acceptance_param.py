@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .offline_param import OfflineParam
 from .secret_key_param_online_param import SecretKeyParamOnlineParam
@@ -13,7 +13,7 @@ from .secret_key_param_online_param import SecretKeyParamOnlineParam
 
 class SecretKeyParamCustomerAcceptanceParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    accepted_at: int | None = None
+    accepted_at: StrictInt | None = None
     offline: OfflineParam | None = None
     online: SecretKeyParamOnlineParam | None = None
     type: Annotated[Literal["offline", "online"], Field(max_length=5000)]

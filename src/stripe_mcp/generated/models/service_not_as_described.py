@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class ServiceNotAsDescribed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     additional_documentation: str | Literal[""] | None = None
-    canceled_at: int | Literal[""] | None = None
+    canceled_at: StrictInt | Literal[""] | None = None
     cancellation_reason: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
     explanation: Annotated[str, Field(max_length=1500)] | Literal[""] | None = None
-    received_at: int | Literal[""] | None = None
+    received_at: StrictInt | Literal[""] | None = None

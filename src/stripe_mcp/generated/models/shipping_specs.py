@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .customs_param import CustomsParam
 from .required_address import RequiredAddress
@@ -17,6 +17,6 @@ class ShippingSpecs(BaseModel):
     customs: CustomsParam | None = None
     name: Annotated[str, Field(max_length=5000)]
     phone_number: str | None = None
-    require_signature: bool | None = None
+    require_signature: StrictBool | None = None
     service: Literal["express", "priority", "standard"] | None = None
     type: Literal["bulk", "individual"] | None = None

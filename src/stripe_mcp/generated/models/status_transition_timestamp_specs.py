@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from .range_query_specs import RangeQuerySpecs
 
 
 class StatusTransitionTimestampSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    posted_at: RangeQuerySpecs | int | None = None
+    posted_at: RangeQuerySpecs | StrictInt | None = None

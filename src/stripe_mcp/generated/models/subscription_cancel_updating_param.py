@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .subscription_cancellation_reason_updating_param import SubscriptionCancellationReasonUpdatingParam
 
@@ -13,6 +13,6 @@ from .subscription_cancellation_reason_updating_param import SubscriptionCancell
 class SubscriptionCancelUpdatingParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cancellation_reason: SubscriptionCancellationReasonUpdatingParam | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     mode: Literal["at_period_end", "immediately"] | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None

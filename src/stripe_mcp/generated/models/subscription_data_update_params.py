@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class SubscriptionDataUpdateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: Annotated[str, Field(max_length=500)] | Literal[""] | None = None
-    effective_date: Literal["current_period_end"] | int | Literal[""] | None = None
-    trial_period_days: int | Literal[""] | None = None
+    effective_date: Literal["current_period_end"] | StrictInt | Literal[""] | None = None
+    trial_period_days: StrictInt | Literal[""] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .item_billing_thresholds_param import ItemBillingThresholdsParam
 from .recurring_price_data import RecurringPriceData
@@ -14,11 +14,11 @@ from .recurring_price_data import RecurringPriceData
 class SubscriptionItemUpdateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     billing_thresholds: ItemBillingThresholdsParam | Literal[""] | None = None
-    clear_usage: bool | None = None
-    deleted: bool | None = None
+    clear_usage: StrictBool | None = None
+    deleted: StrictBool | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: RecurringPriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None

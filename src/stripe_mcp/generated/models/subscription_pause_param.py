@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class SubscriptionPauseParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = None
+    enabled: StrictBool | None = None

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class SubscriptionScheduleDefaultSettingsParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days_until_due: int | None = None
+    days_until_due: StrictInt | None = None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class SubscriptionUpdateConfirmItemParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     price: Annotated[str | None, Field(max_length=5000)] = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None

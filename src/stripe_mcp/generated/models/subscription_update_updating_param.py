@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from .subscription_update_product_param import SubscriptionUpdateProductParam
 
@@ -13,6 +13,6 @@ from .subscription_update_product_param import SubscriptionUpdateProductParam
 class SubscriptionUpdateUpdatingParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
     default_allowed_updates: list[Literal["price", "promotion_code", "quantity"]] | Literal[""] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     products: list[SubscriptionUpdateProductParam] | Literal[""] | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None

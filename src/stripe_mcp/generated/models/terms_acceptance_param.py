@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class TermsAcceptanceParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: int | None = None
+    date: StrictInt | None = None
     ip: str | None = None
     user_agent: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None

@@ -6,13 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class Tier(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
+    flat_amount: StrictInt | None = None
     flat_amount_decimal: Decimal | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None
-    up_to: Literal["inf"] | int
+    up_to: Literal["inf"] | StrictInt

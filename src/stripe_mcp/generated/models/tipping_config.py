@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class TippingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_eligible: int | None = None
+    amount_eligible: StrictInt | None = None

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class TransactionLineItemReversal(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
-    amount_tax: int
+    amount: StrictInt
+    amount_tax: StrictInt
     metadata: dict[str, str] | None = None
     original_line_item: Annotated[str, Field(max_length=5000)]
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     reference: Annotated[str, Field(max_length=500)]

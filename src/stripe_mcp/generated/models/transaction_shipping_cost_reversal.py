@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class TransactionShippingCostReversal(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
-    amount_tax: int
+    amount: StrictInt
+    amount_tax: StrictInt

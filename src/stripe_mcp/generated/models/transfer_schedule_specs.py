@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class TransferScheduleSpecs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delay_days: Literal["minimum"] | int | None = None
+    delay_days: Literal["minimum"] | StrictInt | None = None
     interval: Annotated[Literal["daily", "manual", "monthly", "weekly"] | None, Field(max_length=5000)] = None
-    monthly_anchor: int | None = None
+    monthly_anchor: StrictInt | None = None
     weekly_anchor: Annotated[
         Literal["friday", "monday", "saturday", "sunday", "thursday", "tuesday", "wednesday"] | None,
         Field(max_length=5000),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class TransformUsageParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    divide_by: int
+    divide_by: StrictInt
     round: Literal["down", "up"]

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class UpdateApiParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exp_month: int | None = None
-    exp_year: int | None = None
+    exp_month: StrictInt | None = None
+    exp_year: StrictInt | None = None

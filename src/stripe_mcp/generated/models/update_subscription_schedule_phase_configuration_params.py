@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .add_invoice_item_entry import AddInvoiceItemEntry
 from .automatic_tax_config import AutomaticTaxConfig
@@ -27,14 +27,14 @@ class UpdateSubscriptionSchedulePhaseConfigurationParams(BaseModel):
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     description: Annotated[str, Field(max_length=500)] | Literal[""] | None = None
-    end_date: int | Literal["now"] | None = None
+    end_date: StrictInt | Literal["now"] | None = None
     invoice_settings: InvoiceSettings | None = None
     items: list[ConfigurationItemParams]
-    iterations: int | None = None
+    iterations: StrictInt | None = None
     metadata: dict[str, str] | None = None
     on_behalf_of: str | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    start_date: int | Literal["now"] | None = None
+    start_date: StrictInt | Literal["now"] | None = None
     transfer_data: CheckoutSessionTransferDataSpecs | None = None
-    trial: bool | None = None
-    trial_end: int | Literal["now"] | None = None
+    trial: StrictBool | None = None
+    trial_end: StrictInt | Literal["now"] | None = None

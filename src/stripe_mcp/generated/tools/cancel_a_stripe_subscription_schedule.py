@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
@@ -24,8 +24,8 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    invoice_now: bool | None = None
-    prorate: bool | None = None
+    invoice_now: StrictBool | None = None
+    prorate: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.capture_charge_transfer_data_specs import CaptureChargeTransferDataSpecs
 
@@ -13,9 +13,9 @@ from ..models.capture_charge_transfer_data_specs import CaptureChargeTransferDat
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
-    application_fee: int | None = None
-    application_fee_amount: int | None = None
+    amount: StrictInt | None = None
+    application_fee: StrictInt | None = None
+    application_fee_amount: StrictInt | None = None
     expand: (
         list[
             Literal[

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.purchase_details_specs import PurchaseDetailsSpecs
 
@@ -13,8 +13,8 @@ from ..models.purchase_details_specs import PurchaseDetailsSpecs
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    capture_amount: int | None = None
-    close_authorization: bool | None = None
+    capture_amount: StrictInt | None = None
+    close_authorization: StrictBool | None = None
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
     purchase_details: PurchaseDetailsSpecs | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

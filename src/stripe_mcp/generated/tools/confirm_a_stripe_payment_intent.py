@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.client_key_param import ClientKeyParam
 from ..models.optional_fields_shipping import OptionalFieldsShipping
@@ -20,7 +20,7 @@ class Arguments(BaseModel):
     id: Annotated[str, Field(max_length=5000)]
     capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
     client_secret: Annotated[str | None, Field(max_length=5000)] = None
-    error_on_requires_action: bool | None = None
+    error_on_requires_action: StrictBool | None = None
     expand: (
         list[
             Literal[
@@ -38,7 +38,7 @@ class Arguments(BaseModel):
     ) = None
     mandate: Annotated[str | None, Field(max_length=5000)] = None
     mandate_data: SecretKeyParam | Literal[""] | ClientKeyParam | None = None
-    off_session: bool | Literal["one_off", "recurring"] | None = None
+    off_session: StrictBool | Literal["one_off", "recurring"] | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     payment_method_data: PaymentMethodDataParams | None = None
     payment_method_options: PaymentIntentPaymentMethodOptionsParam | None = None
@@ -48,7 +48,7 @@ class Arguments(BaseModel):
     return_url: str | None = None
     setup_future_usage: Literal["", "off_session", "on_session"] | None = None
     shipping: OptionalFieldsShipping | Literal[""] | None = None
-    use_stripe_sdk: bool | None = None
+    use_stripe_sdk: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.client_key_param import ClientKeyParam
 from ..models.payment_method_data_params import PaymentMethodDataParams
@@ -36,7 +36,7 @@ class Arguments(BaseModel):
     payment_method_data: PaymentMethodDataParams | None = None
     payment_method_options: SetupIntentPaymentMethodOptionsParam | None = None
     return_url: str | None = None
-    use_stripe_sdk: bool | None = None
+    use_stripe_sdk: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

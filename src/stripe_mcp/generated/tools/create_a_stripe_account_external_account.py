@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.external_account_payout_bank_account import ExternalAccountPayoutBankAccount
 
@@ -14,7 +14,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
     bank_account: ExternalAccountPayoutBankAccount | Annotated[str, Field(max_length=5000)] | None = None
-    default_for_currency: bool | None = None
+    default_for_currency: StrictBool | None = None
     expand: list[Literal["account", "customer"]] | None = None
     external_account: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     application_fee_id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     expand: list[Literal["balance_transaction", "fee"]] | None = None
     metadata: dict[str, str] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

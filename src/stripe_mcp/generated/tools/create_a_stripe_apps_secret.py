@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.scope_param import ScopeParam
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expires_at: int | None = None
+    expires_at: StrictInt | None = None
     name: Annotated[str, Field(max_length=5000)]
     payload: Annotated[str, Field(max_length=5000)]
     scope: ScopeParam

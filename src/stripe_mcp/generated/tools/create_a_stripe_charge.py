@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.create_charge_transfer_data_specs import CreateChargeTransferDataSpecs
 from ..models.customer_payment_source_card import CustomerPaymentSourceCard
@@ -16,10 +16,10 @@ from ..models.radar_options import RadarOptions
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    application_fee: int | None = None
-    application_fee_amount: int | None = None
-    capture: bool | None = None
+    amount: StrictInt | None = None
+    application_fee: StrictInt | None = None
+    application_fee_amount: StrictInt | None = None
+    capture: StrictBool | None = None
     card: CustomerPaymentSourceCard | Annotated[str, Field(max_length=5000)] | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=500)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.after_expiration_params import AfterExpirationParams
 from ..models.automatic_tax_params import AutomaticTaxParams
@@ -29,7 +29,7 @@ from ..models.tax_id_collection_params import TaxIdCollectionParams
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     after_expiration: AfterExpirationParams | None = None
-    allow_promotion_codes: bool | None = None
+    allow_promotion_codes: StrictBool | None = None
     automatic_tax: AutomaticTaxParams | None = None
     billing_address_collection: Literal["auto", "required"] | None = None
     cancel_url: Annotated[str | None, Field(max_length=5000)] = None
@@ -57,7 +57,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    expires_at: int | None = None
+    expires_at: StrictInt | None = None
     invoice_creation: InvoiceCreationParams | None = None
     line_items: list[LineItemParams] | None = None
     locale: (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.applies_to_params import AppliesToParams
 from ..models.coupon_currency_option import CouponCurrencyOption
@@ -13,18 +13,18 @@ from ..models.coupon_currency_option import CouponCurrencyOption
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_off: int | None = None
+    amount_off: StrictInt | None = None
     applies_to: AppliesToParams | None = None
     currency: str | None = None
     currency_options: dict[str, CouponCurrencyOption] | None = None
     duration: Literal["forever", "once", "repeating"] | None = None
-    duration_in_months: int | None = None
+    duration_in_months: StrictInt | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
-    max_redemptions: int | None = None
+    max_redemptions: StrictInt | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=40)] = None
     percent_off: float | None = None
-    redeem_by: int | None = None
+    redeem_by: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

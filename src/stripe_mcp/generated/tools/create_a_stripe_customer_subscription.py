@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.add_invoice_item_entry import AddInvoiceItemEntry
 from ..models.automatic_tax_config import AutomaticTaxConfig
@@ -23,15 +23,15 @@ class Arguments(BaseModel):
     add_invoice_items: list[AddInvoiceItemEntry] | None = None
     application_fee_percent: float | None = None
     automatic_tax: AutomaticTaxConfig | None = None
-    backdate_start_date: int | None = None
-    billing_cycle_anchor: int | None = None
+    backdate_start_date: StrictInt | None = None
+    billing_cycle_anchor: StrictInt | None = None
     billing_thresholds: BillingThresholdsParam | Literal[""] | None = None
-    cancel_at: int | None = None
-    cancel_at_period_end: bool | None = None
+    cancel_at: StrictInt | None = None
+    cancel_at_period_end: StrictBool | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
     currency: str | None = None
-    days_until_due: int | None = None
+    days_until_due: StrictInt | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     default_source: Annotated[str | None, Field(max_length=5000)] = None
     default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
@@ -56,7 +56,7 @@ class Arguments(BaseModel):
     ) = None
     items: list[SubscriptionItemCreateParams] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
-    off_session: bool | None = None
+    off_session: StrictBool | None = None
     payment_behavior: (
         Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
     ) = None
@@ -65,9 +65,9 @@ class Arguments(BaseModel):
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
     transfer_data: CheckoutSessionTransferDataSpecs | None = None
-    trial_end: Literal["now"] | int | None = None
-    trial_from_plan: bool | None = None
-    trial_period_days: int | None = None
+    trial_end: Literal["now"] | StrictInt | None = None
+    trial_from_plan: StrictBool | None = None
+    trial_period_days: StrictInt | None = None
     trial_settings: TrialSettingsConfig | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

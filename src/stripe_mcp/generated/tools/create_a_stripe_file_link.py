@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expand: list[Literal["file"]] | None = None
-    expires_at: int | None = None
+    expires_at: StrictInt | None = None
     file: Annotated[str, Field(max_length=5000)]
     metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

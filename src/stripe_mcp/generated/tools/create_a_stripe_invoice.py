@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.automatic_tax_param import AutomaticTaxParam
 from ..models.custom_field_params import CustomFieldParams
@@ -21,21 +21,21 @@ from ..models.rendering_options_param import RenderingOptionsParam
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_tax_ids: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
-    application_fee_amount: int | None = None
-    auto_advance: bool | None = None
+    application_fee_amount: StrictInt | None = None
+    auto_advance: StrictBool | None = None
     automatic_tax: AutomaticTaxParam | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     currency: str | None = None
     custom_fields: list[CustomFieldParams] | Literal[""] | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    days_until_due: int | None = None
+    days_until_due: StrictInt | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     default_source: Annotated[str | None, Field(max_length=5000)] = None
     default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None
     description: Annotated[str | None, Field(max_length=1500)] = None
     discounts: list[DiscountsDataParam] | Literal[""] | None = None
-    due_date: int | None = None
-    effective_at: int | None = None
+    due_date: StrictInt | None = None
+    effective_at: StrictInt | None = None
     expand: (
         list[
             Literal[

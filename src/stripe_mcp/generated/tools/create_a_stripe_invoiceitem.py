@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.discounts_data_param import DiscountsDataParam
 from ..models.one_time_price_data import OneTimePriceData
@@ -15,11 +15,11 @@ from ..models.period import Period
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     currency: str | None = None
     customer: Annotated[str, Field(max_length=5000)]
     description: Annotated[str | None, Field(max_length=5000)] = None
-    discountable: bool | None = None
+    discountable: StrictBool | None = None
     discounts: list[DiscountsDataParam] | Literal[""] | None = None
     expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
     invoice: Annotated[str | None, Field(max_length=5000)] = None
@@ -27,12 +27,12 @@ class Arguments(BaseModel):
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: OneTimePriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | Literal[""] | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.evidence_param import EvidenceParam
 from ..models.treasury_param import TreasuryParam
@@ -13,7 +13,7 @@ from ..models.treasury_param import TreasuryParam
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     evidence: EvidenceParam | None = None
     expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.automatic_payment_methods_param import AutomaticPaymentMethodsParam
 from ..models.optional_fields_shipping import OptionalFieldsShipping
@@ -18,16 +18,16 @@ from ..models.transfer_data_creation_params import TransferDataCreationParams
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
-    application_fee_amount: int | None = None
+    amount: StrictInt
+    application_fee_amount: StrictInt | None = None
     automatic_payment_methods: AutomaticPaymentMethodsParam | None = None
     capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
-    confirm: bool | None = None
+    confirm: StrictBool | None = None
     confirmation_method: Literal["automatic", "manual"] | None = None
     currency: str
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=1000)] = None
-    error_on_requires_action: bool | None = None
+    error_on_requires_action: StrictBool | None = None
     expand: (
         list[
             Literal[
@@ -46,7 +46,7 @@ class Arguments(BaseModel):
     mandate: Annotated[str | None, Field(max_length=5000)] = None
     mandate_data: SecretKeyParam | Literal[""] | None = None
     metadata: dict[str, str] | None = None
-    off_session: bool | Literal["one_off", "recurring"] | None = None
+    off_session: StrictBool | Literal["one_off", "recurring"] | None = None
     on_behalf_of: str | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     payment_method_data: PaymentMethodDataParams | None = None
@@ -61,7 +61,7 @@ class Arguments(BaseModel):
     statement_descriptor_suffix: Annotated[str | None, Field(max_length=22)] = None
     transfer_data: TransferDataCreationParams | None = None
     transfer_group: str | None = None
-    use_stripe_sdk: bool | None = None
+    use_stripe_sdk: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

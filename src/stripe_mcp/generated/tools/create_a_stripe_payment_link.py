@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.after_completion_params import AfterCompletionParams
 from ..models.automatic_tax_params import AutomaticTaxParams
@@ -26,8 +26,8 @@ from ..models.transfer_data_params import TransferDataParams
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     after_completion: AfterCompletionParams | None = None
-    allow_promotion_codes: bool | None = None
-    application_fee_amount: int | None = None
+    allow_promotion_codes: StrictBool | None = None
+    application_fee_amount: StrictInt | None = None
     application_fee_percent: float | None = None
     automatic_tax: AutomaticTaxParams | None = None
     billing_address_collection: Literal["auto", "required"] | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.inline_product_params import InlineProductParams
 from ..models.tier import Tier
@@ -15,23 +15,23 @@ from ..models.transform_usage_param import TransformUsageParam
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     aggregate_usage: Literal["last_during_period", "last_ever", "max", "sum"] | None = None
-    amount: int | None = None
+    amount: StrictInt | None = None
     amount_decimal: Decimal | None = None
     billing_scheme: Literal["per_unit", "tiered"] | None = None
     currency: str
     expand: list[Literal["product"]] | None = None
     id: Annotated[str | None, Field(max_length=5000)] = None
     interval: Literal["day", "month", "week", "year"]
-    interval_count: int | None = None
+    interval_count: StrictInt | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: InlineProductParams | Annotated[str, Field(max_length=5000)] | None = None
     tiers: list[Tier] | None = None
     tiers_mode: Literal["graduated", "volume"] | None = None
     transform_usage: TransformUsageParam | None = None
-    trial_period_days: int | None = None
+    trial_period_days: StrictInt | None = None
     usage_type: Literal["licensed", "metered"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

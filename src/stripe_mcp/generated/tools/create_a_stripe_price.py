@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.custom_unit_amount import CustomUnitAmount
 from ..models.inline_product_params import InlineProductParams
@@ -18,7 +18,7 @@ from ..models.transform_usage_param import TransformUsageParam
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     billing_scheme: Literal["per_unit", "tiered"] | None = None
     currency: str
     currency_options: dict[str, PriceCurrencyOption] | None = None
@@ -33,9 +33,9 @@ class Arguments(BaseModel):
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tiers: list[Tier] | None = None
     tiers_mode: Literal["graduated", "volume"] | None = None
-    transfer_lookup_key: bool | None = None
+    transfer_lookup_key: StrictBool | None = None
     transform_quantity: TransformUsageParam | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.features import Features
 from ..models.package_dimensions_specs import PackageDimensionsSpecs
@@ -14,7 +14,7 @@ from ..models.price_data_without_product import PriceDataWithoutProduct
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     default_price_data: PriceDataWithoutProduct | None = None
     description: Annotated[str | None, Field(max_length=40000)] = None
     expand: list[Literal["default_price", "tax_code"]] | None = None
@@ -24,7 +24,7 @@ class Arguments(BaseModel):
     metadata: dict[str, str] | None = None
     name: Annotated[str, Field(max_length=5000)]
     package_dimensions: PackageDimensionsSpecs | None = None
-    shippable: bool | None = None
+    shippable: StrictBool | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     tax_code: str | None = None
     unit_label: Annotated[str | None, Field(max_length=12)] = None

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.create_promotion_code_restrictions_params import CreatePromotionCodeRestrictionsParams
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     code: Annotated[str | None, Field(max_length=500)] = None
     coupon: Annotated[str, Field(max_length=5000)]
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["customer"]] | None = None
-    expires_at: int | None = None
-    max_redemptions: int | None = None
+    expires_at: StrictInt | None = None
+    max_redemptions: StrictInt | None = None
     metadata: dict[str, str] | None = None
     restrictions: CreatePromotionCodeRestrictionsParams | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

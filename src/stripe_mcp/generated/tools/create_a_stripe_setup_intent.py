@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.automatic_payment_methods_param import AutomaticPaymentMethodsParam
 from ..models.payment_method_data_params import PaymentMethodDataParams
@@ -16,9 +16,9 @@ from ..models.setup_intent_single_use_params import SetupIntentSingleUseParams
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    attach_to_self: bool | None = None
+    attach_to_self: StrictBool | None = None
     automatic_payment_methods: AutomaticPaymentMethodsParam | None = None
-    confirm: bool | None = None
+    confirm: StrictBool | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     expand: (
@@ -46,7 +46,7 @@ class Arguments(BaseModel):
     return_url: str | None = None
     single_use: SetupIntentSingleUseParams | None = None
     usage: Literal["off_session", "on_session"] | None = None
-    use_stripe_sdk: bool | None = None
+    use_stripe_sdk: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

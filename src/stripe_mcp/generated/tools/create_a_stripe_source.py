@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.mandate_params import MandateParams
 from ..models.owner import Owner
@@ -16,7 +16,7 @@ from ..models.shallow_order_specs import ShallowOrderSpecs
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
+    amount: StrictInt | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=500)] = None
     flow: Annotated[Literal["code_verification", "none", "receiver", "redirect"] | None, Field(max_length=5000)] = None

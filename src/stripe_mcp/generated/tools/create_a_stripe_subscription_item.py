@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.item_billing_thresholds_param import ItemBillingThresholdsParam
 from ..models.recurring_price_data import RecurringPriceData
@@ -22,8 +22,8 @@ class Arguments(BaseModel):
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: RecurringPriceData | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    proration_date: int | None = None
-    quantity: int | None = None
+    proration_date: StrictInt | None = None
+    quantity: StrictInt | None = None
     subscription: Annotated[str, Field(max_length=5000)]
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subscription_item_id: str
     action: Literal["increment", "set"] | None = None
-    quantity: int
-    timestamp: Literal["now"] | int | None = None
+    quantity: StrictInt
+    timestamp: Literal["now"] | StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.create_subscription_schedule_phase_configuration_params import (
     CreateSubscriptionSchedulePhaseConfigurationParams,
@@ -34,7 +34,7 @@ class Arguments(BaseModel):
     from_subscription: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     phases: list[CreateSubscriptionSchedulePhaseConfigurationParams] | None = None
-    start_date: int | Literal["now"] | None = None
+    start_date: StrictInt | Literal["now"] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.calculation_line_item import CalculationLineItem
 from ..models.customer_details import CustomerDetails
@@ -19,7 +19,7 @@ class Arguments(BaseModel):
     customer_details: CustomerDetails | None = None
     line_items: list[CalculationLineItem]
     shipping_cost: TaxCalculationShippingCost | None = None
-    tax_date: int | None = None
+    tax_date: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     country: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     display_name: Annotated[str, Field(max_length=50)]
-    inclusive: bool
+    inclusive: StrictBool
     jurisdiction: Annotated[str | None, Field(max_length=50)] = None
     metadata: dict[str, str] | None = None
     percentage: float

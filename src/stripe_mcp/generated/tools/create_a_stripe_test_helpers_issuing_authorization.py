@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.amount_details_specs import AmountDetailsSpecs
 from ..models.merchant_data_specs import MerchantDataSpecs
@@ -15,13 +15,13 @@ from ..models.verification_data_specs import VerificationDataSpecs
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     amount_details: AmountDetailsSpecs | None = None
     authorization_method: Literal["chip", "contactless", "keyed_in", "online", "swipe"] | None = None
     card: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
-    is_amount_controllable: bool | None = None
+    is_amount_controllable: StrictBool | None = None
     merchant_data: MerchantDataSpecs | None = None
     network_data: NetworkDataSpecs | None = None
     verification_data: VerificationDataSpecs | None = None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    frozen_time: int
+    frozen_time: StrictInt
     name: Annotated[str | None, Field(max_length=300)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     currency: str
     description: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["balance_transaction"]] | None = None

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     transfer_id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["balance_transaction", "destination_payment_refund", "source_refund", "transfer"]] | None = (
         None
     )
     metadata: dict[str, str] | Literal[""] | None = None
-    refund_application_fee: bool | None = None
+    refund_application_fee: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.destination_payment_method_options import DestinationPaymentMethodOptions
 from ..models.end_user_details_params import EndUserDetailsParams
@@ -14,7 +14,7 @@ from ..models.payment_method_data import PaymentMethodData
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     currency: str
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=5000)] = None

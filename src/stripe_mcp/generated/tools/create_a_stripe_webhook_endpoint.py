@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
@@ -115,7 +115,7 @@ class Arguments(BaseModel):
         | None,
         Field(max_length=5000),
     ] = None
-    connect: bool | None = None
+    connect: StrictBool | None = None
     description: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     enabled_events: list[
         Literal[

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.merchant_data_specs import MerchantDataSpecs
 from ..models.purchase_details_specs import PurchaseDetailsSpecs
@@ -13,7 +13,7 @@ from ..models.purchase_details_specs import PurchaseDetailsSpecs
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int
+    amount: StrictInt
     card: Annotated[str, Field(max_length=5000)]
     currency: str | None = None
     expand: list[Literal["authorization", "balance_transaction", "card", "cardholder", "dispute"]] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.transaction_line_item_reversal import TransactionLineItemReversal
 from ..models.transaction_shipping_cost_reversal import TransactionShippingCostReversal
@@ -13,7 +13,7 @@ from ..models.transaction_shipping_cost_reversal import TransactionShippingCostR
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    flat_amount: int | None = None
+    flat_amount: StrictInt | None = None
     line_items: list[TransactionLineItemReversal] | None = None
     metadata: dict[str, str] | None = None
     mode: Literal["full", "partial"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
@@ -31,8 +31,8 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    invoice_now: bool | None = None
-    prorate: bool | None = None
+    invoice_now: StrictBool | None = None
+    prorate: StrictBool | None = None
 
 
 HTTP_METHOD = "DELETE"

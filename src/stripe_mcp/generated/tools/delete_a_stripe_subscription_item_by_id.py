@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    clear_usage: bool | None = None
+    clear_usage: StrictBool | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    proration_date: int | None = None
+    proration_date: StrictInt | None = None
 
 
 HTTP_METHOD = "DELETE"

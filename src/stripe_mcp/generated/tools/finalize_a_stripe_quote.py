@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
@@ -27,7 +27,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    expires_at: int | None = None
+    expires_at: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.credit_note_line_item_params import CreditNoteLineItemParams
 from ..models.credit_note_shipping_cost import CreditNoteShippingCost
@@ -13,9 +13,9 @@ from ..models.credit_note_shipping_cost import CreditNoteShippingCost
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int | None = None
-    credit_amount: int | None = None
-    effective_at: int | None = None
+    amount: StrictInt | None = None
+    credit_amount: StrictInt | None = None
+    effective_at: StrictInt | None = None
     expand: (
         list[Literal["customer", "customer_balance_transaction", "invoice", "refund", "shipping_cost.shipping_rate"]]
         | None
@@ -24,10 +24,10 @@ class Arguments(BaseModel):
     lines: list[CreditNoteLineItemParams] | None = None
     memo: Annotated[str | None, Field(max_length=5000)] = None
     metadata: dict[str, str] | None = None
-    out_of_band_amount: int | None = None
+    out_of_band_amount: StrictInt | None = None
     reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | None = None
     refund: str | None = None
-    refund_amount: int | None = None
+    refund_amount: StrictInt | None = None
     shipping_cost: CreditNoteShippingCost | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.automatic_tax_param import AutomaticTaxParam
 from ..models.customer_details_param import CustomerDetailsParam
@@ -48,18 +48,18 @@ class Arguments(BaseModel):
     invoice_items: list[InvoiceItemPreviewParams] | None = None
     schedule: Annotated[str | None, Field(max_length=5000)] = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
-    subscription_billing_cycle_anchor: Literal["now", "unchanged"] | int | None = None
-    subscription_cancel_at: int | Literal[""] | None = None
-    subscription_cancel_at_period_end: bool | None = None
-    subscription_cancel_now: bool | None = None
+    subscription_billing_cycle_anchor: Literal["now", "unchanged"] | StrictInt | None = None
+    subscription_cancel_at: StrictInt | Literal[""] | None = None
+    subscription_cancel_at_period_end: StrictBool | None = None
+    subscription_cancel_now: StrictBool | None = None
     subscription_default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     subscription_items: list[SubscriptionItemUpdateParams] | None = None
     subscription_proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    subscription_proration_date: int | None = None
+    subscription_proration_date: StrictInt | None = None
     subscription_resume_at: Annotated[Literal["now"] | None, Field(max_length=5000)] = None
-    subscription_start_date: int | None = None
-    subscription_trial_end: Literal["now"] | int | None = None
-    subscription_trial_from_plan: bool | None = None
+    subscription_start_date: StrictInt | None = None
+    subscription_trial_end: Literal["now"] | StrictInt | None = None
+    subscription_trial_from_plan: StrictBool | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
-    increment_amount: int
-    is_amount_controllable: bool | None = None
+    increment_amount: StrictInt
+    is_amount_controllable: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

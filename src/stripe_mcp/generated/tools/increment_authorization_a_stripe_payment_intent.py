@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.transfer_data_update_params import TransferDataUpdateParams
 
@@ -13,8 +13,8 @@ from ..models.transfer_data_update_params import TransferDataUpdateParams
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int
-    application_fee_amount: int | None = None
+    amount: StrictInt
+    application_fee_amount: StrictInt | None = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     expand: (
         list[

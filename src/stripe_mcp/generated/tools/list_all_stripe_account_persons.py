@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.all_people_relationship_specs import AllPeopleRelationshipSpecs
 
@@ -13,7 +13,7 @@ from ..models.all_people_relationship_specs import AllPeopleRelationshipSpecs
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Annotated[str, Field(max_length=5000)]
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     relationship: AllPeopleRelationshipSpecs | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.customer_details_params import CustomerDetailsParams
 
@@ -28,7 +28,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
     payment_link: Annotated[str | None, Field(max_length=5000)] = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: RangeQuerySpecs | int | None = None
-    delivery_success: bool | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    created: RangeQuerySpecs | StrictInt | None = None
+    delivery_success: StrictBool | None = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     type: Annotated[str | None, Field(max_length=5000)] = None
     types: list[Annotated[str, Field(max_length=5000)]] | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None

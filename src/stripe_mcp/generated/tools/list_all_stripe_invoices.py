@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
@@ -13,9 +13,9 @@ from ..models.range_query_specs import RangeQuerySpecs
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    created: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
-    due_date: RangeQuerySpecs | int | None = None
+    due_date: RangeQuerySpecs | StrictInt | None = None
     expand: (
         list[
             Literal[
@@ -39,7 +39,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     status: Literal["draft", "open", "paid", "uncollectible", "void"] | None = None
     subscription: Annotated[str | None, Field(max_length=5000)] = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None

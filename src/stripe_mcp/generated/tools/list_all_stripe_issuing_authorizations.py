@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
@@ -14,9 +14,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: Annotated[str | None, Field(max_length=5000)] = None
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
-    created: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     expand: list[Literal["data.card.replaced_by", "data.card.replacement_for", "data.cardholder"]] | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     status: Literal["closed", "pending", "reversed"] | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     email: str | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     phone_number: str | None = None
     status: Literal["active", "blocked", "inactive"] | None = None
     type: Literal["company", "individual"] | None = None

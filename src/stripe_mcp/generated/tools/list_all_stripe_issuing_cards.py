@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
@@ -13,12 +13,12 @@ from ..models.range_query_specs import RangeQuerySpecs
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cardholder: Annotated[str | None, Field(max_length=5000)] = None
-    created: RangeQuerySpecs | int | None = None
-    exp_month: int | None = None
-    exp_year: int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
+    exp_month: StrictInt | None = None
+    exp_year: StrictInt | None = None
     expand: list[Literal["data.replaced_by", "data.replacement_for"]] | None = None
     last4: Annotated[str | None, Field(max_length=5000)] = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     status: Literal["active", "canceled", "inactive"] | None = None
     type: Literal["physical", "virtual"] | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.all_prices_recurring_params import AllPricesRecurringParams
 from ..models.range_query_specs import RangeQuerySpecs
@@ -13,11 +13,11 @@ from ..models.range_query_specs import RangeQuerySpecs
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
-    created: RangeQuerySpecs | int | None = None
+    active: StrictBool | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     currency: str | None = None
     expand: list[Literal["data.product"]] | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     lookup_keys: list[Annotated[str, Field(max_length=5000)]] | None = None
     product: Annotated[str | None, Field(max_length=5000)] = None
     recurring: AllPricesRecurringParams | None = None

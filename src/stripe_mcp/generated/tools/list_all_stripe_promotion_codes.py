@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    active: bool | None = None
+    active: StrictBool | None = None
     code: Annotated[str | None, Field(max_length=5000)] = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
-    created: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["data.customer"]] | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

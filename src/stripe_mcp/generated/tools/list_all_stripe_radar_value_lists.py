@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
@@ -14,8 +14,8 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     alias: Annotated[str | None, Field(max_length=100)] = None
     contains: Annotated[str | None, Field(max_length=800)] = None
-    created: RangeQuerySpecs | int | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    created: RangeQuerySpecs | StrictInt | None = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    canceled_at: RangeQuerySpecs | int | None = None
-    completed_at: RangeQuerySpecs | int | None = None
-    created: RangeQuerySpecs | int | None = None
+    canceled_at: RangeQuerySpecs | StrictInt | None = None
+    completed_at: RangeQuerySpecs | StrictInt | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: (
         list[
@@ -29,9 +29,9 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
-    released_at: RangeQuerySpecs | int | None = None
-    scheduled: bool | None = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
+    released_at: RangeQuerySpecs | StrictInt | None = None
+    scheduled: StrictBool | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None
     next_cursor: Annotated[str | None, Field(max_length=5000)] = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.automatic_tax_filter_params import AutomaticTaxFilterParams
 from ..models.range_query_specs import RangeQuerySpecs
@@ -15,9 +15,9 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     automatic_tax: AutomaticTaxFilterParams | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    created: RangeQuerySpecs | int | None = None
-    current_period_end: RangeQuerySpecs | int | None = None
-    current_period_start: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
+    current_period_end: RangeQuerySpecs | StrictInt | None = None
+    current_period_start: RangeQuerySpecs | StrictInt | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     expand: (
         list[
@@ -38,7 +38,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     status: (
         Literal[

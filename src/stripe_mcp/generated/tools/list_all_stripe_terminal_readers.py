@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
@@ -17,7 +17,7 @@ class Arguments(BaseModel):
         | None
     ) = None
     expand: list[Literal["data.location"]] | None = None
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     location: Annotated[str | None, Field(max_length=5000)] = None
     serial_number: Annotated[str | None, Field(max_length=5000)] = None
     status: Literal["offline", "online"] | None = None

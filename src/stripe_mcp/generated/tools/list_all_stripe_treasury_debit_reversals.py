@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     received_debit: Annotated[str | None, Field(max_length=5000)] = None
     resolution: Literal["lost", "won"] | None = None
     status: Literal["canceled", "completed", "processing"] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.linked_flows_param import LinkedFlowsParam
 
@@ -14,7 +14,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     linked_flows: LinkedFlowsParam | None = None
     status: Literal["failed", "succeeded"] | None = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None

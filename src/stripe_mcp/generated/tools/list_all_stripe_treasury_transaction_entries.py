@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: RangeQuerySpecs | int | None = None
-    effective_at: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
+    effective_at: RangeQuerySpecs | StrictInt | None = None
     expand: list[Literal["data.transaction"]] | None = None
     financial_account: str
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     order_by: Literal["created", "effective_at"] | None = None
     transaction: Annotated[str | None, Field(max_length=5000)] = None
     fields: Annotated[list[Annotated[str, Field(max_length=200, min_length=1)]] | None, Field(max_length=50)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.range_query_specs import RangeQuerySpecs
 from ..models.status_transition_timestamp_specs import StatusTransitionTimestampSpecs
@@ -13,9 +13,9 @@ from ..models.status_transition_timestamp_specs import StatusTransitionTimestamp
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    created: RangeQuerySpecs | int | None = None
+    created: RangeQuerySpecs | StrictInt | None = None
     financial_account: str
-    limit: Annotated[int | None, Field(ge=1, le=100)] = None
+    limit: Annotated[StrictInt | None, Field(ge=1, le=100)] = None
     order_by: Literal["created", "posted_at"] | None = None
     status: Literal["open", "posted", "void"] | None = None
     status_transitions: StatusTransitionTimestampSpecs | None = None

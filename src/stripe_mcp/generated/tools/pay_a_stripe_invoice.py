@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
@@ -34,10 +34,10 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    forgive: bool | None = None
+    forgive: StrictBool | None = None
     mandate: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
-    off_session: bool | None = None
-    paid_out_of_band: bool | None = None
+    off_session: StrictBool | None = None
+    paid_out_of_band: StrictBool | None = None
     payment_method: Annotated[str | None, Field(max_length=5000)] = None
     source: Annotated[str | None, Field(max_length=5000)] = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.card_present import CardPresent
 from ..models.interac_present import InteracPresent
@@ -14,7 +14,7 @@ from ..models.interac_present import InteracPresent
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount_tip: int | None = None
+    amount_tip: StrictInt | None = None
     card_present: CardPresent | None = None
     expand: list[Literal["location"]] | None = None
     interac_present: InteracPresent | None = None

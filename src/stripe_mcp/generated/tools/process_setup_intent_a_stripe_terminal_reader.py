@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.process_setup_config import ProcessSetupConfig
 
@@ -13,7 +13,7 @@ from ..models.process_setup_config import ProcessSetupConfig
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    customer_consent_collected: bool
+    customer_consent_collected: StrictBool
     expand: list[Literal["location"]] | None = None
     process_config: ProcessSetupConfig | None = None
     setup_intent: Annotated[str, Field(max_length=5000)]

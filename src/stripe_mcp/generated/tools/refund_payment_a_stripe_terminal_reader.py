@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     charge: Annotated[str | None, Field(max_length=5000)] = None
     expand: list[Literal["location"]] | None = None
     metadata: dict[str, str] | None = None
     payment_intent: Annotated[str | None, Field(max_length=5000)] = None
-    refund_application_fee: bool | None = None
-    reverse_transfer: bool | None = None
+    refund_application_fee: StrictBool | None = None
+    reverse_transfer: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
@@ -32,7 +32,7 @@ class Arguments(BaseModel):
         | None
     ) = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    proration_date: int | None = None
+    proration_date: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     expand: list[Literal["card.replaced_by", "card.replacement_for", "cardholder"]] | None = None
-    reverse_amount: int | None = None
+    reverse_amount: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

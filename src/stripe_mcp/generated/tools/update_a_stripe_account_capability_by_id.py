@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
@@ -13,7 +13,7 @@ class Arguments(BaseModel):
     account_id: Annotated[str, Field(max_length=5000)]
     id: str
     expand: list[Literal["account"]] | None = None
-    requested: bool | None = None
+    requested: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.external_account_documents_param import ExternalAccountDocumentsParam
 
@@ -23,7 +23,7 @@ class Arguments(BaseModel):
     address_line2: Annotated[str | None, Field(max_length=5000)] = None
     address_state: Annotated[str | None, Field(max_length=5000)] = None
     address_zip: Annotated[str | None, Field(max_length=5000)] = None
-    default_for_currency: bool | None = None
+    default_for_currency: StrictBool | None = None
     documents: ExternalAccountDocumentsParam | None = None
     exp_month: Annotated[str | None, Field(max_length=5000)] = None
     exp_year: Annotated[str | None, Field(max_length=5000)] = None

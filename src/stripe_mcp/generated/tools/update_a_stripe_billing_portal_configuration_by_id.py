@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.business_profile_update_param import BusinessProfileUpdateParam
 from ..models.features_updating_param import FeaturesUpdatingParam
@@ -15,7 +15,7 @@ from ..models.login_page_update_param import LoginPageUpdateParam
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     business_profile: BusinessProfileUpdateParam | None = None
     default_return_url: str | Literal[""] | None = None
     expand: list[Literal["application"]] | None = None

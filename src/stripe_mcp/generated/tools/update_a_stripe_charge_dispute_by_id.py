@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.dispute_evidence_params import DisputeEvidenceParams
 
@@ -33,7 +33,7 @@ class Arguments(BaseModel):
         | None
     ) = None
     metadata: dict[str, str] | Literal[""] | None = None
-    submit: bool | None = None
+    submit: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

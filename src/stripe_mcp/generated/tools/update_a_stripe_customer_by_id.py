@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.cash_balance_param import CashBalanceParam
 from ..models.customer_param import CustomerParam
@@ -20,7 +20,7 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     address: OptionalFieldsAddress | Literal[""] | None = None
-    balance: int | None = None
+    balance: StrictInt | None = None
     bank_account: CustomerPaymentSourceBankAccount | Annotated[str, Field(max_length=5000)] | None = None
     card: CustomerPaymentSourceCard | Annotated[str, Field(max_length=5000)] | None = None
     cash_balance: CashBalanceParam | None = None
@@ -47,7 +47,7 @@ class Arguments(BaseModel):
     invoice_settings: CustomerParam | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=256)] = None
-    next_invoice_sequence: int | None = None
+    next_invoice_sequence: StrictInt | None = None
     phone: Annotated[str | None, Field(max_length=20)] = None
     preferred_locales: list[Annotated[str, Field(max_length=5000)]] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None

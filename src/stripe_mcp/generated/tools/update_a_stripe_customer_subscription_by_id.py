@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.add_invoice_item_entry import AddInvoiceItemEntry
 from ..models.automatic_tax_config import AutomaticTaxConfig
@@ -28,12 +28,12 @@ class Arguments(BaseModel):
     automatic_tax: AutomaticTaxConfig | None = None
     billing_cycle_anchor: Annotated[Literal["now", "unchanged"] | None, Field(max_length=5000)] = None
     billing_thresholds: BillingThresholdsParam | Literal[""] | None = None
-    cancel_at: int | Literal[""] | None = None
-    cancel_at_period_end: bool | None = None
+    cancel_at: StrictInt | Literal[""] | None = None
+    cancel_at_period_end: StrictBool | None = None
     cancellation_details: CancellationDetailsParam | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
     coupon: Annotated[str | None, Field(max_length=5000)] = None
-    days_until_due: int | None = None
+    days_until_due: StrictInt | None = None
     default_payment_method: Annotated[str | None, Field(max_length=5000)] = None
     default_source: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
     default_tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
@@ -58,7 +58,7 @@ class Arguments(BaseModel):
     ) = None
     items: list[SubscriptionItemUpdateParams] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
-    off_session: bool | None = None
+    off_session: StrictBool | None = None
     pause_collection: PauseCollectionParam | Literal[""] | None = None
     payment_behavior: (
         Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
@@ -67,10 +67,10 @@ class Arguments(BaseModel):
     pending_invoice_item_interval: PendingInvoiceItemIntervalParams | Literal[""] | None = None
     promotion_code: Annotated[str | None, Field(max_length=5000)] = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    proration_date: int | None = None
+    proration_date: StrictInt | None = None
     transfer_data: CheckoutSessionTransferDataSpecs | Literal[""] | None = None
-    trial_end: Literal["now"] | int | None = None
-    trial_from_plan: bool | None = None
+    trial_end: Literal["now"] | StrictInt | None = None
+    trial_from_plan: StrictBool | None = None
     trial_settings: TrialSettingsConfig | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

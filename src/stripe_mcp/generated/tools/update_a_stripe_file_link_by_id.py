@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     expand: list[Literal["file"]] | None = None
-    expires_at: Literal["now"] | int | Literal[""] | None = None
+    expires_at: Literal["now"] | StrictInt | Literal[""] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.discounts_data_param import DiscountsDataParam
 from ..models.one_time_price_data import OneTimePriceData
@@ -16,20 +16,20 @@ from ..models.period import Period
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     description: Annotated[str | None, Field(max_length=5000)] = None
-    discountable: bool | None = None
+    discountable: StrictBool | None = None
     discounts: list[DiscountsDataParam] | Literal[""] | None = None
     expand: list[Literal["customer", "invoice", "price.product", "subscription", "test_clock"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     period: Period | None = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: OneTimePriceData | None = None
-    quantity: int | None = None
+    quantity: StrictInt | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
     tax_code: str | Literal[""] | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     unit_amount_decimal: Decimal | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.evidence_param import EvidenceParam
 
@@ -13,7 +13,7 @@ from ..models.evidence_param import EvidenceParam
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     evidence: EvidenceParam | None = None
     expand: list[Literal["transaction"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None

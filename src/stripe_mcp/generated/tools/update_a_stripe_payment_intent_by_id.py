@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.optional_fields_shipping import OptionalFieldsShipping
 from ..models.payment_intent_payment_method_options_param import PaymentIntentPaymentMethodOptionsParam
@@ -16,8 +16,8 @@ from ..models.transfer_data_update_params import TransferDataUpdateParams
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
-    application_fee_amount: int | Literal[""] | None = None
+    amount: StrictInt | None = None
+    application_fee_amount: StrictInt | Literal[""] | None = None
     capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
     currency: str | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.after_completion_params import AfterCompletionParams
 from ..models.automatic_tax_params import AutomaticTaxParams
@@ -19,9 +19,9 @@ from ..models.shipping_address_collection_params import ShippingAddressCollectio
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     after_completion: AfterCompletionParams | None = None
-    allow_promotion_codes: bool | None = None
+    allow_promotion_codes: StrictBool | None = None
     automatic_tax: AutomaticTaxParams | None = None
     billing_address_collection: Literal["auto", "required"] | None = None
     custom_fields: list[CustomFieldParam] | Literal[""] | None = None

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     expand: list[Literal["product"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     product: Annotated[str | None, Field(max_length=5000)] = None
-    trial_period_days: int | None = None
+    trial_period_days: StrictInt | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

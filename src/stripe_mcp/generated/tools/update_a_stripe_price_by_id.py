@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.price_currency_option import PriceCurrencyOption
 
@@ -13,14 +13,14 @@ from ..models.price_currency_option import PriceCurrencyOption
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     currency_options: dict[str, PriceCurrencyOption] | Literal[""] | None = None
     expand: list[Literal["product"]] | None = None
     lookup_key: Annotated[str | None, Field(max_length=200)] = None
     metadata: dict[str, str] | Literal[""] | None = None
     nickname: Annotated[str | None, Field(max_length=5000)] = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | None = None
-    transfer_lookup_key: bool | None = None
+    transfer_lookup_key: StrictBool | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 

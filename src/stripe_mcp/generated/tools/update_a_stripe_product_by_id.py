@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.features import Features
 from ..models.package_dimensions_specs import PackageDimensionsSpecs
@@ -14,7 +14,7 @@ from ..models.package_dimensions_specs import PackageDimensionsSpecs
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     default_price: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str, Field(max_length=40000)] | Literal[""] | None = None
     expand: list[Literal["default_price", "tax_code"]] | None = None
@@ -23,7 +23,7 @@ class Arguments(BaseModel):
     metadata: dict[str, str] | Literal[""] | None = None
     name: Annotated[str | None, Field(max_length=5000)] = None
     package_dimensions: PackageDimensionsSpecs | Literal[""] | None = None
-    shippable: bool | None = None
+    shippable: StrictBool | None = None
     statement_descriptor: Annotated[str | None, Field(max_length=22)] = None
     tax_code: str | Literal[""] | None = None
     unit_label: Annotated[str, Field(max_length=12)] | Literal[""] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.update_promotion_code_restrictions_params import UpdatePromotionCodeRestrictionsParams
 
@@ -13,7 +13,7 @@ from ..models.update_promotion_code_restrictions_params import UpdatePromotionCo
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     expand: list[Literal["customer"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     restrictions: UpdatePromotionCodeRestrictionsParams | None = None

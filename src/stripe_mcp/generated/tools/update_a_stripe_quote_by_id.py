@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.automatic_tax_param import AutomaticTaxParam
 from ..models.discounts_data_param import DiscountsDataParam
@@ -18,7 +18,7 @@ from ..models.subscription_data_update_params import SubscriptionDataUpdateParam
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    application_fee_amount: int | Literal[""] | None = None
+    application_fee_amount: StrictInt | Literal[""] | None = None
     application_fee_percent: float | Literal[""] | None = None
     automatic_tax: AutomaticTaxParam | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
@@ -42,7 +42,7 @@ class Arguments(BaseModel):
         ]
         | None
     ) = None
-    expires_at: int | None = None
+    expires_at: StrictInt | None = None
     footer: Annotated[str, Field(max_length=500)] | Literal[""] | None = None
     header: Annotated[str, Field(max_length=50)] | Literal[""] | None = None
     invoice_settings: QuoteParam | None = None

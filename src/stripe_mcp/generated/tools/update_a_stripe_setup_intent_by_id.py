@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.payment_method_data_params import PaymentMethodDataParams
 from ..models.setup_intent_payment_method_options_param import SetupIntentPaymentMethodOptionsParam
@@ -14,7 +14,7 @@ from ..models.setup_intent_payment_method_options_param import SetupIntentPaymen
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    attach_to_self: bool | None = None
+    attach_to_self: StrictBool | None = None
     customer: Annotated[str | None, Field(max_length=5000)] = None
     description: Annotated[str | None, Field(max_length=1000)] = None
     expand: (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..models.fixed_amount_update import FixedAmountUpdate
 
@@ -13,7 +13,7 @@ from ..models.fixed_amount_update import FixedAmountUpdate
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    active: bool | None = None
+    active: StrictBool | None = None
     expand: list[Literal["tax_code"]] | None = None
     fixed_amount: FixedAmountUpdate | None = None
     metadata: dict[str, str] | Literal[""] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..models.mandate_params import MandateParams
 from ..models.order_params import OrderParams
@@ -15,7 +15,7 @@ from ..models.owner import Owner
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
-    amount: int | None = None
+    amount: StrictInt | None = None
     mandate: MandateParams | None = None
     metadata: dict[str, str] | Literal[""] | None = None
     owner: Owner | None = None

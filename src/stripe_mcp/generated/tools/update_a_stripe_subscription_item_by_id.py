@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ..models.item_billing_thresholds_param import ItemBillingThresholdsParam
 from ..models.recurring_price_data import RecurringPriceData
@@ -17,15 +17,15 @@ class Arguments(BaseModel):
     billing_thresholds: ItemBillingThresholdsParam | Literal[""] | None = None
     expand: list[Literal["price.product"]] | None = None
     metadata: dict[str, str] | Literal[""] | None = None
-    off_session: bool | None = None
+    off_session: StrictBool | None = None
     payment_behavior: (
         Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | None
     ) = None
     price: Annotated[str | None, Field(max_length=5000)] = None
     price_data: RecurringPriceData | None = None
     proration_behavior: Literal["always_invoice", "create_prorations", "none"] | None = None
-    proration_date: int | None = None
-    quantity: int | None = None
+    proration_date: StrictInt | None = None
+    quantity: StrictInt | None = None
     tax_rates: list[Annotated[str, Field(max_length=5000)]] | Literal[""] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

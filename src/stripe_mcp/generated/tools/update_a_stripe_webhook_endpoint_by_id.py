@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, Field(max_length=5000)]
     description: Annotated[str, Field(max_length=5000)] | Literal[""] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     enabled_events: (
         list[
             Literal[

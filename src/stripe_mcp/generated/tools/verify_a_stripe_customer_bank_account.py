@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[str, Field(max_length=5000)]
     id: Annotated[str, Field(max_length=5000)]
-    amounts: list[int] | None = None
+    amounts: list[StrictInt] | None = None
     expand: list[Literal["account", "customer"]] | None = None
     idempotency_key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

@@ -7,7 +7,7 @@ The interface both implement is `base.Store`.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from stripe_mcp.managed.store.base import Store
 
@@ -21,6 +21,26 @@ class StoreUrlError(ValueError):
 def sqlite_path(url: str) -> Path | None:
     parsed = urlparse(url)
     return Path(parsed.path[1:] if url.startswith("sqlite:///") else parsed.path) if parsed.scheme == "sqlite" else None
+
+
+def store_label(url: str) -> str:
+    """The store as a person finds it: a SQLite file's absolute path, a Redis URL without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"{url} ({path.resolve()})" if not path.is_absolute() else url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the store given"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def store_exists(url: str) -> bool:
+    """Whether a SQLite store's file is there already (a Redis store is a server: it always counts as there)."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
 
 
 def open_store(url: str) -> Store:

@@ -33,6 +33,22 @@ class ServerRecord:
 
 
 @dataclass(frozen=True)
+class ServerHistoryRecord:
+    """A server as it was made, kept after it is revoked or expires: who had which URL, until when.
+
+    Never its token or the token's hash: a history entry cannot be resolved to a server.
+    """
+
+    id: str
+    account_id: str
+    name: str
+    config: dict[str, Any]
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None  # None: not revoked (live, or ended by its expires_at)
+
+
+@dataclass(frozen=True)
 class ApiTokenRecord:
     id: str
     token_hash: str
@@ -122,11 +138,15 @@ class Store(Protocol):
     async def add_server(self, record: ServerRecord) -> None: ...
     async def server_by_token_hash(self, token_hash: str) -> ServerRecord | None: ...
     async def list_servers(self, account_id: str) -> list[ServerRecord]: ...
-    async def delete_server(self, account_id: str, server_id: str) -> bool: ...
+    # Deleting a server keeps its history entry, marked revoked at `revoked_at` (default: now).
+    async def delete_server(self, account_id: str, server_id: str, revoked_at: float | None = None) -> bool: ...
+    # Every server made on the account (live, revoked or expired), oldest first; an account's removal drops it.
+    async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]: ...
     async def add_api_token(self, record: ApiTokenRecord) -> None: ...
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None: ...
     async def delete_account(self, account_id: str) -> bool: ...
-    async def setting(self, key: str, default: str) -> str: ...
+    async def setting(self, key: str, default: str) -> str: ...  # the stored value, or `default` stored first
+    async def stored_setting(self, key: str) -> str | None: ...  # the stored value, if any; stores nothing
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget: ...
     async def delete_expired_servers(self, now: float) -> int: ...
     # Usage: record_call counts a tool call in an hourly bucket and keeps the latest time; server_usage

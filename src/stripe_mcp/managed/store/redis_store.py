@@ -5,6 +5,8 @@ Keys (prefix `stripe-mcp:`):
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
 - `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
+- `server-history:<account id>` hash server id -> JSON of the server as made, plus `revoked_at` once revoked
+  (never a token hash); kept when the server expires or is revoked, dropped with the account;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
   `usage-last` sorted set server id -> time of its latest call;
 - OAuth clients, grants and tokens: see `redis_oauth`.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 
 import redis.asyncio as redis
 
@@ -23,6 +26,7 @@ from stripe_mcp.managed.store.base import (
     AccountRecord,
     ApiTokenRecord,
     Budget,
+    ServerHistoryRecord,
     ServerRecord,
 )
 from stripe_mcp.managed.store.redis_oauth import RedisOAuthStore
@@ -98,7 +102,11 @@ class RedisStore:
             if entries:
                 pipe.zrem(self._key("usage-last"), *entries)
                 pipe.delete(*(self._key("usage", _text(server_id)) for server_id in entries))
-            pipe.delete(self._key("servers", account_id), self._key("account", account_id))
+            pipe.delete(
+                self._key("servers", account_id),
+                self._key("account", account_id),
+                self._key("server-history", account_id),
+            )
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
             await pipe.execute()
@@ -125,6 +133,7 @@ class RedisStore:
             if record.expires_at is not None:
                 pipe.pexpireat(self._key("server", record.token_hash), math.ceil(record.expires_at * 1000))
             pipe.hset(self._key("servers", record.account_id), record.id, record.token_hash)
+            pipe.hset(self._key("server-history", record.account_id), record.id, _history_json(record, None))
             await pipe.execute()
 
     async def server_by_token_hash(self, token_hash: str) -> ServerRecord | None:
@@ -147,11 +156,15 @@ class RedisStore:
         servers = [await self.server_by_token_hash(_text(h)) for h in hashes.values()]
         return sorted((s for s in servers if s is not None), key=lambda s: (s.created_at, s.id))
 
-    async def delete_server(self, account_id: str, server_id: str) -> bool:
+    async def delete_server(self, account_id: str, server_id: str, revoked_at: float | None = None) -> bool:
         token_hash = await self._redis.hget(self._key("servers", account_id), server_id)
         if token_hash is None:
             return False
+        record = await self.server_by_token_hash(_text(token_hash))
         async with self._redis.pipeline(transaction=True) as pipe:
+            if record is not None:  # written again whole: a server made before the history was kept gets one too
+                revoked = time.time() if revoked_at is None else revoked_at
+                pipe.hset(self._key("server-history", account_id), server_id, _history_json(record, revoked))
             pipe.delete(self._key("server", _text(token_hash)))
             pipe.hdel(self._key("servers", account_id), server_id)
             pipe.zrem(self._key("usage-last"), server_id)
@@ -159,6 +172,24 @@ class RedisStore:
             await pipe.execute()
         await self.oauth.forget_server(server_id)
         return True
+
+    async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]:
+        entries = await self._redis.hgetall(self._key("server-history", account_id))
+        history = []
+        for server_id, raw in entries.items():
+            data = json.loads(raw)
+            history.append(
+                ServerHistoryRecord(
+                    id=_text(server_id),
+                    account_id=account_id,
+                    name=data["name"],
+                    config=data["config"],
+                    created_at=data["created_at"],
+                    expires_at=data["expires_at"],
+                    revoked_at=data["revoked_at"],
+                )
+            )
+        return sorted(history, key=lambda h: (h.created_at, h.id))
 
     async def delete_expired_servers(self, now: float) -> int:
         """Redis already dropped the expired records; forget their entries in the account indexes."""
@@ -213,6 +244,10 @@ class RedisStore:
         await self._redis.set(self._key("setting", key), default, nx=True)
         return _text(await self._redis.get(self._key("setting", key)))
 
+    async def stored_setting(self, key: str) -> str | None:
+        value = await self._redis.get(self._key("setting", key))
+        return None if value is None else _text(value)
+
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
         window = int(now // window_seconds)
         counter = self._key("budget", key, str(window))
@@ -225,3 +260,8 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _history_json(record: ServerRecord, revoked_at: float | None) -> str:
+    fields = {"name": record.name, "config": record.config, "created_at": record.created_at}
+    return json.dumps({**fields, "expires_at": record.expires_at, "revoked_at": revoked_at}, sort_keys=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from stripe_mcp.managed.store.base import (
     AccountRecord,
     ApiTokenRecord,
     Budget,
+    ServerHistoryRecord,
     ServerRecord,
 )
 from stripe_mcp.managed.store.sqlite_oauth import SCHEMA as OAUTH_SCHEMA
@@ -31,6 +33,11 @@ CREATE TABLE IF NOT EXISTS servers (
     expires_at REAL, created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS servers_by_account ON servers(account_id);
+CREATE TABLE IF NOT EXISTS server_history (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, config TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL, revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS server_history_by_account ON server_history(account_id);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, admin INTEGER NOT NULL DEFAULT 0
 );
@@ -68,6 +75,11 @@ class SqliteStore:
             except sqlite3.OperationalError as error:  # another process added it first
                 if "duplicate column" not in str(error):
                     raise
+        # Servers made before the history was kept get their entry (a no-op once every server has one).
+        self._db.execute(
+            "INSERT OR IGNORE INTO server_history (id, account_id, name, config, created_at, expires_at) "
+            "SELECT id, account_id, name, config, created_at, expires_at FROM servers"
+        )
 
     def _run(self, sql: str, params: Params = ()) -> list[Row]:
         with self._lock:
@@ -98,16 +110,24 @@ class SqliteStore:
         return int(self._run("SELECT COUNT(*) FROM accounts")[0][0])
 
     async def add_server(self, record: ServerRecord) -> None:
-        self._write(
-            "INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?, ?)",
+        config = json.dumps(record.config, sort_keys=True)
+        self._transaction(
             (
-                record.id,
-                record.account_id,
-                record.name,
-                record.token_hash,
-                json.dumps(record.config, sort_keys=True),
-                record.expires_at,
-                record.created_at,
+                "INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.account_id,
+                    record.name,
+                    record.token_hash,
+                    config,
+                    record.expires_at,
+                    record.created_at,
+                ),
+            ),
+            (
+                "INSERT INTO server_history (id, account_id, name, config, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, record.account_id, record.name, config, record.created_at, record.expires_at),
             ),
         )
 
@@ -119,9 +139,14 @@ class SqliteStore:
         rows = self._run("SELECT * FROM servers WHERE account_id = ? ORDER BY created_at, id", (account_id,))
         return [_server(row) for row in rows]
 
-    async def delete_server(self, account_id: str, server_id: str) -> bool:
+    async def delete_server(self, account_id: str, server_id: str, revoked_at: float | None = None) -> bool:
         return (
             self._transaction(
+                (
+                    "UPDATE server_history SET revoked_at = ? WHERE id IN "
+                    "(SELECT id FROM servers WHERE account_id = ? AND id = ?)",
+                    (time.time() if revoked_at is None else revoked_at, account_id, server_id),
+                ),
                 (
                     "DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ? AND id = ?)",
                     (account_id, server_id),
@@ -130,6 +155,17 @@ class SqliteStore:
             )
             > 0
         )
+
+    async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]:
+        rows = self._run(
+            "SELECT id, account_id, name, config, created_at, expires_at, revoked_at FROM server_history "
+            "WHERE account_id = ? ORDER BY created_at, id",
+            (account_id,),
+        )
+        return [
+            ServerHistoryRecord(id_, account, name, json.loads(config), created_at, expires_at, revoked_at)
+            for id_, account, name, config, created_at, expires_at, revoked_at in rows
+        ]
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
         self._write(
@@ -148,6 +184,10 @@ class SqliteStore:
         """The stored value, or `default` stored first: replicas sharing a store agree on it."""
         self._write("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, default))
         return str(self._run("SELECT value FROM settings WHERE key = ?", (key,))[0][0])
+
+    async def stored_setting(self, key: str) -> str | None:
+        rows = self._run("SELECT value FROM settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     async def delete_account(self, account_id: str) -> bool:
         return (

@@ -119,6 +119,7 @@ ENTRY = ToolEntry(
     method="GET",
     path="",
     resource="",
+    areas=(),
     tags=(),
     annotations=ANNOTATIONS,
     arguments=tuple(INPUT_SCHEMA["properties"]),

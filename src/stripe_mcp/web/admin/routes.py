@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -32,6 +34,7 @@ from stripe_mcp.web.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
 OAUTH_CLIENTS = "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients"
+log = logging.getLogger("stripe_mcp.admin")  # the same lines the console logs (ids, never keys or tokens)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -89,8 +92,8 @@ class AdminApi:
             body = await read_body(request, MAX_BODY_BYTES)
         except BodyTooLarge as error:
             raise AdminError(413, "body_too_large", str(error)) from None
-        if "json" not in request.headers.get("content-type", "application/json"):
-            raise AdminError(415, "unsupported_media_type", "send the body as application/json")
+        if not _json_body(request.headers.get("content-type", ""), body):
+            raise AdminError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
         try:
             return model.model_validate_json(body or b"{}")
         except ValidationError as error:
@@ -113,6 +116,7 @@ class AdminApi:
             record = await service.create_account(runtime.store, runtime.keys, body.name, body.stripe_api_key)
         except MissingEncryptionKey as error:
             raise AdminError(503, "encryption_key_missing", str(error)) from None
+        log.info("admin API: account added", extra={"account_id": record.id})
         return JSONResponse({"id": record.id, "name": record.name}, status_code=201)
 
     async def list_accounts(self, request: Request) -> Response:
@@ -123,6 +127,7 @@ class AdminApi:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
         await service.delete_account(runtime.store, account.id, runtime.forget_servers)
+        log.info("admin API: account removed", extra={"account_id": account.id})
         return Response(status_code=204)
 
     async def create_server(self, request: Request) -> Response:
@@ -143,6 +148,7 @@ class AdminApi:
             )
         except PolicyError as error:
             raise AdminError(400, "invalid_config", str(error)) from None
+        log.info("admin API: MCP server created", extra={"account_id": account.id, "server_id": created.record.id})
         url = runtime.mcp_url(created.token)
         return JSONResponse(server_out(runtime.registry, created.record, url), status_code=201)
 
@@ -165,14 +171,19 @@ class AdminApi:
         account = await self._account(request.path_params["account_id"])
         runtime = self.runtime_of()
         if not await service.revoke_server(
-            runtime.store, account.id, request.path_params["server_id"], runtime.forget_servers
+            runtime.store, account.id, request.path_params["server_id"], runtime.forget_servers, now=runtime.clock()
         ):
             raise AdminError(404, "not_found", "no such MCP server on this account")
+        log.info(
+            "admin API: MCP server revoked",
+            extra={"account_id": account.id, "server_id": request.path_params["server_id"]},
+        )
         return Response(status_code=204)
 
     async def create_api_token(self, request: Request) -> Response:
         body = await self._body(request, ApiTokenIn)
         record, token = await service.create_api_token(self.runtime_of().store, admin=body.admin)
+        log.info("admin API: API token created", extra={"api_token_id": record.id, "admin": body.admin})
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
 
     async def _server(self, request: Request) -> ServerRecord:
@@ -201,3 +212,15 @@ class AdminApi:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
+
+
+def _json_body(content_type: str, body: bytes) -> bool:
+    """Whether to read `body` as JSON: when it says so, when it says nothing, or when it parses as JSON whatever
+    it says (`curl -d '{...}'` labels JSON as a form). A real form or multipart body is refused with 415."""
+    if not content_type or "json" in content_type.lower():
+        return True
+    try:
+        json.loads(body)
+    except ValueError:  # also UnicodeDecodeError
+        return False
+    return True

@@ -52,7 +52,11 @@ async def account(page: Page) -> Response:
         }
         for server in await service.list_servers(runtime.store, record.id, now)
     ]
-    return page.render("account.html", account=record, servers=rows, now=now, crumbs=to_accounts())
+    history = [
+        {"record": ended, "ended_at": service.ended_at(ended), "revoked": ended.revoked_at == service.ended_at(ended)}
+        for ended in await service.ended_servers(runtime.store, record.id, now)
+    ]
+    return page.render("account.html", account=record, servers=rows, history=history, now=now, crumbs=to_accounts())
 
 
 async def remove_account(page: Page) -> Response:

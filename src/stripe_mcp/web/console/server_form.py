@@ -16,7 +16,7 @@ EXPIRY_CHOICES = (
     ("604800", "In 7 days"),
     ("2592000", "In 30 days"),
     ("7776000", "In 90 days"),
-    ("date", "On the date below (UTC)"),
+    ("date", "On the date (UTC)"),
 )
 
 
@@ -82,3 +82,14 @@ def count_text(preview: ToolPreview) -> str:
     if preview.listed == 3:
         return f"{tools} match these filters; agents see 3 discovery tools and reach these through call_tool."
     return f"{tools} match these filters; agents see ChatGPT's search and fetch, which use them."
+
+
+def money_text(preview: ToolPreview) -> str:
+    """The warning for a server that can move money; empty when it cannot."""
+    count = len(preview.money_tools)
+    if not count:
+        return ""
+    return (
+        f"{count} of these tools can move money (charges, refunds, payouts, transfers, invoice payments): "
+        "give this URL only to an agent you trust with that."
+    )

@@ -10,24 +10,25 @@ from starlette.responses import JSONResponse, Response
 from stripe_mcp.managed import service
 from stripe_mcp.managed.store.base import AccountRecord
 from stripe_mcp.tools.filters import EXPOSURES, KINDS, METHOD_GROUPS, PolicyError
+from stripe_mcp.tools.money import money_tools
 from stripe_mcp.web.admin.models import ServerIn
 from stripe_mcp.web.console.forms import Form, problems
 from stripe_mcp.web.console.page import NotFound, Page
 from stripe_mcp.web.console.rendering import see_other
-from stripe_mcp.web.console.server_form import EXPIRY_CHOICES, ServerForm, count_text
+from stripe_mcp.web.console.server_form import EXPIRY_CHOICES, ServerForm, count_text, money_text
 from stripe_mcp.web.console.snippets import snippets
 from stripe_mcp.web.console.urls import account_url, server_url, to_account
 
 log = logging.getLogger("stripe_mcp.console")
 
 EXPOSURE_HELP = {
-    "all": "every tool the filters leave, listed one by one",
-    "discovery": "three tools (search_tools, get_tool_schema, call_tool) that find and call the others",
-    "chatgpt": "ChatGPT's search and fetch, built on the tools the filters leave",
+    "all": "every tool, one by one",
+    "discovery": "3 tools that find and call the others",
+    "chatgpt": "ChatGPT's search and fetch",
 }
 METHOD_HELP = {
-    "read": "get, list and search",
-    "write": "create, update, delete and custom actions",
+    "read": "get, list, search",
+    "write": "create, update, delete, actions",
 }
 
 
@@ -86,7 +87,9 @@ async def revoke_server(page: Page) -> Response:
     runtime = page.runtime
     if page.posted:
         server_id = page.path_id("server_id")
-        if not await service.revoke_server(runtime.store, account.id, server_id, runtime.forget_servers):
+        if not await service.revoke_server(
+            runtime.store, account.id, server_id, runtime.forget_servers, now=runtime.clock()
+        ):
             raise NotFound()
         log.info("console: MCP server revoked", extra={"account_id": account.id, "server_id": server_id})
         return see_other(f"{account_url(account.id)}?notice=server-revoked")
@@ -119,6 +122,7 @@ async def tool_count(page: Page) -> Response:
             "listed": preview.listed,
             "text": count_text(preview),
             "warnings": list(preview.warnings),
+            "money": money_text(preview),
         },
         headers=headers,
     )
@@ -133,8 +137,11 @@ def _server_form(
     preview: service.ToolPreview | None,
 ) -> Response:
     registry = page.runtime.registry
-    areas = sorted({t.tags[0] for t in registry.tools.values() if t.tags})
-    resources = sorted({tag for t in registry.tools.values() for tag in t.tags[1:]} - set(areas))
+    areas = registry.areas
+    resources = sorted({tag for t in registry.tools.values() for tag in t.tags} - set(areas))
+    money_areas = {
+        area: n for area, names in areas.items() if (n := len(money_tools(registry.tools[t] for t in names)))
+    }
     return page.render(
         "server_new.html",
         status,
@@ -143,9 +150,12 @@ def _server_form(
         errors=errors,
         preview=preview,
         count_text=count_text(preview) if preview else None,
-        methods=[*METHOD_GROUPS, *KINDS],
+        money_text=money_text,
+        method_groups=list(METHOD_GROUPS),
+        kinds=list(KINDS),
         method_help=METHOD_HELP,
         areas=areas,
+        money_areas=money_areas,
         resources=resources,
         exposures=EXPOSURES,
         exposure_help=EXPOSURE_HELP,
