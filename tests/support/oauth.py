@@ -8,6 +8,7 @@ import hashlib
 import html
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,3 +136,10 @@ def official_provider(
         **metadata,
     )
     return OAuthClientProvider(url, client_metadata, storage or MemoryTokens(), open_browser, callback)
+
+
+def stripe_tools(names: Iterable[str]) -> int:
+    """How many of the listed tools are Stripe's: `tool_count`; a read server also lists query_stripe."""
+    listed = list(names)
+    assert "query_stripe" in listed
+    return len(listed) - 1
