@@ -147,20 +147,12 @@ async def test_a_revoke_on_a_holds_on_b_within_a_second(
         assert time.monotonic() - started < REVOKE_LIMIT
 
 
-async def avoid_window_edge(window_seconds: int, margin: float = 3.0) -> None:
-    """Budgets use fixed windows aligned on the epoch: do not let a short burst straddle two windows."""
-    left = window_seconds - time.time() % window_seconds
-    if left < margin:
-        await asyncio.sleep(left + 0.05)
-
-
 async def test_the_budget_is_shared(replicas: tuple[RunningServer, RunningServer], account_id: str) -> None:
     a, b = replicas
     made = create_on(a, account_id)
     url_a, url_b = on(a, made["url"]), on(b, made["url"])
     async with httpx.AsyncClient(timeout=10.0) as http:
         session = await start_session(http, url_a)
-        await avoid_window_edge(60)
         statuses = [
             (await http.post(url, json=call(i), headers=session)).status_code
             for i, url in enumerate([url_a, url_a, url_b, url_b])

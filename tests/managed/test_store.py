@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import sqlite3
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import redis
 from cryptography.fernet import Fernet
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.budgets import BudgetRule, BudgetTake
 from stripe_mcp.managed.secrets import KeyBox, token_hash
 from stripe_mcp.managed.store import open_store, sqlite_path
 from stripe_mcp.managed.store.base import (
@@ -167,32 +169,86 @@ async def test_setting_keeps_the_first_value(store: Store, store_url: str) -> No
         await other.close()
 
 
-async def test_take_budget_counts_within_a_window(store: Store) -> None:
-    window_start = 1_000_000.0  # a multiple of 10: window [1000000, 1000010)
-    answers = [await store.take_budget("server:srv_1", 3, 10, window_start + 0.5) for _ in range(4)]
+async def test_take_budget_counts_a_sliding_window(store: Store) -> None:
+    t0 = 1_000_000.0
+    answers = [await store.take_budget("server:srv_1", 3, 10, t0 + index * 0.1) for index in range(4)]
     assert [(b.allowed, b.limit, b.remaining) for b in answers] == [
         (True, 3, 2),
         (True, 3, 1),
         (True, 3, 0),
         (False, 3, 0),
     ]
-    assert all(b.reset_seconds == 10 for b in answers)
-    late = await store.take_budget("server:srv_1", 3, 10, window_start + 6.5)
+    assert all(b.reset_seconds == 10 for b in answers)  # the oldest call (t0) leaves the window at t0 + 10
+    late = await store.take_budget("server:srv_1", 3, 10, t0 + 6.5)
     assert (late.allowed, late.remaining, late.reset_seconds) == (False, 0, 4)
     # Other keys have their own budget.
-    other = await store.take_budget("account:acct_1", 3, 10, window_start + 6.5)
+    other = await store.take_budget("account:acct_1", 3, 10, t0 + 6.5)
     assert (other.allowed, other.remaining) == (True, 2)
-    # A new window starts over.
-    fresh = await store.take_budget("server:srv_1", 3, 10, window_start + 10.0)
-    assert (fresh.allowed, fresh.limit, fresh.remaining, fresh.reset_seconds) == (True, 3, 2, 10)
+    # At t0 + 10 the oldest call has left the window: one place, and only one.
+    freed = await store.take_budget("server:srv_1", 3, 10, t0 + 10.0)
+    assert (freed.allowed, freed.remaining) == (True, 0)
+    still = await store.take_budget("server:srv_1", 3, 10, t0 + 10.05)
+    assert (still.allowed, still.reset_seconds) == (False, 1)  # t0 + 0.1 leaves at t0 + 10.1
+    # Refused calls were not counted: once the counted ones have left, every place is back.
+    back = await store.take_budget("server:srv_1", 3, 10, t0 + 20.0)
+    assert (back.allowed, back.limit, back.remaining, back.reset_seconds) == (True, 3, 2, 10)
+
+
+async def test_a_burst_across_a_window_edge_gets_the_limit_and_no_more(store: Store) -> None:
+    """The boundary burst: with fixed windows, 50 calls per 10 s let 99 calls through in 0.58 s, half of them
+    just before a multiple of 10 s and half just after. Any 10 s may hold 50 calls, not more."""
+    edge = 1_000_010.0
+    times = [edge - 0.29 + index * 0.0058 for index in range(100)]  # 100 calls in 0.58 s, the edge in the middle
+    allowed = [at for at in times if (await store.take_budget("server:burst", 50, 10, at)).allowed]
+    assert len(allowed) == 50
+    assert allowed == times[:50]
+
+
+async def test_a_call_is_let_through_exactly_when_its_window_has_room(store: Store) -> None:
+    """400 calls at random intervals (bursts and pauses) against 5 calls per 2 s: each answer is what counting
+    the calls let through in the 2 s before it says, so no 2 s ever hold more than 5 and none is refused
+    while there is room."""
+    chooser = random.Random(15)
+    now, allowed = 2_000_000.0, []
+    for _ in range(400):
+        now += chooser.choice((0.001, 0.01, 0.1, 0.5, 1.5))
+        room = sum(1 for at in allowed if at > now - 2) < 5
+        budget = await store.take_budget("server:random", 5, 2, now)
+        assert budget.allowed == room, (now, allowed[-5:])
+        if budget.allowed:
+            allowed.append(now)
+    assert 100 < len(allowed) < 400
+
+
+async def test_a_call_takes_all_its_budgets_or_none(store: Store) -> None:
+    now = 3_000_000.0
+    server_a, server_b, account_rule = BudgetRule(2, 60), BudgetRule(2, 60), BudgetRule(3, 60)
+
+    def takes(server: str, rule: BudgetRule) -> list[BudgetTake]:
+        return [BudgetTake(f"server:{server}", rule), BudgetTake("account:acct_1", account_rule)]
+
+    assert [b.allowed for b in await store.take_budgets(takes("a", server_a), now)] == [True, True]
+    assert [b.allowed for b in await store.take_budgets(takes("a", server_a), now + 1)] == [True, True]
+    refused = await store.take_budgets(takes("a", server_a), now + 2)  # server a is full
+    assert [(b.allowed, b.remaining) for b in refused] == [(False, 0), (False, 1)]
+    # The refused call took nothing from the account: server b still gets its one remaining place.
+    let_through = await store.take_budgets(takes("b", server_b), now + 3)
+    assert [(b.allowed, b.remaining) for b in let_through] == [(True, 1), (True, 0)]
+    full = await store.take_budgets(takes("b", server_b), now + 4)
+    assert [(b.allowed, b.remaining, b.reset_seconds) for b in full] == [(False, 1, 59), (False, 0, 56)]
 
 
 async def test_budget_is_shared_by_two_connections(store: Store, store_url: str) -> None:
+    """Redis shares every call at once; processes on one SQLite file share theirs at each flush."""
     other = open_store(store_url)
     try:
         now = 2_000_000.0
         assert (await store.take_budget("server:s", 2, 60, now)).allowed
+        await store.flush()
+        await other.flush()
         assert (await other.take_budget("server:s", 2, 60, now)).allowed
+        await other.flush()
+        await store.flush()
         assert not (await store.take_budget("server:s", 2, 60, now)).allowed
         assert not (await other.take_budget("server:s", 2, 60, now)).allowed
     finally:
@@ -209,8 +265,9 @@ async def test_a_restart_keeps_everything(store_url: str) -> None:
         await first.add_api_token(api)
         assert await first.setting("k", "v1") == "v1"
         await first.take_budget("server:srv_1", 5, 3600, 7200.0)
+        await first.record_call("srv_1", 7300.0)
     finally:
-        await first.close()
+        await first.close()  # writes what was counted in memory
     second = open_store(store_url)
     try:
         assert await second.list_accounts() == [acct]
@@ -221,6 +278,7 @@ async def test_a_restart_keeps_everything(store_url: str) -> None:
         assert await second.api_token_by_hash(token_hash("api-secret")) == api
         assert await second.setting("k", "v2") == "v1"
         assert (await second.take_budget("server:srv_1", 5, 3600, 7200.0)).remaining == 3
+        assert await second.server_usage("srv_1", 7400.0) == (7300.0, 1)
     finally:
         await second.close()
 
@@ -330,6 +388,10 @@ async def test_usage_is_shared_by_two_connections(store: Store, store_url: str) 
         await store.record_call("srv_1", now)
         await other.record_call("srv_1", now + 1)
         await store.record_call("srv_1", now + 2)
+        # Each sees its own calls at once, the other's after that one flushes.
+        assert await store.server_usage("srv_1", now + 3) == (now + 2, 2)
+        await store.flush()
+        await other.flush()
         assert await other.server_usage("srv_1", now + 3) == (now + 2, 3)
         assert await store.server_usage("srv_1", now + 3) == (now + 2, 3)
     finally:

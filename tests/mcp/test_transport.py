@@ -458,6 +458,17 @@ def test_signer_rejects_ids_that_are_too_old() -> None:
     assert signer.verify(issued, "other", now=1_000_100) is None
 
 
+def test_signer_remembers_only_the_ids_it_verified() -> None:
+    signer = SessionSigner(b"k")
+    issued = signer.issue("tok", "2025-06-18")
+    assert signer.verify(issued, "tok") == "2025-06-18"  # now remembered
+    tampered = issued[:-1] + ("0" if issued[-1] != "0" else "1")
+    assert signer.verify(tampered, "tok") is None
+    assert signer.verify(issued, "tok") == "2025-06-18"
+    assert signer.verify(issued, "other") is None
+    assert SessionSigner(b"another secret").verify(issued, "tok") is None
+
+
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_get_and_delete_are_405(http: httpx.Client, url: str, session: str, method: str) -> None:
     for headers in (legacy_headers(session), modern_headers("tools/list")):

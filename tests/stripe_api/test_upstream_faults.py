@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Upstream
+from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL, USER_AGENT, Limits, Timeouts, Upstream
 from stripe_mcp.stripe_api.pagination import encode_offset_cursor
 from stripe_mcp.stripe_api.request import build_request
 from stripe_mcp.stripe_api.types import InvalidArgument
@@ -116,7 +116,7 @@ UPLOAD_FILE = make_tool(
 
 @pytest.fixture
 async def upstream(fake_stripe: FakeStripe) -> AsyncIterator[Upstream]:
-    client = Upstream(fake_stripe.base_url, timeout=httpx.Timeout(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
+    client = Upstream(fake_stripe.base_url, timeout=Timeouts(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
     try:
         yield client
     finally:
@@ -283,7 +283,7 @@ async def test_slow_trickle_is_cut_by_the_total_timeout(upstream: Upstream, fake
 
 
 async def test_connection_reset(resetting_server: ResettingServer) -> None:
-    upstream = Upstream(resetting_server.base_url, timeout=httpx.Timeout(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
+    upstream = Upstream(resetting_server.base_url, timeout=Timeouts(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
     try:
         outcome = await run(upstream, REFUND, {"charge": "ch_1"})
     finally:
@@ -295,7 +295,7 @@ async def test_connection_reset(resetting_server: ResettingServer) -> None:
 
 
 async def test_connection_refused_says_nothing_was_sent() -> None:
-    upstream = Upstream(unused_port_url(), timeout=httpx.Timeout(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
+    upstream = Upstream(unused_port_url(), timeout=Timeouts(READ_TIMEOUT), total_timeout=TOTAL_TIMEOUT)
     try:
         outcome = await run(upstream, REFUND, {"charge": "ch_1"})
     finally:
@@ -308,10 +308,10 @@ async def test_connection_refused_says_nothing_was_sent() -> None:
 async def test_a_call_cancelled_at_any_moment_leaves_its_connection_usable(fake_stripe: FakeStripe) -> None:
     """Cancelled after 0, 1, 2, ... event-loop turns, a call is stopped in each phase in turn: connecting,
     sending, reading, handing its connection back. The pool holds one connection, so one left behind
-    unusable (httpcore keeps it ACTIVE when a cancellation lands as it is handed back) fails the next call."""
+    unusable (as httpcore kept it when a cancellation landed as it was handed back) fails the next call."""
     fake_stripe.on("GET", "/v1/charges/ch_1", respond(200, {"id": "ch_1", "object": "charge"}))
-    one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    upstream = Upstream(fake_stripe.base_url, timeout=httpx.Timeout(READ_TIMEOUT), limits=one_connection, shards=1)
+    one_connection = Limits(max_connections=1)
+    upstream = Upstream(fake_stripe.base_url, timeout=Timeouts(READ_TIMEOUT), limits=one_connection)
 
     def call() -> Any:
         return upstream.call(GET_CHARGE, {"id": "ch_1"}, api_key=API_KEY, stripe_version=VERSION)
@@ -544,14 +544,14 @@ async def test_one_pool_of_clients_per_base_url(fake_stripe: FakeStripe) -> None
     try:
         for _ in range(3):
             await run(upstream, GET_CHARGE, {"id": "ch_1"})
-        assert len(upstream._pools) == 1
+        assert upstream._wire is not None and len(upstream._wire.pools) == 1
     finally:
         await upstream.aclose()
-    assert upstream._pools == {}
+    assert upstream._wire is None
 
 
 def test_total_timeout_defaults_to_the_read_timeout() -> None:
-    assert Upstream(timeout=httpx.Timeout(7.0, connect=2.0)).total_timeout == 7.0
+    assert Upstream(timeout=Timeouts(7.0, connect=2.0)).total_timeout == 7.0
 
 
 def test_generated_modules_build_requests() -> None:

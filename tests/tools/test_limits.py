@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from stripe_mcp.mcp import security
 from stripe_mcp.mcp.dispatch import dispatch_message
 from stripe_mcp.mcp.routes import mcp_routes
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Timeouts, Upstream
 from stripe_mcp.tools import arguments as arguments_module
 from stripe_mcp.tools import server as server_module
 from stripe_mcp.tools.registry import Registry
@@ -47,7 +47,7 @@ def registry() -> Registry:
 
 
 def make_server(registry: Registry, base_url: str, **options: Any) -> StripeMcpServer:
-    upstream = Upstream(base_url, timeout=httpx.Timeout(5.0))
+    upstream = Upstream(base_url, timeout=Timeouts(5.0))
     return StripeMcpServer(registry, upstream, Account(API_KEY, registry.api_version), **options)
 
 

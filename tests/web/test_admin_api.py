@@ -209,6 +209,8 @@ def guarded_routes(account: str) -> list[tuple[str, str]]:
         ("GET", f"/integrated-account/{account}/mcp"),
         ("DELETE", f"/integrated-account/{account}/mcp/srv_x"),
         ("POST", "/api-token"),
+        ("GET", "/api-token"),
+        ("DELETE", "/api-token/tok_x"),
     ]
 
 
@@ -373,7 +375,8 @@ def test_openapi_document(running: RunningServer) -> None:
         for method in route.methods - {"HEAD"}
     }
     assert admin_routes <= documented, admin_routes - documented
-    assert len(admin_routes) == 9  # with GET and DELETE of an OAuth server's clients
+    # With listing and revoking API tokens, and GET and DELETE of an OAuth server's clients.
+    assert len(admin_routes) == 11
 
 
 def test_provisioning_logs_one_line_per_change(running: RunningServer, admin: Admin) -> None:

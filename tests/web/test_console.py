@@ -285,10 +285,15 @@ def test_sign_in_attempts_are_limited(running: RunningServer) -> None:
     client = Browser(running.base_url, local_address="127.0.0.5")
     try:
         client.get("/admin/sign-in")
-        statuses = [client.post("/admin/sign-in", {"token": "guess", "next": ""}).status_code for _ in range(21)]
-        assert statuses[:20] == [401] * 20 and statuses[20] == 429
-        # Over the limit, even the right token waits.
-        assert client.post("/admin/sign-in", {"token": ADMIN_TOKEN, "next": ""}).status_code == 429
+        statuses = [client.post("/admin/sign-in", {"token": "guess", "next": ""}).status_code for _ in range(11)]
+        assert statuses[:10] == [401] * 10 and statuses[10] == 429
+        # Too early, even the right token waits: an attempt inside the wait is not looked at.
+        early = client.post("/admin/sign-in", {"token": ADMIN_TOKEN, "next": ""})
+        assert early.status_code == 429 and 1 <= int(early.headers["retry-after"]) <= 60
+        # Then the owner who waits as told gets in: the lock stops guessers, not the owner.
+        time.sleep(int(early.headers["retry-after"]))
+        assert client.post("/admin/sign-in", {"token": ADMIN_TOKEN, "next": ""}).status_code == 303
+        assert client.get("/admin/accounts").status_code == 200
     finally:
         client.close()
 
@@ -298,11 +303,15 @@ def test_sign_out(running: RunningServer) -> None:
     try:
         client.sign_in()
         assert client.get("/admin/accounts").status_code == 200
+        signed_out = client.http.cookies["stripe_mcp_console"]
         out = client.post("/admin/sign-out", {})
         assert out.status_code == 303 and out.headers["location"] == "/admin/sign-in"
         cookie = out.headers["set-cookie"]
         assert "stripe_mcp_console=" in cookie and "Max-Age=0" in cookie and "Path=/admin" in cookie
         assert client.get("/admin/accounts").status_code == 303
+        # Ended on the server too: the cookie of the signed-out session, sent again, opens nothing.
+        with httpx.Client(base_url=running.base_url, cookies={"stripe_mcp_console": signed_out}, timeout=10.0) as copy:
+            assert copy.get("/admin/accounts").status_code == 303
     finally:
         client.close()
 

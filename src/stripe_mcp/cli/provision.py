@@ -14,9 +14,10 @@ import click
 from stripe_mcp.cli.main import comma_list, fail
 from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import KeyBox, MissingEncryptionKey, encryption_keys
-from stripe_mcp.managed.store import StoreUrlError, open_store, store_exists, store_label
-from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.managed.store import StoreUrlError, open_store, store_exists, store_label, unavailable_errors
+from stripe_mcp.managed.store.base import ApiTokenRecord, ServerRecord, Store
 from stripe_mcp.managed.store_keys import check_store_keys
+from stripe_mcp.managed.times import iso
 from stripe_mcp.tools.filters import EXPOSURES, PolicyError
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.web.settings import DEFAULTS
@@ -72,8 +73,8 @@ def with_store(store_url: str, action: Action[T], *, creates: bool = False) -> T
         return asyncio.run(run())
     except (Refused, PolicyError, MissingEncryptionKey, StoreUrlError) as exc:
         fail(str(exc))
-    except (OSError, ConnectionError) as exc:
-        fail(f"cannot open the store {where}: {exc}")
+    except unavailable_errors() as exc:
+        fail(f"cannot open the store {where}: {' '.join(str(exc).split()) or type(exc).__name__}")
 
 
 async def existing_account(store: Store, account_id: str) -> None:
@@ -81,8 +82,17 @@ async def existing_account(store: Store, account_id: str) -> None:
         raise Refused(f"no integrated account {account_id}")
 
 
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+expires_at_option = click.option(
+    "--expires-at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
+    default=None,
+    help="When it stops working, e.g. 2026-12-01T00:00:00Z (UTC unless it says otherwise). Default: never.",
+)
+
+
+def timestamp(when: datetime | None) -> float | None:
+    """A --expires-at as Unix time: UTC unless it says otherwise."""
+    return None if when is None else (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsage) -> str:
@@ -192,12 +202,7 @@ def servers() -> None:
     help="url_token: a secret URL. oauth: a URL without secret; clients connect with OAuth and a person's consent.",
 )
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
-@click.option(
-    "--expires-at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
-    default=None,
-    help="When the URL stops working, e.g. 2026-12-01T00:00:00Z. Default: never.",
-)
+@expires_at_option
 @store_option
 @public_url_option
 def servers_create(
@@ -215,9 +220,7 @@ def servers_create(
     public_url: str,
 ) -> None:
     """Create a server and print its MCP URL (shown this once)."""
-    expires = None
-    if expires_at is not None:
-        expires = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    expires = timestamp(expires_at)
     # The admin API's config keys, one option each.
     config = {
         "methods": comma_list(methods),
@@ -269,7 +272,7 @@ def servers_revoke(account_id: str, server_id: str, store_url: str) -> None:
     """Revoke a server: its URL answers 404 from then on."""
 
     async def revoke(store: Store, keys: KeyBox | None, registry: Registry) -> None:
-        if not await service.revoke_server(store, account_id, server_id):
+        if not await service.revoke_server(store, account_id, server_id, keys=keys):
             raise Refused(f"no server {server_id} on account {account_id}")
 
     with_store(store_url, revoke)
@@ -283,14 +286,56 @@ def api_tokens() -> None:
 
 @api_tokens.command("create")
 @click.option("--admin", is_flag=True, help="The token also signs in to the admin console at /admin.")
+@click.option("--account", "account_id", default=None, help="Only this account's servers accept the token.")
+@expires_at_option
 @store_option
-def api_tokens_create(admin: bool, store_url: str) -> None:
+def api_tokens_create(admin: bool, account_id: str | None, expires_at: datetime | None, store_url: str) -> None:
     """Create an API token and print it (shown this once)."""
 
     async def create(store: Store, keys: KeyBox | None, registry: Registry) -> tuple[str, str]:
-        record, token = await service.create_api_token(store, admin=admin)
+        record, token = await service.create_api_token(
+            store, admin=admin, account_id=account_id, expires_at=timestamp(expires_at)
+        )
         return record.id, token
 
     token_id, token = with_store(store_url, create, creates=True)
     click.echo(f"created API token {token_id} (shown once):")
     click.echo(token)
+
+
+def token_line(record: ApiTokenRecord) -> str:
+    """One API token on one line: its id, then key=value fields (never the token)."""
+    fields = [
+        f"account={record.account_id or 'all'}",
+        f"admin={'yes' if record.admin else 'no'}",
+        f"created_at={iso(record.created_at)}",
+        f"expires_at={'never' if record.expires_at is None else iso(record.expires_at)}",
+        f"last_used_at={'never' if record.last_used_at is None else iso(record.last_used_at)}",
+    ]
+    return "  ".join([record.id, *fields])
+
+
+@api_tokens.command("list")
+@store_option
+def api_tokens_list(store_url: str) -> None:
+    """The API tokens that hold (revoked and expired ones are refused, so not listed); never the tokens."""
+
+    async def listed(store: Store, keys: KeyBox | None, registry: Registry) -> list[str]:
+        return [token_line(record) for record in await service.list_api_tokens(store, time.time())]
+
+    for line in with_store(store_url, listed):
+        click.echo(line)
+
+
+@api_tokens.command("revoke")
+@click.option("--id", "token_id", required=True, help="The token's id, tok_... (from api-tokens list).")
+@store_option
+def api_tokens_revoke(token_id: str, store_url: str) -> None:
+    """Revoke an API token: every server and console session refuses it from then on."""
+
+    async def revoke(store: Store, keys: KeyBox | None, registry: Registry) -> None:
+        if not await service.revoke_api_token(store, token_id):
+            raise Refused(f"no API token {token_id}")
+
+    with_store(store_url, revoke)
+    click.echo(f"revoked {token_id}")

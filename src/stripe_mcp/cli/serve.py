@@ -13,13 +13,22 @@ from stripe_mcp.cli.main import fail
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
 from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
-from stripe_mcp.managed.store import StoreUrlError, store_exists, store_label
+from stripe_mcp.managed.store import StoreUrlError, store_exists, store_label, unavailable_errors
+from stripe_mcp.managed.times import iso
 from stripe_mcp.web.app import create_app
+from stripe_mcp.web.connections import (
+    BODY_TIMEOUT_SECONDS,
+    HEADER_TIMEOUT_SECONDS,
+    ConnectionGuard,
+    ConnectionLimits,
+    default_max_connections,
+)
 from stripe_mcp.web.logging import configure_logging
 from stripe_mcp.web.runtime import Runtime, preflight
 from stripe_mcp.web.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULTS, Settings
 
 SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown forever
+KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this
 
 
 @click.command()
@@ -86,6 +95,26 @@ SHUTDOWN_SECONDS = 5  # open legacy SSE streams would otherwise hold a shutdown 
     help="OAuth clients known by a Client ID Metadata Document (their client_id is its URL): fetched over https "
     "from public addresses only; 'private' also allows private and loopback addresses and plain http; 'off' refuses them.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, None),
+    default=None,
+    help="Open connections at most; beyond, the longest-idle one is closed. Default: the descriptor limit less 256.",
+)
+@click.option(
+    "--header-timeout",
+    default=HEADER_TIMEOUT_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds a connection has to send a request's headers.",
+)
+@click.option(
+    "--body-timeout",
+    default=BODY_TIMEOUT_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a request has to send its body.",
+)
 def serve(
     host: str,
     port: int,
@@ -100,6 +129,9 @@ def serve(
     account_budget: str,
     loaded_tools: int,
     client_id_documents: str,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Serve MCP over HTTP for every server in the store, and the admin API (STRIPE_MCP_ADMIN_TOKEN)."""
     try:
@@ -139,22 +171,37 @@ def serve(
             click.echo("admin console and API: closed (set STRIPE_MCP_ADMIN_TOKEN to open them at /admin)")
         if runtime.default_url:
             click.echo(f"read-only MCP server for STRIPE_API_KEY: {runtime.default_url}")
+        elif runtime.default_revoked_at is not None:
+            click.echo(
+                f"the read-only MCP server for STRIPE_API_KEY was revoked at {iso(runtime.default_revoked_at)}; it is "
+                f"not made again. For a new URL: stripe-mcp servers create --account {runtime.default_account_id} "
+                "--name default --methods read (or the console at /admin); to stop this notice, unset STRIPE_API_KEY."
+            )
 
     configure_logging()
     try:
         asyncio.run(preflight(settings))
     except (MissingEncryptionKey, StoreUrlError) as exc:
         fail(str(exc))
-    except (OSError, ConnectionError) as exc:
-        fail(f"cannot open the store {where}: {exc}")
+    except unavailable_errors() as exc:
+        fail(f"cannot open the store {where}: {one_line(exc)}")
+    limits = ConnectionLimits(max_connections or default_max_connections(), header_timeout, body_timeout)
     uvicorn.run(
         create_app(settings, on_ready=ready),
         host=host,
         port=port,
         log_level="warning",
         lifespan="on",
+        http=ConnectionGuard(limits).protocol(),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )
+
+
+def one_line(error: Exception) -> str:
+    """An exception as one line of its own words (a store's message can span lines)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:300]
 
 
 def _public_host(public_url: str | None) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from stripe_mcp.managed.secrets import (
     MissingEncryptionKey,
     mask_key,
     new_token,
+    same_hash,
     token_hash,
 )
 from stripe_mcp.managed.store.base import (
@@ -24,6 +25,7 @@ from stripe_mcp.managed.store.base import (
     Store,
 )
 from stripe_mcp.managed.store_keys import record_key_id
+from stripe_mcp.managed.times import check_expiry
 from stripe_mcp.tools.filters import (
     EXPOSURES,
     PolicyError,
@@ -36,7 +38,6 @@ from stripe_mcp.tools.registry import Registry
 
 SERVER_TOKEN_PREFIX = "smcp"
 API_TOKEN_PREFIX = "smcp_api"
-MIN_LIFETIME_SECONDS = 60
 STRIPE_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,64}")
 STRIPE_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+")  # secret or restricted; never publishable
 CLIENT_TOOL_LIMIT = 128
@@ -111,8 +112,7 @@ async def create_server(
     token: str | None = None,
 ) -> CreatedServer:
     now = time.time() if now is None else now
-    if expires_at is not None and expires_at < now + MIN_LIFETIME_SECONDS:
-        raise PolicyError(f"expires_at must be at least {MIN_LIFETIME_SECONDS} seconds in the future")
+    check_expiry(expires_at, now)
     server_id = f"srv_{uuid.uuid4().hex[:16]}"
     config = server_config(registry, config)
     token = server_id if uses_oauth(config) else token or new_token(SERVER_TOKEN_PREFIX)
@@ -138,27 +138,79 @@ def shown_token(record: ServerRecord) -> str | None:
     return record.id if uses_oauth(record.config) else None
 
 
-async def create_api_token(store: Store, *, admin: bool = False) -> tuple[ApiTokenRecord, str]:
-    """A token for require_api_token_auth servers; with `admin`, it also signs in to the admin console."""
+def default_server_token(keys: KeyBox, account_id: str) -> str:
+    """The URL token of the read-only server `serve` makes for STRIPE_API_KEY: derived, not stored, so the same URL
+    is printed on every start and only its hash is kept."""
+    return keys.derive_token(SERVER_TOKEN_PREFIX, f"default-read-only-server:{account_id}")
+
+
+def default_server_revocation(account_id: str) -> str:
+    """The revocation key that keeps the default server of `account_id` from being made again."""
+    return f"default-server:{account_id}"
+
+
+# API tokens: the second factor of require_api_token_auth servers ------------------------------------------------
+
+
+async def create_api_token(
+    store: Store,
+    *,
+    admin: bool = False,
+    account_id: str | None = None,
+    expires_at: float | None = None,
+    now: float | None = None,
+) -> tuple[ApiTokenRecord, str]:
+    """A token for require_api_token_auth servers (of `account_id` only, when given); with `admin`, it also signs in
+    to the admin console. PolicyError for an expiry out of range, an unknown account, or an admin token with one."""
+    now = time.time() if now is None else now
+    check_expiry(expires_at, now)
+    if admin and account_id is not None:
+        raise PolicyError("an admin token signs in to the whole console, so it cannot be limited to one account")
+    if account_id is not None and await store.get_account(account_id) is None:
+        raise PolicyError(f"account_id: no integrated account {account_id[:64]}")
     token = new_token(API_TOKEN_PREFIX)
     record = ApiTokenRecord(
-        id=f"tok_{uuid.uuid4().hex[:16]}", token_hash=token_hash(token), created_at=time.time(), admin=admin
+        id=f"tok_{uuid.uuid4().hex[:16]}",
+        token_hash=token_hash(token),
+        created_at=now,
+        admin=admin,
+        account_id=account_id,
+        expires_at=expires_at,
     )
     await store.add_api_token(record)
     return record, token
 
 
-async def api_token(store: Store, token: str) -> ApiTokenRecord | None:
-    """The record of API token `token` (the second factor of require_api_token_auth servers), else None."""
+async def api_token(store: Store, token: str, now: float | None = None) -> ApiTokenRecord | None:
+    """The record of API token `token` while it holds (neither revoked nor expired), else None."""
     if not token.startswith(API_TOKEN_PREFIX + "_"):
         return None
-    return await store.api_token_by_hash(token_hash(token))
+    record = await store.api_token_by_hash(token_hash(token))
+    now = time.time() if now is None else now
+    if record is None or (record.expires_at is not None and record.expires_at <= now):
+        return None
+    return record
 
 
-async def admin_api_token(store: Store, token: str) -> ApiTokenRecord | None:
-    """The API token record when `token` is an API token with admin rights, else None."""
-    record = await api_token(store, token)
+def token_opens(record: ApiTokenRecord, account_id: str) -> bool:
+    """Whether an API token satisfies require_api_token_auth on a server of `account_id`."""
+    return record.account_id is None or record.account_id == account_id
+
+
+async def admin_api_token(store: Store, token: str, now: float | None = None) -> ApiTokenRecord | None:
+    """The API token record when `token` is an API token with admin rights that holds, else None."""
+    record = await api_token(store, token, now)
     return record if record is not None and record.admin else None
+
+
+async def list_api_tokens(store: Store, now: float) -> list[ApiTokenRecord]:
+    """Every API token that holds (an expired one is refused everywhere, so it is not listed)."""
+    return [t for t in await store.list_api_tokens() if t.expires_at is None or t.expires_at > now]
+
+
+async def revoke_api_token(store: Store, token_id: str) -> bool:
+    """Delete the token: every replica refuses it from its next request on (tokens are looked up each time)."""
+    return await store.delete_api_token(token_id)
 
 
 # Listing, previewing, revoking: what the admin API and the admin console both do -------------
@@ -245,11 +297,18 @@ async def revoke_server(
     account_id: str,
     server_id: str,
     forget: Callable[[], None] | None = None,
+    keys: KeyBox | None = None,
     *,
     now: float | None = None,
 ) -> bool:
     """Delete the server, keeping it in the account's history as revoked at `now`; `forget` drops a serving
-    replica's resolve cache so the URL answers 404 at once (other replicas follow within their cache's lifetime)."""
+    replica's resolve cache so the URL answers 404 at once (other replicas follow within their cache's lifetime).
+    With `keys`, a revoked default server (whose token `serve` derives) is remembered, so that no later start
+    makes it again."""
+    if keys is not None:
+        record = next((s for s in await store.list_servers(account_id) if s.id == server_id), None)
+        if record is not None and same_hash(record.token_hash, token_hash(default_server_token(keys, account_id))):
+            await store.add_revocation(default_server_revocation(account_id), time.time() if now is None else now, None)
     removed = await store.delete_server(account_id, server_id, revoked_at=now)
     if removed and forget is not None:
         forget()
@@ -257,8 +316,11 @@ async def revoke_server(
 
 
 async def delete_account(store: Store, account_id: str, forget: Callable[[], None] | None = None) -> bool:
-    """Delete the account, its encrypted key and all its servers."""
+    """Delete the account, its encrypted key, all its servers and the API tokens limited to it."""
     removed = await store.delete_account(account_id)
+    for record in await store.list_api_tokens() if removed else ():
+        if record.account_id == account_id:
+            await store.delete_api_token(record.id)
     if removed and forget is not None:
         forget()
     return removed

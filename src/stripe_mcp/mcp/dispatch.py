@@ -16,10 +16,12 @@ from stripe_mcp.mcp.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    RESPONSE_TOO_LARGE,
     Envelope,
     JsonRpcError,
     RequestId,
     error_bytes,
+    is_notification,
     parse_envelope,
     request_id_of,
     response_bytes,
@@ -31,6 +33,9 @@ from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.mcp.versions import is_modern
 
 logger = logging.getLogger(__name__)
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # one reply, or all the replies of one batch together
+MAX_BATCH_MEMBERS = 32  # messages in one JSON-RPC batch (2025-03-26)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ async def dispatch(server: McpServer, envelope: Envelope, version: str) -> Reply
         if is_modern(version) and isinstance(result, dict):
             result = modern_result(server, envelope.method, result)
         body = response_bytes(request_id, result)
+        if len(body) > MAX_RESPONSE_BYTES:
+            too_large = response_too_large(f"the answer is {len(body)} bytes, over the limit of {MAX_RESPONSE_BYTES}")
+            return error_reply(request_id, too_large, version)
     except JsonRpcError as error:
         return error_reply(request_id, error, version)
     except Exception:
@@ -74,42 +82,68 @@ async def dispatch(server: McpServer, envelope: Envelope, version: str) -> Reply
     return Reply(body=body, headers=answer.headers, negotiated=answer.negotiated)
 
 
+def response_too_large(why: str) -> JsonRpcError:
+    return JsonRpcError(RESPONSE_TOO_LARGE, f"Response too large: {why} bytes", data={"limit": MAX_RESPONSE_BYTES})
+
+
 async def dispatch_message(server: McpServer, message: Any, version: str, *, depth_checked: bool = False) -> Reply:
     """Check a decoded JSON-RPC message, then `dispatch` it.
 
     `depth_checked` says the framing already held the message to MAX_JSON_DEPTH (the HTTP framings do).
     """
-    is_notification = isinstance(message, dict) and "id" not in message
     if not depth_checked and too_deep(message):
-        if is_notification:
-            return Reply(status=202)  # a malformed notification is owed nothing
+        if is_notification(message):
+            return Reply(status=202)  # a notification is owed nothing, not even an error
         return error_reply(request_id_of(message), depth_error(), version)
     envelope = parse_envelope(message)
     if envelope is None:
         return Reply(status=202)
     if isinstance(envelope, JsonRpcError):
-        if is_notification:
-            return Reply(status=202)  # a malformed notification is owed nothing
+        if is_notification(message):
+            return Reply(status=202)
         return error_reply(request_id_of(message), envelope, version)
     return await dispatch(server, envelope, version)
 
 
 async def dispatch_batch(server: McpServer, messages: list[Any], version: str, *, depth_checked: bool = False) -> Reply:
-    """Answer a JSON-RPC batch (2025-03-26 only; the caller checks the version)."""
+    """Answer a JSON-RPC batch (2025-03-26 only; the caller checks the version).
+
+    The work a batch may cause is bounded: at most MAX_BATCH_MEMBERS messages (a longer batch is refused
+    whole, as an empty one is, since answering each excess member would itself grow with the request), and
+    MAX_RESPONSE_BYTES of replies in all: the reply that would pass them is answered RESPONSE_TOO_LARGE
+    instead, and so is every request after it, without being run.
+    """
     if not messages:
         empty = JsonRpcError(INVALID_REQUEST, "Invalid Request: empty batch", http_status=400)
         return error_reply(None, empty, version)
+    if len(messages) > MAX_BATCH_MEMBERS:
+        too_many = JsonRpcError(
+            INVALID_REQUEST,
+            f"Invalid Request: a batch holds at most {MAX_BATCH_MEMBERS} messages, this one {len(messages)}",
+            data={"limit": MAX_BATCH_MEMBERS},
+            http_status=400,
+        )
+        return error_reply(None, too_many, version)
     bodies: list[bytes] = []
     headers: dict[str, str] = {}
+    size, full = 0, False
     # One member at a time: a batch must not multiply the concurrency a single request gets.
     for message in messages:
         if isinstance(message, dict) and message.get("method") == "initialize":
             error = JsonRpcError(INVALID_REQUEST, "Invalid Request: initialize cannot be batched")
             reply = error_reply(request_id_of(message), error, version)
+        elif full and not is_notification(message):
+            why = f"not run, the batch's replies already reach the limit of {MAX_RESPONSE_BYTES}"
+            reply = error_reply(request_id_of(message), response_too_large(why), version)
         else:
             reply = await dispatch_message(server, message, version, depth_checked=depth_checked)
+            if reply.body is not None and size + len(reply.body) > MAX_RESPONSE_BYTES:
+                full = True
+                why = f"this reply would take the batch's replies over the limit of {MAX_RESPONSE_BYTES}"
+                reply = error_reply(request_id_of(message), response_too_large(why), version)
         if reply.body is not None:
             bodies.append(reply.body)
+            size += len(reply.body) + 1
         headers.update(reply.headers)
     if not bodies:
         return Reply(status=202, headers=headers)

@@ -144,10 +144,16 @@ def _not_json_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_not_json_constant)  # NaN and Infinity are not JSON
+
+
 def parse_json(body: bytes) -> Any:
-    """The decoded body; raises ValueError for anything that is not JSON or nests deeper than MAX_JSON_DEPTH."""
+    """The decoded body; raises ValueError for anything that is not JSON or nests deeper than MAX_JSON_DEPTH.
+
+    The standard library's parser, not orjson: orjson reads an integer beyond 64 bits as a float, and an
+    amount must never become another amount."""
     try:
-        message = json.loads(body, parse_constant=_not_json_constant)  # NaN and Infinity are not JSON
+        message = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError as exc:  # absurd nesting: deeper than the interpreter's own limit
         raise _TooDeep(PARSE_ERROR) from exc
     # Cheap first: a body with few brackets cannot be deep; otherwise walk the containers.

@@ -1,6 +1,12 @@
 """The deprecated HTTP+SSE transport of 2024-11-05: ``GET /mcp/{token}/sse`` opens a stream whose
 first event names the POST endpoint (``/mcp/{token}/messages?session_id=...``); each POST is
 answered 202 and its reply goes out on the stream as a `message` event.
+
+Sessions live in this process, so they are bounded: SSE_MAX_SESSIONS in all and
+SSE_MAX_SESSIONS_PER_URL per MCP URL (429 beyond), and SSE_MAX_PENDING_BYTES of replies waiting for a
+stream's client to read them. A POST finding that much waiting is refused (429); a reply that would pass
+it is replaced by a short error saying so (-32013); a stream whose client takes no chunk for
+SSE_SEND_SECONDS is ended, with its session.
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ from starlette.types import Receive, Scope, Send
 
 from stripe_mcp.mcp.cancellation import InFlight, is_cancellation, wait_disconnect
 from stripe_mcp.mcp.dispatch import dispatch_message
-from stripe_mcp.mcp.jsonrpc import INVALID_REQUEST, JsonRpcError, one_line, request_id_of
+from stripe_mcp.mcp.jsonrpc import (
+    INVALID_REQUEST,
+    RESPONSE_TOO_LARGE,
+    JsonRpcError,
+    error_bytes,
+    one_line,
+    request_id_of,
+)
 from stripe_mcp.mcp.responses import error_response, find_server, http_error
 from stripe_mcp.mcp.security import TransportSecurity, is_json_content, read_message
 from stripe_mcp.mcp.types import McpServer, Resolver
@@ -31,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_QUEUE_SIZE = 64  # undelivered replies per legacy SSE session
+SSE_MAX_PENDING_BYTES = 4 * 1024 * 1024  # undelivered reply bytes per session
+SSE_SEND_SECONDS = 30.0  # a client that takes no chunk of its stream for this long is dropped
+SSE_MAX_SESSIONS = 100  # open legacy SSE streams per process
+SSE_MAX_SESSIONS_PER_URL = 10  # open legacy SSE streams per MCP URL
 
 
 @dataclass
@@ -46,6 +63,23 @@ class SseSession:
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(SSE_QUEUE_SIZE))
     version: str = SSE_VERSION
     in_flight: InFlight = field(default_factory=InFlight)
+    pending_bytes: int = 0  # of the replies in `queue`
+
+    def backlogged(self) -> bool:
+        return self.queue.full() or self.pending_bytes >= SSE_MAX_PENDING_BYTES
+
+    def fits(self, size: int) -> bool:
+        # A reply larger than the limit still goes out on a stream that has nothing else waiting.
+        return not self.queue.full() and (self.pending_bytes == 0 or self.pending_bytes + size <= SSE_MAX_PENDING_BYTES)
+
+    def put(self, reply: bytes) -> None:
+        self.pending_bytes += len(reply)
+        self.queue.put_nowait(reply)
+
+    async def take(self) -> bytes:
+        reply = await self.queue.get()
+        self.pending_bytes -= len(reply)
+        return reply
 
 
 def _sse_event(event: str, data: bytes) -> bytes:
@@ -81,13 +115,23 @@ class SseStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         first = _sse_event("endpoint", self.endpoint.encode())
         await send({"type": "http.response.body", "body": first, "more_body": True})
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that ends the stream when
+        # its inner await finishes at the same moment, and the pump would outlive its client.
         while True:
             try:
-                message = await asyncio.wait_for(self.session.queue.get(), SSE_KEEPALIVE_SECONDS)
+                async with asyncio.timeout(SSE_KEEPALIVE_SECONDS):
+                    message = await self.session.take()
                 chunk = _sse_event("message", message)
             except TimeoutError:
                 chunk = b": keepalive\r\n\r\n"
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            try:
+                async with asyncio.timeout(SSE_SEND_SECONDS):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except TimeoutError:
+                logger.warning(
+                    "Ended a legacy SSE session: its client took nothing from its stream for %gs", SSE_SEND_SECONDS
+                )
+                return
 
 
 class SseTransport:
@@ -107,6 +151,11 @@ class SseTransport:
         server = await find_server(self.resolve, request, token)
         if isinstance(server, Response):
             return server
+        if len(self.sessions) >= SSE_MAX_SESSIONS:
+            return http_error(429, INVALID_REQUEST, f"Too many legacy SSE sessions on this server ({SSE_MAX_SESSIONS})")
+        if sum(1 for open_session in self.sessions.values() if open_session.token == token) >= SSE_MAX_SESSIONS_PER_URL:
+            message = f"Too many legacy SSE sessions on this MCP URL ({SSE_MAX_SESSIONS_PER_URL}): close one first"
+            return http_error(429, INVALID_REQUEST, message)
         session_id = secrets.token_hex(16)
         session = SseSession(token)
         self.sessions[session_id] = session
@@ -138,7 +187,7 @@ class SseTransport:
         if is_cancellation(message):
             session.in_flight.cancel(message.get("params"))
             return Response("Accepted", status_code=202)
-        if session.in_flight.full() or session.queue.full():
+        if session.in_flight.full() or session.backlogged():
             return http_error(429, INVALID_REQUEST, "Too many pending requests on this session")
         session.in_flight.start(request_id_of(message), _answer_on_stream(server, session, message))
         return Response("Accepted", status_code=202)
@@ -148,9 +197,15 @@ async def _answer_on_stream(server: McpServer, session: SseSession, message: Any
     reply = await dispatch_message(server, message, session.version, depth_checked=True)
     if reply.negotiated is not None:
         session.version = reply.negotiated
-    if reply.body is None:
+    body = reply.body
+    if body is None:
         return
-    try:
-        await asyncio.wait_for(session.queue.put(reply.body), SSE_KEEPALIVE_SECONDS)
-    except TimeoutError:
+    if not session.fits(len(body)):
+        # Held here, it would wait with the others for a client that may never read: say so instead, briefly.
+        waiting = f"{session.pending_bytes} bytes of replies wait for this stream's client to read them"
+        error = JsonRpcError(RESPONSE_TOO_LARGE, f"Reply dropped: {waiting}; read the stream, then retry")
+        body = error_bytes(request_id_of(message), error)
+    if session.queue.full():
         logger.warning("Dropped an MCP reply: the SSE client is not reading its stream")
+        return
+    session.put(body)

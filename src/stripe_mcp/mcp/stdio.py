@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import stat
 import sys
 from typing import Any, BinaryIO, Protocol
 
@@ -35,7 +37,8 @@ class LineWriter(Protocol):
 
 
 class _ThreadLineReader:
-    """Blocking readline in a worker thread, for stdin that is not a pipe (a file, say)."""
+    """Blocking readline in a worker thread, for stdin that is not a pipe or a socket (a terminal, a file,
+    /dev/null)."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
@@ -63,9 +66,19 @@ class _ThreadWriter:
         self.stream.flush()
 
 
+def _is_pipe_or_socket(descriptor: int) -> bool:
+    try:
+        mode = os.fstat(descriptor).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 async def _stdin_reader() -> LineReader:
-    if sys.stdin.isatty():
-        # A pipe transport would make the terminal non-blocking, and stderr shares it.
+    # Only pipes and sockets can be watched by the event loop. A terminal would be made non-blocking (and stderr
+    # shares it); epoll refuses regular files and /dev/null, and the loop reports that only later, in a callback,
+    # so a read pipe transport on them would wait for ever.
+    if not _is_pipe_or_socket(sys.stdin.fileno()):
         return _ThreadLineReader(sys.stdin.buffer)
     reader = asyncio.StreamReader(limit=MAX_BODY_BYTES + 2)
     loop = asyncio.get_running_loop()

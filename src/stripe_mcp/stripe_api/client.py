@@ -1,32 +1,58 @@
 """The HTTP client to Stripe: pooled connections per host, each call sent once.
 
-`Upstream.call` builds the request (request.py), sends it exactly once (never retried) and returns
-the raw outcome as an `UpstreamResult`, which tools/results.py turns into an MCP tool result.
-Transport failures never raise: they come back as an `UpstreamResult` with `failure` set, in fixed
-wording (an exception's own text can quote the request).
+`Upstream.call` builds the request (request.py), sends it once (wire.py) and returns the raw outcome as an
+`UpstreamResult`, which tools/results.py turns into an MCP tool result. Transport failures never raise:
+they come back as an `UpstreamResult` with `failure` set, in fixed wording (an exception's own text can
+quote the request). An answer larger than MAX_BODY_BYTES is not read: it comes back with `too_large` set
+and no body.
+
+wire.py (and aiohttp with it) is imported when the first call is sent, not with this module: importing
+aiohttp builds two TLS contexts and a few dozen classes, 40 % of a server's start-up, which a server
+answers tools/list without. The first tool call of a process pays it once (~60 ms).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import anyio
-import httpx
-
 from stripe_mcp.stripe_api.request import build_request, idempotency_key_for
-from stripe_mcp.stripe_api.types import ToolModule
+from stripe_mcp.stripe_api.types import SendFailure, ToolModule
+
+if TYPE_CHECKING:
+    from stripe_mcp.stripe_api.wire import Wire
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
-# The SDK's own defaults: 80 s per request, connection set up within 30 s.
-DEFAULT_TIMEOUT = httpx.Timeout(80.0, connect=30.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-POOL_SHARDS = 4
+# Stripe's answers are pages of at most 100 objects: far smaller than this. Anything larger is refused
+# unread, so that one answer cannot take the process's memory.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds: `read` bounds each wait for bytes of an answer (and, by default, the call as a whole:
+    Upstream's `total_timeout`), `connect` setting up a connection, `pool` the wait for a free one.
+    `connect` and `pool` default to `read`."""
+
+    read: float
+    connect: float | None = None
+    pool: float | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Connections per Stripe host, and how long an idle one is kept for the next call."""
+
+    max_connections: int = 100
+    keepalive_expiry: float = 5.0
+
+
+DEFAULT_TIMEOUT = Timeouts(80.0, connect=30.0)  # the Stripe SDK's own: 80 s per request, 30 s to connect
+DEFAULT_LIMITS = Limits()
 
 
 def _package_version() -> str:
@@ -52,12 +78,13 @@ class UpstreamResult:
     method: str
     url: str
     status: int | None = None
-    headers: httpx.Headers = field(default_factory=httpx.Headers)
+    headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when Stripe answered
     body: bytes = b""
     failure: str | None = None
     sent: bool = True
     idempotency_key: str | None = None
     livemode: bool = False
+    too_large: bool = False  # the answer was over the body limit and was not read
 
     @property
     def upstream(self) -> str:
@@ -69,33 +96,22 @@ class UpstreamResult:
 
 
 class Upstream:
-    """Pooled httpx transports per Stripe host. Each call is sent exactly once and bounded
-    as a whole by `total_timeout` (default: the read timeout), since httpx's timeouts bound
-    each read and a slow trickle of bytes would never trip them."""
+    """Pooled connections per Stripe host. A call is bounded as a whole by `total_timeout` (default: the
+    read timeout), since a read timeout bounds each read and a slow trickle of bytes would never trip it."""
 
     def __init__(
         self,
         stripe_base_url: str = DEFAULT_BASE_URL,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeouts = DEFAULT_TIMEOUT,
         total_timeout: float | None = None,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-        shards: int = POOL_SHARDS,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.stripe_base_url = stripe_base_url.rstrip("/")
         self.timeout = timeout
         self.total_timeout = total_timeout if total_timeout is not None else timeout.read
         self.limits = limits
-        self.shards = shards
-        # Each host's `limits` shared among its `shards` pools: at rest a host keeps at most
-        # shards * pool_limits.max_keepalive_connections idle connections.
-        self.pool_limits = httpx.Limits(
-            max_connections=max(1, (limits.max_connections or 100) // shards),
-            max_keepalive_connections=max(1, (limits.max_keepalive_connections or 20) // shards),
-            keepalive_expiry=limits.keepalive_expiry,
-        )
-        self._pools: dict[str, list[httpx.AsyncHTTPTransport]] = {}
-        self._turn = itertools.count()
+        self._wire: Wire | None = None
 
     def base_url_for(self, tool: ToolModule) -> str:
         # An overridden base URL (an emulator, a test) receives every operation.
@@ -103,26 +119,10 @@ class Upstream:
             return tool.SERVER_URL.rstrip("/")
         return self.stripe_base_url
 
-    def _transport(self, base_url: str) -> httpx.AsyncHTTPTransport:
-        """One of a few connection pools for the host, in turn.
-
-        httpcore walks every pooled connection on each request and response, so one pool of N
-        connections costs O(N^2) under concurrency; four small pools cost 2.5x less CPU per call at
-        16 concurrent calls (measured). The transport is used without an AsyncClient around it:
-        a proxy to Stripe needs no cookie jar, redirects or auth flows, which cost a third of a call.
-        """
-        if base_url not in self._pools:
-            self._pools[base_url] = [
-                httpx.AsyncHTTPTransport(limits=self.pool_limits, retries=0) for _ in range(self.shards)
-            ]
-        pools = self._pools[base_url]
-        return pools[next(self._turn) % len(pools)]
-
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for transports in pools:
-            for transport in transports:
-                await transport.aclose()
+        wire, self._wire = self._wire, None
+        if wire is not None:
+            await wire.aclose()
 
     async def call(
         self,
@@ -138,58 +138,35 @@ class Upstream:
         outgoing = build_request(tool, arguments, base_url=base_url)
         key = idempotency_key_for(outgoing.method, arguments.get("idempotency_key"))
         headers = _headers(api_key, stripe_version, stripe_account, key, outgoing.content_type)
-        request = httpx.Request(
-            outgoing.method,
-            outgoing.url,
-            headers=headers,
-            content=outgoing.body,
-            extensions={"timeout": self.timeout.as_dict()},
-        )
         pending = UpstreamResult(
             method=outgoing.method,
             url=outgoing.url.split("?", 1)[0],
             idempotency_key=key,
             livemode=is_live_key(api_key),
         )
-        return await self._send(self._transport(base_url), request, pending)
+        wire = self._wire or self._open_wire()
+        answer = await wire.exchange(
+            outgoing.method, outgoing.url, base_url, headers, outgoing.body, self.total_timeout, MAX_BODY_BYTES
+        )
+        if isinstance(answer, SendFailure):
+            return replace(pending, failure=answer.text, sent=answer.sent)
+        status, answer_headers, body = answer
+        if body is None:
+            return replace(pending, status=status, headers=answer_headers, too_large=True)
+        return replace(pending, status=status, headers=answer_headers, body=body)
 
-    async def _send(
-        self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
-    ) -> UpstreamResult:
-        """Sends in a task of its own, bounded by an anyio deadline.
+    def _open_wire(self) -> Wire:
+        from stripe_mcp.stripe_api.wire import Wire  # once per Upstream: see the module docstring
 
-        httpcore shields the hand-back of a connection to its pool from anyio's cancellation only. An
-        asyncio cancellation landing there (asyncio.timeout's, or a client cancelling the call) leaves the
-        connection ACTIVE for good: kept by the pool, never reused, until the pool is full of them and
-        every call fails. An anyio deadline waits for the hand-back, and the task group turns a
-        cancellation of this call into an anyio cancellation of the task that sends.
-        """
-        outcome: list[UpstreamResult] = []
-
-        async def exchange() -> None:
-            outcome.append(await self._exchange(transport, request, pending))
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(exchange)
-        return outcome[0]
-
-    async def _exchange(
-        self, transport: httpx.AsyncHTTPTransport, request: httpx.Request, pending: UpstreamResult
-    ) -> UpstreamResult:
-        try:
-            with anyio.fail_after(self.total_timeout):
-                response = await transport.handle_async_request(request)
-                try:
-                    body = await response.aread()
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            return replace(pending, failure=f"did not complete its answer within {self.total_timeout:g}s")
-        except httpx.TimeoutException as error:
-            return replace(pending, failure=_timeout_text(error, self.timeout), sent=not _never_sent(error))
-        except httpx.RequestError as error:
-            return replace(pending, failure=_transport_text(error), sent=not _never_sent(error))
-        return replace(pending, status=response.status_code, headers=response.headers, body=body)
+        read = self.timeout.read
+        self._wire = Wire(
+            read=read,
+            connect=self.timeout.connect if self.timeout.connect is not None else read,
+            pool=self.timeout.pool if self.timeout.pool is not None else read,
+            max_connections=self.limits.max_connections,
+            keepalive=self.limits.keepalive_expiry,
+        )
+        return self._wire
 
 
 def _headers(
@@ -212,28 +189,3 @@ def _headers(
     if content_type:
         headers["Content-Type"] = content_type
     return headers
-
-
-def _never_sent(error: httpx.RequestError) -> bool:
-    return isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol))
-
-
-def _timeout_text(error: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
-    if isinstance(error, httpx.ConnectTimeout):
-        return f"could not be reached within {timeout.connect:g}s"
-    if isinstance(error, httpx.PoolTimeout):
-        return "had no free connection in the pool in time"
-    if isinstance(error, httpx.WriteTimeout):
-        return f"did not accept the request within {timeout.write:g}s"
-    return f"did not answer within {timeout.read:g}s"
-
-
-def _transport_text(error: httpx.RequestError) -> str:
-    # Exception texts can quote the request; keep to fixed wording.
-    if isinstance(error, httpx.ConnectError):
-        return "refused or failed the connection"
-    if isinstance(error, httpx.RemoteProtocolError):
-        return "closed the connection without a complete answer"
-    if isinstance(error, (httpx.ReadError, httpx.WriteError)):
-        return "reset the connection"
-    return f"failed ({type(error).__name__})"

@@ -4,6 +4,9 @@ It follows the official Stripe SDK (stripe/_encode.py `_api_encode`, then `urlen
 literal), with two deliberate differences for values the SDK mangles: a boolean directly inside an array
 is sent as `true`/`false` (the SDK sends `True`/`False`) and a None directly inside an array is dropped
 (the SDK sends `None`).
+
+Text that is not valid Unicode (a lone surrogate such as "\\ud800", which JSON can carry) cannot be encoded
+as UTF-8: it raises InvalidArgument naming the field, so nothing is sent.
 """
 
 from __future__ import annotations
@@ -12,10 +15,26 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from stripe_mcp.stripe_api.types import InvalidArgument
+
 
 def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Stripe's bracket form encoding of (JSON-like) parameters, in the SDK's order."""
-    return [pair for key, value in params.items() for pair in _flatten(key, value)]
+    pairs = [pair for key, value in params.items() for pair in _flatten(key, value)]
+    for key, value in pairs:
+        for text in (key, value):
+            if not _is_unicode(text):
+                field = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                raise InvalidArgument(field, "holds a lone surrogate, which is not text (send valid Unicode)")
+    return pairs
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _flatten(key: str, value: Any) -> Iterator[tuple[str, str]]:

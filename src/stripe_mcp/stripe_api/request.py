@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from stripe_mcp.stripe_api.encoding import encode_params, form_encode
 from stripe_mcp.stripe_api.pagination import page_query
@@ -86,8 +85,8 @@ def _check_id(argument: str, value: Any) -> str:
         raise InvalidArgument(argument, "must not be empty")
     if text == "." or ".." in text or "/" in text or "\\" in text:
         raise InvalidArgument(argument, "must not contain '/', '\\' or '..'")
-    if any(_is_control(char) for char in text):
-        raise InvalidArgument(argument, "must not contain control characters")
+    if any(_is_control(char) or 0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise InvalidArgument(argument, "must not contain control characters or lone surrogates")
     return text
 
 
@@ -114,11 +113,24 @@ def _body(tool: ToolModule, arguments: Mapping[str, Any]) -> tuple[bytes | None,
 
 
 def _multipart_body(params: dict[str, Any]) -> tuple[bytes, str]:
+    """multipart/form-data (RFC 7578): one part per form field, then the file."""
     content = _decode_file(params.pop("file", None))
-    fields = dict(encode_params(params))
-    files = {"file": _file_part(content)} if content is not None else None
-    request = httpx.Request("POST", "http://multipart.invalid/", data=fields, files=files)
-    return request.read(), request.headers["Content-Type"]
+    boundary = secrets.token_hex(16)  # random: the chance that it occurs in the content is nil
+    parts = [_part(boundary, name, b"", value.encode("utf-8")) for name, value in encode_params(params)]
+    if content is not None:
+        filename, data, content_type = _file_part(content)
+        parts.append(_part(boundary, "file", f'; filename="{filename}"'.encode(), data, content_type))
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _part(boundary: str, name: str, extra: bytes, data: bytes, content_type: str | None = None) -> bytes:
+    # HTML's escaping of a field name: the quote and line breaks as percent-escapes.
+    quoted = name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A").encode("utf-8")
+    head = b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="' + quoted + b'"' + extra
+    if content_type is not None:
+        head += b"\r\nContent-Type: " + content_type.encode()
+    return head + b"\r\n\r\n" + data + b"\r\n"
 
 
 def _decode_file(value: Any) -> bytes | None:

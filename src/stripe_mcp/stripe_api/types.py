@@ -1,9 +1,10 @@
-"""What the request builder, the pagination and the client read of a generated tool module, and the
-error for arguments that cannot be sent."""
+"""What the request builder, the pagination and the client read of a generated tool module, the error
+for arguments that cannot be sent, and how a send that got no answer fails."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -27,3 +28,12 @@ class InvalidArgument(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Nothing usable came back from Stripe: `text` says why in fixed words (an exception's own text can
+    quote the request), `sent` whether the request may have reached Stripe."""
+
+    text: str
+    sent: bool

@@ -10,6 +10,9 @@ from Stripe's response (`rate_limit_headers`):
 | `ratelimit-remaining` | `RateLimit-Remaining`, else `X-RateLimit-Remaining`        | 0                   |
 | `ratelimit-reset`     | `RateLimit-Reset`, else `X-RateLimit-Reset` (seconds until reset; a Unix time is converted) | `Retry-After`, else 1 (Stripe's limits are per second) |
 
+Stripe's headers are parsed defensively: a value that is not a number of at most MAX_DIGITS digits (or, for
+`Retry-After`, an HTTP date) counts as absent, so the fallback applies.
+
 A managed server's own call budget (the runaway-agent limit) answers with `budget_headers`.
 """
 
@@ -26,6 +29,8 @@ DEFAULT_TEST_RATE_LIMIT = 25
 DEFAULT_RETRY_SECONDS = 1
 # A reset value this large is a Unix time, not a number of seconds.
 _EPOCH_THRESHOLD = 1_000_000_000
+MAX_DIGITS = 15  # longer numbers are not seconds anyone means (and a 5,000-digit one cannot even be an int)
+_LEADING_INT = re.compile(rf"\s*(\d{{1,{MAX_DIGITS}}})(?!\d)")
 
 
 def rate_limit_headers(headers: Mapping[str, str], *, livemode: bool, now: float | None = None) -> dict[str, str]:
@@ -64,19 +69,18 @@ def _first(headers: Mapping[str, str], *names: str) -> str | None:
 
 def _leading_int(value: str | None) -> int | None:
     """`100`, `100, 100;w=1` and `100;w=1` all give 100."""
-    match = re.match(r"\s*(\d+)", value or "")
+    match = _LEADING_INT.match(value or "")
     return int(match[1]) if match else None
 
 
 def _retry_after_seconds(value: str | None, now: float) -> int | None:
     if not value:
         return None
-    seconds = _leading_int(value)
-    if seconds is not None and value.strip().isdigit():
-        return seconds
+    if value.strip().isdigit():
+        return _leading_int(value)
     try:
         return max(0, math.ceil(parsedate_to_datetime(value).timestamp() - now))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 

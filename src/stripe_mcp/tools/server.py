@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
@@ -16,7 +17,7 @@ from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument
 from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.calls import SentCall
-from stripe_mcp.tools.filters import ToolFilter, allowed_tools, refusal_message
+from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools, refusal_message
 from stripe_mcp.tools.object_fields import PathError
 from stripe_mcp.tools.projection import path_tree
 from stripe_mcp.tools.query import tool as query_tool
@@ -38,10 +39,19 @@ ALL_TOOLS = ToolFilter()  # no method or tag filter
 MAX_CONCURRENT_CALLS = 16  # upstream requests in flight per MCP server (per server id, across cached instances)
 CONCURRENCY_WAIT_SECONDS = 5.0  # how long a call over that limit waits for a slot before it is refused
 RETRY_AFTER_SECONDS = 1
+# Stripe answers larger than this are made tool results in a worker thread: shaping 4 MB takes ~1 s of CPU, most of
+# it Python code that lets the event loop run in between (json's C parts do not).
+INLINE_RESULT_BYTES = 64 * 1024
 
 # One gate per server id, shared by the short-lived instances the app's resolve cache makes of one server;
 # an entry lives as long as some instance (or a call in flight) holds it.
 _GATES: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+
+
+@functools.lru_cache(maxsize=64)
+def _listed(operations: tuple[str, ...]) -> tuple[str, ...]:
+    """The operations and query_stripe: one tuple for every server on the same filter, however many."""
+    return (*operations, query_tool.NAME)
 
 
 def _gate_for(server_id: str, limit: int) -> asyncio.Semaphore:
@@ -118,9 +128,9 @@ class StripeMcpServer:
         operations = allowed_tools(registry, tool_filter)
         # query_stripe reads through list and search tools: it comes with the first one the filters allow.
         self.queryable = any(registry.tools[name].kind in ("list", "search") for name in operations)
-        self.tool_names = operations + ((query_tool.NAME,) if self.queryable else ())
+        self.tool_names = _listed(operations) if self.queryable else operations
         self._operations = operations
-        self._allowed = frozenset(operations)
+        self._allowed = allowed_tool_set(registry, tool_filter)
         self.max_concurrent_calls = MAX_CONCURRENT_CALLS if max_concurrent_calls is None else max_concurrent_calls
         self.concurrency_wait = CONCURRENCY_WAIT_SECONDS if concurrency_wait is None else concurrency_wait
         self._gate = _gate_for(server_id, self.max_concurrent_calls)
@@ -144,10 +154,13 @@ class StripeMcpServer:
         if isinstance(sent, CallOutcome):
             return sent
         fields = sent.values.get("fields")
-        return to_tool_result(
-            sent.module, sent.upstream, sent.values, lean=self.lean, fields=path_tree(tuple(f.split(".")) for f in fields)
-            if fields else None,
+        shape = functools.partial(
+            to_tool_result, sent.module, sent.upstream, sent.values, lean=self.lean,
+            fields=path_tree(tuple(f.split(".")) for f in fields) if fields else None,
         )  # fmt: skip
+        if len(sent.upstream.body) > INLINE_RESULT_BYTES:  # parsing and shaping a large answer would hold up the loop
+            return await asyncio.to_thread(shape)
+        return shape()
 
     async def send(self, name: str, arguments: dict[str, Any], *, via: str | None = None) -> SentCall | CallOutcome:
         """One call of an allowed tool: validated, within the budgets and the concurrency limit, sent once and logged.
@@ -162,12 +175,7 @@ class StripeMcpServer:
                 raise JsonRpcError(INVALID_PARAMS, refused)
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list for the tools of this server.")
         started = time.perf_counter()
-        module = self.registry.module(name)
-        values = check_arguments(name, module.Arguments, arguments)
-        if isinstance(values, CallOutcome):
-            return values
-        if values.get("fields") and (problem := self._fields_problem(name, values)):
-            return problem
+        # The budget first: a call refused for its arguments still costs the work of checking them.
         if self.before_call is not None:
             refusal = await self.before_call()
             if refusal is not None:
@@ -175,6 +183,12 @@ class StripeMcpServer:
                     "tools/call refused", extra={"server_id": self.server_id, "tool": name, "refusal": refusal.message}
                 )
                 raise refusal
+        module = self.registry.module(name)
+        values = check_arguments(name, module.Arguments, arguments)
+        if isinstance(values, CallOutcome):
+            return values
+        if values.get("fields") and (problem := self._fields_problem(name, values)):
+            return problem
         if not await self._take_slot():
             access_log.info(
                 "tools/call refused",

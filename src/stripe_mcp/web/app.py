@@ -10,6 +10,8 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,6 +22,8 @@ from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.tools.registry import release_memory
 from stripe_mcp.web.admin.routes import AdminApi
 from stripe_mcp.web.console.routes import Console
+from stripe_mcp.web.errors import http_exception
+from stripe_mcp.web.host_check import HEALTH_PATH, HostCheck
 from stripe_mcp.web.oauth.endpoints import OAuthEndpoints
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
@@ -49,31 +53,40 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
         release_memory()
         gc.freeze()
         opened.append(started)
-        cleaner = asyncio.create_task(clean_up_forever(started))
+        background = [asyncio.create_task(clean_up_forever(started)), asyncio.create_task(started.flush_forever())]
         if on_ready is not None:
             on_ready(started)
         try:
             yield
         finally:
-            cleaner.cancel()
-            await asyncio.gather(cleaner, return_exceptions=True)
-            await close_runtime(started)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await close_runtime(started)  # flushes the store: what the last calls counted is kept
 
     # Replicas share the encryption key, so they agree on session ids without sticky sessions.
     session_secret = keys.derive_token("session", "mcp-session-ids").encode() if keys else secrets.token_bytes(32)
     routes = [
-        Route("/healthz", health),
-        *AdminApi(runtime, settings.admin_token).routes(),
-        *Console(runtime, settings, keys).routes(),
-        *OAuthEndpoints(runtime).routes(),
+        # First: the router tries routes in order, and nearly every request is an MCP one.
         *mcp_routes(
             resolve,
             session_secret=session_secret,
             allowed_hosts=settings.allowed_hosts,
             allowed_origins=settings.allowed_origins,
         ),
+        Route(HEALTH_PATH, health),
+        *AdminApi(runtime, settings.admin_token).routes(),
+        *Console(runtime, settings, keys).routes(),
+        *OAuthEndpoints(runtime).routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(HostCheck, allowed_hosts=settings.allowed_hosts)],
+        exception_handlers={HTTPException: http_exception},
+    )
+    app.router.redirect_slashes = False  # a redirect would echo the request's Host, and never fits a token URL
+    return app
 
 
 async def clean_up_forever(runtime: Runtime) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import orjson
+
 
 class JsonLineFormatter(logging.Formatter):
     """One JSON object per line: the message plus the structured fields given as `extra`."""
@@ -19,10 +21,15 @@ class JsonLineFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         line.update({k: v for k, v in vars(record).items() if k not in self.STANDARD})
-        return json.dumps(line, default=str)
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except TypeError:  # what orjson refuses (a lone surrogate, a huge integer): the standard library writes it
+            return json.dumps(line, default=str)
 
 
 def configure_logging() -> None:
+    # A line carries none of these: do not collect them for every record (one per tool call).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger("stripe_mcp")

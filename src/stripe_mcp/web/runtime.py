@@ -1,29 +1,34 @@
 """The per-process runtime: the store, the tools and Stripe, opened once; MCP servers resolved from URL tokens.
 
-A resolved server is cached for RESOLVE_CACHE_SECONDS; each of its tool calls first takes the server's and the
+A resolved server is built once (its Stripe key decrypted, its tools decided) and kept while its record in the
+store stays the same: every RESOLVE_CACHE_SECONDS a request reads the record again (one indexed read), so a
+revoke, an expiry or a change seen by any replica holds here within a second. At most RESOLVE_CACHE_SIZE
+servers are kept, the least recently used going first. Each tool call first takes the server's and the
 account's budgets and counts towards the usage the console shows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
+from stripe_mcp.managed.budgets import BudgetTake
 from stripe_mcp.managed.oauth.grants import verify_access
 from stripe_mcp.managed.secrets import KeyBox, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
-from stripe_mcp.managed.store.base import ServerRecord, Store
+from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
 from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
-from stripe_mcp.stripe_api.client import Upstream
+from stripe_mcp.stripe_api.client import Timeouts, Upstream
 from stripe_mcp.tools.chatgpt import ChatGptServer
 from stripe_mcp.tools.discovery import DiscoveryServer
 from stripe_mcp.tools.ranking import SearchIndex
@@ -37,19 +42,23 @@ from stripe_mcp.web.settings import Settings
 
 log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
+RESOLVE_CACHE_SIZE = 1024  # servers kept built; one costs ~3 KB (its tool names are shared per filter)
 DEFAULT_ACCOUNT = "default"
 BUDGET_EXCEEDED = -32029
 NOT_FOUND_MESSAGE = (
     "No MCP server at this URL: it may be mistyped, revoked or expired. "
     "Ask the admin who gave it to you for a new URL (they can see its state in the admin console)."
 )
+STORE_UNAVAILABLE = -32053  # in the implementation-defined range, after HTTP's 503
+STORE_UNAVAILABLE_MESSAGE = "the store is unavailable; nothing was sent to Stripe"
+API_TOKEN_TOUCH_SECONDS = 60.0  # an API token's last use is written at most this often per process
 
 
 @dataclass
 class _Cached:
     server: McpServer
     record: ServerRecord
-    until: float
+    until: float  # when the record is read again (time.monotonic)
 
 
 @dataclass
@@ -62,7 +71,10 @@ class Runtime:
     keys: KeyBox | None
     upstream: Upstream
     default_url: str | None = None
-    _servers: dict[str, _Cached] = field(default_factory=dict)
+    default_revoked_at: float | None = None  # when the default server of STRIPE_API_KEY was revoked, if it was
+    default_account_id: str | None = None
+    _servers: OrderedDict[str, _Cached] = field(default_factory=OrderedDict)  # by token hash, least recent first
+    _token_touched: dict[str, float] = field(default_factory=dict)  # API token id -> when its use was last written
 
     @property
     def stripe_version(self) -> str:
@@ -79,27 +91,54 @@ class Runtime:
         self._servers.clear()
 
     async def resolve(self, request: Request, token: str) -> McpServer | Response:
+        try:
+            return await self._resolve(request, token)
+        except self.store.unavailable:
+            log.exception("the store is unavailable")
+            return error_response(503, "store_unavailable", STORE_UNAVAILABLE_MESSAGE)
+
+    async def _resolve(self, request: Request, token: str) -> McpServer | Response:
         hashed = token_hash(token)
         cached = self._servers.get(hashed)
         if cached is None or cached.until < time.monotonic():
-            cached = await self._load(hashed)
+            cached = await self._load(hashed, cached)
             if cached is None:
                 return not_found()
+        self._servers.move_to_end(hashed)
         if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
         if service.uses_oauth(cached.record.config):
             refusal = await self._oauth_refusal(request, cached.record)
             if refusal is not None:
                 return refusal
-        elif cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(request):
-            return unauthorized("this MCP server needs Authorization: Bearer <api token>")
+        elif cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(
+            request, cached.record.account_id
+        ):
+            return unauthorized(
+                "this MCP server needs Authorization: Bearer <api token>, with a token that is not revoked, "
+                "not expired and not limited to another account"
+            )
         return cached.server
 
-    async def _load(self, hashed: str) -> _Cached | None:
-        self._servers.pop(hashed, None)
+    async def _load(self, hashed: str, stale: _Cached | None) -> _Cached | None:
+        """The server of a token hash, read again from the store; built anew only when its record changed."""
         record = await self.store.server_by_token_hash(hashed)
         if record is None or not same_hash(record.token_hash, hashed):
+            self._servers.pop(hashed, None)
             return None
+        if stale is not None and stale.record == record and self._servers.get(hashed) is stale:
+            stale.until = time.monotonic() + RESOLVE_CACHE_SECONDS
+            return stale
+        server = await self._build(record)
+        if server is None:
+            self._servers.pop(hashed, None)
+            return None
+        cached = self._servers[hashed] = _Cached(server, record, time.monotonic() + RESOLVE_CACHE_SECONDS)
+        while len(self._servers) > RESOLVE_CACHE_SIZE:
+            self._servers.popitem(last=False)
+        return cached
+
+    async def _build(self, record: ServerRecord) -> McpServer | None:
         account = await self.store.get_account(record.account_id)
         if account is None or self.keys is None:
             return None
@@ -120,13 +159,7 @@ class Runtime:
             before_call=take_budgets,
             full_results=bool(record.config.get("full_results", False)),
         )
-        cached = _Cached(
-            self.expose(server, record.config.get("tool_exposure", "all")),
-            record,
-            time.monotonic() + RESOLVE_CACHE_SECONDS,
-        )
-        self._servers[hashed] = cached
-        return cached
+        return self.expose(server, record.config.get("tool_exposure", "all"))
 
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""
@@ -141,30 +174,38 @@ class Runtime:
         return SearchIndex(self.registry)
 
     async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
-        """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe."""
-        now = self.clock()
-        for scope, key, rule in (
-            ("server", f"server:{record.id}", self.settings.server_budget),
-            ("account", f"account:{record.account_id}", self.settings.account_budget),
-        ):
-            budget = await self.store.take_budget(key, rule.limit, rule.window_seconds, now)
-            if not budget.allowed:
-                return JsonRpcError(
-                    BUDGET_EXCEEDED,
-                    f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
-                    f"retry after {budget.reset_seconds} s",
-                    data={"scope": scope, "retry_after": budget.reset_seconds},
-                    http_status=429,
-                    headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
-                )
-        return None
+        """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe, nor one
+        whose budget cannot be taken because the store is unavailable."""
+        try:
+            return await self._take_budgets(record)
+        except self.store.unavailable:
+            log.exception("the store is unavailable")
+            return JsonRpcError(STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE, http_status=503)
+
+    async def _take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
+        scopes = (("server", self.settings.server_budget), ("account", self.settings.account_budget))
+        takes = [
+            BudgetTake(f"server:{record.id}", self.settings.server_budget),
+            BudgetTake(f"account:{record.account_id}", self.settings.account_budget),
+        ]
+        budgets = await self.store.take_budgets(takes, self.clock())
+        if budgets[0].allowed:
+            return None
+        # The budget without room is the one with none left (the other's own count was not taken).
+        (scope, rule), budget = next(((s, b) for s, b in zip(scopes, budgets, strict=True) if b.remaining == 0))
+        return JsonRpcError(
+            BUDGET_EXCEEDED,
+            f"Request budget of this {scope} exceeded ({rule.limit} tool calls per {rule.window_seconds} s); "
+            f"retry after {budget.reset_seconds} s",
+            data={"scope": scope, "retry_after": budget.reset_seconds},
+            http_status=429,
+            headers=budget_headers(budget.limit, budget.remaining, budget.reset_seconds),
+        )
 
     async def record_call(self, record: ServerRecord) -> None:
-        """Usage for the console (last used, calls in 24 h): a call the budgets let through, about to reach Stripe."""
-        try:
-            await service.record_call(self.store, record.id, self.clock())
-        except Exception:  # statistics never fail a call
-            log.exception("recording the usage of %s failed", record.id)
+        """Usage for the console (last used, calls in 24 h): a call the budgets let through (its arguments are
+        checked after). Counted in memory and written at the store's next flush (`flush_forever`)."""
+        await service.record_call(self.store, record.id, self.clock())
 
     async def _oauth_refusal(self, request: Request, record: ServerRecord) -> Response | None:
         """None when the request carries an access token issued for this server's URL; else the 401 (RFC 9728)."""
@@ -175,22 +216,50 @@ class Runtime:
             return None
         return bearer_challenge(self.settings.public_url, record.id, invalid_token=token is not None)
 
-    async def _api_token_ok(self, request: Request) -> bool:
+    async def _api_token_ok(self, request: Request, account_id: str) -> bool:
+        """A bearer API token that holds (looked up on every request: a revoke holds at once on every replica) and
+        opens this account's servers; its use is noted, at most once a minute per token and process."""
         token = bearer_token(request)
-        return token is not None and await service.api_token(self.store, token) is not None
+        if token is None:
+            return False
+        now = self.clock()
+        record = await service.api_token(self.store, token, now)
+        if record is None or not service.token_opens(record, account_id):
+            return False
+        if now - self._token_touched.get(record.id, 0.0) >= API_TOKEN_TOUCH_SECONDS:
+            self._token_touched[record.id] = now
+            try:
+                await self.store.touch_api_token(record.id, now)
+            except Exception:  # statistics never fail a call
+                log.exception("recording the use of API token %s failed", record.id)
+        return True
 
-    async def ensure_default_server(self, keys: KeyBox, api_key: str) -> str:
-        """The integrated account of STRIPE_API_KEY and a read-only server on it; returns its MCP URL."""
+    async def ensure_default_server(self, keys: KeyBox, api_key: str) -> str | None:
+        """The integrated account of STRIPE_API_KEY and a read-only server on it; returns its MCP URL, or None when
+        that server was revoked (`default_revoked_at` then says when): a revoke holds across restarts."""
         account = await self.store.find_account_by_name(DEFAULT_ACCOUNT)
         if account is None or keys.decrypt(account.encrypted_key) != api_key:
             account = await service.create_account(self.store, keys, DEFAULT_ACCOUNT, api_key)
-        # Derived, not stored: the same URL is printed on every start, and only its hash is kept.
-        token = keys.derive_token(service.SERVER_TOKEN_PREFIX, f"default-read-only-server:{account.id}")
+        self.default_account_id = account.id
+        token = service.default_server_token(keys, account.id)
         if await self.store.server_by_token_hash(token_hash(token)) is None:
+            revoked_at = await self.store.revocation(service.default_server_revocation(account.id), self.clock())
+            if revoked_at is not None:
+                self.default_revoked_at = revoked_at
+                return None
             await service.create_server(
                 self.store, self.registry, account.id, "default (read-only)", {"methods": ["read"]}, token=token
             )
         return self.mcp_url(token)
+
+    async def flush_forever(self) -> None:
+        """Write what the store counts in memory (usage; budget calls on SQLite) every FLUSH_SECONDS."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.store.flush()
+            except Exception:  # kept in memory for the next try; a call is never failed for it
+                log.exception("flushing usage and budget counts to the store failed; trying again")
 
     async def delete_expired(self) -> None:
         removed = await self.store.delete_expired_servers(self.clock())
@@ -213,7 +282,7 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     except BaseException:
         await store.close()
         raise
-    upstream = Upstream(settings.stripe_base_url, timeout=httpx.Timeout(settings.upstream_timeout, connect=5.0))
+    upstream = Upstream(settings.stripe_base_url, timeout=Timeouts(settings.upstream_timeout, connect=5.0))
     runtime = Runtime(settings, registry, store, keys, upstream)
     if settings.default_api_key and keys is not None:
         runtime.default_url = await runtime.ensure_default_server(keys, settings.default_api_key)
@@ -222,7 +291,10 @@ async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.upstream.aclose()
-    await runtime.store.close()
+    try:
+        await runtime.store.close()  # flushes first
+    except runtime.store.unavailable:
+        log.exception("the store is unavailable: the usage and budget counts of the last 0.5 s are lost")
 
 
 async def preflight(settings: Settings) -> None:

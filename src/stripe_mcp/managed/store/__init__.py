@@ -18,6 +18,14 @@ class StoreUrlError(ValueError):
     pass
 
 
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """What any backend raises when it cannot be opened, reached or written, for commands that report it."""
+    from stripe_mcp.managed.store.redis_store import RedisStore
+    from stripe_mcp.managed.store.sqlite_store import SqliteStore
+
+    return SqliteStore.unavailable + RedisStore.unavailable
+
+
 def sqlite_path(url: str) -> Path | None:
     parsed = urlparse(url)
     return Path(parsed.path[1:] if url.startswith("sqlite:///") else parsed.path) if parsed.scheme == "sqlite" else None

@@ -6,10 +6,16 @@ authorization server's clients, grants and tokens (`OAuthStore`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stripe_mcp.managed.budgets import Budget, BudgetTake
+
 USAGE_HOURS = 24  # calls are counted per hour; server_usage sums the current hour and the 23 before it
+# How often a serving process flushes what its store keeps in memory: usage, and on SQLite the budget
+# calls it let through (which other processes on the same file then count); closing flushes too.
+FLUSH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -54,16 +60,23 @@ class ApiTokenRecord:
     token_hash: str
     created_at: float
     admin: bool = False  # may also sign in to the admin console
+    account_id: str | None = None  # only this account's servers accept it; None: every account's
+    expires_at: float | None = None  # refused from then on; None: until revoked
+    last_used_at: float | None = None  # filled in by list_api_tokens only
 
 
 @dataclass(frozen=True)
-class Budget:
-    """One fixed-window request budget after taking a request from it."""
+class ThrottleRule:
+    """`free` attempts at once; after that each must wait min(2 ** (attempts - free), max_delay) seconds after the
+    one before. A key without an attempt for `forget_after` seconds starts again from nothing."""
 
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_seconds: int
+    free: int
+    max_delay: float
+    forget_after: float
+
+    def delay(self, attempts: int) -> float:
+        """The wait after the `attempts`-th attempt."""
+        return 0.0 if attempts < self.free else float(min(2 ** min(attempts - self.free, 30), self.max_delay))
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,9 @@ class OAuthStore(Protocol):
 
 
 class Store(Protocol):
+    # What the backend raises when it cannot be reached or written (down, disk full, read-only, corrupt).
+    unavailable: tuple[type[Exception], ...]
+
     async def add_account(self, record: AccountRecord) -> None: ...
     async def get_account(self, account_id: str) -> AccountRecord | None: ...
     async def find_account_by_name(self, name: str) -> AccountRecord | None: ...
@@ -144,16 +160,32 @@ class Store(Protocol):
     async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]: ...
     async def add_api_token(self, record: ApiTokenRecord) -> None: ...
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None: ...
+    async def list_api_tokens(self) -> list[ApiTokenRecord]: ...  # oldest first, with last_used_at
+    async def delete_api_token(self, token_id: str) -> bool: ...
+    async def touch_api_token(self, token_id: str, now: float) -> None: ...  # last_used_at, never moved back
     async def delete_account(self, account_id: str) -> bool: ...
     async def setting(self, key: str, default: str) -> str: ...  # the stored value, or `default` stored first
     async def stored_setting(self, key: str) -> str | None: ...  # the stored value, if any; stores nothing
+    # Budgets (managed/budgets.py): take_budgets counts a call at `now` in all of `takes` or, when one has
+    # no room, in none; take_budget is the same for one budget.
+    async def take_budgets(self, takes: Sequence[BudgetTake], now: float) -> list[Budget]: ...
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget: ...
     async def delete_expired_servers(self, now: float) -> int: ...
     # Usage: record_call counts a tool call in an hourly bucket and keeps the latest time; server_usage
     # answers (that time or None, the calls of the current hour and the USAGE_HOURS - 1 before it).
+    # record_call is counted in memory (usage.py) and written at the next flush.
     async def record_call(self, server_id: str, now: float) -> None: ...
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]: ...
-    async def close(self) -> None: ...
+    # Revocations: a key (a revoked server's token hash, a signed-out console session) held until `until`
+    # (None: for good); `revocation` answers when it was revoked while it holds, else None.
+    async def add_revocation(self, key: str, revoked_at: float, until: float | None) -> None: ...
+    async def revocation(self, key: str, now: float) -> float | None: ...
+    # The sign-in throttle (ThrottleRule): atomically, 0 and the attempt counted, or the seconds to
+    # wait before the next one. `clear_sign_in_attempts` forgets a key's attempts (after a success).
+    async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float: ...
+    async def clear_sign_in_attempts(self, key: str) -> None: ...
+    async def flush(self) -> None: ...
+    async def close(self) -> None: ...  # flushes first
 
     @property
     def oauth(self) -> OAuthStore: ...

@@ -4,34 +4,91 @@ Keys (prefix `stripe-mcp:`):
 - `account:<id>` hash, `accounts` and `account-name:<name>` sorted sets of ids by creation time;
 - `server:<token hash>` JSON, expiring at the server's `expires_at` (Redis deletes it then);
   `servers:<account id>` hash server id -> token hash;
-- `api-token:<hash>` JSON; `setting:<key>`; `budget:<key>:<window>` counters with a TTL;
+- `api-token:<hash>` JSON, `api-tokens` hash token id -> hash, `api-token-used` sorted set id -> time of last use;
+  `setting:<key>`;
+- `budget:<key>` sorted set of the calls a budget let through (member: replica and call number, score:
+  its time) within its window, expiring a window after the latest;
 - `server-history:<account id>` hash server id -> JSON of the server as made, plus `revoked_at` once revoked
   (never a token hash); kept when the server expires or is revoked, dropped with the account;
 - `usage:<server id>` hash hour -> calls, expiring USAGE_HOURS + 1 hours after the latest call;
   `usage-last` sorted set server id -> time of its latest call;
+- `revoked:<key>` the time of a revocation, expiring when it stops mattering; `sign-in:<key>` hash of a client's
+  sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest.
 - OAuth clients, grants and tokens: see `redis_oauth`.
+
+A tool call takes its budgets in one round trip (a script: exact across replicas, managed/budgets.py);
+its usage is counted in memory (usage.py) and written by `flush`, one pipeline for all servers.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 
 import redis.asyncio as redis
 
+from stripe_mcp.managed.budgets import Budget, BudgetRule, BudgetTake, budget_after
 from stripe_mcp.managed.store.base import (
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
-    Budget,
     ServerHistoryRecord,
     ServerRecord,
+    ThrottleRule,
 )
 from stripe_mcp.managed.store.redis_oauth import RedisOAuthStore
+from stripe_mcp.managed.store.usage import PendingUsage
 
 PREFIX = "stripe-mcp:"
+# take_sign_in_attempt, atomically: refuse while the key must wait, else count the attempt and set the wait after
+# it (ThrottleRule.delay). ARGV: now, free, max_delay, forget_after.
+SIGN_IN_ATTEMPT = """
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts')) or 0
+local next_at = tonumber(redis.call('HGET', KEYS[1], 'next_at')) or 0
+local now, free = tonumber(ARGV[1]), tonumber(ARGV[2])
+if attempts >= free and now < next_at then return tostring(next_at - now) end
+attempts = attempts + 1
+local delay = 0
+if attempts >= free then delay = math.min(2 ^ math.min(attempts - free, 30), tonumber(ARGV[3])) end
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'next_at', tostring(now + delay))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return '0'
+"""
+
+# KEYS: the budgets' sorted sets. ARGV: now, this call's member, then per key its limit and window.
+# Returns 1 or 0 (let through or not), then per key the calls counted before this one and the time of
+# the counted call whose leaving frees a place (budgets.freeing_index; "" for none). Let through, the
+# call is added to every set; refused, to none.
+TAKE_BUDGETS = """
+local now = tonumber(ARGV[1])
+local used, allowed = {}, 1
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  used[i] = redis.call('ZCARD', key)
+  if used[i] >= tonumber(ARGV[1 + 2 * i]) then allowed = 0 end
+end
+local answer = {allowed}
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local index = 0
+  if allowed == 0 then index = math.max(0, used[i] - limit) end
+  local freeing = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+  if allowed == 1 then
+    redis.call('ZADD', key, now, ARGV[2])
+    redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  end
+  table.insert(answer, used[i])
+  table.insert(answer, freeing[2] or '')
+end
+return answer
+"""
 
 
 def _text(value: object) -> str:
@@ -42,10 +99,16 @@ def _text(value: object) -> str:
 
 
 class RedisStore:
+    unavailable: tuple[type[Exception], ...] = (redis.RedisError, OSError)  # down, timing out, out of memory
+
     def __init__(self, url: str) -> None:
         self.url = url
+        self._tokens_indexed = False  # api-tokens holds the tokens made before it existed too
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
         self.oauth = RedisOAuthStore(self._redis, self._key)
+        self._take_budgets = self._redis.register_script(TAKE_BUDGETS)
+        self._calls = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())  # unique budget-set members
+        self._usage = PendingUsage()
 
     def _key(self, *parts: str) -> str:
         return PREFIX + ":".join(parts)
@@ -112,6 +175,7 @@ class RedisStore:
             await pipe.execute()
         for server_id in entries:
             await self.oauth.forget_server(_text(server_id))
+        self._usage.forget(map(_text, entries))
         return True
 
     # Servers ------------------------------------------------------------------------------------
@@ -171,6 +235,7 @@ class RedisStore:
             pipe.delete(self._key("usage", server_id))
             await pipe.execute()
         await self.oauth.forget_server(server_id)
+        self._usage.forget([server_id])
         return True
 
     async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]:
@@ -202,19 +267,13 @@ class RedisStore:
                     await self._redis.zrem(self._key("usage-last"), server_id)
                     await self._redis.delete(self._key("usage", _text(server_id)))
                     await self.oauth.forget_server(_text(server_id))
+                    self._usage.forget([_text(server_id)])
         return removed
 
     # Usage --------------------------------------------------------------------------------------
 
     async def record_call(self, server_id: str, now: float) -> None:
-        hour, counters = int(now // 3600), self._key("usage", server_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(counters, str(hour), 1)
-            # Buckets that left the window go (a longer pause lets the whole hash expire).
-            pipe.hdel(counters, *(str(h) for h in range(hour - 2 * USAGE_HOURS, hour - USAGE_HOURS + 1)))
-            pipe.expire(counters, (USAGE_HOURS + 1) * 3600)
-            pipe.zadd(self._key("usage-last"), {server_id: now}, gt=True)  # replicas' calls land in any order
-            await pipe.execute()
+        self._usage.add(server_id, now)
 
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
         hour = int(now // 3600)
@@ -223,22 +282,110 @@ class RedisStore:
             pipe.zscore(self._key("usage-last"), server_id)
             pipe.hmget(self._key("usage", server_id), hours)
             last_at, counts = await pipe.execute()
-        return (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
+        stored = (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
+        return self._usage.added_to(server_id, now, stored)
+
+    async def flush(self) -> None:
+        usage = self._usage.take()
+        if not usage:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for server_id, calls in usage.calls.items():
+                    counters, newest = self._key("usage", server_id), max(calls)
+                    for hour, count in calls.items():
+                        pipe.hincrby(counters, str(hour), count)
+                    # Buckets that left the window go (a longer pause lets the whole hash expire).
+                    pipe.hdel(counters, *(str(h) for h in range(newest - 2 * USAGE_HOURS, newest - USAGE_HOURS + 1)))
+                    pipe.expire(counters, (USAGE_HOURS + 1) * 3600)
+                    # Replicas' calls land in any order.
+                    pipe.zadd(self._key("usage-last"), {server_id: usage.last_at[server_id]}, gt=True)
+                await pipe.execute()
+        except BaseException:
+            self._usage.merge(usage)  # kept for the next flush
+            raise
 
     # API tokens, settings, budgets --------------------------------------------------------------
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
-        await self._redis.set(
-            self._key("api-token", record.token_hash),
-            json.dumps({"id": record.id, "created_at": record.created_at, "admin": record.admin}),
-        )
+        value = {
+            "id": record.id,
+            "created_at": record.created_at,
+            "admin": record.admin,
+            "account_id": record.account_id,
+            "expires_at": record.expires_at,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key("api-token", record.token_hash), json.dumps(value))
+            pipe.hset(self._key("api-tokens"), record.id, record.token_hash)
+            await pipe.execute()
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
         raw = await self._redis.get(self._key("api-token", token_hash))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return ApiTokenRecord(data["id"], token_hash, data["created_at"], bool(data.get("admin", False)))
+        return None if raw is None else _api_token(token_hash, _text(raw))
+
+    async def list_api_tokens(self) -> list[ApiTokenRecord]:
+        await self._index_api_tokens()
+        hashes = {_text(k): _text(v) for k, v in (await self._redis.hgetall(self._key("api-tokens"))).items()}
+        if not hashes:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.mget([self._key("api-token", h) for h in hashes.values()])
+            pipe.zmscore(self._key("api-token-used"), list(hashes))
+            raws, used = await pipe.execute()
+        records = [
+            replace(_api_token(token_hash, _text(raw)), last_used_at=None if last is None else float(last))
+            for token_hash, raw, last in zip(hashes.values(), raws, used, strict=True)
+            if raw is not None
+        ]
+        return sorted(records, key=lambda r: (r.created_at, r.id))
+
+    async def delete_api_token(self, token_id: str) -> bool:
+        await self._index_api_tokens()
+        token_hash = await self._redis.hget(self._key("api-tokens"), token_id)
+        if token_hash is None:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key("api-token", _text(token_hash)))
+            pipe.hdel(self._key("api-tokens"), token_id)
+            pipe.zrem(self._key("api-token-used"), token_id)
+            await pipe.execute()
+        return True
+
+    async def touch_api_token(self, token_id: str, now: float) -> None:
+        await self._redis.zadd(self._key("api-token-used"), {token_id: now}, gt=True)
+
+    async def _index_api_tokens(self) -> None:
+        """Once per process: index the tokens a store made before `api-tokens` existed, so they can be listed."""
+        if self._tokens_indexed:
+            return
+        async for key in self._redis.scan_iter(match=self._key("api-token", "*"), count=1000):
+            raw = await self._redis.get(key)
+            if raw is not None:
+                token_id = json.loads(raw)["id"]
+                await self._redis.hsetnx(self._key("api-tokens"), token_id, _text(key).rsplit(":", 1)[1])
+        self._tokens_indexed = True
+
+    # Revocations and the sign-in throttle --------------------------------------------------------
+
+    async def add_revocation(self, key: str, revoked_at: float, until: float | None) -> None:
+        await self._redis.set(
+            self._key("revoked", key), repr(revoked_at), exat=None if until is None else math.ceil(until)
+        )
+
+    async def revocation(self, key: str, now: float) -> float | None:
+        raw = await self._redis.get(self._key("revoked", key))
+        return None if raw is None else float(raw)
+
+    async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float:
+        forget_after = str(math.ceil(rule.forget_after))
+        wait = await self._redis.eval(
+            SIGN_IN_ATTEMPT, 1, self._key("sign-in", key), repr(now), str(rule.free), repr(rule.max_delay), forget_after
+        )
+        return float(wait)
+
+    async def clear_sign_in_attempts(self, key: str) -> None:
+        await self._redis.delete(self._key("sign-in", key))
 
     async def setting(self, key: str, default: str) -> str:
         await self._redis.set(self._key("setting", key), default, nx=True)
@@ -248,20 +395,40 @@ class RedisStore:
         value = await self._redis.get(self._key("setting", key))
         return None if value is None else _text(value)
 
+    async def take_budgets(self, takes: Sequence[BudgetTake], now: float) -> list[Budget]:
+        arguments: list[str | int | float] = [repr(now), next(self._calls)]
+        for take in takes:
+            arguments += [take.rule.limit, take.rule.window_seconds]
+        allowed, *counted = await self._take_budgets(keys=[self._key("budget", t.key) for t in takes], args=arguments)
+        answers = []
+        for index, take in enumerate(takes):
+            used, freeing = int(counted[2 * index]), counted[2 * index + 1]
+            freeing_at = float(freeing) if freeing else (now if allowed else None)
+            answers.append(budget_after(bool(allowed), take.rule, used, freeing_at, now))
+        return answers
+
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
-        window = int(now // window_seconds)
-        counter = self._key("budget", key, str(window))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(counter)
-            pipe.expire(counter, window_seconds * 2)
-            used, _ = await pipe.execute()
-        reset = max(1, int((window + 1) * window_seconds - now + 0.999))
-        return Budget(used <= limit, limit, max(0, limit - used), reset)
+        return (await self.take_budgets([BudgetTake(key, BudgetRule(limit, window_seconds))], now))[0]
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        try:
+            await self.flush()
+        finally:
+            await self._redis.aclose()
 
 
 def _history_json(record: ServerRecord, revoked_at: float | None) -> str:
     fields = {"name": record.name, "config": record.config, "created_at": record.created_at}
     return json.dumps({**fields, "expires_at": record.expires_at, "revoked_at": revoked_at}, sort_keys=True)
+
+
+def _api_token(token_hash: str, raw: str) -> ApiTokenRecord:
+    data = json.loads(raw)
+    return ApiTokenRecord(
+        id=data["id"],
+        token_hash=token_hash,
+        created_at=data["created_at"],
+        admin=bool(data.get("admin", False)),
+        account_id=data.get("account_id"),
+        expires_at=data.get("expires_at"),
+    )

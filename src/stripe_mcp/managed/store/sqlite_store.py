@@ -1,27 +1,42 @@
 """The embedded store: one SQLite file in WAL mode, safe across restarts and a kill -9 mid-write.
 
 SQLite answers in microseconds, so calls run inline on the event loop behind one lock.
+
+Budgets and usage stay off the write path of a tool call: budgets are counted in memory (an exact
+sliding window per process, managed/budgets.py) and usage in memory (usage.py); `flush` writes both in
+one transaction, every FLUSH_SECONDS while serving and when closing. The calls a process let through
+are kept in `budget_calls` until they leave their window (one row per budget and flush, the times packed
+as little-endian doubles), so that a restart, and any other process on the same file, counts them: each flush also reads the rows the other processes wrote since its last
+one. Processes on one file therefore see each other's calls within two flush intervals (1 s): each is
+exact alone, and together they may let through, in their first second, what the others let through in
+their last one. Several replicas with exact shared budgets: use Redis. A kill -9 loses the calls of the
+last flush interval (usage and budget alike); SIGTERM loses nothing.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import threading
 import time
+import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from stripe_mcp.managed.budgets import Budget, BudgetRule, BudgetTake, SlidingLog
 from stripe_mcp.managed.store.base import (
     USAGE_HOURS,
     AccountRecord,
     ApiTokenRecord,
-    Budget,
     ServerHistoryRecord,
     ServerRecord,
+    ThrottleRule,
 )
 from stripe_mcp.managed.store.sqlite_oauth import SCHEMA as OAUTH_SCHEMA
 from stripe_mcp.managed.store.sqlite_oauth import SqliteOAuthStore
+from stripe_mcp.managed.store.usage import PendingUsage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -42,36 +57,65 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, admin INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS budgets (key TEXT NOT NULL, window INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS budget_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, window INTEGER NOT NULL, times BLOB NOT NULL,
+    until REAL NOT NULL, replica TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budget_calls_by_until ON budget_calls(until);
 CREATE TABLE IF NOT EXISTS usage (
     server_id TEXT NOT NULL, hour INTEGER NOT NULL, calls INTEGER NOT NULL, last_at REAL NOT NULL, PRIMARY KEY (server_id, hour)
 );
+CREATE TABLE IF NOT EXISTS revocations (key TEXT PRIMARY KEY, revoked_at REAL NOT NULL, until REAL);
+CREATE TABLE IF NOT EXISTS sign_in_attempts (
+    key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, next_at REAL NOT NULL, last_at REAL NOT NULL
+);
 """
+# Columns added after a store was first made: (table, column, its definition).
+ADDED_COLUMNS = (
+    ("api_tokens", "admin", "INTEGER NOT NULL DEFAULT 0"),
+    ("api_tokens", "account_id", "TEXT"),
+    ("api_tokens", "expires_at", "REAL"),
+    ("api_tokens", "last_used_at", "REAL"),
+)
+API_TOKEN_COLUMNS = "id, token_hash, created_at, admin, account_id, expires_at, last_used_at"
 
 Params = tuple[object, ...]
 Row = tuple[Any, ...]  # what sqlite3 hands back: its column types are the schema's
 
 
 class SqliteStore:
+    unavailable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, OSError)  # locked, full, read-only, corrupt
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
+        self._counting = threading.Lock()  # what is counted in memory: never held while the file is written
+        self._replica = uuid.uuid4().hex
+        self._budgets = SlidingLog()
+        self._unwritten: dict[str, tuple[int, list[float]]] = {}  # key -> (window, times) of calls let through
+        self._usage = PendingUsage()
+        self._clock = 0.0  # the latest `now` a budget was asked at: what the stored calls are pruned by
+        self._seen = 0  # the last budget_calls row read
+        self._unwritable = False  # the last flush failed for the store: a full disk, a read-only file
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA + OAUTH_SCHEMA)
             self._migrate()
+            self._count_stored_calls(self._db.execute("SELECT id, key, window, times FROM budget_calls").fetchall())
         self.oauth = SqliteOAuthStore(self._run, self._write)
 
     def _migrate(self) -> None:
-        """Columns added after a store was first made (callers hold the lock)."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(api_tokens)")}
-        if "admin" not in columns:
+        """Changes made after a store was first made (callers hold the lock)."""
+        self._db.execute("DROP TABLE IF EXISTS budgets")  # the fixed-window counters budget_calls replaced
+        for table, column, definition in ADDED_COLUMNS:
+            if column in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                continue
             try:
-                self._db.execute("ALTER TABLE api_tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0")
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             except sqlite3.OperationalError as error:  # another process added it first
                 if "duplicate column" not in str(error):
                     raise
@@ -125,8 +169,10 @@ class SqliteStore:
                 ),
             ),
             (
+                # A record stored again under its id (as Redis's HSET does) replaces its entry.
                 "INSERT INTO server_history (id, account_id, name, config, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                "config = excluded.config, expires_at = excluded.expires_at, revoked_at = NULL",
                 (record.id, record.account_id, record.name, config, record.created_at, record.expires_at),
             ),
         )
@@ -140,21 +186,21 @@ class SqliteStore:
         return [_server(row) for row in rows]
 
     async def delete_server(self, account_id: str, server_id: str, revoked_at: float | None = None) -> bool:
-        return (
-            self._transaction(
-                (
-                    "UPDATE server_history SET revoked_at = ? WHERE id IN "
-                    "(SELECT id FROM servers WHERE account_id = ? AND id = ?)",
-                    (time.time() if revoked_at is None else revoked_at, account_id, server_id),
-                ),
-                (
-                    "DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ? AND id = ?)",
-                    (account_id, server_id),
-                ),
-                ("DELETE FROM servers WHERE account_id = ? AND id = ?", (account_id, server_id)),
-            )
-            > 0
+        removed = self._transaction(
+            (
+                "UPDATE server_history SET revoked_at = ? WHERE id IN "
+                "(SELECT id FROM servers WHERE account_id = ? AND id = ?)",
+                (time.time() if revoked_at is None else revoked_at, account_id, server_id),
+            ),
+            (
+                "DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ? AND id = ?)",
+                (account_id, server_id),
+            ),
+            ("DELETE FROM servers WHERE account_id = ? AND id = ?", (account_id, server_id)),
         )
+        if removed:
+            self._forget_usage([server_id])
+        return removed > 0
 
     async def list_server_history(self, account_id: str) -> list[ServerHistoryRecord]:
         rows = self._run(
@@ -169,16 +215,65 @@ class SqliteStore:
 
     async def add_api_token(self, record: ApiTokenRecord) -> None:
         self._write(
-            "INSERT INTO api_tokens (id, token_hash, created_at, admin) VALUES (?, ?, ?, ?)",
-            (record.id, record.token_hash, record.created_at, int(record.admin)),
+            "INSERT INTO api_tokens (id, token_hash, created_at, admin, account_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.token_hash, record.created_at, int(record.admin), record.account_id, record.expires_at),
         )
 
     async def api_token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
-        rows = self._run("SELECT id, token_hash, created_at, admin FROM api_tokens WHERE token_hash = ?", (token_hash,))
-        if not rows:
-            return None
-        id_, hashed, created_at, admin = rows[0]
-        return ApiTokenRecord(id_, hashed, created_at, bool(admin))
+        rows = self._run(f"SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        return _api_token(rows[0]) if rows else None
+
+    async def list_api_tokens(self) -> list[ApiTokenRecord]:
+        return [
+            _api_token(row) for row in self._run(f"SELECT {API_TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id")
+        ]
+
+    async def delete_api_token(self, token_id: str) -> bool:
+        return self._write("DELETE FROM api_tokens WHERE id = ?", (token_id,)) > 0
+
+    async def touch_api_token(self, token_id: str, now: float) -> None:
+        self._write(
+            "UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?", (now, token_id)
+        )
+
+    async def add_revocation(self, key: str, revoked_at: float, until: float | None) -> None:
+        self._transaction(
+            ("DELETE FROM revocations WHERE until IS NOT NULL AND until <= ?", (revoked_at,)),  # the ones gone by
+            ("INSERT OR REPLACE INTO revocations VALUES (?, ?, ?)", (key, revoked_at, until)),
+        )
+
+    async def revocation(self, key: str, now: float) -> float | None:
+        rows = self._run(
+            "SELECT revoked_at FROM revocations WHERE key = ? AND (until IS NULL OR until > ?)", (key, now)
+        )
+        return float(rows[0][0]) if rows else None
+
+    async def take_sign_in_attempt(self, key: str, now: float, rule: ThrottleRule) -> float:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT attempts, next_at FROM sign_in_attempts WHERE key = ? AND last_at > ?",
+                    (key, now - rule.forget_after),
+                ).fetchone()
+                attempts, next_at = row if row else (0, 0.0)
+                wait = next_at - now if attempts >= rule.free and now < next_at else 0.0
+                if not wait:
+                    attempts += 1
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO sign_in_attempts VALUES (?, ?, ?, ?)",
+                        (key, attempts, now + rule.delay(attempts), now),
+                    )
+                self._db.execute("DELETE FROM sign_in_attempts WHERE last_at <= ?", (now - rule.forget_after,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return float(wait)
+
+    async def clear_sign_in_attempts(self, key: str) -> None:
+        self._write("DELETE FROM sign_in_attempts WHERE key = ?", (key,))
 
     async def setting(self, key: str, default: str) -> str:
         """The stored value, or `default` stored first: replicas sharing a store agree on it."""
@@ -190,54 +285,47 @@ class SqliteStore:
         return str(rows[0][0]) if rows else None
 
     async def delete_account(self, account_id: str) -> bool:
-        return (
-            self._transaction(
-                ("DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ?)", (account_id,)),
-                ("DELETE FROM accounts WHERE id = ?", (account_id,)),
-            )
-            > 0
+        servers = self._run("SELECT id FROM servers WHERE account_id = ?", (account_id,))
+        removed = self._transaction(
+            ("DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE account_id = ?)", (account_id,)),
+            ("DELETE FROM accounts WHERE id = ?", (account_id,)),
         )
+        self._forget_usage(row[0] for row in servers)
+        return removed > 0
+
+    async def take_budgets(self, takes: Sequence[BudgetTake], now: float) -> list[Budget]:
+        if self._unwritable:  # counts that cannot be kept are no budget: refuse until the store takes writes again
+            await self.flush()
+        with self._counting:
+            answers = self._budgets.take(takes, now)
+            self._clock = max(self._clock, now)
+            if answers and answers[0].allowed:
+                for take in takes:
+                    self._unwritten.setdefault(take.key, (take.rule.window_seconds, []))[1].append(now)
+        return answers
 
     async def take_budget(self, key: str, limit: int, window_seconds: int, now: float) -> Budget:
-        window = int(now // window_seconds)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM budgets WHERE key = ? AND window < ?", (key, window))
-                self._db.execute(
-                    "INSERT INTO budgets VALUES (?, ?, 1) ON CONFLICT(key, window) DO UPDATE SET used = used + 1",
-                    (key, window),
-                )
-                used = self._db.execute(
-                    "SELECT used FROM budgets WHERE key = ? AND window = ?", (key, window)
-                ).fetchone()[0]
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        reset = max(1, int((window + 1) * window_seconds - now + 0.999))
-        return Budget(used <= limit, limit, max(0, limit - used), reset)
+        return (await self.take_budgets([BudgetTake(key, BudgetRule(limit, window_seconds))], now))[0]
 
     async def delete_expired_servers(self, now: float) -> int:
-        return self._transaction(
+        expired = self._run("SELECT id FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+        removed = self._transaction(
             (
                 "DELETE FROM usage WHERE server_id IN (SELECT id FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?)",
                 (now,),
             ),
             ("DELETE FROM servers WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)),
         )
+        self._forget_usage(row[0] for row in expired)
+        return removed
+
+    def _forget_usage(self, server_ids: Iterable[str]) -> None:
+        with self._counting:
+            self._usage.forget(server_ids)
 
     async def record_call(self, server_id: str, now: float) -> None:
-        hour = int(now // 3600)
-        self._transaction(
-            (
-                "INSERT INTO usage VALUES (?, ?, 1, ?) ON CONFLICT(server_id, hour) "
-                "DO UPDATE SET calls = calls + 1, last_at = MAX(last_at, excluded.last_at)",
-                (server_id, hour, now),
-            ),
-            # Older buckets go; the current one stays, and with it the latest call's time.
-            ("DELETE FROM usage WHERE server_id = ? AND hour <= ?", (server_id, hour - USAGE_HOURS)),
-        )
+        with self._counting:
+            self._usage.add(server_id, now)
 
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
         first_hour = int(now // 3600) - USAGE_HOURS + 1
@@ -245,7 +333,70 @@ class SqliteStore:
             "SELECT MAX(last_at), COALESCE(SUM(CASE WHEN hour >= ? THEN calls ELSE 0 END), 0) FROM usage WHERE server_id = ?",
             (first_hour, server_id),
         )[0]
-        return last_at, int(calls)
+        with self._counting:
+            return self._usage.added_to(server_id, now, (last_at, int(calls)))
+
+    async def flush(self) -> None:
+        """Write the usage and budget calls counted since the last flush, and count the other processes'."""
+        with self._counting:
+            calls, self._unwritten = self._unwritten, {}
+            usage, clock = self._usage.take(), self._clock
+        try:
+            stored = self._write_counts(calls, usage, clock)
+        except BaseException as error:
+            with self._counting:  # kept for the next flush: nothing counted is dropped
+                for key, (window, times) in calls.items():
+                    self._unwritten.setdefault(key, (window, []))[1][:0] = times
+                self._usage.merge(usage)
+            self._unwritable = isinstance(error, self.unavailable)
+            raise
+        self._unwritable = False
+        with self._counting:
+            self._count_stored_calls(stored)
+            self._budgets.prune(self._clock)
+
+    def _write_counts(self, calls: dict[str, tuple[int, list[float]]], usage: PendingUsage, clock: float) -> list[Row]:
+        """One transaction: this process's calls and usage in, expired calls out, the others' new calls read."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO budget_calls (key, window, times, until, replica) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (key, window, struct.pack(f"<{len(times)}d", *times), max(times) + window, self._replica)
+                        for key, (window, times) in calls.items()
+                    ],
+                )
+                self._db.execute("DELETE FROM budget_calls WHERE until <= ?", (clock,))
+                for server_id, hours in usage.calls.items():
+                    last_at = usage.last_at[server_id]
+                    self._db.executemany(
+                        "INSERT INTO usage VALUES (?, ?, ?, ?) ON CONFLICT(server_id, hour) "
+                        "DO UPDATE SET calls = calls + excluded.calls, last_at = MAX(last_at, excluded.last_at)",
+                        [(server_id, hour, count, last_at) for hour, count in hours.items()],
+                    )
+                    # Older buckets go; the newest stays, and with it the latest call's time.
+                    self._db.execute(
+                        "DELETE FROM usage WHERE server_id = ? AND hour <= ?", (server_id, max(hours) - USAGE_HOURS)
+                    )
+                others = self._db.execute(
+                    "SELECT id, key, window, times FROM budget_calls WHERE id > ? AND replica != ?",
+                    (self._seen, self._replica),
+                ).fetchall()
+                newest = self._db.execute("SELECT MAX(id) FROM budget_calls").fetchone()[0]
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite has rolled back itself after some errors (a full disk)
+                    self._db.execute("ROLLBACK")
+                raise
+        self._seen = max(self._seen, newest or 0)
+        return others
+
+    def _count_stored_calls(self, rows: list[Row]) -> None:
+        for id_, key, window, times in rows:
+            for at in struct.unpack(f"<{len(times) // 8}d", times):
+                self._budgets.add(key, window, at)
+            self._seen = max(self._seen, id_)
 
     def _transaction(self, *statements: tuple[str, Params]) -> int:
         """Run the statements as one transaction; the row count of the last one."""
@@ -257,13 +408,22 @@ class SqliteStore:
                     count = self._db.execute(sql, params).rowcount
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself after some errors (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
         return count
 
     async def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        try:
+            await self.flush()
+        finally:
+            with self._lock:
+                self._db.close()
+
+
+def _api_token(row: Row) -> ApiTokenRecord:
+    id_, hashed, created_at, admin, account_id, expires_at, last_used_at = row
+    return ApiTokenRecord(id_, hashed, created_at, bool(admin), account_id, expires_at, last_used_at)
 
 
 def _server(row: Row) -> ServerRecord:

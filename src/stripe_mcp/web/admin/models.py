@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.oauth.connections import Connection
-from stripe_mcp.managed.store.base import AccountRecord, ServerRecord
+from stripe_mcp.managed.store.base import AccountRecord, ApiTokenRecord, ServerRecord
+from stripe_mcp.managed.times import utc
 from stripe_mcp.tools.filters import KINDS, METHOD_GROUPS
 from stripe_mcp.tools.registry import Registry
 
@@ -77,6 +78,12 @@ class ServerOut(BaseModel):
 
 class ApiTokenIn(Strict):
     admin: StrictBool = Field(default=False, description="The token may also sign in to the admin console at /admin.")
+    account_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Only this account's servers accept the token (it cannot be an admin token then).",
+    )
+    expires_at: datetime | None = Field(default=None, description="Refused from then on; at least 60 s ahead.")
 
 
 class ApiTokenOut(BaseModel):
@@ -93,12 +100,23 @@ class OAuthClientOut(BaseModel):
     last_used_at: datetime | None = Field(description="The latest MCP request with one of its access tokens.")
 
 
+class ApiTokenInfo(BaseModel):
+    """A listed API token: never the token itself."""
+
+    id: str
+    admin: bool
+    account_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(description="When a request last carried it (to the minute), if ever.")
+
+
 class ErrorOut(BaseModel):
     error: dict[str, str]
 
 
 def _when(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
+    return utc(timestamp)  # clamped: a bad stored time never fails a list
 
 
 def _maybe_when(timestamp: float | None) -> datetime | None:
@@ -119,6 +137,17 @@ def oauth_client_out(connection: Connection) -> dict[str, Any]:
         first_seen_at=_maybe_when(connection.first_seen_at),
         connected_at=_when(connection.connected_at),
         last_used_at=_maybe_when(connection.last_used_at),
+    ).model_dump(mode="json")
+
+
+def api_token_out(record: ApiTokenRecord) -> dict[str, Any]:
+    return ApiTokenInfo(
+        id=record.id,
+        admin=record.admin,
+        account_id=record.account_id,
+        created_at=_when(record.created_at),
+        expires_at=_maybe_when(record.expires_at),
+        last_used_at=_maybe_when(record.last_used_at),
     ).model_dump(mode="json")
 
 

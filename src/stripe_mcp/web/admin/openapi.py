@@ -8,6 +8,7 @@ from stripe_mcp.web.admin.models import (
     AccountIn,
     AccountOut,
     ApiTokenIn,
+    ApiTokenInfo,
     ApiTokenOut,
     ErrorOut,
     OAuthClientOut,
@@ -18,7 +19,18 @@ from stripe_mcp.web.admin.models import (
 
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, OAuthClientOut, ErrorOut):
+    models = (
+        AccountIn,
+        AccountOut,
+        ServerIn,
+        ServerOut,
+        ApiTokenIn,
+        ApiTokenOut,
+        ApiTokenInfo,
+        OAuthClientOut,
+        ErrorOut,
+    )
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -40,6 +52,7 @@ def openapi_document() -> dict[str, Any]:
         **answer("404", "ErrorOut", "Not found"),
         **answer("413", "ErrorOut", "Body too large"),
         **answer("415", "ErrorOut", "Not JSON"),
+        **answer("503", "ErrorOut", "The store is unavailable"),
     }
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
@@ -50,6 +63,7 @@ def openapi_document() -> dict[str, Any]:
         "description": "Only this client (its id may be a URL); without it, every client.",
         "schema": {"type": "string", "maxLength": 2000},
     }
+    token_id = {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "stripe-mcp admin API", "version": "1"},
@@ -132,6 +146,23 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "createApiToken",
                     "requestBody": {"required": False, "content": {"application/json": {"schema": ref("ApiTokenIn")}}},
                     "responses": {**answer("201", "ApiTokenOut", "Created; shown once"), **errors},
+                },
+                "get": {
+                    "operationId": "listApiTokens",
+                    "responses": {
+                        "200": {
+                            "description": "API tokens that hold (never the tokens themselves)",
+                            "content": {"application/json": {"schema": listing("ApiTokenInfo")}},
+                        },
+                        **errors,
+                    },
+                },
+            },
+            "/api-token/{token_id}": {
+                "delete": {
+                    "operationId": "revokeApiToken",
+                    "parameters": [token_id],
+                    "responses": {"204": {"description": "Revoked: refused everywhere from now on"}, **errors},
                 },
             },
         },

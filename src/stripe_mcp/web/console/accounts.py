@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,7 +11,7 @@ from starlette.responses import Response
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.secrets import MissingEncryptionKey
-from stripe_mcp.web.admin.models import AccountIn
+from stripe_mcp.web.admin.models import AccountIn, ServerConfigIn
 from stripe_mcp.web.console.forms import problems
 from stripe_mcp.web.console.page import Page
 from stripe_mcp.web.console.rendering import see_other
@@ -43,15 +44,21 @@ async def account(page: Page) -> Response:
     record = await page.account()
     runtime = page.runtime
     now = runtime.clock()
-    rows = [
-        {
-            "record": server,
-            "tools": service.server_tools(runtime.registry, server.config),
-            "usage": await service.server_usage(runtime.store, server.id, now),
-            "url": runtime.mcp_url(token) if (token := service.shown_token(server)) else None,
-        }
-        for server in await service.list_servers(runtime.store, record.id, now)
-    ]
+    rows = []
+    for server in await service.list_servers(runtime.store, record.id, now):
+        try:  # with every option spelt out: a row stored by an earlier version may lack some
+            config = ServerConfigIn.model_validate(server.config).model_dump()
+        except ValidationError:
+            log.warning("MCP server %s cannot be listed: its stored configuration is not valid", server.id)
+            continue
+        rows.append(
+            {
+                "record": replace(server, config=config),
+                "tools": service.server_tools(runtime.registry, config),
+                "usage": await service.server_usage(runtime.store, server.id, now),
+                "url": runtime.mcp_url(token) if (token := service.shown_token(server)) else None,
+            }
+        )
     history = [
         {"record": ended, "ended_at": service.ended_at(ended), "revoked": ended.revoked_at == service.ended_at(ended)}
         for ended in await service.ended_servers(runtime.store, record.id, now)

@@ -6,7 +6,6 @@ Jinja2 is imported on the first page only, so an MCP-only process never loads it
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from stripe_mcp.managed.times import utc
 from stripe_mcp.web.console.sessions import Session
 from stripe_mcp.web.console.urls import PREFIX
 
@@ -34,6 +34,7 @@ NOTICES = {
     "server-revoked": "MCP server revoked: its URL now answers 404.",
     "oauth-client-revoked": "Client disconnected: its tokens no longer work.",
     "oauth-clients-revoked": "Every client disconnected: their tokens no longer work.",
+    "api-token-revoked": "API token revoked: it is refused everywhere from now on.",
 }
 
 
@@ -94,11 +95,11 @@ def csp(nonce: str) -> str:
 def when(timestamp: float | None, missing: str = "never") -> str:
     if timestamp is None:
         return missing
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc(timestamp).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def iso(timestamp: float | None) -> str:
-    return "" if timestamp is None else datetime.fromtimestamp(timestamp, tz=UTC).isoformat().replace("+00:00", "Z")
+    return "" if timestamp is None else utc(timestamp).isoformat().replace("+00:00", "Z")
 
 
 def ago(timestamp: float | None, now: float) -> str:

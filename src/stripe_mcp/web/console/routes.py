@@ -7,34 +7,35 @@ CSRF token.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from stripe_mcp.managed.secrets import KeyBox
-from stripe_mcp.mcp.security import host_allowed
-from stripe_mcp.web.console import accounts, consent, servers, tool_browser
+from stripe_mcp.web.console import accounts, api_tokens, consent, servers, tool_browser
 from stripe_mcp.web.console.forms import Form, FormError, read_form
 from stripe_mcp.web.console.page import Handler, NotFound, Page
 from stripe_mcp.web.console.rendering import Renderer, see_other, stylesheet
 from stripe_mcp.web.console.sessions import Session, Sessions
 from stripe_mcp.web.console.sign_in import SignIn
-from stripe_mcp.web.console.urls import ACCOUNTS, CONSENT, PREFIX, SIGN_IN
+from stripe_mcp.web.console.urls import ACCOUNTS, API_TOKENS, CONSENT, PREFIX, SIGN_IN
 from stripe_mcp.web.credentials import same_secret
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("stripe_mcp.console")
 
 
 class Console:
     def __init__(self, runtime_of: Callable[[], Runtime], settings: Settings, keys: KeyBox | None) -> None:
         self.runtime_of = runtime_of
         self.settings = settings
-        self.sessions = Sessions(settings, keys, lambda: runtime_of().store)
+        self.sessions = Sessions(settings, keys, lambda: runtime_of().store, settings.clock)
         self.renderer = Renderer()
 
     def routes(self) -> list[Route]:
@@ -62,9 +63,25 @@ class Console:
             Route(CONSENT, self._page(consent.decide), methods=["POST"]),
             Route(server + "/clients", self._page(consent.clients), methods=["GET"]),
             Route(server + "/clients/revoke", self._page(consent.revoke_clients), methods=["POST"]),
+            Route(API_TOKENS, self._page(api_tokens.api_tokens), methods=["GET"]),
+            Route(API_TOKENS, self._page(api_tokens.create_api_token), methods=["POST"]),
+            Route(API_TOKENS + "/{token_id}/revoke", self._page(api_tokens.revoke_api_token), methods=["GET", "POST"]),
         ]
 
     def _page(self, handler: Handler, *, signed_in: bool = True) -> Endpoint:
+        checked = self._checked(handler, signed_in=signed_in)
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await checked(request)
+            except self.runtime_of().store.unavailable:
+                log.exception("the store is unavailable")
+                message = "The store is unavailable, so this page cannot be shown or saved. Try again once it is back."
+                return self._message(request, None, 503, "Store unavailable", message)
+
+        return endpoint
+
+    def _checked(self, handler: Handler, *, signed_in: bool) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if not self.settings.admin_token:
                 return self._message(
@@ -74,8 +91,6 @@ class Console:
                     "Console closed",
                     "The admin console is closed: set STRIPE_MCP_ADMIN_TOKEN to open it.",
                 )
-            if not host_allowed(request.headers.get("host"), self.settings.allowed_hosts):
-                return PlainTextResponse("Invalid Host header", status_code=421)
             posted = request.method == "POST"
             if posted and not self._same_origin(request):
                 return self._refused(request, None)

@@ -54,20 +54,26 @@ class ServerForm:
 
     def expires_at(self, now: float, errors: list[str]) -> str | None:
         """The chosen expiry as ISO 8601 (None: never); a sentence in `errors` when it cannot be read."""
-        if self.expires == "never":
-            return None
-        if self.expires == "date":
-            try:
-                when = datetime.fromisoformat(self.expires_on)
-            except ValueError:
-                errors.append("Expiry: give a date and time, e.g. 2026-12-31T00:00 (UTC).")
-                return None
-            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
-            return when.isoformat()
-        if self.expires in dict(EXPIRY_CHOICES) and self.expires.isdigit():
-            return datetime.fromtimestamp(now + int(self.expires), tz=UTC).isoformat()
-        errors.append("Expiry: choose one of the listed choices.")
+        return form_expiry(self.expires, self.expires_on, now, errors)
+
+
+def form_expiry(choice: str, on: str, now: float, errors: list[str]) -> str | None:
+    """An expiry chosen from EXPIRY_CHOICES (`on`: the date typed for "date") as ISO 8601, None for never; a
+    sentence in `errors` when it cannot be read."""
+    if choice == "never":
         return None
+    if choice == "date":
+        try:
+            when = datetime.fromisoformat(on)
+        except ValueError:
+            errors.append("Expiry: give a date and time, e.g. 2026-12-31T00:00 (UTC).")
+            return None
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+        return when.isoformat()
+    if choice in dict(EXPIRY_CHOICES) and choice.isdigit():
+        return datetime.fromtimestamp(now + int(choice), tz=UTC).isoformat()
+    errors.append("Expiry: choose one of the listed choices.")
+    return None
 
 
 def split_tags(text: str) -> list[str]:

@@ -88,7 +88,7 @@ async def revoke_server(page: Page) -> Response:
     if page.posted:
         server_id = page.path_id("server_id")
         if not await service.revoke_server(
-            runtime.store, account.id, server_id, runtime.forget_servers, now=runtime.clock()
+            runtime.store, account.id, server_id, runtime.forget_servers, runtime.keys, now=runtime.clock()
         ):
             raise NotFound()
         log.info("console: MCP server revoked", extra={"account_id": account.id, "server_id": server_id})

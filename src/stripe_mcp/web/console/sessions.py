@@ -1,7 +1,9 @@
 """Console sessions: signed cookies that every replica can verify, bound to the credential that opened them.
 
 The signing key is derived from the encryption key (or, with no key yet, agreed through the store). A session
-of the admin token ends when STRIPE_MCP_ADMIN_TOKEN changes; one of an API token ends when that token goes.
+of the admin token ends when STRIPE_MCP_ADMIN_TOKEN changes; one of an API token ends when that token is revoked
+or expires; and any session ends when it signs out: its id is kept in the store's revocations until the cookie
+would have expired anyway, so a copy of the cookie is refused by every replica.
 """
 
 from __future__ import annotations
@@ -49,8 +51,11 @@ class Session:
 
 
 class Sessions:
-    def __init__(self, settings: Settings, keys: KeyBox | None, store_of: Callable[[], Store]) -> None:
+    def __init__(
+        self, settings: Settings, keys: KeyBox | None, store_of: Callable[[], Store], clock: Callable[[], float]
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.keys = keys
         self.store_of = store_of
         self._serializer: URLSafeTimedSerializer | None = None
@@ -81,12 +86,20 @@ class Sessions:
         return session
 
     async def still_valid(self, session: Session) -> bool:
+        store, now = self.store_of(), self.clock()
+        if await store.revocation(_revocation(session.sid), now) is not None:
+            return False  # signed out
         if session.who == "admin":
             return same_secret(session.proof, await self.admin_proof())
         if session.who == "api-token":
-            record = await self.store_of().api_token_by_hash(session.proof)
-            return record is not None and record.admin
+            record = await store.api_token_by_hash(session.proof)
+            return record is not None and record.admin and (record.expires_at is None or record.expires_at > now)
         return False
+
+    async def revoke(self, session: Session) -> None:
+        """End `session` on every replica, whoever holds a copy of its cookie."""
+        now = self.clock()
+        await self.store_of().add_revocation(_revocation(session.sid), now, now + SESSION_SECONDS)
 
     async def admin_proof(self) -> str:
         """A digest of the admin token under the session key: changes, and so ends sessions, with the token."""
@@ -120,3 +133,7 @@ class Sessions:
             return True
         host = (request.url.hostname or "").lower()
         return self.settings.public_url.startswith("https://") and host not in LOOPBACK_HOSTS
+
+
+def _revocation(sid: str) -> str:
+    return f"console-session:{sid}"

@@ -8,6 +8,7 @@ PREFIX = "/admin"
 ACCOUNTS = PREFIX + "/accounts"
 SIGN_IN = PREFIX + "/sign-in"
 CONSENT = PREFIX + "/oauth/consent"  # where the OAuth authorization endpoint sends the person
+API_TOKENS = PREFIX + "/api-tokens"
 
 Crumbs = list[tuple[str, str]]
 

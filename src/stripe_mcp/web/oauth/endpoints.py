@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, unquote_plus
 
@@ -22,7 +23,14 @@ from stripe_mcp.managed.store.base import OAuthClientRecord, ServerRecord
 from stripe_mcp.web.bodies import BodyTooLarge, read_body
 from stripe_mcp.web.console.urls import CONSENT
 from stripe_mcp.web.errors import error_response
-from stripe_mcp.web.oauth.answers import continue_page, error_page, json_answer, oauth_error, with_cors
+from stripe_mcp.web.oauth.answers import (
+    Endpoint,
+    continue_page,
+    error_page,
+    json_answer,
+    oauth_error,
+    with_cors,
+)
 from stripe_mcp.web.oauth.metadata import (
     AUTHORIZATION_SERVER,
     AUTHORIZE,
@@ -36,11 +44,13 @@ from stripe_mcp.web.oauth.metadata import (
 )
 from stripe_mcp.web.runtime import Runtime
 
+log = logging.getLogger("stripe_mcp")
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 32
 # Per client address and minute, counted in the store (so across replicas): each of these writes to it.
 BUDGETS = {"register": 60, "authorize": 120, "token": 300}
 BUDGET_WINDOW_SECONDS = 60
+STORE_UNAVAILABLE = "the store is unavailable; try again once it is back"
 
 
 class OAuthEndpoints:
@@ -48,16 +58,34 @@ class OAuthEndpoints:
         self.runtime_of = runtime_of
 
     def routes(self) -> list[Route]:
+        api = self._guarded
         return [
             Route(
-                PROTECTED_RESOURCE + "/mcp/{server_id}", with_cors(self.protected_resource), methods=["GET", "OPTIONS"]
+                PROTECTED_RESOURCE + "/mcp/{server_id}",
+                with_cors(api(self.protected_resource)),
+                methods=["GET", "OPTIONS"],
             ),
-            Route(AUTHORIZATION_SERVER, with_cors(self.authorization_server), methods=["GET", "OPTIONS"]),
-            Route(REGISTER, with_cors(self.register), methods=["POST", "OPTIONS"]),
-            Route(AUTHORIZE, self.authorize, methods=["GET"]),
-            Route(TOKEN, with_cors(self.token), methods=["POST", "OPTIONS"]),
-            Route(REVOKE, with_cors(self.revoke), methods=["POST", "OPTIONS"]),
+            Route(AUTHORIZATION_SERVER, with_cors(api(self.authorization_server)), methods=["GET", "OPTIONS"]),
+            Route(REGISTER, with_cors(api(self.register)), methods=["POST", "OPTIONS"]),
+            Route(AUTHORIZE, self._guarded(self.authorize, page=True), methods=["GET"]),
+            Route(TOKEN, with_cors(api(self.token)), methods=["POST", "OPTIONS"]),
+            Route(REVOKE, with_cors(api(self.revoke)), methods=["POST", "OPTIONS"]),
         ]
+
+    def _guarded(self, endpoint: Endpoint, *, page: bool = False) -> Endpoint:
+        """The endpoint, answering 503 when the store is unavailable (as the MCP URLs, admin API and console do):
+        a person gets a page, a client the error in OAuth's shape."""
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except self.runtime_of().store.unavailable:
+                log.exception("the store is unavailable")
+                if page:
+                    return error_page(503, "Try again later", STORE_UNAVAILABLE)
+                return oauth_error(OAuthError("temporarily_unavailable", STORE_UNAVAILABLE, 503))
+
+        return guarded
 
     # Metadata --------------------------------------------------------------------------------------
 

@@ -1,0 +1,55 @@
+"""Fresh virtual environments for the benchmark: the project as a user installs it, and FastMCP in one of its own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_TIMEOUT = 900.0
+FASTMCP = "fastmcp==4.2.3"
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    installed_in: float  # seconds the install took (0 when reused)
+
+    @property
+    def python(self) -> str:
+        return str(self.path / "bin" / "python")
+
+    def script(self, name: str) -> str:
+        return str(self.path / "bin" / name)
+
+
+def make(path: Path, *requirements: str, reuse: bool) -> Venv:
+    """A new venv at `path` with `requirements` installed by pip (`-e DIR` for editable); kept as is with `reuse`."""
+    if reuse and (path / "bin" / "python").exists():
+        return Venv(path, 0.0)
+    shutil.rmtree(path, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
+    subprocess.run(
+        [str(path / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
+        check=True,
+        timeout=INSTALL_TIMEOUT,
+    )
+    return Venv(path, time.perf_counter() - started)
+
+
+def project_venvs(root: Path, where: Path, *, reuse: bool, fastmcp: bool) -> dict[str, Venv]:
+    """editable: `pip install -e .` (what a developer and CI run, no bytecode cached for the package under
+    PYTHONDONTWRITEBYTECODE=1); wheel: `pip install .` (what `pip install stripe-mcp` gives: compiled at install);
+    fastmcp: FastMCP alone."""
+    where.mkdir(parents=True, exist_ok=True)
+    venvs = {
+        "editable": make(where / "editable", "-e", str(root), reuse=reuse),
+        "wheel": make(where / "wheel", str(root), reuse=reuse),
+    }
+    if fastmcp:
+        venvs["fastmcp"] = make(where / "fastmcp", FASTMCP, reuse=reuse)
+    return venvs
