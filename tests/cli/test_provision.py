@@ -178,3 +178,21 @@ def test_approval_option_defaults() -> None:
 
     assert {p.name: p.default for p in serve.params}["approval_ttl"] == DEFAULTS.approval_ttl == 900
     assert {p.name: p.default for p in stdio.params}["approval"] == "none"
+
+
+def test_an_oauth_server_from_the_command_line(cli: Cli) -> None:
+    account_id = added_account(cli, "oauth shop")
+    printed = cli("servers", "create", "--account", account_id, "--name", "assistant", "--auth", "oauth").stdout
+    found = re.fullmatch(
+        r"created server (srv_\w+); its MCP URL \(no secret: clients connect with OAuth\):\nhttp://\S+/mcp/(\S+)\n",
+        printed,
+    )
+    assert found and found.group(1) == found.group(2), printed  # the URL's path is the server's id
+    [line] = listed(cli, account_id)
+    assert "  auth=oauth  " in line
+    refused = cli(
+        "servers", "create", "--account", account_id, "--name", "x", "--auth", "oauth", "--require-api-token", code=2
+    )
+    assert "require_api_token_auth" in refused.output
+    unknown = cli("servers", "create", "--account", account_id, "--name", "x", "--auth", "pw", code=2)
+    assert "'pw' is not one of 'url_token', 'oauth'" in unknown.output

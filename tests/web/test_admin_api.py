@@ -375,7 +375,9 @@ def test_openapi_document(running: RunningServer) -> None:
         for method in route.methods - {"HEAD"}
     }
     assert admin_routes <= documented, admin_routes - documented
-    assert len(admin_routes) == 12  # with API tokens (list, revoke) and approvals (list, approve, deny)
+    # With listing and revoking API tokens, the approvals (list, approve, deny), and GET and DELETE of an OAuth
+    # server's clients.
+    assert len(admin_routes) == 14
 
 
 def test_provisioning_logs_one_line_per_change(running: RunningServer, admin: Admin) -> None:

@@ -531,6 +531,7 @@ def test_created_server_has_every_option(running: RunningServer, browser: Browse
     }
     config = listed[server_id]["config"]
     assert config == {
+        "auth": "url_token",
         "methods": ["read"],
         "tags": ["disputes", "charge", "refund"],
         "require_api_token_auth": True,

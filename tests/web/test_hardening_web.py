@@ -27,6 +27,7 @@ from stripe_mcp.managed.budgets import BudgetRule
 from stripe_mcp.managed.store.base import ServerRecord
 from stripe_mcp.web.app import create_app
 from stripe_mcp.web.console.sign_in import SIGN_IN_THROTTLE
+from stripe_mcp.web.oauth.metadata import AUTHORIZE, REGISTER
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
@@ -319,6 +320,32 @@ async def test_a_full_disk_is_503_too(app: App, fake_stripe: FakeStripe) -> None
     answer = await app.mcp(url, call)
     assert answer.status_code == 503 and "nothing was sent" in answer.json()["error"]["message"]
     assert fake_stripe.requests == []
+
+
+async def test_the_oauth_endpoints_answer_503_too(app: App) -> None:
+    """Registration and authorization take a per-address budget from the store: unavailable, they answer 503 in
+    OAuth's shape (a page for the person's browser), never a 500; once the store is back they work again."""
+    registration = {
+        "client_name": "agent",
+        "redirect_uris": ["http://127.0.0.1:45123/callback"],
+        "token_endpoint_auth_method": "none",
+    }
+    await app.runtime.store.take_budget("server:srv_0000000000000000", 50, 10, app.clock.now)
+    database = app.runtime.store._db  # type: ignore[attr-defined]  # writes fail as on a read-only file
+    database.execute("PRAGMA query_only = ON")
+    with pytest.raises(app.runtime.store.unavailable):
+        await app.runtime.store.flush()
+    refused = await app.http.post(REGISTER, json=registration)
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "the store is unavailable; try again once it is back",
+    }
+    page = await app.http.get(AUTHORIZE, params={"client_id": "client_x", "response_type": "code"})
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html") and "the store is unavailable" in page.text
+    database.execute("PRAGMA query_only = OFF")
+    assert (await app.http.post(REGISTER, json=registration)).status_code == 201
 
 
 # --------------------------------------------------------------------------- 13. console sessions and sign-in

@@ -106,6 +106,8 @@ def server_line(record: ServerRecord, tool_count: int, usage: service.ServerUsag
         f"tools={tool_count}",
         f"api_token_required={'yes' if config.get('require_api_token_auth') else 'no'}",
     ]
+    if service.uses_oauth(config):
+        fields.append("auth=oauth")
     if config.get("full_results"):
         fields.append("full_results=yes")
     if config.get("approval"):
@@ -195,6 +197,13 @@ def servers() -> None:
 )
 @click.option("--full-results", is_flag=True, help="Keep null fields and empty collections in results.")
 @click.option("--require-api-token", is_flag=True, help="Also require Authorization: Bearer <api token>.")
+@click.option(
+    "--auth",
+    type=click.Choice(service.AUTH_MODES),
+    default="url_token",
+    show_default=True,
+    help="url_token: a secret URL. oauth: a URL without secret; clients connect with OAuth and a person's consent.",
+)
 @click.option("--stripe-account", default=None, help="Act on this connected account (Stripe-Account header), acct_...")
 @click.option(
     "--approval",
@@ -214,6 +223,7 @@ def servers_create(
     tool_exposure: str,
     full_results: bool,
     require_api_token: bool,
+    auth: str,
     stripe_account: str | None,
     approval: str,
     expires_at: datetime | None,
@@ -229,6 +239,7 @@ def servers_create(
         "tool_exposure": tool_exposure,
         "full_results": full_results,
         "require_api_token_auth": require_api_token,
+        "auth": auth,
         "stripe_account": stripe_account,
         "approval": approval,
     }
@@ -238,7 +249,8 @@ def servers_create(
         return await service.create_server(store, registry, account_id, name, config, expires)
 
     created = with_store(store_url, create)
-    click.echo(f"created server {created.record.id}; its MCP URL (shown once):")
+    shown = "no secret: clients connect with OAuth" if auth == "oauth" else "shown once"
+    click.echo(f"created server {created.record.id}; its MCP URL ({shown}):")
     click.echo(f"{public_url.rstrip('/')}/mcp/{created.token}")
 
 

@@ -11,6 +11,7 @@ import uvicorn
 
 from stripe_mcp.cli.main import fail
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
+from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.managed.store import StoreUrlError, store_exists, store_label, unavailable_errors
 from stripe_mcp.managed.times import iso
@@ -87,6 +88,14 @@ KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this
     help="Tool modules kept imported; more saves re-imports (~3 ms) when agents use many tools, fewer saves memory.",
 )
 @click.option(
+    "--client-id-documents",
+    type=click.Choice([p.value for p in DocumentPolicy]),
+    default=DEFAULTS.client_documents.value,
+    show_default=True,
+    help="OAuth clients known by a Client ID Metadata Document (their client_id is its URL): fetched over https "
+    "from public addresses only; 'private' also allows private and loopback addresses and plain http; 'off' refuses them.",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(1, None),
     default=None,
@@ -126,6 +135,7 @@ def serve(
     server_budget: str,
     account_budget: str,
     loaded_tools: int,
+    client_id_documents: str,
     max_connections: int | None,
     header_timeout: float,
     body_timeout: float,
@@ -150,6 +160,7 @@ def serve(
         account_budget=account_rule,
         loaded_tools=loaded_tools,
         approval_ttl=approval_ttl,
+        client_documents=DocumentPolicy(client_id_documents),
     )
 
     try:

@@ -44,6 +44,9 @@ STRIPE_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+")  # secret or restr
 CLIENT_TOOL_LIMIT = 128
 CLIENT_TOOL_LIMITS = "OpenAI's tool list caps at 128 tools and Cursor sends the first 40"
 LISTED_TOOLS = {"discovery": 3, "chatgpt": 2}  # what tools/list shows for these exposures
+# How a client proves it may use a server: the secret in its URL, or an OAuth access token for it (the URL's
+# path is then the server's id, no secret, and may be shown again).
+AUTH_MODES = ("url_token", "oauth")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,15 @@ def server_config(registry: Registry, config: dict[str, Any]) -> dict[str, Any]:
         isinstance(stripe_account, str) and STRIPE_ACCOUNT.fullmatch(stripe_account)
     ):
         raise PolicyError("stripe_account must be a connected account id, acct_...")
+    auth = config.get("auth") or "url_token"
+    if auth not in AUTH_MODES:
+        raise PolicyError(f"auth must be one of {', '.join(AUTH_MODES)}")
+    if auth == "oauth" and config.get("require_api_token_auth"):
+        raise PolicyError(
+            "require_api_token_auth is for url_token servers: an OAuth server's bearer token is its access token"
+        )
     normalized = {
+        "auth": auth,
         "methods": methods,
         "tags": tags,
         "require_api_token_auth": bool(config.get("require_api_token_auth", False)),
@@ -108,18 +119,29 @@ async def create_server(
 ) -> CreatedServer:
     now = time.time() if now is None else now
     check_expiry(expires_at, now)
-    token = token or new_token(SERVER_TOKEN_PREFIX)
+    server_id = f"srv_{uuid.uuid4().hex[:16]}"
+    config = server_config(registry, config)
+    token = server_id if uses_oauth(config) else token or new_token(SERVER_TOKEN_PREFIX)
     record = ServerRecord(
-        id=f"srv_{uuid.uuid4().hex[:16]}",
+        id=server_id,
         account_id=account_id,
         name=name,
         token_hash=token_hash(token),
-        config=server_config(registry, config),
+        config=config,
         expires_at=expires_at,
         created_at=now,
     )
     await store.add_server(record)
     return CreatedServer(record, token)
+
+
+def uses_oauth(config: dict[str, Any]) -> bool:
+    return config.get("auth") == "oauth"
+
+
+def shown_token(record: ServerRecord) -> str | None:
+    """The path token of the server's MCP URL when it may be shown again (an OAuth server's), else None."""
+    return record.id if uses_oauth(record.config) else None
 
 
 def default_server_token(keys: KeyBox, account_id: str) -> str:

@@ -24,6 +24,7 @@ from stripe_mcp.web.admin.routes import AdminApi
 from stripe_mcp.web.console.routes import Console
 from stripe_mcp.web.errors import http_exception
 from stripe_mcp.web.host_check import HEALTH_PATH, HostCheck
+from stripe_mcp.web.oauth.endpoints import OAuthEndpoints
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
         Route(HEALTH_PATH, health),
         *AdminApi(runtime, settings.admin_token).routes(),
         *Console(runtime, settings, keys).routes(),
+        *OAuthEndpoints(runtime).routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.budgets import BudgetTake
+from stripe_mcp.managed.oauth.grants import verify_access
 from stripe_mcp.managed.secrets import KeyBox, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
 from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
@@ -37,6 +38,7 @@ from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
 from stripe_mcp.web.credentials import bearer_token
 from stripe_mcp.web.errors import error_response, unauthorized
+from stripe_mcp.web.oauth.metadata import bearer_challenge
 from stripe_mcp.web.settings import Settings
 
 log = logging.getLogger("stripe_mcp")
@@ -111,7 +113,11 @@ class Runtime:
         self._servers.move_to_end(hashed)
         if cached.record.expires_at is not None and cached.record.expires_at <= self.clock():
             return not_found()
-        if cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(
+        if service.uses_oauth(cached.record.config):
+            refusal = await self._oauth_refusal(request, cached.record)
+            if refusal is not None:
+                return refusal
+        elif cached.record.config.get("require_api_token_auth") and not await self._api_token_ok(
             request, cached.record.account_id
         ):
             return unauthorized(
@@ -223,6 +229,15 @@ class Runtime:
         checked after). Counted in memory and written at the store's next flush (`flush_forever`)."""
         await service.record_call(self.store, record.id, self.clock())
 
+    async def _oauth_refusal(self, request: Request, record: ServerRecord) -> Response | None:
+        """None when the request carries an access token issued for this server's URL; else the 401 (RFC 9728)."""
+        token = bearer_token(request)
+        if token is not None and await verify_access(
+            self.store.oauth, token, record.id, self.mcp_url(record.id), self.clock()
+        ):
+            return None
+        return bearer_challenge(self.settings.public_url, record.id, invalid_token=token is not None)
+
     async def _api_token_ok(self, request: Request, account_id: str) -> bool:
         """A bearer API token that holds (looked up on every request: a revoke holds at once on every replica) and
         opens this account's servers; its use is noted, at most once a minute per token and process."""
@@ -272,6 +287,7 @@ class Runtime:
         removed = await self.store.delete_expired_servers(self.clock())
         if removed:
             log.info("deleted %d expired MCP server(s)", removed)
+        await self.store.oauth.delete_expired(self.clock())
 
 
 def not_found() -> JSONResponse:

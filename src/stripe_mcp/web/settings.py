@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stripe_mcp.managed.budgets import BudgetRule
+from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.store import DEFAULT_STORE_URL
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL
 from stripe_mcp.tools.approvals import DEFAULT_APPROVAL_SECONDS
@@ -36,6 +37,7 @@ class Settings:
     generated_package: str = DEFAULT_PACKAGE
     loaded_tools: int = DEFAULT_MAX_LOADED_MODULES  # tool modules kept imported: memory against re-imports
     approval_ttl: float = DEFAULT_APPROVAL_SECONDS  # how long a question waits for a person, and a yes for the call
+    client_documents: DocumentPolicy = DocumentPolicy.PUBLIC  # which OAuth Client ID Metadata Documents are fetched
     clock: Callable[[], float] = time.time  # injectable, for expiry tests
 
 

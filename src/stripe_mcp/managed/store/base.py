@@ -1,7 +1,8 @@
 """The store's interface: the records it holds and the operations every backend implements.
 
 Only hashes of tokens and encrypted Stripe keys are ever stored. Approvals (tools/approvals.py) hold the
-arguments of the calls they allow, and are deleted with their account.
+arguments of the calls they allow, and are deleted with their account. `Store.oauth` holds the OAuth
+authorization server's clients, grants and tokens (`OAuthStore`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,69 @@ class ThrottleRule:
         return 0.0 if attempts < self.free else float(min(2 ** min(attempts - self.free, 30), self.max_delay))
 
 
+@dataclass(frozen=True)
+class OAuthClientRecord:
+    """An OAuth client: registered here (RFC 7591), or described by the document at its client_id URL."""
+
+    client_id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    auth_method: str  # token_endpoint_auth_method: "none", "client_secret_post" or "client_secret_basic"
+    secret_hash: str | None  # of the client secret, for the two secret methods
+    grant_types: tuple[str, ...]
+    client_uri: str | None
+    first_seen_at: float
+    expires_at: float  # forgotten then; every token issued to the client moves it later
+    document_stale_at: float | None = None  # a Client ID Metadata Document: fetched again after this time
+
+
+@dataclass(frozen=True)
+class OAuthGrantRecord:
+    """One person's consent: a client connected to one server. Its tokens go with it."""
+
+    id: str
+    server_id: str
+    client_id: str
+    resource: str  # the server's URL the tokens are bound to (RFC 8707)
+    scope: str
+    created_at: float
+    expires_at: float  # when its refresh token expires; each rotation moves it later
+    last_used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class OAuthTokenRecord:
+    """A credential kept only as its hash: a consent request, an authorization code, an access or refresh token."""
+
+    token_hash: str
+    kind: str  # "request", "code", "access" or "refresh"
+    server_id: str
+    client_id: str
+    grant_id: str | None  # None for a consent request (no grant yet)
+    expires_at: float
+    data: dict[str, Any]  # what the kind needs: the request's parameters, the code's PKCE challenge, ...
+    used_at: float | None = None
+
+
+class OAuthStore(Protocol):
+    """OAuth state. Deleting a server (or its account) deletes its grants and tokens; deleting a grant its tokens."""
+
+    async def put_client(self, record: OAuthClientRecord) -> None: ...  # insert or replace
+    async def client(self, client_id: str) -> OAuthClientRecord | None: ...
+    async def add_grant(self, record: OAuthGrantRecord) -> None: ...
+    async def grant(self, grant_id: str) -> OAuthGrantRecord | None: ...
+    async def grants(self, server_id: str) -> list[OAuthGrantRecord]: ...  # oldest first
+    async def renew_grant(self, grant_id: str, expires_at: float) -> None: ...
+    async def grant_used(self, grant_id: str, now: float) -> None: ...
+    async def delete_grant(self, grant_id: str) -> bool: ...
+    async def delete_grants(self, server_id: str, client_id: str | None = None) -> int: ...
+    async def add_token(self, record: OAuthTokenRecord) -> None: ...
+    async def token(self, token_hash: str) -> OAuthTokenRecord | None: ...
+    # Marks a token used; True only for the call that did (codes, requests and refresh tokens are single-use).
+    async def use_token(self, token_hash: str, now: float) -> bool: ...
+    async def delete_expired(self, now: float) -> int: ...
+
+
 class Store(Protocol):
     # What the backend raises when it cannot be reached or written (down, disk full, read-only, corrupt).
     unavailable: tuple[type[Exception], ...]
@@ -131,3 +195,35 @@ class Store(Protocol):
     async def replace_approval(self, approval: Approval) -> bool: ...
     async def flush(self) -> None: ...
     async def close(self) -> None: ...  # flushes first
+
+    @property
+    def oauth(self) -> OAuthStore: ...
+
+
+def client_data(record: OAuthClientRecord) -> dict[str, Any]:
+    """The JSON both backends keep for a client (its id and expiry are kept beside it)."""
+    return {
+        "name": record.name,
+        "redirect_uris": list(record.redirect_uris),
+        "auth_method": record.auth_method,
+        "secret_hash": record.secret_hash,
+        "grant_types": list(record.grant_types),
+        "client_uri": record.client_uri,
+        "first_seen_at": record.first_seen_at,
+        "document_stale_at": record.document_stale_at,
+    }
+
+
+def client_record(client_id: str, data: dict[str, Any], expires_at: float) -> OAuthClientRecord:
+    return OAuthClientRecord(
+        client_id=client_id,
+        name=str(data["name"]),
+        redirect_uris=tuple(data["redirect_uris"]),
+        auth_method=str(data["auth_method"]),
+        secret_hash=data.get("secret_hash"),
+        grant_types=tuple(data["grant_types"]),
+        client_uri=data.get("client_uri"),
+        first_seen_at=float(data["first_seen_at"]),
+        expires_at=float(expires_at),
+        document_stale_at=data.get("document_stale_at"),
+    )

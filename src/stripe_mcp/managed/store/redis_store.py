@@ -15,7 +15,8 @@ Keys (prefix `stripe-mcp:`):
 - `revoked:<key>` the time of a revocation, expiring when it stops mattering; `sign-in:<key>` hash of a client's
   sign-in attempts (`attempts`, `next_at`), expiring `forget_after` seconds after the latest;
 - `approval:<id>` hash (record JSON, revision), changed only by compare-and-set scripts;
-  `approvals:<account id>` sorted set of approval ids by creation time.
+  `approvals:<account id>` sorted set of approval ids by creation time;
+- OAuth clients, grants and tokens: see `redis_oauth`.
 
 A tool call takes its budgets in one round trip (a script: exact across replicas, managed/budgets.py);
 its usage is counted in memory (usage.py) and written by `flush`, one pipeline for all servers.
@@ -44,6 +45,7 @@ from stripe_mcp.managed.store.base import (
     ServerRecord,
     ThrottleRule,
 )
+from stripe_mcp.managed.store.redis_oauth import RedisOAuthStore
 from stripe_mcp.managed.store.usage import PendingUsage
 from stripe_mcp.tools.approvals import Approval
 
@@ -120,6 +122,7 @@ class RedisStore:
         self.url = url
         self._tokens_indexed = False  # api-tokens holds the tokens made before it existed too
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
+        self.oauth = RedisOAuthStore(self._redis, self._key)
         self._take_budgets = self._redis.register_script(TAKE_BUDGETS)
         self._calls = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())  # unique budget-set members
         self._usage = PendingUsage()
@@ -193,6 +196,8 @@ class RedisStore:
             pipe.zrem(self._key("accounts"), account_id)
             pipe.zrem(self._key("account-name", account.name), account_id)
             await pipe.execute()
+        for server_id in entries:
+            await self.oauth.forget_server(_text(server_id))
         self._usage.forget(map(_text, entries))
         return True
 
@@ -252,6 +257,7 @@ class RedisStore:
             pipe.zrem(self._key("usage-last"), server_id)
             pipe.delete(self._key("usage", server_id))
             await pipe.execute()
+        await self.oauth.forget_server(server_id)
         self._usage.forget([server_id])
         return True
 
@@ -283,6 +289,7 @@ class RedisStore:
                     removed += await self._redis.hdel(self._key("servers", account_id), server_id)
                     await self._redis.zrem(self._key("usage-last"), server_id)
                     await self._redis.delete(self._key("usage", _text(server_id)))
+                    await self.oauth.forget_server(_text(server_id))
                     self._usage.forget([_text(server_id)])
         return removed
 

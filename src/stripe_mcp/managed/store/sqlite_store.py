@@ -35,6 +35,8 @@ from stripe_mcp.managed.store.base import (
     ServerRecord,
     ThrottleRule,
 )
+from stripe_mcp.managed.store.sqlite_oauth import SCHEMA as OAUTH_SCHEMA
+from stripe_mcp.managed.store.sqlite_oauth import SqliteOAuthStore
 from stripe_mcp.managed.store.usage import PendingUsage
 from stripe_mcp.tools.approvals import Approval
 
@@ -108,9 +110,10 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + OAUTH_SCHEMA)
             self._migrate()
             self._count_stored_calls(self._db.execute("SELECT id, key, window, times FROM budget_calls").fetchall())
+        self.oauth = SqliteOAuthStore(self._run, self._write)
 
     def _migrate(self) -> None:
         """Changes made after a store was first made (callers hold the lock)."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.approvals import Listed
+from stripe_mcp.managed.oauth.connections import Connection
 from stripe_mcp.managed.store.base import AccountRecord, ApiTokenRecord, ServerRecord
 from stripe_mcp.managed.times import utc
 from stripe_mcp.tools.filters import KINDS, METHOD_GROUPS
@@ -42,6 +43,11 @@ class ServerConfigIn(Strict):
     require_api_token_auth: StrictBool = False
     tool_exposure: Literal["all", "discovery", "chatgpt"] = "all"
     full_results: StrictBool = Field(default=False, description="Keep null fields and empty collections in results.")
+    auth: Literal["url_token", "oauth"] = Field(
+        default="url_token",
+        description="url_token: the URL holds a secret token (shown once). oauth: the URL holds no secret; "
+        "clients connect with OAuth 2.1 and a person's consent in the console.",
+    )
     stripe_account: str | None = Field(
         default=None,
         pattern=f"^{service.STRIPE_ACCOUNT.pattern}$",
@@ -66,7 +72,10 @@ class ServerOut(BaseModel):
     expires_at: datetime | None
     created_at: datetime
     tool_count: int
-    url: str | None = Field(default=None, description="Only in the creation response: the token is shown once.")
+    url: str | None = Field(
+        default=None,
+        description="A url_token server's URL only in the creation response (its token is shown once); an OAuth server's always.",
+    )
     warnings: list[str] = Field(default_factory=list)
     last_used_at: datetime | None = Field(default=None, description="When a tool was last called through this server.")
     calls_24h: int = Field(default=0, description="Tool calls in the last 24 hours (hourly buckets).")
@@ -85,6 +94,15 @@ class ApiTokenIn(Strict):
 class ApiTokenOut(BaseModel):
     id: str
     token: str
+
+
+class OAuthClientOut(BaseModel):
+    client_id: str
+    client_name: str
+    redirect_uris: list[str]
+    first_seen_at: datetime | None
+    connected_at: datetime
+    last_used_at: datetime | None = Field(description="The latest MCP request with one of its access tokens.")
 
 
 class ApiTokenInfo(BaseModel):
@@ -131,6 +149,17 @@ def _maybe_when(timestamp: float | None) -> datetime | None:
 def account_out(record: AccountRecord) -> dict[str, Any]:
     return AccountOut(
         id=record.id, name=record.name, stripe_api_key_hint=record.key_hint, created_at=_when(record.created_at)
+    ).model_dump(mode="json")
+
+
+def oauth_client_out(connection: Connection) -> dict[str, Any]:
+    return OAuthClientOut(
+        client_id=connection.client_id,
+        client_name=connection.name,
+        redirect_uris=list(connection.redirect_uris),
+        first_seen_at=_maybe_when(connection.first_seen_at),
+        connected_at=_when(connection.connected_at),
+        last_used_at=_maybe_when(connection.last_used_at),
     ).model_dump(mode="json")
 
 

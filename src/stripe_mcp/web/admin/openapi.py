@@ -12,6 +12,7 @@ from stripe_mcp.web.admin.models import (
     ApiTokenOut,
     ApprovalOut,
     ErrorOut,
+    OAuthClientOut,
     ServerIn,
     ServerOut,
 )
@@ -19,7 +20,18 @@ from stripe_mcp.web.admin.models import (
 
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    models = (AccountIn, AccountOut, ServerIn, ServerOut, ApiTokenIn, ApiTokenOut, ApiTokenInfo, ApprovalOut, ErrorOut)
+    models = (
+        AccountIn,
+        AccountOut,
+        ServerIn,
+        ServerOut,
+        ApiTokenIn,
+        ApiTokenOut,
+        ApiTokenInfo,
+        ApprovalOut,
+        OAuthClientOut,
+        ErrorOut,
+    )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
@@ -47,6 +59,13 @@ def openapi_document() -> dict[str, Any]:
     }
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     server_id = {"name": "server_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    client_id = {
+        "name": "client_id",
+        "in": "query",
+        "required": False,
+        "description": "Only this client (its id may be a URL); without it, every client.",
+        "schema": {"type": "string", "maxLength": 2000},
+    }
     token_id = {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
     approval_id = {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 
@@ -133,6 +152,24 @@ def openapi_document() -> dict[str, Any]:
             },
             "/approvals/{approval_id}/approve": decision("approveApproval", "Approved: the agent's next call runs it"),
             "/approvals/{approval_id}/deny": decision("denyApproval", "Denied: the call is refused"),
+            "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients": {
+                "get": {
+                    "operationId": "listOAuthClients",
+                    "parameters": [account_id, server_id],
+                    "responses": {
+                        "200": {
+                            "description": "The clients connected to an OAuth server",
+                            "content": {"application/json": {"schema": listing("OAuthClientOut")}},
+                        },
+                        **errors,
+                    },
+                },
+                "delete": {
+                    "operationId": "revokeOAuthClients",
+                    "parameters": [account_id, server_id, client_id],
+                    "responses": {"204": {"description": "Disconnected, their tokens revoked at once"}, **errors},
+                },
+            },
             "/api-token": {
                 "post": {
                     "operationId": "createApiToken",

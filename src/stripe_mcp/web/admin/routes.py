@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from stripe_mcp.managed import approvals, service
+from stripe_mcp.managed.oauth import connections
 from stripe_mcp.managed.secrets import MissingEncryptionKey
-from stripe_mcp.managed.store.base import AccountRecord
+from stripe_mcp.managed.store.base import AccountRecord, ServerRecord
 from stripe_mcp.managed.times import timestamp_of
 from stripe_mcp.tools.filters import PolicyError
 from stripe_mcp.web.admin.models import (
@@ -26,6 +27,7 @@ from stripe_mcp.web.admin.models import (
     account_out,
     api_token_out,
     approval_out,
+    oauth_client_out,
     server_out,
 )
 from stripe_mcp.web.admin.openapi import openapi_document
@@ -35,6 +37,7 @@ from stripe_mcp.web.errors import error_response, unauthorized
 from stripe_mcp.web.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
+OAUTH_CLIENTS = "/integrated-account/{account_id}/mcp/{server_id}/oauth-clients"
 log = logging.getLogger("stripe_mcp.admin")  # the same lines the console logs (ids, never keys or tokens)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -64,6 +67,7 @@ class AdminApi:
             self._route("/integrated-account/{account_id}/approvals", GET=self.list_approvals),
             self._route("/approvals/{approval_id}/approve", POST=self.approve),
             self._route("/approvals/{approval_id}/deny", POST=self.deny),
+            self._route(OAUTH_CLIENTS, GET=self.list_oauth_clients, DELETE=self.revoke_oauth_clients),
         ]
 
     def _route(self, path: str, **handlers: Endpoint) -> Route:
@@ -166,7 +170,8 @@ class AdminApi:
         for record in await service.list_servers(runtime.store, account.id, now):
             usage = await service.server_usage(runtime.store, record.id, now)
             try:
-                data.append(server_out(runtime.registry, record, usage=usage))
+                url = runtime.mcp_url(token) if (token := service.shown_token(record)) else None
+                data.append(server_out(runtime.registry, record, url, usage))
             except (ValueError, TypeError, KeyError):  # a stored row this version cannot show: listed in the log
                 log.warning("MCP server %s cannot be listed: its stored record is not valid", record.id)
         return JSONResponse({"data": data})
@@ -204,6 +209,30 @@ class AdminApi:
             extra={"api_token_id": record.id, "admin": body.admin, "account_id": record.account_id},
         )
         return JSONResponse(ApiTokenOut(id=record.id, token=token).model_dump(), status_code=201)
+
+    async def _server(self, request: Request) -> ServerRecord:
+        account = await self._account(request.path_params["account_id"])
+        runtime = self.runtime_of()
+        server = await service.find_server(runtime.store, account.id, request.path_params["server_id"], runtime.clock())
+        if server is None:
+            raise AdminError(404, "not_found", "no such MCP server on this account")
+        return server
+
+    async def list_oauth_clients(self, request: Request) -> Response:
+        """The clients connected to the server with OAuth (none, for a url_token server)."""
+        server = await self._server(request)
+        runtime = self.runtime_of()
+        found = await connections.connections(runtime.store.oauth, server.id, runtime.clock())
+        return JSONResponse({"data": [oauth_client_out(c) for c in found]})
+
+    async def revoke_oauth_clients(self, request: Request) -> Response:
+        """One client's grants (?client_id=...: a client id may be a URL), or every client's; their tokens stop
+        working at once."""
+        server = await self._server(request)
+        client_id = request.query_params.get("client_id") or None
+        if not await connections.disconnect(self.runtime_of().store.oauth, server.id, client_id) and client_id:
+            raise AdminError(404, "not_found", "that client is not connected to this server")
+        return Response(status_code=204)
 
     async def list_api_tokens(self, request: Request) -> Response:
         runtime = self.runtime_of()

@@ -56,6 +56,7 @@ async def account(page: Page) -> Response:
                 "record": replace(server, config=config),
                 "tools": service.server_tools(runtime.registry, config),
                 "usage": await service.server_usage(runtime.store, server.id, now),
+                "url": runtime.mcp_url(token) if (token := service.shown_token(server)) else None,
             }
         )
     history = [

@@ -32,6 +32,8 @@ NOTICES = {
     "account-added": "Account added.",
     "account-removed": "Account removed, with its MCP servers.",
     "server-revoked": "MCP server revoked: its URL now answers 404.",
+    "oauth-client-revoked": "Client disconnected: its tokens no longer work.",
+    "oauth-clients-revoked": "Every client disconnected: their tokens no longer work.",
     "api-token-revoked": "API token revoked: it is refused everywhere from now on.",
     "approval-approved": "Approved: the agent's next call with this approval runs it, once.",
     "approval-denied": "Denied: the agent's call is refused; nothing reaches Stripe.",

@@ -16,13 +16,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from stripe_mcp.managed.secrets import KeyBox
-from stripe_mcp.web.console import accounts, api_tokens, approvals, server_page, servers, tool_browser
+from stripe_mcp.web.console import accounts, api_tokens, approvals, consent, server_page, servers, tool_browser
 from stripe_mcp.web.console.forms import Form, FormError, read_form
 from stripe_mcp.web.console.page import Handler, NotFound, Page
 from stripe_mcp.web.console.rendering import Renderer, see_other, stylesheet
 from stripe_mcp.web.console.sessions import Session, Sessions
 from stripe_mcp.web.console.sign_in import SignIn
-from stripe_mcp.web.console.urls import ACCOUNTS, API_TOKENS, APPROVALS, PREFIX, SIGN_IN
+from stripe_mcp.web.console.urls import ACCOUNTS, API_TOKENS, APPROVALS, CONSENT, PREFIX, SIGN_IN
 from stripe_mcp.web.credentials import same_secret
 from stripe_mcp.web.runtime import Runtime
 from stripe_mcp.web.settings import Settings
@@ -60,6 +60,10 @@ class Console:
             Route(server + "/tools", self._page(tool_browser.tools), methods=["GET"]),
             Route(server + "/tools/{tool_name}", self._page(tool_browser.tool), methods=["GET"]),
             Route(PREFIX + "/tool-count", self._page(servers.tool_count), methods=["GET"]),
+            Route(CONSENT, self._page(consent.consent), methods=["GET"]),
+            Route(CONSENT, self._page(consent.decide), methods=["POST"]),
+            Route(server + "/clients", self._page(consent.clients), methods=["GET"]),
+            Route(server + "/clients/revoke", self._page(consent.revoke_clients), methods=["POST"]),
             Route(API_TOKENS, self._page(api_tokens.api_tokens), methods=["GET"]),
             Route(API_TOKENS, self._page(api_tokens.create_api_token), methods=["POST"]),
             Route(API_TOKENS + "/{token_id}/revoke", self._page(api_tokens.revoke_api_token), methods=["GET", "POST"]),

@@ -45,6 +45,7 @@ class ServerForm:
             "methods": form.all("methods"),
             "tags": list(dict.fromkeys([*areas, *split_tags(more)])),
             "require_api_token_auth": form.first("require_api_token_auth") == "on",
+            "auth": form.first("auth", "url_token") or "url_token",
             "tool_exposure": form.first("tool_exposure", "all") or "all",
             "full_results": form.first("full_results") == "on",
             "approval": form.first("approval", "none") or "none",

@@ -7,6 +7,7 @@ from stripe_mcp.managed.store.base import AccountRecord
 PREFIX = "/admin"
 ACCOUNTS = PREFIX + "/accounts"
 SIGN_IN = PREFIX + "/sign-in"
+CONSENT = PREFIX + "/oauth/consent"  # where the OAuth authorization endpoint sends the person
 API_TOKENS = PREFIX + "/api-tokens"
 APPROVALS = PREFIX + "/approvals"
 

@@ -1,0 +1,10 @@
+"""The built-in OAuth 2.1 authorization server of `auth: "oauth"` MCP servers, without HTTP.
+
+- `clients`: Dynamic Client Registration (RFC 7591), clients known by a Client ID Metadata Document
+  (`documents` fetches those), and client authentication at the token endpoint;
+- `grants`: consent requests, authorization codes with PKCE (S256), access and refresh tokens bound to one
+  server's URL (RFC 8707), rotation with reuse detection, revocation, and the connected clients of a server;
+- `urls`: the rules for redirect URIs and resource indicators.
+
+web/oauth/ serves it over HTTP; the console asks the person for consent.
+"""
