@@ -102,7 +102,7 @@ async def test_a_refund_approved_in_chromium(browser: Any, running: RunningServe
     # The new-server form: approval "destructive" is chosen; choosing none brings the suggestion back.
     await page.get_by_role("link", name="New MCP server").click()
     await page.get_by_label("Name").fill("refund desk")
-    destructive = page.get_by_role("radio", name="destructive: refunds, payouts, cancellations and deletions wait")
+    destructive = page.get_by_role("radio", name="destructive: refunds, payouts, deletions wait for a yes")
     await expect(destructive).to_be_checked()
     hint = page.locator("#approval-hint")
     await expect(hint).to_be_hidden()

@@ -11,8 +11,8 @@ from stripe_mcp.web.console.forms import Form
 
 APPROVAL_HELP = {
     "none": "none: calls reach Stripe as the agent makes them",
-    "destructive": "destructive: refunds, payouts, cancellations and deletions wait for a person's yes",
-    "writes": "writes: every call that changes something waits for a person's yes",
+    "destructive": "destructive: refunds, payouts, deletions wait for a yes",
+    "writes": "writes: every change waits for a yes",
 }
 SUGGESTED_APPROVAL = "destructive"  # what a new server's form starts with: its default filters allow writes
 EXPIRY_CHOICES = (
