@@ -86,6 +86,7 @@ def _typed_properties(schema: dict[str, Any], wanted: str) -> list[str]:
     return names
 
 
+@pytest.mark.integration  # an every-tool sweep (~9 s): the slow lane, as the other sweeps
 def test_every_integer_and_boolean_argument_of_every_tool_is_strict() -> None:
     """The generated models themselves: a string never passes for an integer or a boolean, nor 1.0 for an integer."""
     checked = 0
