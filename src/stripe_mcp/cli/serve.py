@@ -10,6 +10,7 @@ import click
 import uvicorn
 
 from stripe_mcp.cli.main import fail
+from stripe_mcp.cli.upstream_options import stripe_base_url_option, stripe_version_option
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
 from stripe_mcp.managed.oauth.documents import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
@@ -43,15 +44,8 @@ KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this
     show_default=True,
     help="sqlite:///PATH (embedded) or redis://HOST:PORT/DB.",
 )
-@click.option(
-    "--stripe-base-url",
-    default=DEFAULTS.stripe_base_url,
-    show_default=True,
-    help="Where Stripe is (an emulator in tests).",
-)
-@click.option(
-    "--stripe-version", default=None, help="Stripe-Version header. Default: the API version of the generated tools."
-)
+@stripe_base_url_option
+@stripe_version_option
 @click.option(
     "--public-url", default=None, help="Base of the MCP URLs printed and returned. Default: http://HOST:PORT."
 )

@@ -9,6 +9,7 @@ import time
 import click
 
 from stripe_mcp.cli.main import comma_list, fail
+from stripe_mcp.cli.upstream_options import stripe_base_url_option, stripe_version_option
 from stripe_mcp.managed.service import STRIPE_ACCOUNT
 from stripe_mcp.mcp.stdio import serve_stdio
 from stripe_mcp.stripe_api.client import Upstream
@@ -44,15 +45,8 @@ from stripe_mcp.web.settings import DEFAULTS
     help="Calls that need a person's yes: the client asks its user (MCP elicitation); a client that cannot be "
     "asked is refused.",
 )
-@click.option(
-    "--stripe-base-url",
-    default=DEFAULTS.stripe_base_url,
-    show_default=True,
-    help="Where Stripe is (an emulator in tests).",
-)
-@click.option(
-    "--stripe-version", default=None, help="Stripe-Version header. Default: the API version of the generated tools."
-)
+@stripe_base_url_option
+@stripe_version_option
 def stdio(
     methods: str,
     tags: str,
