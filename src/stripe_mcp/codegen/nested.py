@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from stripe_mcp.codegen.routes import singular
-from stripe_mcp.codegen.schemas import SUBSCHEMA_KEYWORDS, SUBSCHEMA_LIST_KEYWORDS, Schema, children
+from stripe_mcp.codegen.schemas import SUBSCHEMA_KEYWORDS, SUBSCHEMA_LIST_KEYWORDS, Schema, children, mapped
 from stripe_mcp.codegen.tool import Tool
 
 REF_PREFIX = "#/$defs/"
@@ -126,16 +126,9 @@ def shape_key(schema: Schema) -> str:
 
 
 def _ordered_properties(schema: Schema) -> Schema:
-    result: Schema = {}
-    for key, value in schema.items():
-        if key == "properties":
-            result[key] = [[name, _ordered_properties(sub)] for name, sub in value.items()]
-        elif key in SUBSCHEMA_KEYWORDS and isinstance(value, dict):
-            result[key] = _ordered_properties(value)
-        elif key in SUBSCHEMA_LIST_KEYWORDS:
-            result[key] = [_ordered_properties(sub) for sub in value]
-        else:
-            result[key] = value
+    result = mapped(schema, _ordered_properties)
+    if "properties" in result:
+        result["properties"] = [[name, sub] for name, sub in result["properties"].items()]
     return result
 
 
@@ -193,19 +186,7 @@ def _referring(schema: Schema, names: dict[str, str], top: bool = False) -> Sche
     """`schema` without titles, each nested object (not `schema` itself at the top) a reference."""
     if not top and "properties" in schema:
         return {"$ref": REF_PREFIX + names[shape_key(schema)]}
-    result: Schema = {}
-    for key, value in schema.items():
-        if key == "title":
-            continue
-        if key == "properties":
-            result[key] = {name: _referring(sub, names) for name, sub in value.items()}
-        elif key in SUBSCHEMA_KEYWORDS and isinstance(value, dict):
-            result[key] = _referring(value, names)
-        elif key in SUBSCHEMA_LIST_KEYWORDS:
-            result[key] = [_referring(sub, names) for sub in value]
-        else:
-            result[key] = value
-    return result
+    return mapped(schema, lambda sub: _referring(sub, names), drop=("title",))
 
 
 def _references(schema: Schema) -> set[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 Schema = dict[str, Any]
@@ -10,21 +10,27 @@ SUBSCHEMA_KEYWORDS = ("items", "additionalProperties", "not")
 SUBSCHEMA_LIST_KEYWORDS = ("anyOf", "oneOf", "allOf")
 
 
-def without_keywords(schema: Schema, keywords: frozenset[str]) -> Schema:
-    """A copy of `schema` with none of `keywords`, at any depth."""
+def mapped(schema: Schema, transform: Callable[[Schema], Any], drop: Collection[str] = ()) -> Schema:
+    """A copy of `schema` without the keywords in `drop`, each of its direct subschemas (a property's, `items`,
+    `additionalProperties`, `not`, each `anyOf`/`oneOf`/`allOf` member) replaced by `transform` of it."""
     result: Schema = {}
     for key, value in schema.items():
-        if key in keywords:
+        if key in drop:
             continue
         if key == "properties":
-            result[key] = {name: without_keywords(sub, keywords) for name, sub in value.items()}
+            result[key] = {name: transform(sub) for name, sub in value.items()}
         elif key in SUBSCHEMA_KEYWORDS and isinstance(value, dict):
-            result[key] = without_keywords(value, keywords)
+            result[key] = transform(value)
         elif key in SUBSCHEMA_LIST_KEYWORDS:
-            result[key] = [without_keywords(sub, keywords) for sub in value]
+            result[key] = [transform(sub) for sub in value]
         else:
             result[key] = value
     return result
+
+
+def without_keywords(schema: Schema, keywords: frozenset[str]) -> Schema:
+    """A copy of `schema` with none of `keywords`, at any depth."""
+    return mapped(schema, lambda sub: without_keywords(sub, keywords), keywords)
 
 
 def children(schema: Schema) -> Iterator[tuple[str | None, Schema]]:
