@@ -96,9 +96,9 @@ def render(
     tools: list[Tool],
     api_version: str,
     spec_sha256: str,
-    on_done: Callable[[int], None] = lambda n: None,
-    objects: dict[str, FieldNode] | None = None,
-    pool: ProcessPoolExecutor | None = None,
+    on_done: Callable[[int], None],
+    objects: dict[str, FieldNode],
+    pool: ProcessPoolExecutor,
 ) -> dict[str, str]:
     """Every file of generated/, by path relative to it (Python not yet formatted)."""
     environment = jinja2.Environment(
@@ -123,13 +123,9 @@ def render(
         "manifest.json": json_text(manifest(tools, api_version, spec_sha256)),
     }
     files["search_index.json"] = index_text(build_index(tools), GENERATED_MARK)
-    files["fields.json"] = fields_text(fields_catalog(tools, objects or {}), GENERATED_MARK)
+    files["fields.json"] = fields_text(fields_catalog(tools, objects), GENERATED_MARK)
     shared = share_models(tools)
-    if pool is None:
-        with model_workers() as workers:
-            definitions, codes = model_codes(shared, tools, on_done, workers)
-    else:
-        definitions, codes = model_codes(shared, tools, on_done, pool)
+    definitions, codes = model_codes(shared, tools, on_done, pool)
     files["models/__init__.py"] = init_template.render(
         docstring="The nested argument models: each defined once, in its own module, under a name from its Stripe title.",
     )
