@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,6 +14,16 @@ from tests.support.localstripe_server import localstripe
 from tests.support.redis_server import RunningRedis, redis_server
 
 STORE_TEST_DB = 1  # tests/test_store.py; the replica tests use their own database number
+
+
+@pytest.fixture(autouse=True)
+def serving_log_restored() -> Iterator[None]:
+    """`stripe-mcp serve` run in process (CliRunner) points the `stripe_mcp` log at its own stderr and stops it
+    propagating; put it back after each test, so no later test's log capture depends on the order tests ran in."""
+    log = logging.getLogger("stripe_mcp")
+    saved = (log.handlers[:], log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved
 
 
 @pytest.fixture(scope="module")

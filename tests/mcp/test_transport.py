@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -544,8 +545,27 @@ def test_protocol_error_with_http_status_and_headers(http: httpx.Client, url: st
         assert error_of(response) == {"code": -32029, "message": "Request budget exceeded", "data": {"retry_after": 3}}
 
 
-def test_server_exception_is_32603_without_details(http: httpx.Client, url: str, session: str, caplog) -> None:
-    caplog.set_level("ERROR", logger="stripe_mcp.mcp.dispatch")
+class Recorded(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(logging.Formatter().format(record))
+
+
+@pytest.fixture
+def dispatch_errors() -> Iterator[list[str]]:
+    """The dispatcher's error log, read from its own logger: what an operator's log collector would get."""
+    log, handler = logging.getLogger("stripe_mcp.mcp.dispatch"), Recorded()
+    log.addHandler(handler)
+    yield handler.lines
+    log.removeHandler(handler)
+
+
+def test_server_exception_is_32603_without_details(
+    http: httpx.Client, url: str, session: str, dispatch_errors: list[str]
+) -> None:
     secret = "4242424242424242"
     body = rpc("tools/call", {"name": "explode", "arguments": {"card": secret}}, id=77)
     response = http.post(url, json=body, headers=legacy_headers(session))
@@ -553,8 +573,10 @@ def test_server_exception_is_32603_without_details(http: httpx.Client, url: str,
     assert response.json()["id"] == 77
     assert error_of(response) == {"code": -32603, "message": "Internal error"}
     assert "exploded" not in response.text
-    wait_until(lambda: any("tools/call failed" in r.getMessage() for r in caplog.records))
-    assert secret not in caplog.text
+    # The dispatcher logs before it answers: the line is there once the reply is.
+    [line] = dispatch_errors
+    assert line.startswith("MCP method tools/call failed") and "RuntimeError: the toy server exploded" in line
+    assert secret not in line
     modern = http.post(
         url, json=modern_rpc("tools/call", {"name": "explode"}), headers=modern_headers("tools/call", "explode")
     )
