@@ -115,8 +115,9 @@ class Agent:
     """Calls tools, counting each call and the bytes of text it reads.
 
     In discovery mode (a server that lists search_tools, get_tool_schema and call_tool) it first asks
-    search_tools for the question, reads each tool's schema the first time it uses that tool (`schemas_read`
-    lasts the session) and runs tools through call_tool.
+    search_tools for the question, reads a tool's schema with get_tool_schema the first time it uses a tool
+    whose schema it has not seen (search_tools gives the best match's; `schemas_read` lasts the session) and
+    runs tools through call_tool.
     """
 
     def __init__(self, client: Client, discovery: bool = False, schemas_read: set[str] | None = None) -> None:
@@ -138,6 +139,7 @@ class Agent:
         if self.discovery:
             found = await self.read("search_tools", {"query": question, "limit": 3})
             self.found = [tool["name"] for tool in found["tools"]]
+            self.schemas_read |= {tool["name"] for tool in found["tools"] if "inputSchema" in tool}
 
     async def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         if not self.discovery:
@@ -398,7 +400,7 @@ def table(rows: list[tuple[Task, Tally, Tally]], seeded: dict[str, Any]) -> str:
 def discovery_table(rows: list[tuple[Task, Tally, list[str]]]) -> str:
     lines = [
         "The same questions on a discovery-mode server (search_tools, get_tool_schema, call_tool), in one session: "
-        "search_tools first (limit 3), each tool's schema read once, then call_tool.",
+        "search_tools first (limit 3; it carries the best match's schema), any other tool's schema read once, then call_tool.",
         "",
         "| question | search_tools found | calls | bytes | target |",
         "|---|---|---|---|---|",

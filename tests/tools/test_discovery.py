@@ -22,7 +22,7 @@ from mcp import Client
 from stripe_mcp.managed.secrets import KeyBox
 from stripe_mcp.managed.service import create_account, create_server
 from stripe_mcp.managed.store.sqlite_store import SqliteStore
-from stripe_mcp.tools.discovery import META_TOOLS
+from stripe_mcp.tools.discovery import META_TOOLS, SUMMARY_CHARS
 from stripe_mcp.tools.filters import METHOD_GROUPS, ToolFilter, allowed_tools
 from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.registry import Registry
@@ -314,6 +314,12 @@ async def find_tool(client: Client, query: str, expected: str) -> str:
     assert expected in names, (query, names)
     for tool in found["tools"]:
         assert tool["title"] and tool["description"] and isinstance(tool["score"], (int, float))
+    # The best match comes with its arguments, so it can be called at once; the others with a one-sentence summary.
+    best, *others = found["tools"]
+    assert best["inputSchema"] == await schema_of(client, best["name"])
+    for tool in others:
+        assert "inputSchema" not in tool
+        assert len(tool["description"]) <= SUMMARY_CHARS and tool["description"].endswith((".", "…"))
     return names[names.index(expected)]
 
 
@@ -321,7 +327,8 @@ async def schema_of(client: Client, name: str) -> dict[str, Any]:
     schemas = structured(await client.call_tool("get_tool_schema", {"tool_names": [name]}))
     assert [tool["name"] for tool in schemas["tools"]] == [name]
     assert "unknown" not in schemas
-    return schemas["tools"][0]["inputSchema"]
+    schema: dict[str, Any] = schemas["tools"][0]["inputSchema"]
+    return schema
 
 
 async def run(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:

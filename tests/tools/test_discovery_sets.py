@@ -1,5 +1,6 @@
-"""Discovery ranking on plain-language task sets: tests/tools/discovery_sets/dev.yaml (the ranking is tuned on it)
-and heldout.yaml (written once, before the ranking changed, and never tuned against).
+"""Discovery ranking on plain-language task sets: tests/tools/discovery_sets/dev.yaml (the ranking is tuned on it),
+heldout.yaml (written once, before the ranking changed, and never tuned against) and heldout2.yaml (written blind by
+a helper session from the tool list alone, committed before its first measurement).
 
 A task hits when one of its acceptable tools is among search_tools' first three; query_stripe must come first
 for the counting, summing and "which customers ..." questions (`first: true`).
@@ -21,9 +22,11 @@ SETS = Path(__file__).parent / "discovery_sets"
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
-# What each set reaches today. heldout.yaml stays below the issue's 95 %: its misses were seen after the first
-# measurement and the ranking was not tuned to them (README, "Discovery").
-FLOORS = {"dev": 0.99, "heldout": 0.929}
+# What each set reaches today; both held-out sets stay below the issue's 95 % and the ranking was not tuned to
+# their misses (README, "Discovery"). heldout2 measures how far the ranking carries to words its author never saw.
+FLOORS = {"dev": 0.99, "heldout": 0.929, "heldout2": 0.725}
+FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 3}
+SETS_NAMES = list(FLOORS)
 
 
 def tasks(name: str) -> list[dict[str, Any]]:
@@ -36,24 +39,26 @@ def top(query: str) -> list[str]:
 
 
 def test_the_sets_are_apart_and_name_real_tools() -> None:
-    dev, heldout = tasks("dev"), tasks("heldout")
-    assert len(dev) >= 100 and len(heldout) >= 100
-    assert not {t["query"] for t in dev} & {t["query"] for t in heldout}
-    assert {tool for t in dev + heldout for tool in t["tools"]} <= set(EVERY_TOOL)
+    every = {name: tasks(name) for name in SETS_NAMES}
+    assert all(len(found) >= 100 for found in every.values())
+    queries = [{t["query"] for t in found} for found in every.values()]
+    assert sum(map(len, queries)) == len(set().union(*queries))  # no task in two sets
+    assert {tool for found in every.values() for t in found for tool in t["tools"]} <= set(EVERY_TOOL)
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout"])
+@pytest.mark.parametrize("name", SETS_NAMES)
 def test_top_3_hit_rate(name: str) -> None:
     found = tasks(name)
     misses = [(t["query"], top(t["query"])) for t in found if not set(top(t["query"])) & set(t["tools"])]
     assert 1 - len(misses) / len(found) >= FLOORS[name], misses
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout"])
+@pytest.mark.parametrize("name", SETS_NAMES)
 def test_query_stripe_comes_first_for_questions_about_many_objects(name: str) -> None:
     questions = [t["query"] for t in tasks(name) if t.get("first")]
     assert len(questions) >= 10
-    assert [q for q in questions if top(q)[:1] != [QUERY_STRIPE]] == []
+    missed = [q for q in questions if top(q)[:1] != [QUERY_STRIPE]]
+    assert len(missed) <= FIRST_MISSES_ALLOWED[name], missed
 
 
 def test_query_stripe_is_not_offered_where_one_object_is_named() -> None:

@@ -48,8 +48,9 @@ META_TOOLS = [
     _tool(
         "search_tools",
         'Find the Stripe tools for a task, described in plain words ("refund a charge", "open disputes", '
-        '"current balance", "how many customers are in segment smb"). Returns tool names, titles and descriptions, '
-        "best first. Then read a tool's arguments with get_tool_schema and run it with call_tool.",
+        '"current balance", "how many customers are in segment smb"). Returns tools best first: the first with its '
+        "description and inputSchema, so call_tool can run it at once; the others with a one-sentence summary "
+        "(get_tool_schema gives their descriptions and arguments).",
         {
             "query": {
                 "type": "string",
@@ -87,6 +88,14 @@ META_TOOLS = [
     ),
 ]
 META_TOOLS_JSON = json.dumps(META_TOOLS, separators=(",", ":")).encode()
+SUMMARY_CHARS = 100
+
+
+def first_sentence(description: str) -> str:
+    """What a runner-up shows in search_tools: enough to choose it; get_tool_schema has the whole description."""
+    end = description.find(". ", 20)
+    summary = description if end == -1 else description[: end + 1]
+    return summary if len(summary) <= SUMMARY_CHARS else summary[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
 class DiscoveryServer:
@@ -133,9 +142,14 @@ class DiscoveryServer:
             return json_error_result({"error": "limit must be an integer from 1 to 20"})
         ranked = self.index.rank(query, self.inner.tool_names)
         found = []
-        for name, score in ranked[:limit]:
+        for position, (name, score) in enumerate(ranked[:limit]):
             entry = self.index.entry(name)
-            tool = {"name": name, "title": entry.title, "description": entry.description, "score": score}
+            tool: dict[str, Any] = {"name": name, "title": entry.title, "score": score}
+            if position == 0:
+                # Most tasks run the best match: its arguments here save the agent a get_tool_schema round trip.
+                tool |= {"description": entry.description, "inputSchema": self.inner.input_schema(name)}
+            else:
+                tool["description"] = first_sentence(entry.description)
             if name == query_tool.NAME:
                 # The list tool the question is about: what query_stripe's `tool` argument would be.
                 readers = (n for n, _ in ranked if n != name and self.index.entry(n).kind in ("list", "search"))

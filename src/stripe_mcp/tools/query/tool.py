@@ -26,13 +26,13 @@ MAX_CURSOR_CHARS = 100_000
 
 DESCRIPTION = (
     "Answer a question about many Stripe objects in one call: pages through one list or search tool on the server "
-    "and returns only the answer: the matching objects (where) cut to some fields, or a count, sum, avg, min or "
-    "max, or those per group (group_by). Use it instead of paging for how many, how much in total and which "
-    'customers / charges / ... questions. Example: {"tool": "list_all_stripe_customers", "where": [{"field": '
+    "and returns only the answer: the matching objects (where), cut to some fields, or a count, sum, avg, min or max, "
+    "overall or per group (group_by). Use it instead of paging for how many, how much and which customers / "
+    'charges / ... questions. Example: {"tool": "list_all_stripe_customers", "where": [{"field": '
     '"metadata.segment", "op": "eq", "value": "enterprise"}], "aggregate": "count"}. Paths are dotted fields of '
     "the listed objects; amounts are integers in the smallest currency unit (1500 = 15.00 USD), dates unix seconds. "
-    "Returns {result, scanned, complete, next_cursor}; when complete is false (max_items, the time limit, a budget "
-    "or a rate limit stopped the scan), pass next_cursor back with the same query: totals then cover the whole scan."
+    "Returns {result, scanned, complete, next_cursor}; complete is false when max_items, the time limit, a budget or "
+    "a rate limit stopped the scan: pass next_cursor back with the same query to go on."
 )
 
 
