@@ -114,31 +114,39 @@ def test_the_wheel_holds_stripe_mcp_alone_with_templates_overrides_and_generated
     assert {"stripe_mcp/generated/manifest.json", "stripe_mcp/generated/search_index.json"} <= set(names)
 
 
+RUNTIME_IMPORTS = """
+import importlib, pkgutil, stripe_mcp
+runtime = [m.name for m in pkgutil.walk_packages(stripe_mcp.__path__, "stripe_mcp.")
+           if not m.name.startswith(("stripe_mcp.codegen", "stripe_mcp.generated", "stripe_mcp.__main__"))]
+for name in runtime:
+    importlib.import_module(name)
+print(len(runtime))
+"""
+
+
+def pip_install(python: Path, requirement: str) -> None:
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True, timeout=900
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+
+
 @pytest.mark.integration
-def test_installed_from_the_wheel_outside_any_checkout_it_generates_and_serves(wheel: Path, tmp_path: Path) -> None:
-    """A new venv, the wheel with its codegen extra, a folder that is no checkout: generate, then serve."""
+def test_installed_from_the_wheel_outside_any_checkout_it_serves_then_generates(wheel: Path, tmp_path: Path) -> None:
+    """A new venv and a folder that is no checkout. The wheel alone, as `pip install stripe-mcp` gives it: every
+    runtime module imports and `serve` answers tools/list. Then with its codegen extra: `generate`."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"{wheel}[codegen]"], capture_output=True, text=True, timeout=900
-    )
-    assert install.returncode == 0, install.stderr[-3000:]
+    pip_install(python, str(wheel))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = elsewhere / "out"
-    generated = subprocess.run(
-        [str(venv / "bin" / "stripe-mcp"), "generate", "--spec", str(SPEC), "--out", str(out)],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    imported = subprocess.run(
+        [str(python), "-c", RUNTIME_IMPORTS], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
     )
-    assert generated.returncode == 0, generated.stderr[-3000:]
-    assert len(list((out / "tools").glob("*_stripe_*.py"))) == 468
-    assert len(list((out / "schemas").glob("*.json"))) == 468
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert int(imported.stdout) > 100
 
     port = free_port()
     log = elsewhere / "serve.log"
@@ -175,3 +183,17 @@ def test_installed_from_the_wheel_outside_any_checkout_it_generates_and_serves(w
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+    pip_install(python, f"{wheel}[codegen]")
+    out = elsewhere / "out"
+    generated = subprocess.run(
+        [str(venv / "bin" / "stripe-mcp"), "generate", "--spec", str(SPEC), "--out", str(out)],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    assert len(list((out / "tools").glob("*_stripe_*.py"))) == 468
+    assert len(list((out / "schemas").glob("*.json"))) == 468

@@ -14,12 +14,13 @@ import json
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from stripe_mcp.managed.oauth.errors import OAuthError
+
+if TYPE_CHECKING:
+    import httpx
 
 FETCH_TIMEOUT_SECONDS = 5.0
 MAX_DOCUMENT_BYTES = 5 * 1024  # the draft's recommended limit
@@ -81,8 +82,6 @@ async def fetch_document(
         raise OAuthError(
             "invalid_client", f"the client's metadata document did not arrive within {timeout} s"
         ) from None
-    except httpx.HTTPError:
-        raise OAuthError("invalid_client", "the client's metadata document could not be fetched") from None
     try:
         metadata = json.loads(body)
     except ValueError:
@@ -125,21 +124,29 @@ async def _get(url: str, address: str, timeout: float, max_bytes: int) -> tuple[
     )
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
     headers = {"host": parts.netloc, "accept": "application/json"}
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
-        async with http.stream("GET", pinned, headers=headers, extensions=extensions) as response:
-            if response.status_code != 200:
-                raise OAuthError(
-                    "invalid_client", f"the client's metadata document answered HTTP {response.status_code}, not 200"
-                )
-            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media != "application/json" and not media.endswith("+json"):
-                raise OAuthError("invalid_client", "the client's metadata document is not served as application/json")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise OAuthError("invalid_client", f"the client's metadata document is over {max_bytes} bytes")
-            return bytes(body), response.headers
+    import httpx  # here: most servers never fetch a document, and every start would pay for the import
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+            async with http.stream("GET", pinned, headers=headers, extensions=extensions) as response:
+                if response.status_code != 200:
+                    raise OAuthError(
+                        "invalid_client",
+                        f"the client's metadata document answered HTTP {response.status_code}, not 200",
+                    )
+                media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if media != "application/json" and not media.endswith("+json"):
+                    raise OAuthError(
+                        "invalid_client", "the client's metadata document is not served as application/json"
+                    )
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise OAuthError("invalid_client", f"the client's metadata document is over {max_bytes} bytes")
+                return bytes(body), response.headers
+    except httpx.HTTPError:
+        raise OAuthError("invalid_client", "the client's metadata document could not be fetched") from None
 
 
 def cache_seconds(cache_control: str) -> float:
