@@ -39,9 +39,9 @@ sys.meta_path.insert(0, Blocker())
 """
 
 
-def blocked_env(folder: Path) -> dict[str, str]:
+def blocked_env(folder: Path, blocked: tuple[str, ...] = WEB_STACK) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(BLOCKER.format(blocked=WEB_STACK), encoding="utf-8")
+    (folder / "sitecustomize.py").write_text(BLOCKER.format(blocked=blocked), encoding="utf-8")
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])}
 
 
@@ -51,6 +51,29 @@ def test_the_blocker_blocks(tmp_path):
     for name in WEB_STACK:
         result = subprocess.run([sys.executable, "-c", f"import {name}"], env=env, capture_output=True, text=True)
         assert result.returncode == 1 and "blocked by the test" in result.stderr, name
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("missing", ["yaml", "jinja2", "datamodel_code_generator", "ruff"])
+def test_the_generator_commands_without_the_codegen_extra_say_how_to_install_it(tmp_path, missing):
+    """`pip install stripe-mcp` has no codegen extra: generate, diff and fetch-spec say so instead of a traceback."""
+    env = blocked_env(tmp_path / "site", (missing,))
+    spec = mini_stripe().write(tmp_path)
+    for command in (
+        ["generate", "--spec", str(spec), "--out", str(tmp_path / "out")],
+        ["diff", str(spec), str(spec)],
+        ["fetch-spec", "--ref", "v1", "--out", str(tmp_path / "s.yaml"), "--source-url", "http://127.0.0.1:9/"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "stripe_mcp", *command], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip() == (
+            f"error: `stripe-mcp {command[0]}` needs the code generator's dependencies, and {missing} is not "
+            "installed: pip install 'stripe-mcp[codegen]'"
+        )
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.integration

@@ -7,6 +7,7 @@ The generator's modules are imported inside each command: its dependencies are t
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,24 @@ from stripe_mcp.cli.main import fail
 
 # The package's own generated/ (src/stripe_mcp/generated in a checkout): what `serve` loads.
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "generated"
+
+
+# The `codegen` extra, by the modules it installs; the generator imports some of them only in its worker processes.
+CODEGEN_MODULES = ("yaml", "jinja2", "datamodel_code_generator", "ruff")
+
+
+def require_codegen_extra(command: str) -> None:
+    """A missing generator dependency says how to install it, instead of a traceback halfway through."""
+    for module in CODEGEN_MODULES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            fail(
+                f"`stripe-mcp {command}` needs the code generator's dependencies, and {module} is not installed: "
+                "pip install 'stripe-mcp[codegen]'"
+            )
 
 
 @click.command()
@@ -35,6 +54,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "generated"
 )
 def generate(spec: Path, out: Path, check: bool) -> None:
     """Render one tool module and one JSON schema per Stripe operation."""
+    require_codegen_extra("generate")
     from stripe_mcp.codegen.generate import generate_files, stale_files, write_tree
     from stripe_mcp.codegen.loader import SpecError
     from stripe_mcp.codegen.stripe import ConventionError
@@ -101,6 +121,7 @@ def diff(old: Path, new: Path, output_format: str, max_chars: int | None) -> Non
 
     Every change is marked breaking or additive. Exit 0 whatever the changes (it is a report).
     """
+    require_codegen_extra("diff")
     from stripe_mcp.codegen.diff import diff_paths, render_json, render_markdown
     from stripe_mcp.codegen.loader import SpecError
 
@@ -143,6 +164,7 @@ def fetch_spec(
     ref: str | None, out: Path | None, pin: Path | None, source_url: str | None, remote: str | None, timeout: float
 ) -> None:
     """Download Stripe's OpenAPI spec at a ref, check it, and move the pin (specs/stripe.yaml) to it."""
+    require_codegen_extra("fetch-spec")
     from stripe_mcp.codegen.fetch import fetch_spec as fetch
     from stripe_mcp.codegen.loader import SpecError
 
