@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.codegen.spec_fragments import Spec
 
 GENERATED = Path(__file__).resolve().parents[2] / "src" / "stripe_mcp" / "generated"
@@ -49,6 +51,7 @@ def packages(modules: set[str]) -> set[str]:
     return {".".join(m.split(".")[:2]) if m.startswith("stripe_mcp.") else m.split(".")[0] for m in modules}
 
 
+@pytest.mark.integration
 def test_generate_loads_nothing_of_the_web_stack(tmp_path: Path) -> None:
     spec = Spec()
     spec.get("/v1/widgets/{widget}", spec.resource("widget"))
@@ -62,6 +65,7 @@ def test_generate_loads_nothing_of_the_web_stack(tmp_path: Path) -> None:
     assert not loaded & {"stripe_mcp.web", "stripe_mcp.mcp", "stripe_mcp.stripe_api", "stripe_mcp.managed"}
 
 
+@pytest.mark.integration
 def test_diff_loads_nothing_of_the_web_stack(tmp_path: Path) -> None:
     modules, said = imported_by(tmp_path, "diff", str(GENERATED), str(GENERATED), "--format", "json")
     loaded = packages(modules)
@@ -69,6 +73,7 @@ def test_diff_loads_nothing_of_the_web_stack(tmp_path: Path) -> None:
     assert not loaded & WEB_STACK, loaded & WEB_STACK
 
 
+@pytest.mark.integration
 def test_stdio_loads_nothing_of_the_generator_or_the_web_app(tmp_path: Path) -> None:
     """stdin is empty: the server starts, reads the end of its input and stops."""
     modules, said = imported_by(tmp_path, "stdio", "--methods", "read", env={"STRIPE_API_KEY": "sk_test_import_sides"})
@@ -79,6 +84,7 @@ def test_stdio_loads_nothing_of_the_generator_or_the_web_app(tmp_path: Path) -> 
     assert "stripe_mcp.web.app" not in modules
 
 
+@pytest.mark.integration
 def test_serve_loads_nothing_of_the_generator(tmp_path: Path) -> None:
     """serve's modules are all loaded before its preflight, which opens the store and stops on the bad key."""
     env = {"STRIPE_MCP_ENCRYPTION_KEY": "not a key", "STRIPE_MCP_ADMIN_TOKEN": "admin-token-import-sides"}

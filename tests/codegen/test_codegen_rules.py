@@ -616,6 +616,7 @@ SEGMENTS = st.sampled_from(
         unique_by=lambda r: (r[0], "/".join(r[1])),
     )
 )
+@pytest.mark.integration
 def test_any_path_shape_gives_valid_unique_names_or_a_convention_error(tmp_path_factory, routes):
     s = Spec()
     thing = s.resource("thing", expandable=["owner"])

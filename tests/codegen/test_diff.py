@@ -189,6 +189,7 @@ def test_nested_anyof_branches_are_compared_in_depth():
     assert found == [("argument_added", ADDITIVE, "argument added", "address.b", None, {"type": "string"})]
 
 
+@pytest.mark.integration
 def test_snapshot_of_a_generated_folder_equals_the_snapshot_of_its_spec(tmp_path):
     from stripe_mcp.codegen.generate import generate_files, write_tree
 

@@ -67,6 +67,7 @@ def classes(text: str) -> list[str]:
     return [node.name for node in ast.parse(text).body if isinstance(node, ast.ClassDef)]
 
 
+@pytest.mark.integration
 def test_a_shape_is_defined_once_and_imported_where_used(files):
     models = {path: text for path, text in files.items() if path.startswith("models/") and path != "models/__init__.py"}
     assert {path: classes(text) for path, text in models.items()} == {

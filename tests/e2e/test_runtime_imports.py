@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """
 import asyncio, json, sys
 from stripe_mcp.tools.registry import Registry
@@ -27,6 +29,7 @@ print(json.dumps(sorted(sys.modules)))
 NEVER_IN_THE_RUNTIME = {"stripe_mcp.codegen", "yaml", "datamodel_code_generator", "jinja2"}
 
 
+@pytest.mark.integration
 def test_runtime_never_imports_the_generator_yaml_or_jinja2(tmp_path: Path) -> None:
     """Jinja2 is the console's: an MCP-only process never loads it."""
     output = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, cwd=tmp_path)

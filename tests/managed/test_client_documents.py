@@ -175,6 +175,7 @@ async def test_find_client_fetches_a_new_document_once_and_again_when_stale(stor
         await clients.find_client(store.oauth, url, DocumentPolicy.PUBLIC, now + 250)
 
 
+@pytest.mark.integration
 async def test_a_stale_document_that_changed_is_taken_as_changed(store: Store, base: str) -> None:
     seen.clear()
     url = f"{base}/renamed.json"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.base import (
     AccountRecord,
@@ -159,6 +161,7 @@ async def test_an_expired_server_takes_its_grants(store: Store) -> None:
     assert await store.oauth.token(token_hash("smcp_at_one")) is None
 
 
+@pytest.mark.integration
 async def test_expired_oauth_state_goes(store: Store) -> None:
     """Redis drops it by TTL alone; SQLite when the clean-up runs. Either way nothing expired is returned after."""
     await with_servers(store, "srv_1")

@@ -130,6 +130,7 @@ async def test_expired_servers_are_deleted(store: Store) -> None:
     assert await store.delete_expired_servers(time.time()) == 0
 
 
+@pytest.mark.integration
 async def test_expiry_without_a_clean_up_run(store: Store, store_backend: str) -> None:
     """Redis drops an expired server by its key TTL alone; SQLite keeps it until delete_expired_servers."""
     await store.add_account(account("acct_1"))
@@ -404,6 +405,7 @@ def history(record: ServerRecord, revoked_at: float | None = None) -> ServerHist
     )
 
 
+@pytest.mark.integration
 async def test_revoked_and_expired_servers_stay_in_the_history_and_stay_unresolvable(store: Store) -> None:
     now = time.time()
     await store.add_account(account("acct_1"))

@@ -261,6 +261,7 @@ def test_rate_limit_headers_map_ietf_and_x_headers() -> None:
 # --- transport faults ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 async def test_timeout_ends_within_the_configured_timeout(upstream: Upstream, fake_stripe: FakeStripe) -> None:
     fake_stripe.on("POST", "/v1/refunds", sleep_then(READ_TIMEOUT + 3, respond(200, {"id": "re_1"})))
     outcome = await run(upstream, REFUND, {"charge": "ch_1", "idempotency_key": "ik-timeout-1"})
@@ -275,6 +276,7 @@ async def test_timeout_ends_within_the_configured_timeout(upstream: Upstream, fa
     assert "127.0.0.1" in text and "POST /v1/refunds" in text
 
 
+@pytest.mark.integration
 async def test_slow_trickle_is_cut_by_the_total_timeout(upstream: Upstream, fake_stripe: FakeStripe) -> None:
     fake_stripe.on("GET", "/v1/charges/ch_slow", trickle(chunks=50, interval=READ_TIMEOUT / 2))
     outcome = await run(upstream, GET_CHARGE, {"id": "ch_slow"})

@@ -244,6 +244,7 @@ def test_odd_queries_do_not_raise(query: str) -> None:
     assert all(name in REGISTRY.tools for name, _ in found)
 
 
+@pytest.mark.integration
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(query=st.text(max_size=600), limit=st.integers(1, 20), read_only=st.booleans())
 def test_any_text_ranks_within_the_allowed_set(query: str, limit: int, read_only: bool) -> None:

@@ -231,6 +231,7 @@ async def test_base64_file_content_is_not_held_to_the_string_limit(mcp: Mcp, fak
 # --------------------------------------------------------------------------- concurrent upstream calls
 
 
+@pytest.mark.integration
 async def test_concurrent_calls_over_the_limit_get_a_clear_tool_error(
     registry: Registry, fake_stripe: FakeStripe
 ) -> None:
@@ -274,6 +275,7 @@ async def test_concurrent_calls_over_the_limit_get_a_clear_tool_error(
     assert len(fake_stripe.requests) == 16  # the refused calls sent nothing
 
 
+@pytest.mark.integration
 async def test_a_waiting_call_takes_a_freed_slot(registry: Registry, fake_stripe: FakeStripe) -> None:
     fake_stripe.on("GET", "/v1/customers/cus_2", _sleeping_customer(0.3))
     server = make_server(registry, fake_stripe.base_url, max_concurrent_calls=2, concurrency_wait=2.0)
@@ -288,6 +290,7 @@ async def test_a_waiting_call_takes_a_freed_slot(registry: Registry, fake_stripe
     assert not server._gate.locked()  # every slot given back
 
 
+@pytest.mark.integration
 async def test_cached_instances_of_one_server_share_its_slots(registry: Registry, fake_stripe: FakeStripe) -> None:
     """The app rebuilds a server's object every 0.5 s (its resolve cache): the limit is per server id, not per object."""
     fake_stripe.on("GET", "/v1/customers/cus_3", _sleeping_customer(0.6))

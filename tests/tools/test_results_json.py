@@ -30,6 +30,7 @@ values = st.recursive(
 )
 
 
+@pytest.mark.integration
 @settings(max_examples=400, deadline=None)
 @given(values)
 def test_stripe_json_reads_as_the_standard_library_reads_it(value: object) -> None:
@@ -38,6 +39,7 @@ def test_stripe_json_reads_as_the_standard_library_reads_it(value: object) -> No
     assert json.dumps(parsed) == json.dumps(json.loads(body))  # same values, same types (1 is not 1.0)
 
 
+@pytest.mark.integration
 @settings(max_examples=200, deadline=None)
 @given(values)
 def test_replies_are_the_json_of_their_values(value: object) -> None:

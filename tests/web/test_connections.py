@@ -7,6 +7,7 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
@@ -112,6 +113,7 @@ async def test_a_body_that_does_not_come_is_closed_after_the_body_timeout() -> N
     assert transport.closing and guard.timed_out == 1
 
 
+@pytest.mark.integration
 async def test_a_client_that_reads_nothing_is_abandoned() -> None:
     guard = ConnectionGuard(ConnectionLimits(10, send_timeout=0.05))
     protocol, transport = connection(guard)

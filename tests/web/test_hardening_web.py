@@ -306,6 +306,7 @@ async def test_a_store_that_cannot_be_written_is_503_json_and_recovers(app: App,
     ).status_code == 201
 
 
+@pytest.mark.integration
 async def test_a_full_disk_is_503_too(app: App, fake_stripe: FakeStripe) -> None:
     shop = await app.account()
     url = (await app.server(shop))["url"]
