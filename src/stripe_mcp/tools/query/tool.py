@@ -32,7 +32,7 @@ DESCRIPTION = (
     '"metadata.segment", "op": "eq", "value": "enterprise"}], "aggregate": "count"}. Paths are dotted fields of '
     "the listed objects; amounts are integers in the smallest currency unit (1500 = 15.00 USD), dates unix seconds. "
     "Returns {result, scanned, complete, next_cursor}; complete is false when max_items, the time limit, a budget or "
-    "a rate limit stopped the scan: pass next_cursor back with the same query to go on."
+    "a rate limit stopped the scan: pass next_cursor back with the same query, and totals then cover the whole scan."
 )
 
 
