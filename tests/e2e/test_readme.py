@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -118,7 +119,10 @@ def test_the_readme_runs_as_written_in_order(tmp_path: Path) -> None:
         assert f"admin console: {base}/admin (sign in with STRIPE_MCP_ADMIN_TOKEN)" in printed
         assert "store: sqlite:///.stripe-mcp/store.sqlite3" in printed and "(new)" not in printed
         initialized = json.loads(re.search(r'^\{"jsonrpc".*$', printed, re.M).group(0))
-        assert initialized["result"]["serverInfo"]["name"] == "stripe-mcp: support (read-only)"
+        assert initialized["result"]["serverInfo"] == {
+            "name": "stripe-mcp: support (read-only)",
+            "version": metadata.version("stripe-mcp"),  # what `pip show stripe-mcp` says, not a constant
+        }
         assert re.search(r"^created server srv_\w+; its MCP URL \(shown once\):$", printed, re.M)
         assert re.search(r"^srv_\w+  support desk  methods=read,create,update  tags=support  ", printed, re.M)
         assert re.search(r"^created API token tok_\w+ \(shown once\):$", printed, re.M)

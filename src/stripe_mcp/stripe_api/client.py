@@ -62,7 +62,9 @@ def _package_version() -> str:
         return "0+source"
 
 
-USER_AGENT = f"stripe-mcp/{_package_version()}"
+PACKAGE_VERSION = _package_version()
+"""The installed stripe-mcp's version: in the User-Agent Stripe sees and the serverInfo MCP clients see."""
+USER_AGENT = f"stripe-mcp/{PACKAGE_VERSION}"
 
 
 def is_live_key(api_key: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import Upstream, is_live_key
+from stripe_mcp.stripe_api.client import PACKAGE_VERSION, Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
 from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
 from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
@@ -106,7 +106,7 @@ class ToolServer(Protocol):
 class StripeMcpServer:
     """Implements stripe_mcp.mcp.types.McpServer and ToolServer for one configuration."""
 
-    version = "0.1.0"
+    version = PACKAGE_VERSION
     instructions: str | None = INSTRUCTIONS
 
     def __init__(
