@@ -24,7 +24,7 @@ INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today; both held-out sets stay below the 95 % and the ranking was not tuned to
 # their misses (README, "Discovery"). heldout2 measures how far the ranking carries to words its author never saw.
-FLOORS = {"dev": 0.99, "heldout": 0.929, "heldout2": 0.725}
+FLOORS = {"dev": 0.99, "heldout": 0.929, "heldout2": 0.72}  # 87 of 120 (0.725 is not exact in floats)
 FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 3}
 SETS_NAMES = list(FLOORS)
 
