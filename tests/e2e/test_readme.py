@@ -4,7 +4,7 @@ The snippets marked `<!-- readme-test: NAME -->` run with bash in a fresh direct
 order: first-run (the first `serve`, which writes the store and its key file), then admin-api and cli
 on that same store, with `set -e -o pipefail` so that any step that fails stops the run. Two changes
 only, because the machine is shared: the README's port 8000 becomes a free one (`:8000`, and `--port`
-on `stripe-mcp serve`). The install block is what .ci/run does; the Stripe key is a test key, and no
+on `stripe-mcp serve`). The first command's install part is what .ci/run does; the Stripe key is a test key, and no
 snippet calls Stripe. The rest of this module checks the README's words a new user relies on.
 """
 
@@ -43,8 +43,13 @@ INITIALIZE = {
 }
 
 
+# The first command's install part: .ci/run has installed the package already (the wheel test installs it alone).
+INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && "
+
+
 def here(script: str, port: int) -> str:
-    return re.sub(r"stripe-mcp serve\b", f"stripe-mcp serve --port {port}", script.replace(":8000", f":{port}"))
+    script = script.removeprefix(INSTALL).replace(":8000", f":{port}")
+    return re.sub(r"stripe-mcp serve\b", f"stripe-mcp serve --port {port}", script)
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -88,6 +93,10 @@ def wait_for(log: Path, pattern: str, process: subprocess.Popen[bytes]) -> re.Ma
 
 def test_the_readme_marks_its_runnable_snippets() -> None:
     assert list(SNIPPETS) == ["first-run", "admin-api", "cli"]
+    # It opens with two commands: one installs and runs the server, one installs and runs the tests.
+    first, second = re.findall(r"```bash\n(.*?)\n```", README, re.S)[:2]
+    assert first == SNIPPETS["first-run"] and first.startswith(INSTALL) and first.endswith("stripe-mcp serve")
+    assert second == "bash .ci/run"
 
 
 @pytest.mark.integration
