@@ -1,6 +1,6 @@
 """Discovery ranking on plain-language task sets: tests/tools/discovery_sets/dev.yaml (the ranking is tuned on it),
-heldout.yaml (written once, before the ranking changed, and never tuned against) and heldout2.yaml (written blind by
-a helper session from the tool list alone, committed before its first measurement).
+heldout.yaml (written once, before the ranking changed, and never tuned against), and heldout2.yaml and heldout3.yaml
+(each written blind by a helper session from the tool list alone, committed before its first measurement).
 
 A task hits when one of its acceptable tools is among search_tools' first three; query_stripe must come first
 for the counting, summing and "which customers ..." questions (`first: true`).
@@ -22,10 +22,10 @@ SETS = Path(__file__).parent / "discovery_sets"
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
-# What each set reaches today; both held-out sets stay below the issue's 95 % and the ranking was not tuned to
-# their misses (README, "Discovery"). heldout2 measures how far the ranking carries to words its author never saw.
-FLOORS = {"dev": 0.99, "heldout": 0.929, "heldout2": 0.72}  # 87 of 120 (0.725 is not exact in floats)
-FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 3}
+# What each set reaches today (README, "Discovery"); every held-out set stays below the issue's 95 %. heldout2's misses
+# were read before the update-field tasks of dev.yaml were written; heldout3 is the one no change has seen.
+FLOORS = {"dev": 0.93, "heldout": 0.929, "heldout2": 0.77, "heldout3": 0.67}  # 93 of 120, 80 of 118
+FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 3, "heldout3": 2}
 SETS_NAMES = list(FLOORS)
 
 

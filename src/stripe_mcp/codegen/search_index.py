@@ -6,8 +6,10 @@ always split words alike.
 
 A tool is indexed under the words of its name, resource, tags, arguments and description, the
 description of the object it returns ("a customer of your business"), and the everyday words of
-thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes). A deprecated tool
-weighs less than its successor, so it ranks below it.
+thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes). An update tool is
+also indexed, lightly, under what its arguments' descriptions say, since a change is often asked for by
+the field it sets ("paused" for a subscription's pause_collection). A deprecated tool weighs less than
+its successor, so it ranks below it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ DESCRIPTION_WEIGHT = 0.5
 DESCRIPTION_CHARS = 300
 OBJECT_WEIGHT = 0.3
 OBJECT_DESCRIPTION_CHARS = 200
+ARGUMENT_DESCRIPTION_WEIGHT = 0.1
+"""Each word of an update tool's argument descriptions, once per tool: many arguments, so a light weight."""
+ARGUMENT_DESCRIPTION_CHARS = 120
 SYNONYM_WEIGHT = 0.6
 """An everyday word weighs this share of the concept's own weight in the tool (split over a phrase's words)."""
 PHRASE_SHARE = 1.5
@@ -107,6 +112,9 @@ def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, floa
     add(terms(tool.object_description[:OBJECT_DESCRIPTION_CHARS]), OBJECT_WEIGHT)
     for word, weight in thesaurus.everyday_words(tool, dict(weights)).items():
         weights[word] = weights.get(word, 0.0) + weight
+    if tool.kind == "update":  # after the thesaurus: these words must not lend a concept their weight
+        said = (str(a.schema.get("description", ""))[:ARGUMENT_DESCRIPTION_CHARS] for a in tool.arguments)
+        add(sorted({word for text in said for word in terms(text)}), ARGUMENT_DESCRIPTION_WEIGHT)
     return weights
 
 

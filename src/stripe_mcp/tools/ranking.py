@@ -34,7 +34,10 @@ KIND_WORDS = {
     "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"}
     | {"successful", "succeeded", "processed"},
     "create": {"create", "issue", "make", "new", "add", "start", "register", "subscribe"},
-    "update": {"update", "change", "edit", "modify", "set", "rename", "upgrade", "downgrade", "switch", "archive"},
+    "update": {"update", "change", "edit", "modify", "set", "rename", "upgrade", "downgrade", "switch", "archive"}
+    # What a person does to one field of an object: write a note on it, mark it, fix it, extend it.
+    | {"tag", "label", "mark", "note", "memo", "annotate", "fix", "correct", "extend", "attach", "put", "write"}
+    | {"record"},
     "delete": {"delete", "remove", "erase"},
 }
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
