@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from mcp import Client
 from tests.support.redis_server import RunningRedis
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 from tests.support.seeding import customer_with_card, stripe_client
 
 pytestmark = pytest.mark.integration  # two `stripe-mcp serve` replicas on redis-server, and localstripe
@@ -30,11 +29,7 @@ def replicas(
     redis_service: RunningRedis, tmp_path_factory: pytest.TempPathFactory, stripe_url: str
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
     redis_service.flush(REPLICA_DB)
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = ("--store", redis_service.url(REPLICA_DB), "--stripe-base-url", stripe_url)
     with (
         serve(tmp_path_factory.mktemp("replica-a"), *args, env=env) as a,

@@ -29,7 +29,7 @@ from mcp import Client
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
 from tests.support.in_process import in_process
-from tests.support.runtime_process import RunningServer, free_port, serve
+from tests.support.runtime_process import RunningServer, free_port, serve_managed
 from tests.support.seeding import customer_with_card, stripe_client
 
 pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process, localstripe, the official MCP client
@@ -47,14 +47,7 @@ CALL_TIMEOUT = 30.0
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, stripe_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("approvals")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
-    with serve(
-        workdir, "--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", stripe_url, env=env
-    ) as server:
+    with serve_managed(workdir, stripe_url, ADMIN_TOKEN) as server:
         yield server
 
 

@@ -28,7 +28,7 @@ from stripe_mcp.web.runtime import NOT_FOUND_MESSAGE
 from stripe_mcp.web.settings import Settings
 from tests.support.fakes import FakeStripe, respond
 from tests.support.in_process import in_process
-from tests.support.runtime_process import RunningServer, free_port, serve
+from tests.support.runtime_process import RunningServer, free_port, managed_env, serve, serve_managed
 from tests.support.seeding import customer_with_card, stripe_client
 
 pytestmark = pytest.mark.integration  # `stripe-mcp serve` processes and localstripe
@@ -62,14 +62,7 @@ def seeded(stripe_url: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, stripe_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("managed")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
-    with serve(
-        workdir, "--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", stripe_url, env=env
-    ) as server:
+    with serve_managed(workdir, stripe_url, ADMIN_TOKEN) as server:
         yield server
 
 
@@ -219,11 +212,7 @@ async def test_server_budget_stops_the_fourth_call(tmp_path: Path) -> None:
         "GET", "/v1/customers", respond(200, {"object": "list", "data": [], "has_more": False, "url": "/v1/customers"})
     )
     await fake.start()
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = (
         "--store",
         f"sqlite:///{tmp_path / 'store.sqlite3'}",

@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from mcp import Client
 from tests.support.redis_server import RunningRedis
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # two `stripe-mcp serve` replicas on redis-server, and localstripe
 
@@ -38,11 +37,7 @@ def replicas(
     redis_service: RunningRedis, tmp_path_factory: pytest.TempPathFactory, stripe_url: str
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
     redis_service.flush(REPLICA_DB)
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = ("--store", redis_service.url(REPLICA_DB), "--stripe-base-url", stripe_url, "--server-budget", "4/60")
     with (
         serve(tmp_path_factory.mktemp("replica-a"), *args, env=env) as a,
@@ -169,11 +164,7 @@ async def test_the_budget_is_shared(replicas: tuple[RunningServer, RunningServer
 
 
 async def test_sqlite_survives_kill_9(tmp_path: Path, stripe_url: str) -> None:
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = ("--store", f"sqlite:///{tmp_path / 'store.sqlite3'}", "--stripe-base-url", stripe_url)
     with serve(tmp_path, *args, env=env) as first:
         async with httpx.AsyncClient(base_url=first.base_url, headers=AUTH, timeout=10.0) as http:

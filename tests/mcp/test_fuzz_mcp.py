@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
@@ -32,7 +31,7 @@ from starlette.responses import Response
 
 from tests.support.fakes import FakeStripe
 from tests.support.paths import GENERATED
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # a spawned `stripe-mcp serve`, driven over sockets
 
@@ -104,11 +103,7 @@ def upstream_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, upstream_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("fuzz-mcp")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = (
         "--store",
         f"sqlite:///{workdir / 'store.sqlite3'}",

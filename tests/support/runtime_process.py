@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 START_TIMEOUT = 30.0
 
@@ -70,3 +71,21 @@ def serve(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Itera
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def managed_env(admin_token: str) -> dict[str, str]:
+    """A managed deployment's environment: the admin API open with `admin_token`, a new encryption key, and no
+    default server for STRIPE_API_KEY."""
+    return {
+        "STRIPE_MCP_ADMIN_TOKEN": admin_token,
+        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "STRIPE_API_KEY": "",
+    }
+
+
+@contextmanager
+def serve_managed(workdir: Path, stripe_url: str, admin_token: str) -> Iterator[RunningServer]:
+    """`serve` with `managed_env`, a new SQLite store in `workdir` and Stripe at `stripe_url`."""
+    store = f"sqlite:///{workdir / 'store.sqlite3'}"
+    with serve(workdir, "--store", store, "--stripe-base-url", stripe_url, env=managed_env(admin_token)) as server:
+        yield server

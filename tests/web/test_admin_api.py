@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from stripe_mcp.web.admin.routes import AdminApi
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process
 
@@ -50,11 +50,7 @@ class Admin:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("admin")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     with serve(
         workdir, "--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", "http://127.0.0.1:9", env=env
     ) as server:

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from mcp import Client
 from tests.support.localstripe_server import localstripe
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, serve_managed
 from tests.support.seeding import customer_with_card, stripe_client
 from tests.web.test_console import ADMIN_TOKEN, API_KEY, Browser, add_account, admin_api, create_server
 
@@ -37,14 +36,7 @@ def stripe_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, stripe_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("console-approvals")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
-    with serve(
-        workdir, "--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", stripe_url, env=env
-    ) as server:
+    with serve_managed(workdir, stripe_url, ADMIN_TOKEN) as server:
         yield server
 
 

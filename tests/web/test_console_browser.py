@@ -17,12 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from cryptography.fernet import Fernet
 
 from mcp import Client
 from tests.support.localstripe_server import localstripe
 from tests.support.paths import REPO
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, serve_managed
 
 pytestmark = pytest.mark.integration  # Chromium, localstripe and a `stripe-mcp serve` process
 
@@ -67,14 +66,7 @@ def customer(stripe_url: str) -> str:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, stripe_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("console-browser")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
-    with serve(
-        workdir, "--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", stripe_url, env=env
-    ) as server:
+    with serve_managed(workdir, stripe_url, ADMIN_TOKEN) as server:
         yield server
 
 

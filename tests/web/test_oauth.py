@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -25,7 +24,7 @@ from starlette.routing import Route
 from mcp import Client, ClientSession
 from tests.mcp.conformance.toyserver import serve as serve_app
 from tests.support.oauth import MemoryTokens, Person, official_provider, pkce, query_of, stripe_tools
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # a `stripe-mcp serve` process in front of localstripe
 
@@ -45,11 +44,7 @@ SECRETS: list[str] = [API_KEY]  # tokens, codes and client secrets as they are i
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, stripe_url: str) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("oauth")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = ["--store", f"sqlite:///{workdir / 'store.sqlite3'}", "--stripe-base-url", stripe_url]
     # The metadata-document test serves its document on loopback, which only the 'private' policy fetches.
     with serve(workdir, *args, "--client-id-documents", "private", env=env) as server:

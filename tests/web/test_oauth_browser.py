@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -25,7 +24,7 @@ from starlette.routing import Route
 from tests.mcp.conformance.toyserver import serve as serve_app
 from tests.support.oauth import pkce, query_of
 from tests.support.paths import REPO
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # Chromium and a `stripe-mcp serve` process
 
@@ -48,11 +47,7 @@ def _require(condition: bool, what: str) -> None:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("oauth-browser")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     store = f"sqlite:///{workdir / 'store.sqlite3'}"
     with serve(workdir, "--store", store, "--stripe-base-url", "http://127.0.0.1:9", env=env) as server:
         yield server

@@ -21,11 +21,10 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.support.oauth import Person, stripe_tools
 from tests.support.paths import REPO
-from tests.support.runtime_process import RunningServer, free_port, serve
+from tests.support.runtime_process import RunningServer, free_port, managed_env, serve
 
 pytestmark = pytest.mark.integration  # Node, its MCP clients and a `stripe-mcp serve` process
 
@@ -52,11 +51,7 @@ def _require(*paths: Path) -> None:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("oauth-clients")
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     store = f"sqlite:///{workdir / 'store.sqlite3'}"
     with serve(workdir, "--store", store, "--stripe-base-url", "http://127.0.0.1:9", env=env) as server:
         yield server

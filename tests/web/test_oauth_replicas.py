@@ -9,11 +9,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.support.oauth import Person, pkce, query_of
 from tests.support.redis_server import RunningRedis
-from tests.support.runtime_process import RunningServer, serve
+from tests.support.runtime_process import RunningServer, managed_env, serve
 
 pytestmark = pytest.mark.integration  # two `stripe-mcp serve` replicas on redis-server
 
@@ -35,11 +34,7 @@ def replicas(
     redis_service: RunningRedis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
     redis_service.flush(REPLICA_DB)
-    env = {
-        "STRIPE_MCP_ADMIN_TOKEN": ADMIN_TOKEN,
-        "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "STRIPE_API_KEY": "",
-    }
+    env = managed_env(ADMIN_TOKEN)
     args = (
         "--store",
         redis_service.url(REPLICA_DB),
