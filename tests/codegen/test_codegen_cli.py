@@ -167,6 +167,41 @@ def test_a_bad_spec_exits_2_with_one_clear_error_line_and_leaves_out_untouched(c
     assert sorted(p.name for p in workspace.iterdir()) == siblings  # no staging folder left behind
 
 
+# Put first on sys.path, this makes the installed ruff report another version than the one pinned.
+OTHER_RUFF = """
+from importlib import metadata
+_version = metadata.version
+metadata.version = lambda name: "0.0.1" if name.lower() == "ruff" else _version(name)
+"""
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["generate", "check"])
+def test_a_generator_tool_at_another_version_exits_2_naming_it_and_leaves_out_untouched(
+    check, spec_file, fresh_output, tmp_path
+):
+    """Not a traceback, and for --check not the 1 of a stale folder: the toolchain is wrong, not the files."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(OTHER_RUFF, encoding="utf-8")
+    before = snapshot(fresh_output)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    extra = ["--check"] if check else []
+    result = subprocess.run(
+        [*command(), "generate", "--spec", str(spec_file), "--out", str(fresh_output), *extra],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: ruff 0.0.1 is installed, 0.17.6 is pinned: install the pinned versions with "
+        "pip install 'stripe-mcp[codegen]'"
+    )
+    assert snapshot(fresh_output) == before
+
+
 @pytest.mark.parametrize("case", ["broken $ref in a body", "swagger 2.0"])
 def test_check_on_a_bad_spec_also_exits_2(case, tmp_path, fresh_output):
     make, expected = BAD_SPECS[case]

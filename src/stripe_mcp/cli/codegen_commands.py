@@ -58,6 +58,7 @@ def generate(spec: Path, out: Path, check: bool) -> None:
     from stripe_mcp.codegen.generate import generate_files, stale_files, write_tree
     from stripe_mcp.codegen.loader import SpecError
     from stripe_mcp.codegen.stripe import ConventionError
+    from stripe_mcp.codegen.toolchain import ToolchainError
 
     updates: list[Callable[[int], None]] = []  # the bar's, once the tool count is known
     with contextlib.ExitStack() as bar:
@@ -73,7 +74,7 @@ def generate(spec: Path, out: Path, check: bool) -> None:
 
         try:
             result = generate_files(spec, on_start=start, on_done=done)
-        except (SpecError, ConventionError) as exc:
+        except (SpecError, ConventionError, ToolchainError) as exc:
             fail(str(exc))
 
     if check:
