@@ -19,7 +19,6 @@ from stripe_mcp.stripe_api.client import PACKAGE_VERSION, Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
 from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
 from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
-from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.calls import SentCall
 from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools, refusal_message
 from stripe_mcp.tools.object_fields import PathError
@@ -235,6 +234,9 @@ class StripeMcpServer:
                 )
                 raise refusal
         module = self.registry.module(name)
+        # Imported with the first tool module, which brings pydantic: tools/list, and so start-up, needs neither.
+        from stripe_mcp.tools.arguments import check_arguments
+
         values = check_arguments(name, module.Arguments, arguments)
         if isinstance(values, CallOutcome):
             return values

@@ -1,4 +1,9 @@
-"""The Starlette application: MCP endpoints resolved per token from the store, the admin API and the console."""
+"""The Starlette application: MCP endpoints resolved per token from the store, the admin API and the console.
+
+The admin API, the console and the OAuth endpoints are built on the first request that reaches them: most
+servers never see one, and their modules (pydantic's admin models, the console's pages) are a third of
+start-up's imports. Until then, a server answers tools/list sooner.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,22 @@ import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
+from functools import cached_property
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
-from stripe_mcp.managed.secrets import encryption_keys
+from stripe_mcp.managed.secrets import KeyBox, encryption_keys
 from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.tools.registry import release_memory
-from stripe_mcp.web.admin.routes import AdminApi
-from stripe_mcp.web.console.routes import Console
 from stripe_mcp.web.errors import http_exception
 from stripe_mcp.web.host_check import HEALTH_PATH, HostCheck
-from stripe_mcp.web.oauth.endpoints import OAuthEndpoints
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
 from stripe_mcp.web.settings import Settings
 
@@ -75,9 +79,6 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
             allowed_origins=settings.allowed_origins,
         ),
         Route(HEALTH_PATH, health),
-        *AdminApi(runtime, settings.admin_token).routes(),
-        *Console(runtime, settings, keys).routes(),
-        *OAuthEndpoints(runtime).routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -86,7 +87,33 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
         exception_handlers={HTTPException: http_exception},
     )
     app.router.redirect_slashes = False  # a redirect would echo the request's Host, and never fits a token URL
+    # What no MCP route or the health check matched: the admin API, the console, OAuth, or a 404 from them.
+    app.router.default = PeopleRoutes(runtime, settings, keys)
     return app
+
+
+class PeopleRoutes:
+    """The admin API, the console and the OAuth endpoints (where people and their clients sign in), as one router
+    built on its first request."""
+
+    def __init__(self, runtime_of: Callable[[], Runtime], settings: Settings, keys: KeyBox | None) -> None:
+        self.runtime_of, self.settings, self.keys = runtime_of, settings, keys
+
+    @cached_property
+    def router(self) -> Router:
+        from stripe_mcp.web.admin.routes import AdminApi
+        from stripe_mcp.web.console.routes import Console
+        from stripe_mcp.web.oauth.endpoints import OAuthEndpoints
+
+        routes = [
+            *AdminApi(self.runtime_of, self.settings.admin_token).routes(),
+            *Console(self.runtime_of, self.settings, self.keys).routes(),
+            *OAuthEndpoints(self.runtime_of).routes(),
+        ]
+        return Router(routes=routes, redirect_slashes=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.router(scope, receive, send)
 
 
 async def clean_up_forever(runtime: Runtime) -> None:
