@@ -194,6 +194,7 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
+        access_log=False,  # the app logs each tool call itself; uvicorn's line would be one more record per request
         lifespan="on",
         http=ConnectionGuard(limits).protocol(),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
