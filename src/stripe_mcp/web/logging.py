@@ -28,8 +28,10 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def configure_logging() -> None:
-    # A line carries none of these: do not collect them for every record (one per tool call).
+    # A line carries none of these: do not collect them for every record (one per tool call). Leaving _srcfile
+    # unset is the Logging HOWTO's own way to skip the caller's file and line, walked up the stack per record.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger("stripe_mcp")
