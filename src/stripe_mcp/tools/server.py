@@ -10,23 +10,24 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
 from stripe_mcp.stripe_api.client import PACKAGE_VERSION, Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
-from stripe_mcp.tools.approval_gate import ApprovalGate, Proposal
 from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
 from stripe_mcp.tools.calls import SentCall
 from stripe_mcp.tools.filters import ToolFilter, allowed_tool_set, allowed_tools, refusal_message
 from stripe_mcp.tools.object_fields import PathError
 from stripe_mcp.tools.projection import path_tree
 from stripe_mcp.tools.query import tool as query_tool
-from stripe_mcp.tools.query.scan import run_query
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.results import error_result, invalid_argument_result, to_tool_result
+
+if TYPE_CHECKING:
+    from stripe_mcp.tools.approval_gate import ApprovalGate
 
 SERVER_NAME = "stripe-mcp"
 INSTRUCTIONS = (
@@ -164,6 +165,8 @@ class StripeMcpServer:
 
     async def call_tool(self, name: str, arguments: dict[str, Any], asker: Asker = CANNOT_ASK) -> CallOutcome:
         if name == query_tool.NAME and self.queryable:
+            from stripe_mcp.tools.query.scan import run_query  # loaded with the first query: tools/list needs none
+
             return await run_query(self, arguments)  # reads only: list and search tools, never gated
         if name in self.gated:
             return await self._call_gated(name, arguments, asker)
@@ -209,6 +212,8 @@ class StripeMcpServer:
             upstream = sent.upstream
             request_id = upstream.headers.get("request-id") if upstream.headers else None
             return Sent(await self._outcome(sent), upstream.sent, request_id, upstream.status)
+
+        from stripe_mcp.tools.approval_gate import Proposal  # a gated server made its gate: loaded already
 
         proposal = Proposal(self.registry.tools[name], values, self.livemode, send, self.read_object)
         return await self.approvals.call(proposal, asker, approval_id)

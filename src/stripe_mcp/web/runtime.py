@@ -15,13 +15,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stripe_mcp.managed import service
 from stripe_mcp.managed.budgets import BudgetTake
-from stripe_mcp.managed.oauth.grants import verify_access
 from stripe_mcp.managed.secrets import KeyBox, encryption_keys, same_hash, token_hash
 from stripe_mcp.managed.store import open_store
 from stripe_mcp.managed.store.base import FLUSH_SECONDS, ServerRecord, Store
@@ -29,10 +29,6 @@ from stripe_mcp.managed.store_keys import check_store_keys
 from stripe_mcp.mcp.jsonrpc import JsonRpcError
 from stripe_mcp.mcp.types import McpServer
 from stripe_mcp.stripe_api.client import Timeouts, Upstream
-from stripe_mcp.tools.approval_gate import ApprovalGate
-from stripe_mcp.tools.chatgpt import ChatGptServer
-from stripe_mcp.tools.discovery import DiscoveryServer
-from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.ratelimit import budget_headers
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.server import Account, StripeMcpServer
@@ -40,6 +36,10 @@ from stripe_mcp.web.credentials import bearer_token
 from stripe_mcp.web.errors import error_response, unauthorized
 from stripe_mcp.web.oauth.metadata import bearer_challenge
 from stripe_mcp.web.settings import Settings
+
+if TYPE_CHECKING:
+    from stripe_mcp.tools.approval_gate import ApprovalGate
+    from stripe_mcp.tools.ranking import SearchIndex
 
 log = logging.getLogger("stripe_mcp")
 RESOLVE_CACHE_SECONDS = 0.5  # a revoke or an expiry seen by any replica holds everywhere within a second
@@ -173,6 +173,10 @@ class Runtime:
         mode = record.config.get("approval", "none")
         if mode == "none":
             return None
+        # This module, discovery's, ChatGPT's and OAuth's load with the first server that uses them: tools/list
+        # of a plain server, what start-up waits for, needs none.
+        from stripe_mcp.tools.approval_gate import ApprovalGate
+
         return ApprovalGate(
             mode,
             server_id=record.id,
@@ -186,13 +190,19 @@ class Runtime:
     def expose(self, server: StripeMcpServer, exposure: str) -> McpServer:
         """The tools an agent sees: all of them, the three discovery tools, or ChatGPT's search and fetch."""
         if exposure == "discovery":
+            from stripe_mcp.tools.discovery import DiscoveryServer
+
             return DiscoveryServer(server, self.search_index)
         if exposure == "chatgpt":
+            from stripe_mcp.tools.chatgpt import ChatGptServer
+
             return ChatGptServer(server)
         return server
 
     @cached_property
     def search_index(self) -> SearchIndex:
+        from stripe_mcp.tools.ranking import SearchIndex
+
         return SearchIndex(self.registry)
 
     async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
@@ -231,6 +241,8 @@ class Runtime:
 
     async def _oauth_refusal(self, request: Request, record: ServerRecord) -> Response | None:
         """None when the request carries an access token issued for this server's URL; else the 401 (RFC 9728)."""
+        from stripe_mcp.managed.oauth.grants import verify_access
+
         token = bearer_token(request)
         if token is not None and await verify_access(
             self.store.oauth, token, record.id, self.mcp_url(record.id), self.clock()
