@@ -130,6 +130,7 @@ def main() -> int:
     from cryptography.fernet import Fernet
 
     env = {**os.environ, "STRIPE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(), "STRIPE_API_KEY": ""}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # as CI and this machine run: the editable checkout never gets bytecode
     editable, wheel = venvs["editable"], venvs["wheel"]
     store_url = f"sqlite:///{workdir / 'store.sqlite3'}"
     token = provision(editable.python, store_url, env)

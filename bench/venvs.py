@@ -41,13 +41,26 @@ def make(path: Path, *requirements: str, reuse: bool) -> Venv:
     return Venv(path, time.perf_counter() - started)
 
 
+def clean_checkout(root: Path, target: Path, *, reuse: bool) -> Path:
+    """The project's sources as a clean clone has them: no __pycache__ that an earlier run in `root` left."""
+    if reuse and target.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, target / name)
+    shutil.copytree(root / "src", target / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return target
+
+
 def project_venvs(root: Path, where: Path, *, reuse: bool, fastmcp: bool) -> dict[str, Venv]:
-    """editable: `pip install -e .` (what a developer and CI run, no bytecode cached for the package under
-    PYTHONDONTWRITEBYTECODE=1); wheel: `pip install .` (what `pip install stripe-mcp` gives: compiled at install);
-    fastmcp: FastMCP alone."""
+    """editable: `pip install -e .` of a clean copy of the sources (what CI runs: under PYTHONDONTWRITEBYTECODE=1
+    no bytecode of the package is ever cached); wheel: `pip install .` (what `pip install stripe-mcp` gives:
+    compiled at install); fastmcp: FastMCP alone."""
     where.mkdir(parents=True, exist_ok=True)
+    checkout = clean_checkout(root, where / "checkout", reuse=reuse)
     venvs = {
-        "editable": make(where / "editable", "-e", str(root), reuse=reuse),
+        "editable": make(where / "editable", "-e", str(checkout), reuse=reuse),
         "wheel": make(where / "wheel", str(root), reuse=reuse),
     }
     if fastmcp:
