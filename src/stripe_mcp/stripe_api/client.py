@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from stripe_mcp import __version__
 from stripe_mcp.stripe_api.request import build_request, idempotency_key_for
 from stripe_mcp.stripe_api.types import SendFailure, ToolModule
 
@@ -55,16 +55,7 @@ DEFAULT_TIMEOUT = Timeouts(80.0, connect=30.0)  # the Stripe SDK's own: 80 s per
 DEFAULT_LIMITS = Limits()
 
 
-def _package_version() -> str:
-    try:
-        return metadata.version("stripe-mcp")
-    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
-        return "0+source"
-
-
-PACKAGE_VERSION = _package_version()
-"""The installed stripe-mcp's version: in the User-Agent Stripe sees and the serverInfo MCP clients see."""
-USER_AGENT = f"stripe-mcp/{PACKAGE_VERSION}"
+USER_AGENT = f"stripe-mcp/{__version__}"  # the version MCP clients see in serverInfo too
 
 
 def is_live_key(api_key: str) -> bool:

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stripe_mcp import __version__
 from stripe_mcp.mcp.asking import CANNOT_ASK, Asker
 from stripe_mcp.mcp.jsonrpc import INVALID_PARAMS, JsonRpcError
 from stripe_mcp.mcp.types import CallOutcome
-from stripe_mcp.stripe_api.client import PACKAGE_VERSION, Upstream, is_live_key
+from stripe_mcp.stripe_api.client import Upstream, is_live_key
 from stripe_mcp.stripe_api.types import InvalidArgument, ToolModule
 from stripe_mcp.tools.approvals import APPROVAL_ID_ARGUMENT, Sent
 from stripe_mcp.tools.calls import SentCall
@@ -106,7 +107,7 @@ class ToolServer(Protocol):
 class StripeMcpServer:
     """Implements stripe_mcp.mcp.types.McpServer and ToolServer for one configuration."""
 
-    version = PACKAGE_VERSION
+    version = __version__
     instructions: str | None = INSTRUCTIONS
 
     def __init__(

@@ -8,3 +8,6 @@
 
 web/oauth/ serves it over HTTP; the console asks the person for consent.
 """
+
+SCOPE = "mcp"
+"""What a token may do: call its server's tools, within the server's filters. The only scope there is."""

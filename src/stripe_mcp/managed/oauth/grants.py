@@ -33,7 +33,6 @@ from stripe_mcp.managed.store.base import (
 
 log = logging.getLogger("stripe_mcp.oauth")
 
-SCOPE = "mcp"  # what a token may do: call this server's tools, within its filters
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 30 * 24 * 3600  # from the last refresh: a connection unused for 30 days ends
 CODE_SECONDS = 300

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from stripe_mcp.managed import service
-from stripe_mcp.managed.oauth import clients, grants
+from stripe_mcp.managed.oauth import SCOPE, clients, grants
 from stripe_mcp.managed.oauth.errors import OAuthError
 from stripe_mcp.managed.oauth.urls import canonical_url, redirect_matches, with_query
 from stripe_mcp.managed.secrets import token_hash
@@ -173,7 +173,7 @@ class OAuthEndpoints:
             code_challenge=challenge,
             server_id=server.id,
             resource=canonical_url(runtime.mcp_url(server.id)) or "",
-            scope=grants.SCOPE,  # whatever was asked for: the one scope there is (unknown scopes are ignored)
+            scope=SCOPE,  # whatever was asked for: the one scope there is (unknown scopes are ignored)
         )
         return await grants.start_request(runtime.store.oauth, request_record, runtime.clock())
 
