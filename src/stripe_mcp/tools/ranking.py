@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -22,38 +22,27 @@ from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
 
-# Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
+# Verbs that say what kind of tool is wanted; they weigh in the action a query asks for and match nothing else.
 INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"
 )
-# Plain words an agent uses for what a tool does, by tool kind.
-KIND_WORDS = {
-    "list": {"list", "all", "every", "recent", "recently", "latest", "open", "history", "find"},
-    "search": {"search", "find", "lookup", "look", "metadata", "query", "where"},
-    "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"}
-    | {"successful", "succeeded", "processed"},
-    "create": {"create", "issue", "make", "new", "add", "start", "register", "subscribe"},
-    "update": {"update", "change", "edit", "modify", "set", "rename", "upgrade", "downgrade", "switch", "archive"}
-    # What a person does to one field of an object: write a note on it, mark it, fix it, extend it.
-    | {"tag", "label", "mark", "note", "memo", "annotate", "fix", "correct", "extend", "attach", "put", "write"}
-    | {"record"},
-    "delete": {"delete", "remove", "erase"},
-}
+BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 # Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
 QUERY_WORDS = "many count number total sum average mean which who largest biggest smallest highest lowest top per"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
+INTENT_BOOST = 1.4  # for an id it names, an email it holds
+ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
+OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
 QUERY_BOOST = 1.25  # query_stripe over the best tool, for a question about many objects
 MAX_QUERY_CHARS = 500
 
 INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
-KIND_STEMS = {kind: {stem(w) for w in words} for kind, words in KIND_WORDS.items()}
 QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split())
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
 
@@ -68,19 +57,55 @@ class QueryWords:
     id_resources: frozenset[str]
     has_email: bool
     kinds: frozenset[str]
+    actions: dict[str, float] = field(default_factory=dict)
+    """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
+    named: frozenset[str] = frozenset()
+    """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """generated/search_index.json, read once."""
+
+    postings: dict[str, list[tuple[str, float]]]
+    objects: dict[str, frozenset[str]]
+    actions: dict[str, frozenset[str]]
+    nouns: dict[tuple[str, ...], frozenset[str]]
+    verbs: dict[tuple[str, ...], frozenset[str]]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Index:
+        names: list[str] = raw["tools"]
+        return cls(
+            postings={term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()},
+            objects={name: frozenset(words) for name, words in zip(names, raw["objects"], strict=True)},
+            actions={name: frozenset(acts) for name, acts in zip(names, raw["actions"], strict=True)},
+            nouns={tuple(phrase.split()): frozenset(words) for phrase, words in raw["nouns"].items()},
+            verbs={tuple(phrase.split()): frozenset(acts) for phrase, acts in raw["verbs"].items()},
+        )
 
 
 class SearchIndex:
-    """Term -> [(tool, weight)], precomputed by the generator; scoring adds intent bonuses."""
+    """Term -> [(tool, weight)], precomputed by the generator; scoring weighs in the object and the action asked."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     @cached_property
+    def index(self) -> Index:
+        return Index.parse(json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8")))
+
+    def use(self, raw: dict[str, Any]) -> None:
+        """Rank with another index than the generated one (an experiment's)."""
+        self.__dict__["index"] = Index.parse(raw)
+
+    @property
     def postings(self) -> dict[str, list[tuple[str, float]]]:
-        raw = json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8"))
-        names = raw["tools"]
-        return {term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()}
+        return self.index.postings
+
+    @cached_property
+    def verb_words(self) -> frozenset[str]:
+        return frozenset(word for phrase in self.index.verbs for word in phrase)
 
     @cached_property
     def resources(self) -> frozenset[str]:
@@ -105,12 +130,14 @@ class SearchIndex:
                         scores[name] = scores.get(name, 0.0) + weight * share
         acts_on_it = not words.kinds & {"create", "list"}
         about_many = bool(QUERY_STEMS & set(words.terms)) and not words.id_resources
-        # A question about many objects is answered over a list: query_stripe pages one.
-        kinds = words.kinds | {"list", "search"} if about_many else words.kinds
+        actions = dict(words.actions)
+        if about_many:  # a question about many objects is answered over a list: query_stripe pages one
+            actions |= {kind: max(actions.get(kind, 0.0), 1.0) for kind in ("list", "search")}
         for name in list(scores):
             tool = self.registry.tools[name]
-            if tool.kind in kinds:
-                scores[name] *= INTENT_BOOST
+            asked = max((actions.get(action, 0.0) for action in self.index.actions[name]), default=0.0)
+            scores[name] *= 1 + ACTION_BOOST * asked
+            scores[name] *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * self._named_share(name, words.named)
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
                 refers = resource in tool.arguments or f"{resource}_id" in tool.arguments
@@ -127,6 +154,10 @@ class SearchIndex:
             ranked.insert(0, (query_tool.NAME, ranked[0][1] * QUERY_BOOST))
         return [(name, round(score, 3)) for name, score in ranked[:limit]]
 
+    def _named_share(self, name: str, named: frozenset[str]) -> float:
+        own = self.index.objects[name]
+        return len(own & named) / len(own) if own else 0.0
+
     def read(self, query: str) -> QueryWords:
         query = query[:MAX_QUERY_CHARS]
         id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
@@ -137,13 +168,40 @@ class SearchIndex:
         for resource in sorted(id_resources):
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
-        kinds = {kind for kind, vocabulary in KIND_STEMS.items() if vocabulary & set(words)}
+        actions = self._actions(words)
+        kinds = {kind for kind in actions if kind in BASIC_KINDS}
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         if words and words[0] in IMPERATIVE_NOUNS:
             kinds.add("create")
+            actions["create"] = max(actions.get("create", 0.0), 1.0)
         if not kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", text)):
             kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
-        return QueryWords(tuple(words + bigrams(words)), tuple(implied), id_resources, has_email, frozenset(kinds))
+            actions.setdefault("list", 1.0)
+        named = set(words) | {w for resource in id_resources for w in terms(resource)}
+        named |= {w for phrase, objects in self.index.nouns.items() if set(phrase) <= set(words) for w in objects}
+        if has_email:
+            named.add("customer")
+        return QueryWords(
+            tuple(words + bigrams(words)),
+            tuple(implied),
+            id_resources,
+            has_email,
+            frozenset(kinds),
+            actions,
+            frozenset(named),
+        )
+
+    def _actions(self, words: list[str]) -> dict[str, float]:
+        """Action name -> how strongly the words ask for it: a word of the action 1, a whole phrase of it 1.5.
+        A verb counts in its plain form too (signed -> sign, charging -> charge)."""
+        said = set(words) | {form for word in words for form in verb_forms(word) if form in self.verb_words}
+        found: dict[str, float] = {}
+        for phrase, actions in self.index.verbs.items():
+            if set(phrase) <= said:
+                strength = 1.0 if len(phrase) == 1 else 1.5
+                for action in actions:
+                    found[action] = max(found.get(action, 0.0), strength)
+        return found
 
     def _snake_word(self, match: re.Match[str]) -> str:
         """tax_rates and setup_intents are resources, split into words; plan_tier or order_id name a field or a
@@ -165,7 +223,8 @@ class SearchIndex:
         index = 0
         while index < len(words):
             pair = words[index] + words[index + 1] if index + 1 < len(words) else ""
-            if pair and pair in self.postings:
+            # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text.
+            if pair and pair in self.postings and f"{words[index]} {words[index + 1]}" not in self.postings:
                 joined.append(pair)
                 index += 2
             else:
@@ -178,3 +237,12 @@ class SearchIndex:
 
     def input_schema(self, name: str) -> dict[str, Any]:
         return query_tool.INPUT_SCHEMA if name == query_tool.NAME else self.registry.input_schema(name)
+
+
+def verb_forms(word: str) -> tuple[str, ...]:
+    """The plain forms a past or -ing form may have: signed -> sign, okayed -> okay, charging -> charge/charg."""
+    if word.endswith("ed") and len(word) > 4:
+        return (word[:-1], word[:-2], word[:-3])
+    if word.endswith("ing") and len(word) > 5:
+        return (word[:-3], word[:-3] + "e", word[:-4])
+    return ()
