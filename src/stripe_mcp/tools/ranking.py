@@ -31,10 +31,11 @@ BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 # Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
-QUERY_WORDS = "many count number total sum average mean which who largest biggest smallest highest lowest top per"
+QUERY_WORDS = "many count number total sum average mean which who whose largest biggest smallest highest lowest top per"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-INTENT_BOOST = 1.4  # for an id it names, an email it holds
+INTENT_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
+ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
@@ -43,7 +44,7 @@ QUERY_BOOST = 1.25  # query_stripe over the best tool, for a question about many
 MAX_QUERY_CHARS = 500
 
 INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
-QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split())
+QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split()) | {"add up", "tally up"}
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
 
 
@@ -140,10 +141,10 @@ class SearchIndex:
             scores[name] *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * self._named_share(name, words.named)
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
-                refers = resource in tool.arguments or f"{resource}_id" in tool.arguments
+                refers = any(refers_to(argument, resource) for argument in tool.arguments)
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
                 if acts or refers:
-                    scores[name] *= INTENT_BOOST
+                    scores[name] *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
                     scores[name] *= GET_PREFERENCE
             if words.has_email and "email" in tool.arguments:
@@ -246,3 +247,8 @@ def verb_forms(word: str) -> tuple[str, ...]:
     if word.endswith("ing") and len(word) > 5:
         return (word[:-3], word[:-3] + "e", word[:-4])
     return ()
+
+
+def refers_to(argument: str, resource: str) -> bool:
+    """customer, customer_id and default_payment_method take the id of a customer or a payment method."""
+    return argument in (resource, f"{resource}_id") or argument.endswith(f"_{resource}")
