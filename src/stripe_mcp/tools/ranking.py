@@ -178,8 +178,7 @@ class SearchIndex:
         if not kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", text)):
             kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
             actions.setdefault("list", 1.0)
-        named = set(words) | {w for resource in id_resources for w in terms(resource)}
-        named |= {w for phrase, objects in self.index.nouns.items() if set(phrase) <= set(words) for w in objects}
+        named = self._named(words) | {w for resource in id_resources for w in terms(resource)}
         if has_email:
             named.add("customer")
         return QueryWords(
@@ -191,6 +190,19 @@ class SearchIndex:
             actions,
             frozenset(named),
         )
+
+    def _named(self, words: list[str]) -> set[str]:
+        """The words of the objects the query names: its own, and those of the objects its everyday phrases name.
+        A phrase's other words name nothing more: "customer account" is a customer, not a Connect account."""
+        said = set(words)
+        named: set[str] = set()
+        consumed: set[str] = set()
+        for phrase, objects in self.index.nouns.items():
+            if set(phrase) <= said:
+                named |= objects
+                if len(phrase) > 1:
+                    consumed |= set(phrase) - objects
+        return named | (said - consumed)
 
     def _actions(self, words: list[str]) -> dict[str, float]:
         """Action name -> how strongly the words ask for it: a word of the action 1, a whole phrase of it 1.5.
