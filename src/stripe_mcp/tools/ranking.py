@@ -37,6 +37,7 @@ SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 INTENT_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
 ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
+PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
@@ -175,10 +176,14 @@ class SearchIndex:
         if words and words[0] in IMPERATIVE_NOUNS:
             kinds.add("create")
             actions["create"] = max(actions.get("create", 0.0), 1.0)
-        if not kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", text)):
-            kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
+        id_words = {w for resource in id_resources for w in terms(resource)}
+        named = self._named(words) | id_words
+        plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
+        # "subscriptions of customer cus_42": a plural asks for a list, unless it is of the object the id names
+        # ("five seats on sub_42")
+        if not kinds and any(not self._named([p]) & id_words for p in plurals):
+            kinds = {"list"}
             actions.setdefault("list", 1.0)
-        named = self._named(words) | {w for resource in id_resources for w in terms(resource)}
         if has_email:
             named.add("customer")
         return QueryWords(
@@ -211,7 +216,7 @@ class SearchIndex:
         found: dict[str, float] = {}
         for phrase, actions in self.index.verbs.items():
             if set(phrase) <= said:
-                strength = 1.0 if len(phrase) == 1 else 1.5
+                strength = 1.0 if len(phrase) == 1 else PHRASE_STRENGTH
                 for action in actions:
                     found[action] = max(found.get(action, 0.0), strength)
         return found
