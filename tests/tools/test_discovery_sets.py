@@ -24,8 +24,8 @@ INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today (README, "Discovery"); every held-out set stays below the issue's 95 %. heldout2's misses
 # were read before the update-field tasks of dev.yaml were written; heldout3 is the one no change has seen.
-FLOORS = {"dev": 0.93, "heldout": 0.929, "heldout2": 0.77, "heldout3": 0.67}  # 93 of 120, 80 of 118
-FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 3, "heldout3": 2}
+FLOORS = {"dev": 0.945, "heldout": 0.964, "heldout2": 0.891, "heldout3": 0.67}  # 172/182, 110/114, 107/120, 80/118
+FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 1, "heldout3": 2}
 SETS_NAMES = list(FLOORS)
 
 

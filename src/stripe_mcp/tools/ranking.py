@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from stripe_mcp.search.terms import bigrams, stem, terms
+from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
@@ -173,7 +173,8 @@ class SearchIndex:
         actions = self._actions(words)
         kinds = {kind for kind in actions if kind in BASIC_KINDS}
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
-        if words and words[0] in IMPERATIVE_NOUNS:
+        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
+        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
             kinds.add("create")
             actions["create"] = max(actions.get("create", 0.0), 1.0)
         id_words = {w for resource in id_resources for w in terms(resource)}
