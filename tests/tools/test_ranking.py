@@ -84,3 +84,15 @@ def test_the_generated_index_holds_each_tools_object_and_actions() -> None:
     assert index.objects["list_all_stripe_customer_payment_methods"] == {"customer", "payment", "method"}
     assert index.verbs[("write", "off")] == {"mark uncollectible"}
     assert index.nouns[("chargeback",)] == {"dispute"}
+
+
+def test_what_a_thing_is_done_with_is_not_the_object_it_is_done_to() -> None:
+    named = INDEX.read("Bill sub_5Bb with the new card pm_1Zz from now on").named
+    assert "subscription" in named and not {"card", "payment", "method"} & named
+    assert "card" in INDEX.read("Start over with a new card").named  # nothing else named: the card is the object
+
+
+def test_what_asks_for_a_list_of_a_plural_and_one_object_otherwise() -> None:
+    assert INDEX.read("What coupons do we have running").kinds == {"list"}
+    assert INDEX.read("What is the status of pi_3Abc").kinds == {"get"}
+    assert INDEX.read("What does cus_1Abc owe").kinds == {"get"}  # "does" is no plural of an object

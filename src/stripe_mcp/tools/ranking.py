@@ -27,11 +27,14 @@ INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"
 )
+QUESTION_WORDS = frozenset({"what"})  # asks to look at one object, or at a list of a plural
 BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 # Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
 QUERY_WORDS = "many count number total sum average mean which who whose largest biggest smallest highest lowest top per"
+# What a thing is done with: from the preposition to the next one or the end of the clause.
+MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 INTENT_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
@@ -110,6 +113,12 @@ class SearchIndex:
         return frozenset(word for phrase in self.index.verbs for word in phrase)
 
     @cached_property
+    def object_words(self) -> frozenset[str]:
+        """Every word that names an object: of a tool's resource, or an everyday noun of one."""
+        own = {word for words in self.index.objects.values() for word in words}
+        return frozenset(own | {word for phrase in self.index.nouns for word in phrase})
+
+    @cached_property
     def resources(self) -> frozenset[str]:
         """Every tool's resource, as space-separated words ("tax rate"), to tell one in snake_case from a field."""
         return frozenset(" ".join(terms(tool.resource)) for tool in self.registry.tools.values())
@@ -170,21 +179,18 @@ class SearchIndex:
         for resource in sorted(id_resources):
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
-        actions = self._actions(words)
-        kinds = {kind for kind in actions if kind in BASIC_KINDS}
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
-        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
-        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
-            kinds.add("create")
-            actions["create"] = max(actions.get("create", 0.0), 1.0)
         id_words = {w for resource in id_resources for w in terms(resource)}
         named = self._named(words) | id_words
-        plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
-        # "subscriptions of customer cus_42": a plural asks for a list, unless it is of the object the id names
-        # ("five seats on sub_42")
-        if not kinds and any(not self._named([p]) & id_words for p in plurals):
-            kinds = {"list"}
-            actions.setdefault("list", 1.0)
+        # "Bill sub_1 with card pm_2", "Charge cus_1 using their saved card": what a thing is done with is not
+        # the object it is done to, when the query names one besides.
+        means = self._means(query)
+        if means:
+            aside = [w for w in words if w not in means[0]]
+            kept = {w for resource in id_resources - means[1] for w in terms(resource)}
+            if (self._named(aside) | kept) & self.object_words:
+                named = self._named(aside) | kept
+        actions = self._asked(words, text, id_words)
         if has_email:
             named.add("customer")
         return QueryWords(
@@ -192,10 +198,33 @@ class SearchIndex:
             tuple(implied),
             id_resources,
             has_email,
-            frozenset(kinds),
+            frozenset(kind for kind in actions if kind in BASIC_KINDS),
             actions,
             frozenset(named),
         )
+
+    def _means(self, query: str) -> tuple[set[str], frozenset[str]]:
+        """The words and the ids' objects of what the query says a thing is done with, using or via."""
+        spans = MEANS.findall(query)
+        ids = frozenset(ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES)
+        return {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}, ids
+
+    def _asked(self, words: list[str], text: str, id_words: set[str]) -> dict[str, float]:
+        """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
+        ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
+        ("five seats on sub_42"); to look at one object for "what"."""
+        actions = self._actions([w for w in words if w not in QUESTION_WORDS])
+        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
+        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
+            actions["create"] = max(actions.get("create", 0.0), 1.0)
+        if not BASIC_KINDS & actions.keys():
+            plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
+            plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
+            if any(not self._named([p]) & id_words for p in plurals):
+                actions["list"] = 1.0
+            elif QUESTION_WORDS & set(words):
+                actions["get"] = 1.0
+        return actions
 
     def _named(self, words: list[str]) -> set[str]:
         """The words of the objects the query names: its own, and those of the objects its everyday phrases name.
