@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_mcp.tools.ranking import SearchIndex, refers_to, verb_forms
+from stripe_mcp.tools.ranking import SearchIndex, refers_to
 from stripe_mcp.tools.registry import Registry
+from stripe_mcp.tools.task_words import verb_forms
 
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)

@@ -1,46 +1,38 @@
 """How search_tools ranks tools for a task in plain words: the generated index, and what a query's words ask.
 
-generated/search_index.json maps each term (a word stem, or two adjacent ones) to weighted tools; the
-generator built it from the tools' names, arguments, descriptions, the objects they return and a Stripe-domain
-thesaurus (codegen/search_index.py). A query adds up the weights of its terms, then bonuses: the kind of tool
-its verbs ask for (list, create, ...), the object an id in it names (cus_..., ch_...), an e-mail address (a
-customer to look up), and for a question about many objects (how many, in total, which ...) query_stripe
-first. Offline and deterministic; a query takes tens of microseconds.
+generated/search_index.json maps each term (a word stem, or two adjacent ones) to weighted tools, and holds each
+tool's object (the words of its resource) and actions (list, get, cancel, capture ...), with the everyday nouns
+and verbs of the thesaurus that name objects and ask for actions (codegen/search_index.py). A query adds up the
+weights of its terms; then each tool's sum is scaled by how fully the query names the tool's object (its words,
+an everyday noun, an id: cus_..., ch_...; not the words of what a thing is done with, "with card pm_1") and by
+how strongly it asks for the tool's action ("write it off" for mark_uncollectible; without a verb: a list for a
+plural, to look at one object for an id). Ids, e-mail addresses and a question about many objects (how many, in
+total, which ...: query_stripe first) add bonuses. So one stray word ("record", "people") weighs less than the
+object a query is about. Offline and deterministic; a query takes tens of microseconds.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
-from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
+from stripe_mcp.tools.task_words import Index, QueryReader, QueryWords
 
 # Verbs that say what kind of tool is wanted; they weigh in the action a query asks for and match nothing else.
 INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"
 )
-QUESTION_WORDS = frozenset({"what"})  # asks to look at one object, or at a list of a plural
-BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
-# A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
-IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 # Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
 QUERY_WORDS = "many count number total sum average mean which who whose largest biggest smallest highest lowest top per"
-# What a thing is done with: from the preposition to the next one or the end of the clause.
-MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-INTENT_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
+EMAIL_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
 ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
-PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
@@ -49,45 +41,6 @@ MAX_QUERY_CHARS = 500
 
 INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
 QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split()) | {"add up", "tally up"}
-EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
-
-
-@dataclass(frozen=True)
-class QueryWords:
-    """What a query says: its terms (with phrases), the objects its ids name, whether it holds an e-mail."""
-
-    terms: tuple[str, ...]
-    implied: tuple[str, ...]
-    """The words of the objects its ids name, and "customer email" for an e-mail address."""
-    id_resources: frozenset[str]
-    has_email: bool
-    kinds: frozenset[str]
-    actions: dict[str, float] = field(default_factory=dict)
-    """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
-    named: frozenset[str] = frozenset()
-    """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
-
-
-@dataclass(frozen=True)
-class Index:
-    """generated/search_index.json, read once."""
-
-    postings: dict[str, list[tuple[str, float]]]
-    objects: dict[str, frozenset[str]]
-    actions: dict[str, frozenset[str]]
-    nouns: dict[tuple[str, ...], frozenset[str]]
-    verbs: dict[tuple[str, ...], frozenset[str]]
-
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> Index:
-        names: list[str] = raw["tools"]
-        return cls(
-            postings={term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()},
-            objects={name: frozenset(words) for name, words in zip(names, raw["objects"], strict=True)},
-            actions={name: frozenset(acts) for name, acts in zip(names, raw["actions"], strict=True)},
-            nouns={tuple(phrase.split()): frozenset(words) for phrase, words in raw["nouns"].items()},
-            verbs={tuple(phrase.split()): frozenset(acts) for phrase, acts in raw["verbs"].items()},
-        )
 
 
 class SearchIndex:
@@ -103,20 +56,14 @@ class SearchIndex:
     def use(self, raw: dict[str, Any]) -> None:
         """Rank with another index than the generated one (an experiment's)."""
         self.__dict__["index"] = Index.parse(raw)
-
-    @property
-    def postings(self) -> dict[str, list[tuple[str, float]]]:
-        return self.index.postings
+        self.__dict__.pop("reader", None)
 
     @cached_property
-    def verb_words(self) -> frozenset[str]:
-        return frozenset(word for phrase in self.index.verbs for word in phrase)
+    def reader(self) -> QueryReader:
+        return QueryReader(self.index, self.resources)
 
-    @cached_property
-    def object_words(self) -> frozenset[str]:
-        """Every word that names an object: of a tool's resource, or an everyday noun of one."""
-        own = {word for words in self.index.objects.values() for word in words}
-        return frozenset(own | {word for phrase in self.index.nouns for word in phrase})
+    def read(self, query: str) -> QueryWords:
+        return self.reader.read(query[:MAX_QUERY_CHARS])
 
     @cached_property
     def resources(self) -> frozenset[str]:
@@ -136,7 +83,7 @@ class SearchIndex:
             for term in found:
                 if term in INTENT_ONLY:
                     continue
-                for name, weight in self.postings.get(term, ()):
+                for name, weight in self.index.postings.get(term, ()):
                     if name in allowed:
                         scores[name] = scores.get(name, 0.0) + weight * share
         acts_on_it = not words.kinds & {"create", "list"}
@@ -158,7 +105,7 @@ class SearchIndex:
                 if acts and not words.kinds and tool.kind == "get":
                     scores[name] *= GET_PREFERENCE
             if words.has_email and "email" in tool.arguments:
-                scores[name] *= INTENT_BOOST
+                scores[name] *= EMAIL_BOOST
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         if ranked and query_tool.NAME in allowed and about_many:
             # A question about many objects: query_stripe answers it in one call over the best list tool.
@@ -169,131 +116,11 @@ class SearchIndex:
         own = self.index.objects[name]
         return len(own & named) / len(own) if own else 0.0
 
-    def read(self, query: str) -> QueryWords:
-        query = query[:MAX_QUERY_CHARS]
-        id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
-        has_email = bool(EMAIL.search(query))
-        text = SNAKE_WORD.sub(self._snake_word, EMAIL.sub(" ", STRIPE_ID.sub(" ", query)).lower())
-        words = self._compounds(terms(text))
-        implied = [w for w in EMAIL_WORDS if has_email and w not in words]
-        for resource in sorted(id_resources):
-            own = [w for w in terms(resource) if w not in words]
-            implied += own + bigrams(own)
-        words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
-        id_words = {w for resource in id_resources for w in terms(resource)}
-        named = self._named(words) | id_words
-        # "Bill sub_1 with card pm_2", "Charge cus_1 using their saved card": what a thing is done with is not
-        # the object it is done to, when the query names one besides.
-        means = self._means(query)
-        if means:
-            aside = [w for w in words if w not in means[0]]
-            kept = {w for resource in id_resources - means[1] for w in terms(resource)}
-            if (self._named(aside) | kept) & self.object_words:
-                named = self._named(aside) | kept
-        actions = self._asked(words, text, id_words)
-        if has_email:
-            named.add("customer")
-        return QueryWords(
-            tuple(words + bigrams(words)),
-            tuple(implied),
-            id_resources,
-            has_email,
-            frozenset(kind for kind in actions if kind in BASIC_KINDS),
-            actions,
-            frozenset(named),
-        )
-
-    def _means(self, query: str) -> tuple[set[str], frozenset[str]]:
-        """The words and the ids' objects of what the query says a thing is done with, using or via."""
-        spans = MEANS.findall(query)
-        ids = frozenset(ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES)
-        return {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}, ids
-
-    def _asked(self, words: list[str], text: str, id_words: set[str]) -> dict[str, float]:
-        """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
-        ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
-        ("five seats on sub_42"); to look at one object for "what"."""
-        actions = self._actions([w for w in words if w not in QUESTION_WORDS])
-        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
-        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
-            actions["create"] = max(actions.get("create", 0.0), 1.0)
-        if not BASIC_KINDS & actions.keys():
-            plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
-            plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
-            if any(not self._named([p]) & id_words for p in plurals):
-                actions["list"] = 1.0
-            elif QUESTION_WORDS & set(words):
-                actions["get"] = 1.0
-        return actions
-
-    def _named(self, words: list[str]) -> set[str]:
-        """The words of the objects the query names: its own, and those of the objects its everyday phrases name.
-        A phrase's other words name nothing more: "customer account" is a customer, not a Connect account."""
-        said = set(words)
-        named: set[str] = set()
-        consumed: set[str] = set()
-        for phrase, objects in self.index.nouns.items():
-            if set(phrase) <= said:
-                named |= objects
-                if len(phrase) > 1:
-                    consumed |= set(phrase) - objects
-        return named | (said - consumed)
-
-    def _actions(self, words: list[str]) -> dict[str, float]:
-        """Action name -> how strongly the words ask for it: a word of the action 1, a whole phrase of it 1.5.
-        A verb counts in its plain form too (signed -> sign, charging -> charge)."""
-        said = set(words) | {form for word in words for form in verb_forms(word) if form in self.verb_words}
-        found: dict[str, float] = {}
-        for phrase, actions in self.index.verbs.items():
-            if set(phrase) <= said:
-                strength = 1.0 if len(phrase) == 1 else PHRASE_STRENGTH
-                for action in actions:
-                    found[action] = max(found.get(action, 0.0), strength)
-        return found
-
-    def _snake_word(self, match: re.Match[str]) -> str:
-        """tax_rates and setup_intents are resources, split into words; plan_tier or order_id name a field or a
-        metadata key, which no tool's words describe: left out."""
-        words = " ".join(terms(match[0]))
-        return words if any(words in resource for resource in self.resources) else " "
-
-    def _base_form(self, word: str) -> str:
-        """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
-        index knows it (the shared stemmer folds plurals only); the word itself counts too."""
-        if len(word) < 5 or not word.endswith("ed"):
-            return word
-        candidates = (word[:-1], word[:-2], word[:-3])
-        return next((c for c in candidates if c in self.postings and len(c) > 2), word)
-
-    def _compounds(self, words: list[str]) -> list[str]:
-        """ "set up" -> setup, "pay out" -> payout, "top up" -> topup: two words the index knows as one."""
-        joined: list[str] = []
-        index = 0
-        while index < len(words):
-            pair = words[index] + words[index + 1] if index + 1 < len(words) else ""
-            # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text.
-            if pair and pair in self.postings and f"{words[index]} {words[index + 1]}" not in self.postings:
-                joined.append(pair)
-                index += 2
-            else:
-                joined.append(words[index])
-                index += 1
-        return joined
-
     def entry(self, name: str) -> ToolEntry:
         return query_tool.ENTRY if name == query_tool.NAME else self.registry.tools[name]
 
     def input_schema(self, name: str) -> dict[str, Any]:
         return query_tool.INPUT_SCHEMA if name == query_tool.NAME else self.registry.input_schema(name)
-
-
-def verb_forms(word: str) -> tuple[str, ...]:
-    """The plain forms a past or -ing form may have: signed -> sign, okayed -> okay, charging -> charge/charg."""
-    if word.endswith("ed") and len(word) > 4:
-        return (word[:-1], word[:-2], word[:-3])
-    if word.endswith("ing") and len(word) > 5:
-        return (word[:-3], word[:-3] + "e", word[:-4])
-    return ()
 
 
 def refers_to(argument: str, resource: str) -> bool:
