@@ -10,6 +10,10 @@ thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes
 also indexed, lightly, under what its arguments' descriptions say, since a change is often asked for by
 the field it sets ("paused" for a subscription's pause_collection). A deprecated tool weighs less than
 its successor, so it ranks below it.
+
+Beside the weighted terms, the index holds what the runtime scales a tool's sum by: each tool's object (the
+words of its resource) and actions (its kind, the verb of its name, the thesaurus verbs its action holds), the
+objects the thesaurus' everyday nouns name and the actions its everyday verbs and kind words ask for.
 """
 
 from __future__ import annotations
