@@ -97,3 +97,19 @@ def test_what_asks_for_a_list_of_a_plural_and_one_object_otherwise() -> None:
     assert INDEX.read("What coupons do we have running").kinds == {"list"}
     assert INDEX.read("What is the status of pi_3Abc").kinds == {"get"}
     assert INDEX.read("What does cus_1Abc owe").kinds == {"get"}  # "does" is no plural of an object
+
+
+def test_an_amount_is_money() -> None:
+    assert "money" in INDEX.read("Send $300 to connected account acct_5Send").terms
+    assert "money" in INDEX.read("Apply 15 euros of credit").terms
+
+
+@pytest.mark.parametrize(
+    ("query", "tool"),
+    [
+        ("Kill the SPRING coupon so no one can use it", "delete_a_stripe_coupon_by_id"),  # coupons are deleted
+        ("Cancel customer cus_1Gone", "delete_a_stripe_customer_by_id"),
+    ],
+)
+def test_an_action_that_ends_an_object_asks_for_the_one_it_offers(query: str, tool: str) -> None:
+    assert first(query) == tool

@@ -34,6 +34,10 @@ EMAIL_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
 ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
+# Actions that end an object, each in its own way: asking for one asks, less, for the others, since an object
+# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired).
+ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire"}),)
+FAMILY_SHARE = 0.5
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
 QUERY_BOOST = 1.25  # query_stripe over the best tool, for a question about many objects
@@ -91,6 +95,9 @@ class SearchIndex:
         actions = dict(words.actions)
         if about_many:  # a question about many objects is answered over a list: query_stripe pages one
             actions |= {kind: max(actions.get(kind, 0.0), 1.0) for kind in ("list", "search")}
+        for family in ACTION_FAMILIES:  # "kill the coupon": a coupon is deleted, not expired
+            near = max((actions[action] for action in family if action in actions), default=0.0) * FAMILY_SHARE
+            actions |= {action: max(actions.get(action, 0.0), near) for action in family if near}
         for name in list(scores):
             tool = self.registry.tools[name]
             asked = max((actions.get(action, 0.0) for action in self.index.actions[name]), default=0.0)
