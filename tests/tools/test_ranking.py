@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_mcp.tools.ranking import SearchIndex, refers_to
+from stripe_mcp.tools.ranking import SearchIndex, referred_by
 from stripe_mcp.tools.registry import Registry
 from stripe_mcp.tools.task_words import verb_forms
 
@@ -75,7 +75,7 @@ def test_a_verb_counts_in_its_plain_form() -> None:
     ],
 )
 def test_an_argument_refers_to_an_id_by_its_object_name(argument: str, resource: str, refers: bool) -> None:
-    assert refers_to(argument, resource) is refers
+    assert (resource in referred_by(argument)) is refers
 
 
 def test_the_generated_index_holds_each_tools_object_and_actions() -> None:

@@ -60,7 +60,8 @@ class SearchIndex:
     def use(self, raw: dict[str, Any]) -> None:
         """Rank with another index than the generated one (an experiment's)."""
         self.__dict__["index"] = Index.parse(raw)
-        self.__dict__.pop("reader", None)
+        for derived in ("reader", "doers"):
+            self.__dict__.pop(derived, None)
 
     @cached_property
     def reader(self) -> QueryReader:
@@ -73,6 +74,23 @@ class SearchIndex:
     def resources(self) -> frozenset[str]:
         """Every tool's resource, as space-separated words ("tax rate"), to tell one in snake_case from a field."""
         return frozenset(" ".join(terms(tool.resource)) for tool in self.registry.tools.values())
+
+    @cached_property
+    def doers(self) -> dict[str, list[str]]:
+        """Action -> the tools that do it."""
+        found: dict[str, list[str]] = {}
+        for name, actions in self.index.actions.items():
+            for action in actions:
+                found.setdefault(action, []).append(name)
+        return found
+
+    @cached_property
+    def referred(self) -> dict[str, frozenset[str]]:
+        """Tool -> the objects whose ids its arguments take."""
+        return {
+            name: frozenset(resource for argument in tool.arguments for resource in referred_by(argument))
+            for name, tool in self.registry.tools.items()
+        }
 
     def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
         return self.rank(query, allowed, limit)
@@ -98,30 +116,32 @@ class SearchIndex:
         for family in ACTION_FAMILIES:  # "kill the coupon": a coupon is deleted, not expired
             near = max((actions[action] for action in family if action in actions), default=0.0) * FAMILY_SHARE
             actions |= {action: max(actions.get(action, 0.0), near) for action in family if near}
+        asked: dict[str, float] = {}  # tool -> how strongly the query asks for one of its actions
+        for action, strength in actions.items():
+            for name in self.doers.get(action, ()):
+                asked[name] = max(asked.get(name, 0.0), strength)
+        objects, named = self.index.objects, words.named
         for name in list(scores):
             tool = self.registry.tools[name]
-            asked = max((actions.get(action, 0.0) for action in self.index.actions[name]), default=0.0)
-            scores[name] *= 1 + ACTION_BOOST * asked
-            scores[name] *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * self._named_share(name, words.named)
+            own = objects[name]
+            share = len(own & named) / len(own) if own else 0.0
+            score = scores[name] * (1 + ACTION_BOOST * asked.get(name, 0.0))
+            score *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * share
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
-                refers = any(refers_to(argument, resource) for argument in tool.arguments)
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or refers:
-                    scores[name] *= ID_BOOST
+                if acts or resource in self.referred[name]:
+                    score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
-                    scores[name] *= GET_PREFERENCE
+                    score *= GET_PREFERENCE
             if words.has_email and "email" in tool.arguments:
-                scores[name] *= EMAIL_BOOST
+                score *= EMAIL_BOOST
+            scores[name] = score
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         if ranked and query_tool.NAME in allowed and about_many:
             # A question about many objects: query_stripe answers it in one call over the best list tool.
             ranked.insert(0, (query_tool.NAME, ranked[0][1] * QUERY_BOOST))
         return [(name, round(score, 3)) for name, score in ranked[:limit]]
-
-    def _named_share(self, name: str, named: frozenset[str]) -> float:
-        own = self.index.objects[name]
-        return len(own & named) / len(own) if own else 0.0
 
     def entry(self, name: str) -> ToolEntry:
         return query_tool.ENTRY if name == query_tool.NAME else self.registry.tools[name]
@@ -130,6 +150,8 @@ class SearchIndex:
         return query_tool.INPUT_SCHEMA if name == query_tool.NAME else self.registry.input_schema(name)
 
 
-def refers_to(argument: str, resource: str) -> bool:
-    """customer, customer_id and default_payment_method take the id of a customer or a payment method."""
-    return argument in (resource, f"{resource}_id") or argument.endswith(f"_{resource}")
+def referred_by(argument: str) -> set[str]:
+    """The objects whose ids an argument takes: customer and customer_id a customer's, default_payment_method a
+    payment method's (and a method's, which no id names)."""
+    parts = argument.removesuffix("_id").split("_")
+    return {argument} | {"_".join(parts[start:]) for start in range(len(parts))}

@@ -75,6 +75,8 @@ class QueryReader:
         own = {word for words in index.objects.values() for word in words}
         self.object_words = frozenset(own | {word for phrase in index.nouns for word in phrase})
         """Every word that names an object: of a tool's resource, or an everyday noun of one."""
+        self.nouns = by_first_word(index.nouns)
+        self.verbs = by_first_word(index.verbs)
 
     def read(self, query: str) -> QueryWords:
         query = AMOUNT.sub(" money ", query)  # "send $300", "15 euros": an amount is money, whatever its figures
@@ -139,11 +141,11 @@ class QueryReader:
         said = set(words)
         named: set[str] = set()
         consumed: set[str] = set()
-        for phrase, objects in self.index.nouns.items():
-            if set(phrase) <= said:
+        for phrase, objects in (entry for word in said for entry in self.nouns.get(word, ())):
+            if phrase <= said:
                 named |= objects
                 if len(phrase) > 1:
-                    consumed |= set(phrase) - objects
+                    consumed |= phrase - objects
         return named | (said - consumed)
 
     def _actions(self, words: list[str]) -> dict[str, float]:
@@ -151,8 +153,8 @@ class QueryReader:
         A verb counts in its plain form too (signed -> sign, charging -> charge)."""
         said = set(words) | {form for word in words for form in verb_forms(word) if form in self.verb_words}
         found: dict[str, float] = {}
-        for phrase, actions in self.index.verbs.items():
-            if set(phrase) <= said:
+        for phrase, actions in (entry for word in said for entry in self.verbs.get(word, ())):
+            if phrase <= said:
                 strength = 1.0 if len(phrase) == 1 else PHRASE_STRENGTH
                 for action in actions:
                     found[action] = max(found.get(action, 0.0), strength)
@@ -195,3 +197,13 @@ def verb_forms(word: str) -> tuple[str, ...]:
     if word.endswith("ing") and len(word) > 5:
         return (word[:-3], word[:-3] + "e", word[:-4])
     return ()
+
+
+def by_first_word(
+    phrases: dict[tuple[str, ...], frozenset[str]],
+) -> dict[str, list[tuple[frozenset[str], frozenset[str]]]]:
+    """Phrase -> what it names, looked up by the phrase's first word: a query checks only the phrases it may hold."""
+    found: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
+    for phrase, names in phrases.items():
+        found.setdefault(phrase[0], []).append((frozenset(phrase), names))
+    return found
