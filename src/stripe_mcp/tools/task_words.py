@@ -7,7 +7,7 @@ tools/ranking.py scores the tools with it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
@@ -28,7 +28,8 @@ EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to 
 
 @dataclass(frozen=True)
 class QueryWords:
-    """What a query says: its terms (with phrases), the objects its ids name, whether it holds an e-mail."""
+    """What a query says: its terms (with phrases), the objects it and its ids name, the actions it asks for,
+    whether it holds an e-mail."""
 
     terms: tuple[str, ...]
     implied: tuple[str, ...]
@@ -36,9 +37,10 @@ class QueryWords:
     id_resources: frozenset[str]
     has_email: bool
     kinds: frozenset[str]
-    actions: dict[str, float] = field(default_factory=dict)
+    """The kinds of tool (list, get, create ...) among the actions asked."""
+    actions: dict[str, float]
     """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
-    named: frozenset[str] = frozenset()
+    named: frozenset[str]
     """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
 
 
@@ -90,18 +92,8 @@ class QueryReader:
             implied += own + bigrams(own)
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         id_words = {w for resource in id_resources for w in terms(resource)}
-        named = self._named(words) | id_words
-        # "Bill sub_1 with card pm_2", "Charge cus_1 using their saved card": what a thing is done with is not
-        # the object it is done to, when the query names one besides.
-        means = self._means(query)
-        if means:
-            aside = [w for w in words if w not in means[0]]
-            kept = {w for resource in id_resources - means[1] for w in terms(resource)}
-            if (self._named(aside) | kept) & self.object_words:
-                named = self._named(aside) | kept
+        named = self._objects_named(words, query, id_resources) | ({"customer"} if has_email else set())
         actions = self._asked(words, text, id_words)
-        if has_email:
-            named.add("customer")
         return QueryWords(
             tuple(words + bigrams(words)),
             tuple(implied),
@@ -112,11 +104,19 @@ class QueryReader:
             frozenset(named),
         )
 
-    def _means(self, query: str) -> tuple[set[str], frozenset[str]]:
-        """The words and the ids' objects of what the query says a thing is done with, using or via."""
+    def _objects_named(self, words: list[str], query: str, id_resources: frozenset[str]) -> set[str]:
+        """The words of the objects the query names and its ids. What a thing is done with, using or via ("Bill
+        sub_1 with card pm_2", "Charge cus_1 using their saved card") is not the object it is done to, when the
+        query names one besides."""
         spans = MEANS.findall(query)
-        ids = frozenset(ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES)
-        return {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}, ids
+        means = {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}
+        means_ids = {ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES}
+        if means or means_ids:
+            aside = self._named([w for w in words if w not in means])
+            aside |= {w for resource in id_resources - means_ids for w in terms(resource)}
+            if aside & self.object_words:
+                return aside
+        return self._named(words) | {w for resource in id_resources for w in terms(resource)}
 
     def _asked(self, words: list[str], text: str, id_words: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
