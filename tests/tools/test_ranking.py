@@ -113,3 +113,15 @@ def test_an_amount_is_money() -> None:
 )
 def test_an_action_that_ends_an_object_asks_for_the_one_it_offers(query: str, tool: str) -> None:
     assert first(query) == tool
+
+
+def test_a_past_participle_before_an_object_says_which_ones() -> None:
+    words = INDEX.read("Show failed payments from yesterday")
+    assert "fail" not in words.actions and words.kinds == {"list"}  # not the test helpers that fail a payment
+    assert "refund" not in INDEX.read("Show me refunded charges").named
+    assert "accept" in INDEX.read("The client signed off on quote qt_7Sign").actions  # a verb there
+
+
+def test_looking_up_an_object_by_its_id_gets_it() -> None:
+    assert first("Look up payment pi_3Look") == "get_single_stripe_payment_intent_by_id"
+    assert "get" not in INDEX.read("Look up customers named Garcia").kinds

@@ -7,6 +7,7 @@ tools/ranking.py scores the tools with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,16 @@ class QueryReader:
         for resource in sorted(id_resources):
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
+        # "failed payments", "refunded charges": a past participle before an object says which ones, not what to do
+        # or which object: it names no action and no object of its own
+        describing = {
+            w for w, after in zip(words, words[1:], strict=False) if w.endswith("ed") and after in self.object_words
+        }
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
+        describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
         id_words = {w for resource in id_resources for w in terms(resource)}
-        named = self._objects_named(words, query, id_resources) | ({"customer"} if has_email else set())
-        actions = self._asked(words, text, id_words)
+        named = self._objects_named(words, query, id_resources, describing) | ({"customer"} if has_email else set())
+        actions = self._asked(words, text, id_words, describing)
         return QueryWords(
             tuple(words + bigrams(words)),
             tuple(implied),
@@ -104,7 +111,9 @@ class QueryReader:
             frozenset(named),
         )
 
-    def _objects_named(self, words: list[str], query: str, id_resources: frozenset[str]) -> set[str]:
+    def _objects_named(
+        self, words: list[str], query: str, id_resources: frozenset[str], describing: set[str]
+    ) -> set[str]:
         """The words of the objects the query names and its ids. What a thing is done with, using or via ("Bill
         sub_1 with card pm_2", "Charge cus_1 using their saved card") is not the object it is done to, when the
         query names one besides."""
@@ -112,20 +121,22 @@ class QueryReader:
         means = {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}
         means_ids = {ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES}
         if means or means_ids:
-            aside = self._named([w for w in words if w not in means])
+            aside = self._named([w for w in words if w not in means], describing)
             aside |= {w for resource in id_resources - means_ids for w in terms(resource)}
             if aside & self.object_words:
                 return aside
-        return self._named(words) | {w for resource in id_resources for w in terms(resource)}
+        return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
 
-    def _asked(self, words: list[str], text: str, id_words: set[str]) -> dict[str, float]:
+    def _asked(self, words: list[str], text: str, id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
         ("five seats on sub_42"); to look at one object for "what"."""
-        actions = self._actions([w for w in words if w not in QUESTION_WORDS])
+        actions = self._actions([w for w in words if w not in QUESTION_WORDS], describing)
         first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
         if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
             actions["create"] = max(actions.get("create", 0.0), 1.0)
+        if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
+            actions["get"] = actions["search"]
         if not BASIC_KINDS & actions.keys():
             plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
             plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
@@ -135,26 +146,28 @@ class QueryReader:
                 actions["get"] = 1.0
         return actions
 
-    def _named(self, words: list[str]) -> set[str]:
+    def _named(self, words: list[str], describing: AbstractSet[str] = frozenset()) -> set[str]:
         """The words of the objects the query names: its own, and those of the objects its everyday phrases name.
         A phrase's other words name nothing more: "customer account" is a customer, not a Connect account."""
         said = set(words)
         named: set[str] = set()
         consumed: set[str] = set()
         for phrase, objects in (entry for word in said for entry in self.nouns.get(word, ())):
-            if phrase <= said:
+            if phrase <= said and not phrase <= describing:
                 named |= objects
                 if len(phrase) > 1:
                     consumed |= phrase - objects
-        return named | (said - consumed)
+        return named | (said - consumed - describing)
 
-    def _actions(self, words: list[str]) -> dict[str, float]:
+    def _actions(self, words: list[str], describing: set[str]) -> dict[str, float]:
         """Action name -> how strongly the words ask for it: a word of the action 1, a whole phrase of it 1.5.
         A verb counts in its plain form too (signed -> sign, charging -> charge)."""
-        said = set(words) | {form for word in words for form in verb_forms(word) if form in self.verb_words}
+        said = set(words) | {
+            form for word in words if word not in describing for form in verb_forms(word) if form in self.verb_words
+        }
         found: dict[str, float] = {}
         for phrase, actions in (entry for word in said for entry in self.verbs.get(word, ())):
-            if phrase <= said:
+            if phrase <= said and not phrase <= describing:
                 strength = 1.0 if len(phrase) == 1 else PHRASE_STRENGTH
                 for action in actions:
                     found[action] = max(found.get(action, 0.0), strength)
