@@ -125,3 +125,18 @@ def test_a_past_participle_before_an_object_says_which_ones() -> None:
 def test_looking_up_an_object_by_its_id_gets_it() -> None:
     assert first("Look up payment pi_3Look") == "get_single_stripe_payment_intent_by_id"
     assert "get" not in INDEX.read("Look up customers named Garcia").kinds
+
+
+@pytest.mark.parametrize(
+    ("query", "about_many"),
+    [
+        ("Number of invoices per status", True),
+        ("Find the customer with phone number +49 170 1234567", False),
+        ("Which customers are in segment smb", True),
+        ("List the customers who signed up this week", True),
+        ("Ask a new user to prove who they are with a passport", False),
+        ("How many refunds does charge ch_3Many have", False),  # one object, named by its id
+    ],
+)
+def test_a_question_about_many_objects_is_told_from_a_word_in_passing(query: str, about_many: bool) -> None:
+    assert INDEX.read(query).about_many is about_many

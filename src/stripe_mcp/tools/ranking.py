@@ -28,8 +28,6 @@ INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"
 )
-# Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
-QUERY_WORDS = "many count number total sum average mean which who whose largest biggest smallest highest lowest top per"
 EMAIL_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
 ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
@@ -44,7 +42,6 @@ QUERY_BOOST = 1.25  # query_stripe over the best tool, for a question about many
 MAX_QUERY_CHARS = 500
 
 INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
-QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split()) | {"add up", "tally up"}
 
 
 class SearchIndex:
@@ -109,7 +106,7 @@ class SearchIndex:
                     if name in allowed:
                         scores[name] = scores.get(name, 0.0) + weight * share
         acts_on_it = not words.kinds & {"create", "list"}
-        about_many = bool(QUERY_STEMS & set(words.terms)) and not words.id_resources
+        about_many = words.about_many
         actions = dict(words.actions)
         if about_many:  # a question about many objects is answered over a list: query_stripe pages one
             actions |= {kind: max(actions.get(kind, 0.0), 1.0) for kind in ("list", "search")}

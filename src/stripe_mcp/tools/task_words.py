@@ -14,6 +14,13 @@ from typing import Any
 from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 
+# Words of questions about many objects at once (how many, in total, the largest ...): query_stripe's; and which,
+# who, whose opening a query or following a plural ("customers who ...", not "a user to prove who they are").
+MANY_WORDS = frozenset(
+    stem(w) for w in "many count total sum average mean largest biggest smallest highest lowest top per".split()
+) | {"add up", "tally up"}
+WHICH_WORDS = frozenset({"which", "who", "whose"})
+NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
 QUESTION_WORDS = frozenset({"what"})  # asks to look at one object, or at a list of a plural
 BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
@@ -42,6 +49,8 @@ class QueryWords:
     actions: dict[str, float]
     """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
     named: frozenset[str]
+    about_many: bool
+    """A question about many objects at once, named by no id: query_stripe answers it."""
     """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
 
 
@@ -109,6 +118,7 @@ class QueryReader:
             frozenset(kind for kind in actions if kind in BASIC_KINDS),
             actions,
             frozenset(named),
+            not id_resources and self._about_many(words, text),
         )
 
     def _objects_named(
@@ -127,6 +137,16 @@ class QueryReader:
                 return aside
         return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
 
+    def _about_many(self, words: list[str], text: str) -> bool:
+        said = set(words) | set(bigrams(words))
+        tokens = re.findall(r"[a-z]+", text)
+        which = any(
+            token in WHICH_WORDS
+            and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
+            for i, token in enumerate(tokens)
+        )
+        return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text))
+
     def _asked(self, words: list[str], text: str, id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
@@ -138,7 +158,10 @@ class QueryReader:
         if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
             actions["get"] = actions["search"]
         if not BASIC_KINDS & actions.keys():
-            plurals = [stem(w) for w in re.findall(r"[a-z]+", text) if w.endswith("s") and stem(w) != w]
+            tokens = re.findall(r"[a-z]+", text)
+            # "who holds card ic_1": a verb follows who
+            after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
+            plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
             plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
             if any(not self._named([p]) & id_words for p in plurals):
                 actions["list"] = 1.0
