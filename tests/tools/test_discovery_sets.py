@@ -25,8 +25,8 @@ EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today (README, "Discovery"). heldout2's misses were read before the update-field tasks of
 # dev.yaml were written, and heldout's and heldout2's while the object/action ranking was tuned; heldout3 is the one
 # no change has seen.
-# dev grew from 192 to 246 tasks with 54 written before they were tuned on (36 hit then); it reaches 233 of them.
-FLOORS = {"dev": 0.947, "heldout": 0.973, "heldout2": 0.916, "heldout3": 0.67}  # 233/246, 111/114, 110/120, 80/118
+# dev grew from 149 to 256 tasks, each batch written before it was tuned on; it reaches 241 of them.
+FLOORS = {"dev": 0.941, "heldout": 0.973, "heldout2": 0.916, "heldout3": 0.67}  # 241/256, 111/114, 110/120, 80/118
 FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 1, "heldout3": 2}
 SETS_NAMES = list(FLOORS)
 

@@ -140,3 +140,17 @@ def test_looking_up_an_object_by_its_id_gets_it() -> None:
 )
 def test_a_question_about_many_objects_is_told_from_a_word_in_passing(query: str, about_many: bool) -> None:
     assert INDEX.read(query).about_many is about_many
+
+
+@pytest.mark.parametrize(
+    ("query", "kinds"),
+    [
+        ("I need to see all our coupons", {"list"}),
+        ("See payment pi_1See", {"get"}),
+        ("Show charge ch_3Mml", {"get"}),
+        ("Any new chargebacks today?", {"list"}),  # new ones, not a new one
+        ("New checkout for a subscription signup", {"create"}),
+    ],
+)
+def test_looking_at_a_plural_lists_and_at_one_object_gets(query: str, kinds: set[str]) -> None:
+    assert INDEX.read(query).kinds == kinds

@@ -21,11 +21,13 @@ MANY_WORDS = frozenset(
 ) | {"add up", "tally up"}
 WHICH_WORDS = frozenset({"which", "who", "whose"})
 NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
-QUESTION_WORDS = frozenset({"what"})  # asks to look at one object, or at a list of a plural
+# Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons").
+LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
 BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 # What a thing is done with: from the preposition to the next one or the end of the clause.
+NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", re.I)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -105,6 +107,8 @@ class QueryReader:
         describing = {
             w for w, after in zip(words, words[1:], strict=False) if w.endswith("ed") and after in self.object_words
         }
+        if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
+            describing.add("new")  # "any new chargebacks": which ones, not to create one
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
         id_words = {w for resource in id_resources for w in terms(resource)}
@@ -151,7 +155,7 @@ class QueryReader:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
         ("five seats on sub_42"); to look at one object for "what"."""
-        actions = self._actions([w for w in words if w not in QUESTION_WORDS], describing)
+        actions = self._actions([w for w in words if w not in LOOK_WORDS], describing)
         first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
         if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
             actions["create"] = max(actions.get("create", 0.0), 1.0)
@@ -165,7 +169,7 @@ class QueryReader:
             plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
             if any(not self._named([p]) & id_words for p in plurals):
                 actions["list"] = 1.0
-            elif QUESTION_WORDS & set(words):
+            elif LOOK_WORDS & set(words):
                 actions["get"] = 1.0
         return actions
 
