@@ -8,7 +8,7 @@ an everyday noun, an id: cus_..., ch_...; not the words of what a thing is done 
 how strongly it asks for the tool's action ("write it off" for mark_uncollectible; without a verb: a list for a
 plural, to look at one object for an id). Ids, e-mail addresses and a question about many objects (how many, in
 total, which ...: query_stripe first) add bonuses. So one stray word ("record", "people") weighs less than the
-object a query is about. Offline and deterministic; a query takes tens of microseconds.
+object a query is about. Offline and deterministic; a query over all tools takes under a millisecond.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
 from stripe_mcp.tools.task_words import Index, QueryReader, QueryWords
 
-# Verbs that say what kind of tool is wanted; they weigh in the action a query asks for and match nothing else.
+# Verbs that say what kind of tool is wanted: they ask for the action (the thesaurus' kinds), not for a tool's words.
 INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"

@@ -26,8 +26,8 @@ LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
 BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
-# What a thing is done with: from the preposition to the next one or the end of the clause.
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
+# What a thing is done with: from the preposition to the next one or the end of the clause.
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", re.I)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -51,9 +51,9 @@ class QueryWords:
     actions: dict[str, float]
     """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
     named: frozenset[str]
+    """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
     about_many: bool
     """A question about many objects at once, named by no id: query_stripe answers it."""
-    """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,8 @@ class QueryReader:
         return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
 
     def _about_many(self, words: list[str], text: str) -> bool:
+        """How many, in total, the largest ..., the number of, or which / who / whose opening the query or after a
+        plural: a question over many objects."""
         said = set(words) | set(bigrams(words))
         tokens = re.findall(r"[a-z]+", text)
         which = any(
@@ -154,7 +156,7 @@ class QueryReader:
     def _asked(self, words: list[str], text: str, id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
-        ("five seats on sub_42"); to look at one object for "what"."""
+        ("five seats on sub_42"); to look at one object for a word of looking ("what", "see")."""
         actions = self._actions([w for w in words if w not in LOOK_WORDS], describing)
         first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
         if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
