@@ -131,25 +131,18 @@ OWN_PROMPTS = [
     ("List all payment methods of customer cus_9s6XKzkNRiz8i3", "list_all_stripe_customer_payment_methods"),
     ("Attach payment method pm_123abc to customer cus_999", "attach_a_stripe_payment_method"),
     ("Detach payment method pm_1Q0PsIJvEtkwdCNY", "detach_a_stripe_payment_method"),
+    # Known misses until the ranking weighed in the object named and the action asked.
+    ("Show charge ch_3MmlLrLkdIwHu7ix0snN0B15", "get_single_stripe_charge_by_id"),
+    ("How much money is available to pay out right now", "get_single_stripe_balance_by_id"),
+    ("Give the customer cus_Q1w2E3 a 10 dollar account credit", "create_a_stripe_customer_balance_transaction"),
+    ("Archive product prod_Old123 so it no longer shows", "update_a_stripe_product_by_id"),
+    ("Which customers were charged more than 500 dollars", "search_stripe_charges"),
+    ("Which webhook deliveries happened for invoice.paid", "list_all_stripe_events"),
+    ("Which payment intents require action", "search_stripe_payment_intents"),
 ]
 
 # Prompts whose expected tool is right but is not in the top 3 today, with why (see the report).
-KNOWN_MISSES = [
-    # "show" is a list word, so the charge-scoped list tools outrank the retrieve.
-    ("Show charge ch_3MmlLrLkdIwHu7ix0snN0B15", "get_single_stripe_charge_by_id"),
-    # "pay" matches apple_pay / pay_invoice; "balance" alone is not enough.
-    ("How much money is available to pay out right now", "get_single_stripe_balance_by_id"),
-    # "credit" goes to credit notes, "account" to bank accounts; a customer balance transaction is the tool.
-    ("Give the customer cus_Q1w2E3 a 10 dollar account credit", "create_a_stripe_customer_balance_transaction"),
-    # Archiving is update(active=false); "archive" is unknown, so list/delete/create win.
-    ("Archive product prod_Old123 so it no longer shows", "update_a_stripe_product_by_id"),
-    # The object searched is a charge (amount>50000); "customers" pulls the customer tools up.
-    ("Which customers were charged more than 500 dollars", "search_stripe_charges"),
-    # "webhook" matches webhook endpoints; events are what records deliveries.
-    ("Which webhook deliveries happened for invoice.paid", "list_all_stripe_events"),
-    # Only search can filter by status; the list tool has no status argument.
-    ("Which payment intents require action", "search_stripe_payment_intents"),
-]
+KNOWN_MISSES: list[tuple[str, str]] = []
 
 EVERY_PROMPT = SEED_PROMPTS + OWN_PROMPTS + KNOWN_MISSES
 

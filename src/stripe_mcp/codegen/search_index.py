@@ -10,6 +10,10 @@ thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes
 also indexed, lightly, under what its arguments' descriptions say, since a change is often asked for by
 the field it sets ("paused" for a subscription's pause_collection). A deprecated tool weighs less than
 its successor, so it ranks below it.
+
+Beside the weighted terms, the index holds what the runtime scales a tool's sum by: each tool's object (the
+words of its resource) and actions (its kind, the verb of its name, the thesaurus verbs its action holds), the
+objects the thesaurus' everyday nouns name and the actions its everyday verbs and kind words ask for.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ PHRASE_SHARE = 1.5
 DEPRECATED_WEIGHT = 0.5
 
 
-Concepts = tuple[tuple[frozenset[str], tuple[tuple[str, ...], ...]], ...]
+Concepts = tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
 """Each Stripe concept (its terms) with the terms of each of its everyday phrases."""
 
 
@@ -56,6 +60,8 @@ class Thesaurus:
 
     nouns: Concepts = ()
     verbs: Concepts = ()
+    kinds: Concepts = ()
+    """Words that ask for a kind of tool (list, get, ...): read as an action only, never indexed as a tool's words."""
 
     @classmethod
     def load(cls, path: Path = THESAURUS) -> Thesaurus:
@@ -63,11 +69,11 @@ class Thesaurus:
 
         def concepts(entries: dict[str, list[str]]) -> Concepts:
             return tuple(
-                (frozenset(terms(concept)), tuple(tuple(terms(phrase)) for phrase in phrases if terms(phrase)))
+                (tuple(terms(concept)), tuple(tuple(terms(phrase)) for phrase in phrases if terms(phrase)))
                 for concept, phrases in sorted(entries.items())
             )
 
-        return cls(concepts(raw.get("nouns") or {}), concepts(raw.get("verbs") or {}))
+        return cls(*(concepts(raw.get(part) or {}) for part in ("nouns", "verbs", "kinds")))
 
     def everyday_words(self, tool: Tool, weights: dict[str, float]) -> dict[str, float]:
         """Everyday word or phrase -> weight, for the tool's nouns and its action."""
@@ -75,7 +81,7 @@ class Thesaurus:
         name_terms = set(terms(tool.name))
         for concepts, words in ((self.nouns, name_terms), (self.verbs, action_terms(tool))):
             for concept, phrases in concepts:
-                if not concept or not concept <= words:
+                if not concept or not set(concept) <= words:
                     continue
                 strength = SYNONYM_WEIGHT * min(weights.get(term, 0.0) for term in concept)
                 for phrase in phrases:
@@ -118,6 +124,45 @@ def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, floa
     return weights
 
 
+BASIC_KINDS = ("list", "search", "get", "create", "update", "delete")
+
+
+def tool_actions(tool: Tool, thesaurus: Thesaurus) -> list[str]:
+    """What the tool does, as the names of actions a query can ask for: its kind (list, get, ...), the verb of its
+    name ("increment authorization") and the thesaurus verbs its action holds (delete_a_stripe_subscription_by_id
+    cancels)."""
+    verb = " ".join(terms(tool.name.split("_stripe_", 1)[0].removesuffix("_a").removesuffix("_single")))
+    found = {tool.kind} if tool.kind in BASIC_KINDS else {verb}
+    own = action_terms(tool)
+    found |= {" ".join(concept) for concept, _ in thesaurus.verbs if concept and set(concept) <= own}
+    return sorted(found)
+
+
+def verb_phrases(tools: list[Tool], thesaurus: Thesaurus) -> dict[str, list[str]]:
+    """Everyday phrase (its terms, space-separated) -> the actions it asks for; each action's own name among them."""
+    actions = {action for tool in tools for action in tool_actions(tool, thesaurus)}
+    found: dict[str, set[str]] = {action: {action} for action in actions}
+    for concept, phrases in (*thesaurus.verbs, *thesaurus.kinds):
+        for phrase in phrases:
+            found.setdefault(" ".join(phrase), set()).add(" ".join(concept))
+    return {phrase: sorted(names) for phrase, names in sorted(found.items())}
+
+
+def noun_phrases(thesaurus: Thesaurus) -> dict[str, list[str]]:
+    """Everyday phrase -> the words of the Stripe objects it names ("chargeback" -> dispute)."""
+    found: dict[str, set[str]] = {}
+    for concept, phrases in thesaurus.nouns:
+        for phrase in phrases:
+            found.setdefault(" ".join(phrase), set()).update(concept)
+    return {phrase: sorted(words) for phrase, words in sorted(found.items())}
+
+
+def object_words(tool: Tool) -> list[str]:
+    """The words of the object a tool acts on (its resource): the share of them a query names tells how surely it
+    asks for this object rather than one a stray word of it matches."""
+    return sorted(set(terms(tool.resource)))
+
+
 def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[str, Any]:
     thesaurus = Thesaurus.load() if thesaurus is None else thesaurus
     own = {t.name: tool_terms(t, thesaurus) for t in tools}
@@ -140,12 +185,24 @@ def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[s
     for index, weights in enumerate(per_tool):
         for term, weight in weights.items():
             postings.setdefault(term, []).append([index, round(weight * idf(len(tools), frequency[term]), 3)])
-    return {"tools": [t.name for t in tools], "terms": dict(sorted(postings.items()))}
+    return {
+        "tools": [t.name for t in tools],
+        "objects": [object_words(t) for t in tools],
+        "actions": [tool_actions(t, thesaurus) for t in tools],
+        "nouns": noun_phrases(thesaurus),
+        "verbs": verb_phrases(tools, thesaurus),
+        "terms": dict(sorted(postings.items())),
+    }
 
 
 def index_text(index: dict[str, Any], mark: str) -> str:
     """One term per line, so that a spec update shows which words moved."""
-    lines = [f'{{"$comment": {json.dumps(mark)},', f' "tools": {json.dumps(index["tools"])},', ' "terms": {']
+    lines = [f'{{"$comment": {json.dumps(mark)},', f' "tools": {json.dumps(index["tools"])},']
+    lines += [f' "{key}": {json.dumps(index[key])},' for key in ("objects", "actions")]
+    for key in ("nouns", "verbs"):
+        lines.append(f' "{key}": {{' + ",".join(f"\n  {json.dumps(k)}: {json.dumps(v)}" for k, v in index[key].items()))
+        lines.append(" },")
+    lines.append(' "terms": {')
     entries = [
         f"  {json.dumps(term)}: {json.dumps(postings, separators=(',', ':'))}"
         for term, postings in index["terms"].items()

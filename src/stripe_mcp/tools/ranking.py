@@ -1,91 +1,93 @@
 """How search_tools ranks tools for a task in plain words: the generated index, and what a query's words ask.
 
-generated/search_index.json maps each term (a word stem, or two adjacent ones) to weighted tools; the
-generator built it from the tools' names, arguments, descriptions, the objects they return and a Stripe-domain
-thesaurus (codegen/search_index.py). A query adds up the weights of its terms, then bonuses: the kind of tool
-its verbs ask for (list, create, ...), the object an id in it names (cus_..., ch_...), an e-mail address (a
-customer to look up), and for a question about many objects (how many, in total, which ...) query_stripe
-first. Offline and deterministic; a query takes tens of microseconds.
+generated/search_index.json maps each term (a word stem, or two adjacent ones) to weighted tools, and holds each
+tool's object (the words of its resource) and actions (list, get, cancel, capture ...), with the everyday nouns
+and verbs of the thesaurus that name objects and ask for actions (codegen/search_index.py). A query adds up the
+weights of its terms; then each tool's sum is scaled by how fully the query names the tool's object (its words,
+an everyday noun, an id: cus_..., ch_...; not the words of what a thing is done with, "with card pm_1") and by
+how strongly it asks for the tool's action ("write it off" for mark_uncollectible; without a verb: a list for a
+plural, to look at one object for an id). Ids, e-mail addresses and a question about many objects (how many, in
+total, which ...: query_stripe first) add bonuses. So one stray word ("record", "people") weighs less than the
+object a query is about. Offline and deterministic; a query over all tools takes under a millisecond.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from stripe_mcp.search.terms import bigrams, stem, terms
-from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
+from stripe_mcp.tools.task_words import Index, QueryReader, QueryWords
 
-# Verbs that say what kind of tool is wanted; they add a bonus to that kind and match nothing else.
+# Verbs that say what kind of tool is wanted: they ask for the action (the thesaurus' kinds), not for a tool's words.
 INTENT_WORDS = (
     "find list show get check retrieve search lookup look fetch view create make new add update change edit modify "
     "delete remove why what see current every recent latest status detail"
 )
-# Plain words an agent uses for what a tool does, by tool kind.
-KIND_WORDS = {
-    "list": {"list", "all", "every", "recent", "recently", "latest", "open", "history", "find"},
-    "search": {"search", "find", "lookup", "look", "metadata", "query", "where"},
-    "get": {"get", "check", "current", "retrieve", "why", "detail", "status", "view", "fetch", "what", "fail", "see"}
-    | {"successful", "succeeded", "processed"},
-    "create": {"create", "issue", "make", "new", "add", "start", "register", "subscribe"},
-    "update": {"update", "change", "edit", "modify", "set", "rename", "upgrade", "downgrade", "switch", "archive"}
-    # What a person does to one field of an object: write a note on it, mark it, fix it, extend it.
-    | {"tag", "label", "mark", "note", "memo", "annotate", "fix", "correct", "extend", "attach", "put", "write"}
-    | {"record"},
-    "delete": {"delete", "remove", "erase"},
-}
-# A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
-IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
-# Words of questions about many objects at once (how many, in total, which customers ...): query_stripe's.
-QUERY_WORDS = "many count number total sum average mean which who largest biggest smallest highest lowest top per"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-INTENT_BOOST = 1.4  # for the tool kind a query's verbs ask for, an id it names, an email it holds
+EMAIL_BOOST = 1.4  # for a tool that takes the e-mail address a query holds
+ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to it: an id is near-certain evidence
+ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
+OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
+# Actions that end an object, each in its own way: asking for one asks, less, for the others, since an object
+# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired).
+ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire"}),)
+FAMILY_SHARE = 0.5
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
 QUERY_BOOST = 1.25  # query_stripe over the best tool, for a question about many objects
 MAX_QUERY_CHARS = 500
 
 INTENT_ONLY = frozenset(stem(w) for w in INTENT_WORDS.split())
-KIND_STEMS = {kind: {stem(w) for w in words} for kind, words in KIND_WORDS.items()}
-QUERY_STEMS = frozenset(stem(w) for w in QUERY_WORDS.split())
-EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
-
-
-@dataclass(frozen=True)
-class QueryWords:
-    """What a query says: its terms (with phrases), the objects its ids name, whether it holds an e-mail."""
-
-    terms: tuple[str, ...]
-    implied: tuple[str, ...]
-    """The words of the objects its ids name, and "customer email" for an e-mail address."""
-    id_resources: frozenset[str]
-    has_email: bool
-    kinds: frozenset[str]
 
 
 class SearchIndex:
-    """Term -> [(tool, weight)], precomputed by the generator; scoring adds intent bonuses."""
+    """Term -> [(tool, weight)], precomputed by the generator; scoring weighs in the object and the action asked."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     @cached_property
-    def postings(self) -> dict[str, list[tuple[str, float]]]:
-        raw = json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8"))
-        names = raw["tools"]
-        return {term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()}
+    def index(self) -> Index:
+        return Index.parse(json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8")))
+
+    def use(self, raw: dict[str, Any]) -> None:
+        """Rank with another index than the generated one (an experiment's)."""
+        self.__dict__["index"] = Index.parse(raw)
+        for derived in ("reader", "doers"):
+            self.__dict__.pop(derived, None)
+
+    @cached_property
+    def reader(self) -> QueryReader:
+        return QueryReader(self.index, self.resources)
+
+    def read(self, query: str) -> QueryWords:
+        return self.reader.read(query[:MAX_QUERY_CHARS])
 
     @cached_property
     def resources(self) -> frozenset[str]:
         """Every tool's resource, as space-separated words ("tax rate"), to tell one in snake_case from a field."""
         return frozenset(" ".join(terms(tool.resource)) for tool in self.registry.tools.values())
+
+    @cached_property
+    def doers(self) -> dict[str, list[str]]:
+        """Action -> the tools that do it."""
+        found: dict[str, list[str]] = {}
+        for name, actions in self.index.actions.items():
+            for action in actions:
+                found.setdefault(action, []).append(name)
+        return found
+
+    @cached_property
+    def referred(self) -> dict[str, frozenset[str]]:
+        """Tool -> the objects whose ids its arguments take."""
+        return {
+            name: frozenset(resource for argument in tool.arguments for resource in referred_by(argument))
+            for name, tool in self.registry.tools.items()
+        }
 
     def search(self, query: str, allowed: Iterable[str], limit: int = 5) -> list[tuple[str, float]]:
         return self.rank(query, allowed, limit)
@@ -100,81 +102,53 @@ class SearchIndex:
             for term in found:
                 if term in INTENT_ONLY:
                     continue
-                for name, weight in self.postings.get(term, ()):
+                for name, weight in self.index.postings.get(term, ()):
                     if name in allowed:
                         scores[name] = scores.get(name, 0.0) + weight * share
         acts_on_it = not words.kinds & {"create", "list"}
-        about_many = bool(QUERY_STEMS & set(words.terms)) and not words.id_resources
-        # A question about many objects is answered over a list: query_stripe pages one.
-        kinds = words.kinds | {"list", "search"} if about_many else words.kinds
+        about_many = words.about_many
+        actions = dict(words.actions)
+        if about_many:  # a question about many objects is answered over a list: query_stripe pages one
+            actions |= {kind: max(actions.get(kind, 0.0), 1.0) for kind in ("list", "search")}
+        for family in ACTION_FAMILIES:  # "kill the coupon": a coupon is deleted, not expired
+            near = max((actions[action] for action in family if action in actions), default=0.0) * FAMILY_SHARE
+            actions |= {action: max(actions.get(action, 0.0), near) for action in family if near}
+        asked: dict[str, float] = {}  # tool -> how strongly the query asks for one of its actions
+        for action, strength in actions.items():
+            for name in self.doers.get(action, ()):
+                asked[name] = max(asked.get(name, 0.0), strength)
+        objects, named = self.index.objects, words.named
         for name in list(scores):
             tool = self.registry.tools[name]
-            if tool.kind in kinds:
-                scores[name] *= INTENT_BOOST
+            own = objects[name]
+            share = len(own & named) / len(own) if own else 0.0
+            score = scores[name] * (1 + ACTION_BOOST * asked.get(name, 0.0))
+            score *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * share
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
-                refers = resource in tool.arguments or f"{resource}_id" in tool.arguments
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or refers:
-                    scores[name] *= INTENT_BOOST
+                if acts or resource in self.referred[name]:
+                    score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
-                    scores[name] *= GET_PREFERENCE
+                    score *= GET_PREFERENCE
             if words.has_email and "email" in tool.arguments:
-                scores[name] *= INTENT_BOOST
+                score *= EMAIL_BOOST
+            scores[name] = score
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         if ranked and query_tool.NAME in allowed and about_many:
             # A question about many objects: query_stripe answers it in one call over the best list tool.
             ranked.insert(0, (query_tool.NAME, ranked[0][1] * QUERY_BOOST))
         return [(name, round(score, 3)) for name, score in ranked[:limit]]
 
-    def read(self, query: str) -> QueryWords:
-        query = query[:MAX_QUERY_CHARS]
-        id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
-        has_email = bool(EMAIL.search(query))
-        text = SNAKE_WORD.sub(self._snake_word, EMAIL.sub(" ", STRIPE_ID.sub(" ", query)).lower())
-        words = self._compounds(terms(text))
-        implied = [w for w in EMAIL_WORDS if has_email and w not in words]
-        for resource in sorted(id_resources):
-            own = [w for w in terms(resource) if w not in words]
-            implied += own + bigrams(own)
-        kinds = {kind for kind, vocabulary in KIND_STEMS.items() if vocabulary & set(words)}
-        words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
-        if words and words[0] in IMPERATIVE_NOUNS:
-            kinds.add("create")
-        if not kinds and any(w.endswith("s") and stem(w) != w for w in re.findall(r"[a-z]+", text)):
-            kinds = {"list"}  # "subscriptions of customer cus_42": a plural asks for a list
-        return QueryWords(tuple(words + bigrams(words)), tuple(implied), id_resources, has_email, frozenset(kinds))
-
-    def _snake_word(self, match: re.Match[str]) -> str:
-        """tax_rates and setup_intents are resources, split into words; plan_tier or order_id name a field or a
-        metadata key, which no tool's words describe: left out."""
-        words = " ".join(terms(match[0]))
-        return words if any(words in resource for resource in self.resources) else " "
-
-    def _base_form(self, word: str) -> str:
-        """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
-        index knows it (the shared stemmer folds plurals only); the word itself counts too."""
-        if len(word) < 5 or not word.endswith("ed"):
-            return word
-        candidates = (word[:-1], word[:-2], word[:-3])
-        return next((c for c in candidates if c in self.postings and len(c) > 2), word)
-
-    def _compounds(self, words: list[str]) -> list[str]:
-        """ "set up" -> setup, "pay out" -> payout, "top up" -> topup: two words the index knows as one."""
-        joined: list[str] = []
-        index = 0
-        while index < len(words):
-            pair = words[index] + words[index + 1] if index + 1 < len(words) else ""
-            if pair and pair in self.postings:
-                joined.append(pair)
-                index += 2
-            else:
-                joined.append(words[index])
-                index += 1
-        return joined
-
     def entry(self, name: str) -> ToolEntry:
         return query_tool.ENTRY if name == query_tool.NAME else self.registry.tools[name]
 
     def input_schema(self, name: str) -> dict[str, Any]:
         return query_tool.INPUT_SCHEMA if name == query_tool.NAME else self.registry.input_schema(name)
+
+
+def referred_by(argument: str) -> set[str]:
+    """The objects whose ids an argument takes: customer and customer_id a customer's, default_payment_method a
+    payment method's (and a method's, which no id names)."""
+    parts = argument.removesuffix("_id").split("_")
+    return {argument} | {"_".join(parts[start:]) for start in range(len(parts))}

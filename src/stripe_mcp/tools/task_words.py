@@ -1,0 +1,251 @@
+"""What a task in plain words says, read against the discovery index's vocabulary: its terms, the objects it
+names (its words, the everyday nouns of the thesaurus, its ids; not what a thing is done with), the actions it asks
+for (the everyday verbs, or the shape of the query: a plural, "what", an opening "Refund ..."), an e-mail address.
+tools/ranking.py scores the tools with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
+from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+
+# Words of questions about many objects at once (how many, in total, the largest ...): query_stripe's; and which,
+# who, whose opening a query or following a plural ("customers who ...", not "a user to prove who they are").
+MANY_WORDS = frozenset(
+    stem(w) for w in "many count total sum average mean largest biggest smallest highest lowest top per".split()
+) | {"add up", "tally up"}
+WHICH_WORDS = frozenset({"which", "who", "whose"})
+NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
+# Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons").
+LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
+BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
+# A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
+IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
+NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
+# What a thing is done with: from the preposition to the next one or the end of the clause.
+MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
+AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", re.I)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
+EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
+
+
+@dataclass(frozen=True)
+class QueryWords:
+    """What a query says: its terms (with phrases), the objects it and its ids name, the actions it asks for,
+    whether it holds an e-mail."""
+
+    terms: tuple[str, ...]
+    implied: tuple[str, ...]
+    """The words of the objects its ids name, and "customer email" for an e-mail address."""
+    id_resources: frozenset[str]
+    has_email: bool
+    kinds: frozenset[str]
+    """The kinds of tool (list, get, create ...) among the actions asked."""
+    actions: dict[str, float]
+    """Action name -> how strongly the query asks for it (a whole phrase more than one word)."""
+    named: frozenset[str]
+    """The words of the objects the query names: its own words, the objects of its everyday phrases and ids."""
+    about_many: bool
+    """A question about many objects at once, named by no id: query_stripe answers it."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """generated/search_index.json, read once."""
+
+    postings: dict[str, list[tuple[str, float]]]
+    objects: dict[str, frozenset[str]]
+    actions: dict[str, frozenset[str]]
+    nouns: dict[tuple[str, ...], frozenset[str]]
+    verbs: dict[tuple[str, ...], frozenset[str]]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Index:
+        names: list[str] = raw["tools"]
+        return cls(
+            postings={term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()},
+            objects={name: frozenset(words) for name, words in zip(names, raw["objects"], strict=True)},
+            actions={name: frozenset(acts) for name, acts in zip(names, raw["actions"], strict=True)},
+            nouns={tuple(phrase.split()): frozenset(words) for phrase, words in raw["nouns"].items()},
+            verbs={tuple(phrase.split()): frozenset(acts) for phrase, acts in raw["verbs"].items()},
+        )
+
+
+class QueryReader:
+    """Reads a query against the generated index's vocabulary."""
+
+    def __init__(self, index: Index, resources: frozenset[str]) -> None:
+        self.index = index
+        self.resources = resources
+        """Every tool's resource, as space-separated words ("tax rate"), to tell one in snake_case from a field."""
+        self.verb_words = frozenset(word for phrase in index.verbs for word in phrase)
+        own = {word for words in index.objects.values() for word in words}
+        self.object_words = frozenset(own | {word for phrase in index.nouns for word in phrase})
+        """Every word that names an object: of a tool's resource, or an everyday noun of one."""
+        self.nouns = by_first_word(index.nouns)
+        self.verbs = by_first_word(index.verbs)
+
+    def read(self, query: str) -> QueryWords:
+        query = AMOUNT.sub(" money ", query)  # "send $300", "15 euros": an amount is money, whatever its figures
+        id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
+        has_email = bool(EMAIL.search(query))
+        text = SNAKE_WORD.sub(self._snake_word, EMAIL.sub(" ", STRIPE_ID.sub(" ", query)).lower())
+        words = self._compounds(terms(text))
+        implied = [w for w in EMAIL_WORDS if has_email and w not in words]
+        for resource in sorted(id_resources):
+            own = [w for w in terms(resource) if w not in words]
+            implied += own + bigrams(own)
+        # "failed payments", "refunded charges": a past participle before an object says which ones, not what to do
+        # or which object: it names no action and no object of its own
+        describing = {
+            w for w, after in zip(words, words[1:], strict=False) if w.endswith("ed") and after in self.object_words
+        }
+        if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
+            describing.add("new")  # "any new chargebacks": which ones, not to create one
+        words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
+        describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
+        id_words = {w for resource in id_resources for w in terms(resource)}
+        named = self._objects_named(words, query, id_resources, describing) | ({"customer"} if has_email else set())
+        actions = self._asked(words, text, id_words, describing)
+        return QueryWords(
+            tuple(words + bigrams(words)),
+            tuple(implied),
+            id_resources,
+            has_email,
+            frozenset(kind for kind in actions if kind in BASIC_KINDS),
+            actions,
+            frozenset(named),
+            not id_resources and self._about_many(words, text),
+        )
+
+    def _objects_named(
+        self, words: list[str], query: str, id_resources: frozenset[str], describing: set[str]
+    ) -> set[str]:
+        """The words of the objects the query names and its ids. What a thing is done with, using or via ("Bill
+        sub_1 with card pm_2", "Charge cus_1 using their saved card") is not the object it is done to, when the
+        query names one besides."""
+        spans = MEANS.findall(query)
+        means = {w for span in spans for w in terms(STRIPE_ID.sub(" ", span))}
+        means_ids = {ID_PREFIXES[p].resource for span in spans for p in STRIPE_ID.findall(span) if p in ID_PREFIXES}
+        if means or means_ids:
+            aside = self._named([w for w in words if w not in means], describing)
+            aside |= {w for resource in id_resources - means_ids for w in terms(resource)}
+            if aside & self.object_words:
+                return aside
+        return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
+
+    def _about_many(self, words: list[str], text: str) -> bool:
+        """How many, in total, the largest ..., the number of, or which / who / whose opening the query or after a
+        plural: a question over many objects."""
+        said = set(words) | set(bigrams(words))
+        tokens = re.findall(r"[a-z]+", text)
+        which = any(
+            token in WHICH_WORDS
+            and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
+            for i, token in enumerate(tokens)
+        )
+        return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text))
+
+    def _asked(self, words: list[str], text: str, id_words: set[str], describing: set[str]) -> dict[str, float]:
+        """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
+        ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
+        ("five seats on sub_42"); to look at one object for a word of looking ("what", "see")."""
+        actions = self._actions([w for w in words if w not in LOOK_WORDS], describing)
+        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
+        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
+            actions["create"] = max(actions.get("create", 0.0), 1.0)
+        if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
+            actions["get"] = actions["search"]
+        if not BASIC_KINDS & actions.keys():
+            tokens = re.findall(r"[a-z]+", text)
+            # "who holds card ic_1": a verb follows who
+            after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
+            plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
+            plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
+            if any(not self._named([p]) & id_words for p in plurals):
+                actions["list"] = 1.0
+            elif LOOK_WORDS & set(words):
+                actions["get"] = 1.0
+        return actions
+
+    def _named(self, words: list[str], describing: AbstractSet[str] = frozenset()) -> set[str]:
+        """The words of the objects the query names: its own, and those of the objects its everyday phrases name.
+        A phrase's other words name nothing more: "customer account" is a customer, not a Connect account."""
+        said = set(words)
+        named: set[str] = set()
+        consumed: set[str] = set()
+        for phrase, objects in (entry for word in said for entry in self.nouns.get(word, ())):
+            if phrase <= said and not phrase <= describing:
+                named |= objects
+                if len(phrase) > 1:
+                    consumed |= phrase - objects
+        return named | (said - consumed - describing)
+
+    def _actions(self, words: list[str], describing: set[str]) -> dict[str, float]:
+        """Action name -> how strongly the words ask for it: a word of the action 1, a whole phrase of it 1.5.
+        A verb counts in its plain form too (signed -> sign, charging -> charge)."""
+        said = set(words) | {
+            form for word in words if word not in describing for form in verb_forms(word) if form in self.verb_words
+        }
+        found: dict[str, float] = {}
+        for phrase, actions in (entry for word in said for entry in self.verbs.get(word, ())):
+            if phrase <= said and not phrase <= describing:
+                strength = 1.0 if len(phrase) == 1 else PHRASE_STRENGTH
+                for action in actions:
+                    found[action] = max(found.get(action, 0.0), strength)
+        return found
+
+    def _snake_word(self, match: re.Match[str]) -> str:
+        """tax_rates and setup_intents are resources, split into words; plan_tier or order_id name a field or a
+        metadata key, which no tool's words describe: left out."""
+        words = " ".join(terms(match[0]))
+        return words if any(words in resource for resource in self.resources) else " "
+
+    def _base_form(self, word: str) -> str:
+        """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
+        index knows it (the shared stemmer folds plurals only); the word itself counts too."""
+        if len(word) < 5 or not word.endswith("ed"):
+            return word
+        candidates = (word[:-1], word[:-2], word[:-3])
+        return next((c for c in candidates if c in self.index.postings and len(c) > 2), word)
+
+    def _compounds(self, words: list[str]) -> list[str]:
+        """ "set up" -> setup, "pay out" -> payout, "top up" -> topup: two words the index knows as one."""
+        joined: list[str] = []
+        index = 0
+        while index < len(words):
+            pair = words[index] + words[index + 1] if index + 1 < len(words) else ""
+            # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text.
+            if pair and pair in self.index.postings and f"{words[index]} {words[index + 1]}" not in self.index.postings:
+                joined.append(pair)
+                index += 2
+            else:
+                joined.append(words[index])
+                index += 1
+        return joined
+
+
+def verb_forms(word: str) -> tuple[str, ...]:
+    """The plain forms a past or -ing form may have: signed -> sign, okayed -> okay, charging -> charge/charg."""
+    if word.endswith("ed") and len(word) > 4:
+        return (word[:-1], word[:-2], word[:-3])
+    if word.endswith("ing") and len(word) > 5:
+        return (word[:-3], word[:-3] + "e", word[:-4])
+    return ()
+
+
+def by_first_word(
+    phrases: dict[tuple[str, ...], frozenset[str]],
+) -> dict[str, list[tuple[frozenset[str], frozenset[str]]]]:
+    """Phrase -> what it names, looked up by the phrase's first word: a query checks only the phrases it may hold."""
+    found: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
+    for phrase, names in phrases.items():
+        found.setdefault(phrase[0], []).append((frozenset(phrase), names))
+    return found
