@@ -1,6 +1,7 @@
 """Discovery ranking on plain-language task sets: tests/tools/discovery_sets/dev.yaml (the ranking is tuned on it),
-heldout.yaml (written once, before the ranking changed; scored while it was tuned), and heldout2.yaml and heldout3.yaml
-(each written blind by a helper session from the tool list alone, committed before its first measurement).
+heldout.yaml (written once, before the ranking changed; scored while it was tuned), and heldout2.yaml, heldout3.yaml
+and heldout4.yaml (each written blind by a helper session from the tool list alone, committed before its first
+measurement; heldout2 was read while tuning, heldout3 and heldout4 never).
 
 A task hits when one of its acceptable tools is among search_tools' first three; query_stripe must come first
 for the counting, summing and "which customers ..." questions (`first: true`).
@@ -23,11 +24,12 @@ REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today (README, "Discovery"). heldout2's misses were read before the update-field tasks of
-# dev.yaml were written, and heldout's and heldout2's while the object/action ranking was tuned; heldout3 is the one
-# no change has seen.
+# dev.yaml were written, and heldout's and heldout2's while the object/action ranking was tuned; heldout3 and heldout4
+# are the ones no change has seen (the tuning session never opened them).
 # dev grew from 149 to 256 tasks, each batch written before it was tuned on; it reaches 241 of them.
-FLOORS = {"dev": 0.941, "heldout": 0.973, "heldout2": 0.916, "heldout3": 0.67}  # 241/256, 111/114, 110/120, 80/118
-FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 1, "heldout3": 2}
+FLOORS = {"dev": 0.941, "heldout": 0.973, "heldout2": 0.916, "heldout3": 0.83, "heldout4": 0.808}
+# 241/256, 111/114, 110/120, 98/118, 97/120: every held-out set is still below the issue's 95 %.
+FIRST_MISSES_ALLOWED = {"dev": 0, "heldout": 0, "heldout2": 1, "heldout3": 2, "heldout4": 2}
 SETS_NAMES = list(FLOORS)
 
 
