@@ -54,12 +54,6 @@ class SearchIndex:
     def index(self) -> Index:
         return Index.parse(json.loads((self.registry.root / "search_index.json").read_text(encoding="utf-8")))
 
-    def use(self, raw: dict[str, Any]) -> None:
-        """Rank with another index than the generated one (an experiment's)."""
-        self.__dict__["index"] = Index.parse(raw)
-        for derived in ("reader", "doers"):
-            self.__dict__.pop(derived, None)
-
     @cached_property
     def reader(self) -> QueryReader:
         return QueryReader(self.index, self.resources)
