@@ -8,6 +8,7 @@ import random
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -25,6 +26,7 @@ from stripe_mcp.managed.store.base import (
     Store,
 )
 from stripe_mcp.tools.registry import Registry
+from tests.support.redis_server import RunningRedis
 
 API_KEY = "sk_test_StoreSuiteSecretKey4242"
 WAIT_LIMIT = 5.0
@@ -478,3 +480,43 @@ async def test_usage_goes_with_its_server(store: Store) -> None:
     assert await store.delete_account("acct_1") is True
     assert await store.server_usage("srv_kept", now) == (None, 0)
     assert await store.server_usage("srv_other", now) == (now - 20, 1)
+
+
+USAGE_TEST_DB = 5  # a database of its own on the shared redis-server
+
+
+@pytest.mark.integration
+async def test_a_usage_read_during_a_flush_counts_the_calls_being_written(
+    redis_service: RunningRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's calls in 24 h, read while a flush is writing the pending calls to Redis: for that moment they
+    are in neither the pending counts nor Redis, and the read must still count them. (SQLite's flush does not
+    await between the two.) The flush's commands are held back 50 ms, as a slow network would."""
+    redis_service.flush(USAGE_TEST_DB)
+    store = open_store(redis_service.url(USAGE_TEST_DB))
+    real_pipeline = store._redis.pipeline  # type: ignore[attr-defined]
+    flushing = [False]
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        made = real_pipeline(*args, **kwargs)
+        if flushing[0]:  # the first pipeline of each round: the flush's, which gather starts first
+            flushing[0] = False
+            execute = made.execute
+
+            async def late_execute(*a: Any, **k: Any) -> Any:
+                await asyncio.sleep(0.05)
+                return await execute(*a, **k)
+
+            made.execute = late_execute
+        return made
+
+    monkeypatch.setattr(store._redis, "pipeline", pipeline)  # type: ignore[attr-defined]
+    now = 1_700_000_000.0
+    try:
+        for calls in range(1, 6):
+            await store.record_call("srv_1", now)
+            flushing[0] = True
+            _, usage = await asyncio.gather(store.flush(), store.server_usage("srv_1", now))
+            assert usage == (now, calls)
+    finally:
+        await store.close()

@@ -24,6 +24,7 @@ its usage is counted in memory (usage.py) and written by `flush`, one pipeline f
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -126,6 +127,9 @@ class RedisStore:
         self._take_budgets = self._redis.register_script(TAKE_BUDGETS)
         self._calls = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())  # unique budget-set members
         self._usage = PendingUsage()
+        # Held by a flush from taking the pending usage until Redis has it, and by a read of usage: a read in
+        # between would find the calls in neither place.
+        self._usage_written = asyncio.Lock()
         self._add_approval = self._redis.register_script(ADD_APPROVAL)
         self._replace_approval = self._redis.register_script(REPLACE_APPROVAL)
 
@@ -301,14 +305,19 @@ class RedisStore:
     async def server_usage(self, server_id: str, now: float) -> tuple[float | None, int]:
         hour = int(now // 3600)
         hours = [str(h) for h in range(hour - USAGE_HOURS + 1, hour + 1)]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zscore(self._key("usage-last"), server_id)
-            pipe.hmget(self._key("usage", server_id), hours)
-            last_at, counts = await pipe.execute()
-        stored = (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
-        return self._usage.added_to(server_id, now, stored)
+        async with self._usage_written:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zscore(self._key("usage-last"), server_id)
+                pipe.hmget(self._key("usage", server_id), hours)
+                last_at, counts = await pipe.execute()
+            stored = (None if last_at is None else float(last_at)), sum(int(c) for c in counts if c is not None)
+            return self._usage.added_to(server_id, now, stored)
 
     async def flush(self) -> None:
+        async with self._usage_written:
+            await self._flush_usage()
+
+    async def _flush_usage(self) -> None:
         usage = self._usage.take()
         if not usage:
             return
