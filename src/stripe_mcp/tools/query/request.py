@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stripe_mcp.mcp.types import CallOutcome
+from stripe_mcp.tools.arguments import check_arguments
 from stripe_mcp.tools.object_fields import FieldPath, PathError
 from stripe_mcp.tools.projection import PathTree, path_tree
 from stripe_mcp.tools.query import tool as listing
@@ -101,10 +102,7 @@ class _Checker:
                 self.problem(f"arguments.{name}", why)
         if tool is None:
             return None
-        module = self.registry.module(tool)
-        from stripe_mcp.tools.arguments import check_arguments  # with the tool module's pydantic, as server.py does
-
-        values = check_arguments(tool, module.Arguments, arguments)
+        values = check_arguments(tool, self.registry.module(tool).Arguments, arguments)
         if isinstance(values, CallOutcome):
             return values
         self.expand = tuple(values.get("expand") or ())
