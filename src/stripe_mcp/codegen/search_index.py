@@ -124,15 +124,12 @@ def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, floa
     return weights
 
 
-BASIC_KINDS = ("list", "search", "get", "create", "update", "delete")
-
-
 def tool_actions(tool: Tool, thesaurus: Thesaurus) -> list[str]:
     """What the tool does, as the names of actions a query can ask for: its kind (list, get, ...), the verb of its
     name ("increment authorization") and the thesaurus verbs its action holds (delete_a_stripe_subscription_by_id
     cancels)."""
     verb = " ".join(terms(tool.name.split("_stripe_", 1)[0].removesuffix("_a").removesuffix("_single")))
-    found = {tool.kind} if tool.kind in BASIC_KINDS else {verb}
+    found = {verb} if tool.kind == "custom" else {tool.kind}
     own = action_terms(tool)
     found |= {" ".join(concept) for concept, _ in thesaurus.verbs if concept and set(concept) <= own}
     return sorted(found)

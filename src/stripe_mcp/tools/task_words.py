@@ -13,6 +13,7 @@ from typing import Any
 
 from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
+from stripe_mcp.tools.filters import KINDS
 
 # Words of questions about many objects at once (how many, in total, the largest ...): query_stripe's; and which,
 # who, whose opening a query or following a plural ("customers who ...", not "a user to prove who they are").
@@ -23,7 +24,7 @@ WHICH_WORDS = frozenset({"which", "who", "whose"})
 NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
 # Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons").
 LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
-BASIC_KINDS = frozenset({"list", "search", "get", "create", "update", "delete"})
+BASIC_KINDS = frozenset(KINDS) - {"custom"}  # a custom tool's action is its own verb: capture, void ...
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
