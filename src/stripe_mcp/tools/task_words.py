@@ -114,7 +114,8 @@ class QueryReader:
         describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
         id_words = {w for resource in id_resources for w in terms(resource)}
         named = self._objects_named(words, query, id_resources, describing) | ({"customer"} if has_email else set())
-        actions = self._asked(words, text, id_words, describing)
+        tokens = re.findall(r"[a-z]+", text)
+        actions = self._asked(words, tokens, id_words, describing)
         return QueryWords(
             tuple(words + bigrams(words)),
             tuple(implied),
@@ -123,7 +124,7 @@ class QueryReader:
             frozenset(kind for kind in actions if kind in BASIC_KINDS),
             actions,
             frozenset(named),
-            not id_resources and self._about_many(words, text),
+            not id_resources and self._about_many(words, tokens, text),
         )
 
     def _objects_named(
@@ -142,11 +143,10 @@ class QueryReader:
                 return aside
         return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
 
-    def _about_many(self, words: list[str], text: str) -> bool:
+    def _about_many(self, words: list[str], tokens: list[str], text: str) -> bool:
         """How many, in total, the largest ..., the number of, or which / who / whose opening the query or after a
         plural: a question over many objects."""
         said = set(words) | set(bigrams(words))
-        tokens = re.findall(r"[a-z]+", text)
         which = any(
             token in WHICH_WORDS
             and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
@@ -154,18 +154,17 @@ class QueryReader:
         )
         return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text))
 
-    def _asked(self, words: list[str], text: str, id_words: set[str], describing: set[str]) -> dict[str, float]:
+    def _asked(self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
         ("five seats on sub_42"); to look at one object for a word of looking ("what", "see")."""
         actions = self._actions([w for w in words if w not in LOOK_WORDS], describing)
-        first = next((w for w in re.findall(r"[a-z]+", text) if w not in STOPWORDS), "")
+        first = next((w for w in tokens if w not in STOPWORDS), "")
         if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
             actions["create"] = max(actions.get("create", 0.0), 1.0)
         if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
             actions["get"] = actions["search"]
         if not BASIC_KINDS & actions.keys():
-            tokens = re.findall(r"[a-z]+", text)
             # "who holds card ic_1": a verb follows who
             after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
             plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
@@ -212,10 +211,9 @@ class QueryReader:
     def _base_form(self, word: str) -> str:
         """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
         index knows it (the shared stemmer folds plurals only); the word itself counts too."""
-        if len(word) < 5 or not word.endswith("ed"):
+        if not word.endswith("ed"):
             return word
-        candidates = (word[:-1], word[:-2], word[:-3])
-        return next((c for c in candidates if c in self.index.postings and len(c) > 2), word)
+        return next((c for c in verb_forms(word) if c in self.index.postings and len(c) > 2), word)
 
     def _compounds(self, words: list[str]) -> list[str]:
         """ "set up" -> setup, "pay out" -> payout, "top up" -> topup: two words the index knows as one."""
