@@ -42,11 +42,16 @@ def _malloc_trim() -> Callable[[int], int] | None:
 MALLOC_TRIM = _malloc_trim()
 
 
-def release_memory() -> None:
-    """Collect the cycles evicted pydantic models leave, and hand freed heap back to the OS (glibc)."""
-    gc.collect()
+def trim_heap() -> None:
+    """Hand freed heap back to the OS (glibc)."""
     if MALLOC_TRIM is not None:
         MALLOC_TRIM(0)
+
+
+def release_memory() -> None:
+    """Collect the cycles evicted pydantic models leave, and hand freed heap back to the OS."""
+    gc.collect()
+    trim_heap()
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class Registry:
         try:
             return self._join_tools(names, extra, approval)
         finally:
-            release_memory()  # the parse-and-compact garbage of up to 468 schemas, once per tool set
+            trim_heap()  # the parse-and-compact garbage of up to 468 schemas (no cycles), once per tool set
 
     def _join_tools(self, names: tuple[str, ...], extra: tuple[str, ...], approval: frozenset[str]) -> bytes:
         parts = []

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from stripe_mcp.managed.secrets import KeyBox, encryption_keys
 from stripe_mcp.mcp.routes import mcp_routes
 from stripe_mcp.mcp.types import McpServer
-from stripe_mcp.tools.registry import release_memory
+from stripe_mcp.tools.registry import trim_heap
 from stripe_mcp.web.errors import http_exception
 from stripe_mcp.web.host_check import HEALTH_PATH, HostCheck
 from stripe_mcp.web.runtime import Runtime, close_runtime, open_runtime
@@ -52,10 +52,12 @@ def create_app(settings: Settings, on_ready: Callable[[Runtime], None] | None = 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         started = await open_runtime(settings, keys)
-        # What start-up built lives as long as the process: return its garbage to the OS, then keep the
-        # collector from walking the rest again, so the collections that free evicted tool modules stay short.
-        release_memory()
+        # What start-up built lives as long as the process: the collector never walks it again, so the
+        # collections that free evicted tool modules stay short. (Its few cycles of garbage, a few hundred
+        # objects, are not worth a pass over the whole heap.) `serve` loads with the collector paused: resume it.
         gc.freeze()
+        gc.enable()
+        trim_heap()
         opened.append(started)
         background = [asyncio.create_task(clean_up_forever(started)), asyncio.create_task(started.flush_forever())]
         if on_ready is not None:
