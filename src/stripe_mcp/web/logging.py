@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -27,12 +28,62 @@ class JsonLineFormatter(logging.Formatter):
             return json.dumps(line, default=str)
 
 
+class TurnWriter(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the records of one event-loop turn together, once the turn is over.
+
+    A tool call logs its line before its answer goes out; written at once, the line (formatting it, one write)
+    would hold the answer up. Here it waits for the end of the turn, which sends the answers first, and the
+    lines of every call the turn finished leave in one write. Outside a running loop a record is written at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiting: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write_waiting()
+            super().emit(record)
+            return
+        self._waiting.append(record)
+        if len(self._waiting) == 1:
+            loop.call_soon(self._write_waiting)
+
+    def flush(self) -> None:
+        self._write_waiting()
+        super().flush()
+
+    def _write_waiting(self) -> None:
+        self.acquire()
+        try:
+            records, self._waiting = self._waiting, []
+            if records:
+                self._write(records)
+        finally:
+            self.release()
+
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        lines = []
+        for record in records:
+            try:
+                lines.append(self.format(record) + self.terminator)
+            except Exception:
+                self.handleError(record)
+        try:
+            self.stream.write("".join(lines))
+            self.stream.flush()
+        except Exception:
+            self.handleError(records[0])
+
+
 def configure_logging() -> None:
     # A line carries none of these: do not collect them for every record (one per tool call). Leaving _srcfile
     # unset is the Logging HOWTO's own way to skip the caller's file and line, walked up the stack per record.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
-    handler = logging.StreamHandler()
+    handler = TurnWriter()
     handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger("stripe_mcp")
     root.handlers[:] = [handler]
