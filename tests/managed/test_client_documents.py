@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_mcp.managed.oauth import clients
+from stripe_mcp.managed.oauth import DocumentPolicy, clients
 from stripe_mcp.managed.oauth.documents import (
     MAX_CACHE_SECONDS,
     MIN_CACHE_SECONDS,
-    DocumentPolicy,
     cache_seconds,
     document_url_problem,
     fetch_document,

@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from stripe_mcp.managed.oauth import clients, connections, grants
-from stripe_mcp.managed.oauth.documents import DocumentPolicy
+from stripe_mcp.managed.oauth import DocumentPolicy, clients, connections, grants
 from stripe_mcp.managed.oauth.errors import OAuthError
 from stripe_mcp.managed.secrets import token_hash
 from stripe_mcp.managed.store.base import AccountRecord, ServerRecord, Store

@@ -136,7 +136,7 @@ def test_a_single_object_without_an_id_that_is_no_request_is_an_error(http: http
 
 
 def _sse_sessions(app) -> dict[str, sse.SseSession]:
-    return next(route.endpoint.__self__.sessions for route in app.routes if route.path.endswith("/sse"))
+    return next(route.endpoint.__self__.transport.sessions for route in app.routes if route.path.endswith("/sse"))
 
 
 def _wait_until(condition, timeout: float = 10.0) -> None:

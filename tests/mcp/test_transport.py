@@ -805,7 +805,7 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
 
 
 def _sse_sessions(app) -> dict:
-    return next(route.endpoint.__self__.sessions for route in app.routes if route.path.endswith("/sse"))
+    return next(route.endpoint.__self__.transport.sessions for route in app.routes if route.path.endswith("/sse"))
 
 
 @pytest.mark.integration

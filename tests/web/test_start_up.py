@@ -36,6 +36,8 @@ FEATURES = (
     "stripe_mcp.tools.approval_gate",
     "stripe_mcp.tools.discovery",
     "stripe_mcp.tools.chatgpt",
+    "stripe_mcp.mcp.sse",  # the deprecated transport of 2024-11-05
+    "stripe_mcp.managed.oauth.documents",
 )
 LATER = PEOPLE + FEATURES
 MODERN = "2026-07-28"

@@ -12,7 +12,7 @@ import uvicorn
 from stripe_mcp.cli.main import fail
 from stripe_mcp.cli.upstream_options import stripe_base_url_option, stripe_version_option
 from stripe_mcp.managed.budgets import BudgetError, BudgetRule
-from stripe_mcp.managed.oauth.documents import DocumentPolicy
+from stripe_mcp.managed.oauth import DocumentPolicy
 from stripe_mcp.managed.secrets import MissingEncryptionKey
 from stripe_mcp.managed.store import StoreUrlError, store_exists, store_label, unavailable_errors
 from stripe_mcp.managed.times import iso

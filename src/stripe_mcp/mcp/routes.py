@@ -15,15 +15,21 @@ None of it knows about Stripe: a per-URL `McpServer` supplies the tool list
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from stripe_mcp.mcp.input_required import StateSeal
 from stripe_mcp.mcp.security import TransportSecurity
 from stripe_mcp.mcp.sessions import SessionSigner
-from stripe_mcp.mcp.sse import SseTransport
 from stripe_mcp.mcp.streamable_http import StreamableHttp
 from stripe_mcp.mcp.types import Resolver
+
+if TYPE_CHECKING:
+    from stripe_mcp.mcp.sse import SseStream, SseTransport
 
 
 def mcp_routes(
@@ -42,9 +48,29 @@ def mcp_routes(
     """
     security = TransportSecurity(allowed_hosts, allowed_origins)
     streamable = StreamableHttp(resolve, security, SessionSigner(session_secret), StateSeal(session_secret))
-    sse = SseTransport(resolve, security)
+    sse = LegacySse(resolve, security)
     return [
         Route("/mcp/{token}", streamable.handle, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{token}/sse", sse.connect, methods=["GET"]),
         Route("/mcp/{token}/messages", sse.post_message, methods=["POST"]),
     ]
+
+
+class LegacySse:
+    """The deprecated HTTP+SSE transport, loaded with its first request: few clients still speak it, and
+    start-up need not wait for it."""
+
+    def __init__(self, resolve: Resolver, security: TransportSecurity) -> None:
+        self.resolve, self.security = resolve, security
+
+    @cached_property
+    def transport(self) -> SseTransport:
+        from stripe_mcp.mcp.sse import SseTransport
+
+        return SseTransport(self.resolve, self.security)
+
+    async def connect(self, request: Request) -> Response | SseStream:
+        return await self.transport.connect(request)
+
+    async def post_message(self, request: Request) -> Response:
+        return await self.transport.post_message(request)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stripe_mcp.managed.budgets import BudgetRule
-from stripe_mcp.managed.oauth.documents import DocumentPolicy
+from stripe_mcp.managed.oauth import DocumentPolicy
 from stripe_mcp.managed.store import DEFAULT_STORE_URL
 from stripe_mcp.stripe_api.client import DEFAULT_BASE_URL
 from stripe_mcp.tools.approvals import DEFAULT_APPROVAL_SECONDS

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from stripe_mcp.managed.oauth.documents import ClientDocument, DocumentPolicy, fetch_document, is_document_url
+from stripe_mcp.managed.oauth import DocumentPolicy
+from stripe_mcp.managed.oauth.documents import ClientDocument, fetch_document, is_document_url
 from stripe_mcp.managed.oauth.errors import OAuthError
 from stripe_mcp.managed.oauth.urls import redirect_uri_problem
 from stripe_mcp.managed.secrets import new_token, same_hash, token_hash

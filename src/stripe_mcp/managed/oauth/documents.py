@@ -13,10 +13,10 @@ import ipaddress
 import json
 import socket
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from stripe_mcp.managed.oauth import DocumentPolicy
 from stripe_mcp.managed.oauth.errors import OAuthError
 
 if TYPE_CHECKING:
@@ -26,12 +26,6 @@ FETCH_TIMEOUT_SECONDS = 5.0
 MAX_DOCUMENT_BYTES = 5 * 1024  # the draft's recommended limit
 DEFAULT_CACHE_SECONDS = 3600
 MIN_CACHE_SECONDS, MAX_CACHE_SECONDS = 60, 24 * 3600
-
-
-class DocumentPolicy(StrEnum):
-    PUBLIC = "public"  # https, and only hosts whose every address is public (the default)
-    PRIVATE = "private"  # also private and loopback addresses, and plain http: private networks and tests
-    OFF = "off"  # no documents: clients register (RFC 7591) instead
 
 
 @dataclass(frozen=True)

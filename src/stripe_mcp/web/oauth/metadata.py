@@ -6,8 +6,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from stripe_mcp.managed.oauth import SCOPE
-from stripe_mcp.managed.oauth.documents import DocumentPolicy
+from stripe_mcp.managed.oauth import SCOPE, DocumentPolicy
 from stripe_mcp.web.errors import error_response
 
 PROTECTED_RESOURCE = "/.well-known/oauth-protected-resource"  # + the server's path, /mcp/<id> (RFC 9728 3.1)
