@@ -14,13 +14,14 @@ None of it knows about Stripe: a per-URL `McpServer` supplies the tool list
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stripe_mcp.mcp.input_required import StateSeal
 from stripe_mcp.mcp.security import TransportSecurity
@@ -50,7 +51,7 @@ def mcp_routes(
     streamable = StreamableHttp(resolve, security, SessionSigner(session_secret), StateSeal(session_secret))
     sse = LegacySse(resolve, security)
     return [
-        Route("/mcp/{token}", streamable.handle, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{token}", AsgiEndpoint(streamable.handle), methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{token}/sse", sse.connect, methods=["GET"]),
         Route("/mcp/{token}/messages", sse.post_message, methods=["POST"]),
     ]
@@ -74,3 +75,15 @@ class LegacySse:
 
     async def post_message(self, request: Request) -> Response:
         return await self.transport.post_message(request)
+
+
+class AsgiEndpoint:
+    """An endpoint as a plain ASGI app: the request in, its response out. Starlette wraps a function endpoint in a
+    second exception layer per request; nearly every request is an MCP one, and the app's own layer sees the same."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[ASGIApp]]) -> None:
+        self.handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive, send))
+        await response(scope, receive, send)
