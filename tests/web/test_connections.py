@@ -18,6 +18,7 @@ class Transport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.sent = b""
+        self.writes: list[bytes] = []  # each send apart
         self.closing = False
         self.aborted = False
 
@@ -26,6 +27,7 @@ class Transport(asyncio.Transport):
 
     def write(self, data: bytes) -> None:
         self.sent += data
+        self.writes.append(data)
 
     def close(self) -> None:
         self.closing = True
@@ -57,8 +59,16 @@ async def echo_length(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def connection(guard: ConnectionGuard) -> tuple[GuardedProtocol, Transport]:
-    config = uvicorn.Config(echo_length, http=guard.protocol(), lifespan="off", log_level="warning")
+async def stream_later(scope: Any, receive: Any, send: Any) -> None:
+    """A streamed answer whose first chunk comes after a wait, as an event stream's does."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    await asyncio.sleep(0.05)
+    await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def connection(guard: ConnectionGuard, app: Any = echo_length) -> tuple[GuardedProtocol, Transport]:
+    config = uvicorn.Config(app, http=guard.protocol(), lifespan="off", log_level="warning")
     config.load()
     protocol = guard.protocol()(config=config, server_state=ServerState(), app_state={})
     transport = Transport()
@@ -85,6 +95,27 @@ async def test_a_large_request_in_one_chunk_is_no_header_flood() -> None:
     await settle()
     assert statuses(transport) == [b"200", b"200"] and b"200000" in transport.sent
     assert not transport.closing
+
+
+async def test_a_head_and_its_body_leave_in_one_send() -> None:
+    """uvicorn writes them apart: two wake-ups of the client and two loopback receives for one answer."""
+    protocol, transport = connection(ConnectionGuard(ConnectionLimits(10)))
+    protocol.data_received(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+    await settle()
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    await settle()
+    assert statuses(transport) == [b"200", b"200"]
+    assert len(transport.writes) == 2 and all(w.endswith((b"\r\n\r\n3", b"\r\n\r\n0")) for w in transport.writes)
+    assert transport.closing  # after the whole answer of a Connection: close request
+
+
+async def test_a_streamed_head_leaves_before_its_first_chunk() -> None:
+    protocol, transport = connection(ConnectionGuard(ConnectionLimits(10)), stream_later)
+    protocol.data_received(b"GET /events HTTP/1.1\r\nHost: a\r\n\r\n")
+    await settle()
+    assert statuses(transport) == [b"200"] and b"data:" not in transport.sent  # the client knows it has a stream
+    await asyncio.sleep(0.1)
+    assert b"data: 1" in transport.sent
 
 
 async def test_headers_that_never_end_get_431() -> None:

@@ -128,6 +128,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._arm(self.guard.limits.body_timeout)
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.transport is self.transport:  # the request's own cycle
+            self.cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self.awaiting_headers = True
@@ -173,3 +175,49 @@ class GuardedProtocol(HttpToolsProtocol):
         self._stalled = None
         self.guard.timed_out += 1
         self.transport.abort()
+
+
+class HeadWithBody:
+    """The connection as one response writes to it: the response's head waits for its first body bytes, so that
+    a head and a body written in the same turn of the event loop leave in one send.
+
+    uvicorn sends them apart, and on loopback each send wakes the client and costs the kernel a receive as well.
+    A head whose body is not written in that turn (a stream's) leaves when the turn ends.
+    """
+
+    __slots__ = ("_transport", "_loop", "_head", "_started")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        elif not self._started:  # the head (or a 100 Continue): hold it for what follows
+            self._started = True
+            self._head = data
+            self._loop.call_soon(self.flush)
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def abort(self) -> None:
+        self._head = None
+        self._transport.abort()
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._transport.get_extra_info(name, default)
