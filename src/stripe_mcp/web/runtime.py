@@ -332,5 +332,10 @@ async def close_runtime(runtime: Runtime) -> None:
 
 
 async def preflight(settings: Settings) -> None:
-    """Open and close everything once, so that a bad store or key fails before the server starts listening."""
-    await close_runtime(await open_runtime(settings, encryption_keys(settings.store_url)))
+    """Open the store and check the keys against it once, so that a bad store or key fails before the server
+    starts listening. (The tools are read once, when the server opens its runtime.)"""
+    store = open_store(settings.store_url)
+    try:
+        await check_store_keys(store, settings.store_url, encryption_keys(settings.store_url))
+    finally:
+        await store.close()
