@@ -129,29 +129,36 @@ def _finite_float(text: str) -> float:
 
 
 def lean_result(structured: dict[str, Any]) -> dict[str, Any]:
-    """Without nulls and empty collections, except a page's own `result` and `next_cursor`."""
-    lean: dict[str, Any] = without_empty(structured)
-    for key in ("result", "next_cursor"):
-        if key in structured:
-            lean[key] = without_empty(structured[key]) if key == "result" else structured[key]
+    """Without nulls and empty collections, except a page's own `result` and `next_cursor` (as it is)."""
+    lean = _without_empty(structured, keep=_PAGE_KEYS)
+    if "next_cursor" in structured:
+        lean["next_cursor"] = structured["next_cursor"]
     return lean
+
+
+_PAGE_KEYS = frozenset({"result", "next_cursor"})
 
 
 def without_empty(value: Any) -> Any:
     if isinstance(value, dict):
-        lean = {}
-        for key, item in value.items():
-            if item is None:
-                continue
-            if isinstance(item, (dict, list)):
-                item = without_empty(item)
-                if not item:  # empty, or emptied
-                    continue
-            lean[key] = item
-        return lean
+        return _without_empty(value)
     if isinstance(value, list):
         return [without_empty(item) if isinstance(item, (dict, list)) else item for item in value]
     return value
+
+
+def _without_empty(value: dict[str, Any], keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`value` without nulls and empty (or emptied) collections; the keys in `keep` stay, their values made lean."""
+    lean = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            item = without_empty(item)
+            if not item and key not in keep:
+                continue
+        elif item is None and key not in keep:
+            continue
+        lean[key] = item
+    return lean
 
 
 def mask_secrets(text: str) -> str:
