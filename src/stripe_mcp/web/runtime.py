@@ -149,8 +149,10 @@ class Runtime:
         if account is None or self.keys is None:
             return None
 
+        takes = self.budget_takes(record)
+
         async def take_budgets() -> JsonRpcError | None:
-            refusal = await self.take_budgets(record)
+            refusal = await self.take_budgets(takes)
             if refusal is None:
                 await self.record_call(record)
             return refusal
@@ -205,24 +207,27 @@ class Runtime:
 
         return SearchIndex(self.registry)
 
-    async def take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
+    def budget_takes(self, record: ServerRecord) -> list[BudgetTake]:
+        """What one call of the server takes: one call of its own budget and one of its account's."""
+        return [
+            BudgetTake(f"server:{record.id}", self.settings.server_budget),
+            BudgetTake(f"account:{record.account_id}", self.settings.account_budget),
+        ]
+
+    async def take_budgets(self, takes: list[BudgetTake]) -> JsonRpcError | None:
         """The runaway-agent guard: a call over the server's or the account's budget never reaches Stripe, nor one
-        whose budget cannot be taken because the store is unavailable."""
+        whose budget cannot be taken because the store is unavailable. `takes`: the server's budget_takes."""
         try:
-            return await self._take_budgets(record)
+            return await self._take_budgets(takes)
         except self.store.unavailable:
             log.exception("the store is unavailable")
             return JsonRpcError(STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE, http_status=503)
 
-    async def _take_budgets(self, record: ServerRecord) -> JsonRpcError | None:
-        scopes = (("server", self.settings.server_budget), ("account", self.settings.account_budget))
-        takes = [
-            BudgetTake(f"server:{record.id}", self.settings.server_budget),
-            BudgetTake(f"account:{record.account_id}", self.settings.account_budget),
-        ]
+    async def _take_budgets(self, takes: list[BudgetTake]) -> JsonRpcError | None:
         budgets = await self.store.take_budgets(takes, self.clock())
         if budgets[0].allowed:
             return None
+        scopes = (("server", self.settings.server_budget), ("account", self.settings.account_budget))
         # The budget without room is the one with none left (the other's own count was not taken).
         (scope, rule), budget = next(((s, b) for s, b in zip(scopes, budgets, strict=True) if b.remaining == 0))
         return JsonRpcError(
