@@ -6,6 +6,7 @@ import ctypes
 import gc
 import importlib
 import json
+import os
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -78,7 +79,8 @@ class Registry:
         module_file = importlib.import_module(package).__file__
         assert module_file is not None
         self.root = Path(module_file).parent
-        manifest = json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+        self._schemas = os.path.join(self.root, "schemas")  # a string: 468 Path objects would cost start-up ~10 ms
+        manifest = orjson.loads((self.root / "manifest.json").read_bytes())
         self.api_version: str = manifest["api_version"]
         self.spec_sha256: str = manifest["spec_sha256"]
         self.tools: dict[str, ToolEntry] = {
@@ -118,7 +120,10 @@ class Registry:
 
     def schema_text(self, name: str) -> str:
         """The input schema as generated, compacted, without the file's `$comment` mark."""
-        return _compact_schema(self.root / "schemas" / f"{name}.json")
+        return self._schema_json(name).decode()
+
+    def _schema_json(self, name: str) -> bytes:
+        return _compact_schema(os.path.join(self._schemas, name + ".json"))
 
     def input_schema(self, name: str, *, approval: bool = False) -> dict[str, Any]:
         """The tool's input schema; with `approval`, it also takes the `approval_id` of a person's yes."""
@@ -168,19 +173,19 @@ class Registry:
         parts = []
         for name in names:
             entry = self.tools[name]
-            schema = self.schema_text(name)
+            schema = self._schema_json(name)
             if name in approval:
-                schema = orjson.dumps(self.input_schema(name, approval=True)).decode()
+                schema = orjson.dumps(self.input_schema(name, approval=True))
             about = {"name": entry.name, "title": entry.title, "description": entry.description}
-            head = orjson.dumps(about)[:-1].decode()  # the object left open for inputSchema and annotations
-            annotations = orjson.dumps(entry.annotations).decode()
-            parts.append(f'{head},"inputSchema":{schema},"annotations":{annotations}}}')
-        return ("[" + ",".join([*parts, *extra]) + "]").encode("utf-8")
+            head = orjson.dumps(about)[:-1]  # the object left open for inputSchema and annotations
+            parts.append(b'%s,"inputSchema":%s,"annotations":%s}' % (head, schema, orjson.dumps(entry.annotations)))
+        return b"[" + b",".join([*parts, *(tool.encode() for tool in extra)]) + b"]"
 
 
 @lru_cache(maxsize=64)
-def _compact_schema(path: Path) -> str:
+def _compact_schema(path: str) -> bytes:
     # orjson: the same compact JSON as the standard library's, five times faster over 468 schemas at start-up.
-    schema = orjson.loads(path.read_bytes())
+    with open(path, "rb") as file:
+        schema = orjson.loads(file.read())
     schema.pop("$comment", None)  # the file's generated-file mark, for its readers: never served
-    return orjson.dumps(schema).decode()
+    return orjson.dumps(schema)
