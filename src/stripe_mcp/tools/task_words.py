@@ -22,19 +22,31 @@ MANY_WORDS = frozenset(
 ) | {"add up", "tally up"}
 WHICH_WORDS = frozenset({"which", "who", "whose"})
 NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
-# Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons").
-LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
+SHARE_OF = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|ratio) of\b")  # "what share of refunds"
+HOW_MUCH = re.compile(r"\bhow much\b")  # "how much is tied up in chargebacks": a sum, over a plural
+# Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons"); a question word
+# before an id asks about that object ("which customer is sub_1 billed to").
+LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display", "which", "who", "whose", "when"})
 BASIC_KINDS = frozenset(KINDS) - {"custom"}  # a custom tool's action is its own verb: capture, void ...
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
+PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
 # What a thing is done with: from the preposition to the next one or the end of the clause.
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
-AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", re.I)
+AMOUNT = re.compile(
+    r"[$€£]\s?\d[\d,.]*[km]?\b|\b\d[\d,.]*\s?[km]?\s?(?:dollars?|euros?|pounds?|bucks|usd|eur|gbp|cents?)\b", re.I
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+URL = re.compile(r"\bhttps?://\S+", re.I)  # a URL is a URL (of a webhook, a redirect), not the words of its host
+# A Stripe event type names the event, not its object or its verb: invoice.paid, customer.subscription.created.
+EVENT_TYPE = re.compile(r"(?<![\w@.-])([a-z_]+)(?:\.[a-z_]+)+(?![\w@.-])")
+# A phone number: what only search_stripe_customers finds a customer by ("+44 7700 900123", "(415) 555-0100").
+PHONE = re.compile(r"\+\d[\d ().-]{7,}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
+PHONE_WORDS = ("customer", "phone")  # and a phone number a customer to search for
 
 
 @dataclass(frozen=True)
@@ -87,19 +99,25 @@ class QueryReader:
         self.resources = resources
         """Every tool's resource, as space-separated words ("tax rate"), to tell one in snake_case from a field."""
         self.verb_words = frozenset(word for phrase in index.verbs for word in phrase)
-        own = {word for words in index.objects.values() for word in words}
-        self.object_words = frozenset(own | {word for phrase in index.nouns for word in phrase})
-        """Every word that names an object: of a tool's resource, or an everyday noun of one."""
+        self.own_object_words = frozenset(word for words in index.objects.values() for word in words)
+        """The words of the tools' own objects (their resources): "refund", "payout", "setup"."""
+        self.object_words = self.own_object_words | {phrase[0] for phrase in index.nouns if len(phrase) == 1}
+        """Every word that names an object: of a tool's resource, or an everyday noun of one (not a word of a phrase:
+        the "start" of "start date" names nothing alone)."""
         self.nouns = by_first_word(index.nouns)
         self.verbs = by_first_word(index.verbs)
+        self.verb_pairs = frozenset(phrase for phrase in index.verbs if len(phrase) == 2)
 
     def read(self, query: str) -> QueryWords:
-        query = AMOUNT.sub(" money ", query)  # "send $300", "15 euros": an amount is money, whatever its figures
+        query = EVENT_TYPE.sub(self._event_type, URL.sub(" url ", query))
+        has_phone = bool(PHONE.search(query))
+        query = AMOUNT.sub(" money ", PHONE.sub(" ", query))  # "send $300", "15 euros": an amount is money
         id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
         has_email = bool(EMAIL.search(query))
         text = SNAKE_WORD.sub(self._snake_word, EMAIL.sub(" ", STRIPE_ID.sub(" ", query)).lower())
         words = self._compounds(terms(text))
         implied = [w for w in EMAIL_WORDS if has_email and w not in words]
+        implied += [w for w in PHONE_WORDS if has_phone and w not in words and w not in implied]
         for resource in sorted(id_resources):
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
@@ -110,12 +128,18 @@ class QueryReader:
         }
         if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
             describing.add("new")  # "any new chargebacks": which ones, not to create one
+        # "endpoints that are set up", "invoices that were paid": after a form of be, a verb says what state
+        passive = {stem(w) for match in PASSIVE.findall(text) for w in match if w} - self.own_object_words
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
+        passive |= {self._base_form(word) for word in passive} - self.own_object_words
         id_words = {w for resource in id_resources for w in terms(resource)}
-        named = self._objects_named(words, query, id_resources, describing) | ({"customer"} if has_email else set())
+        named = self._objects_named(words, query, id_resources, describing)
+        named |= {"customer"} if has_email or has_phone else set()
         tokens = re.findall(r"[a-z]+", text)
-        actions = self._asked(words, tokens, id_words, describing)
+        actions = self._asked(words, tokens, id_words, describing | passive)
+        if has_phone:  # a customer is found by phone only by a search
+            actions["search"] = max(actions.get("search", 0.0), 1.0)
         return QueryWords(
             tuple(words + bigrams(words)),
             tuple(implied),
@@ -152,7 +176,10 @@ class QueryReader:
             and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
             for i, token in enumerate(tokens)
         )
-        return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text))
+        sum_of_plural = HOW_MUCH.search(text) and any(
+            token.endswith("s") and stem(token) != token and stem(token) in self.object_words for token in tokens
+        )
+        return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text) or SHARE_OF.search(text) or sum_of_plural)
 
     def _asked(self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
@@ -168,7 +195,9 @@ class QueryReader:
             # "who holds card ic_1": a verb follows who
             after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
             plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
-            plurals = [p for p in plurals if p in self.object_words]  # "refunds", not "says" or "does"
+            # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
+            phrased = {w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase}
+            plurals = [p for p in plurals if p in self.object_words or p in phrased]
             if any(not self._named([p]) & id_words for p in plurals):
                 actions["list"] = 1.0
             elif LOOK_WORDS & set(words):
@@ -202,6 +231,10 @@ class QueryReader:
                     found[action] = max(found.get(action, 0.0), strength)
         return found
 
+    def _event_type(self, match: re.Match[str]) -> str:
+        """invoice.paid, payment_intent.succeeded: an event, when it opens with an object (not a host name)."""
+        return " event " if set(terms(match[1])) <= self.object_words else match[0]
+
     def _snake_word(self, match: re.Match[str]) -> str:
         """tax_rates and setup_intents are resources, split into words; plan_tier or order_id name a field or a
         metadata key, which no tool's words describe: left out."""
@@ -221,8 +254,10 @@ class QueryReader:
         index = 0
         while index < len(words):
             pair = words[index] + words[index + 1] if index + 1 < len(words) else ""
-            # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text.
-            if pair and pair in self.index.postings and f"{words[index]} {words[index + 1]}" not in self.index.postings:
+            # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text; or
+            # as a verb: "set up a webhook" creates one, no setup intent.
+            two = f"{words[index]} {words[index + 1]}" if pair else ""
+            if pair in self.index.postings and two not in self.index.postings and tuple(two.split()) not in self.verb_pairs:
                 joined.append(pair)
                 index += 2
             else:
