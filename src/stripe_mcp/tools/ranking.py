@@ -33,8 +33,8 @@ ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to i
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 # Actions that end an object, each in its own way: asking for one asks, less, for the others, since an object
-# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired).
-ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire"}),)
+# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired, a card detached).
+ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire", "detach"}),)
 FAMILY_SHARE = 0.5
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
