@@ -25,8 +25,9 @@ NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone num
 SHARE_OF = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|ratio) of\b")  # "what share of refunds"
 HOW_MUCH = re.compile(r"\bhow much\b")  # "how much is tied up in chargebacks": a sum, over a plural
 # Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons"); a question word
-# before an id asks about that object ("which customer is sub_1 billed to").
-LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display", "which", "who", "whose", "when"})
+# asks about the object an id names ("which customer is sub_1 billed to"), not without one ("when will it arrive").
+LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
+QUESTION_WORDS = frozenset({"which", "who", "whose", "when"})
 BASIC_KINDS = frozenset(KINDS) - {"custom"}  # a custom tool's action is its own verb: capture, void ...
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
@@ -44,6 +45,11 @@ EVENT_TYPE = re.compile(r"(?<![\w@.-])([a-z_]+)(?:\.[a-z_]+)+(?![\w@.-])")
 # A phone number: what only search_stripe_customers finds a customer by ("+44 7700 900123", "(415) 555-0100").
 PHONE = re.compile(r"\+\d[\d ().-]{7,}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[.-]\d{3}[.-]\d{4}\b")
 SNAKE_WORD = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+# The past forms of the everyday verbs of payments that do not end in -ed: "paid by cheque", "sent twice".
+IRREGULAR_PAST = {
+    "paid": "pay", "sent": "send", "made": "make", "bought": "buy", "took": "take", "taken": "take", "gave": "give",
+    "given": "give", "sold": "sell", "spent": "spend", "lost": "lose", "won": "win", "got": "get", "began": "begin",
+}  # fmt: skip
 PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
 PHONE_WORDS = ("customer", "phone")  # and a phone number a customer to search for
@@ -123,9 +129,10 @@ class QueryReader:
             implied += own + bigrams(own)
         # "failed payments", "refunded charges": a past participle before an object says which ones, not what to do
         # or which object: it names no action and no object of its own
-        describing = {
-            w for w, after in zip(words, words[1:], strict=False) if w.endswith("ed") and after in self.object_words
-        }
+        pairs = list(zip(words, words[1:], strict=False))
+        describing = {w for w, after in pairs if (w.endswith("ed") or w in IRREGULAR_PAST) and after in self.object_words}
+        # "cards ending in 4242", "invoices pending": an -ing form after an object says which ones, too
+        describing |= {w for before, w in pairs if w.endswith("ing") and before in self.object_words}
         if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
             describing.add("new")  # "any new chargebacks": which ones, not to create one
         # "endpoints that are set up", "invoices that were paid": after a form of be, a verb says what state
@@ -200,7 +207,7 @@ class QueryReader:
             plurals = [p for p in plurals if p in self.object_words or p in phrased]
             if any(not self._named([p]) & id_words for p in plurals):
                 actions["list"] = 1.0
-            elif LOOK_WORDS & set(words):
+            elif LOOK_WORDS & set(words) or (id_words and QUESTION_WORDS & set(words)):
                 actions["get"] = 1.0
         return actions
 
@@ -244,7 +251,7 @@ class QueryReader:
     def _base_form(self, word: str) -> str:
         """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
         index knows it (the shared stemmer folds plurals only); the word itself counts too."""
-        if not word.endswith("ed"):
+        if not word.endswith("ed") and word not in IRREGULAR_PAST:
             return word
         return next((c for c in verb_forms(word) if c in self.index.postings and len(c) > 2), word)
 
@@ -267,7 +274,10 @@ class QueryReader:
 
 
 def verb_forms(word: str) -> tuple[str, ...]:
-    """The plain forms a past or -ing form may have: signed -> sign, okayed -> okay, charging -> charge/charg."""
+    """The plain forms a past or -ing form may have: signed -> sign, okayed -> okay, charging -> charge/charg,
+    paid -> pay."""
+    if word in IRREGULAR_PAST:
+        return (IRREGULAR_PAST[word],)
     if word.endswith("ed") and len(word) > 4:
         return (word[:-1], word[:-2], word[:-3])
     if word.endswith("ing") and len(word) > 5:
