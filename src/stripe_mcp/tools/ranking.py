@@ -121,7 +121,7 @@ class SearchIndex:
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or resource in self.referred[name]:
+                if acts or any(ref in self.referred[name] for ref in resource_names(resource)):
                     score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
                     score *= GET_PREFERENCE
@@ -146,3 +146,10 @@ def referred_by(argument: str) -> set[str]:
     payment method's (and a method's, which no id names)."""
     parts = argument.removesuffix("_id").split("_")
     return {argument} | {"_".join(parts[start:]) for start in range(len(parts))}
+
+
+def resource_names(resource: str) -> list[str]:
+    """What an argument may call an object: its resource, or its resource's last words (an issuing_cardholder is a
+    cardholder, a terminal_location a location)."""
+    parts = resource.split("_")
+    return ["_".join(parts[start:]) for start in range(len(parts))]
