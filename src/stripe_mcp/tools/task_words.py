@@ -32,7 +32,7 @@ BASIC_KINDS = frozenset(KINDS) - {"custom"}  # a custom tool's action is its own
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
-PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
+PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|have|has|had)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
 # What a thing is done with: from the preposition to the next one or the end of the clause.
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 AMOUNT = re.compile(
@@ -135,7 +135,8 @@ class QueryReader:
         describing |= {w for before, w in pairs if w.endswith("ing") and before in self.object_words}
         if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
             describing.add("new")  # "any new chargebacks": which ones, not to create one
-        # "endpoints that are set up", "invoices that were paid": after a form of be, a verb says what state
+        # "endpoints that are set up", "invoices that were paid", "cards they have saved": after a form of be or
+        # have, a verb says what state things are in
         passive = {stem(w) for match in PASSIVE.findall(text) for w in match if w} - self.own_object_words
         words += [base for word in words if (base := self._base_form(word)) not in (word, *words)]
         describing |= {self._base_form(word) for word in describing}  # the bag keeps "refund" of "refunded"
@@ -251,7 +252,7 @@ class QueryReader:
     def _base_form(self, word: str) -> str:
         """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
         index knows it (the shared stemmer folds plurals only); the word itself counts too."""
-        if not word.endswith("ed") and word not in IRREGULAR_PAST:
+        if not word.endswith("ed"):
             return word
         return next((c for c in verb_forms(word) if c in self.index.postings and len(c) > 2), word)
 
