@@ -210,6 +210,8 @@ class QueryReader:
                 actions["list"] = 1.0
             elif LOOK_WORDS & set(words) or (id_words and QUESTION_WORDS & set(words)):
                 actions["get"] = 1.0
+                if not id_words:  # "what's the price of the Pro plan": with no id to get, a list answers it too
+                    actions["list"] = 1.0
         return actions
 
     def _named(self, words: list[str], describing: AbstractSet[str] = frozenset()) -> set[str]:
