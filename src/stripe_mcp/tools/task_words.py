@@ -50,6 +50,7 @@ IRREGULAR_PAST = {
     "paid": "pay", "sent": "send", "made": "make", "bought": "buy", "took": "take", "taken": "take", "gave": "give",
     "given": "give", "sold": "sell", "spent": "spend", "lost": "lose", "won": "win", "got": "get", "began": "begin",
 }  # fmt: skip
+MIN_SPELLED = 6  # shorter words are too near other words to correct ("right" is no "fight", "cart" no "card")
 PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
 PHONE_WORDS = ("customer", "phone")  # and a phone number a customer to search for
@@ -113,6 +114,13 @@ class QueryReader:
         self.nouns = by_first_word(index.nouns)
         self.verbs = by_first_word(index.verbs)
         self.verb_pairs = frozenset(phrase for phrase in index.verbs if len(phrase) == 2)
+        self.misspelt: dict[str, set[str]] = {}
+        """An object word and each form of it with one letter dropped -> the object words it may be meant for
+        ("custmer", "subscripton"): a word one letter off shares one of them."""
+        for word in self.object_words:
+            if len(word) >= MIN_SPELLED:
+                for form in (word, *deletions(word)):
+                    self.misspelt.setdefault(form, set()).add(word)
 
     def read(self, query: str) -> QueryWords:
         query = EVENT_TYPE.sub(self._event_type, URL.sub(" url ", query))
@@ -121,7 +129,7 @@ class QueryReader:
         id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
         has_email = bool(EMAIL.search(query))
         text = SNAKE_WORD.sub(self._snake_word, EMAIL.sub(" ", STRIPE_ID.sub(" ", query)).lower())
-        words = self._compounds(terms(text))
+        words = self._compounds([self._spelled(word) for word in terms(text)])
         implied = [w for w in EMAIL_WORDS if has_email and w not in words]
         implied += [w for w in PHONE_WORDS if has_phone and w not in words and w not in implied]
         for resource in sorted(id_resources):
@@ -251,6 +259,15 @@ class QueryReader:
         words = " ".join(terms(match[0]))
         return words if any(words in resource for resource in self.resources) else " "
 
+    def _spelled(self, word: str) -> str:
+        """A word the index does not know, one letter away from exactly one object word, is that word: "custmer",
+        "refnd" stay unread otherwise. Names and other unknown words are left as they are."""
+        if len(word) < MIN_SPELLED or word in self.index.postings:
+            return word
+        near = {meant for form in (word, *deletions(word)) for meant in self.misspelt.get(form, ())}
+        near = {meant for meant in near if one_letter_off(word, meant)}
+        return next(iter(near)) if len(near) == 1 else word
+
     def _base_form(self, word: str) -> str:
         """charged -> charge, refunded -> refund, cancelled -> cancel: the plain form of a past participle, when the
         index knows it (the shared stemmer folds plurals only); the word itself counts too."""
@@ -286,6 +303,21 @@ def verb_forms(word: str) -> tuple[str, ...]:
     if word.endswith("ing") and len(word) > 5:
         return (word[:-3], word[:-3] + "e", word[:-4])
     return ()
+
+
+def deletions(word: str) -> list[str]:
+    """The word with each one of its letters dropped."""
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+def one_letter_off(word: str, meant: str) -> bool:
+    """One letter dropped, added or changed, or two neighbours swapped ("trader" is two letters off "reader")."""
+    if len(word) == len(meant):
+        differ = [i for i, (a, b) in enumerate(zip(word, meant, strict=True)) if a != b]
+        swapped = len(differ) == 2 and differ[1] == differ[0] + 1 and word[differ[0]] == meant[differ[1]]
+        return len(differ) == 1 or (swapped and word[differ[1]] == meant[differ[0]])
+    short, long = sorted((word, meant), key=len)
+    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def by_first_word(
