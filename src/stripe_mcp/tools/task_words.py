@@ -207,13 +207,15 @@ class QueryReader:
             actions["create"] = max(actions.get("create", 0.0), 1.0)
         if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
             actions["get"] = actions["search"]
+        # "who holds card ic_1": a verb follows who
+        after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
+        plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
+        # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
+        phrased = {w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase}
+        plurals = [p for p in plurals if p in self.object_words or p in phrased]
+        if not id_words and plurals and "get" in actions:  # "pull up the checkout sessions": no id to get one by
+            actions["list"] = max(actions.get("list", 0.0), actions["get"])
         if not BASIC_KINDS & actions.keys():
-            # "who holds card ic_1": a verb follows who
-            after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
-            plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
-            # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
-            phrased = {w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase}
-            plurals = [p for p in plurals if p in self.object_words or p in phrased]
             if any(not self._named([p]) & id_words for p in plurals):
                 actions["list"] = 1.0
             elif LOOK_WORDS & set(words) or (id_words and QUESTION_WORDS & set(words)):
