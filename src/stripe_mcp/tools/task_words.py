@@ -39,6 +39,8 @@ AMOUNT = re.compile(
     r"[$€£]\s?\d[\d,.]*[km]?\b|\b\d[\d,.]*\s?[km]?\s?(?:dollars?|euros?|pounds?|bucks|usd|eur|gbp|cents?)\b", re.I
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# "from now on" is all stopwords: one word for it, which the thesaurus knows as asking for a change
+FROM_NOW_ON = re.compile(r"\bfrom now on\b", re.I)
 URL = re.compile(r"\bhttps?://\S+", re.I)  # a URL is a URL (of a webhook, a redirect), not the words of its host
 # A Stripe event type names the event, not its object or its verb: invoice.paid, customer.subscription.created.
 EVENT_TYPE = re.compile(r"(?<![\w@.-])([a-z_]+)(?:\.[a-z_]+)+(?![\w@.-])")
@@ -123,7 +125,7 @@ class QueryReader:
                     self.misspelt.setdefault(form, set()).add(word)
 
     def read(self, query: str) -> QueryWords:
-        query = EVENT_TYPE.sub(self._event_type, URL.sub(" url ", query))
+        query = EVENT_TYPE.sub(self._event_type, URL.sub(" url ", FROM_NOW_ON.sub(" henceforth ", query)))
         has_phone = bool(PHONE.search(query))
         query = AMOUNT.sub(" money ", PHONE.sub(" ", query))  # "send $300", "15 euros": an amount is money
         id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
