@@ -23,6 +23,10 @@ MANY_WORDS = frozenset(
 WHICH_WORDS = frozenset({"which", "who", "whose"})
 NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
 SHARE_OF = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|ratio) of\b")  # "what share of refunds"
+# The rate of an outcome over all payments, refunds, subscriptions ...: "refund rate", "churn rate"
+OUTCOME_RATE = re.compile(
+    r"\b(?:refund|dispute|chargeback|churn|failure|decline|success|conversion|cancellation|approval|renewal) rates?\b"
+)
 HOW_MUCH = re.compile(r"\bhow much\b")  # "how much is tied up in chargebacks": a sum, over a plural
 # Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons"); a question word
 # asks about the object an id names ("which customer is sub_1 billed to"), not without one ("when will it arrive").
@@ -197,7 +201,8 @@ class QueryReader:
         sum_of_plural = HOW_MUCH.search(text) and any(
             token.endswith("s") and stem(token) != token and stem(token) in self.object_words for token in tokens
         )
-        return bool(MANY_WORDS & said) or which or bool(NUMBER_OF.search(text) or SHARE_OF.search(text) or sum_of_plural)
+        counted = NUMBER_OF.search(text) or SHARE_OF.search(text) or OUTCOME_RATE.search(text) or sum_of_plural
+        return bool(MANY_WORDS & said) or which or bool(counted)
 
     def _asked(self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
