@@ -58,6 +58,10 @@ IRREGULAR_PAST = {
 }  # fmt: skip
 MIN_SPELLED = 6  # shorter words are too near other words to correct ("right" is no "fight", "cart" no "card")
 PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
+# A code customers type, in capitals with figures: SAVE15, HOLIDAY10 (not VAT, ACH, nor a tax number's long figures);
+# with the word before it, which may say what it is the id of ("coupon HOLIDAY10").
+CODE = re.compile(r"(?:\b(\w+)\W+)?\b[A-Z]{2,}[0-9]{1,3}\b")
+CODE_WORDS = ("promotion", "code")
 EMAIL_WORDS = ("customer", "email")  # an e-mail address alone is a customer to look up by it
 PHONE_WORDS = ("customer", "phone")  # and a phone number a customer to search for
 
@@ -131,6 +135,7 @@ class QueryReader:
     def read(self, query: str) -> QueryWords:
         query = EVENT_TYPE.sub(self._event_type, URL.sub(" url ", FROM_NOW_ON.sub(" henceforth ", query)))
         has_phone = bool(PHONE.search(query))
+        has_code = any(not before or stem(before.lower()) not in self.object_words for before in CODE.findall(query))
         query = AMOUNT.sub(" money ", PHONE.sub(" ", query))  # "send $300", "15 euros": an amount is money
         id_resources = frozenset(ID_PREFIXES[p].resource for p in STRIPE_ID.findall(query) if p in ID_PREFIXES)
         has_email = bool(EMAIL.search(query))
@@ -138,6 +143,7 @@ class QueryReader:
         words = self._compounds([self._spelled(word) for word in terms(text)])
         implied = [w for w in EMAIL_WORDS if has_email and w not in words]
         implied += [w for w in PHONE_WORDS if has_phone and w not in words and w not in implied]
+        implied += [w for w in CODE_WORDS if has_code and w not in words]
         for resource in sorted(id_resources):
             own = [w for w in terms(resource) if w not in words]
             implied += own + bigrams(own)
@@ -158,6 +164,7 @@ class QueryReader:
         id_words = {w for resource in id_resources for w in terms(resource)}
         named = self._objects_named(words, query, id_resources, describing)
         named |= {"customer"} if has_email or has_phone else set()
+        named |= set(CODE_WORDS) if has_code else set()
         tokens = re.findall(r"[a-z]+", text)
         actions = self._asked(words, tokens, id_words, describing | passive)
         if has_phone:  # a customer is found by phone only by a search
