@@ -150,7 +150,9 @@ class QueryReader:
         # "failed payments", "refunded charges": a past participle before an object says which ones, not what to do
         # or which object: it names no action and no object of its own
         pairs = list(zip(words, words[1:], strict=False))
-        describing = {w for w, after in pairs if (w.endswith("ed") or w in IRREGULAR_PAST) and after in self.object_words}
+        describing = {
+            w for w, after in pairs if (w.endswith("ed") or w in IRREGULAR_PAST) and after in self.object_words
+        }
         # "cards ending in 4242", "invoices pending": an -ing form after an object says which ones, too
         describing |= {w for before, w in pairs if w.endswith("ing") and before in self.object_words}
         if any(stem(plural) in self.object_words for plural in NEW_PLURAL.findall(text)):
@@ -225,7 +227,9 @@ class QueryReader:
         after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
         plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
         # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
-        phrased = {w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase}
+        phrased = {
+            w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase
+        }
         plurals = [p for p in plurals if p in self.object_words or p in phrased]
         if not id_words and plurals and "get" in actions:  # "pull up the checkout sessions": no id to get one by
             actions["list"] = max(actions.get("list", 0.0), actions["get"])
@@ -300,7 +304,11 @@ class QueryReader:
             # Unless the index knows them as two words too: "payment method", not the "PaymentMethod" of a text; or
             # as a verb: "set up a webhook" creates one, no setup intent.
             two = f"{words[index]} {words[index + 1]}" if pair else ""
-            if pair in self.index.postings and two not in self.index.postings and tuple(two.split()) not in self.verb_pairs:
+            if (
+                pair in self.index.postings
+                and two not in self.index.postings
+                and tuple(two.split()) not in self.verb_pairs
+            ):
                 joined.append(pair)
                 index += 2
             else:
