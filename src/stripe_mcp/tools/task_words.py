@@ -20,6 +20,8 @@ from stripe_mcp.tools.filters import KINDS
 MANY_WORDS = frozenset(
     stem(w) for w in "many count total sum average mean largest biggest smallest highest lowest top per".split()
 ) | {"add up", "tally up"}
+# The business's figures, each a sum over many objects: monthly recurring revenue, gross volume, churn ...
+METRIC_WORDS = frozenset("mrr arr revenue gmv volume churn ltv arpu ratio turnover".split())
 WHICH_WORDS = frozenset({"which", "who", "whose"})
 NUMBER_OF = re.compile(r"\bnumber of\b")  # "number of invoices", not "phone number"
 SHARE_OF = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|ratio) of\b")  # "what share of refunds"
@@ -211,7 +213,7 @@ class QueryReader:
             token.endswith("s") and stem(token) != token and stem(token) in self.object_words for token in tokens
         )
         counted = NUMBER_OF.search(text) or SHARE_OF.search(text) or OUTCOME_RATE.search(text) or sum_of_plural
-        return bool(MANY_WORDS & said) or which or bool(counted)
+        return bool((MANY_WORDS | METRIC_WORDS) & said) or which or bool(counted)
 
     def _asked(self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str]) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
