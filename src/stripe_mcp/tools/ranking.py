@@ -112,6 +112,7 @@ class SearchIndex:
             for name in self.doers.get(action, ()):
                 asked[name] = max(asked.get(name, 0.0), strength)
         objects, named = self.index.objects, words.named
+        called = {resource: frozenset(resource_names(resource)) for resource in words.id_resources}
         for name in list(scores):
             tool = self.registry.tools[name]
             own = objects[name]
@@ -121,7 +122,7 @@ class SearchIndex:
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or any(ref in self.referred[name] for ref in resource_names(resource)):
+                if acts or not called[resource].isdisjoint(self.referred[name]):
                     score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
                     score *= GET_PREFERENCE
