@@ -37,6 +37,10 @@ QUESTION_WORDS = frozenset({"which", "who", "whose", "when"})
 BASIC_KINDS = frozenset(KINDS) - {"custom"}  # a custom tool's action is its own verb: capture, void ...
 # A query that opens with one of these uses it as a verb: "Refund ch_1", "Transfer funds to ...", "Charge a customer".
 IMPERATIVE_NOUNS = frozenset({"refund", "transfer", "charge", "payout", "invoice", "bill", "pay"})
+POLITE_WORDS = frozenset({"please", "pls", "kindly", "just", "now", "so", "ok", "okay", "hi", "hey"})
+PLURALS = frozenset({"people"})  # a plural without its s
+# A plural after a number is a quantity ("five seats", "3 people", "two more licenses"), not a list to see.
+COUNTED = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several|more|fewer) (\w+)")
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
 PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|have|has|had)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
 # What a thing is done with: from the preposition to the next one or the end of the clause.
@@ -170,7 +174,7 @@ class QueryReader:
         named |= {"customer"} if has_email or has_phone else set()
         named |= set(CODE_WORDS) if has_code else set()
         tokens = re.findall(r"[a-z]+", text)
-        actions = self._asked(words, tokens, id_words, describing | passive)
+        actions = self._asked(words, tokens, id_words, describing | passive, set(COUNTED.findall(text)))
         if has_phone:  # a customer is found by phone only by a search
             actions["search"] = max(actions.get("search", 0.0), 1.0)
         return QueryWords(
@@ -215,19 +219,25 @@ class QueryReader:
         counted = NUMBER_OF.search(text) or SHARE_OF.search(text) or OUTCOME_RATE.search(text) or sum_of_plural
         return bool((MANY_WORDS | METRIC_WORDS) & said) or which or bool(counted)
 
-    def _asked(self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str]) -> dict[str, float]:
+    def _asked(
+        self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str], counted: set[str]
+    ) -> dict[str, float]:
         """The actions the words ask for; without a verb, what the shape of the query asks: a list for a plural
         ("subscriptions of customer cus_42", "what coupons do we have"), unless it is of the object an id names
         ("five seats on sub_42"); to look at one object for a word of looking ("what", "see")."""
         actions = self._actions([w for w in words if w not in LOOK_WORDS], describing)
-        first = next((w for w in tokens if w not in STOPWORDS), "")
-        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1"
+        first = next((w for w in tokens if w not in POLITE_WORDS), "")
+        if first in IMPERATIVE_NOUNS:  # "Refund ch_1", not "Refunds of ch_1" nor "the refund of fr_1"
             actions["create"] = max(actions.get("create", 0.0), 1.0)
         if id_words and "search" in actions and "get" not in actions:  # "look up pi_1": by its id, get it
             actions["get"] = actions["search"]
         # "who holds card ic_1": a verb follows who
         after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
-        plurals = [stem(w) for i, w in enumerate(tokens) if w.endswith("s") and stem(w) != w and i not in after_who]
+        plurals = [
+            stem(w)
+            for i, w in enumerate(tokens)
+            if (w in PLURALS or stem(w) != w) and i not in after_who and w not in counted
+        ]
         # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
         phrased = {
             w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase
