@@ -42,7 +42,7 @@ PLURALS = frozenset({"people"})  # a plural without its s
 # A plural after a number is a quantity ("five seats", "3 people", "two more licenses"), not a list to see.
 COUNTED = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several|more|fewer) (\w+)")
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
-PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|have|has|had)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
+PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|have|has|had|ve)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
 # What a thing is done with: from the preposition to the next one or the end of the clause.
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 AMOUNT = re.compile(
