@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_mcp.search.terms import STOPWORDS, bigrams, stem, terms
+from stripe_mcp.search.terms import bigrams, stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.filters import KINDS
 
@@ -42,7 +42,9 @@ PLURALS = frozenset({"people"})  # a plural without its s
 # A plural after a number is a quantity ("five seats", "3 people", "two more licenses"), not a list to see.
 COUNTED = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several|more|fewer) (\w+)")
 NEW_PLURAL = re.compile(r"\bnew (\w+s)\b")
-PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|have|has|had|ve)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?")
+PASSIVE = re.compile(
+    r"\b(?:is|are|was|were|been|being|have|has|had|ve)\s+(?:\w+ly\s+)?(\w+)(?:\s+(up|out|off|back)\b)?"
+)
 # What a thing is done with: from the preposition to the next one or the end of the clause.
 MEANS = re.compile(r"\b(?:with|using|via)\b(.*?)(?=\b(?:to|for|on|in|at|from|as|and|so|but|of)\b|[,.;:!?]|$)", re.I)
 AMOUNT = re.compile(
@@ -233,20 +235,20 @@ class QueryReader:
             actions["get"] = actions["search"]
         # "who holds card ic_1": a verb follows who
         after_who = {i + 1 for i, token in enumerate(tokens) if token == "who"}
-        plurals = [
-            stem(w)
-            for i, w in enumerate(tokens)
-            if (w in PLURALS or stem(w) != w) and i not in after_who and w not in counted
-        ]
         # "refunds", "sales" of "sales tax"; not "says", "does" or the "times" of no phrase the query holds
         phrased = {
             w for word in words for phrase, _ in self.nouns.get(word, ()) if phrase <= set(words) for w in phrase
         }
-        plurals = [p for p in plurals if p in self.object_words or p in phrased]
+        plurals = [  # each with the object word before it: "bank accounts" are no Connect accounts
+            [stem(before), stem(w)] if (before := tokens[i - 1] if i else "") in self.object_words else [stem(w)]
+            for i, w in enumerate(tokens)
+            if (w in PLURALS or stem(w) != w) and i not in after_who and w not in counted
+            if stem(w) in self.object_words or stem(w) in phrased
+        ]
         if not id_words and plurals and "get" in actions:  # "pull up the checkout sessions": no id to get one by
             actions["list"] = max(actions.get("list", 0.0), actions["get"])
         if not BASIC_KINDS & actions.keys():
-            if any(not self._named([p]) & id_words for p in plurals):
+            if any(not self._named(plural) <= id_words for plural in plurals):
                 actions["list"] = 1.0
             elif LOOK_WORDS & set(words) or (id_words and QUESTION_WORDS & set(words)):
                 actions["get"] = 1.0
