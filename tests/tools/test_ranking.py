@@ -244,3 +244,18 @@ def test_another_objects_word_in_a_phrase_points_at_the_phrase_only() -> None:
     postings = INDEX.index.postings
     assert "get_single_stripe_customer_by_id" in {name for name, _ in postings["default card"]}
     assert "get_single_stripe_customer_by_id" not in {name for name, _ in postings["card"]}
+
+
+def test_a_plural_is_read_with_the_object_word_before_it() -> None:
+    assert INDEX.read("Bank accounts of acct_1Ba5Nk").kinds == {"list"}  # bank accounts, no Connect accounts
+    assert INDEX.read("Give me the people on acct_1Pp0Le").kinds == {"list"}  # a plural without its s
+    assert "list" not in INDEX.read("Ten seats for cus_1Ten on the Enterprise plan").kinds  # a quantity
+
+
+def test_a_noun_that_may_be_a_verb_is_one_only_first() -> None:
+    assert "create" in INDEX.read("Please refund ch_3Plz").kinds
+    assert "create" not in INDEX.read("The refund of an application fee fr_1Af1Rf").kinds
+
+
+def test_a_perfect_tense_describes() -> None:
+    assert INDEX.read("All company cards we've issued").kinds == {"list"}
