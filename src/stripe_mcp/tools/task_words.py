@@ -18,7 +18,8 @@ from stripe_mcp.tools.filters import KINDS
 # Words of questions about many objects at once (how many, in total, the largest ...): query_stripe's; and which,
 # who, whose opening a query or following a plural ("customers who ...", not "a user to prove who they are").
 MANY_WORDS = frozenset(
-    stem(w) for w in "many count total sum average mean largest biggest smallest highest lowest top per".split()
+    stem(w)
+    for w in "many count total sum average mean largest biggest smallest highest lowest top per overall altogether".split()
 ) | {"add up", "tally up"}
 # The business's figures, each a sum over many objects: monthly recurring revenue, gross volume, churn ...
 METRIC_WORDS = frozenset("mrr arr revenue gmv volume churn ltv arpu ratio turnover".split())
@@ -215,8 +216,11 @@ class QueryReader:
             and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
             for i, token in enumerate(tokens)
         )
+        # "how much is tied up in chargebacks", "how much have we refunded": a sum over a plural or a past act
         sum_of_plural = HOW_MUCH.search(text) and any(
-            token.endswith("s") and stem(token) != token and stem(token) in self.object_words for token in tokens
+            (stem(token) != token and stem(token) in self.object_words)
+            or (token.endswith("ed") and self._base_form(token) in self.own_object_words)
+            for token in tokens
         )
         counted = NUMBER_OF.search(text) or SHARE_OF.search(text) or OUTCOME_RATE.search(text) or sum_of_plural
         return bool((MANY_WORDS | METRIC_WORDS) & said) or which or bool(counted)
