@@ -140,6 +140,8 @@ def test_looking_up_an_object_by_its_id_gets_it() -> None:
         ("How much money is tied up in open chargebacks", True),  # how much, over a plural
         ("How much cash is available to withdraw", False),  # over no plural: the balance
         ("What's our refund rate this quarter", True),
+        ("How much have we refunded overall this year", True),  # a sum over a past act
+        ("What's our MRR right now", True),
     ],
 )
 def test_a_question_about_many_objects_is_told_from_a_word_in_passing(query: str, about_many: bool) -> None:
