@@ -1,7 +1,10 @@
 """What a task in plain words says, read against the discovery index's vocabulary: its terms, the objects it
 names (its words, the everyday nouns of the thesaurus, its ids; not what a thing is done with), the actions it asks
 for (the everyday verbs, or the shape of the query: a plural, "what", an opening "Refund ..."), an e-mail address.
-tools/ranking.py scores the tools with it.
+Before the words: a URL, an event type (invoice.paid), a phone number (a customer to search for), a code in
+capitals (SAVE15, a promotion code) and an amount are read for what they are; a word one letter off one object
+word is that word. Words that say which ones or what state ("failed payments", "cards ending in", "endpoints that
+are set up") ask for no action. tools/ranking.py scores the tools with it.
 """
 
 from __future__ import annotations
