@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,11 @@ class Thesaurus:
     kinds: Concepts = ()
     """Words that ask for a kind of tool (list, get, ...): read as an action only, never indexed as a tool's words."""
 
+    @cached_property
+    def objects(self) -> frozenset[str]:
+        """Every word of a Stripe concept the nouns name ("card" of "issuing card", "payment" of "payment intent")."""
+        return frozenset(word for concept, _ in self.nouns for word in concept)
+
     @classmethod
     def load(cls, path: Path = THESAURUS) -> Thesaurus:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -85,8 +91,11 @@ class Thesaurus:
                     continue
                 strength = SYNONYM_WEIGHT * min(weights.get(term, 0.0) for term in concept)
                 for phrase in phrases:
-                    # A word of the tool's own name ("customer" in "customer credit") already weighs what it should.
-                    for word in [*(w for w in phrase if w not in name_terms), *bigrams(list(phrase))]:
+                    # A word of the tool's own name ("customer" in "customer credit") already weighs what it should;
+                    # a word of a phrase that is another object ("card" of a customer's "default card") is that
+                    # object's, and only the whole phrase points here.
+                    alone = [w for w in phrase if w not in name_terms and (len(phrase) == 1 or w not in self.objects)]
+                    for word in [*alone, *bigrams(list(phrase))]:
                         share = PHRASE_SHARE if " " in word else 1.0 if len(phrase) == 1 else 1 / len(phrase)
                         found[word] = max(found.get(word, 0.0), strength * share)
         return found

@@ -33,8 +33,8 @@ ID_BOOST = 1.4  # for a tool that acts on the object an id names, or refers to i
 ACTION_BOOST = 0.4  # per unit of how strongly the query's words ask for the tool's action (a phrase 1.5, a word 1)
 OBJECT_FLOOR = 0.3  # a tool whose object the query does not name keeps this share of its score
 # Actions that end an object, each in its own way: asking for one asks, less, for the others, since an object
-# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired).
-ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire"}),)
+# offers only some of them (a coupon is deleted, an invoice voided, a checkout session expired, a card detached).
+ACTION_FAMILIES = (frozenset({"delete", "cancel", "void", "expire", "detach"}),)
 FAMILY_SHARE = 0.5
 GET_PREFERENCE = 1.15  # an id and no verb: to look at the object rather than change it
 IMPLIED_WEIGHT = 0.7  # the words an id or an e-mail implies ("payment intent" for pi_...), beside the query's own
@@ -112,6 +112,7 @@ class SearchIndex:
             for name in self.doers.get(action, ()):
                 asked[name] = max(asked.get(name, 0.0), strength)
         objects, named = self.index.objects, words.named
+        called = {resource: frozenset(resource_names(resource)) for resource in words.id_resources}
         for name in list(scores):
             tool = self.registry.tools[name]
             own = objects[name]
@@ -121,7 +122,7 @@ class SearchIndex:
             for resource in words.id_resources:
                 # An id names the object to act on, or the object a new one refers to.
                 acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or resource in self.referred[name]:
+                if acts or not called[resource].isdisjoint(self.referred[name]):
                     score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
                     score *= GET_PREFERENCE
@@ -146,3 +147,10 @@ def referred_by(argument: str) -> set[str]:
     payment method's (and a method's, which no id names)."""
     parts = argument.removesuffix("_id").split("_")
     return {argument} | {"_".join(parts[start:]) for start in range(len(parts))}
+
+
+def resource_names(resource: str) -> list[str]:
+    """What an argument may call an object: its resource, or its resource's last words (an issuing_cardholder is a
+    cardholder, a terminal_location a location)."""
+    parts = resource.split("_")
+    return ["_".join(parts[start:]) for start in range(len(parts))]
