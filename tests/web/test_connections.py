@@ -11,7 +11,13 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from stripe_mcp.web.connections import MAX_HEADER_BYTES, ConnectionGuard, ConnectionLimits, GuardedProtocol
+from stripe_mcp.web.connections import (
+    MAX_HEADER_BYTES,
+    ConnectionGuard,
+    ConnectionLimits,
+    GuardedProtocol,
+    HeadWithBody,
+)
 
 
 class Transport(asyncio.Transport):
@@ -116,6 +122,15 @@ async def test_a_streamed_head_leaves_before_its_first_chunk() -> None:
     assert statuses(transport) == [b"200"] and b"data:" not in transport.sent  # the client knows it has a stream
     await asyncio.sleep(0.1)
     assert b"data: 1" in transport.sent
+
+
+async def test_a_held_head_is_dropped_when_its_client_has_gone() -> None:
+    transport = Transport()
+    writer = HeadWithBody(transport, asyncio.get_running_loop())
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
+    transport.close()  # the connection was lost before the turn ended
+    await settle()
+    assert transport.writes == []
 
 
 async def test_headers_that_never_end_get_431() -> None:

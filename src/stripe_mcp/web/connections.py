@@ -204,8 +204,8 @@ class HeadWithBody:
         self._transport.write(data)
 
     def flush(self) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():  # the client may have gone since
             self._transport.write(head)
 
     def close(self) -> None:
