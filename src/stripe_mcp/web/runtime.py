@@ -315,17 +315,23 @@ def not_found() -> JSONResponse:
 async def open_runtime(settings: Settings, keys: KeyBox | None) -> Runtime:
     """Open the store (checking that `keys` decrypt what it holds), the tools and the Stripe client."""
     registry = Registry(settings.generated_package, max_loaded_modules=settings.loaded_tools)
-    store = open_store(settings.store_url)
-    try:
-        await check_store_keys(store, settings.store_url, keys)  # refuses a store these keys cannot open
-    except BaseException:
-        await store.close()
-        raise
+    store = await open_checked_store(settings.store_url, keys)
     upstream = Upstream(settings.stripe_base_url, timeout=Timeouts(settings.upstream_timeout, connect=5.0))
     runtime = Runtime(settings, registry, store, keys, upstream)
     if settings.default_api_key and keys is not None:
         runtime.default_url = await runtime.ensure_default_server(keys, settings.default_api_key)
     return runtime
+
+
+async def open_checked_store(store_url: str, keys: KeyBox | None) -> Store:
+    """The store, once `keys` are known to decrypt what it holds (refused otherwise, the store closed)."""
+    store = open_store(store_url)
+    try:
+        await check_store_keys(store, store_url, keys)
+    except BaseException:
+        await store.close()
+        raise
+    return store
 
 
 async def close_runtime(runtime: Runtime) -> None:
@@ -339,8 +345,5 @@ async def close_runtime(runtime: Runtime) -> None:
 async def preflight(settings: Settings) -> None:
     """Open the store and check the keys against it once, so that a bad store or key fails before the server
     starts listening. (The tools are read once, when the server opens its runtime.)"""
-    store = open_store(settings.store_url)
-    try:
-        await check_store_keys(store, settings.store_url, encryption_keys(settings.store_url))
-    finally:
-        await store.close()
+    store = await open_checked_store(settings.store_url, encryption_keys(settings.store_url))
+    await store.close()
