@@ -128,15 +128,15 @@ def _finite_float(text: str) -> float:
     return number
 
 
+_PAGE_KEYS = frozenset({"result", "next_cursor"})
+
+
 def lean_result(structured: dict[str, Any]) -> dict[str, Any]:
     """Without nulls and empty collections, except a page's own `result` and `next_cursor` (as it is)."""
     lean = _without_empty(structured, keep=_PAGE_KEYS)
     if "next_cursor" in structured:
         lean["next_cursor"] = structured["next_cursor"]
     return lean
-
-
-_PAGE_KEYS = frozenset({"result", "next_cursor"})
 
 
 def without_empty(value: Any) -> Any:
