@@ -145,8 +145,7 @@ class SearchIndex:
 def referred_by(argument: str) -> set[str]:
     """The objects whose ids an argument takes: customer and customer_id a customer's, default_payment_method a
     payment method's (and a method's, which no id names)."""
-    parts = argument.removesuffix("_id").split("_")
-    return {argument} | {"_".join(parts[start:]) for start in range(len(parts))}
+    return {argument, *resource_names(argument.removesuffix("_id"))}
 
 
 def resource_names(resource: str) -> list[str]:

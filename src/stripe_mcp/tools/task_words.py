@@ -362,7 +362,7 @@ def one_letter_off(word: str, meant: str) -> bool:
         swapped = len(differ) == 2 and differ[1] == differ[0] + 1 and word[differ[0]] == meant[differ[1]]
         return len(differ) == 1 or (swapped and word[differ[1]] == meant[differ[0]])
     short, long = sorted((word, meant), key=len)
-    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    return len(long) == len(short) + 1 and short in deletions(long)
 
 
 def by_first_word(
