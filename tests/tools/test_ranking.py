@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_mcp.tools.ranking import SearchIndex, referred_by, resource_names
+from stripe_mcp.search.objects import referred_by, resource_names
+from stripe_mcp.search.terms import one_letter_off
+from stripe_mcp.tools.ranking import SearchIndex
 from stripe_mcp.tools.registry import Registry
-from stripe_mcp.tools.task_words import one_letter_off, verb_forms
+from stripe_mcp.tools.task_words import verb_forms
 
 REGISTRY = Registry()
 INDEX = SearchIndex(REGISTRY)
@@ -261,3 +263,12 @@ def test_a_noun_that_may_be_a_verb_is_one_only_first() -> None:
 
 def test_a_perfect_tense_describes() -> None:
     assert INDEX.read("All company cards we've issued").kinds == {"list"}
+
+
+def test_an_id_points_at_a_tool_that_takes_it_one_level_down_but_not_at_making_one_of_its_kind() -> None:
+    assert "default_payment_method" in INDEX.index.references["update_a_stripe_customer_by_id"]
+    top = [name for name, _ in INDEX.search("Make pm_1Def the card we bill by default for cus_1Def", REGISTRY.tools, 3)]
+    assert "update_a_stripe_customer_by_id" in top
+    # create_invoice takes from_invoice, yet in_4 is the invoice to look at, not one to make a new one from
+    top = [name for name, _ in INDEX.search("Find invoice in_4Find", REGISTRY.tools, 3)]
+    assert "get_single_stripe_invoice_by_id" in top and "create_a_stripe_invoice" not in top

@@ -1,24 +1,28 @@
 """The discovery index: which words point at which tool, weighted, built once at generation time.
 
-The runtime (tools/discovery.py) only adds up these weights for a query's words, so ranking is
-offline, deterministic and takes microseconds. The tokenizer is the runtime's own, so both sides
+The runtime (tools/ranking.py) only adds up these weights for a query's words, so ranking is
+offline, deterministic and takes under a millisecond. The tokenizer is the runtime's own, so both sides
 always split words alike.
 
 A tool is indexed under the words of its name, resource, tags, arguments and description, the
-description of the object it returns ("a customer of your business"), and the everyday words of
-thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes). An update tool is
+description of the object it returns ("a customer of your business"), the everyday words of
+thesaurus.yaml for the Stripe concepts its name holds ("chargeback" for disputes), and the words of the tasks in
+plain words that asked_as.yaml holds for it ("customer says she was charged twice"). An update tool is
 also indexed, lightly, under what its arguments' descriptions say, since a change is often asked for by
 the field it sets ("paused" for a subscription's pause_collection). A deprecated tool weighs less than
 its successor, so it ranks below it.
 
 Beside the weighted terms, the index holds what the runtime scales a tool's sum by: each tool's object (the
 words of its resource) and actions (its kind, the verb of its name, the thesaurus verbs its action holds), the
-objects the thesaurus' everyday nouns name and the actions its everyday verbs and kind words ask for.
+objects the thesaurus' everyday nouns name and the actions its everyday verbs and kind words ask for, and the
+arguments of each tool's arguments that take another object's id (an id in a query points at the tools that take it).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,9 +31,11 @@ from typing import Any
 import yaml
 
 from stripe_mcp.codegen.tool import Tool
-from stripe_mcp.search.terms import bigrams, idf, terms
+from stripe_mcp.search.objects import referred_by
+from stripe_mcp.search.terms import MIN_SPELLED, bigrams, idf, one_letter_off, terms
 
 THESAURUS = Path(__file__).resolve().parent / "thesaurus.yaml"
+ASKED_AS = Path(__file__).resolve().parent / "asked_as.yaml"
 # How much a word counts by where it appears in a tool.
 NAME_WEIGHT = 3.0
 RESOURCE_WEIGHT = 3.0
@@ -49,6 +55,13 @@ SYNONYM_WEIGHT = 0.6
 PHRASE_SHARE = 1.5
 """A whole everyday phrase ("money back") is strong evidence: it weighs more than the concept itself."""
 DEPRECATED_WEIGHT = 0.5
+ASKED_WEIGHT = 3.0
+"""A word of the tasks a tool is asked for by (asked_as.yaml), said by all of them; ASKED_SHARE_POWER flattens the
+share that do say it, since one task in ten saying "money back" is already good evidence."""
+ASKED_SHARE_POWER = 0.3
+# What a task names rather than says is no word of the tool's: an e-mail address, an id (cus_9Ab: a digit or a
+# capital after the prefix, unlike a field's snake_case name), an amount or a number.
+NAMED_VALUE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|\b[a-z]+(?:_[a-z]+)*_(?=\w*[0-9A-Z])\w+|[$€£]?\d[\d,.:]*\w*")
 
 
 Concepts = tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
@@ -68,6 +81,11 @@ class Thesaurus:
     def objects(self) -> frozenset[str]:
         """Every word of a Stripe concept the nouns name ("card" of "issuing card", "payment" of "payment intent")."""
         return frozenset(word for concept, _ in self.nouns for word in concept)
+
+    @cached_property
+    def kind_words(self) -> frozenset[str]:
+        """The single words that ask for a kind of tool ("find", "latest", "status")."""
+        return frozenset(phrase[0] for _, phrases in self.kinds for phrase in phrases if len(phrase) == 1)
 
     @classmethod
     def load(cls, path: Path = THESAURUS) -> Thesaurus:
@@ -106,6 +124,28 @@ def action_terms(tool: Tool) -> set[str]:
     which for a reviewed description is the plain verb (delete_a_stripe_subscription_by_id "Cancel ...")."""
     verb = tool.name.split("_stripe_", 1)[0]
     return set(terms(verb)) | set(terms(tool.description.split(" ", 1)[0]))
+
+
+def load_asked_as(path: Path = ASKED_AS) -> dict[str, list[str]]:
+    """Tool name -> tasks in plain words that it is the tool for."""
+    loaded: dict[str, list[str]] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return loaded
+
+
+def task_terms(task: str) -> list[str]:
+    return terms(NAMED_VALUE.sub(" ", task))
+
+
+def asked_terms(tasks: list[str], skipped: AbstractSet[str] = frozenset()) -> dict[str, float]:
+    """Each term of the tasks (a word, or two adjacent ones) -> the share of the tasks that say it; a term with a
+    skipped word is left out."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        words = task_terms(task)
+        for term in {*words, *bigrams(words)}:
+            if skipped.isdisjoint(term.split()):
+                counts[term] = counts.get(term, 0) + 1
+    return {term: count / len(tasks) for term, count in counts.items()}
 
 
 def tool_terms(tool: Tool, thesaurus: Thesaurus = Thesaurus()) -> dict[str, float]:
@@ -169,9 +209,48 @@ def object_words(tool: Tool) -> list[str]:
     return sorted(set(terms(tool.resource)))
 
 
-def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[str, Any]:
+def nested_references(tool: Tool, resources: AbstractSet[str]) -> list[str]:
+    """The arguments of a tool's arguments (one level down, in an object or a list's items) that take the id of one of
+    the resources: an update of a customer takes a payment method's in invoice_settings.default_payment_method. Not
+    its own resource's: an invoice's id in a query is the invoice to act on, not create_invoice's from_invoice."""
+    own = {argument.name for argument in tool.arguments}
+    found: set[str] = set()
+    for argument in tool.arguments:
+        schema = argument.schema
+        for part in (schema, schema.get("items"), *schema.get("anyOf", ())):
+            if isinstance(part, dict):
+                found.update(name for name in part.get("properties") or () if referred_by(name) & resources)
+    return sorted(name for name in found - own if tool.resource not in referred_by(name))
+
+
+def unasked_words(
+    own: dict[str, dict[str, float]], asked_as: dict[str, list[str]], thesaurus: Thesaurus, objects: AbstractSet[str]
+) -> frozenset[str]:
+    """Words of the asked tasks that are not indexed. Those that ask for a kind of tool ("look up", "find"): a query's
+    kind is read as its action, and they would pull a search tool over the get that a query with an id asks for.
+    And the typos ("custmer"): a word no tool's own text holds, one letter off an object word. Indexed, it would keep
+    discovery from reading a query's typo as that object word."""
+    vocabulary = {word for weights in own.values() for term in weights for word in term.split()}
+    said = {word for tasks in asked_as.values() for task in tasks for word in task_terms(task)}
+    typos = {
+        word
+        for word in said - vocabulary
+        if len(word) >= MIN_SPELLED and any(one_letter_off(word, meant) for meant in objects)
+    }
+    return thesaurus.kind_words | typos
+
+
+def build_index(
+    tools: list[Tool], thesaurus: Thesaurus | None = None, asked_as: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     thesaurus = Thesaurus.load() if thesaurus is None else thesaurus
+    asked_as = load_asked_as() if asked_as is None else asked_as
     own = {t.name: tool_terms(t, thesaurus) for t in tools}
+    objects = {word for t in tools for word in object_words(t)}
+    unasked = unasked_words(own, asked_as, thesaurus, objects)
+    for name, weights in own.items():
+        for term, share in asked_terms(asked_as.get(name, []), unasked).items():
+            weights[term] = weights.get(term, 0.0) + ASKED_WEIGHT * share**ASKED_SHARE_POWER
     # A deprecated tool's words ("balance history") point to its successor as strongly as to it, and the
     # deprecated one weighs half: whatever finds it finds its successor first.
     for tool in tools:
@@ -179,6 +258,7 @@ def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[s
             successor = own[tool.successor]
             for word, weight in own[tool.name].items():
                 successor[word] = max(successor.get(word, 0.0), weight)
+    resources = frozenset(t.resource for t in tools)
     per_tool = [
         {w: weight * DEPRECATED_WEIGHT for w, weight in own[t.name].items()} if t.deprecated else own[t.name]
         for t in tools
@@ -197,6 +277,7 @@ def build_index(tools: list[Tool], thesaurus: Thesaurus | None = None) -> dict[s
         "actions": [tool_actions(t, thesaurus) for t in tools],
         "nouns": noun_phrases(thesaurus),
         "verbs": verb_phrases(tools, thesaurus),
+        "references": {t.name: found for t in tools if (found := nested_references(t, resources))},
         "terms": dict(sorted(postings.items())),
     }
 
@@ -205,7 +286,7 @@ def index_text(index: dict[str, Any], mark: str) -> str:
     """One term per line, so that a spec update shows which words moved."""
     lines = [f'{{"$comment": {json.dumps(mark)},', f' "tools": {json.dumps(index["tools"])},']
     lines += [f' "{key}": {json.dumps(index[key])},' for key in ("objects", "actions")]
-    for key in ("nouns", "verbs"):
+    for key in ("nouns", "verbs", "references"):
         lines.append(f' "{key}": {{' + ",".join(f"\n  {json.dumps(k)}: {json.dumps(v)}" for k, v in index[key].items()))
         lines.append(" },")
     lines.append(' "terms": {')

@@ -13,6 +13,8 @@ STOPWORDS = frozenset(
     "from at as all stripe single please id how have has there their they them".split()
 )
 
+MIN_SPELLED = 6  # shorter words are too near other words to correct ("right" is no "fight", "cart" no "card")
+
 
 def stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
@@ -36,3 +38,18 @@ def idf(document_count: int, frequency: int) -> float:
 def bigrams(words: list[str]) -> list[str]:
     """Adjacent terms as one term ("money back", "setup intent"): phrases weigh more than their words apart."""
     return [f"{first} {second}" for first, second in zip(words, words[1:], strict=False)]
+
+
+def deletions(word: str) -> list[str]:
+    """The word with each one of its letters dropped."""
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+def one_letter_off(word: str, meant: str) -> bool:
+    """One letter dropped, added or changed, or two neighbours swapped ("trader" is two letters off "reader")."""
+    if len(word) == len(meant):
+        differ = [i for i, (a, b) in enumerate(zip(word, meant, strict=True)) if a != b]
+        swapped = len(differ) == 2 and differ[1] == differ[0] + 1 and word[differ[0]] == meant[differ[1]]
+        return len(differ) == 1 or (swapped and word[differ[1]] == meant[differ[0]])
+    short, long = sorted((word, meant), key=len)
+    return len(long) == len(short) + 1 and short in deletions(long)

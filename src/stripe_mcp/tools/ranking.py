@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
+from stripe_mcp.search.objects import referred_by, resource_names
 from stripe_mcp.search.terms import stem, terms
 from stripe_mcp.tools.query import tool as query_tool
 from stripe_mcp.tools.registry import Registry, ToolEntry
@@ -77,9 +78,13 @@ class SearchIndex:
 
     @cached_property
     def referred(self) -> dict[str, frozenset[str]]:
-        """Tool -> the objects whose ids its arguments take."""
+        """Tool -> the objects whose ids its arguments take, at the top or one level down (invoice_settings'
+        default_payment_method, the price of each of a subscription's items)."""
+        nested = self.index.references
         return {
-            name: frozenset(resource for argument in tool.arguments for resource in referred_by(argument))
+            name: frozenset(
+                resource for argument in (*tool.arguments, *nested.get(name, ())) for resource in referred_by(argument)
+            )
             for name, tool in self.registry.tools.items()
         }
 
@@ -120,9 +125,11 @@ class SearchIndex:
             score = scores[name] * (1 + ACTION_BOOST * asked.get(name, 0.0))
             score *= OBJECT_FLOOR + (1 - OBJECT_FLOOR) * share
             for resource in words.id_resources:
-                # An id names the object to act on, or the object a new one refers to.
-                acts = acts_on_it and tool.resource == resource and "id" in tool.arguments
-                if acts or not called[resource].isdisjoint(self.referred[name]):
+                # An id names the object to act on, or the object another one refers to (not one of its own kind
+                # that a new one is made from: in_1 is no invoice to create, though create_invoice takes from_invoice).
+                own_kind = tool.resource == resource
+                acts = acts_on_it and own_kind and "id" in tool.arguments
+                if acts or (not own_kind and not called[resource].isdisjoint(self.referred[name])):
                     score *= ID_BOOST
                 if acts and not words.kinds and tool.kind == "get":
                     score *= GET_PREFERENCE
@@ -140,16 +147,3 @@ class SearchIndex:
 
     def input_schema(self, name: str) -> dict[str, Any]:
         return query_tool.INPUT_SCHEMA if name == query_tool.NAME else self.registry.input_schema(name)
-
-
-def referred_by(argument: str) -> set[str]:
-    """The objects whose ids an argument takes: customer and customer_id a customer's, default_payment_method a
-    payment method's (and a method's, which no id names)."""
-    return {argument, *resource_names(argument.removesuffix("_id"))}
-
-
-def resource_names(resource: str) -> list[str]:
-    """What an argument may call an object: its resource, or its resource's last words (an issuing_cardholder is a
-    cardholder, a terminal_location a location)."""
-    parts = resource.split("_")
-    return ["_".join(parts[start:]) for start in range(len(parts))]

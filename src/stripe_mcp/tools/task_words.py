@@ -10,11 +10,12 @@ are set up") ask for no action. tools/ranking.py scores the tools with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_mcp.search.terms import bigrams, stem, terms
+from stripe_mcp.search.terms import MIN_SPELLED, bigrams, deletions, one_letter_off, stem, terms
 from stripe_mcp.stripe_api.ids import ID_PREFIXES, STRIPE_ID
 from stripe_mcp.tools.filters import KINDS
 
@@ -68,7 +69,6 @@ IRREGULAR_PAST = {
     "paid": "pay", "sent": "send", "made": "make", "bought": "buy", "took": "take", "taken": "take", "gave": "give",
     "given": "give", "sold": "sell", "spent": "spend", "lost": "lose", "won": "win", "got": "get", "began": "begin",
 }  # fmt: skip
-MIN_SPELLED = 6  # shorter words are too near other words to correct ("right" is no "fight", "cart" no "card")
 PHRASE_STRENGTH = 1.5  # a whole phrase of an action ("write off") asks for it more surely than one word of it
 # A code customers type, in capitals with figures: SAVE15, HOLIDAY10 (not VAT, ACH, nor a tax number's long figures);
 # with the word before it, which may say what it is the id of ("coupon HOLIDAY10").
@@ -98,25 +98,53 @@ class QueryWords:
     """A question about many objects at once, named by no id: query_stripe answers it."""
 
 
+class Postings(Mapping[str, list[tuple[str, float]]]):
+    """Term -> [(tool, weight)], each term's list made from the index's [[tool number, weight], ...] when a query
+    first holds it: the index has some 14,000 terms and a query a dozen."""
+
+    def __init__(self, raw: dict[str, list[list[float]]], names: list[str]) -> None:
+        self.raw = raw
+        self.names = names
+        self.made: dict[str, list[tuple[str, float]]] = {}
+
+    def __getitem__(self, term: str) -> list[tuple[str, float]]:
+        found = self.made.get(term)
+        if found is None:
+            found = self.made[term] = [(self.names[int(i)], w) for i, w in self.raw[term]]
+        return found
+
+    def __contains__(self, term: object) -> bool:
+        return term in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
 @dataclass(frozen=True)
 class Index:
     """generated/search_index.json, read once."""
 
-    postings: dict[str, list[tuple[str, float]]]
+    postings: Postings
     objects: dict[str, frozenset[str]]
     actions: dict[str, frozenset[str]]
     nouns: dict[tuple[str, ...], frozenset[str]]
     verbs: dict[tuple[str, ...], frozenset[str]]
+    references: dict[str, tuple[str, ...]]
+    """Tool -> its arguments' own arguments that take an object's id (invoice_settings.default_payment_method)."""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Index:
         names: list[str] = raw["tools"]
         return cls(
-            postings={term: [(names[i], w) for i, w in entries] for term, entries in raw["terms"].items()},
+            postings=Postings(raw["terms"], names),
             objects={name: frozenset(words) for name, words in zip(names, raw["objects"], strict=True)},
             actions={name: frozenset(acts) for name, acts in zip(names, raw["actions"], strict=True)},
             nouns={tuple(phrase.split()): frozenset(words) for phrase, words in raw["nouns"].items()},
             verbs={tuple(phrase.split()): frozenset(acts) for phrase, acts in raw["verbs"].items()},
+            references={name: tuple(found) for name, found in raw["references"].items()},
         )
 
 
@@ -348,21 +376,6 @@ def verb_forms(word: str) -> tuple[str, ...]:
     if word.endswith("ing") and len(word) > 5:
         return (word[:-3], word[:-3] + "e", word[:-4])
     return ()
-
-
-def deletions(word: str) -> list[str]:
-    """The word with each one of its letters dropped."""
-    return [word[:i] + word[i + 1 :] for i in range(len(word))]
-
-
-def one_letter_off(word: str, meant: str) -> bool:
-    """One letter dropped, added or changed, or two neighbours swapped ("trader" is two letters off "reader")."""
-    if len(word) == len(meant):
-        differ = [i for i, (a, b) in enumerate(zip(word, meant, strict=True)) if a != b]
-        swapped = len(differ) == 2 and differ[1] == differ[0] + 1 and word[differ[0]] == meant[differ[1]]
-        return len(differ) == 1 or (swapped and word[differ[1]] == meant[differ[0]])
-    short, long = sorted((word, meant), key=len)
-    return len(long) == len(short) + 1 and short in deletions(long)
 
 
 def by_first_word(
