@@ -2,7 +2,7 @@
 heldout.yaml (written once, before the ranking changed; scored while it was tuned), and heldout2.yaml to heldout7.yaml
 (each written blind by a helper session from the tool list alone, committed before its first measurement; heldout2
 was read while tuning, heldout3 to heldout7 never). heldout5 is the held-out half of a set of 240 tasks split at
-random; its other half joined dev.yaml. heldout7 was written once the ranking of codegen/asked_as.yaml was final.
+random; its other half joined dev.yaml. heldout7 was written once codegen/asked_as.yaml and its weights were final.
 
 A task hits when one of its acceptable tools is among search_tools' first three; query_stripe must come first
 for the counting, summing and "which customers ..." questions (`first: true`).
@@ -26,30 +26,30 @@ INDEX = SearchIndex(REGISTRY)
 EVERY_TOOL = (*REGISTRY.tools, QUERY_STRIPE)
 # What each set reaches today (README, "Discovery"). heldout2's misses were read before the update-field tasks of
 # dev.yaml were written, and heldout's and heldout2's while the object/action ranking was tuned; heldout3 to heldout7
-# are the ones no change has seen (the tuning sessions never opened them). dev grew from 149 to 614 tasks, each batch
+# are the ones no change has seen (the tuning sessions never opened them). dev grew from 149 to 732 tasks, each batch
 # written before it was tuned on (batches 6 and 7, 236 tasks after four shared with other sets left, reached 210 before
-# codegen/asked_as.yaml and 227 with it).
+# codegen/asked_as.yaml and 227 with it; batch 8, written once it was final, 111 and 119 of 120).
 FLOORS = {
-    "dev": 0.975,
+    "dev": 0.978,
     "heldout": 0.991,
     "heldout2": 0.966,
-    "heldout3": 0.915,
-    "heldout4": 0.941,
+    "heldout3": 0.923,
+    "heldout4": 0.949,
     "heldout5": 0.923,
     "heldout6": 0.975,
     "heldout7": 0.974,
 }
-# 599/614, 113/114, 116/120, 108/118, 113/120, 109/118, 117/120, 115/118; before asked_as.yaml heldout3 to heldout7
+# 716/732, 113/114, 116/120, 109/118, 114/120, 109/118, 117/120, 115/118; before asked_as.yaml heldout3 to heldout7
 # reached 100, 107, 103, 109 and 109.
 FIRST_MISSES_ALLOWED = {
     "dev": 0,
     "heldout": 0,
     "heldout2": 1,
-    "heldout3": 2,
-    "heldout4": 2,
+    "heldout3": 1,
+    "heldout4": 1,
     "heldout5": 1,
     "heldout6": 1,
-    "heldout7": 1,
+    "heldout7": 0,
 }
 SETS_NAMES = list(FLOORS)
 

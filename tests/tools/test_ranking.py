@@ -272,3 +272,17 @@ def test_an_id_points_at_a_tool_that_takes_it_one_level_down_but_not_at_making_o
     # create_invoice takes from_invoice, yet in_4 is the invoice to look at, not one to make a new one from
     top = [name for name, _ in INDEX.search("Find invoice in_4Find", REGISTRY.tools, 3)]
     assert "get_single_stripe_invoice_by_id" in top and "create_a_stripe_invoice" not in top
+
+
+@pytest.mark.parametrize(
+    ("query", "many"),
+    [
+        ("Break down last quarter's refunds by reason", True),
+        ("How much did we send to each connected account this year", True),
+        ("How much is invoice in_1Each for", False),
+        ("Break down the payout po_1Brk line by line", False),  # one payout, named by its id
+        ("Break down the fees of that charge", False),  # no "by": one object's figures
+    ],
+)
+def test_a_figure_per_group_is_a_question_about_many_objects(query: str, many: bool) -> None:
+    assert INDEX.read(query).about_many is many

@@ -150,13 +150,20 @@ class DiscoveryServer:
                 tool |= {"description": entry.description, "inputSchema": self.inner.input_schema(name)}
             else:
                 tool["description"] = first_sentence(entry.description)
-            if name == query_tool.NAME:
-                # The list tool the question is about: what query_stripe's `tool` argument would be.
-                readers = (n for n, _ in ranked if n != name and self.index.entry(n).kind in ("list", "search"))
-                if (reader := next(readers, None)) is not None:
-                    tool["use_with"] = reader
+            if name == query_tool.NAME and (reader := self._reader(ranked)) is not None:
+                tool["use_with"] = reader  # what query_stripe's `tool` argument would be
             found.append(tool)
         return success_result({"tools": found})
+
+    def _reader(self, ranked: list[tuple[str, float]]) -> str | None:
+        """The list or search tool the question is about, its object's list before its search: a list reads every
+        object and query_stripe's `where` filters them, while a search needs a query and lags behind writes."""
+        readers = [self.index.entry(n) for n, _ in ranked if n != query_tool.NAME]
+        best = next((entry for entry in readers if entry.kind in ("list", "search")), None)
+        if best is None:
+            return None
+        listed = (entry for entry in readers if entry.kind == "list" and entry.resource == best.resource)
+        return next(listed, best).name
 
     def _schemas(self, arguments: dict[str, Any]) -> CallOutcome:
         names = arguments.get("tool_names")

@@ -35,6 +35,8 @@ OUTCOME_RATE = re.compile(
     r"\b(?:refund|dispute|chargeback|churn|failure|decline|success|conversion|cancellation|approval|renewal) rates?\b"
 )
 HOW_MUCH = re.compile(r"\bhow much\b")  # "how much is tied up in chargebacks": a sum, over a plural
+EACH = re.compile(r"\beach\b")  # "how much did we transfer to each account": a sum per group
+BROKEN_DOWN = re.compile(r"\b(?:break|breaks|broken) (?:it |them )?down\b.*\bby\b")  # "break down disputes by reason"
 # Words of looking: at one object, or at the list of a plural ("see pi_1", "see all our coupons"); a question word
 # asks about the object an id names ("which customer is sub_1 billed to"), not without one ("when will it arrive").
 LOOK_WORDS = frozenset({"what", "see", "view", "check", "show", "display"})
@@ -239,22 +241,26 @@ class QueryReader:
         return self._named(words, describing) | {w for resource in id_resources for w in terms(resource)}
 
     def _about_many(self, words: list[str], tokens: list[str], text: str) -> bool:
-        """How many, in total, the largest ..., the number of, or which / who / whose opening the query or after a
-        plural: a question over many objects."""
+        """How many, in total, the largest ..., the number of, broken down by ..., or which / who / whose opening the
+        query or after a plural: a question over many objects."""
         said = set(words) | set(bigrams(words))
         which = any(
             token in WHICH_WORDS
             and (i == 0 or (tokens[i - 1].endswith("s") and stem(tokens[i - 1]) in self.object_words))
             for i, token in enumerate(tokens)
         )
-        # "how much is tied up in chargebacks", "how much have we refunded": a sum over a plural or a past act
-        sum_of_plural = HOW_MUCH.search(text) and any(
-            (stem(token) != token and stem(token) in self.object_words)
-            or (token.endswith("ed") and self._base_form(token) in self.own_object_words)
-            for token in tokens
+        # "how much is tied up in chargebacks", "how much have we refunded": a sum over a plural or a past act, or
+        # per group ("how much did we send to each account")
+        sum_asked = bool(HOW_MUCH.search(text)) and (
+            bool(EACH.search(text))
+            or any(
+                (stem(token) != token and stem(token) in self.object_words)
+                or (token.endswith("ed") and self._base_form(token) in self.own_object_words)
+                for token in tokens
+            )
         )
-        counted = NUMBER_OF.search(text) or SHARE_OF.search(text) or OUTCOME_RATE.search(text) or sum_of_plural
-        return bool((MANY_WORDS | METRIC_WORDS) & said) or which or bool(counted)
+        counted = any(pattern.search(text) for pattern in (NUMBER_OF, SHARE_OF, OUTCOME_RATE, BROKEN_DOWN)) or sum_asked
+        return bool((MANY_WORDS | METRIC_WORDS) & said) or which or counted
 
     def _asked(
         self, words: list[str], tokens: list[str], id_words: set[str], describing: set[str], counted: set[str]
