@@ -133,6 +133,7 @@ def load_asked_as(path: Path = ASKED_AS) -> dict[str, list[str]]:
 
 
 def task_terms(task: str) -> list[str]:
+    """A task's terms, without the values it names."""
     return terms(NAMED_VALUE.sub(" ", task))
 
 
