@@ -158,12 +158,11 @@ class DiscoveryServer:
     def _reader(self, ranked: list[tuple[str, float]]) -> str | None:
         """The list or search tool the question is about, its object's list before its search: a list reads every
         object and query_stripe's `where` filters them, while a search needs a query and lags behind writes."""
-        readers = [self.index.entry(n) for n, _ in ranked if n != query_tool.NAME]
-        best = next((entry for entry in readers if entry.kind in ("list", "search")), None)
-        if best is None:
-            return None
-        listed = (entry for entry in readers if entry.kind == "list" and entry.resource == best.resource)
-        return next(listed, best).name
+        entries = (self.index.entry(n) for n, _ in ranked if n != query_tool.NAME)
+        best = next((entry for entry in entries if entry.kind in ("list", "search")), None)
+        if best is not None and best.kind == "search":  # its list, if any, ranks below it: read on from there
+            best = next((entry for entry in entries if entry.kind == "list" and entry.resource == best.resource), best)
+        return None if best is None else best.name
 
     def _schemas(self, arguments: dict[str, Any]) -> CallOutcome:
         names = arguments.get("tool_names")
