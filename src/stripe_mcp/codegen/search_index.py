@@ -1,7 +1,7 @@
 """The discovery index: which words point at which tool, weighted, built once at generation time.
 
 The runtime (tools/ranking.py) only adds up these weights for a query's words, so ranking is
-offline, deterministic and takes under a millisecond. The tokenizer is the runtime's own, so both sides
+offline, deterministic and takes about a millisecond. The tokenizer is the runtime's own, so both sides
 always split words alike.
 
 A tool is indexed under the words of its name, resource, tags, arguments and description, the

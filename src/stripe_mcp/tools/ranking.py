@@ -8,7 +8,7 @@ an everyday noun, an id: cus_..., ch_...; not the words of what a thing is done 
 how strongly it asks for the tool's action ("write it off" for mark_uncollectible; without a verb: a list for a
 plural, to look at one object for an id). Ids, e-mail addresses and a question about many objects (how many, in
 total, which ...: query_stripe first) add bonuses. So one stray word ("record", "people") weighs less than the
-object a query is about. Offline and deterministic; a query over all tools takes under a millisecond.
+object a query is about. Offline and deterministic; a query over all tools takes about a millisecond.
 """
 
 from __future__ import annotations
